@@ -1,0 +1,18 @@
+//! Client grants: which client may get tokens for which API, with which scopes.
+
+use time::OffsetDateTime;
+
+/// Permission for `client_id` to obtain client-credentials tokens for `audience`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientGrant {
+    /// `cgr_` id.
+    pub id: String,
+    /// The client allowed.
+    pub client_id: String,
+    /// The API identifier.
+    pub audience: String,
+    /// Scopes granted.
+    pub scope: Vec<String>,
+    /// When it was created.
+    pub created_at: OffsetDateTime,
+}

@@ -1,0 +1,15 @@
+//! gatehouse-core: the domain of an Auth0-style tenant, free of HTTP, SQL and I/O.
+//!
+//! Everything here is plain data and rules. Storage is described by the traits in
+//! [`store`]; the `gatehouse-store` crate implements them for SQLite and PostgreSQL.
+
+pub mod client;
+pub mod client_grant;
+pub mod connection;
+pub mod ids;
+pub mod resource_server;
+pub mod seed;
+pub mod signing_key;
+pub mod store;
+pub mod tenant;
+pub mod user;

@@ -1,0 +1,259 @@
+//! What a new tenant starts with: the Management API, the default database connection and
+//! a bootstrap machine-to-machine client allowed to call the Management API.
+
+use time::OffsetDateTime;
+
+use crate::client::{AppType, Client, ClientSettings, StoredSecret};
+use crate::client_grant::ClientGrant;
+use crate::connection::{Connection, DEFAULT_DATABASE_CONNECTION};
+use crate::resource_server::{DEFAULT_TOKEN_LIFETIME, ResourceServer, ScopeDef};
+use crate::signing_key::SigningKey;
+use crate::{ids, tenant::TenantSettings};
+
+/// Auth0's Management API v2 permission names (the scopes of its system API).
+pub const MANAGEMENT_SCOPES: &[&str] = &[
+    "read:client_grants",
+    "create:client_grants",
+    "delete:client_grants",
+    "update:client_grants",
+    "read:users",
+    "update:users",
+    "delete:users",
+    "create:users",
+    "read:users_app_metadata",
+    "update:users_app_metadata",
+    "delete:users_app_metadata",
+    "create:users_app_metadata",
+    "read:user_custom_blocks",
+    "create:user_custom_blocks",
+    "delete:user_custom_blocks",
+    "create:user_tickets",
+    "read:clients",
+    "update:clients",
+    "delete:clients",
+    "create:clients",
+    "read:client_keys",
+    "update:client_keys",
+    "delete:client_keys",
+    "create:client_keys",
+    "read:client_credentials",
+    "update:client_credentials",
+    "delete:client_credentials",
+    "create:client_credentials",
+    "read:client_summary",
+    "read:connections",
+    "update:connections",
+    "delete:connections",
+    "create:connections",
+    "read:resource_servers",
+    "update:resource_servers",
+    "delete:resource_servers",
+    "create:resource_servers",
+    "read:device_credentials",
+    "update:device_credentials",
+    "delete:device_credentials",
+    "create:device_credentials",
+    "read:email_provider",
+    "update:email_provider",
+    "delete:email_provider",
+    "create:email_provider",
+    "blacklist:tokens",
+    "read:stats",
+    "read:tenant_settings",
+    "update:tenant_settings",
+    "read:logs",
+    "read:logs_users",
+    "read:grants",
+    "delete:grants",
+    "read:user_idp_tokens",
+    "read:email_templates",
+    "create:email_templates",
+    "update:email_templates",
+    "read:roles",
+    "create:roles",
+    "delete:roles",
+    "update:roles",
+    "create:role_members",
+    "read:role_members",
+    "delete:role_members",
+    "create:signing_keys",
+    "read:signing_keys",
+    "update:signing_keys",
+    "read:sessions",
+    "delete:sessions",
+    "read:refresh_tokens",
+    "delete:refresh_tokens",
+    "read:current_user",
+    "create:current_user_metadata",
+    "update:current_user_metadata",
+    "delete:current_user_metadata",
+    "update:current_user_identities",
+    "delete:current_user",
+];
+
+/// The Management API's audience for a tenant whose issuer is `issuer` (with its trailing slash).
+pub fn management_audience(issuer: &str) -> String {
+    format!("{issuer}api/v2/")
+}
+
+/// Credentials for the bootstrap client, already protected for storage.
+#[derive(Debug, Clone)]
+pub struct BootstrapClient {
+    /// The client id.
+    pub client_id: String,
+    /// The secret, hashed and sealed.
+    pub secret: StoredSecret,
+    /// True when the operator configured these credentials: they are then enforced on
+    /// every start. False when gatehouse generated them: they are used on a new database only.
+    pub configured: bool,
+}
+
+/// Everything a start-up ensures exists. Applying a plan twice changes nothing the second time.
+#[derive(Debug, Clone)]
+pub struct SeedPlan {
+    /// Tenant settings for a new database.
+    pub tenant: TenantSettings,
+    /// The Management API.
+    pub management_api: ResourceServer,
+    /// The default database connection.
+    pub database_connection: Connection,
+    /// The bootstrap client.
+    pub bootstrap_client: Client,
+    /// Its grant on the Management API with every scope.
+    pub bootstrap_grant: ClientGrant,
+    /// Whether the bootstrap client was configured (enforced) or generated (new database only).
+    pub bootstrap_configured: bool,
+    /// Signing keys (current and next) to install if the database has no current key.
+    pub initial_keys: Vec<SigningKey>,
+}
+
+/// What applying a [`SeedPlan`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SeedOutcome {
+    /// The database had no tenant yet.
+    pub new_database: bool,
+    /// The bootstrap client was inserted or its secret replaced.
+    pub bootstrap_client_written: bool,
+    /// The initial signing keys were installed.
+    pub keys_installed: bool,
+}
+
+impl SeedPlan {
+    /// The seed for a tenant at `issuer`, with the given bootstrap client and initial keys.
+    pub fn new(
+        issuer: &str,
+        bootstrap: BootstrapClient,
+        initial_keys: Vec<SigningKey>,
+        now: OffsetDateTime,
+    ) -> Self {
+        let audience = management_audience(issuer);
+        let management_api = ResourceServer {
+            id: ids::new_resource_server_id(),
+            name: "Auth0 Management API".to_owned(),
+            identifier: audience.clone(),
+            is_system: true,
+            scopes: MANAGEMENT_SCOPES
+                .iter()
+                .map(|s| ScopeDef {
+                    value: (*s).to_owned(),
+                    description: describe_scope(s),
+                })
+                .collect(),
+            signing_alg: "RS256".to_owned(),
+            token_lifetime: DEFAULT_TOKEN_LIFETIME,
+            allow_offline_access: false,
+            extra: serde_json::Map::new(),
+            created_at: now,
+        };
+        let bootstrap_client = Client {
+            client_id: bootstrap.client_id.clone(),
+            name: "gatehouse bootstrap (Management API)".to_owned(),
+            app_type: AppType::NonInteractive,
+            is_system: false,
+            secret: Some(bootstrap.secret),
+            settings: ClientSettings {
+                grant_types: vec!["client_credentials".to_owned()],
+                token_endpoint_auth_method: Some("client_secret_post".to_owned()),
+                is_first_party: true,
+                oidc_conformant: true,
+                ..ClientSettings::default()
+            },
+            created_at: now,
+            updated_at: now,
+        };
+        let bootstrap_grant = ClientGrant {
+            id: ids::new_client_grant_id(),
+            client_id: bootstrap.client_id.clone(),
+            audience,
+            scope: MANAGEMENT_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+            created_at: now,
+        };
+        let database_connection = Connection {
+            id: ids::new_connection_id(),
+            name: DEFAULT_DATABASE_CONNECTION.to_owned(),
+            strategy: "auth0".to_owned(),
+            options: serde_json::json!({
+                "brute_force_protection": true,
+                "passwordPolicy": "good",
+            }),
+            enabled_clients: Vec::new(),
+            created_at: now,
+        };
+        SeedPlan {
+            tenant: TenantSettings {
+                bootstrap_client_id: Some(bootstrap.client_id),
+                ..TenantSettings::default()
+            },
+            management_api,
+            database_connection,
+            bootstrap_client,
+            bootstrap_grant,
+            bootstrap_configured: bootstrap.configured,
+            initial_keys,
+        }
+    }
+}
+
+/// "read:users" -> "Read Users", the style of Auth0's scope descriptions.
+fn describe_scope(scope: &str) -> String {
+    scope
+        .split([':', '_'])
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_uppercase().chain(c).collect::<String>())
+                .unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_descriptions_read_like_auth0() {
+        assert_eq!(describe_scope("read:users"), "Read Users");
+        assert_eq!(
+            describe_scope("update:users_app_metadata"),
+            "Update Users App Metadata"
+        );
+    }
+
+    #[test]
+    fn management_scopes_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for s in MANAGEMENT_SCOPES {
+            assert!(seen.insert(*s), "duplicate scope {s}");
+        }
+    }
+
+    #[test]
+    fn audience_keeps_the_issuer_slash() {
+        assert_eq!(
+            management_audience("https://id.example.com/"),
+            "https://id.example.com/api/v2/"
+        );
+    }
+}

@@ -1,0 +1,167 @@
+//! Storage traits, one small trait per aggregate, implemented by `gatehouse-store`.
+//!
+//! Callers hold them as `Arc<dyn Trait>`; nothing here knows which database is behind them.
+
+use async_trait::async_trait;
+
+use crate::client::Client;
+use crate::client_grant::ClientGrant;
+use crate::connection::Connection;
+use crate::resource_server::ResourceServer;
+use crate::seed::{SeedOutcome, SeedPlan};
+use crate::signing_key::SigningKey;
+use crate::tenant::TenantSettings;
+use crate::user::User;
+
+/// Why a storage call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint would be broken (the thing already exists).
+    #[error("already exists: {0}")]
+    Conflict(String),
+    /// A row the call relies on is missing.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// A stored value could not be read back into the domain.
+    #[error("corrupt stored value: {0}")]
+    Corrupt(String),
+    /// The database failed or is unreachable.
+    #[error("database error")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Result of a storage call.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// An offset page: `page` is 0-based, as in Auth0's Management API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    /// 0-based page number.
+    pub page: u32,
+    /// Items per page.
+    pub per_page: u32,
+}
+
+impl Page {
+    /// Rows to skip.
+    pub fn offset(self) -> i64 {
+        i64::from(self.page) * i64::from(self.per_page)
+    }
+}
+
+/// Schema, seed and health.
+#[async_trait]
+pub trait SetupStore: Send + Sync {
+    /// Applies the embedded migrations; safe to run from several replicas at once.
+    async fn migrate(&self) -> StoreResult<()>;
+    /// Applies `plan` in one transaction under a database-wide lock.
+    async fn apply_seed(&self, plan: &SeedPlan) -> StoreResult<SeedOutcome>;
+    /// Checks the database answers.
+    async fn ping(&self) -> StoreResult<()>;
+}
+
+/// Tenant settings.
+#[async_trait]
+pub trait TenantStore: Send + Sync {
+    /// The settings, or `None` on a database that was never seeded.
+    async fn tenant(&self) -> StoreResult<Option<TenantSettings>>;
+}
+
+/// Applications.
+#[async_trait]
+pub trait ClientStore: Send + Sync {
+    /// Inserts a new client; `Conflict` if the id is taken.
+    async fn insert_client(&self, client: &Client) -> StoreResult<()>;
+    /// One client by id.
+    async fn client(&self, client_id: &str) -> StoreResult<Option<Client>>;
+    /// A page of clients, oldest first.
+    async fn list_clients(&self, page: Page) -> StoreResult<Vec<Client>>;
+}
+
+/// APIs.
+#[async_trait]
+pub trait ResourceServerStore: Send + Sync {
+    /// Inserts a new API; `Conflict` if the id or identifier is taken.
+    async fn insert_resource_server(&self, rs: &ResourceServer) -> StoreResult<()>;
+    /// One API by its identifier (audience).
+    async fn resource_server_by_identifier(
+        &self,
+        identifier: &str,
+    ) -> StoreResult<Option<ResourceServer>>;
+    /// A page of APIs, oldest first.
+    async fn list_resource_servers(&self, page: Page) -> StoreResult<Vec<ResourceServer>>;
+}
+
+/// Client grants.
+#[async_trait]
+pub trait ClientGrantStore: Send + Sync {
+    /// Inserts a grant; `Conflict` if the client already has one for the audience,
+    /// `NotFound` if the client or the API does not exist.
+    async fn insert_client_grant(&self, grant: &ClientGrant) -> StoreResult<()>;
+    /// The grant of `client_id` for `audience`.
+    async fn client_grant(
+        &self,
+        client_id: &str,
+        audience: &str,
+    ) -> StoreResult<Option<ClientGrant>>;
+}
+
+/// Connections.
+#[async_trait]
+pub trait ConnectionStore: Send + Sync {
+    /// Inserts a connection; `Conflict` if the name is taken.
+    async fn insert_connection(&self, connection: &Connection) -> StoreResult<()>;
+    /// One connection by name.
+    async fn connection_by_name(&self, name: &str) -> StoreResult<Option<Connection>>;
+    /// A page of connections, oldest first.
+    async fn list_connections(&self, page: Page) -> StoreResult<Vec<Connection>>;
+}
+
+/// Users and identities.
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Inserts a user and its identities in one transaction; `Conflict` if the user id or
+    /// any (`connection`, identity `user_id`) pair is taken.
+    async fn insert_user(&self, user: &User) -> StoreResult<()>;
+    /// One user with its identities, primary first.
+    async fn user(&self, user_id: &str) -> StoreResult<Option<User>>;
+    /// The user owning the identity (`connection`, provider-side `user_id`); login starts here.
+    async fn user_by_identity(
+        &self,
+        connection: &str,
+        identity_user_id: &str,
+    ) -> StoreResult<Option<User>>;
+    /// Deletes a user and all its identities; `NotFound` if there is none.
+    async fn delete_user(&self, user_id: &str) -> StoreResult<()>;
+}
+
+/// Signing keys.
+#[async_trait]
+pub trait SigningKeyStore: Send + Sync {
+    /// Every key, newest first.
+    async fn signing_keys(&self) -> StoreResult<Vec<SigningKey>>;
+    /// One transaction: previous -> retired, current -> previous, next -> current, and
+    /// `new_next` becomes next. `Conflict` if another rotation got there first.
+    async fn rotate_signing_keys(&self, new_next: &SigningKey) -> StoreResult<()>;
+}
+
+/// Every store a running server uses, as trait objects over one database.
+#[derive(Clone)]
+pub struct Stores {
+    /// Schema, seed and health.
+    pub setup: std::sync::Arc<dyn SetupStore>,
+    /// Tenant settings.
+    pub tenant: std::sync::Arc<dyn TenantStore>,
+    /// Applications.
+    pub clients: std::sync::Arc<dyn ClientStore>,
+    /// APIs.
+    pub resource_servers: std::sync::Arc<dyn ResourceServerStore>,
+    /// Client grants.
+    pub client_grants: std::sync::Arc<dyn ClientGrantStore>,
+    /// Connections.
+    pub connections: std::sync::Arc<dyn ConnectionStore>,
+    /// Users and identities.
+    pub users: std::sync::Arc<dyn UserStore>,
+    /// Signing keys.
+    pub signing_keys: std::sync::Arc<dyn SigningKeyStore>,
+}

@@ -1,0 +1,62 @@
+//! Users and their identities (see DESIGN.md, "the identity model").
+
+use time::OffsetDateTime;
+
+/// One way to prove one is a user: a provider-side account in one connection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Identity {
+    /// `auth0`, `email`, `sms`, `oidc`, ...
+    pub provider: String,
+    /// The connection name; (`connection`, `user_id`) is unique across the tenant.
+    pub connection: String,
+    /// The provider-side id (bare, without `provider|`).
+    pub user_id: String,
+    /// Whether the provider is a social one.
+    pub is_social: bool,
+    /// Attributes the provider reported (for secondaries: what it knew of the user).
+    pub profile_data: serde_json::Value,
+    /// Argon2id PHC string, for database connections.
+    pub password_hash: Option<String>,
+}
+
+/// A user profile; `identities[0]` is the primary one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    /// `<provider>|<primary identity id>`.
+    pub user_id: String,
+    /// Email address, if any.
+    pub email: Option<String>,
+    /// Whether the email address is verified.
+    pub email_verified: bool,
+    /// Username, if the connection uses them.
+    pub username: Option<String>,
+    /// E.164 phone number, if any.
+    pub phone_number: Option<String>,
+    /// Whether the phone number is verified.
+    pub phone_verified: bool,
+    /// Other root profile attributes (`name`, `nickname`, `picture`, `given_name`, ...).
+    pub profile: serde_json::Map<String, serde_json::Value>,
+    /// Data the user may edit.
+    pub user_metadata: serde_json::Map<String, serde_json::Value>,
+    /// Data only the tenant may edit.
+    pub app_metadata: serde_json::Map<String, serde_json::Value>,
+    /// Whether the user may not log in.
+    pub blocked: bool,
+    /// Number of successful logins.
+    pub logins_count: i64,
+    /// Last successful login.
+    pub last_login: Option<OffsetDateTime>,
+    /// When it was created.
+    pub created_at: OffsetDateTime,
+    /// When it last changed.
+    pub updated_at: OffsetDateTime,
+    /// The identities, primary first.
+    pub identities: Vec<Identity>,
+}
+
+impl User {
+    /// The `user_id` a user has whose primary identity is `identity`.
+    pub fn id_for(identity: &Identity) -> String {
+        format!("{}|{}", identity.provider, identity.user_id)
+    }
+}

@@ -1,0 +1,166 @@
+//! Applications and client grants.
+
+use async_trait::async_trait;
+use gatehouse_core::client::{AppType, Client, ClientSettings, StoredSecret};
+use gatehouse_core::client_grant::ClientGrant;
+use gatehouse_core::store::{ClientGrantStore, ClientStore, Page, StoreResult};
+use sqlx::types::Json;
+use time::OffsetDateTime;
+
+use crate::SqlStore;
+use crate::error::{corrupt, db};
+use crate::pool::on_pool;
+
+pub(crate) const INSERT_CLIENT: &str = "INSERT INTO clients \
+    (client_id, name, app_type, is_system, secret_hash, secret_sealed, settings, created_at, updated_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+
+pub(crate) const INSERT_CLIENT_GRANT: &str = "INSERT INTO client_grants (id, client_id, audience, scope, created_at) VALUES ($1, $2, $3, $4, $5)";
+
+const CLIENT_COLUMNS: &str = "SELECT client_id, name, app_type, is_system, secret_hash, secret_sealed, \
+    settings, created_at, updated_at FROM clients";
+
+/// Binds a client to [`INSERT_CLIENT`]; a macro because the query type differs per dialect.
+macro_rules! bind_client {
+    ($sql:expr, $c:expr) => {{
+        let c: &gatehouse_core::client::Client = $c;
+        sqlx::query($sql)
+            .bind(&c.client_id)
+            .bind(&c.name)
+            .bind(c.app_type.as_str())
+            .bind(c.is_system)
+            .bind(c.secret.as_ref().map(|s| s.hash.clone()))
+            .bind(c.secret.as_ref().map(|s| s.sealed.clone()))
+            .bind(sqlx::types::Json(&c.settings))
+            .bind(c.created_at)
+            .bind(c.updated_at)
+    }};
+}
+
+/// Binds a grant to [`INSERT_CLIENT_GRANT`].
+macro_rules! bind_client_grant {
+    ($sql:expr, $g:expr) => {{
+        let g: &gatehouse_core::client_grant::ClientGrant = $g;
+        sqlx::query($sql)
+            .bind(&g.id)
+            .bind(&g.client_id)
+            .bind(&g.audience)
+            .bind(sqlx::types::Json(&g.scope))
+            .bind(g.created_at)
+    }};
+}
+
+pub(crate) use {bind_client, bind_client_grant};
+
+#[derive(sqlx::FromRow)]
+struct ClientRow {
+    client_id: String,
+    name: String,
+    app_type: String,
+    is_system: bool,
+    secret_hash: Option<Vec<u8>>,
+    secret_sealed: Option<Vec<u8>>,
+    settings: Json<ClientSettings>,
+    created_at: OffsetDateTime,
+    updated_at: OffsetDateTime,
+}
+
+impl TryFrom<ClientRow> for Client {
+    type Error = gatehouse_core::store::StoreError;
+
+    fn try_from(r: ClientRow) -> Result<Self, Self::Error> {
+        let app_type = AppType::parse(&r.app_type)
+            .ok_or_else(|| corrupt(format!("client {} app_type {}", r.client_id, r.app_type)))?;
+        let secret = match (r.secret_hash, r.secret_sealed) {
+            (Some(hash), Some(sealed)) => Some(StoredSecret { hash, sealed }),
+            _ => None,
+        };
+        Ok(Client {
+            client_id: r.client_id,
+            name: r.name,
+            app_type,
+            is_system: r.is_system,
+            secret,
+            settings: r.settings.0,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct ClientGrantRow {
+    id: String,
+    client_id: String,
+    audience: String,
+    scope: Json<Vec<String>>,
+    created_at: OffsetDateTime,
+}
+
+impl From<ClientGrantRow> for ClientGrant {
+    fn from(r: ClientGrantRow) -> Self {
+        ClientGrant {
+            id: r.id,
+            client_id: r.client_id,
+            audience: r.audience,
+            scope: r.scope.0,
+            created_at: r.created_at,
+        }
+    }
+}
+
+#[async_trait]
+impl ClientStore for SqlStore {
+    async fn insert_client(&self, client: &Client) -> StoreResult<()> {
+        on_pool!(self, p => bind_client!(INSERT_CLIENT, client).execute(p).await.map(|r| r.rows_affected()).map_err(db))?;
+        Ok(())
+    }
+
+    async fn client(&self, client_id: &str) -> StoreResult<Option<Client>> {
+        let sql = sqlx::AssertSqlSafe(format!("{CLIENT_COLUMNS} WHERE client_id = $1"));
+        let row: Option<ClientRow> = on_pool!(self, p => sqlx::query_as(sql)
+            .bind(client_id)
+            .fetch_optional(p)
+            .await
+            .map_err(db))?;
+        row.map(Client::try_from).transpose()
+    }
+
+    async fn list_clients(&self, page: Page) -> StoreResult<Vec<Client>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "{CLIENT_COLUMNS} ORDER BY created_at, client_id LIMIT $1 OFFSET $2"
+        ));
+        let rows: Vec<ClientRow> = on_pool!(self, p => sqlx::query_as(sql)
+            .bind(i64::from(page.per_page))
+            .bind(page.offset())
+            .fetch_all(p)
+            .await
+            .map_err(db))?;
+        rows.into_iter().map(Client::try_from).collect()
+    }
+}
+
+#[async_trait]
+impl ClientGrantStore for SqlStore {
+    async fn insert_client_grant(&self, grant: &ClientGrant) -> StoreResult<()> {
+        on_pool!(self, p => bind_client_grant!(INSERT_CLIENT_GRANT, grant).execute(p).await.map(|r| r.rows_affected()).map_err(db))?;
+        Ok(())
+    }
+
+    async fn client_grant(
+        &self,
+        client_id: &str,
+        audience: &str,
+    ) -> StoreResult<Option<ClientGrant>> {
+        let row: Option<ClientGrantRow> = on_pool!(self, p => sqlx::query_as(
+            "SELECT id, client_id, audience, scope, created_at FROM client_grants \
+             WHERE client_id = $1 AND audience = $2",
+        )
+        .bind(client_id)
+        .bind(audience)
+        .fetch_optional(p)
+        .await
+        .map_err(db))?;
+        Ok(row.map(ClientGrant::from))
+    }
+}

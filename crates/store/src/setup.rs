@@ -1,0 +1,137 @@
+//! Migrations, seeding and health.
+
+use async_trait::async_trait;
+use gatehouse_core::seed::{SeedOutcome, SeedPlan};
+use gatehouse_core::store::{SetupStore, StoreError, StoreResult};
+use sqlx::AssertSqlSafe;
+use sqlx::migrate::Migrator;
+use sqlx::types::Json;
+
+use crate::clients::{INSERT_CLIENT, INSERT_CLIENT_GRANT, bind_client, bind_client_grant};
+use crate::connections::{INSERT_CONNECTION, bind_connection};
+use crate::error::db;
+use crate::pool::{Pool, in_transaction, on_pool};
+use crate::resource_servers::{INSERT_RESOURCE_SERVER, bind_resource_server};
+use crate::signing_keys::{INSERT_SIGNING_KEY, bind_signing_key};
+use crate::{Dialect, SqlStore};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Key of the PostgreSQL advisory lock that serialises seeding across replicas
+/// (ASCII "gatehse1"; any constant works as long as every replica uses the same one).
+const SEED_LOCK_KEY: i64 = 0x6761_7465_6873_6531;
+
+fn or_nothing(insert: &str) -> AssertSqlSafe<String> {
+    AssertSqlSafe(format!("{insert} ON CONFLICT DO NOTHING"))
+}
+
+#[async_trait]
+impl SetupStore for SqlStore {
+    async fn migrate(&self) -> StoreResult<()> {
+        // sqlx's migrator takes its own advisory lock on PostgreSQL, so replicas that start
+        // together apply each migration once; on SQLite the file lock does the same.
+        let result = match &self.pool {
+            Pool::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await,
+            Pool::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await,
+        };
+        result.map_err(|e| StoreError::Backend(Box::new(e)))
+    }
+
+    async fn apply_seed(&self, plan: &SeedPlan) -> StoreResult<SeedOutcome> {
+        let mut outcome = SeedOutcome::default();
+        let lock = match self.dialect() {
+            Dialect::Postgres => Some(SEED_LOCK_KEY),
+            Dialect::Sqlite => None,
+        };
+        in_transaction!(self, tx => {
+            if let Some(key) = lock {
+                // Held until commit: a second replica waits here, then sees the seed done.
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(key)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+            }
+            outcome.new_database = sqlx::query(
+                "INSERT INTO tenant (id, settings, created_at) VALUES (1, $1, $2) ON CONFLICT DO NOTHING",
+            )
+            .bind(Json(&plan.tenant))
+            .bind(plan.management_api.created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?
+            .rows_affected()
+                == 1;
+
+            bind_resource_server!(or_nothing(INSERT_RESOURCE_SERVER), &plan.management_api)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            bind_connection!(or_nothing(INSERT_CONNECTION), &plan.database_connection)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+
+            let client = &plan.bootstrap_client;
+            let stored: Option<(Option<Vec<u8>>,)> =
+                sqlx::query_as("SELECT secret_hash FROM clients WHERE client_id = $1")
+                    .bind(&client.client_id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db)?;
+            let wanted_hash = client.secret.as_ref().map(|s| s.hash.clone());
+            match stored {
+                None if plan.bootstrap_configured || outcome.new_database => {
+                    bind_client!(INSERT_CLIENT, client).execute(&mut *tx).await.map_err(db)?;
+                    outcome.bootstrap_client_written = true;
+                }
+                Some((hash,)) if plan.bootstrap_configured && hash != wanted_hash => {
+                    sqlx::query(
+                        "UPDATE clients SET secret_hash = $2, secret_sealed = $3, updated_at = $4 \
+                         WHERE client_id = $1",
+                    )
+                    .bind(&client.client_id)
+                    .bind(wanted_hash)
+                    .bind(client.secret.as_ref().map(|s| s.sealed.clone()))
+                    .bind(client.updated_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                    outcome.bootstrap_client_written = true;
+                }
+                _ => {}
+            }
+            if plan.bootstrap_configured || outcome.bootstrap_client_written {
+                let upsert = AssertSqlSafe(format!(
+                    "{INSERT_CLIENT_GRANT} ON CONFLICT (client_id, audience) DO UPDATE SET scope = excluded.scope"
+                ));
+                bind_client_grant!(upsert, &plan.bootstrap_grant)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+            }
+
+            let (current,): (i64,) =
+                sqlx::query_as("SELECT COUNT(*) FROM signing_keys WHERE state = 'current'")
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db)?;
+            if current == 0 && !plan.initial_keys.is_empty() {
+                for key in &plan.initial_keys {
+                    bind_signing_key!(INSERT_SIGNING_KEY, key)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                }
+                outcome.keys_installed = true;
+            }
+        });
+        Ok(outcome)
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        on_pool!(self, p => sqlx::query("SELECT 1").execute(p).await.map(|r| r.rows_affected()).map_err(db))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,563 @@
+//! The storage conformance suite: every test runs on SQLite, and on PostgreSQL when
+//! `GATEHOUSE_TEST_DATABASE_URL` is set (CI sets it), each on a fresh database.
+
+use gatehouse_core::client::{AppType, Client, ClientSettings, StoredSecret};
+use gatehouse_core::client_grant::ClientGrant;
+use gatehouse_core::connection::Connection;
+use gatehouse_core::ids;
+use gatehouse_core::resource_server::{ResourceServer, ScopeDef};
+use gatehouse_core::seed::{BootstrapClient, MANAGEMENT_SCOPES, SeedPlan};
+use gatehouse_core::signing_key::{KeyState, SigningKey};
+use gatehouse_core::store::{Page, StoreError, Stores};
+use gatehouse_core::user::{Identity, User};
+use gatehouse_store::SqlStore;
+use gatehouse_store::testing::TestDatabase;
+use serde_json::json;
+use time::OffsetDateTime;
+
+const ISSUER: &str = "http://127.0.0.1:8080/";
+
+async fn open(db: &TestDatabase) -> Stores {
+    let store = SqlStore::connect(&db.url).await.expect("connect");
+    let stores = store.into_stores();
+    stores.setup.migrate().await.expect("migrate");
+    stores
+}
+
+fn now() -> OffsetDateTime {
+    // Storage keeps microseconds on PostgreSQL; compare at that precision.
+    let t = OffsetDateTime::now_utc();
+    t.replace_nanosecond(t.nanosecond() / 1000 * 1000)
+        .expect("valid nanosecond")
+}
+
+fn key(state: KeyState) -> SigningKey {
+    SigningKey {
+        kid: ids::random_alphanumeric(20),
+        alg: "RS256".into(),
+        state,
+        public_jwk: json!({"kty": "RSA", "n": "AQAB", "e": "AQAB"}),
+        sealed_private_key: vec![1, 2, 3],
+        created_at: now(),
+    }
+}
+
+fn secret(tag: u8) -> StoredSecret {
+    StoredSecret {
+        hash: vec![tag; 32],
+        sealed: vec![tag; 60],
+    }
+}
+
+fn plan(client_id: &str, configured: bool, tag: u8) -> SeedPlan {
+    SeedPlan::new(
+        ISSUER,
+        BootstrapClient {
+            client_id: client_id.into(),
+            secret: secret(tag),
+            configured,
+        },
+        vec![key(KeyState::Current), key(KeyState::Next)],
+        now(),
+    )
+}
+
+fn client(name: &str) -> Client {
+    Client {
+        client_id: ids::new_client_id(),
+        name: name.into(),
+        app_type: AppType::Spa,
+        is_system: false,
+        secret: None,
+        settings: ClientSettings {
+            callbacks: vec!["http://localhost:3000/cb".into()],
+            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+            extra: [("logo_uri".to_owned(), json!("https://x/logo.png"))]
+                .into_iter()
+                .collect(),
+            ..ClientSettings::default()
+        },
+        created_at: now(),
+        updated_at: now(),
+    }
+}
+
+fn database_user(email: &str) -> User {
+    let identity = Identity {
+        provider: "auth0".into(),
+        connection: "Username-Password-Authentication".into(),
+        user_id: ids::new_database_user_id(),
+        is_social: false,
+        profile_data: json!({}),
+        password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
+    };
+    User {
+        user_id: User::id_for(&identity),
+        email: Some(email.into()),
+        email_verified: false,
+        username: None,
+        phone_number: None,
+        phone_verified: false,
+        profile: [("name".to_owned(), json!("Ada"))].into_iter().collect(),
+        user_metadata: [("theme".to_owned(), json!("dark"))].into_iter().collect(),
+        app_metadata: [("plan".to_owned(), json!({"tier": 2}))]
+            .into_iter()
+            .collect(),
+        blocked: false,
+        logins_count: 0,
+        last_login: None,
+        created_at: now(),
+        updated_at: now(),
+        identities: vec![identity],
+    }
+}
+
+async fn seed_is_idempotent(s: Stores) {
+    let first = s
+        .setup
+        .apply_seed(&plan("boot", false, 1))
+        .await
+        .expect("seed");
+    assert!(first.new_database && first.bootstrap_client_written && first.keys_installed);
+
+    // A second start generates other candidates; none of them may land.
+    let second = s
+        .setup
+        .apply_seed(&plan("other", false, 2))
+        .await
+        .expect("seed");
+    assert_eq!(second, Default::default());
+    assert!(s.clients.client("other").await.expect("get").is_none());
+    assert_eq!(s.signing_keys.signing_keys().await.expect("keys").len(), 2);
+
+    let api = s
+        .resource_servers
+        .resource_server_by_identifier(&format!("{ISSUER}api/v2/"))
+        .await
+        .expect("rs")
+        .expect("management api seeded");
+    assert!(api.is_system);
+    assert_eq!(api.scopes.len(), MANAGEMENT_SCOPES.len());
+    let conn = s
+        .connections
+        .connection_by_name("Username-Password-Authentication")
+        .await
+        .expect("get")
+        .expect("connection seeded");
+    assert_eq!(conn.strategy, "auth0");
+    let boot = s
+        .clients
+        .client("boot")
+        .await
+        .expect("get")
+        .expect("client");
+    assert_eq!(boot.app_type, AppType::NonInteractive);
+    assert_eq!(boot.secret, Some(secret(1)));
+    let grant = s
+        .client_grants
+        .client_grant("boot", &api.identifier)
+        .await
+        .expect("get")
+        .expect("grant");
+    assert_eq!(grant.scope.len(), MANAGEMENT_SCOPES.len());
+    let tenant = s.tenant.tenant().await.expect("tenant").expect("seeded");
+    assert_eq!(tenant.bootstrap_client_id.as_deref(), Some("boot"));
+}
+
+async fn configured_bootstrap_is_enforced(s: Stores) {
+    s.setup
+        .apply_seed(&plan("boot", false, 1))
+        .await
+        .expect("seed");
+    // The operator configures credentials on a database that already exists.
+    let out = s
+        .setup
+        .apply_seed(&plan("ops", true, 7))
+        .await
+        .expect("seed");
+    assert!(out.bootstrap_client_written && !out.new_database);
+    assert_eq!(
+        s.clients
+            .client("ops")
+            .await
+            .expect("get")
+            .expect("client")
+            .secret,
+        Some(secret(7))
+    );
+    // Same credentials again: nothing to write.
+    let again = s
+        .setup
+        .apply_seed(&plan("ops", true, 7))
+        .await
+        .expect("seed");
+    assert!(!again.bootstrap_client_written);
+    // A changed secret replaces the stored one.
+    let changed = s
+        .setup
+        .apply_seed(&plan("ops", true, 9))
+        .await
+        .expect("seed");
+    assert!(changed.bootstrap_client_written);
+    assert_eq!(
+        s.clients
+            .client("ops")
+            .await
+            .expect("get")
+            .expect("client")
+            .secret,
+        Some(secret(9))
+    );
+    let grant = s
+        .client_grants
+        .client_grant("ops", &format!("{ISSUER}api/v2/"))
+        .await
+        .expect("get");
+    assert!(grant.is_some());
+}
+
+async fn clients_round_trip(s: Stores) {
+    let a = client("a");
+    s.clients.insert_client(&a).await.expect("insert");
+    assert_eq!(
+        s.clients.client(&a.client_id).await.expect("get"),
+        Some(a.clone())
+    );
+    assert!(matches!(
+        s.clients.insert_client(&a).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let mut b = client("b");
+    b.app_type = AppType::RegularWeb;
+    b.secret = Some(secret(3));
+    b.created_at += time::Duration::seconds(1);
+    s.clients.insert_client(&b).await.expect("insert");
+    let page0 = s
+        .clients
+        .list_clients(Page {
+            page: 0,
+            per_page: 1,
+        })
+        .await
+        .expect("list");
+    let page1 = s
+        .clients
+        .list_clients(Page {
+            page: 1,
+            per_page: 1,
+        })
+        .await
+        .expect("list");
+    assert_eq!(page0, vec![a]);
+    assert_eq!(page1, vec![b]);
+    let past = s
+        .clients
+        .list_clients(Page {
+            page: 5,
+            per_page: 10,
+        })
+        .await
+        .expect("list");
+    assert!(past.is_empty());
+}
+
+async fn client_grants_need_client_and_api(s: Stores) {
+    let c = client("m2m");
+    s.clients.insert_client(&c).await.expect("insert");
+    let rs = ResourceServer {
+        id: ids::new_resource_server_id(),
+        name: "orders".into(),
+        identifier: "https://orders.example".into(),
+        is_system: false,
+        scopes: vec![ScopeDef {
+            value: "read:orders".into(),
+            description: "Read orders".into(),
+        }],
+        signing_alg: "RS256".into(),
+        token_lifetime: 600,
+        allow_offline_access: true,
+        extra: Default::default(),
+        created_at: now(),
+    };
+    s.resource_servers
+        .insert_resource_server(&rs)
+        .await
+        .expect("insert");
+    assert_eq!(
+        s.resource_servers
+            .resource_server_by_identifier(&rs.identifier)
+            .await
+            .expect("get"),
+        Some(rs.clone())
+    );
+    let grant = ClientGrant {
+        id: ids::new_client_grant_id(),
+        client_id: c.client_id.clone(),
+        audience: rs.identifier.clone(),
+        scope: vec!["read:orders".into()],
+        created_at: now(),
+    };
+    s.client_grants
+        .insert_client_grant(&grant)
+        .await
+        .expect("insert");
+    assert_eq!(
+        s.client_grants
+            .client_grant(&c.client_id, &rs.identifier)
+            .await
+            .expect("get"),
+        Some(grant.clone())
+    );
+    let dup = ClientGrant {
+        id: ids::new_client_grant_id(),
+        ..grant.clone()
+    };
+    assert!(matches!(
+        s.client_grants.insert_client_grant(&dup).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let dangling = ClientGrant {
+        id: ids::new_client_grant_id(),
+        audience: "https://nowhere".into(),
+        ..grant
+    };
+    assert!(matches!(
+        s.client_grants.insert_client_grant(&dangling).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+async fn connections_keep_enabled_clients(s: Stores) {
+    let c1 = client("one");
+    let c2 = client("two");
+    s.clients.insert_client(&c1).await.expect("insert");
+    s.clients.insert_client(&c2).await.expect("insert");
+    let mut enabled = vec![c1.client_id.clone(), c2.client_id.clone()];
+    enabled.sort();
+    let conn = Connection {
+        id: ids::new_connection_id(),
+        name: "email".into(),
+        strategy: "email".into(),
+        options: json!({"totp": {"time_step": 180, "length": 6}}),
+        enabled_clients: enabled,
+        created_at: now(),
+    };
+    s.connections
+        .insert_connection(&conn)
+        .await
+        .expect("insert");
+    assert_eq!(
+        s.connections
+            .connection_by_name("email")
+            .await
+            .expect("get"),
+        Some(conn.clone())
+    );
+    let listed = s
+        .connections
+        .list_connections(Page {
+            page: 0,
+            per_page: 50,
+        })
+        .await
+        .expect("list");
+    assert_eq!(listed, vec![conn.clone()]);
+    // A failed insert leaves nothing behind (one transaction).
+    let clash = Connection {
+        id: ids::new_connection_id(),
+        name: "sms".into(),
+        enabled_clients: vec!["no-such-client".into()],
+        ..conn
+    };
+    assert!(s.connections.insert_connection(&clash).await.is_err());
+    assert!(
+        s.connections
+            .connection_by_name("sms")
+            .await
+            .expect("get")
+            .is_none()
+    );
+}
+
+async fn users_resolve_through_identities(s: Stores) {
+    s.setup
+        .apply_seed(&plan("boot", false, 1))
+        .await
+        .expect("seed");
+    let user = database_user("ada@example.com");
+    s.users.insert_user(&user).await.expect("insert");
+    assert_eq!(
+        s.users.user(&user.user_id).await.expect("get"),
+        Some(user.clone())
+    );
+    let primary = &user.identities[0];
+    let found = s
+        .users
+        .user_by_identity(&primary.connection, &primary.user_id)
+        .await
+        .expect("get")
+        .expect("found");
+    assert_eq!(found.user_id, user.user_id);
+
+    // The (connection, provider id) pair is unique across the tenant, and a failed insert
+    // leaves no half-made user.
+    let mut twin = database_user("eve@example.com");
+    twin.identities[0].user_id = primary.user_id.clone();
+    twin.user_id = "auth0|twin".into();
+    assert!(matches!(
+        s.users.insert_user(&twin).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(s.users.user("auth0|twin").await.expect("get").is_none());
+
+    s.users.delete_user(&user.user_id).await.expect("delete");
+    assert!(s.users.user(&user.user_id).await.expect("get").is_none());
+    assert!(
+        s.users
+            .user_by_identity(&primary.connection, &primary.user_id)
+            .await
+            .expect("get")
+            .is_none()
+    );
+    assert!(matches!(
+        s.users.delete_user(&user.user_id).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+async fn signing_keys_rotate(s: Stores) {
+    s.setup
+        .apply_seed(&plan("boot", false, 1))
+        .await
+        .expect("seed");
+    let before = s.signing_keys.signing_keys().await.expect("keys");
+    let by_state = |keys: &[SigningKey], st: KeyState| {
+        keys.iter()
+            .filter(|k| k.state == st)
+            .map(|k| k.kid.clone())
+            .collect::<Vec<_>>()
+    };
+    let current = by_state(&before, KeyState::Current);
+    let next = by_state(&before, KeyState::Next);
+    assert_eq!((current.len(), next.len()), (1, 1));
+
+    let fresh = key(KeyState::Next);
+    s.signing_keys
+        .rotate_signing_keys(&fresh)
+        .await
+        .expect("rotate");
+    let after = s.signing_keys.signing_keys().await.expect("keys");
+    assert_eq!(by_state(&after, KeyState::Current), next);
+    assert_eq!(by_state(&after, KeyState::Previous), current);
+    assert_eq!(by_state(&after, KeyState::Next), vec![fresh.kid.clone()]);
+
+    s.signing_keys
+        .rotate_signing_keys(&key(KeyState::Next))
+        .await
+        .expect("rotate");
+    let third = s.signing_keys.signing_keys().await.expect("keys");
+    assert_eq!(by_state(&third, KeyState::Retired), current);
+    assert_eq!(by_state(&third, KeyState::Previous), next);
+    assert_eq!(third.len(), 4);
+    assert!(
+        s.signing_keys
+            .rotate_signing_keys(&key(KeyState::Current))
+            .await
+            .is_err()
+    );
+}
+
+async fn concurrent_rotations_stay_consistent(s: Stores) {
+    s.setup
+        .apply_seed(&plan("boot", false, 1))
+        .await
+        .expect("seed");
+    let (k1, k2) = (key(KeyState::Next), key(KeyState::Next));
+    let (a, b) = tokio::join!(
+        s.signing_keys.rotate_signing_keys(&k1),
+        s.signing_keys.rotate_signing_keys(&k2)
+    );
+    assert!(a.is_ok() || b.is_ok(), "one rotation must win: {a:?} {b:?}");
+    let keys = s.signing_keys.signing_keys().await.expect("keys");
+    for st in [KeyState::Current, KeyState::Next, KeyState::Previous] {
+        assert_eq!(keys.iter().filter(|k| k.state == st).count(), 1, "{st:?}");
+    }
+}
+
+async fn ping_answers(s: Stores) {
+    s.setup.ping().await.expect("ping");
+}
+
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let db = gatehouse_store::testing::TestDatabase::sqlite();
+                    super::$name(super::open(&db).await).await;
+                }
+            )*
+        }
+        /// Skipped (passing) when GATEHOUSE_TEST_DATABASE_URL is unset; `.ci/run` sets it.
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let Some(db) = gatehouse_store::testing::TestDatabase::postgres().await else {
+                        eprintln!("GATEHOUSE_TEST_DATABASE_URL unset: PostgreSQL not tested");
+                        return;
+                    };
+                    super::$name(super::open(&db).await).await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    seed_is_idempotent,
+    configured_bootstrap_is_enforced,
+    clients_round_trip,
+    client_grants_need_client_and_api,
+    connections_keep_enabled_clients,
+    users_resolve_through_identities,
+    signing_keys_rotate,
+    concurrent_rotations_stay_consistent,
+    ping_answers,
+);
+
+/// The two migration trees must define the same tables and columns.
+#[tokio::test]
+async fn migrations_agree_across_dialects() {
+    use sqlx::Connection as _;
+    let Some(pg) = TestDatabase::postgres().await else {
+        eprintln!("GATEHOUSE_TEST_DATABASE_URL unset: dialect parity not checked");
+        return;
+    };
+    let lite = TestDatabase::sqlite();
+    open(&pg).await;
+    open(&lite).await;
+    let mut pg_conn = sqlx::PgConnection::connect(&pg.url).await.expect("pg");
+    let mut pg_cols: Vec<(String, String)> = sqlx::query_as(
+        "SELECT table_name::text, column_name::text FROM information_schema.columns \
+         WHERE table_schema = current_schema() AND table_name <> '_sqlx_migrations'",
+    )
+    .fetch_all(&mut pg_conn)
+    .await
+    .expect("pg columns");
+    let mut lite_conn = sqlx::SqliteConnection::connect(&lite.url)
+        .await
+        .expect("sqlite");
+    let mut lite_cols: Vec<(String, String)> = sqlx::query_as(
+        "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+         WHERE m.type = 'table' AND m.name NOT LIKE '_sqlx%' AND m.name NOT LIKE 'sqlite_%'",
+    )
+    .fetch_all(&mut lite_conn)
+    .await
+    .expect("sqlite columns");
+    pg_cols.sort();
+    lite_cols.sort();
+    assert!(pg_cols.len() > 50);
+    assert_eq!(pg_cols, lite_cols);
+}
