@@ -1,1 +1,17 @@
-//! placeholder
+//! gatehouse-server: the HTTP face of gatehouse (Authentication API, Management API,
+//! operations endpoints), its configuration and its command line.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod crypto;
+pub mod error;
+pub mod http;
+pub mod oauth;
+pub mod ops;
+pub mod router;
+pub mod setup;
+pub mod signing;
+pub mod telemetry;
+
+pub use app::{App, AppState, Application};

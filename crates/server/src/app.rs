@@ -1,0 +1,202 @@
+//! The application: state built once at start-up, and the server that runs it.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use gatehouse_core::store::Stores;
+use gatehouse_store::SqlStore;
+use tokio::net::TcpListener;
+
+use crate::config::{Config, Database};
+use crate::crypto::{MasterKey, Sealer, SecretHasher};
+use crate::http::metrics::Metrics;
+use crate::setup::{self, BootstrapCredentials};
+use crate::signing::{self, KeyRing, KeySet};
+
+/// How often a replica re-reads the signing keys, to follow a rotation made elsewhere
+/// (`gatehouse keys rotate` or another replica). The next key is published a whole rotation
+/// ahead, so verifiers already hold whatever key a peer starts signing with.
+pub const KEY_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Everything a request handler may need, built once.
+pub struct App {
+    /// Validated settings.
+    pub config: Config,
+    /// The public base URL with a trailing slash; every token's `iss`.
+    pub issuer: String,
+    /// Storage.
+    pub stores: Stores,
+    /// The signing keys.
+    pub keys: KeyRing,
+    /// Seals secrets stored in the database.
+    pub sealer: Arc<Sealer>,
+    /// Hashes high-entropy secrets.
+    pub hasher: SecretHasher,
+    /// Request metrics.
+    pub metrics: Metrics,
+    store: SqlStore,
+}
+
+/// The state handed to handlers: cheap to clone.
+#[derive(Clone)]
+pub struct AppState(pub Arc<App>);
+
+impl std::ops::Deref for AppState {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}
+
+impl App {
+    /// Connects to the database, prepares it and loads keys; `issuer` is already resolved.
+    pub async fn build(
+        config: Config,
+        issuer: String,
+    ) -> anyhow::Result<(Self, Option<BootstrapCredentials>)> {
+        let master = match (&config.master_key, &config.database) {
+            (Some(key), _) => MasterKey::parse(key.expose()).map_err(anyhow::Error::msg)?,
+            (None, Database::Sqlite { path, .. }) => {
+                let mut key_path = path.clone().into_os_string();
+                key_path.push(".key");
+                MasterKey::load_or_create(std::path::Path::new(&key_path))?
+            }
+            (None, Database::Postgres { .. }) => {
+                anyhow::bail!("GATEHOUSE_MASTER_KEY is required with PostgreSQL")
+            }
+        };
+        let sealer = Arc::new(Sealer::new(&master));
+        let hasher = SecretHasher::new(&master);
+        let store = SqlStore::connect(config.database.url()).await?;
+        let stores = store.clone().into_stores();
+        let prepared = setup::prepare(&config, &issuer, &stores, &sealer, &hasher).await?;
+        let app = App {
+            config,
+            issuer,
+            stores,
+            keys: KeyRing::new(prepared.keys),
+            sealer,
+            hasher,
+            metrics: Metrics::new(),
+            store,
+        };
+        Ok((app, prepared.new_credentials))
+    }
+
+    /// Re-reads the signing keys and swaps them in if they changed.
+    pub async fn refresh_keys(&self) -> anyhow::Result<bool> {
+        let stored = self.stores.signing_keys.signing_keys().await?;
+        if signing::fingerprint(&stored) == self.keys.get().fingerprint {
+            return Ok(false);
+        }
+        self.keys
+            .replace(KeySet::from_stored(&stored, &self.sealer)?);
+        tracing::info!(kid = %self.keys.get().current.kid, "signing keys reloaded");
+        Ok(true)
+    }
+}
+
+/// A built server, listening but not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    credentials: Option<BootstrapCredentials>,
+}
+
+impl Application {
+    /// Binds the listener, prepares the database and builds the state.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
+        let bound = listener.local_addr()?;
+        let issuer = config
+            .issuer
+            .clone()
+            .unwrap_or_else(|| format!("http://{bound}/"));
+        let (app, credentials) = App::build(config, issuer).await?;
+        Ok(Application {
+            listener,
+            state: AppState(Arc::new(app)),
+            credentials,
+        })
+    }
+
+    /// The bound port (useful with port 0).
+    pub fn port(&self) -> u16 {
+        self.local_addr().map(|a| a.port()).unwrap_or_default()
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The state, for tests and the CLI.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Bootstrap credentials this start generated (first start on a new database only).
+    pub fn new_bootstrap_credentials(&self) -> Option<&BootstrapCredentials> {
+        self.credentials.as_ref()
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let state = self.state.clone();
+        let refresher = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(KEY_REFRESH_INTERVAL);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                if let Err(e) = state.refresh_keys().await {
+                    tracing::warn!(error = %e, "could not refresh signing keys");
+                }
+            }
+        });
+        let router = crate::router::router(self.state.clone());
+        tracing::info!(
+            address = %self.listener.local_addr()?,
+            issuer = %self.state.issuer,
+            "gatehouse is serving"
+        );
+        let served = axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
+        refresher.abort();
+        self.state.store.close().await;
+        tracing::info!("gatehouse stopped");
+        served
+    }
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,166 @@
+//! The `gatehouse` command line: `serve`, `migrate`, `keys list|rotate`, `version`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use gatehouse_core::signing_key::KeyState;
+use gatehouse_store::SqlStore;
+
+use crate::app::{App, Application, shutdown_signal};
+use crate::config::{Config, Flags};
+use crate::setup::BootstrapCredentials;
+use crate::signing;
+
+/// gatehouse: a self-hosted identity server that speaks Auth0's APIs.
+#[derive(Debug, Parser)]
+#[command(name = "gatehouse", version, about)]
+pub struct Cli {
+    /// Settings given as flags (they override the environment and the config file).
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags shared by every command. Secrets (master key, bootstrap secret) are deliberately
+/// not flags: command lines are visible to every user of the machine.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// TOML file with settings.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [env: GATEHOUSE_LISTEN] [default: 127.0.0.1:8080].
+    #[arg(long, global = true, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Public base URL, with a trailing slash [env: GATEHOUSE_ISSUER].
+    #[arg(long, global = true, value_name = "URL")]
+    pub issuer: Option<String>,
+    /// sqlite://FILE or postgres://... [env: GATEHOUSE_DATABASE_URL].
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// pretty or json [env: GATEHOUSE_LOG_FORMAT].
+    #[arg(long, global = true, value_name = "FORMAT")]
+    pub log_format: Option<String>,
+    /// Log filter, e.g. info or gatehouse_server=debug [env: GATEHOUSE_LOG_LEVEL].
+    #[arg(long, global = true, value_name = "FILTER")]
+    pub log_level: Option<String>,
+}
+
+impl GlobalArgs {
+    /// The flag layer of the settings.
+    pub fn flags(&self) -> Flags {
+        Flags {
+            config_file: self.config.clone(),
+            listen: self.listen.clone(),
+            issuer: self.issuer.clone(),
+            database_url: self.database_url.clone(),
+            log_format: self.log_format.clone(),
+            log_level: self.log_level.clone(),
+        }
+    }
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (migrates and seeds the database first).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage token signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Print the version.
+    Version,
+}
+
+/// `gatehouse keys ...`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// List signing keys and their states.
+    List,
+    /// Promote the next key to current, keep the current one as previous, make a new next.
+    Rotate,
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Version => {
+            println!("gatehouse {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            let store = SqlStore::connect(config.database.url()).await?;
+            store.clone().into_stores().setup.migrate().await?;
+            store.close().await;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Keys(KeysCommand::List) => {
+            let app = open(config).await?;
+            print_keys(&app).await
+        }
+        Command::Keys(KeysCommand::Rotate) => {
+            let app = open(config).await?;
+            let sealer = app.sealer.clone();
+            let next =
+                tokio::task::spawn_blocking(move || signing::generate(&sealer, KeyState::Next))
+                    .await??;
+            app.stores.signing_keys.rotate_signing_keys(&next).await?;
+            println!("rotated: the next key is now current; running servers follow within 30 s");
+            print_keys(&app).await
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let app = Application::build(config).await?;
+    if let Some(creds) = app.new_bootstrap_credentials() {
+        print_credentials(creds);
+    }
+    app.run_until_stopped(shutdown_signal()).await?;
+    Ok(())
+}
+
+/// Opens the database as `serve` would (migrated, seeded, keys loaded), without serving.
+async fn open(config: Config) -> anyhow::Result<App> {
+    let issuer = config
+        .issuer
+        .clone()
+        .unwrap_or_else(|| format!("http://{}/", config.listen));
+    let (app, creds) = App::build(config, issuer).await?;
+    if let Some(creds) = creds {
+        print_credentials(&creds);
+    }
+    Ok(app)
+}
+
+async fn print_keys(app: &App) -> anyhow::Result<()> {
+    println!("{:<44}  {:<8}  {:<5}  CREATED", "KID", "STATE", "ALG");
+    for k in app.stores.signing_keys.signing_keys().await? {
+        let created = k
+            .created_at
+            .format(&time::format_description::well_known::Rfc3339)?;
+        println!(
+            "{:<44}  {:<8}  {:<5}  {created}",
+            k.kid,
+            k.state.as_str(),
+            k.alg
+        );
+    }
+    Ok(())
+}
+
+/// Shown on the terminal once, on the first start of a new database; never logged.
+fn print_credentials(c: &BootstrapCredentials) {
+    println!(
+        "\nA Management API client was created for this new database. Its secret is shown only now:\n\n  \
+         GATEHOUSE_BOOTSTRAP_CLIENT_ID={}\n  GATEHOUSE_BOOTSTRAP_CLIENT_SECRET={}\n  audience: {}\n",
+        c.client_id,
+        c.client_secret.expose(),
+        c.audience
+    );
+}

@@ -1,0 +1,4 @@
+//! Cross-cutting HTTP concerns: metrics and response headers.
+
+pub mod headers;
+pub mod metrics;

@@ -1,0 +1,62 @@
+//! `GET /.well-known/openid-configuration` (OpenID Connect Discovery 1.0), also served as
+//! `/.well-known/oauth-authorization-server` (RFC 8414), as Auth0 does.
+//!
+//! Only what is implemented is advertised; each issue that adds an endpoint adds it here.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use serde::Serialize;
+
+use crate::AppState;
+
+/// The discovery document, field names as in the specification.
+#[derive(Debug, Serialize)]
+pub struct ProviderMetadata {
+    issuer: String,
+    jwks_uri: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    authorization_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    userinfo_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    grant_types_supported: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    token_endpoint_auth_methods_supported: Vec<&'static str>,
+    response_types_supported: Vec<&'static str>,
+    subject_types_supported: Vec<&'static str>,
+    id_token_signing_alg_values_supported: Vec<&'static str>,
+    request_parameter_supported: bool,
+    request_uri_parameter_supported: bool,
+}
+
+impl ProviderMetadata {
+    /// The document for a tenant at `issuer` (with its trailing slash).
+    pub fn for_issuer(issuer: &str) -> Self {
+        ProviderMetadata {
+            issuer: issuer.to_owned(),
+            jwks_uri: format!("{issuer}.well-known/jwks.json"),
+            authorization_endpoint: None,
+            token_endpoint: None,
+            userinfo_endpoint: None,
+            grant_types_supported: Vec::new(),
+            token_endpoint_auth_methods_supported: Vec::new(),
+            response_types_supported: Vec::new(),
+            subject_types_supported: vec!["public"],
+            id_token_signing_alg_values_supported: vec![crate::signing::ALG],
+            request_parameter_supported: false,
+            request_uri_parameter_supported: false,
+        }
+    }
+}
+
+/// The handler.
+pub async fn openid_configuration(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CACHE_CONTROL, "public, max-age=300")],
+        Json(ProviderMetadata::for_issuer(&state.issuer)),
+    )
+}

@@ -1,0 +1,81 @@
+//! Every route in one place, and the middleware around them.
+
+use axum::Router;
+use axum::http::{Request, header};
+use axum::middleware::from_fn_with_state;
+use axum::routing::get;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::error::OAuthError;
+use crate::http::{headers, metrics};
+use crate::{AppState, oauth, ops};
+
+/// Auth0's Management API payload limit, applied to every body.
+const BODY_LIMIT: usize = 1024 * 1024;
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    let https = state.issuer.starts_with("https://");
+    let mut router = Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(oauth::discovery::openid_configuration),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(oauth::discovery::openid_configuration),
+        )
+        .route("/.well-known/jwks.json", get(oauth::jwks::jwks))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .fallback(|| async { OAuthError::NotFound })
+        .layer(from_fn_with_state(state.clone(), metrics::track));
+    for layer in headers::layers(https) {
+        router = router.layer(layer);
+    }
+    router
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(
+                    headers::REQUEST_ID.clone(),
+                    MakeRequestUuid,
+                ))
+                .layer(SetSensitiveRequestHeadersLayer::new([
+                    header::AUTHORIZATION,
+                    header::COOKIE,
+                ]))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(|req: &Request<_>| {
+                            let id = req
+                                .headers()
+                                .get(&headers::REQUEST_ID)
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or_default();
+                            // The path only: query strings carry codes and tokens.
+                            tracing::info_span!(
+                                "request",
+                                method = %req.method(),
+                                path = %req.uri().path(),
+                                request_id = %id,
+                            )
+                        })
+                        .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                )
+                .layer(PropagateRequestIdLayer::new(headers::REQUEST_ID.clone()))
+                .layer(CatchPanicLayer::custom(|_| {
+                    axum::response::IntoResponse::into_response(OAuthError::Internal(
+                        anyhow::anyhow!("handler panicked"),
+                    ))
+                }))
+                .layer(RequestBodyLimitLayer::new(BODY_LIMIT)),
+        )
+        .with_state(state)
+}

@@ -1,0 +1,94 @@
+//! Start-up work on the database: migrations, the seed and the key ring.
+
+use gatehouse_core::client::StoredSecret;
+use gatehouse_core::ids;
+use gatehouse_core::seed::{BootstrapClient, SeedPlan, management_audience};
+use gatehouse_core::signing_key::KeyState;
+use gatehouse_core::store::Stores;
+use time::OffsetDateTime;
+
+use crate::config::{Config, Secret};
+use crate::crypto::{Sealer, SecretHasher, random_secret};
+use crate::signing::{self, KeySet};
+
+/// Bootstrap credentials gatehouse generated on a new database; shown once, never logged.
+#[derive(Debug, Clone)]
+pub struct BootstrapCredentials {
+    /// The client id.
+    pub client_id: String,
+    /// The client secret.
+    pub client_secret: Secret,
+    /// The Management API audience to ask tokens for.
+    pub audience: String,
+}
+
+/// What preparing the database left us with.
+pub struct Prepared {
+    /// The keys to sign with.
+    pub keys: KeySet,
+    /// Credentials to show the operator, when this start created them.
+    pub new_credentials: Option<BootstrapCredentials>,
+}
+
+/// Migrates, seeds (once per database, even with replicas starting together) and loads keys.
+pub async fn prepare(
+    config: &Config,
+    issuer: &str,
+    stores: &Stores,
+    sealer: &std::sync::Arc<Sealer>,
+    hasher: &SecretHasher,
+) -> anyhow::Result<Prepared> {
+    stores.setup.migrate().await?;
+
+    let existing = stores.signing_keys.signing_keys().await?;
+    let initial_keys = if existing.iter().any(|k| k.state == KeyState::Current) {
+        Vec::new()
+    } else {
+        // Two RSA key generations take ~100 ms; run them side by side off the runtime.
+        let (a, b) = (sealer.clone(), sealer.clone());
+        let current = tokio::task::spawn_blocking(move || signing::generate(&a, KeyState::Current));
+        let next = tokio::task::spawn_blocking(move || signing::generate(&b, KeyState::Next));
+        vec![current.await??, next.await??]
+    };
+
+    let (client_id, secret, configured) = match &config.bootstrap {
+        Some((id, secret)) => (id.clone(), secret.clone(), true),
+        None => (ids::new_client_id(), Secret::new(random_secret(48)), false),
+    };
+    let stored = StoredSecret {
+        hash: hasher.hash(secret.expose()),
+        sealed: sealer.seal(
+            &format!("client_secret:{client_id}"),
+            secret.expose().as_bytes(),
+        ),
+    };
+    let plan = SeedPlan::new(
+        issuer,
+        BootstrapClient {
+            client_id: client_id.clone(),
+            secret: stored,
+            configured,
+        },
+        initial_keys,
+        OffsetDateTime::now_utc(),
+    );
+    let outcome = stores.setup.apply_seed(&plan).await?;
+    if outcome.new_database {
+        tracing::info!("seeded a new database");
+    }
+    if outcome.keys_installed {
+        tracing::info!("installed new signing keys");
+    }
+    let new_credentials =
+        (!configured && outcome.bootstrap_client_written).then(|| BootstrapCredentials {
+            client_id,
+            client_secret: secret,
+            audience: management_audience(issuer),
+        });
+
+    let keys = KeySet::from_stored(&stores.signing_keys.signing_keys().await?, sealer)?;
+    Ok(Prepared {
+        keys,
+        new_credentials,
+    })
+}

@@ -1,0 +1,238 @@
+//! Token signing keys: generation, the in-memory key ring, the JWKS and RS256 signatures.
+//!
+//! Parsed key pairs stay in memory: parsing and validating an RSA key costs more than the
+//! signature itself (DESIGN.md, "signing speed").
+
+use std::sync::{Arc, RwLock};
+
+use anyhow::Context;
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rsa::{KeyPair, KeySize};
+use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use gatehouse_core::signing_key::{KeyState, SigningKey};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::crypto::Sealer;
+
+/// The algorithm of every key we make; tokens never choose it.
+pub const ALG: &str = "RS256";
+
+fn seal_context(kid: &str) -> String {
+    format!("signing_key:{kid}")
+}
+
+/// Makes a new RSA-2048 key in `state`, its private half sealed under the master key.
+pub fn generate(sealer: &Sealer, state: KeyState) -> anyhow::Result<SigningKey> {
+    let pair = KeyPair::generate(KeySize::Rsa2048).context("generate RSA key")?;
+    let pkcs8 = pair.as_der().context("encode RSA key")?;
+    let public = pair.public_key();
+    let n = URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero());
+    let e = URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero());
+    // RFC 7638: the thumbprint hashes the required members in lexicographic order.
+    let canonical = format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#);
+    let kid = URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        canonical.as_bytes(),
+    ));
+    Ok(SigningKey {
+        sealed_private_key: sealer.seal(&seal_context(&kid), pkcs8.as_ref()),
+        public_jwk: json!({"kty": "RSA", "n": n, "e": e}),
+        kid,
+        alg: ALG.to_owned(),
+        state,
+        created_at: OffsetDateTime::now_utc(),
+    })
+}
+
+/// The key that signs, parsed once.
+pub struct ActiveKey {
+    /// Its key id, put in every JWS header.
+    pub kid: String,
+    pair: KeyPair,
+}
+
+/// The keys of one moment: the one that signs and the JWKS document verifiers fetch.
+pub struct KeySet {
+    /// The current key.
+    pub current: ActiveKey,
+    /// `{"keys": [...]}` with current, next and previous, rendered once.
+    pub jwks: Value,
+    /// The kids in the set with their states, to notice when storage has moved on.
+    pub fingerprint: Vec<(String, KeyState)>,
+}
+
+impl KeySet {
+    /// Builds the set from stored keys, opening the current one.
+    pub fn from_stored(keys: &[SigningKey], sealer: &Sealer) -> anyhow::Result<Self> {
+        let current = keys
+            .iter()
+            .find(|k| k.state == KeyState::Current)
+            .context("no current signing key in the database")?;
+        let pkcs8 = sealer
+            .open(&seal_context(&current.kid), &current.sealed_private_key)
+            .context("the current signing key does not open with this master key")?;
+        let pair = KeyPair::from_pkcs8(&pkcs8)
+            .map_err(|e| anyhow::anyhow!("stored signing key is not a valid RSA key: {e}"))?;
+        // Current first: some clients take the first key when a token carries no kid.
+        let order = [KeyState::Current, KeyState::Next, KeyState::Previous];
+        let mut published: Vec<&SigningKey> =
+            keys.iter().filter(|k| k.state.is_published()).collect();
+        published.sort_by_key(|k| order.iter().position(|s| *s == k.state));
+        let jwks = json!({
+            "keys": published.iter().map(|k| public_jwk(k)).collect::<Vec<_>>()
+        });
+        Ok(KeySet {
+            current: ActiveKey {
+                kid: current.kid.clone(),
+                pair,
+            },
+            jwks,
+            fingerprint: fingerprint(keys),
+        })
+    }
+}
+
+/// What identifies a set of keys: which kid is in which state.
+pub fn fingerprint(keys: &[SigningKey]) -> Vec<(String, KeyState)> {
+    let mut f: Vec<_> = keys
+        .iter()
+        .filter(|k| k.state.is_published())
+        .map(|k| (k.kid.clone(), k.state))
+        .collect();
+    f.sort();
+    f
+}
+
+fn public_jwk(k: &SigningKey) -> Value {
+    let mut jwk = k.public_jwk.clone();
+    if let Some(obj) = jwk.as_object_mut() {
+        obj.insert("kid".into(), json!(k.kid));
+        obj.insert("alg".into(), json!(k.alg));
+        obj.insert("use".into(), json!("sig"));
+    }
+    jwk
+}
+
+/// The key ring the server signs with; replaced whole when keys rotate.
+pub struct KeyRing {
+    inner: RwLock<Arc<KeySet>>,
+}
+
+impl KeyRing {
+    /// A ring holding `set`.
+    pub fn new(set: KeySet) -> Self {
+        KeyRing {
+            inner: RwLock::new(Arc::new(set)),
+        }
+    }
+
+    /// The keys now.
+    pub fn get(&self) -> Arc<KeySet> {
+        // A poisoned lock still holds a complete Arc: writers only swap it.
+        self.inner
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Replaces the keys.
+    pub fn replace(&self, set: KeySet) {
+        *self
+            .inner
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(set);
+    }
+
+    /// Signs `claims` as a compact JWS with the current key.
+    pub fn sign(&self, claims: &Value) -> anyhow::Result<String> {
+        let set = self.get();
+        let header = json!({"alg": ALG, "typ": "JWT", "kid": set.current.kid});
+        let mut jws = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header)?),
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims)?)
+        );
+        let pair = &set.current.pair;
+        let mut sig = vec![0u8; pair.public_modulus_len()];
+        pair.sign(
+            &RSA_PKCS1_SHA256,
+            &SystemRandom::new(),
+            jws.as_bytes(),
+            &mut sig,
+        )
+        .map_err(|_| anyhow::anyhow!("RSA signature failed"))?;
+        jws.push('.');
+        jws.push_str(&URL_SAFE_NO_PAD.encode(sig));
+        Ok(jws)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::MasterKey;
+
+    #[test]
+    fn signed_tokens_verify_against_the_published_jwk() {
+        let sealer = Sealer::new(&MasterKey::generate());
+        let keys = vec![
+            generate(&sealer, KeyState::Current).expect("key"),
+            generate(&sealer, KeyState::Next).expect("key"),
+        ];
+        let set = KeySet::from_stored(&keys, &sealer).expect("set");
+        let jwks = set.jwks.clone();
+        let ring = KeyRing::new(set);
+        let token = ring
+            .sign(&json!({"sub": "x", "exp": 4_000_000_000u64, "aud": "a"}))
+            .expect("sign");
+
+        let header = jsonwebtoken::decode_header(&token).expect("header");
+        assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256);
+        let kid = header.kid.expect("kid");
+        assert_eq!(kid, keys[0].kid);
+        let jwk_json = jwks["keys"]
+            .as_array()
+            .expect("keys")
+            .iter()
+            .find(|k| k["kid"] == kid.as_str())
+            .expect("published")
+            .clone();
+        let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(jwk_json).expect("jwk");
+        let key = jsonwebtoken::DecodingKey::from_jwk(&jwk).expect("decoding key");
+        let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+        v.set_audience(&["a"]);
+        let data = jsonwebtoken::decode::<Value>(&token, &key, &v).expect("verifies");
+        assert_eq!(data.claims["sub"], "x");
+
+        // The next key must not verify it: the kid really selects the key.
+        let next = jwks["keys"][1].clone();
+        let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(next).expect("jwk");
+        let key = jsonwebtoken::DecodingKey::from_jwk(&jwk).expect("decoding key");
+        assert!(jsonwebtoken::decode::<Value>(&token, &key, &v).is_err());
+    }
+
+    #[test]
+    fn kid_is_the_rfc7638_thumbprint() {
+        let sealer = Sealer::new(&MasterKey::generate());
+        let k = generate(&sealer, KeyState::Current).expect("key");
+        let jwk: jsonwebtoken::jwk::Jwk =
+            serde_json::from_value(k.public_jwk.clone()).expect("jwk");
+        let thumb = jwk
+            .thumbprint(jsonwebtoken::jwk::ThumbprintHash::SHA256)
+            .expect("thumbprint");
+        assert_eq!(thumb, k.kid);
+    }
+
+    #[test]
+    fn wrong_master_key_is_reported() {
+        let sealer = Sealer::new(&MasterKey::generate());
+        let keys = vec![generate(&sealer, KeyState::Current).expect("key")];
+        let other = Sealer::new(&MasterKey::generate());
+        let err = KeySet::from_stored(&keys, &other).err().expect("fails");
+        assert!(err.to_string().contains("master key"), "{err}");
+    }
+}
