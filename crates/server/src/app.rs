@@ -85,6 +85,11 @@ impl App {
         Ok((app, prepared.new_credentials))
     }
 
+    /// Closes the database pool; later storage calls fail.
+    pub async fn close_storage(&self) {
+        self.store.close().await;
+    }
+
     /// Re-reads the signing keys and swaps them in if they changed.
     pub async fn refresh_keys(&self) -> anyhow::Result<bool> {
         let stored = self.stores.signing_keys.signing_keys().await?;
@@ -173,7 +178,7 @@ impl Application {
         .with_graceful_shutdown(shutdown)
         .await;
         refresher.abort();
-        self.state.store.close().await;
+        self.state.close_storage().await;
         tracing::info!("gatehouse stopped");
         served
     }

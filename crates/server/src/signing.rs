@@ -11,7 +11,7 @@ use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{KeyPair, KeySize};
 use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256};
 use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use gatehouse_core::signing_key::{KeyState, SigningKey};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -38,14 +38,47 @@ pub fn generate(sealer: &Sealer, state: KeyState) -> anyhow::Result<SigningKey> 
         &aws_lc_rs::digest::SHA256,
         canonical.as_bytes(),
     ));
+    let cert = self_signed_certificate(pkcs8.as_ref())?;
+    let x5t = URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY,
+        &cert,
+    ));
     Ok(SigningKey {
         sealed_private_key: sealer.seal(&seal_context(&kid), pkcs8.as_ref()),
-        public_jwk: json!({"kty": "RSA", "n": n, "e": e}),
+        public_jwk: json!({
+            "kty": "RSA",
+            "n": n,
+            "e": e,
+            "x5c": [STANDARD.encode(&cert)],
+            "x5t": x5t,
+        }),
         kid,
         alg: ALG.to_owned(),
         state,
         created_at: OffsetDateTime::now_utc(),
     })
+}
+
+/// A self-signed certificate for the key, published as `x5c` as Auth0 does: some
+/// verifiers (older .NET and Java stacks) read the key only from a certificate. It is made
+/// once with the key, so it costs nothing per request.
+fn self_signed_certificate(pkcs8: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let key = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(
+        &rustls_pki_types::PrivatePkcs8KeyDer::from(pkcs8),
+        &rcgen::PKCS_RSA_SHA256,
+    )
+    .context("load key for its certificate")?;
+    let mut params = rcgen::CertificateParams::default();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "gatehouse token signing key");
+    let now = OffsetDateTime::now_utc();
+    params.not_before = now - time::Duration::days(1);
+    params.not_after = now + time::Duration::days(3650);
+    let cert = params
+        .self_signed(&key)
+        .context("self-sign the key's certificate")?;
+    Ok(cert.der().to_vec())
 }
 
 /// The key that signs, parsed once.
@@ -225,6 +258,37 @@ mod tests {
             .thumbprint(jsonwebtoken::jwk::ThumbprintHash::SHA256)
             .expect("thumbprint");
         assert_eq!(thumb, k.kid);
+    }
+
+    #[test]
+    fn certificate_carries_the_same_public_key() {
+        let sealer = Sealer::new(&MasterKey::generate());
+        let k = generate(&sealer, KeyState::Current).expect("key");
+        let der = STANDARD
+            .decode(k.public_jwk["x5c"][0].as_str().expect("x5c"))
+            .expect("base64");
+        let thumb = URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(
+            &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY,
+            &der,
+        ));
+        assert_eq!(k.public_jwk["x5t"], thumb.as_str());
+        // The certificate holds the JWK's modulus, and the JWK with x5c still verifies.
+        let set = KeySet::from_stored(std::slice::from_ref(&k), &sealer).expect("set");
+        let token = KeyRing::new(set)
+            .sign(&json!({"sub": "x", "exp": 4_000_000_000u64}))
+            .expect("sign");
+        let n = URL_SAFE_NO_PAD
+            .decode(k.public_jwk["n"].as_str().expect("n"))
+            .expect("b64");
+        assert!(
+            der.windows(n.len()).any(|w| w == n.as_slice()),
+            "modulus in cert"
+        );
+        let jwk: jsonwebtoken::jwk::Jwk =
+            serde_json::from_value(k.public_jwk.clone()).expect("jwk with x5c parses");
+        let dk = jsonwebtoken::DecodingKey::from_jwk(&jwk).expect("decoding key");
+        let v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+        assert!(jsonwebtoken::decode::<Value>(&token, &dk, &v).is_ok());
     }
 
     #[test]

@@ -29,13 +29,25 @@ fn or_nothing(insert: &str) -> AssertSqlSafe<String> {
 #[async_trait]
 impl SetupStore for SqlStore {
     async fn migrate(&self) -> StoreResult<()> {
-        // sqlx's migrator takes its own advisory lock on PostgreSQL, so replicas that start
-        // together apply each migration once; on SQLite the file lock does the same.
-        let result = match &self.pool {
-            Pool::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await,
-            Pool::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await,
-        };
-        result.map_err(|e| StoreError::Backend(Box::new(e)))
+        // Two servers starting together must not both apply a migration. sqlx's migrator
+        // takes an advisory lock on PostgreSQL; on SQLite its lock is a no-op, so we hold a
+        // write transaction around the run (the migrator's own transactions nest in it as
+        // savepoints) and the second server waits on the busy timeout, then finds nothing
+        // left to do.
+        let fail = |e: sqlx::migrate::MigrateError| StoreError::Backend(Box::new(e));
+        match &self.pool {
+            Pool::Sqlite(p) => {
+                let mut tx = p.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+                // `run_direct` is `run` without the `Acquire` bound that async-trait's Send
+                // check cannot prove for a transaction.
+                SQLITE_MIGRATIONS
+                    .run_direct(None, &mut *tx, false)
+                    .await
+                    .map_err(fail)?;
+                tx.commit().await.map_err(db)
+            }
+            Pool::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await.map_err(fail),
+        }
     }
 
     async fn apply_seed(&self, plan: &SeedPlan) -> StoreResult<SeedOutcome> {

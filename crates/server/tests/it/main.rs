@@ -1,1 +1,9 @@
-fn main() {}
+//! Black-box tests of the gatehouse server over real HTTP, on SQLite and (when
+//! `GATEHOUSE_TEST_DATABASE_URL` is set) PostgreSQL.
+
+mod binary;
+mod helpers;
+mod keys;
+mod lifecycle;
+mod operations;
+mod well_known;

@@ -1,0 +1,234 @@
+//! The `gatehouse` binary as an operator meets it: start-up, settings errors, the one-time
+//! credentials, the key file, the CLI commands and a graceful stop.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::AsyncReadExt;
+use tokio::process::{Child, Command};
+
+const BIN: &str = env!("CARGO_BIN_EXE_gatehouse");
+
+fn gatehouse(dir: &Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(dir)
+        .env_remove("GATEHOUSE_LISTEN")
+        .env_remove("GATEHOUSE_ISSUER")
+        .env_remove("GATEHOUSE_DATABASE_URL")
+        .env_remove("GATEHOUSE_MASTER_KEY")
+        .env_remove("GATEHOUSE_BOOTSTRAP_CLIENT_ID")
+        .env_remove("GATEHOUSE_BOOTSTRAP_CLIENT_SECRET")
+        .env_remove("GATEHOUSE_LOG_FORMAT")
+        .env_remove("GATEHOUSE_LOG_LEVEL")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    cmd
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+async fn wait_healthy(port: u16) {
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if let Ok(r) = client
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await
+            && r.status() == 200
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("server on port {port} never became healthy");
+}
+
+/// Sends SIGTERM and returns (exit code, stdout, stderr).
+async fn terminate(mut child: Child) -> (i32, String, String) {
+    let pid = child.id().expect("running");
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let code = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .expect("stops within 10 s")
+        .expect("exit status");
+    let mut out = String::new();
+    let mut err = String::new();
+    if let Some(mut s) = child.stdout.take() {
+        s.read_to_string(&mut out).await.expect("stdout");
+    }
+    if let Some(mut s) = child.stderr.take() {
+        s.read_to_string(&mut err).await.expect("stderr");
+    }
+    (code.code().unwrap_or(-1), out, err)
+}
+
+#[tokio::test]
+async fn first_start_prints_credentials_once_and_restarts_quietly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let child = gatehouse(dir.path())
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .spawn()
+        .expect("spawn");
+    wait_healthy(port).await;
+    let (code, out, err) = terminate(child).await;
+    assert_eq!(code, 0, "graceful stop exits 0; stderr: {err}");
+    assert!(err.contains("gatehouse stopped"), "{err}");
+
+    let secret_line = out
+        .lines()
+        .find(|l| l.contains("GATEHOUSE_BOOTSTRAP_CLIENT_SECRET="))
+        .expect("secret printed on first start");
+    let secret = secret_line.split('=').nth(1).expect("value").trim();
+    assert!(secret.len() >= 64);
+    assert!(!err.contains(secret), "the secret never reaches the logs");
+    assert!(out.contains(&format!("audience: http://127.0.0.1:{port}/api/v2/")));
+
+    // Created in the working directory: the database and its 0600 key file.
+    use std::os::unix::fs::PermissionsExt;
+    assert!(dir.path().join("gatehouse.db").exists());
+    let mode = std::fs::metadata(dir.path().join("gatehouse.db.key"))
+        .expect("key file")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+
+    let child = gatehouse(dir.path())
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .spawn()
+        .expect("spawn");
+    wait_healthy(port).await;
+    let (code, out, _) = terminate(child).await;
+    assert_eq!(code, 0);
+    assert!(!out.contains("SECRET"), "not printed again: {out}");
+}
+
+#[tokio::test]
+async fn a_bad_setting_stops_start_up_with_exit_code_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = gatehouse(dir.path())
+        .arg("serve")
+        .env("GATEHOUSE_ISSUER", "https://id.example.com")
+        .output()
+        .await
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "one clear line: {err}");
+    assert!(err.contains("GATEHOUSE_ISSUER"), "{err}");
+    assert!(!dir.path().join("gatehouse.db").exists(), "nothing created");
+
+    let out = gatehouse(dir.path())
+        .args(["serve", "--log-format", "yaml"])
+        .output()
+        .await
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--log-format"));
+
+    let out = gatehouse(dir.path())
+        .arg("serve")
+        .env("GATEHOUSE_DATABASE_URL", "postgres://postgres@127.0.0.1/x")
+        .output()
+        .await
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("GATEHOUSE_MASTER_KEY"));
+}
+
+#[tokio::test]
+async fn json_logs_are_one_object_per_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let child = gatehouse(dir.path())
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("GATEHOUSE_LOG_FORMAT", "json")
+        .spawn()
+        .expect("spawn");
+    wait_healthy(port).await;
+    let (code, _, err) = terminate(child).await;
+    assert_eq!(code, 0);
+    let mut request_logged = false;
+    for line in err.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value = serde_json::from_str(line).expect("JSON log line");
+        if v["request_id"].is_string() || v["span"]["request_id"].is_string() {
+            request_logged = true;
+        }
+    }
+    assert!(request_logged, "request lines carry the request id: {err}");
+}
+
+#[tokio::test]
+async fn cli_migrate_keys_and_version() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = gatehouse(dir.path())
+        .arg("version")
+        .output()
+        .await
+        .expect("run");
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("gatehouse "));
+
+    let out = gatehouse(dir.path())
+        .arg("migrate")
+        .output()
+        .await
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let list = |out: std::process::Output| -> Vec<(String, String)> {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| {
+                let cols: Vec<&str> = l.split_whitespace().collect();
+                (cols.len() == 4 && cols[2] == "RS256")
+                    .then(|| (cols[0].to_owned(), cols[1].to_owned()))
+            })
+            .collect()
+    };
+    let before = list(
+        gatehouse(dir.path())
+            .args(["keys", "list"])
+            .output()
+            .await
+            .expect("run"),
+    );
+    let state_of = |keys: &[(String, String)], st: &str| {
+        keys.iter()
+            .find(|(_, s)| s == st)
+            .map(|(k, _)| k.clone())
+            .expect(st)
+    };
+    let next = state_of(&before, "next");
+    let current = state_of(&before, "current");
+    let after = list(
+        gatehouse(dir.path())
+            .args(["keys", "rotate"])
+            .output()
+            .await
+            .expect("run"),
+    );
+    assert_eq!(state_of(&after, "current"), next);
+    assert_eq!(state_of(&after, "previous"), current);
+    assert_eq!(after.len(), 3);
+}

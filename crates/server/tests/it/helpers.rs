@@ -1,0 +1,153 @@
+//! `spawn_app()`: a real server on 127.0.0.1 port 0 with a fresh database, and an HTTP
+//! client with a cookie jar and redirects off, so flows can be stepped through.
+
+use std::sync::Arc;
+
+use gatehouse_server::config::{Config, Flags};
+use gatehouse_server::crypto::MasterKey;
+use gatehouse_server::setup::BootstrapCredentials;
+use gatehouse_server::{AppState, Application};
+use gatehouse_store::testing::TestDatabase;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A database plus the master key its secrets are sealed with; cloning shares both, so a
+/// second server (a restart, a replica) can open the same data.
+#[derive(Clone)]
+pub struct TestDb {
+    pub db: Arc<TestDatabase>,
+    pub master_key: String,
+}
+
+impl TestDb {
+    pub fn sqlite() -> Self {
+        Self::wrap(TestDatabase::sqlite())
+    }
+
+    /// SQLite always, and PostgreSQL when configured.
+    pub async fn all() -> Vec<Self> {
+        TestDatabase::all()
+            .await
+            .into_iter()
+            .map(Self::wrap)
+            .collect()
+    }
+
+    fn wrap(db: TestDatabase) -> Self {
+        TestDb {
+            db: Arc::new(db),
+            master_key: MasterKey::generate().encode(),
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.db.url.starts_with("postgres")
+    }
+
+    /// Settings for a server on this database, with `extra` environment on top.
+    pub fn config(&self, extra: &[(&str, &str)]) -> Config {
+        let mut env: Vec<(String, String)> = vec![
+            ("GATEHOUSE_LISTEN".into(), "127.0.0.1:0".into()),
+            ("GATEHOUSE_DATABASE_URL".into(), self.db.url.clone()),
+            ("GATEHOUSE_MASTER_KEY".into(), self.master_key.clone()),
+            ("GATEHOUSE_LOG_LEVEL".into(), "warn".into()),
+        ];
+        env.extend(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        Config::load(&Flags::default(), |k| {
+            env.iter()
+                .rev()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.clone())
+        })
+        .expect("test config is valid")
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    pub credentials: Option<BootstrapCredentials>,
+    /// Keeps a temporary SQLite file alive as long as the server.
+    _db: TestDb,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+/// A server on a fresh SQLite database.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_on(TestDb::sqlite(), &[]).await
+}
+
+/// A server on `db` with `extra` settings.
+pub async fn spawn_app_on(db: TestDb, extra: &[(&str, &str)]) -> TestApp {
+    let app = Application::build(db.config(extra))
+        .await
+        .expect("server builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state().clone();
+    let credentials = app.new_bootstrap_credentials().cloned();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until_stopped(async {
+        stopped.await.ok();
+    }));
+    TestApp {
+        address,
+        client: client(),
+        state,
+        credentials,
+        _db: db,
+        stop: Some(stop),
+        server: Some(server),
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .expect("http client")
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        let r = self.get(path).await;
+        assert_eq!(r.status(), 200, "GET {path}");
+        r.json().await.expect("json body")
+    }
+
+    /// Stops the server gracefully and waits for it to finish.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            stop.send(()).ok();
+        }
+        if let Some(server) = self.server.take() {
+            server.await.expect("server task").expect("server result");
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            stop.send(()).ok();
+        }
+    }
+}

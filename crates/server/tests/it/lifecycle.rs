@@ -1,0 +1,218 @@
+//! Start, restart and replicas: data and keys survive, the seed happens once.
+
+use gatehouse_core::store::Page;
+use gatehouse_core::user::{Identity, User};
+use serde_json::json;
+
+use crate::helpers::{TestDb, spawn_app_on};
+
+const ISSUER: (&str, &str) = ("GATEHOUSE_ISSUER", "http://gatehouse.test/");
+
+fn user() -> User {
+    let identity = Identity {
+        provider: "auth0".into(),
+        connection: "Username-Password-Authentication".into(),
+        user_id: "65f0c0ffee0123456789abcd".into(),
+        is_social: false,
+        profile_data: json!({}),
+        password_hash: None,
+    };
+    let now = time::OffsetDateTime::now_utc();
+    User {
+        user_id: User::id_for(&identity),
+        email: Some("restart@example.com".into()),
+        email_verified: true,
+        username: None,
+        phone_number: None,
+        phone_verified: false,
+        profile: Default::default(),
+        user_metadata: Default::default(),
+        app_metadata: Default::default(),
+        blocked: false,
+        logins_count: 0,
+        last_login: None,
+        created_at: now,
+        updated_at: now,
+        identities: vec![identity],
+    }
+}
+
+#[tokio::test]
+async fn restart_keeps_keys_and_data() {
+    for db in TestDb::all().await {
+        let first = spawn_app_on(db.clone(), &[ISSUER]).await;
+        assert!(
+            first.credentials.is_some(),
+            "first start prints credentials"
+        );
+        let jwks_before = first.get_json("/.well-known/jwks.json").await;
+        let kid = first.state.keys.get().current.kid.clone();
+        first
+            .state
+            .stores
+            .users
+            .insert_user(&user())
+            .await
+            .expect("insert");
+        first.stop().await;
+
+        let second = spawn_app_on(db.clone(), &[ISSUER]).await;
+        assert!(
+            second.credentials.is_none(),
+            "credentials are shown once only"
+        );
+        assert_eq!(second.state.keys.get().current.kid, kid, "same key in use");
+        assert_eq!(second.get_json("/.well-known/jwks.json").await, jwks_before);
+        let back = second
+            .state
+            .stores
+            .users
+            .user("auth0|65f0c0ffee0123456789abcd")
+            .await
+            .expect("get");
+        assert_eq!(
+            back.map(|u| u.email),
+            Some(Some("restart@example.com".into()))
+        );
+        second.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn replicas_starting_together_seed_once() {
+    for db in TestDb::all().await {
+        let (a, b, c) = tokio::join!(
+            spawn_app_on(db.clone(), &[ISSUER]),
+            spawn_app_on(db.clone(), &[ISSUER]),
+            spawn_app_on(db.clone(), &[ISSUER]),
+        );
+        let generated = [&a, &b, &c]
+            .iter()
+            .filter(|app| app.credentials.is_some())
+            .count();
+        assert_eq!(
+            generated,
+            1,
+            "exactly one replica seeds (postgres: {})",
+            db.is_postgres()
+        );
+        for app in [&a, &b, &c] {
+            assert_eq!(app.get_json("/readyz").await["status"], "ok");
+        }
+        let kid = a.state.keys.get().current.kid.clone();
+        assert_eq!(b.state.keys.get().current.kid, kid);
+        assert_eq!(c.state.keys.get().current.kid, kid);
+        let stores = &a.state.stores;
+        assert_eq!(
+            stores
+                .signing_keys
+                .signing_keys()
+                .await
+                .expect("keys")
+                .len(),
+            2
+        );
+        let clients = stores
+            .clients
+            .list_clients(Page {
+                page: 0,
+                per_page: 10,
+            })
+            .await
+            .expect("clients");
+        assert_eq!(clients.len(), 1, "one bootstrap client");
+        let connections = stores
+            .connections
+            .list_connections(Page {
+                page: 0,
+                per_page: 10,
+            })
+            .await
+            .expect("connections");
+        assert_eq!(connections.len(), 1);
+        let apis = stores
+            .resource_servers
+            .list_resource_servers(Page {
+                page: 0,
+                per_page: 10,
+            })
+            .await
+            .expect("apis");
+        assert_eq!(apis.len(), 1);
+        assert_eq!(apis[0].identifier, "http://gatehouse.test/api/v2/");
+    }
+}
+
+#[tokio::test]
+async fn configured_bootstrap_credentials_work_and_are_not_printed() {
+    let db = TestDb::sqlite();
+    let secret = "an-operator-chosen-secret-of-enough-length-0123";
+    let app = spawn_app_on(
+        db,
+        &[
+            ISSUER,
+            ("GATEHOUSE_BOOTSTRAP_CLIENT_ID", "ops-client"),
+            ("GATEHOUSE_BOOTSTRAP_CLIENT_SECRET", secret),
+        ],
+    )
+    .await;
+    assert!(
+        app.credentials.is_none(),
+        "nothing generated, nothing to print"
+    );
+    let client = app
+        .state
+        .stores
+        .clients
+        .client("ops-client")
+        .await
+        .expect("get")
+        .expect("bootstrap client exists");
+    assert_eq!(client.app_type.as_str(), "non_interactive");
+    let stored = client.secret.expect("confidential");
+    assert!(app.state.hasher.verify(secret, &stored.hash));
+    let opened = app
+        .state
+        .sealer
+        .open("client_secret:ops-client", &stored.sealed)
+        .expect("opens");
+    assert_eq!(opened, secret.as_bytes());
+    let grant = app
+        .state
+        .stores
+        .client_grants
+        .client_grant("ops-client", "http://gatehouse.test/api/v2/")
+        .await
+        .expect("get")
+        .expect("grant on the Management API");
+    assert_eq!(
+        grant.scope.len(),
+        gatehouse_core::seed::MANAGEMENT_SCOPES.len()
+    );
+}
+
+#[tokio::test]
+async fn generated_bootstrap_secret_is_stored_hashed_and_sealed() {
+    let app = spawn_app_on(TestDb::sqlite(), &[ISSUER]).await;
+    let creds = app.credentials.clone().expect("generated");
+    let secret = creds.client_secret.expose();
+    assert!(secret.len() >= 64);
+    let client = app
+        .state
+        .stores
+        .clients
+        .client(&creds.client_id)
+        .await
+        .expect("get")
+        .expect("exists");
+    let stored = client.secret.expect("secret");
+    assert!(app.state.hasher.verify(secret, &stored.hash));
+    assert!(
+        !stored
+            .sealed
+            .windows(16)
+            .any(|w| secret.as_bytes().starts_with(w)),
+        "not in the clear"
+    );
+    assert_eq!(creds.audience, "http://gatehouse.test/api/v2/");
+}
