@@ -6,10 +6,13 @@
 pub mod client;
 pub mod client_grant;
 pub mod connection;
+pub mod grants;
 pub mod ids;
 pub mod resource_server;
+pub mod scope;
 pub mod seed;
 pub mod signing_key;
 pub mod store;
 pub mod tenant;
+pub mod token;
 pub mod user;

@@ -3,7 +3,7 @@
 use axum::Router;
 use axum::http::{Request, header};
 use axum::middleware::from_fn_with_state;
-use axum::routing::get;
+use axum::routing::{get, post};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -32,6 +32,7 @@ pub fn router(state: AppState) -> Router {
             get(oauth::discovery::openid_configuration),
         )
         .route("/.well-known/jwks.json", get(oauth::jwks::jwks))
+        .route("/oauth/token", post(oauth::token::token))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

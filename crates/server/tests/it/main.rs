@@ -6,4 +6,5 @@ mod helpers;
 mod keys;
 mod lifecycle;
 mod operations;
+mod token;
 mod well_known;

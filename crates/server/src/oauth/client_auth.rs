@@ -1,0 +1,108 @@
+//! Client authentication at the token endpoint: `client_secret_basic` or
+//! `client_secret_post` (RFC 6749 s2.3.1), the secret checked against its keyed hash in
+//! constant time.
+
+use axum::http::HeaderMap;
+use axum::http::header::AUTHORIZATION;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use gatehouse_core::client::Client;
+
+use crate::AppState;
+use crate::error::OAuthError;
+use crate::oauth::params::Params;
+
+/// A confidential client that proved it holds its secret.
+pub struct AuthenticatedClient(pub Client);
+
+struct Presented {
+    client_id: String,
+    secret: Option<String>,
+    basic: bool,
+}
+
+fn invalid(description: &str, basic: bool) -> OAuthError {
+    OAuthError::InvalidClient {
+        description: description.to_owned(),
+        basic,
+    }
+}
+
+fn presented(headers: &HeaderMap, params: &Params) -> Result<Presented, OAuthError> {
+    let basic = match headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        Some(value) if value.len() > 6 && value[..6].eq_ignore_ascii_case("basic ") => {
+            let decoded = STANDARD
+                .decode(value[6..].trim())
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| invalid("Malformed Basic authorization header", true))?;
+            let (id, secret) = decoded
+                .split_once(':')
+                .ok_or_else(|| invalid("Malformed Basic authorization header", true))?;
+            // RFC 6749 s2.3.1 form-encodes both parts before base64.
+            let unescape = |s: &str| {
+                url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                    .next()
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default()
+            };
+            Some((unescape(id), unescape(secret)))
+        }
+        _ => None,
+    };
+    match basic {
+        Some((id, secret)) => {
+            // RFC 6749 s2.3: a client must not use more than one authentication method.
+            if params.get("client_secret").is_some() {
+                return Err(OAuthError::InvalidRequest(
+                    "Use one client authentication method, not several".into(),
+                ));
+            }
+            if params.get("client_id").is_some_and(|body_id| body_id != id) {
+                return Err(invalid(
+                    "client_id does not match the Authorization header",
+                    true,
+                ));
+            }
+            Ok(Presented {
+                client_id: id,
+                secret: Some(secret),
+                basic: true,
+            })
+        }
+        None => Ok(Presented {
+            client_id: params
+                .get("client_id")
+                .ok_or_else(|| invalid("Client authentication is required", false))?
+                .to_owned(),
+            secret: params.get("client_secret").map(str::to_owned),
+            basic: false,
+        }),
+    }
+}
+
+/// Authenticates a confidential client from the request.
+pub async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<AuthenticatedClient, OAuthError> {
+    let p = presented(headers, params)?;
+    let client = state.stores.clients.client(&p.client_id).await?;
+    let verified = match (&client, &p.secret) {
+        (Some(c), Some(secret)) => c
+            .secret
+            .as_ref()
+            .is_some_and(|stored| state.hasher.verify(secret, &stored.hash)),
+        (None, Some(secret)) => {
+            // Same work for unknown clients, so timing does not reveal which ids exist.
+            state.hasher.verify(secret, &[0u8; 32]);
+            false
+        }
+        (_, None) => false,
+    };
+    match client {
+        Some(c) if verified => Ok(AuthenticatedClient(c)),
+        _ => Err(invalid("Client authentication failed", p.basic)),
+    }
+}

@@ -1,0 +1,118 @@
+//! `POST /oauth/token`: the token endpoint. Each grant type lives in its own function (and
+//! its rules in `gatehouse_core::grants`).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use gatehouse_core::grants::client_credentials::{self, ClientCredentialsError};
+use gatehouse_core::scope::Scope;
+use gatehouse_core::token::AccessTokenClaims;
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::error::OAuthError;
+use crate::oauth::client_auth;
+use crate::oauth::params::Params;
+
+/// Grant types this server implements, in discovery order.
+pub const GRANT_TYPES: &[&str] = &[client_credentials::GRANT_TYPE];
+
+/// The handler: dispatch on `grant_type`.
+pub async fn token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    params: Params,
+) -> Result<Response, OAuthError> {
+    let grant_type = params.require("grant_type")?;
+    match grant_type {
+        client_credentials::GRANT_TYPE => client_credentials_grant(&state, &headers, &params).await,
+        other => Err(OAuthError::UnsupportedGrantType(format!(
+            "Unsupported grant type: {other}"
+        ))),
+    }
+}
+
+async fn client_credentials_grant(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<Response, OAuthError> {
+    let client = client_auth::authenticate(state, headers, params).await?.0;
+    let requested = params
+        .get("scope")
+        .map(Scope::parse)
+        .transpose()
+        .map_err(|e| OAuthError::InvalidRequest(e.to_string()))?;
+    let tenant = state.stores.tenant.tenant().await?.unwrap_or_default();
+    let audience = params
+        .get("audience")
+        .map(str::to_owned)
+        .or(tenant.default_audience);
+    let (api, grant) = match &audience {
+        Some(aud) => (
+            state
+                .stores
+                .resource_servers
+                .resource_server_by_identifier(aud)
+                .await?,
+            state
+                .stores
+                .client_grants
+                .client_grant(&client.client_id, aud)
+                .await?,
+        ),
+        None => (None, None),
+    };
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let claims = client_credentials::decide(
+        &state.issuer,
+        &client,
+        audience.as_deref(),
+        api.as_ref(),
+        grant.as_ref(),
+        requested.as_ref(),
+        now,
+    )
+    .map_err(|e| match e {
+        ClientCredentialsError::GrantTypeNotAllowed => {
+            OAuthError::UnauthorizedClient(e.to_string())
+        }
+        ClientCredentialsError::MissingAudience
+        | ClientCredentialsError::UnknownAudience(_)
+        | ClientCredentialsError::NoClientGrant(_) => OAuthError::AccessDenied(e.to_string()),
+    })?;
+    token_response(state, &claims)
+}
+
+fn claims_json(c: &AccessTokenClaims) -> Value {
+    let mut v = json!({
+        "iss": c.iss,
+        "sub": c.sub,
+        "aud": c.aud,
+        "iat": c.iat,
+        "exp": c.exp,
+        "scope": c.scope.to_string(),
+        "azp": c.azp,
+    });
+    if let Some(gty) = c.gty {
+        v["gty"] = json!(gty);
+    }
+    v
+}
+
+/// The RFC 6749 s5.1 success response; never cached.
+fn token_response(state: &AppState, claims: &AccessTokenClaims) -> Result<Response, OAuthError> {
+    let access_token = state.keys.sign(&claims_json(claims))?;
+    let body = json!({
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": claims.exp - claims.iat,
+        "scope": claims.scope.to_string(),
+    });
+    let mut response = Json(body).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    Ok(response)
+}
