@@ -33,19 +33,22 @@ pub enum StoreError {
 /// Result of a storage call.
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// An offset page: `page` is 0-based, as in Auth0's Management API.
+/// A window of a list: skip `offset` rows, return at most `limit`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {
-    /// 0-based page number.
-    pub page: u32,
-    /// Items per page.
-    pub per_page: u32,
+    /// Rows to skip.
+    pub offset: i64,
+    /// Most rows to return.
+    pub limit: u32,
 }
 
 impl Page {
-    /// Rows to skip.
-    pub fn offset(self) -> i64 {
-        i64::from(self.page) * i64::from(self.per_page)
+    /// Page `page` (0-based, as in Auth0's Management API) of `per_page` rows.
+    pub fn number(page: u32, per_page: u32) -> Self {
+        Page {
+            offset: i64::from(page) * i64::from(per_page),
+            limit: per_page,
+        }
     }
 }
 
@@ -76,6 +79,12 @@ pub trait ClientStore: Send + Sync {
     async fn client(&self, client_id: &str) -> StoreResult<Option<Client>>;
     /// A page of clients, oldest first.
     async fn list_clients(&self, page: Page) -> StoreResult<Vec<Client>>;
+    /// How many clients there are.
+    async fn count_clients(&self) -> StoreResult<i64>;
+    /// Replaces a client's fields (all but `client_id` and `created_at`); `NotFound` if absent.
+    async fn update_client(&self, client: &Client) -> StoreResult<()>;
+    /// Deletes a client with its grants; `NotFound` if absent.
+    async fn delete_client(&self, client_id: &str) -> StoreResult<()>;
 }
 
 /// APIs.
@@ -88,8 +97,16 @@ pub trait ResourceServerStore: Send + Sync {
         &self,
         identifier: &str,
     ) -> StoreResult<Option<ResourceServer>>;
+    /// One API by its id or its identifier (Auth0 accepts either in the path).
+    async fn resource_server(&self, id_or_identifier: &str) -> StoreResult<Option<ResourceServer>>;
     /// A page of APIs, oldest first.
     async fn list_resource_servers(&self, page: Page) -> StoreResult<Vec<ResourceServer>>;
+    /// How many APIs there are.
+    async fn count_resource_servers(&self) -> StoreResult<i64>;
+    /// Replaces an API's mutable fields (not `id`, `identifier`, `is_system`); `NotFound` if absent.
+    async fn update_resource_server(&self, rs: &ResourceServer) -> StoreResult<()>;
+    /// Deletes an API with its client grants; `NotFound` if absent.
+    async fn delete_resource_server(&self, id: &str) -> StoreResult<()>;
 }
 
 /// Client grants.
@@ -104,6 +121,29 @@ pub trait ClientGrantStore: Send + Sync {
         client_id: &str,
         audience: &str,
     ) -> StoreResult<Option<ClientGrant>>;
+    /// One grant by id.
+    async fn client_grant_by_id(&self, id: &str) -> StoreResult<Option<ClientGrant>>;
+    /// A page of grants matching `filter`, oldest first.
+    async fn list_client_grants(
+        &self,
+        filter: &ClientGrantFilter,
+        page: Page,
+    ) -> StoreResult<Vec<ClientGrant>>;
+    /// How many grants match `filter`.
+    async fn count_client_grants(&self, filter: &ClientGrantFilter) -> StoreResult<i64>;
+    /// Replaces a grant's scopes; `NotFound` if absent.
+    async fn update_client_grant_scope(&self, id: &str, scope: &[String]) -> StoreResult<()>;
+    /// Deletes a grant; `NotFound` if absent.
+    async fn delete_client_grant(&self, id: &str) -> StoreResult<()>;
+}
+
+/// Which client grants to list; `None` matches all.
+#[derive(Debug, Clone, Default)]
+pub struct ClientGrantFilter {
+    /// Only this client's grants.
+    pub client_id: Option<String>,
+    /// Only grants for this audience.
+    pub audience: Option<String>,
 }
 
 /// Connections.

@@ -85,6 +85,11 @@ impl App {
         Ok((app, prepared.new_credentials))
     }
 
+    /// The Management API's audience, `<issuer>api/v2/`.
+    pub fn management_audience(&self) -> String {
+        gatehouse_core::seed::management_audience(&self.issuer)
+    }
+
     /// Closes the database pool; later storage calls fail.
     pub async fn close_storage(&self) {
         self.store.close().await;

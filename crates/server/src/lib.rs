@@ -7,6 +7,7 @@ pub mod config;
 pub mod crypto;
 pub mod error;
 pub mod http;
+pub mod mgmt;
 pub mod oauth;
 pub mod ops;
 pub mod router;

@@ -9,7 +9,9 @@ use anyhow::Context;
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{KeyPair, KeySize};
-use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256};
+use aws_lc_rs::signature::{
+    KeyPair as _, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256, RsaPublicKeyComponents,
+};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use gatehouse_core::signing_key::{KeyState, SigningKey};
@@ -92,6 +94,8 @@ pub struct ActiveKey {
 pub struct KeySet {
     /// The current key.
     pub current: ActiveKey,
+    /// Public keys of every published key, by kid, to verify our own tokens.
+    verifiers: Vec<(String, RsaPublicKeyComponents<Vec<u8>>)>,
     /// `{"keys": [...]}` with current, next and previous, rendered once.
     pub jwks: Value,
     /// The kids in the set with their states, to notice when storage has moved on.
@@ -118,7 +122,25 @@ impl KeySet {
         let jwks = json!({
             "keys": published.iter().map(|k| public_jwk(k)).collect::<Vec<_>>()
         });
+        let verifiers = published
+            .iter()
+            .filter_map(|k| {
+                let part = |name: &str| {
+                    k.public_jwk[name]
+                        .as_str()
+                        .and_then(|v| URL_SAFE_NO_PAD.decode(v).ok())
+                };
+                Some((
+                    k.kid.clone(),
+                    RsaPublicKeyComponents {
+                        n: part("n")?,
+                        e: part("e")?,
+                    },
+                ))
+            })
+            .collect();
         Ok(KeySet {
+            verifiers,
             current: ActiveKey {
                 kid: current.kid.clone(),
                 pair,
@@ -201,6 +223,51 @@ impl KeyRing {
         jws.push('.');
         jws.push_str(&URL_SAFE_NO_PAD.encode(sig));
         Ok(jws)
+    }
+}
+
+/// Why one of our own tokens was not accepted; deliberately vague towards callers.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid token: {0}")]
+pub struct VerifyError(&'static str);
+
+impl KeyRing {
+    /// Checks the signature of a compact JWS we issued and returns its claims. The algorithm
+    /// is ours (RS256), never the header's; the header's `kid` only picks among our keys.
+    /// Time, issuer and audience are for the caller to check.
+    pub fn verify(&self, token: &str) -> Result<Value, VerifyError> {
+        let mut parts = token.split('.');
+        let (Some(h), Some(p), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(VerifyError("not a compact JWS"));
+        };
+        let decode = |part: &str| {
+            URL_SAFE_NO_PAD
+                .decode(part)
+                .map_err(|_| VerifyError("bad base64"))
+        };
+        let header: Value =
+            serde_json::from_slice(&decode(h)?).map_err(|_| VerifyError("bad header"))?;
+        if header["alg"] != ALG || header.get("crit").is_some() {
+            return Err(VerifyError("unexpected algorithm"));
+        }
+        let kid = header["kid"].as_str().ok_or(VerifyError("no kid"))?;
+        let set = self.get();
+        let key = set
+            .verifiers
+            .iter()
+            .find(|(k, _)| k == kid)
+            .map(|(_, key)| key)
+            .ok_or(VerifyError("unknown kid"))?;
+        let signed_len = h.len() + 1 + p.len();
+        key.verify(
+            &RSA_PKCS1_2048_8192_SHA256,
+            &token.as_bytes()[..signed_len],
+            &decode(s)?,
+        )
+        .map_err(|_| VerifyError("bad signature"))?;
+        serde_json::from_slice(&decode(p)?).map_err(|_| VerifyError("bad claims"))
     }
 }
 
@@ -289,6 +356,43 @@ mod tests {
         let dk = jsonwebtoken::DecodingKey::from_jwk(&jwk).expect("decoding key");
         let v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
         assert!(jsonwebtoken::decode::<Value>(&token, &dk, &v).is_ok());
+    }
+
+    #[test]
+    fn verify_accepts_ours_and_rejects_forgeries() {
+        let sealer = Sealer::new(&MasterKey::generate());
+        let keys = vec![generate(&sealer, KeyState::Current).expect("key")];
+        let ring = KeyRing::new(KeySet::from_stored(&keys, &sealer).expect("set"));
+        let token = ring.sign(&json!({"sub": "a"})).expect("sign");
+        assert_eq!(ring.verify(&token).expect("valid")["sub"], "a");
+
+        let parts: Vec<&str> = token.split('.').collect();
+        let forged_claims = URL_SAFE_NO_PAD.encode(br#"{"sub":"admin"}"#);
+        let tampered = format!("{}.{}.{}", parts[0], forged_claims, parts[2]);
+        assert!(ring.verify(&tampered).is_err(), "claims changed");
+        let none_header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","kid":"x"}"#);
+        assert!(
+            ring.verify(&format!("{none_header}.{}.", parts[1]))
+                .is_err(),
+            "alg none"
+        );
+        let hs = URL_SAFE_NO_PAD
+            .encode(format!(r#"{{"alg":"HS256","kid":"{}"}}"#, keys[0].kid).as_bytes());
+        assert!(
+            ring.verify(&format!("{hs}.{}.{}", parts[1], parts[2]))
+                .is_err(),
+            "alg swap"
+        );
+        assert!(ring.verify("a.b").is_err());
+        assert!(ring.verify(&format!("{token}.x")).is_err());
+
+        // A token from a key we do not hold, even with a kid we know, fails.
+        let other = Sealer::new(&MasterKey::generate());
+        let mut stranger = generate(&other, KeyState::Current).expect("key");
+        stranger.kid = keys[0].kid.clone();
+        let foreign = KeyRing::new(KeySet::from_stored(&[stranger], &other).expect("set"));
+        let token = foreign.sign(&json!({"sub": "a"})).expect("sign");
+        assert!(ring.verify(&token).is_err());
     }
 
     #[test]

@@ -3,12 +3,12 @@
 use async_trait::async_trait;
 use gatehouse_core::client::{AppType, Client, ClientSettings, StoredSecret};
 use gatehouse_core::client_grant::ClientGrant;
-use gatehouse_core::store::{ClientGrantStore, ClientStore, Page, StoreResult};
+use gatehouse_core::store::{ClientGrantFilter, ClientGrantStore, ClientStore, Page, StoreResult};
 use sqlx::types::Json;
 use time::OffsetDateTime;
 
 use crate::SqlStore;
-use crate::error::{corrupt, db};
+use crate::error::{corrupt, db, one_row};
 use crate::pool::on_pool;
 
 pub(crate) const INSERT_CLIENT: &str = "INSERT INTO clients \
@@ -131,12 +131,50 @@ impl ClientStore for SqlStore {
             "{CLIENT_COLUMNS} ORDER BY created_at, client_id LIMIT $1 OFFSET $2"
         ));
         let rows: Vec<ClientRow> = on_pool!(self, p => sqlx::query_as(sql)
-            .bind(i64::from(page.per_page))
-            .bind(page.offset())
+            .bind(i64::from(page.limit))
+            .bind(page.offset)
             .fetch_all(p)
             .await
             .map_err(db))?;
         rows.into_iter().map(Client::try_from).collect()
+    }
+
+    async fn count_clients(&self) -> StoreResult<i64> {
+        let (n,): (i64,) = on_pool!(self, p => sqlx::query_as("SELECT COUNT(*) FROM clients")
+            .fetch_one(p)
+            .await
+            .map_err(db))?;
+        Ok(n)
+    }
+
+    async fn update_client(&self, c: &Client) -> StoreResult<()> {
+        let n = on_pool!(self, p => sqlx::query(
+            "UPDATE clients SET name = $2, app_type = $3, is_system = $4, secret_hash = $5, \
+             secret_sealed = $6, settings = $7, updated_at = $8 WHERE client_id = $1",
+        )
+        .bind(&c.client_id)
+        .bind(&c.name)
+        .bind(c.app_type.as_str())
+        .bind(c.is_system)
+        .bind(c.secret.as_ref().map(|s| s.hash.clone()))
+        .bind(c.secret.as_ref().map(|s| s.sealed.clone()))
+        .bind(Json(&c.settings))
+        .bind(c.updated_at)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(db))?;
+        one_row(n, format!("client {}", c.client_id))
+    }
+
+    async fn delete_client(&self, client_id: &str) -> StoreResult<()> {
+        let n = on_pool!(self, p => sqlx::query("DELETE FROM clients WHERE client_id = $1")
+            .bind(client_id)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(db))?;
+        one_row(n, format!("client {client_id}"))
     }
 }
 
@@ -162,5 +200,71 @@ impl ClientGrantStore for SqlStore {
         .await
         .map_err(db))?;
         Ok(row.map(ClientGrant::from))
+    }
+
+    async fn client_grant_by_id(&self, id: &str) -> StoreResult<Option<ClientGrant>> {
+        let row: Option<ClientGrantRow> = on_pool!(self, p => sqlx::query_as(
+            "SELECT id, client_id, audience, scope, created_at FROM client_grants WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(p)
+        .await
+        .map_err(db))?;
+        Ok(row.map(ClientGrant::from))
+    }
+
+    async fn list_client_grants(
+        &self,
+        filter: &ClientGrantFilter,
+        page: Page,
+    ) -> StoreResult<Vec<ClientGrant>> {
+        // `$1 IS NULL OR ...` keeps one statement for every combination of filters.
+        let rows: Vec<ClientGrantRow> = on_pool!(self, p => sqlx::query_as(
+            "SELECT id, client_id, audience, scope, created_at FROM client_grants \
+             WHERE ($1 IS NULL OR client_id = $1) AND ($2 IS NULL OR audience = $2) \
+             ORDER BY created_at, id LIMIT $3 OFFSET $4",
+        )
+        .bind(filter.client_id.as_deref())
+        .bind(filter.audience.as_deref())
+        .bind(i64::from(page.limit))
+        .bind(page.offset)
+        .fetch_all(p)
+        .await
+        .map_err(db))?;
+        Ok(rows.into_iter().map(ClientGrant::from).collect())
+    }
+
+    async fn count_client_grants(&self, filter: &ClientGrantFilter) -> StoreResult<i64> {
+        let (n,): (i64,) = on_pool!(self, p => sqlx::query_as(
+            "SELECT COUNT(*) FROM client_grants \
+             WHERE ($1 IS NULL OR client_id = $1) AND ($2 IS NULL OR audience = $2)",
+        )
+        .bind(filter.client_id.as_deref())
+        .bind(filter.audience.as_deref())
+        .fetch_one(p)
+        .await
+        .map_err(db))?;
+        Ok(n)
+    }
+
+    async fn update_client_grant_scope(&self, id: &str, scope: &[String]) -> StoreResult<()> {
+        let n = on_pool!(self, p => sqlx::query("UPDATE client_grants SET scope = $2 WHERE id = $1")
+            .bind(id)
+            .bind(Json(scope))
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(db))?;
+        one_row(n, format!("client grant {id}"))
+    }
+
+    async fn delete_client_grant(&self, id: &str) -> StoreResult<()> {
+        let n = on_pool!(self, p => sqlx::query("DELETE FROM client_grants WHERE id = $1")
+            .bind(id)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(db))?;
+        one_row(n, format!("client grant {id}"))
     }
 }

@@ -113,8 +113,8 @@ impl ConnectionStore for SqlStore {
     async fn list_connections(&self, page: Page) -> StoreResult<Vec<Connection>> {
         let sql = self.connection_select("ORDER BY c.created_at, c.id LIMIT $1 OFFSET $2");
         let rows: Vec<ConnectionRow> = on_pool!(self, p => sqlx::query_as(sql)
-            .bind(i64::from(page.per_page))
-            .bind(page.offset())
+            .bind(i64::from(page.limit))
+            .bind(page.offset)
             .fetch_all(p)
             .await
             .map_err(db))?;

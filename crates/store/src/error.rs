@@ -19,3 +19,12 @@ pub(crate) fn db(e: sqlx::Error) -> StoreError {
 pub(crate) fn corrupt(what: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(what.to_string())
 }
+
+/// `NotFound` unless exactly the expected row changed.
+pub(crate) fn one_row(affected: u64, what: impl std::fmt::Display) -> Result<(), StoreError> {
+    if affected == 0 {
+        Err(StoreError::NotFound(what.to_string()))
+    } else {
+        Ok(())
+    }
+}

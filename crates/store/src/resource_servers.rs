@@ -8,7 +8,7 @@ use sqlx::types::Json;
 use time::OffsetDateTime;
 
 use crate::SqlStore;
-use crate::error::{corrupt, db};
+use crate::error::{corrupt, db, one_row};
 use crate::pool::on_pool;
 
 pub(crate) const INSERT_RESOURCE_SERVER: &str = "INSERT INTO resource_servers \
@@ -122,13 +122,60 @@ impl ResourceServerStore for SqlStore {
         row.map(ResourceServer::try_from).transpose()
     }
 
+    async fn resource_server(&self, id_or_identifier: &str) -> StoreResult<Option<ResourceServer>> {
+        let sql = sqlx::AssertSqlSafe(format!("{RS_COLUMNS} WHERE id = $1 OR identifier = $1"));
+        let row: Option<ResourceServerRow> = on_pool!(self, p => sqlx::query_as(sql)
+            .bind(id_or_identifier)
+            .fetch_optional(p)
+            .await
+            .map_err(db))?;
+        row.map(ResourceServer::try_from).transpose()
+    }
+
+    async fn count_resource_servers(&self) -> StoreResult<i64> {
+        let (n,): (i64,) = on_pool!(self, p => sqlx::query_as("SELECT COUNT(*) FROM resource_servers")
+            .fetch_one(p)
+            .await
+            .map_err(db))?;
+        Ok(n)
+    }
+
+    async fn update_resource_server(&self, rs: &ResourceServer) -> StoreResult<()> {
+        let n = on_pool!(self, p => sqlx::query(
+            "UPDATE resource_servers SET name = $2, scopes = $3, signing_alg = $4, token_lifetime = $5, \
+             allow_offline_access = $6, extra = $7 WHERE id = $1",
+        )
+        .bind(&rs.id)
+        .bind(&rs.name)
+        .bind(Json(scopes_json(&rs.scopes)))
+        .bind(&rs.signing_alg)
+        .bind(rs.token_lifetime)
+        .bind(rs.allow_offline_access)
+        .bind(Json(&rs.extra))
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(db))?;
+        one_row(n, format!("resource server {}", rs.id))
+    }
+
+    async fn delete_resource_server(&self, id: &str) -> StoreResult<()> {
+        let n = on_pool!(self, p => sqlx::query("DELETE FROM resource_servers WHERE id = $1")
+            .bind(id)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(db))?;
+        one_row(n, format!("resource server {id}"))
+    }
+
     async fn list_resource_servers(&self, page: Page) -> StoreResult<Vec<ResourceServer>> {
         let sql = sqlx::AssertSqlSafe(format!(
             "{RS_COLUMNS} ORDER BY created_at, id LIMIT $1 OFFSET $2"
         ));
         let rows: Vec<ResourceServerRow> = on_pool!(self, p => sqlx::query_as(sql)
-            .bind(i64::from(page.per_page))
-            .bind(page.offset())
+            .bind(i64::from(page.limit))
+            .bind(page.offset)
             .fetch_all(p)
             .await
             .map_err(db))?;

@@ -8,7 +8,7 @@ use gatehouse_core::ids;
 use gatehouse_core::resource_server::{ResourceServer, ScopeDef};
 use gatehouse_core::seed::{BootstrapClient, MANAGEMENT_SCOPES, SeedPlan};
 use gatehouse_core::signing_key::{KeyState, SigningKey};
-use gatehouse_core::store::{Page, StoreError, Stores};
+use gatehouse_core::store::{ClientGrantFilter, Page, StoreError, Stores};
 use gatehouse_core::user::{Identity, User};
 use gatehouse_store::SqlStore;
 use gatehouse_store::testing::TestDatabase;
@@ -234,28 +234,19 @@ async fn clients_round_trip(s: Stores) {
     s.clients.insert_client(&b).await.expect("insert");
     let page0 = s
         .clients
-        .list_clients(Page {
-            page: 0,
-            per_page: 1,
-        })
+        .list_clients(Page::number(0, 1))
         .await
         .expect("list");
     let page1 = s
         .clients
-        .list_clients(Page {
-            page: 1,
-            per_page: 1,
-        })
+        .list_clients(Page::number(1, 1))
         .await
         .expect("list");
     assert_eq!(page0, vec![a]);
     assert_eq!(page1, vec![b]);
     let past = s
         .clients
-        .list_clients(Page {
-            page: 5,
-            per_page: 10,
-        })
+        .list_clients(Page::number(5, 10))
         .await
         .expect("list");
     assert!(past.is_empty());
@@ -355,10 +346,7 @@ async fn connections_keep_enabled_clients(s: Stores) {
     );
     let listed = s
         .connections
-        .list_connections(Page {
-            page: 0,
-            per_page: 50,
-        })
+        .list_connections(Page::number(0, 50))
         .await
         .expect("list");
     assert_eq!(listed, vec![conn.clone()]);
@@ -484,6 +472,250 @@ async fn concurrent_rotations_stay_consistent(s: Stores) {
     }
 }
 
+fn api(identifier: &str) -> ResourceServer {
+    ResourceServer {
+        id: ids::new_resource_server_id(),
+        name: identifier.into(),
+        identifier: identifier.into(),
+        is_system: false,
+        scopes: vec![ScopeDef {
+            value: "read:x".into(),
+            description: String::new(),
+        }],
+        signing_alg: "RS256".into(),
+        token_lifetime: 600,
+        allow_offline_access: false,
+        extra: Default::default(),
+        created_at: now(),
+    }
+}
+
+fn grant(client_id: &str, audience: &str) -> ClientGrant {
+    ClientGrant {
+        id: ids::new_client_grant_id(),
+        client_id: client_id.into(),
+        audience: audience.into(),
+        scope: vec!["read:x".into()],
+        created_at: now(),
+    }
+}
+
+async fn clients_update_count_and_delete(s: Stores) {
+    let mut c = client("before");
+    s.clients.insert_client(&c).await.expect("insert");
+    assert_eq!(s.clients.count_clients().await.expect("count"), 1);
+    c.name = "after".into();
+    c.secret = Some(secret(4));
+    c.settings
+        .extra
+        .insert("client_metadata".into(), json!({"k": "v"}));
+    c.updated_at = now();
+    s.clients.update_client(&c).await.expect("update");
+    assert_eq!(
+        s.clients.client(&c.client_id).await.expect("get"),
+        Some(c.clone())
+    );
+    let ghost = client("ghost");
+    assert!(matches!(
+        s.clients.update_client(&ghost).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    let rs = api("https://x");
+    s.resource_servers
+        .insert_resource_server(&rs)
+        .await
+        .expect("api");
+    let g = grant(&c.client_id, &rs.identifier);
+    s.client_grants
+        .insert_client_grant(&g)
+        .await
+        .expect("grant");
+    s.clients.delete_client(&c.client_id).await.expect("delete");
+    assert!(s.clients.client(&c.client_id).await.expect("get").is_none());
+    assert!(
+        s.client_grants
+            .client_grant_by_id(&g.id)
+            .await
+            .expect("get")
+            .is_none(),
+        "grants go with their client"
+    );
+    assert!(matches!(
+        s.clients.delete_client(&c.client_id).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+async fn resource_servers_update_and_delete(s: Stores) {
+    let mut rs = api("https://orders");
+    s.resource_servers
+        .insert_resource_server(&rs)
+        .await
+        .expect("insert");
+    assert_eq!(
+        s.resource_servers
+            .resource_server(&rs.id)
+            .await
+            .expect("by id"),
+        Some(rs.clone())
+    );
+    assert_eq!(
+        s.resource_servers
+            .resource_server("https://orders")
+            .await
+            .expect("by identifier"),
+        Some(rs.clone())
+    );
+    rs.name = "Orders".into();
+    rs.token_lifetime = 60;
+    rs.allow_offline_access = true;
+    rs.extra.insert("enforce_policies".into(), json!(true));
+    s.resource_servers
+        .update_resource_server(&rs)
+        .await
+        .expect("update");
+    assert_eq!(
+        s.resource_servers
+            .resource_server(&rs.id)
+            .await
+            .expect("get"),
+        Some(rs.clone())
+    );
+    assert_eq!(
+        s.resource_servers
+            .count_resource_servers()
+            .await
+            .expect("count"),
+        1
+    );
+    let c = client("c");
+    s.clients.insert_client(&c).await.expect("client");
+    let g = grant(&c.client_id, &rs.identifier);
+    s.client_grants
+        .insert_client_grant(&g)
+        .await
+        .expect("grant");
+    s.resource_servers
+        .delete_resource_server(&rs.id)
+        .await
+        .expect("delete");
+    assert!(
+        s.resource_servers
+            .resource_server(&rs.id)
+            .await
+            .expect("get")
+            .is_none()
+    );
+    assert!(
+        s.client_grants
+            .client_grant_by_id(&g.id)
+            .await
+            .expect("get")
+            .is_none()
+    );
+    assert!(matches!(
+        s.resource_servers.delete_resource_server(&rs.id).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+async fn client_grants_filter_page_and_update(s: Stores) {
+    let (a, b) = (api("https://a"), api("https://b"));
+    s.resource_servers
+        .insert_resource_server(&a)
+        .await
+        .expect("a");
+    s.resource_servers
+        .insert_resource_server(&b)
+        .await
+        .expect("b");
+    let clients: Vec<Client> = (0..3).map(|i| client(&format!("c{i}"))).collect();
+    let mut grants = Vec::new();
+    for (i, c) in clients.iter().enumerate() {
+        s.clients.insert_client(c).await.expect("client");
+        let mut g = grant(&c.client_id, &a.identifier);
+        g.created_at += time::Duration::seconds(i as i64);
+        s.client_grants
+            .insert_client_grant(&g)
+            .await
+            .expect("grant");
+        grants.push(g);
+    }
+    s.client_grants
+        .insert_client_grant(&grant(&clients[0].client_id, &b.identifier))
+        .await
+        .expect("grant b");
+    let on_a = ClientGrantFilter {
+        audience: Some(a.identifier.clone()),
+        client_id: None,
+    };
+    assert_eq!(
+        s.client_grants
+            .count_client_grants(&on_a)
+            .await
+            .expect("count"),
+        3
+    );
+    assert_eq!(
+        s.client_grants
+            .count_client_grants(&ClientGrantFilter::default())
+            .await
+            .expect("count"),
+        4
+    );
+    let window = s
+        .client_grants
+        .list_client_grants(
+            &on_a,
+            Page {
+                offset: 1,
+                limit: 2,
+            },
+        )
+        .await
+        .expect("list");
+    assert_eq!(window, grants[1..].to_vec());
+    let mine = ClientGrantFilter {
+        client_id: Some(clients[0].client_id.clone()),
+        audience: None,
+    };
+    assert_eq!(
+        s.client_grants
+            .count_client_grants(&mine)
+            .await
+            .expect("count"),
+        2
+    );
+
+    let scope = vec!["read:x".to_owned(), "write:x".to_owned()];
+    s.client_grants
+        .update_client_grant_scope(&grants[0].id, &scope)
+        .await
+        .expect("update");
+    let got = s
+        .client_grants
+        .client_grant_by_id(&grants[0].id)
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(got.scope, scope);
+    s.client_grants
+        .delete_client_grant(&grants[0].id)
+        .await
+        .expect("delete");
+    assert!(matches!(
+        s.client_grants.delete_client_grant(&grants[0].id).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        s.client_grants
+            .update_client_grant_scope("cgr_none", &scope)
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
 async fn ping_answers(s: Stores) {
     s.setup.ping().await.expect("ping");
 }
@@ -525,6 +757,9 @@ conformance!(
     signing_keys_rotate,
     concurrent_rotations_stay_consistent,
     ping_answers,
+    clients_update_count_and_delete,
+    resource_servers_update_and_delete,
+    client_grants_filter_page_and_update,
 );
 
 /// The two migration trees must define the same tables and columns.

@@ -151,3 +151,117 @@ impl Drop for TestApp {
         }
     }
 }
+
+/// A Management API caller holding a token from the client-credentials grant.
+pub struct Mgmt<'a> {
+    pub app: &'a TestApp,
+    pub token: String,
+}
+
+impl TestApp {
+    /// A token for the Management API from the bootstrap client (`scope` None: every scope).
+    pub async fn mgmt_token(&self, scope: Option<&str>) -> String {
+        let c = self.credentials.clone().expect("bootstrap credentials");
+        self.client_credentials_token(&c.client_id, c.client_secret.expose(), &c.audience, scope)
+            .await
+    }
+
+    pub async fn client_credentials_token(
+        &self,
+        client_id: &str,
+        secret: &str,
+        audience: &str,
+        scope: Option<&str>,
+    ) -> String {
+        let mut form = vec![
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id),
+            ("client_secret", secret),
+            ("audience", audience),
+        ];
+        if let Some(s) = scope {
+            form.push(("scope", s));
+        }
+        let r = self
+            .client
+            .post(self.url("/oauth/token"))
+            .form(&form)
+            .send()
+            .await
+            .expect("token request");
+        assert_eq!(
+            r.status(),
+            200,
+            "token: {}",
+            r.text().await.unwrap_or_default()
+        );
+        let body: serde_json::Value = r.json().await.expect("json");
+        body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned()
+    }
+
+    /// A Management API caller with every scope.
+    pub async fn mgmt(&self) -> Mgmt<'_> {
+        Mgmt {
+            app: self,
+            token: self.mgmt_token(None).await,
+        }
+    }
+}
+
+impl Mgmt<'_> {
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut req = self
+            .app
+            .client
+            .request(method, self.app.url(&format!("/api/v2{path}")))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.expect("request");
+        let status = r.status().as_u16();
+        let text = r.text().await.expect("body");
+        let value = if text.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
+        };
+        (status, value)
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        self.send(reqwest::Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        self.send(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        self.send(reqwest::Method::PATCH, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> (u16, serde_json::Value) {
+        self.send(reqwest::Method::DELETE, path, None).await
+    }
+}
+
+/// Asserts an Auth0 Management error body.
+pub fn assert_mgmt_error(got: &(u16, serde_json::Value), status: u16, code: &str) {
+    assert_eq!(got.0, status, "{}", got.1);
+    assert_eq!(got.1["statusCode"], status, "{}", got.1);
+    assert_eq!(got.1["errorCode"], code, "{}", got.1);
+    assert!(
+        got.1["error"].is_string() && got.1["message"].is_string(),
+        "{}",
+        got.1
+    );
+}

@@ -114,28 +114,19 @@ async fn replicas_starting_together_seed_once() {
         );
         let clients = stores
             .clients
-            .list_clients(Page {
-                page: 0,
-                per_page: 10,
-            })
+            .list_clients(Page::number(0, 10))
             .await
             .expect("clients");
         assert_eq!(clients.len(), 1, "one bootstrap client");
         let connections = stores
             .connections
-            .list_connections(Page {
-                page: 0,
-                per_page: 10,
-            })
+            .list_connections(Page::number(0, 10))
             .await
             .expect("connections");
         assert_eq!(connections.len(), 1);
         let apis = stores
             .resource_servers
-            .list_resource_servers(Page {
-                page: 0,
-                per_page: 10,
-            })
+            .list_resource_servers(Page::number(0, 10))
             .await
             .expect("apis");
         assert_eq!(apis.len(), 1);

@@ -1,0 +1,243 @@
+//! `/api/v2/client-grants`: which client may get tokens for which API, with which scopes.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use gatehouse_core::client_grant::ClientGrant;
+use gatehouse_core::ids;
+use gatehouse_core::resource_server::ResourceServer;
+use gatehouse_core::store::{ClientGrantFilter, Page, StoreError};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+
+use super::auth::Caller;
+use super::body::{MgmtJson, MgmtQuery};
+use super::error::MgmtError;
+use super::page::{PageQuery, envelope};
+use super::validate::{self as v, bad};
+use crate::AppState;
+
+fn not_found() -> MgmtError {
+    MgmtError::not_found("The client grant does not exist", "inexistent_client_grant")
+}
+
+/// The Auth0 representation.
+pub fn grant_json(g: &ClientGrant) -> Value {
+    json!({
+        "id": g.id,
+        "client_id": g.client_id,
+        "audience": g.audience,
+        "scope": g.scope,
+    })
+}
+
+/// Scopes must be ones the API defines (Auth0 answers 400 otherwise).
+fn checked_scopes(value: &Value, api: &ResourceServer) -> Result<Vec<String>, MgmtError> {
+    let scopes = v::strings("scope", value, 280)?;
+    if let Some(unknown) = scopes
+        .iter()
+        .find(|s| !api.scopes.iter().any(|d| &d.value == *s))
+    {
+        return Err(bad(
+            "scope",
+            format!(
+                "The scope {unknown} is not defined by the resource server {}",
+                api.identifier
+            ),
+        ));
+    }
+    let mut unique: Vec<String> = Vec::new();
+    for s in scopes {
+        if !unique.contains(&s) {
+            unique.push(s);
+        }
+    }
+    Ok(unique)
+}
+
+/// Query of `GET /client-grants`: offset paging, or checkpoint paging with `take`/`from`.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    #[serde(flatten)]
+    page: PageQuery,
+    audience: Option<String>,
+    client_id: Option<String>,
+    from: Option<String>,
+    take: Option<String>,
+}
+
+/// `GET /client-grants`.
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    MgmtQuery(q): MgmtQuery<ListQuery>,
+) -> Result<Json<Value>, MgmtError> {
+    caller.require_any(&["read:client_grants"])?;
+    let filter = ClientGrantFilter {
+        client_id: q.client_id.filter(|s| !s.is_empty()),
+        audience: q.audience.filter(|s| !s.is_empty()),
+    };
+    if let Some(take) = q.take.as_deref() {
+        // Checkpoint paging: `from` is the opaque position `next` handed out before.
+        let take: u32 = take
+            .parse()
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| MgmtError::invalid_query("take must be between 1 and 100"))?;
+        let offset: i64 = match q.from.as_deref() {
+            None | Some("") => 0,
+            Some(f) => f
+                .parse()
+                .ok()
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| MgmtError::invalid_query("from is not a valid checkpoint"))?,
+        };
+        // One row more than asked tells whether there is a next page.
+        let rows = state
+            .stores
+            .client_grants
+            .list_client_grants(
+                &filter,
+                Page {
+                    offset,
+                    limit: take + 1,
+                },
+            )
+            .await?;
+        let more = rows.len() > take as usize;
+        let items: Vec<Value> = rows.iter().take(take as usize).map(grant_json).collect();
+        let mut body = json!({"client_grants": items});
+        if more {
+            body["next"] = json!((offset + i64::from(take)).to_string());
+        }
+        return Ok(Json(body));
+    }
+    let page = q.page.page()?;
+    let totals = q.page.include_totals()?;
+    let items = state
+        .stores
+        .client_grants
+        .list_client_grants(&filter, page)
+        .await?
+        .iter()
+        .map(grant_json)
+        .collect();
+    let total = if totals {
+        state
+            .stores
+            .client_grants
+            .count_client_grants(&filter)
+            .await?
+    } else {
+        0
+    };
+    Ok(Json(envelope("client_grants", items, page, total, totals)))
+}
+
+/// `POST /client-grants`: 201; 409 if the client already has a grant for the audience.
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    MgmtJson(body): MgmtJson<Map<String, Value>>,
+) -> Result<Response, MgmtError> {
+    caller.require_any(&["create:client_grants"])?;
+    v::only_known(
+        &body,
+        &[
+            "client_id",
+            "audience",
+            "scope",
+            "organization_usage",
+            "allow_any_organization",
+        ],
+    )?;
+    let required = |name: &str| {
+        body.get(name)
+            .ok_or_else(|| MgmtError::invalid_body(format!("'Missing required property: {name}'.")))
+    };
+    let client_id = v::non_empty("client_id", required("client_id")?, 200)?;
+    let audience = v::non_empty("audience", required("audience")?, 600)?;
+    let api = state
+        .stores
+        .resource_servers
+        .resource_server_by_identifier(&audience)
+        .await?
+        .ok_or_else(|| {
+            MgmtError::not_found(
+                &format!("No resource server found by specified audience: {audience}"),
+                "inexistent_resource_server",
+            )
+        })?;
+    if state.stores.clients.client(&client_id).await?.is_none() {
+        return Err(MgmtError::not_found(
+            "The client does not exist",
+            "inexistent_client",
+        ));
+    }
+    let scope = checked_scopes(required("scope")?, &api)?;
+    let grant = ClientGrant {
+        id: ids::new_client_grant_id(),
+        client_id,
+        audience,
+        scope,
+        created_at: OffsetDateTime::now_utc(),
+    };
+    match state.stores.client_grants.insert_client_grant(&grant).await {
+        Ok(()) => Ok((StatusCode::CREATED, Json(grant_json(&grant))).into_response()),
+        Err(StoreError::Conflict(_)) => Err(MgmtError::Conflict(
+            "A client grant for this client and audience already exists".into(),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `PATCH /client-grants/{id}`: replaces `scope`.
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    MgmtJson(body): MgmtJson<Map<String, Value>>,
+) -> Result<Json<Value>, MgmtError> {
+    caller.require_any(&["update:client_grants"])?;
+    v::only_known(
+        &body,
+        &["scope", "organization_usage", "allow_any_organization"],
+    )?;
+    let mut grant = state
+        .stores
+        .client_grants
+        .client_grant_by_id(&id)
+        .await?
+        .ok_or_else(not_found)?;
+    if let Some(scope) = body.get("scope") {
+        let api = state
+            .stores
+            .resource_servers
+            .resource_server_by_identifier(&grant.audience)
+            .await?
+            .ok_or_else(not_found)?;
+        grant.scope = checked_scopes(scope, &api)?;
+        state
+            .stores
+            .client_grants
+            .update_client_grant_scope(&grant.id, &grant.scope)
+            .await?;
+    }
+    Ok(Json(grant_json(&grant)))
+}
+
+/// `DELETE /client-grants/{id}`: 204.
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, MgmtError> {
+    caller.require_any(&["delete:client_grants"])?;
+    match state.stores.client_grants.delete_client_grant(&id).await {
+        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Err(StoreError::NotFound(_)) => Err(not_found()),
+        Err(e) => Err(e.into()),
+    }
+}

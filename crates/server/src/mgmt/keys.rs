@@ -1,0 +1,107 @@
+//! `/api/v2/keys/signing`: the tenant's token signing keys, as Auth0 shows them.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use gatehouse_core::signing_key::{KeyState, SigningKey};
+use serde_json::{Value, json};
+use time::format_description::well_known::Rfc3339;
+
+use super::auth::Caller;
+use super::error::MgmtError;
+use crate::AppState;
+use crate::signing;
+
+fn pem(der_b64: &str) -> String {
+    let mut out = String::from("-----BEGIN CERTIFICATE-----\r\n");
+    for line in der_b64.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(line));
+        out.push_str("\r\n");
+    }
+    out.push_str("-----END CERTIFICATE-----\r\n");
+    out
+}
+
+/// Auth0's signing key object: `kid`, PEM `cert`, SHA-1 `fingerprint`/`thumbprint` of the
+/// certificate, and where the key stands in rotation.
+fn key_json(k: &SigningKey) -> Value {
+    let cert_b64 = k.public_jwk["x5c"][0].as_str().unwrap_or_default();
+    let der = STANDARD.decode(cert_b64).unwrap_or_default();
+    let sha1 = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, &der);
+    let hex: Vec<String> = sha1.as_ref().iter().map(|b| format!("{b:02X}")).collect();
+    let created = k.created_at.format(&Rfc3339).unwrap_or_default();
+    let mut out = json!({
+        "kid": k.kid,
+        "cert": pem(cert_b64),
+        "fingerprint": hex.join(":"),
+        "thumbprint": hex.concat().to_lowercase(),
+        "current": k.state == KeyState::Current,
+        "next": k.state == KeyState::Next,
+        "previous": k.state == KeyState::Previous,
+        "revoked": k.state == KeyState::Retired,
+    });
+    if k.state == KeyState::Current {
+        out["current_since"] = json!(created);
+    }
+    out
+}
+
+/// `GET /keys/signing`: a bare array, as Auth0 returns it.
+pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, MgmtError> {
+    caller.require_any(&["read:signing_keys"])?;
+    let keys = state.stores.signing_keys.signing_keys().await?;
+    Ok(Json(Value::Array(keys.iter().map(key_json).collect())))
+}
+
+/// `GET /keys/signing/{kid}`.
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(kid): Path<String>,
+) -> Result<Json<Value>, MgmtError> {
+    caller.require_any(&["read:signing_keys"])?;
+    let keys = state.stores.signing_keys.signing_keys().await?;
+    keys.iter()
+        .find(|k| k.kid == kid)
+        .map(|k| Json(key_json(k)))
+        .ok_or_else(|| MgmtError::not_found("Signing key not found", "inexistent_signing_key"))
+}
+
+/// `POST /keys/signing/rotate`: 201 `{cert, kid}` of the key now current. This replica
+/// switches at once; others within `KEY_REFRESH_INTERVAL`.
+pub async fn rotate(State(state): State<AppState>, caller: Caller) -> Result<Response, MgmtError> {
+    for scope in ["create:signing_keys", "update:signing_keys"] {
+        caller.require_any(&[scope])?;
+    }
+    let sealer = state.sealer.clone();
+    let next = tokio::task::spawn_blocking(move || signing::generate(&sealer, KeyState::Next))
+        .await
+        .map_err(|e| MgmtError::Internal(e.into()))?
+        .map_err(MgmtError::Internal)?;
+    state
+        .stores
+        .signing_keys
+        .rotate_signing_keys(&next)
+        .await
+        .map_err(|e| match e {
+            gatehouse_core::store::StoreError::Conflict(_) => {
+                MgmtError::Conflict("Another key rotation is in progress".into())
+            }
+            other => other.into(),
+        })?;
+    state.refresh_keys().await.map_err(MgmtError::Internal)?;
+    let keys = state.stores.signing_keys.signing_keys().await?;
+    let current = keys
+        .iter()
+        .find(|k| k.state == KeyState::Current)
+        .ok_or_else(|| MgmtError::Internal(anyhow::anyhow!("no current key after rotation")))?;
+    let body = key_json(current);
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"cert": body["cert"], "kid": body["kid"]})),
+    )
+        .into_response())
+}

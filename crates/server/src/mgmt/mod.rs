@@ -1,0 +1,51 @@
+//! The Management API v2 under `/api/v2/`: one file per resource, errors in Auth0's shape.
+
+pub mod auth;
+pub mod body;
+pub mod client_grants;
+pub mod clients;
+pub mod error;
+pub mod keys;
+pub mod page;
+pub mod resource_servers;
+pub mod validate;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::AppState;
+
+/// The routes, to be nested under `/api/v2`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/clients", get(clients::list).post(clients::create))
+        .route(
+            "/clients/{id}",
+            get(clients::get)
+                .patch(clients::update)
+                .delete(clients::delete),
+        )
+        .route("/clients/{id}/rotate-secret", post(clients::rotate_secret))
+        .route(
+            "/resource-servers",
+            get(resource_servers::list).post(resource_servers::create),
+        )
+        .route(
+            "/resource-servers/{id}",
+            get(resource_servers::get)
+                .patch(resource_servers::update)
+                .delete(resource_servers::delete),
+        )
+        .route(
+            "/client-grants",
+            get(client_grants::list).post(client_grants::create),
+        )
+        .route(
+            "/client-grants/{id}",
+            axum::routing::patch(client_grants::update).delete(client_grants::delete),
+        )
+        .route("/keys/signing", get(keys::list))
+        .route("/keys/signing/rotate", post(keys::rotate))
+        .route("/keys/signing/{kid}", get(keys::get))
+        .fallback(|| async { error::MgmtError::not_found("Not Found", "not_found") })
+}

@@ -1,0 +1,80 @@
+//! Offset pagination as the Management API does it: `page` (0-based), `per_page`,
+//! `include_totals`; with totals, `{start, limit, length, total, <items>}`.
+
+use gatehouse_core::store::Page;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::error::MgmtError;
+
+/// Auth0's default page size.
+pub const DEFAULT_PER_PAGE: u32 = 50;
+/// Auth0's largest page.
+pub const MAX_PER_PAGE: u32 = 100;
+
+/// Paging parameters; booleans arrive as `"true"`/`"false"` strings.
+#[derive(Debug, Default, Deserialize)]
+pub struct PageQuery {
+    /// 0-based page.
+    pub page: Option<String>,
+    /// Items per page.
+    pub per_page: Option<String>,
+    /// Whether to wrap the items with totals.
+    pub include_totals: Option<String>,
+}
+
+impl PageQuery {
+    /// The page asked for, validated.
+    pub fn page(&self) -> Result<Page, MgmtError> {
+        let page = match self.page.as_deref() {
+            None | Some("") => 0,
+            Some(p) => p
+                .parse::<u32>()
+                .map_err(|_| MgmtError::invalid_query("page must be an integer >= 0"))?,
+        };
+        let per_page = match self.per_page.as_deref() {
+            None | Some("") => DEFAULT_PER_PAGE,
+            Some(p) => p
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=MAX_PER_PAGE).contains(n))
+                .ok_or_else(|| {
+                    MgmtError::invalid_query(format!(
+                        "per_page must be between 1 and {MAX_PER_PAGE}"
+                    ))
+                })?,
+        };
+        Ok(Page::number(page, per_page))
+    }
+
+    /// Whether totals were asked for.
+    pub fn include_totals(&self) -> Result<bool, MgmtError> {
+        parse_bool("include_totals", self.include_totals.as_deref())
+    }
+}
+
+/// Parses Auth0's string booleans; absent is false.
+pub fn parse_bool(name: &str, value: Option<&str>) -> Result<bool, MgmtError> {
+    match value {
+        None | Some("") | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(_) => Err(MgmtError::invalid_query(format!(
+            "{name} must be true or false"
+        ))),
+    }
+}
+
+/// The list body: a bare array, or the totals envelope under `key`.
+pub fn envelope(key: &str, items: Vec<Value>, page: Page, total: i64, totals: bool) -> Value {
+    if !totals {
+        return Value::Array(items);
+    }
+    let mut body = json!({
+        "start": page.offset,
+        "limit": page.limit,
+        "length": items.len(),
+        "total": total,
+    });
+    body[key] = Value::Array(items);
+    body
+}
