@@ -373,6 +373,12 @@ pub fn client_json(c: &Client, secret: Option<&str>) -> Value {
     for (k, val) in &s.extra {
         out.insert(k.clone(), val.clone());
     }
+    let iso = |t: OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    };
+    out.insert("created_at".into(), json!(iso(c.created_at)));
+    out.insert("updated_at".into(), json!(iso(c.updated_at)));
     if let Some(secret) = secret {
         out.insert("client_secret".into(), json!(secret));
     }
