@@ -99,3 +99,27 @@ def test_signing_keys(gatehouse, mgmt):
     states = {k.kid: k for k in mgmt.keys.signing.list()}
     assert states[rotated.kid].current
     assert states[current.kid].previous
+
+
+def test_connections_and_enabled_clients(mgmt):
+    app = mgmt.clients.create(name="spa", app_type="spa")
+    conn = mgmt.connections.create(
+        name="email-code",
+        strategy="email",
+        options={"totp": {"length": 6, "time_step": 300}},
+        enabled_clients=[app.client_id],
+    )
+    assert conn.id.startswith("con_")
+    assert conn.enabled_clients == [app.client_id]
+    names = [c.name for c in mgmt.connections.list(strategy=["email", "auth0"], take=1)]
+    assert sorted(names) == ["Username-Password-Authentication", "email-code"]
+    updated = mgmt.connections.update(conn.id, display_name="Email", options={"totp": {"length": 8}})
+    assert updated.options["totp"]["length"] == 8
+    mgmt.connections.clients.update(conn.id, request=[{"client_id": app.client_id, "status": False}])
+    assert list(mgmt.connections.clients.get(conn.id)) == []
+    mgmt.connections.clients.update(conn.id, request=[{"client_id": app.client_id, "status": True}])
+    assert [c.client_id for c in mgmt.connections.clients.get(conn.id)] == [app.client_id]
+    mgmt.connections.delete(conn.id)
+    with pytest.raises(ApiError) as err:
+        mgmt.connections.get(conn.id)
+    assert err.value.status_code == 404

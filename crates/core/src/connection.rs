@@ -18,6 +18,8 @@ pub struct Connection {
     pub options: serde_json::Value,
     /// Clients allowed to use it.
     pub enabled_clients: Vec<String>,
+    /// Settings outside `options` (`display_name`, `metadata`, `realms`, ...).
+    pub extra: serde_json::Map<String, serde_json::Value>,
     /// When it was created.
     pub created_at: OffsetDateTime,
 }

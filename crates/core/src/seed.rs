@@ -197,6 +197,7 @@ impl SeedPlan {
                 "passwordPolicy": "good",
             }),
             enabled_clients: Vec::new(),
+            extra: serde_json::Map::new(),
             created_at: now,
         };
         SeedPlan {

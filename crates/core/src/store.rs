@@ -153,8 +153,33 @@ pub trait ConnectionStore: Send + Sync {
     async fn insert_connection(&self, connection: &Connection) -> StoreResult<()>;
     /// One connection by name.
     async fn connection_by_name(&self, name: &str) -> StoreResult<Option<Connection>>;
-    /// A page of connections, oldest first.
-    async fn list_connections(&self, page: Page) -> StoreResult<Vec<Connection>>;
+    /// One connection by id.
+    async fn connection(&self, id: &str) -> StoreResult<Option<Connection>>;
+    /// A page of connections matching `filter`, oldest first.
+    async fn list_connections(
+        &self,
+        filter: &ConnectionFilter,
+        page: Page,
+    ) -> StoreResult<Vec<Connection>>;
+    /// How many connections match `filter`.
+    async fn count_connections(&self, filter: &ConnectionFilter) -> StoreResult<i64>;
+    /// Replaces options, extra settings and the enabled clients; `NotFound` if absent.
+    async fn update_connection(&self, connection: &Connection) -> StoreResult<()>;
+    /// Enables (`true`) or disables (`false`) clients on a connection, in one transaction;
+    /// `NotFound` if the connection or a client to enable is missing.
+    async fn set_connection_clients(&self, id: &str, changes: &[(String, bool)])
+    -> StoreResult<()>;
+    /// Deletes a connection and the users whose primary identity lives in it.
+    async fn delete_connection(&self, id: &str) -> StoreResult<()>;
+}
+
+/// Which connections to list; empty matches all.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectionFilter {
+    /// Only these strategies.
+    pub strategies: Vec<String>,
+    /// Only the connection with this name.
+    pub name: Option<String>,
 }
 
 /// Users and identities.

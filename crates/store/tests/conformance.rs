@@ -8,7 +8,7 @@ use gatehouse_core::ids;
 use gatehouse_core::resource_server::{ResourceServer, ScopeDef};
 use gatehouse_core::seed::{BootstrapClient, MANAGEMENT_SCOPES, SeedPlan};
 use gatehouse_core::signing_key::{KeyState, SigningKey};
-use gatehouse_core::store::{ClientGrantFilter, Page, StoreError, Stores};
+use gatehouse_core::store::{ClientGrantFilter, ConnectionFilter, Page, StoreError, Stores};
 use gatehouse_core::user::{Identity, User};
 use gatehouse_store::SqlStore;
 use gatehouse_store::testing::TestDatabase;
@@ -331,6 +331,9 @@ async fn connections_keep_enabled_clients(s: Stores) {
         strategy: "email".into(),
         options: json!({"totp": {"time_step": 180, "length": 6}}),
         enabled_clients: enabled,
+        extra: [("display_name".to_owned(), json!("Email"))]
+            .into_iter()
+            .collect(),
         created_at: now(),
     };
     s.connections
@@ -346,7 +349,7 @@ async fn connections_keep_enabled_clients(s: Stores) {
     );
     let listed = s
         .connections
-        .list_connections(Page::number(0, 50))
+        .list_connections(&ConnectionFilter::default(), Page::number(0, 50))
         .await
         .expect("list");
     assert_eq!(listed, vec![conn.clone()]);
@@ -365,6 +368,115 @@ async fn connections_keep_enabled_clients(s: Stores) {
             .expect("get")
             .is_none()
     );
+}
+
+async fn connections_filter_update_and_delete(s: Stores) {
+    s.setup
+        .apply_seed(&plan("boot", false, 1))
+        .await
+        .expect("seed");
+    let (c1, c2) = (client("one"), client("two"));
+    s.clients.insert_client(&c1).await.expect("insert");
+    s.clients.insert_client(&c2).await.expect("insert");
+    let mut sms = Connection {
+        id: ids::new_connection_id(),
+        name: "sms".into(),
+        strategy: "sms".into(),
+        options: json!({}),
+        enabled_clients: vec![c1.client_id.clone()],
+        extra: Default::default(),
+        created_at: now(),
+    };
+    s.connections.insert_connection(&sms).await.expect("insert");
+    let only = |strategies: &[&str], name: Option<&str>| ConnectionFilter {
+        strategies: strategies.iter().map(|s| (*s).to_owned()).collect(),
+        name: name.map(str::to_owned),
+    };
+    let count = |f: ConnectionFilter| {
+        let s = s.clone();
+        async move { s.connections.count_connections(&f).await.expect("count") }
+    };
+    assert_eq!(count(only(&[], None)).await, 2);
+    assert_eq!(count(only(&["sms"], None)).await, 1);
+    assert_eq!(count(only(&["auth0", "sms"], None)).await, 2);
+    assert_eq!(
+        count(only(&["au"], None)).await,
+        0,
+        "whole strategy names only"
+    );
+    assert_eq!(count(only(&[], Some("sms"))).await, 1);
+    let listed = s
+        .connections
+        .list_connections(&only(&["sms"], None), Page::number(0, 10))
+        .await
+        .expect("list");
+    assert_eq!(listed, vec![sms.clone()]);
+
+    sms.options = json!({"totp": {"length": 8}});
+    sms.extra.insert("display_name".into(), json!("Text"));
+    sms.enabled_clients = vec![c2.client_id.clone()];
+    s.connections.update_connection(&sms).await.expect("update");
+    assert_eq!(
+        s.connections.connection(&sms.id).await.expect("get"),
+        Some(sms.clone())
+    );
+
+    s.connections
+        .set_connection_clients(
+            &sms.id,
+            &[(c1.client_id.clone(), true), (c2.client_id.clone(), false)],
+        )
+        .await
+        .expect("set clients");
+    let got = s
+        .connections
+        .connection(&sms.id)
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(got.enabled_clients, vec![c1.client_id.clone()]);
+    assert!(
+        s.connections
+            .set_connection_clients(&sms.id, &[("ghost".into(), true)])
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        s.connections
+            .connection(&sms.id)
+            .await
+            .expect("get")
+            .expect("exists")
+            .enabled_clients,
+        vec![c1.client_id.clone()],
+        "a failed change changes nothing"
+    );
+
+    // Deleting the database connection deletes its users.
+    let db = s
+        .connections
+        .connection_by_name("Username-Password-Authentication")
+        .await
+        .expect("get")
+        .expect("seeded");
+    let user = database_user("gone@example.com");
+    s.users.insert_user(&user).await.expect("user");
+    s.connections
+        .delete_connection(&db.id)
+        .await
+        .expect("delete");
+    assert!(s.users.user(&user.user_id).await.expect("get").is_none());
+    assert!(
+        s.connections
+            .connection(&db.id)
+            .await
+            .expect("get")
+            .is_none()
+    );
+    assert!(matches!(
+        s.connections.delete_connection(&db.id).await,
+        Err(StoreError::NotFound(_))
+    ));
 }
 
 async fn users_resolve_through_identities(s: Stores) {
@@ -757,6 +869,7 @@ conformance!(
     signing_keys_rotate,
     concurrent_rotations_stay_consistent,
     ping_answers,
+    connections_filter_update_and_delete,
     clients_update_count_and_delete,
     resource_servers_update_and_delete,
     client_grants_filter_page_and_update,

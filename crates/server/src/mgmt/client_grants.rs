@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use gatehouse_core::client_grant::ClientGrant;
 use gatehouse_core::ids;
 use gatehouse_core::resource_server::ResourceServer;
-use gatehouse_core::store::{ClientGrantFilter, Page, StoreError};
+use gatehouse_core::store::{ClientGrantFilter, StoreError};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use super::auth::Caller;
 use super::body::{MgmtJson, MgmtQuery};
 use super::error::MgmtError;
-use super::page::{PageQuery, envelope};
+use super::page::{Checkpoint, PageQuery, envelope};
 use super::validate::{self as v, bad};
 use crate::AppState;
 
@@ -79,40 +79,15 @@ pub async fn list(
         client_id: q.client_id.filter(|s| !s.is_empty()),
         audience: q.audience.filter(|s| !s.is_empty()),
     };
-    if let Some(take) = q.take.as_deref() {
-        // Checkpoint paging: `from` is the opaque position `next` handed out before.
-        let take: u32 = take
-            .parse()
-            .ok()
-            .filter(|n| (1..=100).contains(n))
-            .ok_or_else(|| MgmtError::invalid_query("take must be between 1 and 100"))?;
-        let offset: i64 = match q.from.as_deref() {
-            None | Some("") => 0,
-            Some(f) => f
-                .parse()
-                .ok()
-                .filter(|n| *n >= 0)
-                .ok_or_else(|| MgmtError::invalid_query("from is not a valid checkpoint"))?,
-        };
-        // One row more than asked tells whether there is a next page.
+    if let Some(cp) = Checkpoint::parse(q.take.as_deref(), q.from.as_deref())? {
         let rows = state
             .stores
             .client_grants
-            .list_client_grants(
-                &filter,
-                Page {
-                    offset,
-                    limit: take + 1,
-                },
-            )
+            .list_client_grants(&filter, cp.page())
             .await?;
-        let more = rows.len() > take as usize;
-        let items: Vec<Value> = rows.iter().take(take as usize).map(grant_json).collect();
-        let mut body = json!({"client_grants": items});
-        if more {
-            body["next"] = json!((offset + i64::from(take)).to_string());
-        }
-        return Ok(Json(body));
+        return Ok(Json(
+            cp.body("client_grants", rows.iter().map(grant_json).collect()),
+        ));
     }
     let page = q.page.page()?;
     let totals = q.page.include_totals()?;

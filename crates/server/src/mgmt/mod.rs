@@ -4,6 +4,7 @@ pub mod auth;
 pub mod body;
 pub mod client_grants;
 pub mod clients;
+pub mod connections;
 pub mod error;
 pub mod keys;
 pub mod page;
@@ -43,6 +44,20 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/client-grants/{id}",
             axum::routing::patch(client_grants::update).delete(client_grants::delete),
+        )
+        .route(
+            "/connections",
+            get(connections::list).post(connections::create),
+        )
+        .route(
+            "/connections/{id}",
+            get(connections::get)
+                .patch(connections::update)
+                .delete(connections::delete),
+        )
+        .route(
+            "/connections/{id}/clients",
+            get(connections::clients).patch(connections::update_clients),
         )
         .route("/keys/signing", get(keys::list))
         .route("/keys/signing/rotate", post(keys::rotate))

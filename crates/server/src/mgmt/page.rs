@@ -78,3 +78,56 @@ pub fn envelope(key: &str, items: Vec<Value>, page: Page, total: i64, totals: bo
     body[key] = Value::Array(items);
     body
 }
+
+/// Checkpoint paging (`take`, then `from` = the `next` of the previous page), answered
+/// with `{<items>, next}`; `next` is absent on the last page, which ends a client's loop.
+#[derive(Debug, Clone, Copy)]
+pub struct Checkpoint {
+    offset: i64,
+    take: u32,
+}
+
+impl Checkpoint {
+    /// `Some` when the request uses checkpoint paging (it sent `take`).
+    pub fn parse(take: Option<&str>, from: Option<&str>) -> Result<Option<Self>, MgmtError> {
+        let Some(take) = take.filter(|t| !t.is_empty()) else {
+            return Ok(None);
+        };
+        let take: u32 = take
+            .parse()
+            .ok()
+            .filter(|n| (1..=MAX_PER_PAGE).contains(n))
+            .ok_or_else(|| {
+                MgmtError::invalid_query(format!("take must be between 1 and {MAX_PER_PAGE}"))
+            })?;
+        let offset: i64 = match from {
+            None | Some("") => 0,
+            Some(f) => f
+                .parse()
+                .ok()
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| MgmtError::invalid_query("from is not a valid checkpoint"))?,
+        };
+        Ok(Some(Checkpoint { offset, take }))
+    }
+
+    /// The rows to fetch: one more than asked, to learn whether a next page exists.
+    pub fn page(self) -> Page {
+        Page {
+            offset: self.offset,
+            limit: self.take + 1,
+        }
+    }
+
+    /// The body for rows fetched with [`Checkpoint::page`].
+    pub fn body(self, key: &str, mut items: Vec<Value>) -> Value {
+        let more = items.len() > self.take as usize;
+        items.truncate(self.take as usize);
+        let mut body = json!({});
+        body[key] = Value::Array(items);
+        if more {
+            body["next"] = json!((self.offset + i64::from(self.take)).to_string());
+        }
+        body
+    }
+}

@@ -120,7 +120,7 @@ async fn replicas_starting_together_seed_once() {
         assert_eq!(clients.len(), 1, "one bootstrap client");
         let connections = stores
             .connections
-            .list_connections(Page::number(0, 10))
+            .list_connections(&Default::default(), Page::number(0, 10))
             .await
             .expect("connections");
         assert_eq!(connections.len(), 1);

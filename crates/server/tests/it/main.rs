@@ -8,6 +8,7 @@ mod lifecycle;
 mod mgmt_apis;
 mod mgmt_auth;
 mod mgmt_clients;
+mod mgmt_connections;
 mod operations;
 mod token;
 mod well_known;
