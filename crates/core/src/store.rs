@@ -12,6 +12,7 @@ use crate::seed::{SeedOutcome, SeedPlan};
 use crate::signing_key::SigningKey;
 use crate::tenant::TenantSettings;
 use crate::user::User;
+use crate::user_search::{UserQuery, UserSort};
 
 /// Why a storage call failed.
 #[derive(Debug, thiserror::Error)]
@@ -185,8 +186,9 @@ pub struct ConnectionFilter {
 /// Users and identities.
 #[async_trait]
 pub trait UserStore: Send + Sync {
-    /// Inserts a user and its identities in one transaction; `Conflict` if the user id or
-    /// any (`connection`, identity `user_id`) pair is taken.
+    /// Inserts a user and its identities in one transaction; `Conflict` if the user id, any
+    /// (`connection`, identity `user_id`) pair, or the email, username or phone number within
+    /// the connection is taken.
     async fn insert_user(&self, user: &User) -> StoreResult<()>;
     /// One user with its identities, primary first.
     async fn user(&self, user_id: &str) -> StoreResult<Option<User>>;
@@ -198,6 +200,21 @@ pub trait UserStore: Send + Sync {
     ) -> StoreResult<Option<User>>;
     /// Deletes a user and all its identities; `NotFound` if there is none.
     async fn delete_user(&self, user_id: &str) -> StoreResult<()>;
+    /// Replaces a user's root attributes, metadata and identities' credentials and profile
+    /// data (identities are matched by connection and id); `Conflict` when a new email,
+    /// username or phone number is taken in the connection; `NotFound` if absent.
+    async fn update_user(&self, user: &User) -> StoreResult<()>;
+    /// A page of users matching `query` (all when `None`), in `sort` order.
+    async fn search_users(
+        &self,
+        query: Option<&UserQuery>,
+        sort: UserSort,
+        page: Page,
+    ) -> StoreResult<Vec<User>>;
+    /// How many users match `query`.
+    async fn count_users(&self, query: Option<&UserQuery>) -> StoreResult<i64>;
+    /// Users whose email is `email` (case-insensitive), oldest first.
+    async fn users_by_email(&self, email: &str) -> StoreResult<Vec<User>>;
 }
 
 /// Signing keys.

@@ -12,6 +12,7 @@ mod resource_servers;
 mod setup;
 mod signing_keys;
 mod tenant;
+mod user_query;
 mod users;
 
 use std::sync::Arc;

@@ -1,22 +1,61 @@
 //! Users and their identities.
 
 use async_trait::async_trait;
+use gatehouse_core::store::Page;
 use gatehouse_core::store::{StoreError, StoreResult, UserStore};
 use gatehouse_core::user::{Identity, User};
+use gatehouse_core::user_search::{UserQuery, UserSort};
 use serde_json::{Map, Value};
+use sqlx::AssertSqlSafe;
 use sqlx::types::Json;
 use time::OffsetDateTime;
 
 use crate::SqlStore;
-use crate::error::db;
+use crate::error::{db, one_row};
 use crate::pool::{in_transaction, on_pool};
+use crate::user_query::{Bind, condition, order_by};
 
 const INSERT_USER: &str = "INSERT INTO users (user_id, email, email_verified, username, phone_number, \
     phone_verified, profile, user_metadata, app_metadata, blocked, logins_count, last_login, created_at, updated_at) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
 
 const INSERT_IDENTITY: &str = "INSERT INTO identities (connection, provider_user_id, owner_id, position, \
-    provider, is_social, profile_data, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+    provider, is_social, profile_data, password_hash, created_at, login_email, login_username, login_phone) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+
+const USER_COLUMNS: &str = "SELECT u.user_id, u.email, u.email_verified, u.username, u.phone_number, \
+    u.phone_verified, u.profile, u.user_metadata, u.app_metadata, u.blocked, u.logins_count, u.last_login, \
+    u.created_at, u.updated_at FROM users u";
+
+/// What the identity at `position` logs in with: the user's own attributes for the primary,
+/// its profile data for the others. Lower-cased, so uniqueness ignores case.
+fn login_keys(user: &User, position: i32, identity: &Identity) -> [Option<String>; 3] {
+    let from_profile = |k: &str| {
+        identity
+            .profile_data
+            .get(k)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let (email, username, phone) = if position == 0 {
+        (
+            user.email.clone(),
+            user.username.clone(),
+            user.phone_number.clone(),
+        )
+    } else {
+        (
+            from_profile("email"),
+            from_profile("username"),
+            from_profile("phone_number"),
+        )
+    };
+    [
+        email.map(|e| e.to_lowercase()),
+        username.map(|u| u.to_lowercase()),
+        phone,
+    ]
+}
 
 const SELECT_USER: &str = "SELECT user_id, email, email_verified, username, phone_number, phone_verified, \
     profile, user_metadata, app_metadata, blocked, logins_count, last_login, created_at, updated_at \
@@ -41,6 +80,17 @@ struct UserRow {
     last_login: Option<OffsetDateTime>,
     created_at: OffsetDateTime,
     updated_at: OffsetDateTime,
+}
+
+#[derive(sqlx::FromRow)]
+struct OwnedIdentityRow {
+    owner_id: String,
+    connection: String,
+    provider_user_id: String,
+    provider: String,
+    is_social: bool,
+    profile_data: Json<Value>,
+    password_hash: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -115,6 +165,7 @@ impl UserStore for SqlStore {
                 .await
                 .map_err(db)?;
             for (position, identity) in (0i32..).zip(&user.identities) {
+                let [email, username, phone] = login_keys(user, position, identity);
                 sqlx::query(INSERT_IDENTITY)
                     .bind(&identity.connection)
                     .bind(&identity.user_id)
@@ -125,6 +176,9 @@ impl UserStore for SqlStore {
                     .bind(Json(&identity.profile_data))
                     .bind(&identity.password_hash)
                     .bind(user.created_at)
+                    .bind(email)
+                    .bind(username)
+                    .bind(phone)
                     .execute(&mut *tx)
                     .await
                     .map_err(db)?;
@@ -182,5 +236,150 @@ impl UserStore for SqlStore {
             return Err(StoreError::NotFound(format!("user {user_id}")));
         }
         Ok(())
+    }
+
+    async fn update_user(&self, user: &User) -> StoreResult<()> {
+        in_transaction!(self, tx => {
+            let n = sqlx::query(
+                "UPDATE users SET email = $2, email_verified = $3, username = $4, phone_number = $5, \
+                 phone_verified = $6, profile = $7, user_metadata = $8, app_metadata = $9, blocked = $10, \
+                 logins_count = $11, last_login = $12, updated_at = $13 WHERE user_id = $1",
+            )
+            .bind(&user.user_id)
+            .bind(&user.email)
+            .bind(user.email_verified)
+            .bind(&user.username)
+            .bind(&user.phone_number)
+            .bind(user.phone_verified)
+            .bind(Json(&user.profile))
+            .bind(Json(&user.user_metadata))
+            .bind(Json(&user.app_metadata))
+            .bind(user.blocked)
+            .bind(user.logins_count)
+            .bind(user.last_login)
+            .bind(user.updated_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?
+            .rows_affected();
+            one_row(n, format!("user {}", user.user_id))?;
+            for (position, identity) in (0i32..).zip(&user.identities) {
+                let [email, username, phone] = login_keys(user, position, identity);
+                sqlx::query(
+                    "UPDATE identities SET profile_data = $3, password_hash = $4, login_email = $5, \
+                     login_username = $6, login_phone = $7 \
+                     WHERE connection = $1 AND provider_user_id = $2 AND owner_id = $8",
+                )
+                .bind(&identity.connection)
+                .bind(&identity.user_id)
+                .bind(Json(&identity.profile_data))
+                .bind(&identity.password_hash)
+                .bind(email)
+                .bind(username)
+                .bind(phone)
+                .bind(&user.user_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            }
+        });
+        Ok(())
+    }
+
+    async fn search_users(
+        &self,
+        query: Option<&UserQuery>,
+        sort: UserSort,
+        page: Page,
+    ) -> StoreResult<Vec<User>> {
+        let cond = condition(self.dialect(), query, 3).map_err(|e| StoreError::Corrupt(e.0))?;
+        let sql = AssertSqlSafe(format!(
+            "{USER_COLUMNS} WHERE {} ORDER BY {} LIMIT $1 OFFSET $2",
+            cond.sql,
+            order_by(sort)
+        ));
+        let rows: Vec<UserRow> = on_pool!(self, p => {
+            let mut q = sqlx::query_as(sql).bind(i64::from(page.limit)).bind(page.offset);
+            for b in cond.binds {
+                q = match b {
+                    Bind::Text(t) => q.bind(t),
+                    Bind::Int(i) => q.bind(i),
+                    Bind::Bool(v) => q.bind(v),
+                };
+            }
+            q.fetch_all(p).await.map_err(db)?
+        });
+        self.with_identities(rows).await
+    }
+
+    async fn count_users(&self, query: Option<&UserQuery>) -> StoreResult<i64> {
+        let cond = condition(self.dialect(), query, 1).map_err(|e| StoreError::Corrupt(e.0))?;
+        let sql = AssertSqlSafe(format!("SELECT COUNT(*) FROM users u WHERE {}", cond.sql));
+        let (n,): (i64,) = on_pool!(self, p => {
+            let mut q = sqlx::query_as(sql);
+            for b in cond.binds {
+                q = match b {
+                    Bind::Text(t) => q.bind(t),
+                    Bind::Int(i) => q.bind(i),
+                    Bind::Bool(v) => q.bind(v),
+                };
+            }
+            q.fetch_one(p).await.map_err(db)?
+        });
+        Ok(n)
+    }
+
+    async fn users_by_email(&self, email: &str) -> StoreResult<Vec<User>> {
+        let sql = AssertSqlSafe(format!(
+            "{USER_COLUMNS} WHERE LOWER(u.email) = $1 ORDER BY u.created_at, u.user_id LIMIT 100"
+        ));
+        let rows: Vec<UserRow> = on_pool!(self, p => sqlx::query_as(sql)
+            .bind(email.to_lowercase())
+            .fetch_all(p)
+            .await
+            .map_err(db))?;
+        self.with_identities(rows).await
+    }
+}
+
+impl SqlStore {
+    /// Loads the identities of a page of users in one query.
+    async fn with_identities(&self, rows: Vec<UserRow>) -> StoreResult<Vec<User>> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (1..=rows.len()).map(|i| format!("${i}")).collect();
+        let sql = AssertSqlSafe(format!(
+            "SELECT owner_id, connection, provider_user_id, provider, is_social, profile_data, password_hash \
+             FROM identities WHERE owner_id IN ({}) ORDER BY owner_id, position",
+            placeholders.join(", ")
+        ));
+        let ids: Vec<String> = rows.iter().map(|r| r.user_id.clone()).collect();
+        let identities: Vec<OwnedIdentityRow> = on_pool!(self, p => {
+            let mut q = sqlx::query_as(sql);
+            for id in &ids {
+                q = q.bind(id);
+            }
+            q.fetch_all(p).await.map_err(db)?
+        });
+        let mut by_owner: std::collections::HashMap<String, Vec<IdentityRow>> =
+            std::collections::HashMap::new();
+        for r in identities {
+            by_owner.entry(r.owner_id).or_default().push(IdentityRow {
+                connection: r.connection,
+                provider_user_id: r.provider_user_id,
+                provider: r.provider,
+                is_social: r.is_social,
+                profile_data: r.profile_data,
+                password_hash: r.password_hash,
+            });
+        }
+        Ok(rows
+            .into_iter()
+            .map(|u| {
+                let ids = by_owner.remove(&u.user_id).unwrap_or_default();
+                assemble(u, ids)
+            })
+            .collect())
     }
 }

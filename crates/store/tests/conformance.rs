@@ -828,6 +828,156 @@ async fn client_grants_filter_page_and_update(s: Stores) {
     ));
 }
 
+async fn user_search_and_updates(s: Stores) {
+    use gatehouse_core::user_search::{UserSort, parse};
+    s.setup
+        .apply_seed(&plan("boot", false, 1))
+        .await
+        .expect("seed");
+    let mut ada = database_user("Ada@Example.com");
+    ada.email = Some("ada@example.com".into());
+    ada.profile.insert("name".into(), json!("Ada Lovelace"));
+    ada.app_metadata = [
+        ("plan".to_owned(), json!({"tier": "gold", "seats": 5})),
+        ("beta".to_owned(), json!(true)),
+    ]
+    .into_iter()
+    .collect();
+    let mut bob = database_user("bob@example.org");
+    bob.profile.insert("name".into(), json!("Bob 100%_real"));
+    bob.blocked = true;
+    bob.created_at += time::Duration::seconds(1);
+    bob.user_metadata = [("lang".to_owned(), json!("fr"))].into_iter().collect();
+    s.users.insert_user(&ada).await.expect("ada");
+    s.users.insert_user(&bob).await.expect("bob");
+
+    let find = |q: &str| {
+        let s = s.clone();
+        let q = q.to_owned();
+        async move {
+            let parsed = parse(&q).expect("parses");
+            let users = s
+                .users
+                .search_users(Some(&parsed), UserSort::default(), Page::number(0, 50))
+                .await
+                .expect("search");
+            let n = s.users.count_users(Some(&parsed)).await.expect("count");
+            assert_eq!(n as usize, users.len(), "{q}");
+            users
+                .into_iter()
+                .map(|u| u.email.unwrap_or_default())
+                .collect::<Vec<_>>()
+        }
+    };
+    let both = vec!["ada@example.com".to_owned(), "bob@example.org".to_owned()];
+    assert_eq!(
+        find(r#"email:"ADA@example.com""#).await,
+        ["ada@example.com"]
+    );
+    assert_eq!(find("email:bob*").await, ["bob@example.org"]);
+    assert_eq!(find("name:ada*").await, ["ada@example.com"]);
+    assert_eq!(find(r#"name:"Bob 100%_real""#).await, ["bob@example.org"]);
+    assert_eq!(
+        find(r"name:bob\ 100\%*").await,
+        ["bob@example.org"],
+        "LIKE wildcards are literal"
+    );
+    assert_eq!(find("name:100%*").await, Vec::<String>::new());
+    assert_eq!(find("blocked:true").await, ["bob@example.org"]);
+    assert_eq!(find("NOT blocked:true").await, ["ada@example.com"]);
+    assert_eq!(
+        find("app_metadata.plan.tier:gold").await,
+        ["ada@example.com"]
+    );
+    assert_eq!(find("app_metadata.plan.seats:5").await, ["ada@example.com"]);
+    assert_eq!(find("app_metadata.beta:true").await, ["ada@example.com"]);
+    assert_eq!(find("user_metadata.lang:fr OR email:ada*").await, both);
+    assert_eq!(
+        find("-user_metadata.lang:fr").await,
+        ["ada@example.com"],
+        "missing keys are not matches"
+    );
+    assert_eq!(
+        find(r#"identities.connection:"Username-Password-Authentication""#).await,
+        both
+    );
+    assert_eq!(
+        find("identities.connection:email").await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        find("ada").await,
+        Vec::<String>::new(),
+        "free text is exact"
+    );
+    assert_eq!(find("ada*").await, ["ada@example.com"]);
+    assert!(parse("email:*.org").is_err(), "no leading wildcard");
+
+    let newest = s
+        .users
+        .search_users(
+            None,
+            UserSort::parse("created_at:-1").expect("sort"),
+            Page::number(0, 1),
+        )
+        .await
+        .expect("search");
+    assert_eq!(newest[0].user_id, bob.user_id);
+    assert_eq!(
+        newest[0].identities, bob.identities,
+        "identities come along"
+    );
+    assert_eq!(s.users.count_users(None).await.expect("count"), 2);
+    let by_email = s
+        .users
+        .users_by_email("ADA@EXAMPLE.COM")
+        .await
+        .expect("by email");
+    assert_eq!(by_email.len(), 1);
+
+    // Email is unique within a connection, whatever its case.
+    let mut twin = database_user("ADA@example.com");
+    twin.email = Some("ADA@example.com".into());
+    assert!(matches!(
+        s.users.insert_user(&twin).await,
+        Err(StoreError::Conflict(_))
+    ));
+
+    // Updates: root attributes, metadata and the primary identity's credentials.
+    let mut changed = ada.clone();
+    changed.email = Some("ada@new.example".into());
+    changed.blocked = true;
+    changed.user_metadata.insert("theme".into(), json!("light"));
+    changed.identities[0].password_hash = Some("$argon2id$new".into());
+    changed.updated_at = now();
+    s.users.update_user(&changed).await.expect("update");
+    assert_eq!(
+        s.users.user(&ada.user_id).await.expect("get"),
+        Some(changed.clone())
+    );
+    let mut clash = bob.clone();
+    clash.email = Some("ada@new.example".into());
+    assert!(matches!(
+        s.users.update_user(&clash).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        s.users
+            .user(&bob.user_id)
+            .await
+            .expect("get")
+            .and_then(|u| u.email),
+        Some("bob@example.org".into()),
+        "a refused update changes nothing"
+    );
+    let mut ghost = database_user("ghost@example.com");
+    ghost.user_id = "auth0|ghost".into();
+    assert!(matches!(
+        s.users.update_user(&ghost).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
 async fn ping_answers(s: Stores) {
     s.setup.ping().await.expect("ping");
 }
@@ -869,6 +1019,7 @@ conformance!(
     signing_keys_rotate,
     concurrent_rotations_stay_consistent,
     ping_answers,
+    user_search_and_updates,
     connections_filter_update_and_delete,
     clients_update_count_and_delete,
     resource_servers_update_and_delete,
