@@ -123,3 +123,44 @@ def test_connections_and_enabled_clients(mgmt):
     with pytest.raises(ApiError) as err:
         mgmt.connections.get(conn.id)
     assert err.value.status_code == 404
+
+
+def test_users(mgmt):
+    created = mgmt.users.create(
+        connection="Username-Password-Authentication",
+        email="Ada@Example.com",
+        password="Sup3r-secret!",
+        email_verified=True,
+        user_metadata={"theme": "dark", "lang": "en"},
+        app_metadata={"plan": "gold"},
+    )
+    assert created.user_id.startswith("auth0|")
+    assert created.email == "ada@example.com"
+    assert created.identities[0].connection == "Username-Password-Authentication"
+    assert created.created_at is not None
+
+    # The SDK percent-encodes the `|` in the id.
+    got = mgmt.users.get(created.user_id)
+    assert got.user_metadata == {"theme": "dark", "lang": "en"}
+
+    updated = mgmt.users.update(created.user_id, user_metadata={"lang": None, "tz": "UTC"}, blocked=True)
+    assert updated.user_metadata == {"theme": "dark", "tz": "UTC"}
+    assert updated.blocked is True
+
+    mgmt.users.create(connection="Username-Password-Authentication", email="bob@example.org", password="Sup3r-secret!")
+    found = list(mgmt.users.list(q='app_metadata.plan:gold AND email:ada*', search_engine="v3"))
+    assert [u.user_id for u in found] == [created.user_id]
+    everyone = [u.email for u in mgmt.users.list(per_page=1)]
+    assert sorted(everyone) == ["ada@example.com", "bob@example.org"]
+
+    by_email = mgmt.users.list_users_by_email(email="ada@example.com")
+    assert [u.user_id for u in by_email] == [created.user_id]
+
+    with pytest.raises(ApiError) as err:
+        mgmt.users.create(connection="Username-Password-Authentication", email="ada@example.com", password="Sup3r-secret!")
+    assert err.value.status_code == 409
+
+    mgmt.users.delete(created.user_id)
+    with pytest.raises(ApiError) as err:
+        mgmt.users.get(created.user_id)
+    assert err.value.status_code == 404

@@ -36,6 +36,8 @@ pub struct App {
     pub hasher: SecretHasher,
     /// Request metrics.
     pub metrics: Metrics,
+    /// Password hashing, bounded.
+    pub passwords: crate::passwords::Passwords,
     store: SqlStore,
 }
 
@@ -80,6 +82,7 @@ impl App {
             sealer,
             hasher,
             metrics: Metrics::new(),
+            passwords: crate::passwords::Passwords::new(),
             store,
         };
         Ok((app, prepared.new_credentials))

@@ -10,6 +10,7 @@ pub mod http;
 pub mod mgmt;
 pub mod oauth;
 pub mod ops;
+pub mod passwords;
 pub mod router;
 pub mod setup;
 pub mod signing;

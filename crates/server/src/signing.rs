@@ -388,9 +388,10 @@ mod tests {
 
         // A token from a key we do not hold, even with a kid we know, fails.
         let other = Sealer::new(&MasterKey::generate());
-        let mut stranger = generate(&other, KeyState::Current).expect("key");
-        stranger.kid = keys[0].kid.clone();
-        let foreign = KeyRing::new(KeySet::from_stored(&[stranger], &other).expect("set"));
+        let stranger = generate(&other, KeyState::Current).expect("key");
+        let mut set = KeySet::from_stored(&[stranger], &other).expect("set");
+        set.current.kid = keys[0].kid.clone();
+        let foreign = KeyRing::new(set);
         let token = foreign.sign(&json!({"sub": "a"})).expect("sign");
         assert!(ring.verify(&token).is_err());
     }

@@ -161,8 +161,8 @@ pub async fn create(
     };
     match state.stores.client_grants.insert_client_grant(&grant).await {
         Ok(()) => Ok((StatusCode::CREATED, Json(grant_json(&grant))).into_response()),
-        Err(StoreError::Conflict(_)) => Err(MgmtError::Conflict(
-            "A client grant for this client and audience already exists".into(),
+        Err(StoreError::Conflict(_)) => Err(MgmtError::conflict(
+            "A client grant for this client and audience already exists",
         )),
         Err(e) => Err(e.into()),
     }

@@ -337,8 +337,8 @@ pub async fn create(
     check_clients(&state, &c.enabled_clients).await?;
     match state.stores.connections.insert_connection(&c).await {
         Ok(()) => Ok((StatusCode::CREATED, Json(connection_json(&c))).into_response()),
-        Err(StoreError::Conflict(_)) => Err(MgmtError::Conflict(
-            "A connection with the same name already exists".into(),
+        Err(StoreError::Conflict(_)) => Err(MgmtError::conflict(
+            "A connection with the same name already exists",
         )),
         Err(e) => Err(e.into()),
     }

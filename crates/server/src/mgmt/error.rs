@@ -40,8 +40,13 @@ pub enum MgmtError {
         code: &'static str,
     },
     /// 409: the resource already exists.
-    #[error("{0}")]
-    Conflict(String),
+    #[error("{message}")]
+    Conflict {
+        /// Shown to the caller.
+        message: String,
+        /// Auth0's code.
+        code: &'static str,
+    },
     /// 500: the cause is logged, never shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -64,6 +69,14 @@ impl MgmtError {
         }
     }
 
+    /// 409 with Auth0's generic `conflict` code.
+    pub fn conflict(message: &str) -> Self {
+        MgmtError::Conflict {
+            message: message.to_owned(),
+            code: "conflict",
+        }
+    }
+
     /// 404 with `message` and `code`.
     pub fn not_found(message: &str, code: &'static str) -> Self {
         MgmtError::NotFound {
@@ -76,7 +89,7 @@ impl MgmtError {
 impl From<StoreError> for MgmtError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Conflict(_) => MgmtError::Conflict("The resource already exists".into()),
+            StoreError::Conflict(_) => MgmtError::conflict("The resource already exists"),
             other => MgmtError::Internal(other.into()),
         }
     }
@@ -90,7 +103,7 @@ impl IntoResponse for MgmtError {
             MgmtError::InsufficientScope(_) => (StatusCode::FORBIDDEN, "insufficient_scope"),
             MgmtError::Forbidden { code, .. } => (StatusCode::FORBIDDEN, *code),
             MgmtError::NotFound { code, .. } => (StatusCode::NOT_FOUND, *code),
-            MgmtError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            MgmtError::Conflict { code, .. } => (StatusCode::CONFLICT, *code),
             MgmtError::Internal(cause) => {
                 tracing::error!(error = ?cause, "internal error");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal_error")

@@ -88,7 +88,7 @@ pub async fn rotate(State(state): State<AppState>, caller: Caller) -> Result<Res
         .await
         .map_err(|e| match e {
             gatehouse_core::store::StoreError::Conflict(_) => {
-                MgmtError::Conflict("Another key rotation is in progress".into())
+                MgmtError::conflict("Another key rotation is in progress")
             }
             other => other.into(),
         })?;

@@ -9,6 +9,7 @@ pub mod error;
 pub mod keys;
 pub mod page;
 pub mod resource_servers;
+pub mod users;
 pub mod validate;
 
 use axum::Router;
@@ -59,6 +60,12 @@ pub fn routes() -> Router<AppState> {
             "/connections/{id}/clients",
             get(connections::clients).patch(connections::update_clients),
         )
+        .route("/users", get(users::list).post(users::create))
+        .route(
+            "/users/{id}",
+            get(users::get).patch(users::update).delete(users::delete),
+        )
+        .route("/users-by-email", get(users::by_email))
         .route("/keys/signing", get(keys::list))
         .route("/keys/signing/rotate", post(keys::rotate))
         .route("/keys/signing/{kid}", get(keys::get))

@@ -226,8 +226,8 @@ pub async fn create(
         .await
     {
         Ok(()) => Ok((StatusCode::CREATED, Json(resource_server_json(&rs))).into_response()),
-        Err(StoreError::Conflict(_)) => Err(MgmtError::Conflict(
-            "A resource server with the same identifier already exists".into(),
+        Err(StoreError::Conflict(_)) => Err(MgmtError::conflict(
+            "A resource server with the same identifier already exists",
         )),
         Err(e) => Err(e.into()),
     }
