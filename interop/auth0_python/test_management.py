@@ -164,3 +164,30 @@ def test_users(mgmt):
     with pytest.raises(ApiError) as err:
         mgmt.users.get(created.user_id)
     assert err.value.status_code == 404
+
+
+def test_roles_and_permissions(mgmt):
+    api = mgmt.resource_servers.create(
+        identifier="https://rbac.example", scopes=[{"value": "read:x", "description": "Read x"}]
+    )
+    role = mgmt.roles.create(name="reader", description="Reads x")
+    assert role.id.startswith("rol_")
+    roles = list(mgmt.roles.list())
+    assert [r.name for r in roles] == ["reader"]
+    assert mgmt.roles.update(role.id, description="Reads all x").description == "Reads all x"
+    mgmt.roles.permissions.add(
+        role.id, permissions=[{"resource_server_identifier": api.identifier, "permission_name": "read:x"}]
+    )
+    perms = list(mgmt.roles.permissions.list(role.id))
+    assert [(p.resource_server_identifier, p.permission_name) for p in perms] == [(api.identifier, "read:x")]
+    user = mgmt.users.create(
+        connection="Username-Password-Authentication", email="rbac@example.com", password="Sup3r-secret!"
+    )
+    mgmt.roles.users.assign(role.id, users=[user.user_id])
+    assert [u.user_id for u in mgmt.roles.users.list(role.id)] == [user.user_id]
+    assert [r.id for r in mgmt.users.roles.list(user.user_id)] == [role.id]
+    mgmt.roles.permissions.delete(
+        role.id, permissions=[{"resource_server_identifier": api.identifier, "permission_name": "read:x"}]
+    )
+    assert list(mgmt.roles.permissions.list(role.id)) == []
+    mgmt.roles.delete(role.id)

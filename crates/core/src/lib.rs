@@ -11,6 +11,7 @@ pub mod ids;
 pub mod metadata;
 pub mod password_policy;
 pub mod resource_server;
+pub mod role;
 pub mod scope;
 pub mod seed;
 pub mod signing_key;

@@ -8,6 +8,7 @@ use crate::client::Client;
 use crate::client_grant::ClientGrant;
 use crate::connection::Connection;
 use crate::resource_server::ResourceServer;
+use crate::role::{Permission, Role, UserPermission};
 use crate::seed::{SeedOutcome, SeedPlan};
 use crate::signing_key::SigningKey;
 use crate::tenant::TenantSettings;
@@ -227,6 +228,65 @@ pub trait SigningKeyStore: Send + Sync {
     async fn rotate_signing_keys(&self, new_next: &SigningKey) -> StoreResult<()>;
 }
 
+/// Roles, their permissions and their members; users' direct permissions.
+#[async_trait]
+pub trait RoleStore: Send + Sync {
+    /// Inserts a role; `Conflict` if the name is taken.
+    async fn insert_role(&self, role: &Role) -> StoreResult<()>;
+    /// One role.
+    async fn role(&self, id: &str) -> StoreResult<Option<Role>>;
+    /// Roles whose name contains `name_filter` (case-insensitive), oldest first.
+    async fn list_roles(&self, name_filter: Option<&str>, page: Page) -> StoreResult<Vec<Role>>;
+    /// How many roles match.
+    async fn count_roles(&self, name_filter: Option<&str>) -> StoreResult<i64>;
+    /// Replaces name and description; `NotFound` if absent, `Conflict` on a taken name.
+    async fn update_role(&self, role: &Role) -> StoreResult<()>;
+    /// Deletes a role; `NotFound` if absent.
+    async fn delete_role(&self, id: &str) -> StoreResult<()>;
+    /// Adds permissions to a role (existing ones are kept).
+    async fn add_role_permissions(
+        &self,
+        role_id: &str,
+        permissions: &[Permission],
+    ) -> StoreResult<()>;
+    /// Removes permissions from a role.
+    async fn remove_role_permissions(
+        &self,
+        role_id: &str,
+        permissions: &[Permission],
+    ) -> StoreResult<()>;
+    /// A role's permissions, ordered by API and name.
+    async fn role_permissions(&self, role_id: &str, page: Page) -> StoreResult<Vec<Permission>>;
+    /// How many permissions a role has.
+    async fn count_role_permissions(&self, role_id: &str) -> StoreResult<i64>;
+    /// Gives users a role; `NotFound` if a user or the role is missing (nothing changes then).
+    async fn add_role_users(&self, role_id: &str, user_ids: &[String]) -> StoreResult<()>;
+    /// Ids of a role's users.
+    async fn role_users(&self, role_id: &str, page: Page) -> StoreResult<Vec<String>>;
+    /// Gives a user roles; `NotFound` if the user or a role is missing (nothing changes then).
+    async fn add_user_roles(&self, user_id: &str, role_ids: &[String]) -> StoreResult<()>;
+    /// Takes roles from a user.
+    async fn remove_user_roles(&self, user_id: &str, role_ids: &[String]) -> StoreResult<()>;
+    /// A user's roles, by name.
+    async fn user_roles(&self, user_id: &str, page: Page) -> StoreResult<Vec<Role>>;
+    /// How many roles a user has.
+    async fn count_user_roles(&self, user_id: &str) -> StoreResult<i64>;
+    /// Gives a user permissions directly.
+    async fn add_user_permissions(
+        &self,
+        user_id: &str,
+        permissions: &[Permission],
+    ) -> StoreResult<()>;
+    /// Takes direct permissions from a user.
+    async fn remove_user_permissions(
+        &self,
+        user_id: &str,
+        permissions: &[Permission],
+    ) -> StoreResult<()>;
+    /// Every permission a user has, directly or through roles, with its sources.
+    async fn user_permissions(&self, user_id: &str) -> StoreResult<Vec<UserPermission>>;
+}
+
 /// Every store a running server uses, as trait objects over one database.
 #[derive(Clone)]
 pub struct Stores {
@@ -246,4 +306,6 @@ pub struct Stores {
     pub users: std::sync::Arc<dyn UserStore>,
     /// Signing keys.
     pub signing_keys: std::sync::Arc<dyn SigningKeyStore>,
+    /// Roles and permissions.
+    pub roles: std::sync::Arc<dyn RoleStore>,
 }

@@ -9,6 +9,7 @@ mod connections;
 mod error;
 mod pool;
 mod resource_servers;
+mod roles;
 mod setup;
 mod signing_keys;
 mod tenant;
@@ -64,6 +65,7 @@ impl SqlStore {
             client_grants: this.clone(),
             connections: this.clone(),
             users: this.clone(),
+            roles: this.clone(),
             signing_keys: this,
         }
     }

@@ -978,6 +978,192 @@ async fn user_search_and_updates(s: Stores) {
     ));
 }
 
+async fn roles_permissions_and_members(s: Stores) {
+    use gatehouse_core::role::{Permission, PermissionSource, Role};
+    s.setup
+        .apply_seed(&plan("boot", false, 1))
+        .await
+        .expect("seed");
+    let rs = api("https://reports");
+    s.resource_servers
+        .insert_resource_server(&rs)
+        .await
+        .expect("api");
+    let perm = |name: &str| Permission {
+        resource_server_identifier: rs.identifier.clone(),
+        permission_name: name.into(),
+    };
+    let role = |name: &str| Role {
+        id: ids::new_role_id(),
+        name: name.into(),
+        description: format!("{name} role"),
+        created_at: now(),
+    };
+    let (admin, viewer) = (role("Admin"), role("Viewer"));
+    s.roles.insert_role(&admin).await.expect("admin");
+    s.roles.insert_role(&viewer).await.expect("viewer");
+    assert!(matches!(
+        s.roles.insert_role(&role("Admin")).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        s.roles.role(&admin.id).await.expect("get"),
+        Some(admin.clone())
+    );
+    assert_eq!(s.roles.count_roles(Some("adm")).await.expect("count"), 1);
+    assert_eq!(
+        s.roles
+            .list_roles(None, Page::number(0, 10))
+            .await
+            .expect("list")
+            .len(),
+        2
+    );
+
+    s.roles
+        .add_role_permissions(&admin.id, &[perm("read:x"), perm("write:x")])
+        .await
+        .expect("add");
+    s.roles
+        .add_role_permissions(&admin.id, &[perm("read:x")])
+        .await
+        .expect("again is fine");
+    s.roles
+        .add_role_permissions(&viewer.id, &[perm("read:x")])
+        .await
+        .expect("add");
+    assert_eq!(
+        s.roles
+            .count_role_permissions(&admin.id)
+            .await
+            .expect("count"),
+        2
+    );
+    s.roles
+        .remove_role_permissions(&admin.id, &[perm("write:x")])
+        .await
+        .expect("remove");
+    assert_eq!(
+        s.roles
+            .role_permissions(&admin.id, Page::number(0, 10))
+            .await
+            .expect("list"),
+        vec![perm("read:x")]
+    );
+    let dangling = Permission {
+        resource_server_identifier: "https://nowhere".into(),
+        permission_name: "x".into(),
+    };
+    assert!(
+        s.roles
+            .add_role_permissions(&admin.id, &[dangling])
+            .await
+            .is_err()
+    );
+
+    let user = database_user("rbac@example.com");
+    s.users.insert_user(&user).await.expect("user");
+    s.roles
+        .add_role_users(&admin.id, &[user.user_id.clone()])
+        .await
+        .expect("members");
+    s.roles
+        .add_user_roles(&user.user_id, &[viewer.id.clone()])
+        .await
+        .expect("roles");
+    assert!(
+        s.roles
+            .add_user_roles(&user.user_id, &["rol_ghost".into()])
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        s.roles
+            .count_user_roles(&user.user_id)
+            .await
+            .expect("count"),
+        2
+    );
+    assert_eq!(
+        s.roles
+            .role_users(&admin.id, Page::number(0, 10))
+            .await
+            .expect("users"),
+        vec![user.user_id.clone()]
+    );
+    s.roles
+        .add_user_permissions(&user.user_id, &[perm("read:x"), perm("export:x")])
+        .await
+        .expect("direct");
+
+    let perms = s
+        .roles
+        .user_permissions(&user.user_id)
+        .await
+        .expect("perms");
+    assert_eq!(perms.len(), 2);
+    let read = perms
+        .iter()
+        .find(|p| p.permission == perm("read:x"))
+        .expect("read");
+    assert_eq!(
+        read.sources.len(),
+        3,
+        "direct and through both roles: {:?}",
+        read.sources
+    );
+    assert!(read.sources.contains(&PermissionSource::Direct));
+
+    s.roles
+        .remove_user_roles(&user.user_id, &[viewer.id.clone()])
+        .await
+        .expect("remove");
+    s.roles
+        .remove_user_permissions(&user.user_id, &[perm("read:x")])
+        .await
+        .expect("remove");
+    let perms = s
+        .roles
+        .user_permissions(&user.user_id)
+        .await
+        .expect("perms");
+    let read = perms
+        .iter()
+        .find(|p| p.permission == perm("read:x"))
+        .expect("read");
+    assert_eq!(
+        read.sources,
+        vec![PermissionSource::Role {
+            id: admin.id.clone(),
+            name: "Admin".into()
+        }]
+    );
+
+    let mut renamed = admin.clone();
+    renamed.name = "Administrator".into();
+    s.roles.update_role(&renamed).await.expect("update");
+    assert!(matches!(
+        {
+            let mut v = viewer.clone();
+            v.name = "Administrator".into();
+            s.roles.update_role(&v).await
+        },
+        Err(StoreError::Conflict(_))
+    ));
+    s.roles.delete_role(&admin.id).await.expect("delete");
+    assert_eq!(
+        s.roles
+            .count_user_roles(&user.user_id)
+            .await
+            .expect("count"),
+        0
+    );
+    assert!(matches!(
+        s.roles.delete_role(&admin.id).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
 async fn ping_answers(s: Stores) {
     s.setup.ping().await.expect("ping");
 }
@@ -1019,6 +1205,7 @@ conformance!(
     signing_keys_rotate,
     concurrent_rotations_stay_consistent,
     ping_answers,
+    roles_permissions_and_members,
     user_search_and_updates,
     connections_filter_update_and_delete,
     clients_update_count_and_delete,

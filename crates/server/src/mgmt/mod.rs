@@ -9,6 +9,7 @@ pub mod error;
 pub mod keys;
 pub mod page;
 pub mod resource_servers;
+pub mod roles;
 pub mod users;
 pub mod validate;
 
@@ -66,6 +67,33 @@ pub fn routes() -> Router<AppState> {
             get(users::get).patch(users::update).delete(users::delete),
         )
         .route("/users-by-email", get(users::by_email))
+        .route(
+            "/users/{id}/roles",
+            get(roles::user_roles)
+                .post(roles::add_user_roles)
+                .delete(roles::remove_user_roles),
+        )
+        .route(
+            "/users/{id}/permissions",
+            get(roles::user_permissions)
+                .post(roles::add_user_permissions)
+                .delete(roles::remove_user_permissions),
+        )
+        .route("/roles", get(roles::list).post(roles::create))
+        .route(
+            "/roles/{id}",
+            get(roles::get).patch(roles::update).delete(roles::delete),
+        )
+        .route(
+            "/roles/{id}/permissions",
+            get(roles::permissions)
+                .post(roles::add_permissions)
+                .delete(roles::remove_permissions),
+        )
+        .route(
+            "/roles/{id}/users",
+            get(roles::users).post(roles::add_users),
+        )
         .route("/keys/signing", get(keys::list))
         .route("/keys/signing/rotate", post(keys::rotate))
         .route("/keys/signing/{kid}", get(keys::get))
