@@ -1064,11 +1064,11 @@ async fn roles_permissions_and_members(s: Stores) {
     let user = database_user("rbac@example.com");
     s.users.insert_user(&user).await.expect("user");
     s.roles
-        .add_role_users(&admin.id, &[user.user_id.clone()])
+        .add_role_users(&admin.id, std::slice::from_ref(&user.user_id))
         .await
         .expect("members");
     s.roles
-        .add_user_roles(&user.user_id, &[viewer.id.clone()])
+        .add_user_roles(&user.user_id, std::slice::from_ref(&viewer.id))
         .await
         .expect("roles");
     assert!(
@@ -1115,7 +1115,7 @@ async fn roles_permissions_and_members(s: Stores) {
     assert!(read.sources.contains(&PermissionSource::Direct));
 
     s.roles
-        .remove_user_roles(&user.user_id, &[viewer.id.clone()])
+        .remove_user_roles(&user.user_id, std::slice::from_ref(&viewer.id))
         .await
         .expect("remove");
     s.roles
