@@ -191,3 +191,12 @@ def test_roles_and_permissions(mgmt):
     )
     assert list(mgmt.roles.permissions.list(role.id)) == []
     mgmt.roles.delete(role.id)
+
+
+def test_logs_record_token_issuance(gatehouse, mgmt):
+    events = list(mgmt.logs.list(search="type:seccft", per_page=5))
+    assert events, "the token this module's client got is logged"
+    assert {e.type for e in events} == {"seccft"}
+    assert gatehouse.client_id in {e.client_id for e in events}
+    one = mgmt.logs.get(events[0].log_id)
+    assert one.log_id == events[0].log_id

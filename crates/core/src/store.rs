@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use crate::client::Client;
 use crate::client_grant::ClientGrant;
 use crate::connection::Connection;
+use crate::log::{LogEvent, LogFilter};
 use crate::resource_server::ResourceServer;
 use crate::role::{Permission, Role, UserPermission};
 use crate::seed::{SeedOutcome, SeedPlan};
@@ -287,6 +288,25 @@ pub trait RoleStore: Send + Sync {
     async fn user_permissions(&self, user_id: &str) -> StoreResult<Vec<UserPermission>>;
 }
 
+/// Tenant logs.
+#[async_trait]
+pub trait LogStore: Send + Sync {
+    /// Appends events in one transaction.
+    async fn append_logs(&self, events: &[LogEvent]) -> StoreResult<()>;
+    /// One event.
+    async fn log(&self, log_id: &str) -> StoreResult<Option<LogEvent>>;
+    /// Events matching `filter`, newest first unless `oldest_first` (checkpoint paging
+    /// through `filter.after` is always oldest first).
+    async fn list_logs(
+        &self,
+        filter: &LogFilter,
+        oldest_first: bool,
+        page: Page,
+    ) -> StoreResult<Vec<LogEvent>>;
+    /// How many events match `filter`.
+    async fn count_logs(&self, filter: &LogFilter) -> StoreResult<i64>;
+}
+
 /// Every store a running server uses, as trait objects over one database.
 #[derive(Clone)]
 pub struct Stores {
@@ -308,4 +328,6 @@ pub struct Stores {
     pub signing_keys: std::sync::Arc<dyn SigningKeyStore>,
     /// Roles and permissions.
     pub roles: std::sync::Arc<dyn RoleStore>,
+    /// Tenant logs.
+    pub logs: std::sync::Arc<dyn LogStore>,
 }

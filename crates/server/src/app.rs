@@ -38,6 +38,8 @@ pub struct App {
     pub metrics: Metrics,
     /// Password hashing, bounded.
     pub passwords: crate::passwords::Passwords,
+    /// The tenant log writer.
+    pub logs: crate::audit::LogSink,
     store: SqlStore,
 }
 
@@ -75,6 +77,7 @@ impl App {
         let stores = store.clone().into_stores();
         let prepared = setup::prepare(&config, &issuer, &stores, &sealer, &hasher).await?;
         let app = App {
+            logs: crate::audit::LogSink::start(stores.logs.clone()),
             config,
             issuer,
             stores,
@@ -186,6 +189,7 @@ impl Application {
         .with_graceful_shutdown(shutdown)
         .await;
         refresher.abort();
+        self.state.logs.flush().await;
         self.state.close_storage().await;
         tracing::info!("gatehouse stopped");
         served

@@ -39,6 +39,21 @@ pub enum OAuthError {
     Internal(#[from] anyhow::Error),
 }
 
+impl OAuthError {
+    /// The `error_description` a client sees.
+    pub fn description(&self) -> String {
+        match self {
+            OAuthError::InvalidRequest(d)
+            | OAuthError::UnsupportedGrantType(d)
+            | OAuthError::UnauthorizedClient(d)
+            | OAuthError::AccessDenied(d) => d.clone(),
+            OAuthError::InvalidClient { description, .. } => description.clone(),
+            OAuthError::NotFound => "Not found".into(),
+            OAuthError::Internal(_) => "The server could not complete the request.".into(),
+        }
+    }
+}
+
 impl From<gatehouse_core::store::StoreError> for OAuthError {
     fn from(e: gatehouse_core::store::StoreError) -> Self {
         OAuthError::Internal(e.into())

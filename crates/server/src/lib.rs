@@ -2,6 +2,7 @@
 //! operations endpoints), its configuration and its command line.
 
 pub mod app;
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod crypto;

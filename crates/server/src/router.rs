@@ -33,7 +33,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/.well-known/jwks.json", get(oauth::jwks::jwks))
         .route("/oauth/token", post(oauth::token::token))
-        .nest("/api/v2", crate::mgmt::routes())
+        .nest("/api/v2", crate::mgmt::routes(state.clone()))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

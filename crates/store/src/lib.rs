@@ -7,6 +7,7 @@
 mod clients;
 mod connections;
 mod error;
+mod logs;
 mod pool;
 mod resource_servers;
 mod roles;
@@ -66,6 +67,7 @@ impl SqlStore {
             connections: this.clone(),
             users: this.clone(),
             roles: this.clone(),
+            logs: this.clone(),
             signing_keys: this,
         }
     }

@@ -1164,6 +1164,72 @@ async fn roles_permissions_and_members(s: Stores) {
     ));
 }
 
+async fn logs_append_filter_and_page(s: Stores) {
+    use gatehouse_core::log::{LogEvent, LogFilter};
+    let mut events = Vec::new();
+    for (i, kind) in ["seccft", "feccft", "sapi", "seccft"].iter().enumerate() {
+        let mut e = LogEvent::new(kind);
+        e.date = now();
+        e.client_id = Some(format!("c{}", i % 2));
+        e.user_id = (i == 2).then(|| "auth0|u".to_owned());
+        e.audience = Some("https://api".into());
+        e.details = json!({"n": i});
+        events.push(e);
+    }
+    s.logs.append_logs(&events).await.expect("append");
+    s.logs
+        .append_logs(&events[..1])
+        .await
+        .expect("a replayed batch is ignored");
+    assert_eq!(
+        s.logs
+            .count_logs(&LogFilter::default())
+            .await
+            .expect("count"),
+        4
+    );
+    assert_eq!(
+        s.logs.log(&events[2].log_id).await.expect("get"),
+        Some(events[2].clone())
+    );
+    let seccft = LogFilter {
+        kind: Some("seccft".into()),
+        ..Default::default()
+    };
+    assert_eq!(s.logs.count_logs(&seccft).await.expect("count"), 2);
+    let newest = s
+        .logs
+        .list_logs(&LogFilter::default(), false, Page::number(0, 2))
+        .await
+        .expect("list");
+    assert_eq!(newest, vec![events[3].clone(), events[2].clone()]);
+    let user = LogFilter {
+        user_id: Some("auth0|u".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        s.logs
+            .list_logs(&user, false, Page::number(0, 10))
+            .await
+            .expect("list"),
+        vec![events[2].clone()]
+    );
+    let after = LogFilter {
+        after: Some(events[1].log_id.clone()),
+        ..Default::default()
+    };
+    let next = s
+        .logs
+        .list_logs(&after, false, Page::number(0, 10))
+        .await
+        .expect("list");
+    assert_eq!(
+        next,
+        vec![events[2].clone(), events[3].clone()],
+        "checkpoints go forward"
+    );
+}
+
 async fn ping_answers(s: Stores) {
     s.setup.ping().await.expect("ping");
 }
@@ -1205,6 +1271,7 @@ conformance!(
     signing_keys_rotate,
     concurrent_rotations_stay_consistent,
     ping_answers,
+    logs_append_filter_and_page,
     roles_permissions_and_members,
     user_search_and_updates,
     connections_filter_update_and_delete,

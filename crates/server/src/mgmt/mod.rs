@@ -7,6 +7,7 @@ pub mod clients;
 pub mod connections;
 pub mod error;
 pub mod keys;
+pub mod logs;
 pub mod page;
 pub mod resource_servers;
 pub mod roles;
@@ -18,8 +19,8 @@ use axum::routing::{get, post};
 
 use crate::AppState;
 
-/// The routes, to be nested under `/api/v2`.
-pub fn routes() -> Router<AppState> {
+/// The routes, to be nested under `/api/v2`; writes are recorded in the tenant log.
+pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/clients", get(clients::list).post(clients::create))
         .route(
@@ -97,5 +98,9 @@ pub fn routes() -> Router<AppState> {
         .route("/keys/signing", get(keys::list))
         .route("/keys/signing/rotate", post(keys::rotate))
         .route("/keys/signing/{kid}", get(keys::get))
+        .route("/logs", get(logs::list))
+        .route("/logs/{id}", get(logs::get))
+        .route("/users/{id}/logs", get(logs::user_logs))
         .fallback(|| async { error::MgmtError::not_found("Not Found", "not_found") })
+        .layer(axum::middleware::from_fn_with_state(state, logs::audit))
 }

@@ -5,13 +5,16 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use gatehouse_core::client::Client;
 use gatehouse_core::grants::client_credentials::{self, ClientCredentialsError};
+use gatehouse_core::log::LogEvent;
 use gatehouse_core::scope::Scope;
 use gatehouse_core::token::AccessTokenClaims;
 use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::error::OAuthError;
+use crate::http::caller_info::CallerInfo;
 use crate::oauth::client_auth;
 use crate::oauth::params::Params;
 
@@ -21,23 +24,46 @@ pub const GRANT_TYPES: &[&str] = &[client_credentials::GRANT_TYPE];
 /// The handler: dispatch on `grant_type`.
 pub async fn token(
     State(state): State<AppState>,
+    caller: CallerInfo,
     headers: HeaderMap,
     params: Params,
 ) -> Result<Response, OAuthError> {
     let grant_type = params.require("grant_type")?;
     match grant_type {
-        client_credentials::GRANT_TYPE => client_credentials_grant(&state, &headers, &params).await,
+        client_credentials::GRANT_TYPE => {
+            let result = client_credentials_grant(&state, &headers, &params).await;
+            let mut event = LogEvent::new(if result.is_ok() { "seccft" } else { "feccft" });
+            event.ip = caller.ip;
+            event.user_agent = caller.user_agent;
+            event.audience = params.get("audience").map(str::to_owned);
+            match &result {
+                Ok((client, claims, _)) => {
+                    event.description = Some("Client Credentials for Access Token".into());
+                    event.client_id = Some(client.client_id.clone());
+                    event.client_name = Some(client.name.clone());
+                    event.audience = Some(claims.aud.clone());
+                    event.scope = Some(claims.scope.to_string());
+                }
+                Err(e) => {
+                    event.description = Some(e.description());
+                    event.client_id = params.get("client_id").map(str::to_owned);
+                }
+            }
+            state.logs.record(event);
+            result.map(|(_, _, response)| response)
+        }
         other => Err(OAuthError::UnsupportedGrantType(format!(
             "Unsupported grant type: {other}"
         ))),
     }
 }
 
+/// The client-credentials grant; returns the client and claims for the log with the response.
 async fn client_credentials_grant(
     state: &AppState,
     headers: &HeaderMap,
     params: &Params,
-) -> Result<Response, OAuthError> {
+) -> Result<(Client, AccessTokenClaims, Response), OAuthError> {
     let client = client_auth::authenticate(state, headers, params).await?.0;
     let requested = params
         .get("scope")
@@ -82,7 +108,8 @@ async fn client_credentials_grant(
         | ClientCredentialsError::UnknownAudience(_)
         | ClientCredentialsError::NoClientGrant(_) => OAuthError::AccessDenied(e.to_string()),
     })?;
-    token_response(state, &claims)
+    let response = token_response(state, &claims)?;
+    Ok((client, claims, response))
 }
 
 fn claims_json(c: &AccessTokenClaims) -> Value {

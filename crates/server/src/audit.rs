@@ -1,0 +1,92 @@
+//! The tenant log writer. Requests hand events to a channel and go on; a background task
+//! writes them in batches, so recording a token issuance costs a channel send, not a
+//! database write on the token path.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use gatehouse_core::log::LogEvent;
+use gatehouse_core::store::LogStore;
+use tokio::sync::{mpsc, oneshot};
+
+/// Events waiting beyond this are dropped (and counted) rather than slowing requests.
+const QUEUE: usize = 16_384;
+/// Most events written in one transaction.
+const BATCH: usize = 512;
+/// How long an event may wait for companions before it is written.
+const LINGER: Duration = Duration::from_millis(50);
+
+enum Command {
+    Event(Box<LogEvent>),
+    Flush(oneshot::Sender<()>),
+}
+
+/// Where handlers send log events.
+#[derive(Clone)]
+pub struct LogSink {
+    tx: mpsc::Sender<Command>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl LogSink {
+    /// Starts the writer task on the current runtime.
+    pub fn start(store: Arc<dyn LogStore>) -> Self {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        tokio::spawn(write_loop(store, rx));
+        LogSink {
+            tx,
+            dropped: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Queues an event; never waits.
+    pub fn record(&self, event: LogEvent) {
+        if self.tx.try_send(Command::Event(Box::new(event))).is_err() {
+            let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            if n.is_power_of_two() {
+                tracing::warn!(dropped = n, "log queue full: events dropped");
+            }
+        }
+    }
+
+    /// Waits until everything queued before this call is written.
+    pub async fn flush(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.tx.send(Command::Flush(done)).await.is_ok() {
+            wait.await.ok();
+        }
+    }
+}
+
+async fn write_loop(store: Arc<dyn LogStore>, mut rx: mpsc::Receiver<Command>) {
+    let mut batch: Vec<LogEvent> = Vec::with_capacity(BATCH);
+    let mut waiters: Vec<oneshot::Sender<()>> = Vec::new();
+    while let Some(first) = rx.recv().await {
+        let take = |cmd: Command, batch: &mut Vec<LogEvent>, waiters: &mut Vec<_>| match cmd {
+            Command::Event(e) => batch.push(*e),
+            Command::Flush(w) => waiters.push(w),
+        };
+        take(first, &mut batch, &mut waiters);
+        let deadline = tokio::time::Instant::now() + LINGER;
+        while batch.len() < BATCH && waiters.is_empty() {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(cmd)) => take(cmd, &mut batch, &mut waiters),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        while let Ok(cmd) = rx.try_recv() {
+            take(cmd, &mut batch, &mut waiters);
+            if batch.len() >= BATCH {
+                break;
+            }
+        }
+        if let Err(e) = store.append_logs(&batch).await {
+            tracing::error!(error = %e, events = batch.len(), "could not write log events");
+        }
+        batch.clear();
+        for w in waiters.drain(..) {
+            w.send(()).ok();
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! `/api/v2/logs`: token issuance and Management writes are recorded.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{assert_mgmt_error, spawn_app};
+
+#[tokio::test]
+async fn token_issuance_and_writes_are_logged() {
+    let app = spawn_app().await;
+    let mgmt = app.mgmt().await;
+    let creds = app.credentials.clone().expect("creds");
+    // A refused token request.
+    app.client
+        .post(app.url("/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", creds.client_id.as_str()),
+            ("client_secret", "wrong"),
+            ("audience", creds.audience.as_str()),
+        ])
+        .send()
+        .await
+        .expect("request");
+    let (_, user) = mgmt
+        .post("/users", json!({"connection": "Username-Password-Authentication", "email": "log@example.com", "password": "Sup3r-secret!"}))
+        .await;
+    let uid = user["user_id"].as_str().expect("id").to_owned();
+    mgmt.post("/clients", json!({"name": 1})).await;
+
+    let (status, logs) = mgmt.get("/logs?include_totals=true").await;
+    assert_eq!(status, 200, "{logs}");
+    let events = logs["logs"].as_array().expect("logs").clone();
+    let of = |kind: &str| {
+        events
+            .iter()
+            .filter(|e| e["type"] == kind)
+            .cloned()
+            .collect::<Vec<Value>>()
+    };
+    let issued = of("seccft");
+    assert_eq!(issued.len(), 1, "{events:?}");
+    assert_eq!(issued[0]["client_id"], creds.client_id.as_str());
+    assert_eq!(issued[0]["audience"], creds.audience.as_str());
+    assert!(
+        issued[0]["scope"]
+            .as_str()
+            .expect("scope")
+            .contains("read:users")
+    );
+    assert_eq!(issued[0]["ip"], "127.0.0.1");
+    let failed = of("feccft");
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["description"], "Client authentication failed");
+    let writes = of("sapi");
+    assert_eq!(writes.len(), 1);
+    assert_eq!(writes[0]["description"], "POST /api/v2/users");
+    assert_eq!(writes[0]["client_id"], creds.client_id.as_str());
+    assert_eq!(writes[0]["details"]["response"]["statusCode"], 201);
+    assert_eq!(of("fapi").len(), 1, "refused writes too");
+    let text = logs.to_string();
+    assert!(
+        !text.contains("Sup3r-secret!") && !text.contains(creds.client_secret.expose()),
+        "no secrets in logs"
+    );
+    // Newest first.
+    assert_eq!(events[0]["type"], "fapi");
+
+    let (_, only) = mgmt.get("/logs?q=type%3Aseccft").await;
+    assert_eq!(only.as_array().expect("array").len(), 1);
+    let id = only[0]["log_id"].as_str().expect("id");
+    let (_, one) = mgmt.get(&format!("/logs/{id}")).await;
+    assert_eq!(one["type"], "seccft");
+    assert_mgmt_error(&mgmt.get("/logs/nope").await, 404, "inexistent_log");
+    assert_mgmt_error(
+        &mgmt.get("/logs?q=ip%3A1").await,
+        400,
+        "invalid_query_string",
+    );
+
+    // Checkpoints go forward from a log id.
+    let (_, first) = mgmt.get("/logs?from=&take=2").await;
+    let first = first.as_array().expect("array").clone();
+    assert_eq!(first.len(), 2);
+    assert_eq!(first[0]["type"], "seccft", "oldest first");
+    let (_, rest) = mgmt
+        .get(&format!(
+            "/logs?from={}&take=100",
+            first[1]["log_id"].as_str().expect("id")
+        ))
+        .await;
+    assert_eq!(rest.as_array().expect("array").len() + 2, events.len());
+
+    // Writes about a user are in that user's log.
+    let patched = mgmt
+        .patch(&format!("/users/{uid}"), json!({"blocked": true}))
+        .await;
+    assert_eq!(patched.0, 200, "{}", patched.1);
+    let (_, mine) = mgmt
+        .get(&format!("/users/{}/logs", uid.replace('|', "%7C")))
+        .await;
+    let mine = mine.as_array().expect("array").clone();
+    assert_eq!(mine.len(), 1, "{mine:?}");
+    assert_eq!(mine[0]["description"], "PATCH /api/v2/users/{id}");
+    assert_eq!(mine[0]["user_id"], uid.as_str());
+}

@@ -1,0 +1,143 @@
+//! Tenant logs.
+
+use async_trait::async_trait;
+use gatehouse_core::log::{LogEvent, LogFilter};
+use gatehouse_core::store::{LogStore, Page, StoreResult};
+use serde_json::Value;
+use sqlx::types::Json;
+use time::OffsetDateTime;
+
+use crate::SqlStore;
+use crate::error::db;
+use crate::pool::{in_transaction, on_pool};
+
+const COLUMNS: &str = "SELECT log_id, date, type, description, client_id, client_name, user_id, connection, \
+    ip, user_agent, audience, scope, details FROM logs";
+
+/// Placeholders `$1..$5`: type, user, client, connection, after (each NULL for "any").
+const FILTER: &str = "WHERE ($1 IS NULL OR type = $1) AND ($2 IS NULL OR user_id = $2) \
+    AND ($3 IS NULL OR client_id = $3) AND ($4 IS NULL OR connection = $4) AND ($5 IS NULL OR log_id > $5)";
+
+#[derive(sqlx::FromRow)]
+struct LogRow {
+    log_id: String,
+    date: OffsetDateTime,
+    r#type: String,
+    description: Option<String>,
+    client_id: Option<String>,
+    client_name: Option<String>,
+    user_id: Option<String>,
+    connection: Option<String>,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    audience: Option<String>,
+    scope: Option<String>,
+    details: Json<Value>,
+}
+
+impl From<LogRow> for LogEvent {
+    fn from(r: LogRow) -> Self {
+        LogEvent {
+            log_id: r.log_id,
+            date: r.date,
+            kind: r.r#type,
+            description: r.description,
+            client_id: r.client_id,
+            client_name: r.client_name,
+            user_id: r.user_id,
+            connection: r.connection,
+            ip: r.ip,
+            user_agent: r.user_agent,
+            audience: r.audience,
+            scope: r.scope,
+            details: r.details.0,
+        }
+    }
+}
+
+#[async_trait]
+impl LogStore for SqlStore {
+    async fn append_logs(&self, events: &[LogEvent]) -> StoreResult<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        in_transaction!(self, tx => {
+            for e in events {
+                sqlx::query(
+                    "INSERT INTO logs (log_id, date, type, description, client_id, client_name, user_id, \
+                     connection, ip, user_agent, audience, scope, details) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING",
+                )
+                .bind(&e.log_id)
+                .bind(e.date)
+                .bind(&e.kind)
+                .bind(&e.description)
+                .bind(&e.client_id)
+                .bind(&e.client_name)
+                .bind(&e.user_id)
+                .bind(&e.connection)
+                .bind(&e.ip)
+                .bind(&e.user_agent)
+                .bind(&e.audience)
+                .bind(&e.scope)
+                .bind(Json(&e.details))
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            }
+        });
+        Ok(())
+    }
+
+    async fn log(&self, log_id: &str) -> StoreResult<Option<LogEvent>> {
+        let sql = sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE log_id = $1"));
+        let row: Option<LogRow> = on_pool!(self, p => sqlx::query_as(sql)
+            .bind(log_id)
+            .fetch_optional(p)
+            .await
+            .map_err(db))?;
+        Ok(row.map(LogEvent::from))
+    }
+
+    async fn list_logs(
+        &self,
+        f: &LogFilter,
+        oldest_first: bool,
+        page: Page,
+    ) -> StoreResult<Vec<LogEvent>> {
+        let dir = if oldest_first || f.after.is_some() {
+            "ASC"
+        } else {
+            "DESC"
+        };
+        let sql = sqlx::AssertSqlSafe(format!(
+            "{COLUMNS} {FILTER} ORDER BY log_id {dir} LIMIT $6 OFFSET $7"
+        ));
+        let rows: Vec<LogRow> = on_pool!(self, p => sqlx::query_as(sql)
+            .bind(f.kind.as_deref())
+            .bind(f.user_id.as_deref())
+            .bind(f.client_id.as_deref())
+            .bind(f.connection.as_deref())
+            .bind(f.after.as_deref())
+            .bind(i64::from(page.limit))
+            .bind(page.offset)
+            .fetch_all(p)
+            .await
+            .map_err(db))?;
+        Ok(rows.into_iter().map(LogEvent::from).collect())
+    }
+
+    async fn count_logs(&self, f: &LogFilter) -> StoreResult<i64> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM logs {FILTER}"));
+        let (n,): (i64,) = on_pool!(self, p => sqlx::query_as(sql)
+            .bind(f.kind.as_deref())
+            .bind(f.user_id.as_deref())
+            .bind(f.client_id.as_deref())
+            .bind(f.connection.as_deref())
+            .bind(f.after.as_deref())
+            .fetch_one(p)
+            .await
+            .map_err(db))?;
+        Ok(n)
+    }
+}
