@@ -71,6 +71,8 @@ pub trait SetupStore: Send + Sync {
 pub trait TenantStore: Send + Sync {
     /// The settings, or `None` on a database that was never seeded.
     async fn tenant(&self) -> StoreResult<Option<TenantSettings>>;
+    /// Replaces the settings; `NotFound` on a database that was never seeded.
+    async fn update_tenant(&self, settings: &TenantSettings) -> StoreResult<()>;
 }
 
 /// Applications.

@@ -14,4 +14,23 @@ pub struct TenantSettings {
     pub default_directory: Option<String>,
     /// Client id of the bootstrap Management API client made on first start.
     pub bootstrap_client_id: Option<String>,
+    /// Where emails go out.
+    pub email_provider: Option<EmailProvider>,
+}
+
+/// The email provider: SMTP settings with the credentials sealed under the master key.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EmailProvider {
+    /// Provider name (`smtp`).
+    pub name: String,
+    /// Whether emails are sent.
+    pub enabled: bool,
+    /// The From address.
+    pub default_from_address: Option<String>,
+    /// Non-secret credential fields (host, port, user), shown back to operators.
+    pub credentials_public: serde_json::Map<String, serde_json::Value>,
+    /// The whole credentials object, sealed (it holds the password).
+    pub credentials_sealed: Vec<u8>,
+    /// Provider settings (headers and the like).
+    pub settings: serde_json::Value,
 }

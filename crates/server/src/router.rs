@@ -32,6 +32,14 @@ pub fn router(state: AppState) -> Router {
             get(oauth::discovery::openid_configuration),
         )
         .route("/.well-known/jwks.json", get(oauth::jwks::jwks))
+        .route(
+            "/.well-known/apple-app-site-association",
+            get(oauth::mobile::apple_app_site_association),
+        )
+        .route(
+            "/.well-known/assetlinks.json",
+            get(oauth::mobile::assetlinks),
+        )
         .route("/oauth/token", post(oauth::token::token))
         .nest("/api/v2", crate::mgmt::routes(state.clone()))
         .route("/healthz", get(ops::healthz))

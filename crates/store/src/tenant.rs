@@ -6,7 +6,7 @@ use gatehouse_core::tenant::TenantSettings;
 use sqlx::types::Json;
 
 use crate::SqlStore;
-use crate::error::db;
+use crate::error::{db, one_row};
 use crate::pool::on_pool;
 
 #[async_trait]
@@ -19,5 +19,15 @@ impl TenantStore for SqlStore {
         .await
         .map_err(db))?;
         Ok(row.map(|(s,)| s.0))
+    }
+
+    async fn update_tenant(&self, settings: &TenantSettings) -> StoreResult<()> {
+        let n = on_pool!(self, p => sqlx::query("UPDATE tenant SET settings = $1 WHERE id = 1")
+            .bind(Json(settings))
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(db))?;
+        one_row(n, "tenant")
     }
 }

@@ -160,8 +160,17 @@ async fn seed_is_idempotent(s: Stores) {
         .expect("get")
         .expect("grant");
     assert_eq!(grant.scope.len(), MANAGEMENT_SCOPES.len());
-    let tenant = s.tenant.tenant().await.expect("tenant").expect("seeded");
+    let mut tenant = s.tenant.tenant().await.expect("tenant").expect("seeded");
     assert_eq!(tenant.bootstrap_client_id.as_deref(), Some("boot"));
+    tenant.friendly_name = Some("Acme".into());
+    tenant.email_provider = Some(gatehouse_core::tenant::EmailProvider {
+        name: "smtp".into(),
+        enabled: true,
+        credentials_sealed: vec![9, 9, 9],
+        ..Default::default()
+    });
+    s.tenant.update_tenant(&tenant).await.expect("update");
+    assert_eq!(s.tenant.tenant().await.expect("tenant"), Some(tenant));
 }
 
 async fn configured_bootstrap_is_enforced(s: Stores) {

@@ -5,6 +5,7 @@ pub mod body;
 pub mod client_grants;
 pub mod clients;
 pub mod connections;
+pub mod emails;
 pub mod error;
 pub mod keys;
 pub mod logs;
@@ -98,6 +99,13 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/keys/signing", get(keys::list))
         .route("/keys/signing/rotate", post(keys::rotate))
         .route("/keys/signing/{kid}", get(keys::get))
+        .route(
+            "/emails/provider",
+            get(emails::get)
+                .post(emails::create)
+                .patch(emails::update)
+                .delete(emails::delete),
+        )
         .route("/logs", get(logs::list))
         .route("/logs/{id}", get(logs::get))
         .route("/users/{id}/logs", get(logs::user_logs))

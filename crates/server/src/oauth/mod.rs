@@ -3,5 +3,6 @@
 pub mod client_auth;
 pub mod discovery;
 pub mod jwks;
+pub mod mobile;
 pub mod params;
 pub mod token;

@@ -9,6 +9,7 @@ mod mgmt_apis;
 mod mgmt_auth;
 mod mgmt_clients;
 mod mgmt_connections;
+mod mgmt_emails;
 mod mgmt_logs;
 mod mgmt_roles;
 mod mgmt_users;

@@ -237,3 +237,35 @@ async fn list_pages_and_delete() {
         "inexistent_client",
     );
 }
+
+#[tokio::test]
+async fn mobile_settings_feed_app_links() {
+    let app = spawn_app().await;
+    let mgmt = app.mgmt().await;
+    mgmt.post(
+        "/clients",
+        json!({"name": "ios", "app_type": "native",
+               "mobile": {"ios": {"team_id": "86WQXF56BC", "app_bundle_identifier": "com.example.app"}}}),
+    )
+    .await;
+    mgmt.post(
+        "/clients",
+        json!({"name": "android", "app_type": "native",
+               "mobile": {"android": {"app_package_name": "com.example.app", "sha256_cert_fingerprints": ["D8:A0:83"]}}}),
+    )
+    .await;
+    let aasa = app
+        .get_json("/.well-known/apple-app-site-association")
+        .await;
+    assert_eq!(
+        aasa["applinks"]["details"],
+        json!([{"appID": "86WQXF56BC.com.example.app", "paths": ["/ios/com.example.app/*"]}])
+    );
+    let links = app.get_json("/.well-known/assetlinks.json").await;
+    assert_eq!(links[0]["target"]["package_name"], "com.example.app");
+    assert_eq!(
+        links[0]["target"]["sha256_cert_fingerprints"],
+        json!(["D8:A0:83"])
+    );
+    assert_eq!(links.as_array().expect("array").len(), 1);
+}
