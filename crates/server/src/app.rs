@@ -40,6 +40,8 @@ pub struct App {
     pub passwords: crate::passwords::Passwords,
     /// The tenant log writer.
     pub logs: crate::audit::LogSink,
+    /// Cached reads for the token path.
+    pub catalog: crate::catalog::Catalog,
     store: SqlStore,
 }
 
@@ -78,6 +80,7 @@ impl App {
         let prepared = setup::prepare(&config, &issuer, &stores, &sealer, &hasher).await?;
         let app = App {
             logs: crate::audit::LogSink::start(stores.logs.clone()),
+            catalog: crate::catalog::Catalog::new(stores.clone()),
             config,
             issuer,
             stores,

@@ -196,6 +196,10 @@ pub async fn audit(State(state): State<AppState>, request: Request, next: Next) 
         .and_then(|t| state.keys.verify(t).ok());
     let response = next.run(Request::from_parts(parts, body)).await;
     let status = response.status();
+    if status.is_success() {
+        // Whatever was written, the token path must not serve the old copy from here on.
+        state.catalog.clear();
+    }
     let mut event = LogEvent::new(if status.is_success() { "sapi" } else { "fapi" });
     event.description = Some(format!("{method} {route}"));
     event.ip = info.ip;

@@ -13,7 +13,7 @@ use crate::error::OAuthError;
 use crate::oauth::params::Params;
 
 /// A confidential client that proved it holds its secret.
-pub struct AuthenticatedClient(pub Client);
+pub struct AuthenticatedClient(pub std::sync::Arc<Client>);
 
 struct Presented {
     client_id: String,
@@ -88,7 +88,7 @@ pub async fn authenticate(
     params: &Params,
 ) -> Result<AuthenticatedClient, OAuthError> {
     let p = presented(headers, params)?;
-    let client = state.stores.clients.client(&p.client_id).await?;
+    let client = state.catalog.client(&p.client_id).await?;
     let verified = match (&client, &p.secret) {
         (Some(c), Some(secret)) => c
             .secret

@@ -63,30 +63,21 @@ async fn client_credentials_grant(
     state: &AppState,
     headers: &HeaderMap,
     params: &Params,
-) -> Result<(Client, AccessTokenClaims, Response), OAuthError> {
+) -> Result<(std::sync::Arc<Client>, AccessTokenClaims, Response), OAuthError> {
     let client = client_auth::authenticate(state, headers, params).await?.0;
     let requested = params
         .get("scope")
         .map(Scope::parse)
         .transpose()
         .map_err(|e| OAuthError::InvalidRequest(e.to_string()))?;
-    let tenant = state.stores.tenant.tenant().await?.unwrap_or_default();
-    let audience = params
-        .get("audience")
-        .map(str::to_owned)
-        .or(tenant.default_audience);
+    let audience = match params.get("audience") {
+        Some(a) => Some(a.to_owned()),
+        None => state.catalog.tenant().await?.default_audience.clone(),
+    };
     let (api, grant) = match &audience {
         Some(aud) => (
-            state
-                .stores
-                .resource_servers
-                .resource_server_by_identifier(aud)
-                .await?,
-            state
-                .stores
-                .client_grants
-                .client_grant(&client.client_id, aud)
-                .await?,
+            state.catalog.api(aud).await?,
+            state.catalog.grant(&client.client_id, aud).await?,
         ),
         None => (None, None),
     };
@@ -95,8 +86,8 @@ async fn client_credentials_grant(
         &state.issuer,
         &client,
         audience.as_deref(),
-        api.as_ref(),
-        grant.as_ref(),
+        api.as_deref(),
+        grant.as_deref(),
         requested.as_ref(),
         now,
     )

@@ -1,0 +1,148 @@
+//! A short-lived in-memory copy of what the token path reads on every request: clients,
+//! APIs, client grants and tenant settings. A client-credentials token then costs one RSA
+//! signature and no database round trip.
+//!
+//! Freshness: any successful Management API write on this replica clears the copy at once;
+//! other replicas see changes within `TTL`. That bounds, for example, how long a rotated
+//! client secret keeps working on a peer replica.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use gatehouse_core::client::Client;
+use gatehouse_core::client_grant::ClientGrant;
+use gatehouse_core::resource_server::ResourceServer;
+use gatehouse_core::store::{StoreResult, Stores};
+use gatehouse_core::tenant::TenantSettings;
+
+/// How long a cached entry is trusted.
+pub const TTL: Duration = Duration::from_secs(5);
+/// Entries per map before it is emptied (bounds memory against lookups of random ids).
+const MAX_ENTRIES: usize = 10_000;
+
+struct Map<K, V> {
+    inner: RwLock<HashMap<K, (Instant, V)>>,
+}
+
+impl<K: Eq + Hash + Clone, V: Clone> Map<K, V> {
+    fn new() -> Self {
+        Map {
+            inner: RwLock::new(HashMap::new()),
+        }
+    }
+
+    fn get(&self, key: &K) -> Option<V> {
+        let map = self
+            .inner
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.get(key)
+            .filter(|(at, _)| at.elapsed() < TTL)
+            .map(|(_, v)| v.clone())
+    }
+
+    fn put(&self, key: K, value: V) {
+        let mut map = self
+            .inner
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.len() >= MAX_ENTRIES {
+            map.clear();
+        }
+        map.insert(key, (Instant::now(), value));
+    }
+
+    fn clear(&self) {
+        self.inner
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
+    }
+}
+
+/// The cached reads, absent results included (so unknown ids cost no query either).
+pub struct Catalog {
+    stores: Stores,
+    clients: Map<String, Option<Arc<Client>>>,
+    apis: Map<String, Option<Arc<ResourceServer>>>,
+    grants: Map<(String, String), Option<Arc<ClientGrant>>>,
+    tenant: Map<(), Arc<TenantSettings>>,
+}
+
+impl Catalog {
+    /// An empty catalog over `stores`.
+    pub fn new(stores: Stores) -> Self {
+        Catalog {
+            stores,
+            clients: Map::new(),
+            apis: Map::new(),
+            grants: Map::new(),
+            tenant: Map::new(),
+        }
+    }
+
+    /// Forgets everything (after a write).
+    pub fn clear(&self) {
+        self.clients.clear();
+        self.apis.clear();
+        self.grants.clear();
+        self.tenant.clear();
+    }
+
+    /// A client by id.
+    pub async fn client(&self, id: &str) -> StoreResult<Option<Arc<Client>>> {
+        if let Some(hit) = self.clients.get(&id.to_owned()) {
+            return Ok(hit);
+        }
+        let found = self.stores.clients.client(id).await?.map(Arc::new);
+        self.clients.put(id.to_owned(), found.clone());
+        Ok(found)
+    }
+
+    /// An API by identifier.
+    pub async fn api(&self, identifier: &str) -> StoreResult<Option<Arc<ResourceServer>>> {
+        if let Some(hit) = self.apis.get(&identifier.to_owned()) {
+            return Ok(hit);
+        }
+        let found = self
+            .stores
+            .resource_servers
+            .resource_server_by_identifier(identifier)
+            .await?
+            .map(Arc::new);
+        self.apis.put(identifier.to_owned(), found.clone());
+        Ok(found)
+    }
+
+    /// The grant of a client for an audience.
+    pub async fn grant(
+        &self,
+        client_id: &str,
+        audience: &str,
+    ) -> StoreResult<Option<Arc<ClientGrant>>> {
+        let key = (client_id.to_owned(), audience.to_owned());
+        if let Some(hit) = self.grants.get(&key) {
+            return Ok(hit);
+        }
+        let found = self
+            .stores
+            .client_grants
+            .client_grant(client_id, audience)
+            .await?
+            .map(Arc::new);
+        self.grants.put(key, found.clone());
+        Ok(found)
+    }
+
+    /// Tenant settings (defaults on a database not yet seeded).
+    pub async fn tenant(&self) -> StoreResult<Arc<TenantSettings>> {
+        if let Some(hit) = self.tenant.get(&()) {
+            return Ok(hit);
+        }
+        let t = Arc::new(self.stores.tenant.tenant().await?.unwrap_or_default());
+        self.tenant.put((), t.clone());
+        Ok(t)
+    }
+}
