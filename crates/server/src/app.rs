@@ -42,6 +42,8 @@ pub struct App {
     pub logs: crate::audit::LogSink,
     /// Cached reads for the token path.
     pub catalog: crate::catalog::Catalog,
+    /// Request rate limits.
+    pub rate_limits: crate::http::rate_limit::RateLimits,
     store: SqlStore,
 }
 
@@ -81,6 +83,17 @@ impl App {
         let app = App {
             logs: crate::audit::LogSink::start(stores.logs.clone()),
             catalog: crate::catalog::Catalog::new(stores.clone()),
+            rate_limits: crate::http::rate_limit::RateLimits {
+                auth: config
+                    .rate_limit_auth
+                    .map(crate::http::rate_limit::Limiter::new),
+                mgmt: config
+                    .rate_limit_mgmt
+                    .map(crate::http::rate_limit::Limiter::new),
+                public: config
+                    .rate_limit_public
+                    .map(crate::http::rate_limit::Limiter::new),
+            },
             config,
             issuer,
             stores,

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::http::rate_limit::Quota;
+
 /// A value that must never reach a log line: `Debug` and `Display` print `[redacted]`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -84,6 +86,12 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Log filter in `tracing` EnvFilter syntax, e.g. `info` or `gatehouse_server=debug`.
     pub log_level: String,
+    /// Authentication API limit per client IP (`None`: off).
+    pub rate_limit_auth: Option<Quota>,
+    /// Management API limit per calling client.
+    pub rate_limit_mgmt: Option<Quota>,
+    /// Discovery and JWKS limit per client IP.
+    pub rate_limit_public: Option<Quota>,
 }
 
 /// A setting that could not be used.
@@ -127,6 +135,9 @@ struct FileSettings {
     bootstrap_client_secret: Option<String>,
     log_format: Option<String>,
     log_level: Option<String>,
+    rate_limit_auth: Option<String>,
+    rate_limit_mgmt: Option<String>,
+    rate_limit_public: Option<String>,
 }
 
 const KEYS: &[&str] = &[
@@ -138,6 +149,9 @@ const KEYS: &[&str] = &[
     "bootstrap_client_secret",
     "log_format",
     "log_level",
+    "rate_limit_auth",
+    "rate_limit_mgmt",
+    "rate_limit_public",
 ];
 
 /// Where a value came from, for error messages.
@@ -197,6 +211,14 @@ impl Config {
         );
         layered.set("log_format", Some("pretty".into()), &Origin::Default);
         layered.set("log_level", Some("info".into()), &Origin::Default);
+        // burst:per_second. Generous for people and scripts, still a brake on floods.
+        layered.set("rate_limit_auth", Some("500:200".into()), &Origin::Default);
+        layered.set("rate_limit_mgmt", Some("500:100".into()), &Origin::Default);
+        layered.set(
+            "rate_limit_public",
+            Some("1000:500".into()),
+            &Origin::Default,
+        );
 
         if let Some(path) = &flags.config_file {
             let file = read_file(path)?;
@@ -213,6 +235,9 @@ impl Config {
             );
             layered.set("log_format", file.log_format, &origin);
             layered.set("log_level", file.log_level, &origin);
+            layered.set("rate_limit_auth", file.rate_limit_auth, &origin);
+            layered.set("rate_limit_mgmt", file.rate_limit_mgmt, &origin);
+            layered.set("rate_limit_public", file.rate_limit_public, &origin);
         }
         for key in KEYS {
             // An empty variable counts as unset, as shells make them easily.
@@ -301,7 +326,15 @@ impl Config {
         let log_level = l.get("log_level").unwrap_or("info").to_owned();
         tracing_subscriber::EnvFilter::try_new(&log_level)
             .map_err(|e| l.error("log_level", format!("`{log_level}`: {e}")))?;
+        let quota =
+            |key: &str| Quota::parse(l.get(key).unwrap_or("off")).map_err(|m| l.error(key, m));
+        let rate_limit_auth = quota("rate_limit_auth")?;
+        let rate_limit_mgmt = quota("rate_limit_mgmt")?;
+        let rate_limit_public = quota("rate_limit_public")?;
         Ok(Config {
+            rate_limit_auth,
+            rate_limit_mgmt,
+            rate_limit_public,
             listen,
             issuer,
             database,
@@ -463,6 +496,10 @@ mod tests {
             ),
             (&[("GATEHOUSE_LOG_FORMAT", "xml")], "GATEHOUSE_LOG_FORMAT"),
             (&[("GATEHOUSE_LOG_LEVEL", "info,[[")], "GATEHOUSE_LOG_LEVEL"),
+            (
+                &[("GATEHOUSE_RATE_LIMIT_AUTH", "fast")],
+                "GATEHOUSE_RATE_LIMIT_AUTH",
+            ),
         ];
         for (env, setting) in cases {
             let e = Config::load(&Flags::default(), env_of(env)).expect_err("rejected");

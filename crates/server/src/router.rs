@@ -13,7 +13,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::error::OAuthError;
-use crate::http::{headers, metrics};
+use crate::http::{headers, metrics, rate_limit};
 use crate::{AppState, oauth, ops};
 
 /// Auth0's Management API payload limit, applied to every body.
@@ -46,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .fallback(|| async { OAuthError::NotFound })
+        .layer(from_fn_with_state(state.clone(), rate_limit::limit))
         .layer(from_fn_with_state(state.clone(), metrics::track));
     for layer in headers::layers(https) {
         router = router.layer(layer);

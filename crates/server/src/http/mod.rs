@@ -3,3 +3,4 @@
 pub mod caller_info;
 pub mod headers;
 pub mod metrics;
+pub mod rate_limit;

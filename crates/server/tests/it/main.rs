@@ -14,5 +14,6 @@ mod mgmt_logs;
 mod mgmt_roles;
 mod mgmt_users;
 mod operations;
+mod rate_limits;
 mod token;
 mod well_known;

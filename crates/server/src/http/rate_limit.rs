@@ -1,0 +1,267 @@
+//! Rate limits as Auth0 applies them: a token bucket per endpoint class and caller, the
+//! `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` headers on every
+//! limited response, and 429 in each API's error shape when a bucket is empty.
+//!
+//! Classes: the Authentication API is limited per client IP; the Management API per calling
+//! client (the verified token's `azp`, or the IP for requests without a valid token, so
+//! forged tokens cannot drain a real client's bucket); discovery and JWKS per IP. Health and
+//! metrics endpoints are not limited. Buckets live in this process: behind N replicas the
+//! effective limit is up to N times the configured one.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use axum::Json;
+use axum::extract::{Request, State};
+use axum::http::header::AUTHORIZATION;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::AppState;
+
+/// A bucket's size and refill rate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Quota {
+    /// Requests allowed at once.
+    pub burst: u32,
+    /// Requests added back per second.
+    pub per_second: f64,
+}
+
+impl Quota {
+    /// Parses `burst:per_second` (e.g. `300:100`); `off` disables the class.
+    pub fn parse(text: &str) -> Result<Option<Self>, String> {
+        if text == "off" {
+            return Ok(None);
+        }
+        let (b, r) = text
+            .split_once(':')
+            .ok_or_else(|| format!("`{text}` is not burst:per_second (e.g. 300:100) or off"))?;
+        let burst: u32 = b
+            .parse()
+            .map_err(|_| format!("burst `{b}` is not a whole number"))?;
+        let per_second: f64 = r
+            .parse()
+            .map_err(|_| format!("rate `{r}` is not a number"))?;
+        if burst == 0 || !(per_second > 0.0) || !per_second.is_finite() {
+            return Err("burst and rate must be positive".into());
+        }
+        Ok(Some(Quota { burst, per_second }))
+    }
+}
+
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+/// What a check decided.
+#[derive(Debug, Clone, Copy)]
+pub struct Decision {
+    /// Whether the request may go ahead.
+    pub allowed: bool,
+    /// The bucket size.
+    pub limit: u32,
+    /// Whole requests left.
+    pub remaining: u32,
+    /// Epoch seconds when the bucket is full again.
+    pub reset: u64,
+    /// Seconds until one request is allowed (when refused).
+    pub retry_after: u64,
+}
+
+/// Buckets of one class.
+pub struct Limiter {
+    quota: Quota,
+    buckets: Mutex<HashMap<String, Bucket>>,
+}
+
+/// Buckets per class before full (idle) ones are dropped.
+const PRUNE_AT: usize = 100_000;
+
+impl Limiter {
+    /// An empty limiter.
+    pub fn new(quota: Quota) -> Self {
+        Limiter {
+            quota,
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes one token from `key`'s bucket if it has one.
+    pub fn check(&self, key: &str) -> Decision {
+        let q = self.quota;
+        let now = Instant::now();
+        let mut buckets = self
+            .buckets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if buckets.len() >= PRUNE_AT {
+            buckets.retain(|_, b| {
+                b.tokens + now.duration_since(b.at).as_secs_f64() * q.per_second
+                    < f64::from(q.burst)
+            });
+        }
+        let bucket = buckets.entry(key.to_owned()).or_insert(Bucket {
+            tokens: f64::from(q.burst),
+            at: now,
+        });
+        let refilled = now.duration_since(bucket.at).as_secs_f64() * q.per_second;
+        bucket.tokens = (bucket.tokens + refilled).min(f64::from(q.burst));
+        bucket.at = now;
+        let allowed = bucket.tokens >= 1.0;
+        if allowed {
+            bucket.tokens -= 1.0;
+        }
+        let missing = f64::from(q.burst) - bucket.tokens;
+        let epoch = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Decision {
+            allowed,
+            limit: q.burst,
+            remaining: bucket.tokens.floor() as u32,
+            reset: epoch + (missing / q.per_second).ceil() as u64,
+            retry_after: if allowed {
+                0
+            } else {
+                ((1.0 - bucket.tokens) / q.per_second).ceil().max(1.0) as u64
+            },
+        }
+    }
+}
+
+/// The limiters of each class (`None`: not limited).
+pub struct RateLimits {
+    /// Authentication API, per IP.
+    pub auth: Option<Limiter>,
+    /// Management API, per client.
+    pub mgmt: Option<Limiter>,
+    /// Discovery and JWKS, per IP.
+    pub public: Option<Limiter>,
+}
+
+enum Class {
+    Auth,
+    Mgmt,
+    Public,
+}
+
+fn class_of(path: &str) -> Option<Class> {
+    if path.starts_with("/api/v2") {
+        Some(Class::Mgmt)
+    } else if path.starts_with("/.well-known/") {
+        Some(Class::Public)
+    } else if matches!(path, "/healthz" | "/readyz" | "/metrics") {
+        None
+    } else {
+        Some(Class::Auth)
+    }
+}
+
+fn set_headers(h: &mut HeaderMap, d: &Decision) {
+    let mut put = |name: &'static str, v: u64| {
+        if let Ok(v) = HeaderValue::from_str(&v.to_string()) {
+            h.insert(HeaderName::from_static(name), v);
+        }
+    };
+    put("x-ratelimit-limit", u64::from(d.limit));
+    put("x-ratelimit-remaining", u64::from(d.remaining));
+    put("x-ratelimit-reset", d.reset);
+}
+
+/// The middleware.
+pub async fn limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let Some(class) = class_of(request.uri().path()) else {
+        return next.run(request).await;
+    };
+    let limits = &state.rate_limits;
+    let (limiter, key) = {
+        let ip = request
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip().to_string())
+            .unwrap_or_default();
+        match class {
+            Class::Auth => (limits.auth.as_ref(), format!("ip:{ip}")),
+            Class::Public => (limits.public.as_ref(), format!("ip:{ip}")),
+            Class::Mgmt => {
+                let client = request
+                    .headers()
+                    .get(AUTHORIZATION)
+                    .and_then(|h| h.to_str().ok())
+                    .and_then(|h| h.strip_prefix("Bearer "))
+                    .and_then(|t| state.keys.verify(t).ok())
+                    .and_then(|c| c["azp"].as_str().map(str::to_owned));
+                let key = client.map_or_else(|| format!("ip:{ip}"), |c| format!("client:{c}"));
+                (limits.mgmt.as_ref(), key)
+            }
+        }
+    };
+    let Some(limiter) = limiter else {
+        return next.run(request).await;
+    };
+    let decision = limiter.check(&key);
+    let mut response = if decision.allowed {
+        next.run(request).await
+    } else {
+        let body = match class {
+            Class::Mgmt => json!({
+                "statusCode": 429,
+                "error": "Too Many Requests",
+                "message": "Global limit has been reached",
+                "errorCode": "too_many_requests",
+            }),
+            Class::Auth | Class::Public => json!({
+                "error": "too_many_requests",
+                "error_description": "Global limit has been reached",
+            }),
+        };
+        let mut r = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
+        if let Ok(v) = HeaderValue::from_str(&decision.retry_after.to_string()) {
+            r.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+        }
+        r
+    };
+    set_headers(response.headers_mut(), &decision);
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_drain_and_refill() {
+        let l = Limiter::new(Quota {
+            burst: 2,
+            per_second: 1000.0,
+        });
+        assert!(l.check("a").allowed);
+        let d = l.check("a");
+        assert!(d.allowed);
+        assert_eq!(d.remaining, 0);
+        assert!(!l.check("a").allowed, "empty");
+        assert!(l.check("b").allowed, "keys are separate");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        assert!(l.check("a").allowed, "refilled");
+    }
+
+    #[test]
+    fn quota_syntax() {
+        assert_eq!(
+            Quota::parse("300:100"),
+            Ok(Some(Quota {
+                burst: 300,
+                per_second: 100.0
+            }))
+        );
+        assert_eq!(Quota::parse("off"), Ok(None));
+        for bad in ["300", "0:1", "1:0", "a:b", "1:-2", "1:NaN"] {
+            assert!(Quota::parse(bad).is_err(), "{bad}");
+        }
+    }
+}
