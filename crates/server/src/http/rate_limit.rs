@@ -46,7 +46,7 @@ impl Quota {
         let per_second: f64 = r
             .parse()
             .map_err(|_| format!("rate `{r}` is not a number"))?;
-        if burst == 0 || !(per_second > 0.0) || !per_second.is_finite() {
+        if burst == 0 || !per_second.is_finite() || per_second <= 0.0 {
             return Err("burst and rate must be positive".into());
         }
         Ok(Some(Quota { burst, per_second }))
