@@ -9,6 +9,7 @@ mod mgmt_apis;
 mod mgmt_auth;
 mod mgmt_clients;
 mod mgmt_connections;
+mod mgmt_contract;
 mod mgmt_emails;
 mod mgmt_logs;
 mod mgmt_roles;

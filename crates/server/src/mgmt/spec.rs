@@ -1,0 +1,290 @@
+//! The Management API's route table: one line per operation, from which both the router and
+//! the OpenAPI 3.1 document (`GET /api/v2/openapi.json`) are made, so neither can list an
+//! operation the other lacks.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use serde_json::{Map, Value, json};
+
+use super::{
+    client_grants, clients, connections, emails, keys, logs, resource_servers, roles, users,
+};
+use crate::AppState;
+
+/// One operation.
+#[derive(Debug, Clone, Copy)]
+pub struct Operation {
+    /// HTTP method, lower case.
+    pub method: &'static str,
+    /// Path under `/api/v2`, with `{param}` segments.
+    pub path: &'static str,
+    /// Status of a success.
+    pub success: u16,
+    /// Resource group.
+    pub tag: &'static str,
+    /// What it does.
+    pub summary: &'static str,
+    /// Scopes that allow it.
+    pub scopes: &'static [&'static str],
+    /// Whether every scope is needed (otherwise any one will do, as usual in Auth0).
+    pub all_of: bool,
+    /// Whether it takes a JSON body.
+    pub body: bool,
+}
+
+macro_rules! management_api {
+    ($( $method:ident $path:literal => $handler:path, $success:literal, $tag:literal, $summary:literal,
+        [$($scope:literal),*] $(, $flag:ident)* ; )*) => {
+        /// Every operation of the Management API.
+        pub const OPERATIONS: &[Operation] = &[$(
+            Operation {
+                method: stringify!($method),
+                path: $path,
+                success: $success,
+                tag: $tag,
+                summary: $summary,
+                scopes: &[$($scope),*],
+                all_of: management_api!(@has all_of $($flag)*),
+                body: management_api!(@body $method $($flag)*),
+            },
+        )*];
+
+        /// The router for [`OPERATIONS`].
+        pub fn router() -> Router<AppState> {
+            let mut r = Router::new();
+            $( r = r.route($path, axum::routing::$method($handler)); )*
+            r
+        }
+    };
+    (@has $want:ident) => { false };
+    (@has $want:ident $first:ident $($rest:ident)*) => {
+        management_api!(@same $want $first) || management_api!(@has $want $($rest)*)
+    };
+    (@same all_of all_of) => { true };
+    (@same with_body with_body) => { true };
+    (@same no_body no_body) => { true };
+    (@same $a:ident $b:ident) => { false };
+    (@body post $($flag:ident)*) => { !management_api!(@has no_body $($flag)*) };
+    (@body patch $($flag:ident)*) => { true };
+    (@body $m:ident $($flag:ident)*) => { management_api!(@has with_body $($flag)*) };
+}
+
+management_api! {
+    get "/clients" => clients::list, 200, "clients", "Get clients",
+        ["read:clients", "read:client_keys", "read:client_credentials", "read:client_summary"];
+    post "/clients" => clients::create, 201, "clients", "Create a client", ["create:clients"];
+    get "/clients/{id}" => clients::get, 200, "clients", "Get a client",
+        ["read:clients", "read:client_keys", "read:client_credentials", "read:client_summary"];
+    patch "/clients/{id}" => clients::update, 200, "clients", "Update a client",
+        ["update:clients", "update:client_keys"];
+    delete "/clients/{id}" => clients::delete, 204, "clients", "Delete a client", ["delete:clients"];
+    post "/clients/{id}/rotate-secret" => clients::rotate_secret, 200, "clients", "Rotate a client secret",
+        ["update:client_keys"], no_body;
+
+    get "/resource-servers" => resource_servers::list, 200, "resource-servers", "Get resource servers",
+        ["read:resource_servers"];
+    post "/resource-servers" => resource_servers::create, 201, "resource-servers", "Create a resource server",
+        ["create:resource_servers"];
+    get "/resource-servers/{id}" => resource_servers::get, 200, "resource-servers",
+        "Get a resource server by id or identifier", ["read:resource_servers"];
+    patch "/resource-servers/{id}" => resource_servers::update, 200, "resource-servers",
+        "Update a resource server", ["update:resource_servers"];
+    delete "/resource-servers/{id}" => resource_servers::delete, 204, "resource-servers",
+        "Delete a resource server", ["delete:resource_servers"];
+
+    get "/client-grants" => client_grants::list, 200, "client-grants", "Get client grants", ["read:client_grants"];
+    post "/client-grants" => client_grants::create, 201, "client-grants", "Create a client grant",
+        ["create:client_grants"];
+    patch "/client-grants/{id}" => client_grants::update, 200, "client-grants", "Update a client grant",
+        ["update:client_grants"];
+    delete "/client-grants/{id}" => client_grants::delete, 204, "client-grants", "Delete a client grant",
+        ["delete:client_grants"];
+
+    get "/connections" => connections::list, 200, "connections", "Get connections", ["read:connections"];
+    post "/connections" => connections::create, 201, "connections", "Create a connection", ["create:connections"];
+    get "/connections/{id}" => connections::get, 200, "connections", "Get a connection", ["read:connections"];
+    patch "/connections/{id}" => connections::update, 200, "connections", "Update a connection",
+        ["update:connections"];
+    delete "/connections/{id}" => connections::delete, 202, "connections", "Delete a connection",
+        ["delete:connections"];
+    get "/connections/{id}/clients" => connections::clients, 200, "connections",
+        "Get the clients enabled on a connection", ["read:connections"];
+    patch "/connections/{id}/clients" => connections::update_clients, 204, "connections",
+        "Enable or disable clients on a connection", ["update:connections"];
+
+    get "/users" => users::list, 200, "users", "List or search users", ["read:users"];
+    post "/users" => users::create, 201, "users", "Create a user", ["create:users"];
+    get "/users/{id}" => users::get, 200, "users", "Get a user", ["read:users", "read:current_user"];
+    patch "/users/{id}" => users::update, 200, "users", "Update a user",
+        ["update:users", "update:users_app_metadata", "update:current_user_metadata"];
+    delete "/users/{id}" => users::delete, 204, "users", "Delete a user", ["delete:users", "delete:current_user"];
+    get "/users-by-email" => users::by_email, 200, "users", "Get users by email", ["read:users"];
+    get "/users/{id}/roles" => roles::user_roles, 200, "users", "Get a user's roles",
+        ["read:users", "read:roles"], all_of;
+    post "/users/{id}/roles" => roles::add_user_roles, 204, "users", "Assign roles to a user",
+        ["update:users", "create:role_members"];
+    delete "/users/{id}/roles" => roles::remove_user_roles, 204, "users", "Remove roles from a user",
+        ["update:users", "delete:role_members"], with_body;
+    get "/users/{id}/permissions" => roles::user_permissions, 200, "users", "Get a user's permissions",
+        ["read:users"];
+    post "/users/{id}/permissions" => roles::add_user_permissions, 201, "users",
+        "Assign permissions to a user", ["update:users"];
+    delete "/users/{id}/permissions" => roles::remove_user_permissions, 204, "users",
+        "Remove permissions from a user", ["update:users"], with_body;
+    get "/users/{id}/logs" => logs::user_logs, 200, "users", "Get a user's log events",
+        ["read:logs", "read:logs_users"];
+
+    get "/roles" => roles::list, 200, "roles", "Get roles", ["read:roles"];
+    post "/roles" => roles::create, 200, "roles", "Create a role", ["create:roles"];
+    get "/roles/{id}" => roles::get, 200, "roles", "Get a role", ["read:roles"];
+    patch "/roles/{id}" => roles::update, 200, "roles", "Update a role", ["update:roles"];
+    delete "/roles/{id}" => roles::delete, 200, "roles", "Delete a role", ["delete:roles"];
+    get "/roles/{id}/permissions" => roles::permissions, 200, "roles", "Get a role's permissions", ["read:roles"];
+    post "/roles/{id}/permissions" => roles::add_permissions, 201, "roles", "Add permissions to a role",
+        ["update:roles"];
+    delete "/roles/{id}/permissions" => roles::remove_permissions, 200, "roles",
+        "Remove permissions from a role", ["update:roles"], with_body;
+    get "/roles/{id}/users" => roles::users, 200, "roles", "Get a role's users", ["read:roles", "read:role_members"];
+    post "/roles/{id}/users" => roles::add_users, 200, "roles", "Assign users to a role",
+        ["update:roles", "create:role_members"];
+
+    get "/keys/signing" => keys::list, 200, "keys", "Get signing keys", ["read:signing_keys"];
+    post "/keys/signing/rotate" => keys::rotate, 201, "keys", "Rotate the signing key",
+        ["create:signing_keys", "update:signing_keys"], all_of, no_body;
+    get "/keys/signing/{kid}" => keys::get, 200, "keys", "Get a signing key", ["read:signing_keys"];
+
+    get "/emails/provider" => emails::get, 200, "emails", "Get the email provider", ["read:email_provider"];
+    post "/emails/provider" => emails::create, 201, "emails", "Configure the email provider",
+        ["create:email_provider"];
+    patch "/emails/provider" => emails::update, 200, "emails", "Update the email provider",
+        ["update:email_provider"];
+    delete "/emails/provider" => emails::delete, 204, "emails", "Delete the email provider",
+        ["delete:email_provider"];
+
+    get "/logs" => logs::list, 200, "logs", "Search log events", ["read:logs"];
+    get "/logs/{id}" => logs::get, 200, "logs", "Get a log event", ["read:logs"];
+}
+
+fn error_response(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    })
+}
+
+/// The OpenAPI 3.1 document for a tenant at `issuer`.
+pub fn openapi(issuer: &str) -> Value {
+    let mut paths = Map::new();
+    for op in OPERATIONS {
+        let params: Vec<Value> = op
+            .path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
+            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .collect();
+        let mut responses = Map::new();
+        responses.insert(op.success.to_string(), json!({"description": "Success"}));
+        for (code, what) in [
+            ("400", "Invalid request body or query"),
+            ("401", "Missing or invalid token"),
+            ("403", "Insufficient scope"),
+            ("404", "Not found"),
+            ("429", "Too many requests"),
+        ] {
+            responses.insert(code.into(), error_response(what));
+        }
+        let mut operation = json!({
+            "operationId": format!("{}_{}", op.method, op.path.trim_start_matches('/').replace(['/', '-'], "_").replace(['{', '}'], "")),
+            "summary": op.summary,
+            "tags": [op.tag],
+            "security": [{"oauth2": op.scopes}],
+            "responses": responses,
+        });
+        if !op.all_of && op.scopes.len() > 1 {
+            // OpenAPI ANDs the scopes of one requirement; "any of" is one requirement each.
+            operation["security"] = op.scopes.iter().map(|s| json!({"oauth2": [s]})).collect();
+        }
+        if !params.is_empty() {
+            operation["parameters"] = Value::Array(params);
+        }
+        if op.body {
+            operation["requestBody"] = json!({
+                "required": true,
+                "content": {"application/json": {"schema": {"type": ["object", "array"]}}},
+            });
+        }
+        let item = paths
+            .entry(op.path.to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
+        item[op.method] = operation;
+    }
+    let scopes: Map<String, Value> = gatehouse_core::seed::MANAGEMENT_SCOPES
+        .iter()
+        .map(|s| ((*s).to_owned(), json!(s)))
+        .collect();
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "gatehouse Management API v2", "version": env!("CARGO_PKG_VERSION")},
+        "servers": [{"url": format!("{issuer}api/v2")}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "oauth2": {
+                    "type": "oauth2",
+                    "flows": {"clientCredentials": {"tokenUrl": format!("{issuer}oauth/token"), "scopes": scopes}},
+                },
+            },
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["statusCode", "error", "message", "errorCode"],
+                    "properties": {
+                        "statusCode": {"type": "integer"},
+                        "error": {"type": "string"},
+                        "message": {"type": "string"},
+                        "errorCode": {"type": "string"},
+                    },
+                },
+            },
+        },
+    })
+}
+
+/// `GET /api/v2/openapi.json` (public: it describes, it does not reveal).
+pub async fn document(State(state): State<AppState>) -> Json<Value> {
+    Json(openapi(&state.issuer))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operations_are_unique_and_scoped() {
+        let mut seen = std::collections::HashSet::new();
+        for op in OPERATIONS {
+            assert!(
+                seen.insert((op.method, op.path)),
+                "{} {}",
+                op.method,
+                op.path
+            );
+            assert!(!op.scopes.is_empty());
+            for s in op.scopes {
+                assert!(gatehouse_core::seed::MANAGEMENT_SCOPES.contains(s), "{s}");
+            }
+        }
+        let find = |m: &str, p: &str| {
+            OPERATIONS
+                .iter()
+                .find(|o| o.method == m && o.path == p)
+                .copied()
+        };
+        let rotate = find("post", "/keys/signing/rotate").expect("rotate");
+        assert!(rotate.all_of && !rotate.body, "flags are read");
+        assert!(find("delete", "/roles/{id}/permissions").expect("op").body);
+        assert!(!find("delete", "/clients/{id}").expect("op").body);
+        assert!(find("post", "/clients").expect("op").body);
+    }
+}
