@@ -148,13 +148,46 @@ async fn find(state: &AppState, id: &str) -> Result<ResourceServer, MgmtError> {
         .ok_or_else(not_found)
 }
 
-/// `GET /resource-servers`.
+/// `GET /resource-servers`; `identifiers` (repeatable) picks APIs by identifier.
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     MgmtQuery(q): MgmtQuery<PageQuery>,
+    uri: axum::http::Uri,
 ) -> Result<Json<Value>, MgmtError> {
     caller.require_any(&["read:resource_servers"])?;
+    let wanted: Vec<String> =
+        url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+            .filter(|(k, v)| k == "identifiers" && !v.is_empty())
+            .map(|(_, v)| v.into_owned())
+            .collect();
+    if !wanted.is_empty() {
+        let page = q.page()?;
+        let mut found = Vec::new();
+        for identifier in &wanted {
+            if let Some(rs) = state
+                .stores
+                .resource_servers
+                .resource_server_by_identifier(identifier)
+                .await?
+            {
+                found.push(resource_server_json(&rs));
+            }
+        }
+        let total = found.len() as i64;
+        let items = found
+            .into_iter()
+            .skip(usize::try_from(page.offset).unwrap_or(usize::MAX))
+            .take(page.limit as usize)
+            .collect();
+        return Ok(Json(envelope(
+            "resource_servers",
+            items,
+            page,
+            total,
+            q.include_totals()?,
+        )));
+    }
     let page = q.page()?;
     let totals = q.include_totals()?;
     let items = state

@@ -72,6 +72,14 @@ async fn resource_servers_by_id_or_identifier() {
         "invalid_body",
     );
 
+    let (_, picked) = mgmt
+        .get(&format!(
+            "/resource-servers?identifiers={by_identifier}&identifiers=https%3A%2F%2Fnone"
+        ))
+        .await;
+    assert_eq!(picked.as_array().expect("array").len(), 1);
+    assert_eq!(picked[0]["id"], rs["id"]);
+
     // The Management API itself cannot be changed or deleted.
     let (_, list) = mgmt.get("/resource-servers?include_totals=true").await;
     assert_eq!(list["total"], 2);
