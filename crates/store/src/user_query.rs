@@ -13,6 +13,24 @@ pub(crate) enum Bind {
     Bool(bool),
 }
 
+/// Binds every value of a [`Condition`] to a query, in order; a macro because the query
+/// type differs per dialect.
+macro_rules! bind_all {
+    ($query:expr, $binds:expr) => {{
+        let mut q = $query;
+        for b in $binds {
+            q = match b {
+                $crate::user_query::Bind::Text(t) => q.bind(t),
+                $crate::user_query::Bind::Int(i) => q.bind(i),
+                $crate::user_query::Bind::Bool(v) => q.bind(v),
+            };
+        }
+        q
+    }};
+}
+
+pub(crate) use bind_all;
+
 /// A condition on `users u` and the values for its placeholders, which start at `first`.
 pub(crate) struct Condition {
     pub sql: String,

@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use crate::SqlStore;
 use crate::error::{db, one_row};
 use crate::pool::{in_transaction, on_pool};
-use crate::user_query::{Bind, condition, order_by};
+use crate::user_query::{bind_all, condition, order_by};
 
 const INSERT_USER: &str = "INSERT INTO users (user_id, email, email_verified, username, phone_number, \
     phone_verified, profile, user_metadata, app_metadata, blocked, logins_count, last_login, created_at, updated_at) \
@@ -299,15 +299,8 @@ impl UserStore for SqlStore {
             order_by(sort)
         ));
         let rows: Vec<UserRow> = on_pool!(self, p => {
-            let mut q = sqlx::query_as(sql).bind(i64::from(page.limit)).bind(page.offset);
-            for b in cond.binds {
-                q = match b {
-                    Bind::Text(t) => q.bind(t),
-                    Bind::Int(i) => q.bind(i),
-                    Bind::Bool(v) => q.bind(v),
-                };
-            }
-            q.fetch_all(p).await.map_err(db)?
+            let q = sqlx::query_as(sql).bind(i64::from(page.limit)).bind(page.offset);
+            bind_all!(q, cond.binds).fetch_all(p).await.map_err(db)?
         });
         self.with_identities(rows).await
     }
@@ -316,15 +309,7 @@ impl UserStore for SqlStore {
         let cond = condition(self.dialect(), query, 1).map_err(|e| StoreError::Corrupt(e.0))?;
         let sql = AssertSqlSafe(format!("SELECT COUNT(*) FROM users u WHERE {}", cond.sql));
         let (n,): (i64,) = on_pool!(self, p => {
-            let mut q = sqlx::query_as(sql);
-            for b in cond.binds {
-                q = match b {
-                    Bind::Text(t) => q.bind(t),
-                    Bind::Int(i) => q.bind(i),
-                    Bind::Bool(v) => q.bind(v),
-                };
-            }
-            q.fetch_one(p).await.map_err(db)?
+            bind_all!(sqlx::query_as(sql), cond.binds).fetch_one(p).await.map_err(db)?
         });
         Ok(n)
     }

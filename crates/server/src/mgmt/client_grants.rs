@@ -128,12 +128,8 @@ pub async fn create(
             "allow_any_organization",
         ],
     )?;
-    let required = |name: &str| {
-        body.get(name)
-            .ok_or_else(|| MgmtError::invalid_body(format!("'Missing required property: {name}'.")))
-    };
-    let client_id = v::non_empty("client_id", required("client_id")?, 200)?;
-    let audience = v::non_empty("audience", required("audience")?, 600)?;
+    let client_id = v::non_empty("client_id", v::required(&body, "client_id")?, 200)?;
+    let audience = v::non_empty("audience", v::required(&body, "audience")?, 600)?;
     let api = state
         .stores
         .resource_servers
@@ -151,7 +147,7 @@ pub async fn create(
             "inexistent_client",
         ));
     }
-    let scope = checked_scopes(required("scope")?, &api)?;
+    let scope = checked_scopes(v::required(&body, "scope")?, &api)?;
     let grant = ClientGrant {
         id: ids::new_client_grant_id(),
         client_id,
@@ -210,9 +206,11 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, MgmtError> {
     caller.require_any(&["delete:client_grants"])?;
-    match state.stores.client_grants.delete_client_grant(&id).await {
-        Ok(()) => Ok(StatusCode::NO_CONTENT),
-        Err(StoreError::NotFound(_)) => Err(not_found()),
-        Err(e) => Err(e.into()),
-    }
+    state
+        .stores
+        .client_grants
+        .delete_client_grant(&id)
+        .await
+        .map_err(|e| MgmtError::or_missing(e, not_found))?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -531,9 +531,7 @@ pub async fn create(
 ) -> Result<Response, MgmtError> {
     caller.require_any(&["create:clients"])?;
     if !body.contains_key("name") {
-        return Err(MgmtError::invalid_body(
-            "'Missing required property: name'.",
-        ));
+        return Err(v::missing("name"));
     }
     let now = OffsetDateTime::now_utc();
     let client_id = ids::new_client_id();
@@ -597,11 +595,13 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, MgmtError> {
     caller.require_any(&["delete:clients"])?;
-    match state.stores.clients.delete_client(&id).await {
-        Ok(()) => Ok(StatusCode::NO_CONTENT),
-        Err(gatehouse_core::store::StoreError::NotFound(_)) => Err(not_found()),
-        Err(e) => Err(e.into()),
-    }
+    state
+        .stores
+        .clients
+        .delete_client(&id)
+        .await
+        .map_err(|e| MgmtError::or_missing(e, not_found))?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `POST /clients/{id}/rotate-secret`: a new secret, returned with the client.

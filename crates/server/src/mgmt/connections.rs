@@ -312,18 +312,14 @@ pub async fn create(
 ) -> Result<Response, MgmtError> {
     caller.require_any(&["create:connections"])?;
     v::only_known(&body, PROPERTIES)?;
-    let required = |name: &str| {
-        body.get(name)
-            .ok_or_else(|| MgmtError::invalid_body(format!("'Missing required property: {name}'.")))
-    };
-    let name = v::string("name", required("name")?, 128)?;
+    let name = v::string("name", v::required(&body, "name")?, 128)?;
     if !valid_name(&name) {
         return Err(bad(
             "name",
             "String does not match pattern: ^[a-zA-Z0-9](-[a-zA-Z0-9]|[a-zA-Z0-9])*$",
         ));
     }
-    let strategy = v::one_of("strategy", required("strategy")?, STRATEGIES)?;
+    let strategy = v::one_of("strategy", v::required(&body, "strategy")?, STRATEGIES)?;
     let mut c = Connection {
         id: ids::new_connection_id(),
         name,
@@ -372,11 +368,13 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, MgmtError> {
     caller.require_any(&["delete:connections"])?;
-    match state.stores.connections.delete_connection(&id).await {
-        Ok(()) => Ok(StatusCode::ACCEPTED),
-        Err(StoreError::NotFound(_)) => Err(not_found()),
-        Err(e) => Err(e.into()),
-    }
+    state
+        .stores
+        .connections
+        .delete_connection(&id)
+        .await
+        .map_err(|e| MgmtError::or_missing(e, not_found))?;
+    Ok(StatusCode::ACCEPTED)
 }
 
 /// `GET /connections/{id}/clients`: checkpoint pages of `{clients: [{client_id}], next}`.

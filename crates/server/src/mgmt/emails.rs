@@ -48,9 +48,8 @@ fn credentials(value: &Value) -> Result<(Map<String, Value>, Value), MgmtError> 
     let c = v::object("credentials", value)?;
     v::only_known(c, &["smtp_host", "smtp_port", "smtp_user", "smtp_pass"])?;
     let need = |k: &str| {
-        c.get(k).ok_or_else(|| {
-            MgmtError::invalid_body(format!("'Missing required property: credentials.{k}'."))
-        })
+        c.get(k)
+            .ok_or_else(|| v::missing(&format!("credentials.{k}")))
     };
     let host = v::non_empty("credentials.smtp_host", need("smtp_host")?, 253)?;
     let port = v::integer("credentials.smtp_port", need("smtp_port")?, 1, 65_535)?;
@@ -125,9 +124,7 @@ pub async fn create(
     caller.require_any(&["create:email_provider"])?;
     for k in ["name", "credentials"] {
         if !body.contains_key(k) {
-            return Err(MgmtError::invalid_body(format!(
-                "'Missing required property: {k}'."
-            )));
+            return Err(v::missing(k));
         }
     }
     let mut t = tenant(&state).await?;

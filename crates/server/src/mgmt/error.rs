@@ -77,6 +77,14 @@ impl MgmtError {
         }
     }
 
+    /// A storage error, with `NotFound` answered as `not_found()` (the resource's own 404).
+    pub fn or_missing(e: StoreError, not_found: fn() -> MgmtError) -> Self {
+        match e {
+            StoreError::NotFound(_) => not_found(),
+            other => other.into(),
+        }
+    }
+
     /// 404 with `message` and `code`.
     pub fn not_found(message: &str, code: &'static str) -> Self {
         MgmtError::NotFound {

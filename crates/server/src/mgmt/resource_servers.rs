@@ -236,7 +236,7 @@ pub async fn create(
     let identifier = v::non_empty(
         "identifier",
         body.get("identifier")
-            .ok_or_else(|| MgmtError::invalid_body("'Missing required property: identifier'."))?,
+            .ok_or_else(|| v::missing("identifier"))?,
         600,
     )?;
     let mut rs = ResourceServer {

@@ -43,11 +43,6 @@ async fn user_exists(state: &AppState, id: &str) -> Result<(), MgmtError> {
         .ok_or_else(user_not_found)
 }
 
-fn required<'a>(body: &'a Map<String, Value>, name: &str) -> Result<&'a Value, MgmtError> {
-    body.get(name)
-        .ok_or_else(|| MgmtError::invalid_body(format!("'Missing required property: {name}'.")))
-}
-
 /// `{permissions: [{resource_server_identifier, permission_name}]}`; each must be a scope
 /// its API defines.
 async fn permissions_body(
@@ -55,7 +50,7 @@ async fn permissions_body(
     body: &Map<String, Value>,
 ) -> Result<Vec<Permission>, MgmtError> {
     v::only_known(body, &["permissions"])?;
-    let items = required(body, "permissions")?
+    let items = v::required(body, "permissions")?
         .as_array()
         .ok_or_else(|| bad("permissions", "Expected type array"))?;
     if items.is_empty() {
@@ -103,7 +98,7 @@ async fn permissions_body(
 /// `{<key>: [ids]}`, at least one.
 fn ids_body(body: &Map<String, Value>, key: &str) -> Result<Vec<String>, MgmtError> {
     v::only_known(body, &[key])?;
-    let ids = v::strings(key, required(body, key)?, 255)?;
+    let ids = v::strings(key, v::required(body, key)?, 255)?;
     if ids.is_empty() {
         return Err(bad(key, "Array is too short (0), minimum 1"));
     }
@@ -183,7 +178,7 @@ pub async fn create(
     MgmtJson(body): MgmtJson<Map<String, Value>>,
 ) -> Result<Json<Value>, MgmtError> {
     caller.require_any(&["create:roles"])?;
-    required(&body, "name")?;
+    v::required(&body, "name")?;
     let mut role = Role {
         id: ids::new_role_id(),
         name: String::new(),
@@ -226,11 +221,13 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, MgmtError> {
     caller.require_any(&["delete:roles"])?;
-    match state.stores.roles.delete_role(&id).await {
-        Ok(()) => Ok(StatusCode::OK),
-        Err(StoreError::NotFound(_)) => Err(not_found()),
-        Err(e) => Err(e.into()),
-    }
+    state
+        .stores
+        .roles
+        .delete_role(&id)
+        .await
+        .map_err(|e| MgmtError::or_missing(e, not_found))?;
+    Ok(StatusCode::OK)
 }
 
 async fn permission_json(state: &AppState, p: &Permission) -> Result<Value, MgmtError> {

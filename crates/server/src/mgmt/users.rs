@@ -368,7 +368,7 @@ pub async fn create(
     let conn_name = v::non_empty(
         "connection",
         body.get("connection")
-            .ok_or_else(|| MgmtError::invalid_body("'Missing required property: connection'."))?,
+            .ok_or_else(|| v::missing("connection"))?,
         128,
     )?;
     let connection = connection_named(&state, &conn_name).await?;
@@ -395,20 +395,14 @@ pub async fn create(
     let password_hash = match provider {
         "auth0" => {
             if email.is_none() && !(requires_username && uname.is_some()) {
-                return Err(MgmtError::invalid_body(
-                    "'Missing required property: email'.",
-                ));
+                return Err(v::missing("email"));
             }
             if requires_username && uname.is_none() {
-                return Err(MgmtError::invalid_body(
-                    "'Missing required property: username'.",
-                ));
+                return Err(v::missing("username"));
             }
             let password = v::string(
                 "password",
-                get("password").ok_or_else(|| {
-                    MgmtError::invalid_body("'Missing required property: password'.")
-                })?,
+                get("password").ok_or_else(|| v::missing("password"))?,
                 1000,
             )?;
             password_policy(&connection)
@@ -423,14 +417,10 @@ pub async fn create(
             )
         }
         "email" if email.is_none() => {
-            return Err(MgmtError::invalid_body(
-                "'Missing required property: email'.",
-            ));
+            return Err(v::missing("email"));
         }
         "sms" if phone_number.is_none() => {
-            return Err(MgmtError::invalid_body(
-                "'Missing required property: phone_number'.",
-            ));
+            return Err(v::missing("phone_number"));
         }
         _ if get("password").is_some() => {
             return Err(bad("password", "passwordless connections take no password"));
@@ -667,9 +657,11 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, MgmtError> {
     authorize(&caller, &id, &["delete:users"], "delete:current_user")?;
-    match state.stores.users.delete_user(&id).await {
-        Ok(()) => Ok(StatusCode::NO_CONTENT),
-        Err(StoreError::NotFound(_)) => Err(not_found()),
-        Err(e) => Err(e.into()),
-    }
+    state
+        .stores
+        .users
+        .delete_user(&id)
+        .await
+        .map_err(|e| MgmtError::or_missing(e, not_found))?;
+    Ok(StatusCode::NO_CONTENT)
 }

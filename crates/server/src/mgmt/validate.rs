@@ -5,6 +5,16 @@ use serde_json::{Map, Value};
 
 use super::error::MgmtError;
 
+/// `Missing required property: <name>`, Auth0's message for an absent property.
+pub fn missing(name: &str) -> MgmtError {
+    MgmtError::invalid_body(format!("'Missing required property: {name}'."))
+}
+
+/// The value of a property that must be present.
+pub fn required<'a>(body: &'a Map<String, Value>, name: &str) -> Result<&'a Value, MgmtError> {
+    body.get(name).ok_or_else(|| missing(name))
+}
+
 /// A field's value did not pass.
 pub fn bad(property: &str, what: impl std::fmt::Display) -> MgmtError {
     MgmtError::invalid_body(format!("'{what}' on property {property}."))
