@@ -11,6 +11,7 @@ pub mod ids;
 pub mod log;
 pub mod metadata;
 pub mod password_policy;
+pub mod refresh_token;
 pub mod resource_server;
 pub mod role;
 pub mod scope;

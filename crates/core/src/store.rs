@@ -8,6 +8,7 @@ use crate::client::Client;
 use crate::client_grant::ClientGrant;
 use crate::connection::Connection;
 use crate::log::{LogEvent, LogFilter};
+use crate::refresh_token::RefreshToken;
 use crate::resource_server::ResourceServer;
 use crate::role::{Permission, Role, UserPermission};
 use crate::seed::{SeedOutcome, SeedPlan};
@@ -219,6 +220,43 @@ pub trait UserStore: Send + Sync {
     async fn count_users(&self, query: Option<&UserQuery>) -> StoreResult<i64>;
     /// Users whose email is `email` (case-insensitive), oldest first.
     async fn users_by_email(&self, email: &str) -> StoreResult<Vec<User>>;
+    /// The user who logs in to `connection` with `login` (email or username, any case).
+    async fn user_by_login(&self, connection: &str, login: &str) -> StoreResult<Option<User>>;
+    /// Counts a successful login: `logins_count`, `last_login`, `last_ip`.
+    async fn record_login(
+        &self,
+        user_id: &str,
+        ip: Option<&str>,
+        at: time::OffsetDateTime,
+    ) -> StoreResult<()>;
+}
+
+/// Refresh tokens.
+#[async_trait]
+pub trait RefreshTokenStore: Send + Sync {
+    /// Stores a new token.
+    async fn insert_refresh_token(&self, token: &RefreshToken) -> StoreResult<()>;
+    /// A token by its hash.
+    async fn refresh_token(&self, token_hash: &[u8]) -> StoreResult<Option<RefreshToken>>;
+    /// Retires a token for rotation; true only for the one caller that retired it, so two
+    /// concurrent redemptions cannot both succeed.
+    async fn retire_refresh_token(
+        &self,
+        token_hash: &[u8],
+        at: time::OffsetDateTime,
+    ) -> StoreResult<bool>;
+    /// Pushes a token's idle expiry forward.
+    async fn touch_refresh_token(
+        &self,
+        token_hash: &[u8],
+        idle_expires_at: time::OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// Revokes every token of a family; returns how many were live.
+    async fn revoke_refresh_family(
+        &self,
+        family_id: &str,
+        at: time::OffsetDateTime,
+    ) -> StoreResult<u64>;
 }
 
 /// Signing keys.
@@ -332,4 +370,6 @@ pub struct Stores {
     pub roles: std::sync::Arc<dyn RoleStore>,
     /// Tenant logs.
     pub logs: std::sync::Arc<dyn LogStore>,
+    /// Refresh tokens.
+    pub refresh_tokens: std::sync::Arc<dyn RefreshTokenStore>,
 }

@@ -1,5 +1,10 @@
 //! The claims of the tokens we issue, free of any encoding.
 
+use serde_json::{Map, Value, json};
+
+use crate::scope::Scope;
+use crate::user::User;
+
 /// An access token's claims (Auth0's `access_token` dialect).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessTokenClaims {
@@ -7,8 +12,8 @@ pub struct AccessTokenClaims {
     pub iss: String,
     /// Subject: a user id, or `<client_id>@clients` for machine tokens.
     pub sub: String,
-    /// Audience: the API identifier.
-    pub aud: String,
+    /// Audience: the API identifier (and `<issuer>userinfo` for user tokens with `openid`).
+    pub aud: Vec<String>,
     /// Authorized party: the client the token was issued to.
     pub azp: String,
     /// Issued at (seconds since the epoch).
@@ -16,7 +21,99 @@ pub struct AccessTokenClaims {
     /// Expires at (seconds since the epoch).
     pub exp: i64,
     /// Granted scopes.
-    pub scope: crate::scope::Scope,
+    pub scope: Scope,
     /// Grant type that produced it, e.g. `client-credentials`.
     pub gty: Option<&'static str>,
+    /// RBAC permissions, when the API enforces policies.
+    pub permissions: Option<Vec<String>>,
+}
+
+impl AccessTokenClaims {
+    /// The claims as JSON: `aud` a string when there is one audience, as Auth0 does.
+    pub fn to_json(&self) -> Value {
+        let aud = match self.aud.as_slice() {
+            [one] => json!(one),
+            many => json!(many),
+        };
+        let mut v = json!({
+            "iss": self.iss,
+            "sub": self.sub,
+            "aud": aud,
+            "iat": self.iat,
+            "exp": self.exp,
+            "scope": self.scope.to_string(),
+            "azp": self.azp,
+        });
+        if let Some(gty) = self.gty {
+            v["gty"] = json!(gty);
+        }
+        if let Some(p) = &self.permissions {
+            v["permissions"] = json!(p);
+        }
+        v
+    }
+}
+
+/// Scopes defined by OpenID Connect rather than by an API.
+pub const OIDC_SCOPES: &[&str] = &[
+    "openid",
+    "profile",
+    "email",
+    "address",
+    "phone",
+    "offline_access",
+];
+
+const PROFILE_CLAIMS: &[&str] = &[
+    "name",
+    "family_name",
+    "given_name",
+    "middle_name",
+    "nickname",
+    "preferred_username",
+    "profile",
+    "picture",
+    "website",
+    "gender",
+    "birthdate",
+    "zoneinfo",
+    "locale",
+];
+
+/// The user's claims that `scope` releases (OIDC Core s5.4), plus `sub`; used in ID tokens
+/// and at `/userinfo`.
+pub fn user_claims(user: &User, scope: &Scope) -> Map<String, Value> {
+    let mut out = Map::new();
+    out.insert("sub".into(), json!(user.user_id));
+    if scope.contains("profile") {
+        for k in PROFILE_CLAIMS {
+            if let Some(v) = user.profile.get(*k) {
+                out.insert((*k).to_owned(), v.clone());
+            }
+        }
+        if let Some(u) = &user.username {
+            out.entry("preferred_username").or_insert_with(|| json!(u));
+        }
+        out.insert(
+            "updated_at".into(),
+            json!(
+                user.updated_at
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default()
+            ),
+        );
+    }
+    if scope.contains("email")
+        && let Some(e) = &user.email
+    {
+        out.insert("email".into(), json!(e));
+        out.insert("email_verified".into(), json!(user.email_verified));
+    }
+    if scope.contains("phone")
+        && let Some(p) = &user.phone_number
+    {
+        out.insert("phone_number".into(), json!(p));
+        out.insert("phone_number_verified".into(), json!(user.phone_verified));
+    }
+    out
 }

@@ -9,6 +9,7 @@ mod connections;
 mod error;
 mod logs;
 mod pool;
+mod refresh_tokens;
 mod resource_servers;
 mod roles;
 mod setup;
@@ -68,6 +69,7 @@ impl SqlStore {
             users: this.clone(),
             roles: this.clone(),
             logs: this.clone(),
+            refresh_tokens: this.clone(),
             signing_keys: this,
         }
     }

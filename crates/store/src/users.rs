@@ -325,6 +325,40 @@ impl UserStore for SqlStore {
             .map_err(db))?;
         self.with_identities(rows).await
     }
+
+    async fn user_by_login(&self, connection: &str, login: &str) -> StoreResult<Option<User>> {
+        let owner: Option<(String,)> = on_pool!(self, p => sqlx::query_as(
+            "SELECT owner_id FROM identities WHERE connection = $1 AND (login_email = $2 OR login_username = $2)",
+        )
+        .bind(connection)
+        .bind(login.to_lowercase())
+        .fetch_optional(p)
+        .await
+        .map_err(db))?;
+        match owner {
+            Some((id,)) => self.user(&id).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn record_login(
+        &self,
+        user_id: &str,
+        ip: Option<&str>,
+        at: OffsetDateTime,
+    ) -> StoreResult<()> {
+        let n = on_pool!(self, p => sqlx::query(
+            "UPDATE users SET logins_count = logins_count + 1, last_login = $2, last_ip = $3 WHERE user_id = $1",
+        )
+        .bind(user_id)
+        .bind(at)
+        .bind(ip)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(db))?;
+        one_row(n, format!("user {user_id}"))
+    }
 }
 
 impl SqlStore {

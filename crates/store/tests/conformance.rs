@@ -1239,6 +1239,139 @@ async fn logs_append_filter_and_page(s: Stores) {
     );
 }
 
+async fn logins_and_refresh_tokens(s: Stores) {
+    use gatehouse_core::refresh_token::RefreshToken;
+    s.setup
+        .apply_seed(&plan("boot", false, 1))
+        .await
+        .expect("seed");
+    let mut user = database_user("Log.In@example.com");
+    user.email = Some("log.in@example.com".into());
+    user.username = Some("loggy".into());
+    s.users.insert_user(&user).await.expect("user");
+    let db = "Username-Password-Authentication";
+    for login in ["log.in@example.com", "LOG.IN@example.com", "Loggy"] {
+        let found = s.users.user_by_login(db, login).await.expect("lookup");
+        assert_eq!(
+            found.map(|u| u.user_id),
+            Some(user.user_id.clone()),
+            "{login}"
+        );
+    }
+    assert!(
+        s.users
+            .user_by_login("email", "log.in@example.com")
+            .await
+            .expect("lookup")
+            .is_none()
+    );
+    let at = now();
+    s.users
+        .record_login(&user.user_id, Some("10.0.0.1"), at)
+        .await
+        .expect("login");
+    s.users
+        .record_login(&user.user_id, None, at)
+        .await
+        .expect("login");
+    let after = s
+        .users
+        .user(&user.user_id)
+        .await
+        .expect("get")
+        .expect("user");
+    assert_eq!((after.logins_count, after.last_login), (2, Some(at)));
+
+    let c = client("app");
+    s.clients.insert_client(&c).await.expect("client");
+    let token = |hash: u8, family: &str| RefreshToken {
+        token_hash: vec![hash; 32],
+        family_id: family.into(),
+        client_id: c.client_id.clone(),
+        user_id: user.user_id.clone(),
+        connection: db.into(),
+        audience: Some("https://api".into()),
+        scope: "openid offline_access".into(),
+        auth_time: 1_700_000_000,
+        created_at: at,
+        expires_at: Some(at + time::Duration::days(1)),
+        idle_expires_at: None,
+        rotated_at: None,
+        revoked_at: None,
+    };
+    let (a, b, other) = (token(1, "fam"), token(2, "fam"), token(3, "other"));
+    for t in [&a, &b, &other] {
+        s.refresh_tokens
+            .insert_refresh_token(t)
+            .await
+            .expect("insert");
+    }
+    assert_eq!(
+        s.refresh_tokens
+            .refresh_token(&a.token_hash)
+            .await
+            .expect("get"),
+        Some(a.clone())
+    );
+    // Two concurrent redemptions: exactly one retires the token.
+    let (x, y) = tokio::join!(
+        s.refresh_tokens.retire_refresh_token(&a.token_hash, at),
+        s.refresh_tokens.retire_refresh_token(&a.token_hash, at)
+    );
+    assert_eq!(
+        [x.expect("retire"), y.expect("retire")]
+            .iter()
+            .filter(|w| **w)
+            .count(),
+        1
+    );
+    let idle = at + time::Duration::hours(1);
+    s.refresh_tokens
+        .touch_refresh_token(&b.token_hash, idle)
+        .await
+        .expect("touch");
+    assert_eq!(
+        s.refresh_tokens
+            .refresh_token(&b.token_hash)
+            .await
+            .expect("get")
+            .and_then(|t| t.idle_expires_at),
+        Some(idle)
+    );
+    assert_eq!(
+        s.refresh_tokens
+            .revoke_refresh_family("fam", at)
+            .await
+            .expect("revoke"),
+        2
+    );
+    assert_eq!(
+        s.refresh_tokens
+            .revoke_refresh_family("fam", at)
+            .await
+            .expect("revoke"),
+        0
+    );
+    assert!(
+        s.refresh_tokens
+            .refresh_token(&other.token_hash)
+            .await
+            .expect("get")
+            .expect("t")
+            .revoked_at
+            .is_none()
+    );
+    // Deleting the user deletes its tokens.
+    s.users.delete_user(&user.user_id).await.expect("delete");
+    assert!(
+        s.refresh_tokens
+            .refresh_token(&other.token_hash)
+            .await
+            .expect("get")
+            .is_none()
+    );
+}
+
 async fn ping_answers(s: Stores) {
     s.setup.ping().await.expect("ping");
 }
@@ -1280,6 +1413,7 @@ conformance!(
     signing_keys_rotate,
     concurrent_rotations_stay_consistent,
     ping_answers,
+    logins_and_refresh_tokens,
     logs_append_filter_and_page,
     roles_permissions_and_members,
     user_search_and_updates,

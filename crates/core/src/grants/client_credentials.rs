@@ -54,12 +54,13 @@ pub fn decide(
     Ok(AccessTokenClaims {
         iss: issuer.to_owned(),
         sub: format!("{}@clients", client.client_id),
-        aud: api.identifier.clone(),
+        aud: vec![api.identifier.clone()],
         azp: client.client_id.clone(),
         iat: now,
         exp: now + api.token_lifetime,
         scope,
         gty: Some("client-credentials"),
+        permissions: None,
     })
 }
 
@@ -120,7 +121,7 @@ mod tests {
         )
         .expect("granted");
         assert_eq!(t.sub, "c1@clients");
-        assert_eq!(t.aud, "https://api");
+        assert_eq!(t.aud, vec!["https://api".to_owned()]);
         assert_eq!(t.azp, "c1");
         assert_eq!((t.iat, t.exp), (100, 700));
         assert_eq!(t.scope.to_string(), "read:a write:a");

@@ -10,7 +10,7 @@ use gatehouse_core::grants::client_credentials::{self, ClientCredentialsError};
 use gatehouse_core::log::LogEvent;
 use gatehouse_core::scope::Scope;
 use gatehouse_core::token::AccessTokenClaims;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::AppState;
 use crate::error::OAuthError;
@@ -41,7 +41,7 @@ pub async fn token(
                     event.description = Some("Client Credentials for Access Token".into());
                     event.client_id = Some(client.client_id.clone());
                     event.client_name = Some(client.name.clone());
-                    event.audience = Some(claims.aud.clone());
+                    event.audience = claims.aud.first().cloned();
                     event.scope = Some(claims.scope.to_string());
                 }
                 Err(e) => {
@@ -103,25 +103,9 @@ async fn client_credentials_grant(
     Ok((client, claims, response))
 }
 
-fn claims_json(c: &AccessTokenClaims) -> Value {
-    let mut v = json!({
-        "iss": c.iss,
-        "sub": c.sub,
-        "aud": c.aud,
-        "iat": c.iat,
-        "exp": c.exp,
-        "scope": c.scope.to_string(),
-        "azp": c.azp,
-    });
-    if let Some(gty) = c.gty {
-        v["gty"] = json!(gty);
-    }
-    v
-}
-
 /// The RFC 6749 s5.1 success response; never cached.
 fn token_response(state: &AppState, claims: &AccessTokenClaims) -> Result<Response, OAuthError> {
-    let access_token = state.keys.sign(&claims_json(claims))?;
+    let access_token = state.keys.sign(&claims.to_json())?;
     let body = json!({
         "access_token": access_token,
         "token_type": "Bearer",

@@ -1,0 +1,197 @@
+//! Refresh tokens: opaque, stored only as a keyed hash, grouped in families so that a
+//! replayed rotated token revokes everything descended from the same login (RFC 9700 s4.14).
+
+use time::{Duration, OffsetDateTime};
+
+/// A refresh token as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefreshToken {
+    /// Keyed hash of the token.
+    pub token_hash: Vec<u8>,
+    /// Every token rotated from one login shares this id.
+    pub family_id: String,
+    /// The client it was issued to.
+    pub client_id: String,
+    /// The user it speaks for.
+    pub user_id: String,
+    /// The connection the user logged in with.
+    pub connection: String,
+    /// The API of its access tokens, if any.
+    pub audience: Option<String>,
+    /// The scopes it may renew.
+    pub scope: String,
+    /// When the login happened (for `auth_time`).
+    pub auth_time: i64,
+    /// When it was issued.
+    pub created_at: OffsetDateTime,
+    /// Absolute expiry (None: never).
+    pub expires_at: Option<OffsetDateTime>,
+    /// Idle expiry, pushed forward on each use (None: never).
+    pub idle_expires_at: Option<OffsetDateTime>,
+    /// When it was exchanged for a successor (rotating tokens only).
+    pub rotated_at: Option<OffsetDateTime>,
+    /// When it was revoked.
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+/// How a client's refresh tokens behave (`refresh_token` in Application Settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefreshPolicy {
+    /// Each use returns a new token and retires the old one.
+    pub rotating: bool,
+    /// Seconds a retired token may still be replayed (Auth0's `leeway`).
+    pub leeway: i64,
+    /// Absolute lifetime in seconds (None: infinite).
+    pub lifetime: Option<i64>,
+    /// Idle lifetime in seconds (None: infinite).
+    pub idle_lifetime: Option<i64>,
+}
+
+impl RefreshPolicy {
+    /// From the client's `refresh_token` settings, with Auth0's defaults; single-page apps
+    /// always rotate (their tokens live in a browser).
+    pub fn from_settings(settings: Option<&serde_json::Value>, spa: bool) -> Self {
+        let get = |k: &str| settings.and_then(|s| s.get(k));
+        let flag = |k: &str| get(k).and_then(serde_json::Value::as_bool).unwrap_or(false);
+        let rotating = spa || get("rotation_type").and_then(|v| v.as_str()) == Some("rotating");
+        let expiring =
+            rotating || get("expiration_type").and_then(|v| v.as_str()) == Some("expiring");
+        let secs = |k: &str, default: i64| {
+            get(k)
+                .and_then(serde_json::Value::as_i64)
+                .unwrap_or(default)
+        };
+        RefreshPolicy {
+            rotating,
+            leeway: secs("leeway", 0),
+            lifetime: (expiring && !flag("infinite_token_lifetime"))
+                .then(|| secs("token_lifetime", 2_592_000)),
+            idle_lifetime: (expiring && !flag("infinite_idle_token_lifetime"))
+                .then(|| secs("idle_token_lifetime", 1_296_000)),
+        }
+    }
+}
+
+/// What to do with a presented refresh token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshDecision {
+    /// Renew: for rotating tokens, retire this one and issue a successor.
+    Renew,
+    /// A retired token replayed after the leeway: revoke its family.
+    Reuse,
+    /// Unknown, revoked, expired or another client's: refuse.
+    Invalid,
+}
+
+/// Decides on `token` (as stored, if found) presented by `client_id` at `now`.
+pub fn decide(
+    token: Option<&RefreshToken>,
+    client_id: &str,
+    policy: RefreshPolicy,
+    now: OffsetDateTime,
+) -> RefreshDecision {
+    let Some(t) = token else {
+        return RefreshDecision::Invalid;
+    };
+    if t.client_id != client_id || t.revoked_at.is_some() {
+        return RefreshDecision::Invalid;
+    }
+    if t.expires_at.is_some_and(|e| e <= now) || t.idle_expires_at.is_some_and(|e| e <= now) {
+        return RefreshDecision::Invalid;
+    }
+    match t.rotated_at {
+        Some(at) if policy.rotating && now - at > Duration::seconds(policy.leeway) => {
+            RefreshDecision::Reuse
+        }
+        _ => RefreshDecision::Renew,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn token(now: OffsetDateTime) -> RefreshToken {
+        RefreshToken {
+            token_hash: vec![1],
+            family_id: "f".into(),
+            client_id: "c".into(),
+            user_id: "u".into(),
+            connection: "db".into(),
+            audience: None,
+            scope: "openid offline_access".into(),
+            auth_time: 0,
+            created_at: now,
+            expires_at: Some(now + Duration::days(30)),
+            idle_expires_at: Some(now + Duration::days(15)),
+            rotated_at: None,
+            revoked_at: None,
+        }
+    }
+
+    #[test]
+    fn policies() {
+        let spa = RefreshPolicy::from_settings(None, true);
+        assert!(spa.rotating && spa.lifetime == Some(2_592_000));
+        let web = RefreshPolicy::from_settings(None, false);
+        assert!(!web.rotating && web.lifetime.is_none() && web.idle_lifetime.is_none());
+        let custom = RefreshPolicy::from_settings(
+            Some(
+                &json!({"rotation_type": "rotating", "leeway": 5, "token_lifetime": 60, "infinite_idle_token_lifetime": true}),
+            ),
+            false,
+        );
+        assert_eq!(
+            custom,
+            RefreshPolicy {
+                rotating: true,
+                leeway: 5,
+                lifetime: Some(60),
+                idle_lifetime: None
+            }
+        );
+    }
+
+    #[test]
+    fn decisions() {
+        let now = OffsetDateTime::now_utc();
+        let rotating = RefreshPolicy {
+            rotating: true,
+            leeway: 10,
+            lifetime: None,
+            idle_lifetime: None,
+        };
+        let t = token(now);
+        assert_eq!(decide(Some(&t), "c", rotating, now), RefreshDecision::Renew);
+        assert_eq!(
+            decide(Some(&t), "other", rotating, now),
+            RefreshDecision::Invalid
+        );
+        assert_eq!(decide(None, "c", rotating, now), RefreshDecision::Invalid);
+        let mut used = t.clone();
+        used.rotated_at = Some(now - Duration::seconds(5));
+        assert_eq!(
+            decide(Some(&used), "c", rotating, now),
+            RefreshDecision::Renew,
+            "within leeway"
+        );
+        used.rotated_at = Some(now - Duration::seconds(11));
+        assert_eq!(
+            decide(Some(&used), "c", rotating, now),
+            RefreshDecision::Reuse
+        );
+        let mut old = t.clone();
+        old.idle_expires_at = Some(now - Duration::seconds(1));
+        assert_eq!(
+            decide(Some(&old), "c", rotating, now),
+            RefreshDecision::Invalid
+        );
+        let mut revoked = t;
+        revoked.revoked_at = Some(now);
+        assert_eq!(
+            decide(Some(&revoked), "c", rotating, now),
+            RefreshDecision::Invalid
+        );
+    }
+}

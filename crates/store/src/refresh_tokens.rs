@@ -1,0 +1,141 @@
+//! Refresh tokens, stored by keyed hash.
+
+use async_trait::async_trait;
+use gatehouse_core::refresh_token::RefreshToken;
+use gatehouse_core::store::{RefreshTokenStore, StoreResult};
+use serde_json::{Value, json};
+use sqlx::types::Json;
+use time::OffsetDateTime;
+
+use crate::SqlStore;
+use crate::error::db;
+use crate::pool::on_pool;
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    token_hash: Vec<u8>,
+    family_id: String,
+    client_id: String,
+    user_id: String,
+    connection: String,
+    audience: Option<String>,
+    scope: String,
+    data: Json<Value>,
+    created_at: OffsetDateTime,
+    expires_at: Option<OffsetDateTime>,
+    idle_expires_at: Option<OffsetDateTime>,
+    rotated_at: Option<OffsetDateTime>,
+    revoked_at: Option<OffsetDateTime>,
+}
+
+impl From<Row> for RefreshToken {
+    fn from(r: Row) -> Self {
+        RefreshToken {
+            auth_time: r
+                .data
+                .0
+                .get("auth_time")
+                .and_then(Value::as_i64)
+                .unwrap_or(0),
+            token_hash: r.token_hash,
+            family_id: r.family_id,
+            client_id: r.client_id,
+            user_id: r.user_id,
+            connection: r.connection,
+            audience: r.audience,
+            scope: r.scope,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            idle_expires_at: r.idle_expires_at,
+            rotated_at: r.rotated_at,
+            revoked_at: r.revoked_at,
+        }
+    }
+}
+
+#[async_trait]
+impl RefreshTokenStore for SqlStore {
+    async fn insert_refresh_token(&self, t: &RefreshToken) -> StoreResult<()> {
+        on_pool!(self, p => sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, connection, audience, \
+             scope, data, created_at, expires_at, idle_expires_at, rotated_at, revoked_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(&t.token_hash)
+        .bind(&t.family_id)
+        .bind(&t.client_id)
+        .bind(&t.user_id)
+        .bind(&t.connection)
+        .bind(&t.audience)
+        .bind(&t.scope)
+        .bind(Json(json!({"auth_time": t.auth_time})))
+        .bind(t.created_at)
+        .bind(t.expires_at)
+        .bind(t.idle_expires_at)
+        .bind(t.rotated_at)
+        .bind(t.revoked_at)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(db))?;
+        Ok(())
+    }
+
+    async fn refresh_token(&self, token_hash: &[u8]) -> StoreResult<Option<RefreshToken>> {
+        let row: Option<Row> = on_pool!(self, p => sqlx::query_as(
+            "SELECT token_hash, family_id, client_id, user_id, connection, audience, scope, data, created_at, \
+             expires_at, idle_expires_at, rotated_at, revoked_at FROM refresh_tokens WHERE token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(p)
+        .await
+        .map_err(db))?;
+        Ok(row.map(RefreshToken::from))
+    }
+
+    async fn retire_refresh_token(
+        &self,
+        token_hash: &[u8],
+        at: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        let n = on_pool!(self, p => sqlx::query(
+            "UPDATE refresh_tokens SET rotated_at = $2 \
+             WHERE token_hash = $1 AND rotated_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(token_hash)
+        .bind(at)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(db))?;
+        Ok(n == 1)
+    }
+
+    async fn touch_refresh_token(
+        &self,
+        token_hash: &[u8],
+        idle_expires_at: OffsetDateTime,
+    ) -> StoreResult<()> {
+        on_pool!(self, p => sqlx::query("UPDATE refresh_tokens SET idle_expires_at = $2 WHERE token_hash = $1")
+            .bind(token_hash)
+            .bind(idle_expires_at)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(db))?;
+        Ok(())
+    }
+
+    async fn revoke_refresh_family(&self, family_id: &str, at: OffsetDateTime) -> StoreResult<u64> {
+        let n = on_pool!(self, p => sqlx::query(
+            "UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL",
+        )
+        .bind(family_id)
+        .bind(at)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(db))?;
+        Ok(n)
+    }
+}
