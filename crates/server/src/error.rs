@@ -31,6 +31,16 @@ pub enum OAuthError {
     /// 403: the request is refused (e.g. no client grant for the audience).
     #[error("access_denied: {0}")]
     AccessDenied(String),
+    /// 403: the grant (credentials, code, refresh token) is wrong; the text is Auth0's, which
+    /// the SDKs match on.
+    #[error("invalid_grant: {0}")]
+    InvalidGrant(String),
+    /// 400: a scope that cannot be granted.
+    #[error("invalid_scope: {0}")]
+    InvalidScope(String),
+    /// 401 `unauthorized`: the user is blocked (spa-js logs out on "user is blocked").
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
     /// 404: no such endpoint.
     #[error("not found")]
     NotFound,
@@ -46,7 +56,10 @@ impl OAuthError {
             OAuthError::InvalidRequest(d)
             | OAuthError::UnsupportedGrantType(d)
             | OAuthError::UnauthorizedClient(d)
-            | OAuthError::AccessDenied(d) => d.clone(),
+            | OAuthError::AccessDenied(d)
+            | OAuthError::InvalidGrant(d)
+            | OAuthError::InvalidScope(d)
+            | OAuthError::Unauthorized(d) => d.clone(),
             OAuthError::InvalidClient { description, .. } => description.clone(),
             OAuthError::NotFound => "Not found".into(),
             OAuthError::Internal(_) => "The server could not complete the request.".into(),
@@ -62,32 +75,22 @@ impl From<gatehouse_core::store::StoreError> for OAuthError {
 
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
-        let (status, error, description) = match &self {
-            OAuthError::InvalidRequest(d) => {
-                (StatusCode::BAD_REQUEST, "invalid_request", d.as_str())
+        let description = self.description();
+        let (status, error) = match &self {
+            OAuthError::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
+            OAuthError::UnsupportedGrantType(_) => {
+                (StatusCode::BAD_REQUEST, "unsupported_grant_type")
             }
-            OAuthError::UnsupportedGrantType(d) => (
-                StatusCode::BAD_REQUEST,
-                "unsupported_grant_type",
-                d.as_str(),
-            ),
-            OAuthError::InvalidClient { description, .. } => (
-                StatusCode::UNAUTHORIZED,
-                "invalid_client",
-                description.as_str(),
-            ),
-            OAuthError::UnauthorizedClient(d) => {
-                (StatusCode::FORBIDDEN, "unauthorized_client", d.as_str())
-            }
-            OAuthError::AccessDenied(d) => (StatusCode::FORBIDDEN, "access_denied", d.as_str()),
-            OAuthError::NotFound => (StatusCode::NOT_FOUND, "not_found", "Not found"),
+            OAuthError::InvalidScope(_) => (StatusCode::BAD_REQUEST, "invalid_scope"),
+            OAuthError::InvalidClient { .. } => (StatusCode::UNAUTHORIZED, "invalid_client"),
+            OAuthError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            OAuthError::UnauthorizedClient(_) => (StatusCode::FORBIDDEN, "unauthorized_client"),
+            OAuthError::AccessDenied(_) => (StatusCode::FORBIDDEN, "access_denied"),
+            OAuthError::InvalidGrant(_) => (StatusCode::FORBIDDEN, "invalid_grant"),
+            OAuthError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             OAuthError::Internal(cause) => {
                 tracing::error!(error = ?cause, "internal error");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "server_error",
-                    "The server could not complete the request.",
-                )
+                (StatusCode::INTERNAL_SERVER_ERROR, "server_error")
             }
         };
         let mut body = json!({"error": error, "error_description": description});

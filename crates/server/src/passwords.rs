@@ -11,6 +11,7 @@ use tokio::sync::Semaphore;
 /// Hashes and verifies passwords with a cap on concurrent work.
 pub struct Passwords {
     permits: Arc<Semaphore>,
+    decoy: tokio::sync::OnceCell<String>,
 }
 
 impl Passwords {
@@ -19,6 +20,7 @@ impl Passwords {
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         Passwords {
             permits: Arc::new(Semaphore::new(cores * 2)),
+            decoy: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -43,6 +45,26 @@ impl Passwords {
                 .is_ok()
         })
         .await?)
+    }
+}
+
+impl Passwords {
+    /// Verifies against `hash`, or, when there is none (no such user), against a decoy hash
+    /// made once, so the answer costs the same either way and does not reveal who exists.
+    pub async fn verify_or_decoy(
+        &self,
+        password: &str,
+        hash: Option<&str>,
+    ) -> anyhow::Result<bool> {
+        let target = match hash {
+            Some(h) => h.to_owned(),
+            None => self
+                .decoy
+                .get_or_try_init(|| self.hash(crate::crypto::random_secret(16)))
+                .await?
+                .clone(),
+        };
+        Ok(self.verify(password.to_owned(), target).await? && hash.is_some())
     }
 }
 

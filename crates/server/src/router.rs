@@ -41,6 +41,11 @@ pub fn router(state: AppState) -> Router {
             get(oauth::mobile::assetlinks),
         )
         .route("/oauth/token", post(oauth::token::token))
+        .route("/oauth/revoke", post(oauth::revoke::revoke))
+        .route(
+            "/userinfo",
+            get(oauth::userinfo::userinfo).post(oauth::userinfo::userinfo),
+        )
         .nest("/api/v2", crate::mgmt::routes(state.clone()))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

@@ -81,6 +81,30 @@ fn presented(headers: &HeaderMap, params: &Params) -> Result<Presented, OAuthErr
     }
 }
 
+/// Authenticates a client: confidential clients by their secret; public clients (auth
+/// method `none`) by their id alone when they present no secret. `confidential_only` refuses
+/// public clients (the client-credentials grant).
+pub async fn authenticate_client(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &Params,
+    confidential_only: bool,
+) -> Result<AuthenticatedClient, OAuthError> {
+    let public_id = params
+        .get("client_id")
+        .filter(|_| params.get("client_secret").is_none() && !headers.contains_key(AUTHORIZATION));
+    if let (Some(id), false) = (public_id, confidential_only) {
+        let client = state.catalog.client(id).await?;
+        return match client {
+            Some(c) if c.settings.token_endpoint_auth_method.as_deref() == Some("none") => {
+                Ok(AuthenticatedClient(c))
+            }
+            _ => Err(invalid("Client authentication failed", false)),
+        };
+    }
+    authenticate(state, headers, params).await
+}
+
 /// Authenticates a confidential client from the request.
 pub async fn authenticate(
     state: &AppState,

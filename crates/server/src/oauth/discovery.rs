@@ -22,6 +22,12 @@ pub struct ProviderMetadata {
     token_endpoint: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     userinfo_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    revocation_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    scopes_supported: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    claims_supported: Vec<&'static str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     grant_types_supported: Vec<&'static str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -41,7 +47,28 @@ impl ProviderMetadata {
             jwks_uri: format!("{issuer}.well-known/jwks.json"),
             authorization_endpoint: None,
             token_endpoint: Some(format!("{issuer}oauth/token")),
-            userinfo_endpoint: None,
+            userinfo_endpoint: Some(format!("{issuer}userinfo")),
+            revocation_endpoint: Some(format!("{issuer}oauth/revoke")),
+            scopes_supported: gatehouse_core::token::OIDC_SCOPES.to_vec(),
+            claims_supported: vec![
+                "sub",
+                "iss",
+                "aud",
+                "exp",
+                "iat",
+                "auth_time",
+                "name",
+                "nickname",
+                "given_name",
+                "family_name",
+                "picture",
+                "preferred_username",
+                "updated_at",
+                "email",
+                "email_verified",
+                "phone_number",
+                "phone_number_verified",
+            ],
             grant_types_supported: crate::oauth::token::GRANT_TYPES.to_vec(),
             token_endpoint_auth_methods_supported: vec![
                 "client_secret_basic",

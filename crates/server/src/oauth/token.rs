@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::client::Client;
 use gatehouse_core::grants::client_credentials::{self, ClientCredentialsError};
@@ -15,11 +15,16 @@ use serde_json::json;
 use crate::AppState;
 use crate::error::OAuthError;
 use crate::http::caller_info::CallerInfo;
-use crate::oauth::client_auth;
 use crate::oauth::params::Params;
+use crate::oauth::{client_auth, password, refresh};
 
 /// Grant types this server implements, in discovery order.
-pub const GRANT_TYPES: &[&str] = &[client_credentials::GRANT_TYPE];
+pub const GRANT_TYPES: &[&str] = &[
+    client_credentials::GRANT_TYPE,
+    password::PASSWORD,
+    password::PASSWORD_REALM,
+    refresh::REFRESH_TOKEN,
+];
 
 /// The handler: dispatch on `grant_type`.
 pub async fn token(
@@ -52,6 +57,13 @@ pub async fn token(
             state.logs.record(event);
             result.map(|(_, _, response)| response)
         }
+        password::PASSWORD => {
+            password::grant(&state, caller, &headers, &params, password::PASSWORD).await
+        }
+        password::PASSWORD_REALM => {
+            password::grant(&state, caller, &headers, &params, password::PASSWORD_REALM).await
+        }
+        refresh::REFRESH_TOKEN => refresh::grant(&state, caller, &headers, &params).await,
         other => Err(OAuthError::UnsupportedGrantType(format!(
             "Unsupported grant type: {other}"
         ))),
@@ -112,9 +124,7 @@ fn token_response(state: &AppState, claims: &AccessTokenClaims) -> Result<Respon
         "expires_in": claims.exp - claims.iat,
         "scope": claims.scope.to_string(),
     });
-    let mut response = Json(body).into_response();
-    let h = response.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    Ok(response)
+    Ok(crate::oauth::user_tokens::no_store(
+        Json(body).into_response(),
+    ))
 }

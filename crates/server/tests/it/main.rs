@@ -15,6 +15,7 @@ mod mgmt_logs;
 mod mgmt_roles;
 mod mgmt_users;
 mod operations;
+mod password_grant;
 mod rate_limits;
 mod token;
 mod well_known;

@@ -1,0 +1,146 @@
+//! The password grants: `password` (the tenant's default directory) and Auth0's
+//! `http://auth0.com/oauth/grant-type/password-realm` (a named database connection), for
+//! first-party back ends that collect credentials themselves.
+
+use axum::http::HeaderMap;
+use axum::response::Response;
+use gatehouse_core::connection::DEFAULT_DATABASE_CONNECTION;
+use gatehouse_core::log::LogEvent;
+use gatehouse_core::scope::Scope;
+
+use crate::AppState;
+use crate::error::OAuthError;
+use crate::http::caller_info::CallerInfo;
+use crate::oauth::client_auth;
+use crate::oauth::params::Params;
+use crate::oauth::user_tokens::{self, RefreshMode, UserTokenRequest};
+
+/// `grant_type=password`.
+pub const PASSWORD: &str = "password";
+/// Auth0's password grant with a `realm`.
+pub const PASSWORD_REALM: &str = "http://auth0.com/oauth/grant-type/password-realm";
+
+/// Runs the grant and logs `sepft` or `fepft`.
+pub async fn grant(
+    state: &AppState,
+    caller: CallerInfo,
+    headers: &HeaderMap,
+    params: &Params,
+    grant_type: &'static str,
+) -> Result<Response, OAuthError> {
+    let mut event = LogEvent::new("fepft");
+    event.ip = caller.ip.clone();
+    event.user_agent = caller.user_agent.clone();
+    event.client_id = params.get("client_id").map(str::to_owned);
+    let result = run(state, &caller, headers, params, grant_type, &mut event).await;
+    match &result {
+        Ok(_) => {
+            event.kind = "sepft".into();
+            event.description = Some("Password for Access Token".into());
+        }
+        Err(e) => event.description = Some(e.description()),
+    }
+    state.logs.record(event);
+    result
+}
+
+async fn run(
+    state: &AppState,
+    caller: &CallerInfo,
+    headers: &HeaderMap,
+    params: &Params,
+    grant_type: &'static str,
+    event: &mut LogEvent,
+) -> Result<Response, OAuthError> {
+    let client = client_auth::authenticate_client(state, headers, params, false)
+        .await?
+        .0;
+    event.client_id = Some(client.client_id.clone());
+    event.client_name = Some(client.name.clone());
+    if !client.settings.grant_types.iter().any(|g| g == grant_type) {
+        return Err(OAuthError::UnauthorizedClient(format!(
+            "Grant type '{grant_type}' not allowed for the client."
+        )));
+    }
+    let username = params.require("username")?;
+    let password = params.require("password")?;
+    let scope = params
+        .get("scope")
+        .map(Scope::parse)
+        .transpose()
+        .map_err(|e| OAuthError::InvalidRequest(e.to_string()))?;
+    let tenant = state.catalog.tenant().await?;
+    let realm = match (grant_type, params.get("realm")) {
+        (PASSWORD_REALM, Some(r)) => r.to_owned(),
+        _ => tenant
+            .default_directory
+            .clone()
+            .unwrap_or_else(|| DEFAULT_DATABASE_CONNECTION.to_owned()),
+    };
+    let connection = state
+        .stores
+        .connections
+        .connection_by_name(&realm)
+        .await?
+        .filter(|c| c.strategy == "auth0")
+        .ok_or_else(|| {
+            OAuthError::InvalidRequest(format!("connection {realm} is not a database connection"))
+        })?;
+    event.connection = Some(connection.name.clone());
+    let user = state
+        .stores
+        .users
+        .user_by_login(&connection.name, username)
+        .await?;
+    let hash = user
+        .as_ref()
+        .and_then(|u| {
+            u.identities
+                .iter()
+                .find(|i| i.connection == connection.name)
+        })
+        .and_then(|i| i.password_hash.clone());
+    let verified = state
+        .passwords
+        .verify_or_decoy(password, hash.as_deref())
+        .await
+        .map_err(OAuthError::Internal)?;
+    let wrong = || OAuthError::InvalidGrant("Wrong email or password.".into());
+    let user = match user {
+        Some(u) if verified => u,
+        Some(u) => {
+            event.user_id = Some(u.user_id);
+            return Err(wrong());
+        }
+        None => return Err(wrong()),
+    };
+    event.user_id = Some(user.user_id.clone());
+    if user.blocked {
+        return Err(OAuthError::Unauthorized("user is blocked".into()));
+    }
+    let now = time::OffsetDateTime::now_utc();
+    state
+        .stores
+        .users
+        .record_login(&user.user_id, caller.ip.as_deref(), now)
+        .await?;
+    let audience = params
+        .get("audience")
+        .map(str::to_owned)
+        .or_else(|| tenant.default_audience.clone());
+    event.audience = audience.clone();
+    user_tokens::issue(
+        state,
+        UserTokenRequest {
+            client: &client,
+            user: &user,
+            connection: &connection.name,
+            audience: audience.as_deref(),
+            scope: scope.as_ref(),
+            gty: "password",
+            auth_time: now.unix_timestamp(),
+            refresh: RefreshMode::Fresh,
+        },
+    )
+    .await
+}

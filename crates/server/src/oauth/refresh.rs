@@ -1,0 +1,165 @@
+//! The refresh-token grant: renew access with a refresh token, rotating it when the client
+//! says so, and treating a replayed retired token as theft: the whole family is revoked
+//! (RFC 9700 s4.14.2), logged as `ferrt`.
+
+use axum::http::HeaderMap;
+use axum::response::Response;
+use gatehouse_core::client::AppType;
+use gatehouse_core::log::LogEvent;
+use gatehouse_core::refresh_token::{self, RefreshDecision, RefreshPolicy};
+use gatehouse_core::scope::Scope;
+use time::{Duration, OffsetDateTime};
+
+use crate::AppState;
+use crate::error::OAuthError;
+use crate::http::caller_info::CallerInfo;
+use crate::oauth::client_auth;
+use crate::oauth::params::Params;
+use crate::oauth::user_tokens::{self, RefreshMode, UserTokenRequest};
+
+/// `grant_type=refresh_token`.
+pub const REFRESH_TOKEN: &str = "refresh_token";
+
+fn invalid() -> OAuthError {
+    // spa-js falls back to an iframe when it reads "invalid refresh token".
+    OAuthError::InvalidGrant("Unknown or invalid refresh token.".into())
+}
+
+/// Runs the grant and logs `sertft`, `fertft` or `ferrt`.
+pub async fn grant(
+    state: &AppState,
+    caller: CallerInfo,
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<Response, OAuthError> {
+    let mut event = LogEvent::new("fertft");
+    event.ip = caller.ip;
+    event.user_agent = caller.user_agent;
+    event.client_id = params.get("client_id").map(str::to_owned);
+    let result = run(state, headers, params, &mut event).await;
+    match &result {
+        Ok(_) => {
+            event.kind = "sertft".into();
+            event.description = Some("Refresh Token for Access Token".into());
+        }
+        Err(e) if event.kind != "ferrt" => event.description = Some(e.description()),
+        Err(_) => {}
+    }
+    state.logs.record(event);
+    result
+}
+
+async fn run(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &Params,
+    event: &mut LogEvent,
+) -> Result<Response, OAuthError> {
+    let client = client_auth::authenticate_client(state, headers, params, false)
+        .await?
+        .0;
+    event.client_id = Some(client.client_id.clone());
+    event.client_name = Some(client.name.clone());
+    if !client
+        .settings
+        .grant_types
+        .iter()
+        .any(|g| g == REFRESH_TOKEN)
+    {
+        return Err(OAuthError::UnauthorizedClient(
+            "Grant type 'refresh_token' not allowed for the client.".into(),
+        ));
+    }
+    let presented = params.require("refresh_token")?;
+    let hash = state.hasher.hash(presented);
+    let stored = state.stores.refresh_tokens.refresh_token(&hash).await?;
+    let policy = RefreshPolicy::from_settings(
+        client.settings.extra.get("refresh_token"),
+        client.app_type == AppType::Spa,
+    );
+    let now = OffsetDateTime::now_utc();
+    let revoke = |family: String| async move {
+        state
+            .stores
+            .refresh_tokens
+            .revoke_refresh_family(&family, now)
+            .await
+    };
+    let token = match refresh_token::decide(stored.as_ref(), &client.client_id, policy, now) {
+        RefreshDecision::Invalid => return Err(invalid()),
+        RefreshDecision::Reuse => {
+            let t = stored.ok_or_else(invalid)?;
+            revoke(t.family_id.clone()).await?;
+            event.kind = "ferrt".into();
+            event.user_id = Some(t.user_id);
+            event.description =
+                Some("Reused rotating refresh token detected; its family was revoked".into());
+            return Err(invalid());
+        }
+        RefreshDecision::Renew => stored.ok_or_else(invalid)?,
+    };
+    event.user_id = Some(token.user_id.clone());
+    if policy.rotating && token.rotated_at.is_none() {
+        // Exactly one of two concurrent redemptions retires the token; the other is a replay.
+        if !state
+            .stores
+            .refresh_tokens
+            .retire_refresh_token(&token.token_hash, now)
+            .await?
+            && policy.leeway == 0
+        {
+            revoke(token.family_id.clone()).await?;
+            event.kind = "ferrt".into();
+            return Err(invalid());
+        }
+    } else if !policy.rotating
+        && let Some(idle) = policy.idle_lifetime
+    {
+        state
+            .stores
+            .refresh_tokens
+            .touch_refresh_token(&token.token_hash, now + Duration::seconds(idle))
+            .await?;
+    }
+    // Down-scoping only: a narrower scope may be asked for, never a wider one.
+    let original = Scope::parse(&token.scope).map_err(|_| invalid())?;
+    let scope = match params.get("scope").map(Scope::parse).transpose() {
+        Ok(Some(asked)) => {
+            if asked.tokens().iter().any(|s| !original.contains(s)) {
+                return Err(OAuthError::InvalidScope(
+                    "The requested scope exceeds the scope of the refresh token".into(),
+                ));
+            }
+            asked
+        }
+        Ok(None) => original,
+        Err(e) => return Err(OAuthError::InvalidRequest(e.to_string())),
+    };
+    let user = state
+        .stores
+        .users
+        .user(&token.user_id)
+        .await?
+        .ok_or_else(invalid)?;
+    if user.blocked {
+        return Err(OAuthError::Unauthorized("user is blocked".into()));
+    }
+    user_tokens::issue(
+        state,
+        UserTokenRequest {
+            client: &client,
+            user: &user,
+            connection: &token.connection,
+            audience: token.audience.as_deref(),
+            scope: Some(&scope),
+            gty: "refresh_token",
+            auth_time: token.auth_time,
+            refresh: if policy.rotating {
+                RefreshMode::Rotate(token.family_id.clone())
+            } else {
+                RefreshMode::Keep
+            },
+        },
+    )
+    .await
+}
