@@ -16,6 +16,7 @@ pub mod resource_server;
 pub mod role;
 pub mod scope;
 pub mod seed;
+pub mod session;
 pub mod signing_key;
 pub mod store;
 pub mod tenant;

@@ -12,6 +12,7 @@ use crate::refresh_token::RefreshToken;
 use crate::resource_server::ResourceServer;
 use crate::role::{Permission, Role, UserPermission};
 use crate::seed::{SeedOutcome, SeedPlan};
+use crate::session::{AuthorizationCode, Session};
 use crate::signing_key::SigningKey;
 use crate::tenant::TenantSettings;
 use crate::user::User;
@@ -231,6 +232,35 @@ pub trait UserStore: Send + Sync {
     ) -> StoreResult<()>;
 }
 
+/// Login sessions and authorization codes.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Stores a new session.
+    async fn insert_session(&self, session: &Session) -> StoreResult<()>;
+    /// A live session (not revoked, not expired at `now`, used since `idle_since`).
+    async fn live_session(
+        &self,
+        id_hash: &[u8],
+        now: time::OffsetDateTime,
+        idle_since: time::OffsetDateTime,
+    ) -> StoreResult<Option<Session>>;
+    /// Marks a session used now.
+    async fn touch_session(&self, id_hash: &[u8], at: time::OffsetDateTime) -> StoreResult<()>;
+    /// Ends a session.
+    async fn revoke_session(&self, id_hash: &[u8], at: time::OffsetDateTime) -> StoreResult<()>;
+    /// Stores a new authorization code.
+    async fn insert_code(&self, code: &AuthorizationCode) -> StoreResult<()>;
+    /// Redeems a code: returns it if it was unused and unexpired, marking it used in the same
+    /// statement, so of two concurrent redemptions exactly one gets it.
+    async fn consume_code(
+        &self,
+        code_hash: &[u8],
+        now: time::OffsetDateTime,
+    ) -> StoreResult<Option<AuthorizationCode>>;
+    /// A code whatever its state (to recognise a replay).
+    async fn code(&self, code_hash: &[u8]) -> StoreResult<Option<AuthorizationCode>>;
+}
+
 /// Refresh tokens.
 #[async_trait]
 pub trait RefreshTokenStore: Send + Sync {
@@ -372,4 +402,6 @@ pub struct Stores {
     pub logs: std::sync::Arc<dyn LogStore>,
     /// Refresh tokens.
     pub refresh_tokens: std::sync::Arc<dyn RefreshTokenStore>,
+    /// Sessions and authorization codes.
+    pub sessions: std::sync::Arc<dyn SessionStore>,
 }

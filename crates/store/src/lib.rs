@@ -12,6 +12,7 @@ mod pool;
 mod refresh_tokens;
 mod resource_servers;
 mod roles;
+mod sessions;
 mod setup;
 mod signing_keys;
 mod tenant;
@@ -70,6 +71,7 @@ impl SqlStore {
             roles: this.clone(),
             logs: this.clone(),
             refresh_tokens: this.clone(),
+            sessions: this.clone(),
             signing_keys: this,
         }
     }

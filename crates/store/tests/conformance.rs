@@ -1372,6 +1372,128 @@ async fn logins_and_refresh_tokens(s: Stores) {
     );
 }
 
+async fn sessions_and_codes(s: Stores) {
+    use gatehouse_core::session::{AuthorizationCode, Session};
+    s.setup
+        .apply_seed(&plan("boot", false, 1))
+        .await
+        .expect("seed");
+    let user = database_user("sso@example.com");
+    s.users.insert_user(&user).await.expect("user");
+    let c = client("web");
+    s.clients.insert_client(&c).await.expect("client");
+    let at = now();
+    let session = Session {
+        id_hash: vec![7; 32],
+        sid: "sid-1".into(),
+        user_id: user.user_id.clone(),
+        connection: "Username-Password-Authentication".into(),
+        auth_time: 1_700_000_000,
+        created_at: at,
+        last_interaction_at: at,
+        expires_at: at + time::Duration::days(3),
+        revoked_at: None,
+    };
+    s.sessions.insert_session(&session).await.expect("insert");
+    let idle = at - time::Duration::hours(1);
+    assert_eq!(
+        s.sessions
+            .live_session(&session.id_hash, at, idle)
+            .await
+            .expect("get"),
+        Some(session.clone())
+    );
+    assert!(
+        s.sessions
+            .live_session(&session.id_hash, at + time::Duration::days(4), idle)
+            .await
+            .expect("get")
+            .is_none(),
+        "expired"
+    );
+    assert!(
+        s.sessions
+            .live_session(&session.id_hash, at, at)
+            .await
+            .expect("get")
+            .is_none(),
+        "idle too long"
+    );
+    s.sessions
+        .touch_session(&session.id_hash, at + time::Duration::seconds(5))
+        .await
+        .expect("touch");
+    assert!(
+        s.sessions
+            .live_session(&session.id_hash, at, at)
+            .await
+            .expect("get")
+            .is_some(),
+        "touched"
+    );
+    s.sessions
+        .revoke_session(&session.id_hash, at)
+        .await
+        .expect("revoke");
+    assert!(
+        s.sessions
+            .live_session(&session.id_hash, at, idle)
+            .await
+            .expect("get")
+            .is_none(),
+        "revoked"
+    );
+
+    let code = AuthorizationCode {
+        code_hash: vec![9; 32],
+        client_id: c.client_id.clone(),
+        user_id: user.user_id.clone(),
+        connection: "Username-Password-Authentication".into(),
+        redirect_uri: "https://app/cb".into(),
+        scope: "openid".into(),
+        audience: None,
+        nonce: Some("n".into()),
+        code_challenge: Some("chal".into()),
+        sid: "sid-1".into(),
+        auth_time: 1_700_000_000,
+        created_at: at,
+        expires_at: at + time::Duration::seconds(60),
+        consumed_at: None,
+    };
+    s.sessions.insert_code(&code).await.expect("code");
+    let (a, b) = tokio::join!(
+        s.sessions.consume_code(&code.code_hash, at),
+        s.sessions.consume_code(&code.code_hash, at)
+    );
+    let winners: Vec<_> = [a.expect("consume"), b.expect("consume")]
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(winners.len(), 1, "exactly one redemption");
+    assert_eq!(winners[0].nonce.as_deref(), Some("n"));
+    assert_eq!(winners[0].code_challenge.as_deref(), Some("chal"));
+    assert!(
+        s.sessions
+            .code(&code.code_hash)
+            .await
+            .expect("get")
+            .expect("code")
+            .consumed_at
+            .is_some()
+    );
+    let mut late = code.clone();
+    late.code_hash = vec![8; 32];
+    s.sessions.insert_code(&late).await.expect("code");
+    assert!(
+        s.sessions
+            .consume_code(&late.code_hash, at + time::Duration::seconds(61))
+            .await
+            .expect("consume")
+            .is_none(),
+        "expired"
+    );
+}
+
 async fn ping_answers(s: Stores) {
     s.setup.ping().await.expect("ping");
 }
@@ -1413,6 +1535,7 @@ conformance!(
     signing_keys_rotate,
     concurrent_rotations_stay_consistent,
     ping_answers,
+    sessions_and_codes,
     logins_and_refresh_tokens,
     logs_append_filter_and_page,
     roles_permissions_and_members,

@@ -1,0 +1,197 @@
+//! Sessions and authorization codes.
+
+use async_trait::async_trait;
+use gatehouse_core::session::{AuthorizationCode, Session};
+use gatehouse_core::store::{SessionStore, StoreResult};
+use serde_json::{Value, json};
+use sqlx::types::Json;
+use time::OffsetDateTime;
+
+use crate::SqlStore;
+use crate::error::db;
+use crate::pool::on_pool;
+
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    id_hash: Vec<u8>,
+    user_id: String,
+    connection: String,
+    data: Json<Value>,
+    created_at: OffsetDateTime,
+    last_interaction_at: OffsetDateTime,
+    expires_at: OffsetDateTime,
+    revoked_at: Option<OffsetDateTime>,
+}
+
+impl From<SessionRow> for Session {
+    fn from(r: SessionRow) -> Self {
+        Session {
+            sid: r.data.0["sid"].as_str().unwrap_or_default().to_owned(),
+            auth_time: r.data.0["auth_time"].as_i64().unwrap_or_default(),
+            id_hash: r.id_hash,
+            user_id: r.user_id,
+            connection: r.connection,
+            created_at: r.created_at,
+            last_interaction_at: r.last_interaction_at,
+            expires_at: r.expires_at,
+            revoked_at: r.revoked_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct CodeRow {
+    code_hash: Vec<u8>,
+    client_id: String,
+    user_id: String,
+    connection: String,
+    redirect_uri: String,
+    data: Json<Value>,
+    created_at: OffsetDateTime,
+    expires_at: OffsetDateTime,
+    consumed_at: Option<OffsetDateTime>,
+}
+
+impl From<CodeRow> for AuthorizationCode {
+    fn from(r: CodeRow) -> Self {
+        let d = &r.data.0;
+        let text = |k: &str| d[k].as_str().map(str::to_owned);
+        AuthorizationCode {
+            scope: text("scope").unwrap_or_default(),
+            audience: text("audience"),
+            nonce: text("nonce"),
+            code_challenge: text("code_challenge"),
+            sid: text("sid").unwrap_or_default(),
+            auth_time: d["auth_time"].as_i64().unwrap_or_default(),
+            code_hash: r.code_hash,
+            client_id: r.client_id,
+            user_id: r.user_id,
+            connection: r.connection,
+            redirect_uri: r.redirect_uri,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            consumed_at: r.consumed_at,
+        }
+    }
+}
+
+const CODE_COLUMNS: &str = "code_hash, client_id, user_id, connection, redirect_uri, data, created_at, expires_at, consumed_at";
+
+#[async_trait]
+impl SessionStore for SqlStore {
+    async fn insert_session(&self, s: &Session) -> StoreResult<()> {
+        on_pool!(self, p => sqlx::query(
+            "INSERT INTO sessions (id_hash, user_id, connection, data, created_at, last_interaction_at, expires_at, revoked_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&s.id_hash)
+        .bind(&s.user_id)
+        .bind(&s.connection)
+        .bind(Json(json!({"sid": s.sid, "auth_time": s.auth_time})))
+        .bind(s.created_at)
+        .bind(s.last_interaction_at)
+        .bind(s.expires_at)
+        .bind(s.revoked_at)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(db))?;
+        Ok(())
+    }
+
+    async fn live_session(
+        &self,
+        id_hash: &[u8],
+        now: OffsetDateTime,
+        idle_since: OffsetDateTime,
+    ) -> StoreResult<Option<Session>> {
+        let row: Option<SessionRow> = on_pool!(self, p => sqlx::query_as(
+            "SELECT id_hash, user_id, connection, data, created_at, last_interaction_at, expires_at, revoked_at \
+             FROM sessions WHERE id_hash = $1 AND revoked_at IS NULL AND expires_at > $2 AND last_interaction_at > $3",
+        )
+        .bind(id_hash)
+        .bind(now)
+        .bind(idle_since)
+        .fetch_optional(p)
+        .await
+        .map_err(db))?;
+        Ok(row.map(Session::from))
+    }
+
+    async fn touch_session(&self, id_hash: &[u8], at: OffsetDateTime) -> StoreResult<()> {
+        on_pool!(self, p => sqlx::query("UPDATE sessions SET last_interaction_at = $2 WHERE id_hash = $1")
+            .bind(id_hash)
+            .bind(at)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(db))?;
+        Ok(())
+    }
+
+    async fn revoke_session(&self, id_hash: &[u8], at: OffsetDateTime) -> StoreResult<()> {
+        on_pool!(self, p => sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id_hash = $1 AND revoked_at IS NULL")
+            .bind(id_hash)
+            .bind(at)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(db))?;
+        Ok(())
+    }
+
+    async fn insert_code(&self, c: &AuthorizationCode) -> StoreResult<()> {
+        let data = json!({
+            "scope": c.scope, "audience": c.audience, "nonce": c.nonce,
+            "code_challenge": c.code_challenge, "sid": c.sid, "auth_time": c.auth_time,
+        });
+        on_pool!(self, p => sqlx::query(
+            "INSERT INTO authorization_codes (code_hash, client_id, user_id, connection, redirect_uri, data, \
+             created_at, expires_at, consumed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&c.code_hash)
+        .bind(&c.client_id)
+        .bind(&c.user_id)
+        .bind(&c.connection)
+        .bind(&c.redirect_uri)
+        .bind(Json(&data))
+        .bind(c.created_at)
+        .bind(c.expires_at)
+        .bind(c.consumed_at)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(db))?;
+        Ok(())
+    }
+
+    async fn consume_code(
+        &self,
+        code_hash: &[u8],
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<AuthorizationCode>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "UPDATE authorization_codes SET consumed_at = $2 \
+             WHERE code_hash = $1 AND consumed_at IS NULL AND expires_at > $2 RETURNING {CODE_COLUMNS}"
+        ));
+        let row: Option<CodeRow> = on_pool!(self, p => sqlx::query_as(sql)
+            .bind(code_hash)
+            .bind(now)
+            .fetch_optional(p)
+            .await
+            .map_err(db))?;
+        Ok(row.map(AuthorizationCode::from))
+    }
+
+    async fn code(&self, code_hash: &[u8]) -> StoreResult<Option<AuthorizationCode>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {CODE_COLUMNS} FROM authorization_codes WHERE code_hash = $1"
+        ));
+        let row: Option<CodeRow> = on_pool!(self, p => sqlx::query_as(sql)
+            .bind(code_hash)
+            .fetch_optional(p)
+            .await
+            .map_err(db))?;
+        Ok(row.map(AuthorizationCode::from))
+    }
+}
