@@ -33,9 +33,14 @@ mod tests {
         let verifier = "dBjftJeZ4CVP-mJ92K1qmvb8sFUU6gePFRvhsnSV-tc";
         let challenge = "HuFUiV4M3K3RApxZm79GGwZY8j5ZSXmXe-PWe0Q9c4U";
         assert!(verify(verifier, challenge));
-        assert!(!verify("dBjftJeZ4CVP-mJ92K1qmvb8sFUU6gePFRvhsnSV-tC", challenge));
+        assert!(!verify(
+            "dBjftJeZ4CVP-mJ92K1qmvb8sFUU6gePFRvhsnSV-tC",
+            challenge
+        ));
         assert!(!verify("short", challenge));
         assert!(well_formed(challenge));
-        assert!(!well_formed("has spaces in it and is long enough to pass a length check"));
+        assert!(!well_formed(
+            "has spaces in it and is long enough to pass a length check"
+        ));
     }
 }

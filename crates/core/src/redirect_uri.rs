@@ -31,7 +31,9 @@ fn wildcard_match(registered: &str, requested: &str) -> bool {
     match qa.strip_suffix(suffix) {
         Some(label) => {
             !label.is_empty()
-                && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         }
         None => false,
     }
@@ -52,7 +54,9 @@ fn without_loopback_port(uri: &str) -> Option<String> {
         host
     };
     let port = &authority[host.len()..];
-    if !(port.is_empty() || (port.starts_with(':') && port[1..].bytes().all(|b| b.is_ascii_digit()))) {
+    if !(port.is_empty()
+        || (port.starts_with(':') && port[1..].bytes().all(|b| b.is_ascii_digit())))
+    {
         return None;
     }
     Some(format!("http://{host}{rest}"))
@@ -61,10 +65,13 @@ fn without_loopback_port(uri: &str) -> Option<String> {
 /// Whether `requested` may receive the authorization response of a client whose callbacks
 /// are `registered`; `native` allows loopback ports.
 pub fn allowed(registered: &[String], requested: &str, native: bool) -> bool {
-    if requested.is_empty() || requested.contains('#') || requested.chars().any(char::is_whitespace) {
+    if requested.is_empty() || requested.contains('#') || requested.chars().any(char::is_whitespace)
+    {
         return false;
     }
-    if scheme(requested).is_none_or(|s| DANGEROUS_SCHEMES.contains(&s.to_ascii_lowercase().as_str())) {
+    if scheme(requested)
+        .is_none_or(|s| DANGEROUS_SCHEMES.contains(&s.to_ascii_lowercase().as_str()))
+    {
         return false;
     }
     if let Some((_, authority, _)) = split(requested)
@@ -76,7 +83,8 @@ pub fn allowed(registered: &[String], requested: &str, native: bool) -> bool {
         r == requested
             || (r.contains("://*.") && wildcard_match(r, requested))
             || (native
-                && without_loopback_port(r).is_some_and(|a| Some(a) == without_loopback_port(requested)))
+                && without_loopback_port(r)
+                    .is_some_and(|a| Some(a) == without_loopback_port(requested)))
     })
 }
 
@@ -109,9 +117,21 @@ mod tests {
         ] {
             assert!(!allowed(&r, bad, false), "{bad}");
         }
-        assert!(!allowed(&reg(&["javascript:alert(1)"]), "javascript:alert(1)", false));
-        assert!(!allowed(&reg(&["JavaScript:alert(1)"]), "JavaScript:alert(1)", false));
-        assert!(!allowed(&reg(&["data:text/html,x"]), "data:text/html,x", false));
+        assert!(!allowed(
+            &reg(&["javascript:alert(1)"]),
+            "javascript:alert(1)",
+            false
+        ));
+        assert!(!allowed(
+            &reg(&["JavaScript:alert(1)"]),
+            "JavaScript:alert(1)",
+            false
+        ));
+        assert!(!allowed(
+            &reg(&["data:text/html,x"]),
+            "data:text/html,x",
+            false
+        ));
     }
 
     #[test]
@@ -136,7 +156,10 @@ mod tests {
     fn loopback_ports_for_native_apps_only() {
         let r = reg(&["http://127.0.0.1/callback"]);
         assert!(allowed(&r, "http://127.0.0.1:51234/callback", true));
-        assert!(!allowed(&r, "http://127.0.0.1:51234/callback", false), "not for web apps");
+        assert!(
+            !allowed(&r, "http://127.0.0.1:51234/callback", false),
+            "not for web apps"
+        );
         assert!(!allowed(&r, "http://127.0.0.1:51234/other", true));
         assert!(!allowed(&r, "http://127.0.0.1.evil.com:80/callback", true));
         assert!(!allowed(&r, "http://127.0.0.1:80@evil.com/callback", true));

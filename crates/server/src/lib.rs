@@ -17,5 +17,6 @@ pub mod router;
 pub mod setup;
 pub mod signing;
 pub mod telemetry;
+pub mod ui;
 
 pub use app::{App, AppState, Application};

@@ -40,6 +40,8 @@ pub fn router(state: AppState) -> Router {
             "/.well-known/assetlinks.json",
             get(oauth::mobile::assetlinks),
         )
+        .route("/authorize", get(oauth::authorize::authorize))
+        .route("/u/login", post(crate::ui::login::submit))
         .route("/oauth/token", post(oauth::token::token))
         .route("/oauth/revoke", post(oauth::revoke::revoke))
         .route(

@@ -33,9 +33,12 @@ pub struct ProviderMetadata {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     token_endpoint_auth_methods_supported: Vec<&'static str>,
     response_types_supported: Vec<&'static str>,
+    response_modes_supported: Vec<&'static str>,
+    code_challenge_methods_supported: Vec<&'static str>,
     subject_types_supported: Vec<&'static str>,
     id_token_signing_alg_values_supported: Vec<&'static str>,
     request_parameter_supported: bool,
+    authorization_response_iss_parameter_supported: bool,
     request_uri_parameter_supported: bool,
 }
 
@@ -45,7 +48,7 @@ impl ProviderMetadata {
         ProviderMetadata {
             issuer: issuer.to_owned(),
             jwks_uri: format!("{issuer}.well-known/jwks.json"),
-            authorization_endpoint: None,
+            authorization_endpoint: Some(format!("{issuer}authorize")),
             token_endpoint: Some(format!("{issuer}oauth/token")),
             userinfo_endpoint: Some(format!("{issuer}userinfo")),
             revocation_endpoint: Some(format!("{issuer}oauth/revoke")),
@@ -74,10 +77,14 @@ impl ProviderMetadata {
                 "client_secret_basic",
                 "client_secret_post",
             ],
-            response_types_supported: Vec::new(),
+            response_types_supported: vec!["code"],
+            response_modes_supported: vec!["query", "form_post"],
+            code_challenge_methods_supported: vec!["S256"],
             subject_types_supported: vec!["public"],
             id_token_signing_alg_values_supported: vec![crate::signing::ALG],
             request_parameter_supported: false,
+            // RFC 9207: every authorization response carries `iss` (mix-up defence).
+            authorization_response_iss_parameter_supported: true,
             request_uri_parameter_supported: false,
         }
     }

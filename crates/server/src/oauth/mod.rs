@@ -1,6 +1,8 @@
 //! The Authentication API (OAuth 2.0 / OpenID Connect endpoints).
 
+pub mod authorize;
 pub mod client_auth;
+pub mod code;
 pub mod discovery;
 pub mod jwks;
 pub mod mobile;

@@ -87,37 +87,17 @@ async fn run(
             OAuthError::InvalidRequest(format!("connection {realm} is not a database connection"))
         })?;
     event.connection = Some(connection.name.clone());
-    let user = state
-        .stores
-        .users
-        .user_by_login(&connection.name, username)
-        .await?;
-    let hash = user
-        .as_ref()
-        .and_then(|u| {
-            u.identities
-                .iter()
-                .find(|i| i.connection == connection.name)
-        })
-        .and_then(|i| i.password_hash.clone());
-    let verified = state
-        .passwords
-        .verify_or_decoy(password, hash.as_deref())
-        .await
-        .map_err(OAuthError::Internal)?;
-    let wrong = || OAuthError::InvalidGrant("Wrong email or password.".into());
-    let user = match user {
-        Some(u) if verified => u,
-        Some(u) => {
-            event.user_id = Some(u.user_id);
-            return Err(wrong());
+    let user = match check_password(state, &connection.name, username, password).await? {
+        Ok(u) => u,
+        Err(failure) => {
+            event.user_id = failure.user_id().map(str::to_owned);
+            return Err(match failure {
+                LoginFailure::Blocked(_) => OAuthError::Unauthorized("user is blocked".into()),
+                _ => OAuthError::InvalidGrant("Wrong email or password.".into()),
+            });
         }
-        None => return Err(wrong()),
     };
     event.user_id = Some(user.user_id.clone());
-    if user.blocked {
-        return Err(OAuthError::Unauthorized("user is blocked".into()));
-    }
     let now = time::OffsetDateTime::now_utc();
     state
         .stores
@@ -140,7 +120,60 @@ async fn run(
             gty: "password",
             auth_time: now.unix_timestamp(),
             refresh: RefreshMode::Fresh,
+            nonce: None,
+            sid: None,
         },
     )
     .await
+}
+
+/// Why a username and password did not log anyone in.
+#[derive(Debug)]
+pub enum LoginFailure {
+    /// No such user in the connection.
+    UnknownUser,
+    /// The password is wrong for this user.
+    WrongPassword(String),
+    /// Right password, blocked user.
+    Blocked(String),
+}
+
+impl LoginFailure {
+    /// The user concerned, when there is one.
+    pub fn user_id(&self) -> Option<&str> {
+        match self {
+            LoginFailure::UnknownUser => None,
+            LoginFailure::WrongPassword(id) | LoginFailure::Blocked(id) => Some(id),
+        }
+    }
+}
+
+/// Checks a username (email or username) and password against a database connection. The
+/// work is the same whether or not the user exists.
+pub async fn check_password(
+    state: &AppState,
+    connection: &str,
+    username: &str,
+    password: &str,
+) -> Result<Result<gatehouse_core::user::User, LoginFailure>, OAuthError> {
+    let user = state
+        .stores
+        .users
+        .user_by_login(connection, username)
+        .await?;
+    let hash = user
+        .as_ref()
+        .and_then(|u| u.identities.iter().find(|i| i.connection == connection))
+        .and_then(|i| i.password_hash.clone());
+    let verified = state
+        .passwords
+        .verify_or_decoy(password, hash.as_deref())
+        .await
+        .map_err(OAuthError::Internal)?;
+    Ok(match user {
+        Some(u) if verified && u.blocked => Err(LoginFailure::Blocked(u.user_id)),
+        Some(u) if verified => Ok(u),
+        Some(u) => Err(LoginFailure::WrongPassword(u.user_id)),
+        None => Err(LoginFailure::UnknownUser),
+    })
 }

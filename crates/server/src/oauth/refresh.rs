@@ -159,6 +159,8 @@ async fn run(
             } else {
                 RefreshMode::Keep
             },
+            nonce: None,
+            sid: None,
         },
     )
     .await

@@ -16,10 +16,11 @@ use crate::AppState;
 use crate::error::OAuthError;
 use crate::http::caller_info::CallerInfo;
 use crate::oauth::params::Params;
-use crate::oauth::{client_auth, password, refresh};
+use crate::oauth::{client_auth, code, password, refresh};
 
 /// Grant types this server implements, in discovery order.
 pub const GRANT_TYPES: &[&str] = &[
+    code::AUTHORIZATION_CODE,
     client_credentials::GRANT_TYPE,
     password::PASSWORD,
     password::PASSWORD_REALM,
@@ -63,6 +64,7 @@ pub async fn token(
         password::PASSWORD_REALM => {
             password::grant(&state, caller, &headers, &params, password::PASSWORD_REALM).await
         }
+        code::AUTHORIZATION_CODE => code::grant(&state, caller, &headers, &params).await,
         refresh::REFRESH_TOKEN => refresh::grant(&state, caller, &headers, &params).await,
         other => Err(OAuthError::UnsupportedGrantType(format!(
             "Unsupported grant type: {other}"

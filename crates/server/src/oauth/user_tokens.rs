@@ -44,6 +44,10 @@ pub struct UserTokenRequest<'a> {
     pub auth_time: i64,
     /// Whether and how to hand out a refresh token.
     pub refresh: RefreshMode,
+    /// The authorization request's `nonce`, for the ID token.
+    pub nonce: Option<&'a str>,
+    /// The session's id, for the ID token's `sid`.
+    pub sid: Option<&'a str>,
 }
 
 /// Refresh tokens in a token response.
@@ -51,7 +55,7 @@ pub struct UserTokenRequest<'a> {
 pub enum RefreshMode {
     /// A new family, if `offline_access` was granted (a login).
     Fresh,
-    /// The successor in this family (a rotating refresh).
+    /// A token in this family (a rotating refresh's successor, or a code's first token).
     Rotate(String),
     /// None: the client keeps the one it has (a non-rotating refresh).
     Keep,
@@ -167,6 +171,12 @@ pub async fn issue(state: &AppState, req: UserTokenRequest<'_>) -> Result<Respon
         claims.insert("iat".into(), json!(iat));
         claims.insert("exp".into(), json!(iat + lifetime));
         claims.insert("auth_time".into(), json!(req.auth_time));
+        if let Some(nonce) = req.nonce {
+            claims.insert("nonce".into(), json!(nonce));
+        }
+        if let Some(sid) = req.sid {
+            claims.insert("sid".into(), json!(sid));
+        }
         body["id_token"] = json!(state.keys.sign(&Value::Object(claims))?);
     }
     let offline_ok = api.as_ref().is_none_or(|a| a.allow_offline_access);

@@ -2,6 +2,7 @@
 //! `GATEHOUSE_TEST_DATABASE_URL` is set) PostgreSQL.
 
 mod binary;
+mod code_flow;
 mod helpers;
 mod keys;
 mod lifecycle;

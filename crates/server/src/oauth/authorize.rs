@@ -1,0 +1,417 @@
+//! `GET /authorize`: the start of the authorization code flow (RFC 6749 s4.1, OIDC Core
+//! s3.1.2, PKCE). A request whose client or redirect URI cannot be trusted gets an error
+//! page and never a redirect; every later error goes back to the client with `state` and
+//! `iss` (RFC 9207).
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use gatehouse_core::client::{AppType, Client};
+use gatehouse_core::scope::Scope;
+use gatehouse_core::session::{AuthorizationCode, Session};
+use gatehouse_core::{pkce, redirect_uri};
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+
+use crate::AppState;
+use crate::crypto::random_secret;
+use crate::error::OAuthError;
+use crate::ui::{self, FormPost, LoginPage};
+
+/// How long a code may wait to be redeemed.
+const CODE_LIFETIME: Duration = Duration::seconds(60);
+/// How long the login page may stay open.
+const TX_LIFETIME: i64 = 600;
+/// Session cookie name.
+pub const SESSION_COOKIE: &str = "gh_session";
+/// The cookie a login form's transaction is bound to (login CSRF).
+pub const CSRF_COOKIE: &str = "gh_csrf";
+/// Absolute session lifetime.
+pub const SESSION_LIFETIME: Duration = Duration::days(7);
+/// Idle session lifetime.
+pub const SESSION_IDLE: Duration = Duration::days(3);
+
+/// The query of `/authorize` (everything optional here; validation says what is missing).
+#[derive(Debug, Default, Deserialize)]
+pub struct AuthorizeQuery {
+    response_type: Option<String>,
+    response_mode: Option<String>,
+    client_id: Option<String>,
+    redirect_uri: Option<String>,
+    scope: Option<String>,
+    audience: Option<String>,
+    state: Option<String>,
+    nonce: Option<String>,
+    prompt: Option<String>,
+    login_hint: Option<String>,
+    code_challenge: Option<String>,
+    code_challenge_method: Option<String>,
+}
+
+/// A validated authorization request, carried through the login page sealed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Transaction {
+    /// The client.
+    pub client_id: String,
+    /// Where the response goes.
+    pub redirect_uri: String,
+    /// `query` or `form_post`.
+    pub response_mode: String,
+    /// Requested scopes.
+    pub scope: String,
+    /// Requested API.
+    pub audience: Option<String>,
+    /// Echoed back.
+    pub state: Option<String>,
+    /// Put in the ID token.
+    pub nonce: Option<String>,
+    /// PKCE S256 challenge.
+    pub code_challenge: Option<String>,
+    /// Must equal the CSRF cookie.
+    pub csrf: String,
+    /// Expiry (seconds since the epoch).
+    pub exp: i64,
+}
+
+const TX_CONTEXT: &str = "login_transaction";
+
+impl Transaction {
+    /// Seals it for a hidden form field.
+    pub fn seal(&self, state: &AppState) -> Result<String, OAuthError> {
+        let json = serde_json::to_vec(self).map_err(|e| OAuthError::Internal(e.into()))?;
+        Ok(URL_SAFE_NO_PAD.encode(state.sealer.seal(TX_CONTEXT, &json)))
+    }
+
+    /// Opens a sealed transaction that has not expired.
+    pub fn open(state: &AppState, sealed: &str) -> Option<Self> {
+        let bytes = URL_SAFE_NO_PAD.decode(sealed).ok()?;
+        let json = state.sealer.open(TX_CONTEXT, &bytes).ok()?;
+        let tx: Transaction = serde_json::from_slice(&json).ok()?;
+        (tx.exp > OffsetDateTime::now_utc().unix_timestamp()).then_some(tx)
+    }
+}
+
+/// A cookie value from the request.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// `Set-Cookie` for our cookies: HttpOnly, SameSite=Lax, Secure on an https issuer.
+pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age: i64) -> HeaderValue {
+    let secure = if state.issuer.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// The live session named by the request's cookie, if any.
+pub async fn current_session(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<Session>, OAuthError> {
+    let Some(id) = cookie(headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let now = OffsetDateTime::now_utc();
+    Ok(state
+        .stores
+        .sessions
+        .live_session(&state.hasher.hash(id), now, now - SESSION_IDLE)
+        .await?)
+}
+
+/// Sends an authorization response (success or error) to the client.
+pub fn respond(
+    state: &AppState,
+    tx: &Transaction,
+    params: Vec<(&str, String)>,
+    after_post: bool,
+) -> Response {
+    let mut fields: Vec<(&str, String)> = params;
+    if let Some(s) = &tx.state {
+        fields.push(("state", s.clone()));
+    }
+    fields.push(("iss", state.issuer.clone()));
+    if tx.response_mode == "form_post" {
+        let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        return ui::render(
+            StatusCode::OK,
+            &FormPost {
+                action: &tx.redirect_uri,
+                fields: pairs,
+            },
+        );
+    }
+    let mut url = tx.redirect_uri.clone();
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields.iter().map(|(k, v)| (*k, v.as_str())))
+        .finish();
+    url.push(if url.contains('?') { '&' } else { '?' });
+    url.push_str(&query);
+    // 303 after a form POST, so the browser does not resend the credentials (RFC 9700 s4.11).
+    let status = if after_post {
+        StatusCode::SEE_OTHER
+    } else {
+        StatusCode::FOUND
+    };
+    let mut r = status.into_response();
+    if let Ok(v) = HeaderValue::from_str(&url) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r
+}
+
+fn error_to_client(state: &AppState, tx: &Transaction, error: &str, description: &str) -> Response {
+    respond(
+        state,
+        tx,
+        vec![
+            ("error", error.to_owned()),
+            ("error_description", description.to_owned()),
+        ],
+        false,
+    )
+}
+
+/// Issues a code for `session` and sends it to the client.
+pub async fn issue_code(
+    state: &AppState,
+    tx: &Transaction,
+    session: &Session,
+    after_post: bool,
+) -> Result<Response, OAuthError> {
+    let code = random_secret(32);
+    let now = OffsetDateTime::now_utc();
+    state
+        .stores
+        .sessions
+        .insert_code(&AuthorizationCode {
+            code_hash: state.hasher.hash(&code),
+            client_id: tx.client_id.clone(),
+            user_id: session.user_id.clone(),
+            connection: session.connection.clone(),
+            redirect_uri: tx.redirect_uri.clone(),
+            scope: tx.scope.clone(),
+            audience: tx.audience.clone(),
+            nonce: tx.nonce.clone(),
+            code_challenge: tx.code_challenge.clone(),
+            sid: session.sid.clone(),
+            auth_time: session.auth_time,
+            created_at: now,
+            expires_at: now + CODE_LIFETIME,
+            consumed_at: None,
+        })
+        .await?;
+    Ok(respond(state, tx, vec![("code", code)], after_post))
+}
+
+fn tenant_name(state: &AppState) -> String {
+    state
+        .config
+        .issuer
+        .clone()
+        .unwrap_or_else(|| "gatehouse".into())
+}
+
+/// The handler.
+pub async fn authorize(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<AuthorizeQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, OAuthError> {
+    let tenant = tenant_name(&state);
+    let Ok(Query(q)) = query else {
+        return Ok(ui::error_page(
+            &tenant,
+            "The authorization request is malformed.",
+        ));
+    };
+    // Until the client and its redirect URI are known good, nothing is sent anywhere.
+    let Some(client_id) = q.client_id.as_deref() else {
+        return Ok(ui::error_page(
+            &tenant,
+            "Missing required parameter: client_id",
+        ));
+    };
+    let Some(client) = state.catalog.client(client_id).await? else {
+        return Ok(ui::error_page(&tenant, "Unknown client."));
+    };
+    let native = client.app_type == AppType::Native;
+    let Some(redirect) = q.redirect_uri.clone() else {
+        return Ok(ui::error_page(
+            &tenant,
+            "Missing required parameter: redirect_uri",
+        ));
+    };
+    if !redirect_uri::allowed(&client.settings.callbacks, &redirect, native) {
+        return Ok(ui::error_page(
+            &tenant,
+            "The redirect_uri is not in the application's Allowed Callback URLs.",
+        ));
+    }
+    let response_mode = q.response_mode.clone().unwrap_or_else(|| "query".into());
+    let mut tx = Transaction {
+        client_id: client.client_id.clone(),
+        redirect_uri: redirect,
+        response_mode: if response_mode == "form_post" {
+            "form_post".into()
+        } else {
+            "query".into()
+        },
+        scope: String::new(),
+        audience: q.audience.clone(),
+        state: q.state.clone(),
+        nonce: q.nonce.clone(),
+        code_challenge: None,
+        csrf: random_secret(24),
+        exp: OffsetDateTime::now_utc().unix_timestamp() + TX_LIFETIME,
+    };
+    if !matches!(response_mode.as_str(), "query" | "form_post") {
+        return Ok(error_to_client(
+            &state,
+            &tx,
+            "invalid_request",
+            "Unsupported response_mode",
+        ));
+    }
+    match q.response_type.as_deref() {
+        Some("code") => {}
+        None => {
+            return Ok(error_to_client(
+                &state,
+                &tx,
+                "invalid_request",
+                "Missing required parameter: response_type",
+            ));
+        }
+        Some(_) => {
+            return Ok(error_to_client(
+                &state,
+                &tx,
+                "unsupported_response_type",
+                "Unsupported response type",
+            ));
+        }
+    }
+    if !client
+        .settings
+        .grant_types
+        .iter()
+        .any(|g| g == "authorization_code")
+    {
+        return Ok(error_to_client(
+            &state,
+            &tx,
+            "unauthorized_client",
+            "Grant type 'authorization_code' not allowed for the client.",
+        ));
+    }
+    match (
+        q.code_challenge.as_deref(),
+        q.code_challenge_method.as_deref(),
+    ) {
+        (Some(c), Some("S256")) if pkce::well_formed(c) => tx.code_challenge = Some(c.to_owned()),
+        (Some(_), _) => {
+            return Ok(error_to_client(
+                &state,
+                &tx,
+                "invalid_request",
+                "code_challenge must be S256 and well formed",
+            ));
+        }
+        (None, _) if is_public(&client) => {
+            return Ok(error_to_client(
+                &state,
+                &tx,
+                "invalid_request",
+                "Public clients must use PKCE (code_challenge)",
+            ));
+        }
+        (None, _) => {}
+    }
+    match q.scope.as_deref().map(Scope::parse).transpose() {
+        Ok(s) => tx.scope = s.map(|s| s.to_string()).unwrap_or_else(|| "openid".into()),
+        Err(_) => {
+            return Ok(error_to_client(
+                &state,
+                &tx,
+                "invalid_scope",
+                "The scope is malformed",
+            ));
+        }
+    }
+    let prompt = q.prompt.as_deref().unwrap_or_default();
+    let session = current_session(&state, &headers).await?;
+    match (session, prompt) {
+        (Some(s), p) if p != "login" => {
+            state
+                .stores
+                .sessions
+                .touch_session(&s.id_hash, OffsetDateTime::now_utc())
+                .await?;
+            issue_code(&state, &tx, &s, false).await
+        }
+        (_, "none") => Ok(error_to_client(
+            &state,
+            &tx,
+            "login_required",
+            "Login required",
+        )),
+        _ => login_page(
+            &state,
+            &client,
+            &tx,
+            q.login_hint.as_deref().unwrap_or_default(),
+            None,
+            StatusCode::OK,
+        ),
+    }
+}
+
+fn is_public(client: &Client) -> bool {
+    client.settings.token_endpoint_auth_method.as_deref() == Some("none")
+}
+
+/// The login page for `tx`, setting the CSRF cookie it is bound to.
+pub fn login_page(
+    state: &AppState,
+    client: &Arc<Client>,
+    tx: &Transaction,
+    login_hint: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Result<Response, OAuthError> {
+    let sealed = tx.seal(state)?;
+    let tenant = tenant_name(state);
+    let mut r = ui::render(
+        status,
+        &LoginPage {
+            tenant: &tenant,
+            client_name: &client.name,
+            tx: &sealed,
+            login_hint,
+            error,
+        },
+    );
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(state, CSRF_COOKIE, &tx.csrf, TX_LIFETIME),
+    );
+    Ok(r)
+}

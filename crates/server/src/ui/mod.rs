@@ -1,0 +1,65 @@
+//! Universal Login: server-rendered pages (askama templates, compiled and escaped) that work
+//! without JavaScript.
+
+pub mod login;
+
+use askama::Template;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+
+/// The login form.
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage<'a> {
+    /// Tenant name for the title.
+    pub tenant: &'a str,
+    /// The application's name.
+    pub client_name: &'a str,
+    /// The sealed authorization transaction.
+    pub tx: &'a str,
+    /// The username to prefill.
+    pub login_hint: &'a str,
+    /// What went wrong on the last attempt.
+    pub error: Option<&'a str>,
+}
+
+/// A request that cannot be sent back to any application.
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage<'a> {
+    /// Tenant name for the title.
+    pub tenant: &'a str,
+    /// What is wrong.
+    pub message: &'a str,
+}
+
+/// `response_mode=form_post`: an auto-submitting form (OAuth 2.0 Form Post Response Mode).
+#[derive(Template)]
+#[template(path = "form_post.html")]
+pub struct FormPost<'a> {
+    /// The redirect URI.
+    pub action: &'a str,
+    /// The response parameters.
+    pub fields: Vec<(&'a str, &'a str)>,
+}
+
+/// Renders a page; a template that fails to render is an internal error page.
+pub fn render(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => {
+            let mut r = (status, Html(html)).into_response();
+            r.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "Internal error").into_response()
+        }
+    }
+}
+
+/// The error page with `message`.
+pub fn error_page(tenant: &str, message: &str) -> Response {
+    render(StatusCode::BAD_REQUEST, &ErrorPage { tenant, message })
+}

@@ -1,0 +1,429 @@
+//! The authorization code flow through the real login page, with a cookie jar: PKCE, SSO,
+//! `prompt=none`, form_post, code replay, login CSRF and redirect URI checks.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, client, spawn_app};
+
+const CB: &str = "https://app.example/cb";
+
+struct Apps {
+    web_id: String,
+    web_secret: String,
+    spa_id: String,
+}
+
+async fn setup(app: &TestApp) -> Apps {
+    let mgmt = app.mgmt().await;
+    let (_, web) = mgmt
+        .post(
+            "/clients",
+            json!({"name": "Web", "app_type": "regular_web", "callbacks": [CB],
+                                  "grant_types": ["authorization_code", "refresh_token"]}),
+        )
+        .await;
+    let (_, spa) = mgmt
+        .post(
+            "/clients",
+            json!({"name": "SPA", "app_type": "spa", "callbacks": [CB]}),
+        )
+        .await;
+    mgmt.post(
+        "/users",
+        json!({"connection": "Username-Password-Authentication", "email": "lin@example.com", "password": "Sup3r-secret!"}),
+    )
+    .await;
+    Apps {
+        web_id: web["client_id"].as_str().expect("id").into(),
+        web_secret: web["client_secret"].as_str().expect("secret").into(),
+        spa_id: spa["client_id"].as_str().expect("id").into(),
+    }
+}
+
+fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+fn authorize_url(app: &TestApp, client_id: &str, extra: &str) -> String {
+    app.url(&format!(
+        "/authorize?response_type=code&client_id={client_id}&redirect_uri={}&scope={}&state=st4te&nonce=n0nce{extra}",
+        enc(CB),
+        enc("openid profile email offline_access")
+    ))
+}
+
+fn tx_of(html: &str) -> String {
+    let start = html.find("name=\"tx\" value=\"").expect("tx field") + 17;
+    html[start..].split('"').next().expect("value").to_owned()
+}
+
+fn location(r: &reqwest::Response) -> url::Url {
+    url::Url::parse(r.headers()["location"].to_str().expect("ascii")).expect("url")
+}
+
+fn param(u: &url::Url, name: &str) -> Option<String> {
+    u.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Opens the login page and submits it; returns the response to the submission.
+async fn log_in(
+    http: &reqwest::Client,
+    app: &TestApp,
+    url: &str,
+    password: &str,
+) -> reqwest::Response {
+    let page = http.get(url).send().await.expect("authorize");
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    let html = page.text().await.expect("html");
+    assert!(html.contains("<label for=\"password\">"), "{html}");
+    http.post(app.url("/u/login"))
+        .form(&[
+            ("tx", tx_of(&html).as_str()),
+            ("username", "lin@example.com"),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .expect("login")
+}
+
+async fn exchange(app: &TestApp, form: &[(&str, &str)]) -> (u16, Value) {
+    let r = app
+        .client
+        .post(app.url("/oauth/token"))
+        .form(form)
+        .send()
+        .await
+        .expect("token");
+    (r.status().as_u16(), r.json().await.expect("json"))
+}
+
+#[tokio::test]
+async fn regular_web_app_logs_in_with_a_code() {
+    let app = spawn_app().await;
+    let apps = setup(&app).await;
+    let browser = client();
+    let url = authorize_url(&app, &apps.web_id, "");
+
+    let wrong = log_in(&browser, &app, &url, "wrong").await;
+    assert_eq!(wrong.status(), 400);
+    assert!(
+        wrong
+            .text()
+            .await
+            .expect("html")
+            .contains("Wrong email or password.")
+    );
+
+    let ok = log_in(&browser, &app, &url, "Sup3r-secret!").await;
+    assert_eq!(ok.status(), 303, "303 after the credential POST");
+    let to = location(&ok);
+    assert_eq!(
+        format!(
+            "{}://{}{}",
+            to.scheme(),
+            to.host_str().expect("host"),
+            to.path()
+        ),
+        CB
+    );
+    assert_eq!(param(&to, "state").as_deref(), Some("st4te"));
+    assert_eq!(
+        param(&to, "iss"),
+        Some(format!("{}/", app.address)),
+        "RFC 9207"
+    );
+    let code = param(&to, "code").expect("code");
+
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("client_id", apps.web_id.as_str()),
+        ("client_secret", apps.web_secret.as_str()),
+        ("code", code.as_str()),
+        ("redirect_uri", CB),
+    ];
+    let (status, tokens) = exchange(&app, &form).await;
+    assert_eq!(status, 200, "{tokens}");
+    let id: Value = {
+        let payload = tokens["id_token"]
+            .as_str()
+            .expect("id token")
+            .split('.')
+            .nth(1)
+            .expect("payload");
+        serde_json::from_slice(
+            &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+                .expect("b64"),
+        )
+        .expect("json")
+    };
+    assert_eq!(id["nonce"], "n0nce");
+    assert_eq!(id["aud"], apps.web_id.as_str());
+    assert!(id["sid"].is_string() && id["auth_time"].is_i64());
+    assert_eq!(id["email"], "lin@example.com");
+    let rt = tokens["refresh_token"]
+        .as_str()
+        .expect("refresh token")
+        .to_owned();
+
+    // Replaying the code fails and revokes what it issued.
+    let (status, e) = exchange(&app, &form).await;
+    assert_eq!((status, e["error"].as_str()), (403, Some("invalid_grant")));
+    let (status, _) = exchange(
+        &app,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", &apps.web_id),
+            ("client_secret", &apps.web_secret),
+            ("refresh_token", &rt),
+        ],
+    )
+    .await;
+    assert_eq!(status, 403, "the replay revoked the refresh token");
+
+    // Single sign-on: the session cookie gets a code without the login page.
+    let sso = browser.get(&url).send().await.expect("authorize");
+    assert_eq!(sso.status(), 302);
+    assert!(param(&location(&sso), "code").is_some());
+    let silent = browser
+        .get(format!("{url}&prompt=none"))
+        .send()
+        .await
+        .expect("authorize");
+    assert!(param(&location(&silent), "code").is_some());
+    // A browser without a session: prompt=none comes back with login_required.
+    let fresh = client()
+        .get(format!("{url}&prompt=none"))
+        .send()
+        .await
+        .expect("authorize");
+    let to = location(&fresh);
+    assert_eq!(param(&to, "error").as_deref(), Some("login_required"));
+    assert_eq!(param(&to, "state").as_deref(), Some("st4te"));
+
+    // A code is bound to its redirect URI.
+    let code = param(
+        &location(&browser.get(&url).send().await.expect("authorize")),
+        "code",
+    )
+    .expect("code");
+    let (status, _) = exchange(
+        &app,
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", &apps.web_id),
+            ("client_secret", &apps.web_secret),
+            ("code", &code),
+            ("redirect_uri", "https://app.example/other"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 403);
+
+    let mgmt = app.mgmt().await;
+    let (_, logs) = mgmt.get("/logs?q=type%3Aseacft").await;
+    assert_eq!(logs.as_array().expect("logs").len(), 1);
+    let (_, logins) = mgmt.get("/logs?q=type%3As").await;
+    assert_eq!(logins.as_array().expect("logs").len(), 1);
+}
+
+#[tokio::test]
+async fn single_page_apps_must_use_pkce_s256() {
+    let app = spawn_app().await;
+    let apps = setup(&app).await;
+    let browser = client();
+    let no_pkce = browser
+        .get(authorize_url(&app, &apps.spa_id, ""))
+        .send()
+        .await
+        .expect("authorize");
+    assert_eq!(
+        param(&location(&no_pkce), "error").as_deref(),
+        Some("invalid_request")
+    );
+    let challenge = "HuFUiV4M3K3RApxZm79GGwZY8j5ZSXmXe-PWe0Q9c4U";
+    let verifier = "dBjftJeZ4CVP-mJ92K1qmvb8sFUU6gePFRvhsnSV-tc";
+    let plain = browser
+        .get(authorize_url(
+            &app,
+            &apps.spa_id,
+            &format!("&code_challenge={challenge}&code_challenge_method=plain"),
+        ))
+        .send()
+        .await
+        .expect("authorize");
+    assert_eq!(
+        param(&location(&plain), "error").as_deref(),
+        Some("invalid_request"),
+        "no plain"
+    );
+
+    let url = authorize_url(
+        &app,
+        &apps.spa_id,
+        &format!("&code_challenge={challenge}&code_challenge_method=S256"),
+    );
+    let code = param(
+        &location(&log_in(&browser, &app, &url, "Sup3r-secret!").await),
+        "code",
+    )
+    .expect("code");
+    let form = |v: &'static str, code: &str| {
+        vec![
+            ("grant_type", "authorization_code".to_owned()),
+            ("client_id", apps.spa_id.clone()),
+            ("code", code.to_owned()),
+            ("redirect_uri", CB.to_owned()),
+            ("code_verifier", v.to_owned()),
+        ]
+    };
+    let wrong = app
+        .client
+        .post(app.url("/oauth/token"))
+        .form(&form("dBjftJeZ4CVP-mJ92K1qmvb8sFUU6gePFRvhsnSV-tX", &code))
+        .send()
+        .await
+        .expect("token");
+    assert_eq!(wrong.status(), 403);
+    // The failed attempt used the code up; a new one is needed.
+    let code = param(
+        &location(&browser.get(&url).send().await.expect("sso")),
+        "code",
+    )
+    .expect("code");
+    let right = app
+        .client
+        .post(app.url("/oauth/token"))
+        .form(&form(verifier, &code))
+        .send()
+        .await
+        .expect("token");
+    assert_eq!(right.status(), 200);
+
+    // A verifier where no challenge was sent is a downgrade, refused.
+    let web_url = authorize_url(&app, &apps.web_id, "");
+    let code = param(
+        &location(&browser.get(&web_url).send().await.expect("sso")),
+        "code",
+    )
+    .expect("code");
+    let (status, _) = exchange(
+        &app,
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", &apps.web_id),
+            ("client_secret", &apps.web_secret),
+            ("code", &code),
+            ("code_verifier", verifier),
+        ],
+    )
+    .await;
+    assert_eq!(status, 403);
+}
+
+#[tokio::test]
+async fn untrusted_requests_never_redirect() {
+    let app = spawn_app().await;
+    let apps = setup(&app).await;
+    let browser = client();
+    for url in [
+        app.url(&format!(
+            "/authorize?response_type=code&client_id=nobody&redirect_uri={}",
+            enc(CB)
+        )),
+        app.url(&format!(
+            "/authorize?response_type=code&client_id={}&redirect_uri={}",
+            apps.web_id,
+            enc("https://evil.example/cb")
+        )),
+        app.url(&format!(
+            "/authorize?response_type=code&client_id={}&redirect_uri={}",
+            apps.web_id,
+            enc("https://app.example/cb#x")
+        )),
+        app.url(&format!(
+            "/authorize?response_type=code&client_id={}",
+            apps.web_id
+        )),
+    ] {
+        let r = browser.get(&url).send().await.expect("authorize");
+        assert_eq!(r.status(), 400, "{url}");
+        assert!(r.headers().get("location").is_none());
+        assert!(
+            r.text()
+                .await
+                .expect("html")
+                .contains("<h1>Something is wrong")
+        );
+    }
+    let implicit = browser
+        .get(app.url(&format!(
+            "/authorize?response_type=token&client_id={}&redirect_uri={}&state=s",
+            apps.web_id,
+            enc(CB)
+        )))
+        .send()
+        .await
+        .expect("authorize");
+    assert_eq!(
+        param(&location(&implicit), "error").as_deref(),
+        Some("unsupported_response_type")
+    );
+}
+
+#[tokio::test]
+async fn the_login_form_is_bound_to_its_browser() {
+    let app = spawn_app().await;
+    let apps = setup(&app).await;
+    let victim = client();
+    let html = victim
+        .get(authorize_url(&app, &apps.web_id, ""))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    // An attacker replays the form from another browser (no CSRF cookie).
+    let r = client()
+        .post(app.url("/u/login"))
+        .form(&[
+            ("tx", tx_of(&html).as_str()),
+            ("username", "lin@example.com"),
+            ("password", "Sup3r-secret!"),
+        ])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(r.status(), 400);
+    assert!(r.headers().get("location").is_none());
+    // A forged transaction fails too.
+    let r = victim
+        .post(app.url("/u/login"))
+        .form(&[
+            ("tx", "forged"),
+            ("username", "lin@example.com"),
+            ("password", "Sup3r-secret!"),
+        ])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(r.status(), 400);
+}
+
+#[tokio::test]
+async fn form_post_response_mode() {
+    let app = spawn_app().await;
+    let apps = setup(&app).await;
+    let browser = client();
+    let url = authorize_url(&app, &apps.web_id, "&response_mode=form_post");
+    let r = log_in(&browser, &app, &url, "Sup3r-secret!").await;
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.expect("html");
+    assert!(html.contains(&format!("action=\"{CB}\"")), "{html}");
+    assert!(html.contains("name=\"code\""));
+    assert!(html.contains("name=\"state\" value=\"st4te\""));
+}
