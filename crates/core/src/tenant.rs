@@ -16,6 +16,8 @@ pub struct TenantSettings {
     pub bootstrap_client_id: Option<String>,
     /// Where emails go out.
     pub email_provider: Option<EmailProvider>,
+    /// Where `/v2/logout` may send a browser when no `client_id` is given.
+    pub allowed_logout_urls: Vec<String>,
 }
 
 /// The email provider: SMTP settings with the credentials sealed under the master key.

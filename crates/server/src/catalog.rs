@@ -69,6 +69,7 @@ pub struct Catalog {
     apis: Map<String, Option<Arc<ResourceServer>>>,
     grants: Map<(String, String), Option<Arc<ClientGrant>>>,
     tenant: Map<(), Arc<TenantSettings>>,
+    origins: Map<(), Arc<std::collections::HashSet<String>>>,
 }
 
 impl Catalog {
@@ -80,6 +81,7 @@ impl Catalog {
             apis: Map::new(),
             grants: Map::new(),
             tenant: Map::new(),
+            origins: Map::new(),
         }
     }
 
@@ -89,6 +91,40 @@ impl Catalog {
         self.apis.clear();
         self.grants.clear();
         self.tenant.clear();
+        self.origins.clear();
+    }
+
+    /// Every origin some client registered for browser calls: `allowed_origins`,
+    /// `web_origins` and the origins of `callbacks`.
+    pub async fn cors_origins(&self) -> StoreResult<Arc<std::collections::HashSet<String>>> {
+        if let Some(hit) = self.origins.get(&()) {
+            return Ok(hit);
+        }
+        let clients = self
+            .stores
+            .clients
+            .list_clients(gatehouse_core::store::Page {
+                offset: 0,
+                limit: u32::MAX,
+            })
+            .await?;
+        let mut set = std::collections::HashSet::new();
+        for c in &clients {
+            let s = &c.settings;
+            for url in s
+                .allowed_origins
+                .iter()
+                .chain(&s.web_origins)
+                .chain(&s.callbacks)
+            {
+                if let Some(o) = crate::http::cors::origin_of(url) {
+                    set.insert(o);
+                }
+            }
+        }
+        let set = Arc::new(set);
+        self.origins.put((), set.clone());
+        Ok(set)
     }
 
     /// A client by id.

@@ -13,7 +13,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::error::OAuthError;
-use crate::http::{headers, metrics, rate_limit};
+use crate::http::{cors, headers, metrics, rate_limit};
 use crate::{AppState, oauth, ops};
 
 /// Auth0's Management API payload limit, applied to every body.
@@ -42,6 +42,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/authorize", get(oauth::authorize::authorize))
         .route("/u/login", post(crate::ui::login::submit))
+        .route("/v2/logout", get(oauth::logout::v2_logout))
+        .route(
+            "/oidc/logout",
+            get(oauth::logout::oidc_logout).post(oauth::logout::oidc_logout),
+        )
         .route("/oauth/token", post(oauth::token::token))
         .route("/oauth/revoke", post(oauth::revoke::revoke))
         .route(
@@ -53,6 +58,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .fallback(|| async { OAuthError::NotFound })
+        .layer(from_fn_with_state(state.clone(), cors::cors))
         .layer(from_fn_with_state(state.clone(), rate_limit::limit))
         .layer(from_fn_with_state(state.clone(), metrics::track));
     for layer in headers::layers(https) {

@@ -24,6 +24,8 @@ pub struct ProviderMetadata {
     userinfo_endpoint: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     revocation_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    end_session_endpoint: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     scopes_supported: Vec<&'static str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -52,6 +54,7 @@ impl ProviderMetadata {
             token_endpoint: Some(format!("{issuer}oauth/token")),
             userinfo_endpoint: Some(format!("{issuer}userinfo")),
             revocation_endpoint: Some(format!("{issuer}oauth/revoke")),
+            end_session_endpoint: Some(format!("{issuer}oidc/logout")),
             scopes_supported: gatehouse_core::token::OIDC_SCOPES.to_vec(),
             claims_supported: vec![
                 "sub",

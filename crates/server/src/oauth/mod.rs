@@ -5,6 +5,7 @@ pub mod client_auth;
 pub mod code;
 pub mod discovery;
 pub mod jwks;
+pub mod logout;
 pub mod mobile;
 pub mod params;
 pub mod password;

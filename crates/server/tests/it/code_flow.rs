@@ -427,3 +427,181 @@ async fn form_post_response_mode() {
     assert!(html.contains("name=\"code\""));
     assert!(html.contains("name=\"state\" value=\"st4te\""));
 }
+
+/// Logs in through the page and returns the browser (holding the session) and the ID token.
+async fn logged_in(app: &TestApp, apps: &Apps) -> (reqwest::Client, String) {
+    let browser = client();
+    let url = authorize_url(app, &apps.web_id, "");
+    let code = param(
+        &location(&log_in(&browser, app, &url, "Sup3r-secret!").await),
+        "code",
+    )
+    .expect("code");
+    let (_, tokens) = exchange(
+        app,
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", &apps.web_id),
+            ("client_secret", &apps.web_secret),
+            ("code", &code),
+        ],
+    )
+    .await;
+    (
+        browser,
+        tokens["id_token"].as_str().expect("id token").to_owned(),
+    )
+}
+
+async fn has_session(app: &TestApp, apps: &Apps, browser: &reqwest::Client) -> bool {
+    let r = browser
+        .get(format!(
+            "{}&prompt=none",
+            authorize_url(app, &apps.web_id, "")
+        ))
+        .send()
+        .await
+        .expect("authorize");
+    param(&location(&r), "code").is_some()
+}
+
+#[tokio::test]
+async fn logout_goes_only_where_it_is_allowed() {
+    let app = spawn_app().await;
+    let apps = setup(&app).await;
+    let mgmt = app.mgmt().await;
+    mgmt.patch(
+        &format!("/clients/{}", apps.web_id),
+        json!({"allowed_logout_urls": ["https://app.example/bye"]}),
+    )
+    .await;
+    let (browser, id_token) = logged_in(&app, &apps).await;
+    assert!(has_session(&app, &apps, &browser).await);
+
+    let evil = browser
+        .get(app.url(&format!(
+            "/v2/logout?client_id={}&returnTo={}",
+            apps.web_id,
+            enc("https://evil.example/")
+        )))
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(evil.status(), 400);
+    assert!(
+        evil.headers().get("location").is_none(),
+        "never an open redirect"
+    );
+    assert!(
+        has_session(&app, &apps, &browser).await,
+        "a refused logout changes nothing"
+    );
+
+    let ok = browser
+        .get(app.url(&format!(
+            "/v2/logout?client_id={}&returnTo={}",
+            apps.web_id,
+            enc("https://app.example/bye")
+        )))
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(ok.status(), 302);
+    assert_eq!(ok.headers()["location"], "https://app.example/bye");
+    assert!(!has_session(&app, &apps, &browser).await, "session ended");
+
+    // RP-initiated logout with an ID token hint, and its state.
+    let (browser, _) = logged_in(&app, &apps).await;
+    let r = browser
+        .get(app.url(&format!(
+            "/oidc/logout?id_token_hint={id_token}&post_logout_redirect_uri={}&state=abc",
+            enc("https://app.example/bye")
+        )))
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(r.status(), 302);
+    assert_eq!(r.headers()["location"], "https://app.example/bye?state=abc");
+    assert!(!has_session(&app, &apps, &browser).await);
+    let forged = browser
+        .get(app.url("/oidc/logout?id_token_hint=a.b.c"))
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(forged.status(), 400);
+
+    // Without a hint the user confirms with a POST.
+    let (browser, _) = logged_in(&app, &apps).await;
+    let ask = browser
+        .get(app.url("/oidc/logout"))
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(ask.status(), 200);
+    assert!(ask.text().await.expect("html").contains("Log out?"));
+    assert!(
+        has_session(&app, &apps, &browser).await,
+        "not before confirming"
+    );
+    let done = browser
+        .post(app.url("/oidc/logout"))
+        .form(&[("confirm", "yes")])
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(done.status(), 200);
+    assert!(!has_session(&app, &apps, &browser).await);
+    let (_, logs) = mgmt.get("/logs?q=type%3Aslo").await;
+    assert_eq!(logs.as_array().expect("logs").len(), 3);
+}
+
+#[tokio::test]
+async fn cors_for_registered_origins() {
+    let app = spawn_app().await;
+    setup(&app).await;
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, app.url("/oauth/token"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "content-type, auth0-client",
+            )
+            .send()
+    };
+    let ok = preflight("https://app.example").await.expect("preflight");
+    assert_eq!(ok.status(), 204);
+    assert_eq!(
+        ok.headers()["access-control-allow-origin"],
+        "https://app.example"
+    );
+    assert!(
+        ok.headers()["access-control-allow-headers"]
+            .to_str()
+            .expect("ascii")
+            .contains("auth0-client")
+    );
+    let evil = preflight("https://evil.example").await.expect("preflight");
+    assert!(evil.headers().get("access-control-allow-origin").is_none());
+    let jwks = app
+        .client
+        .get(app.url("/.well-known/jwks.json"))
+        .header("origin", "https://any.example")
+        .send()
+        .await
+        .expect("jwks");
+    assert_eq!(jwks.headers()["access-control-allow-origin"], "*");
+    let token = app
+        .client
+        .post(app.url("/oauth/token"))
+        .header("origin", "https://app.example")
+        .form(&[("grant_type", "x")])
+        .send()
+        .await
+        .expect("token");
+    assert_eq!(
+        token.headers()["access-control-allow-origin"],
+        "https://app.example"
+    );
+}
