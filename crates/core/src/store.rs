@@ -223,6 +223,17 @@ pub trait UserStore: Send + Sync {
     async fn users_by_email(&self, email: &str) -> StoreResult<Vec<User>>;
     /// The user who logs in to `connection` with `login` (email or username, any case).
     async fn user_by_login(&self, connection: &str, login: &str) -> StoreResult<Option<User>>;
+    /// Adds one consecutive failed login for (`user_id`, `ip`) and returns the count.
+    async fn record_login_failure(
+        &self,
+        user_id: &str,
+        ip: &str,
+        at: time::OffsetDateTime,
+    ) -> StoreResult<i64>;
+    /// Consecutive failed logins for (`user_id`, `ip`).
+    async fn login_failures(&self, user_id: &str, ip: &str) -> StoreResult<i64>;
+    /// Forgets failed logins: of one address, or all of the user's when `ip` is `None`.
+    async fn clear_login_failures(&self, user_id: &str, ip: Option<&str>) -> StoreResult<()>;
     /// Counts a successful login: `logins_count`, `last_login`, `last_ip`.
     async fn record_login(
         &self,

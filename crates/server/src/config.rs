@@ -92,6 +92,9 @@ pub struct Config {
     pub rate_limit_mgmt: Option<Quota>,
     /// Discovery and JWKS limit per client IP.
     pub rate_limit_public: Option<Quota>,
+    /// Consecutive failed logins of one user from one address before that pair is blocked
+    /// (`None`: brute-force protection off).
+    pub brute_force_threshold: Option<u32>,
 }
 
 /// A setting that could not be used.
@@ -138,6 +141,7 @@ struct FileSettings {
     rate_limit_auth: Option<String>,
     rate_limit_mgmt: Option<String>,
     rate_limit_public: Option<String>,
+    brute_force_threshold: Option<String>,
 }
 
 const KEYS: &[&str] = &[
@@ -152,6 +156,7 @@ const KEYS: &[&str] = &[
     "rate_limit_auth",
     "rate_limit_mgmt",
     "rate_limit_public",
+    "brute_force_threshold",
 ];
 
 /// Where a value came from, for error messages.
@@ -238,6 +243,7 @@ impl Config {
             layered.set("rate_limit_auth", file.rate_limit_auth, &origin);
             layered.set("rate_limit_mgmt", file.rate_limit_mgmt, &origin);
             layered.set("rate_limit_public", file.rate_limit_public, &origin);
+            layered.set("brute_force_threshold", file.brute_force_threshold, &origin);
         }
         for key in KEYS {
             // An empty variable counts as unset, as shells make them easily.
@@ -331,7 +337,17 @@ impl Config {
         let rate_limit_auth = quota("rate_limit_auth")?;
         let rate_limit_mgmt = quota("rate_limit_mgmt")?;
         let rate_limit_public = quota("rate_limit_public")?;
+        let brute_force_threshold = match l.get("brute_force_threshold").unwrap_or("10") {
+            "0" | "off" => None,
+            n => Some(n.parse::<u32>().map_err(|_| {
+                l.error(
+                    "brute_force_threshold",
+                    format!("`{n}` is not a whole number (0 or off disables)"),
+                )
+            })?),
+        };
         Ok(Config {
+            brute_force_threshold,
             rate_limit_auth,
             rate_limit_mgmt,
             rate_limit_public,

@@ -41,6 +41,9 @@ pub enum OAuthError {
     /// 401 `unauthorized`: the user is blocked (spa-js logs out on "user is blocked").
     #[error("unauthorized: {0}")]
     Unauthorized(String),
+    /// 429 `too_many_attempts`: brute-force protection blocked this user from this address.
+    #[error("too_many_attempts: {0}")]
+    TooManyAttempts(String),
     /// 404: no such endpoint.
     #[error("not found")]
     NotFound,
@@ -59,7 +62,8 @@ impl OAuthError {
             | OAuthError::AccessDenied(d)
             | OAuthError::InvalidGrant(d)
             | OAuthError::InvalidScope(d)
-            | OAuthError::Unauthorized(d) => d.clone(),
+            | OAuthError::Unauthorized(d)
+            | OAuthError::TooManyAttempts(d) => d.clone(),
             OAuthError::InvalidClient { description, .. } => description.clone(),
             OAuthError::NotFound => "Not found".into(),
             OAuthError::Internal(_) => "The server could not complete the request.".into(),
@@ -87,6 +91,7 @@ impl IntoResponse for OAuthError {
             OAuthError::UnauthorizedClient(_) => (StatusCode::FORBIDDEN, "unauthorized_client"),
             OAuthError::AccessDenied(_) => (StatusCode::FORBIDDEN, "access_denied"),
             OAuthError::InvalidGrant(_) => (StatusCode::FORBIDDEN, "invalid_grant"),
+            OAuthError::TooManyAttempts(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
             OAuthError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             OAuthError::Internal(cause) => {
                 tracing::error!(error = ?cause, "internal error");

@@ -341,6 +341,49 @@ impl UserStore for SqlStore {
         }
     }
 
+    async fn record_login_failure(
+        &self,
+        user_id: &str,
+        ip: &str,
+        at: OffsetDateTime,
+    ) -> StoreResult<i64> {
+        let (n,): (i64,) = on_pool!(self, p => sqlx::query_as(
+            "INSERT INTO login_failures (user_id, ip, failures, last_failure) VALUES ($1, $2, 1, $3) \
+             ON CONFLICT (user_id, ip) DO UPDATE SET failures = login_failures.failures + 1, last_failure = $3 \
+             RETURNING CAST(failures AS BIGINT)",
+        )
+        .bind(user_id)
+        .bind(ip)
+        .bind(at)
+        .fetch_one(p)
+        .await
+        .map_err(db))?;
+        Ok(n)
+    }
+
+    async fn login_failures(&self, user_id: &str, ip: &str) -> StoreResult<i64> {
+        let row: Option<(i64,)> = on_pool!(self, p => sqlx::query_as(
+            "SELECT CAST(failures AS BIGINT) FROM login_failures WHERE user_id = $1 AND ip = $2",
+        )
+        .bind(user_id)
+        .bind(ip)
+        .fetch_optional(p)
+        .await
+        .map_err(db))?;
+        Ok(row.map_or(0, |(n,)| n))
+    }
+
+    async fn clear_login_failures(&self, user_id: &str, ip: Option<&str>) -> StoreResult<()> {
+        on_pool!(self, p => sqlx::query("DELETE FROM login_failures WHERE user_id = $1 AND ($2 IS NULL OR ip = $2)")
+            .bind(user_id)
+            .bind(ip)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(db))?;
+        Ok(())
+    }
+
     async fn record_login(
         &self,
         user_id: &str,

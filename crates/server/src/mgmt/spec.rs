@@ -119,6 +119,8 @@ management_api! {
     patch "/users/{id}" => users::update, 200, "users", "Update a user",
         ["update:users", "update:users_app_metadata", "update:current_user_metadata"];
     delete "/users/{id}" => users::delete, 204, "users", "Delete a user", ["delete:users", "delete:current_user"];
+    delete "/user-blocks/{id}" => users::unblock, 204, "users", "Unblock a user blocked by brute-force protection",
+        ["update:users"];
     get "/users-by-email" => users::by_email, 200, "users", "Get users by email", ["read:users"];
     get "/users/{id}/roles" => roles::user_roles, 200, "users", "Get a user's roles",
         ["read:users", "read:roles"], all_of;

@@ -665,3 +665,16 @@ pub async fn delete(
         .map_err(|e| MgmtError::or_missing(e, not_found))?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// `DELETE /user-blocks/{id}`: lifts brute-force blocks on a user (every address); 204.
+/// (`PATCH blocked: false` does not, as in Auth0: it is a different kind of block.)
+pub async fn unblock(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, MgmtError> {
+    caller.require_any(&["update:users"])?;
+    find(&state, &id).await?;
+    state.stores.users.clear_login_failures(&id, None).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

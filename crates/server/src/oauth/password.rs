@@ -87,12 +87,23 @@ async fn run(
             OAuthError::InvalidRequest(format!("connection {realm} is not a database connection"))
         })?;
     event.connection = Some(connection.name.clone());
-    let user = match check_password(state, &connection.name, username, password).await? {
+    let user = match check_password(
+        state,
+        &connection.name,
+        username,
+        password,
+        caller.ip.as_deref(),
+    )
+    .await?
+    {
         Ok(u) => u,
         Err(failure) => {
             event.user_id = failure.user_id().map(str::to_owned);
             return Err(match failure {
                 LoginFailure::Blocked(_) => OAuthError::Unauthorized("user is blocked".into()),
+                LoginFailure::TooManyAttempts(_) => {
+                    OAuthError::TooManyAttempts(TOO_MANY_ATTEMPTS.into())
+                }
                 _ => OAuthError::InvalidGrant("Wrong email or password.".into()),
             });
         }
@@ -136,31 +147,50 @@ pub enum LoginFailure {
     WrongPassword(String),
     /// Right password, blocked user.
     Blocked(String),
+    /// Too many consecutive failures of this user from this address.
+    TooManyAttempts(String),
 }
+
+/// Auth0's words for a brute-force block.
+pub const TOO_MANY_ATTEMPTS: &str =
+    "Your account has been blocked after multiple consecutive login attempts.";
 
 impl LoginFailure {
     /// The user concerned, when there is one.
     pub fn user_id(&self) -> Option<&str> {
         match self {
             LoginFailure::UnknownUser => None,
-            LoginFailure::WrongPassword(id) | LoginFailure::Blocked(id) => Some(id),
+            LoginFailure::WrongPassword(id)
+            | LoginFailure::Blocked(id)
+            | LoginFailure::TooManyAttempts(id) => Some(id),
         }
     }
 }
 
 /// Checks a username (email or username) and password against a database connection. The
-/// work is the same whether or not the user exists.
+/// work is the same whether or not the user exists. With brute-force protection on, a user
+/// who failed `threshold` times in a row from `ip` is refused from there, without a password
+/// check, until an administrator unblocks them (`DELETE /api/v2/user-blocks/{id}`); a
+/// success clears the count.
 pub async fn check_password(
     state: &AppState,
     connection: &str,
     username: &str,
     password: &str,
+    ip: Option<&str>,
 ) -> Result<Result<gatehouse_core::user::User, LoginFailure>, OAuthError> {
     let user = state
         .stores
         .users
         .user_by_login(connection, username)
         .await?;
+    let ip = ip.unwrap_or_default();
+    let threshold = state.config.brute_force_threshold;
+    if let (Some(limit), Some(u)) = (threshold, &user)
+        && state.stores.users.login_failures(&u.user_id, ip).await? >= i64::from(limit)
+    {
+        return Ok(Err(LoginFailure::TooManyAttempts(u.user_id.clone())));
+    }
     let hash = user
         .as_ref()
         .and_then(|u| u.identities.iter().find(|i| i.connection == connection))
@@ -170,10 +200,37 @@ pub async fn check_password(
         .verify_or_decoy(password, hash.as_deref())
         .await
         .map_err(OAuthError::Internal)?;
+    let now = time::OffsetDateTime::now_utc();
     Ok(match user {
         Some(u) if verified && u.blocked => Err(LoginFailure::Blocked(u.user_id)),
-        Some(u) if verified => Ok(u),
-        Some(u) => Err(LoginFailure::WrongPassword(u.user_id)),
+        Some(u) if verified => {
+            if threshold.is_some() {
+                state
+                    .stores
+                    .users
+                    .clear_login_failures(&u.user_id, Some(ip))
+                    .await?;
+            }
+            Ok(u)
+        }
+        Some(u) => {
+            if let Some(limit) = threshold {
+                let n = state
+                    .stores
+                    .users
+                    .record_login_failure(&u.user_id, ip, now)
+                    .await?;
+                if n >= i64::from(limit) {
+                    let mut event = LogEvent::new("limit_wc");
+                    event.user_id = Some(u.user_id.clone());
+                    event.ip = Some(ip.to_owned());
+                    event.description = Some(TOO_MANY_ATTEMPTS.into());
+                    state.logs.record(event);
+                    return Ok(Err(LoginFailure::TooManyAttempts(u.user_id)));
+                }
+            }
+            Err(LoginFailure::WrongPassword(u.user_id))
+        }
         None => Err(LoginFailure::UnknownUser),
     })
 }

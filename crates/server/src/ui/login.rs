@@ -82,7 +82,14 @@ pub async fn submit(
     let outcome = if form.username.is_empty() || form.password.is_empty() {
         Err(LoginFailure::UnknownUser)
     } else {
-        check_password(&state, &connection, &form.username, &form.password).await?
+        check_password(
+            &state,
+            &connection,
+            &form.username,
+            &form.password,
+            caller.ip.as_deref(),
+        )
+        .await?
     };
     let user = match outcome {
         Ok(u) => u,
@@ -91,6 +98,9 @@ pub async fn submit(
                 LoginFailure::UnknownUser => ("fu", "Wrong email or password."),
                 LoginFailure::WrongPassword(_) => ("fp", "Wrong email or password."),
                 LoginFailure::Blocked(_) => ("f", "Your account has been blocked."),
+                LoginFailure::TooManyAttempts(_) => {
+                    ("f", crate::oauth::password::TOO_MANY_ATTEMPTS)
+                }
             };
             event.kind = kind.into();
             event.user_id = failure.user_id().map(str::to_owned);

@@ -393,3 +393,53 @@ async fn rotating_refresh_tokens_detect_reuse() {
         "{a:?} {b:?}"
     );
 }
+
+#[tokio::test]
+async fn brute_force_protection_blocks_a_user_from_an_address() {
+    let app = crate::helpers::spawn_app_on(
+        crate::helpers::TestDb::sqlite(),
+        &[("GATEHOUSE_BRUTE_FORCE_THRESHOLD", "3")],
+    )
+    .await;
+    let mgmt = app.mgmt().await;
+    let s = setup(&app, &mgmt, json!({})).await;
+    let attempt = |pw: &'static str| {
+        let (s, app) = (&s, &app);
+        async move {
+            token(
+                app,
+                &[
+                    ("grant_type", "password"),
+                    ("client_id", &s.client_id),
+                    ("client_secret", &s.secret),
+                    ("username", "ada@example.com"),
+                    ("password", pw),
+                ],
+            )
+            .await
+        }
+    };
+    assert_eq!(attempt("wrong").await.0, 403);
+    assert_eq!(
+        attempt("Sup3r-secret!").await.0,
+        200,
+        "a success resets the count"
+    );
+    assert_eq!(attempt("wrong").await.0, 403);
+    assert_eq!(attempt("wrong").await.0, 403);
+    let (status, e) = attempt("wrong").await;
+    assert_eq!(
+        (status, e["error"].as_str()),
+        (429, Some("too_many_attempts"))
+    );
+    let (status, _) = attempt("Sup3r-secret!").await;
+    assert_eq!(status, 429, "blocked even with the right password");
+    let (_, logs) = mgmt.get("/logs?q=type%3Alimit_wc").await;
+    assert_eq!(logs.as_array().expect("logs").len(), 1);
+    // `blocked: false` is a different switch; the unblock endpoint lifts it.
+    assert_eq!(
+        mgmt.delete(&format!("/user-blocks/{}", s.user_id)).await.0,
+        204
+    );
+    assert_eq!(attempt("Sup3r-secret!").await.0, 200);
+}
