@@ -74,3 +74,21 @@ def test_wrong_password(gatehouse, app):
     assert err.value.status_code == 403
     assert err.value.error_code == "invalid_grant"
     assert err.value.message == "Wrong email or password."
+
+
+def test_signup_then_login(gatehouse, app):
+    from auth0.authentication import Database
+
+    created = Database(gatehouse.domain, app.client_id, protocol="http").signup(
+        email="Signed.Up@example.com", password="Sup3r-secret!", connection=DB, given_name="Signed"
+    )
+    assert created["email"] == "signed.up@example.com"
+    assert created["_id"]
+    tokens = _get_token(gatehouse, app).login("signed.up@example.com", "Sup3r-secret!", realm=DB, scope="openid")
+    assert tokens["id_token"]
+    with pytest.raises(Auth0Error) as err:
+        Database(gatehouse.domain, app.client_id, protocol="http").signup(
+            email="weak@example.com", password="weak", connection=DB
+        )
+    assert err.value.status_code == 400
+    assert err.value.error_code == "invalid_password"

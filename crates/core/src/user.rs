@@ -55,6 +55,27 @@ pub struct User {
 }
 
 impl User {
+    /// Auth0's default `name` (the email, else phone, else username) and `nickname` (the
+    /// email's local part, else the username), where the profile has none.
+    pub fn fill_default_names(
+        profile: &mut serde_json::Map<String, serde_json::Value>,
+        email: Option<&str>,
+        phone: Option<&str>,
+        username: Option<&str>,
+    ) {
+        let label = email.or(phone).or(username).unwrap_or_default().to_owned();
+        let nick = email
+            .and_then(|e| e.split('@').next())
+            .or(username)
+            .map_or_else(|| label.clone(), str::to_owned);
+        profile
+            .entry("name")
+            .or_insert_with(|| serde_json::Value::String(label));
+        profile
+            .entry("nickname")
+            .or_insert_with(|| serde_json::Value::String(nick));
+    }
+
     /// The `user_id` a user has whose primary identity is `identity`.
     pub fn id_for(identity: &Identity) -> String {
         format!("{}|{}", identity.provider, identity.user_id)

@@ -18,7 +18,10 @@ fn main() {
     let rounds = 100;
     let start = Instant::now();
     for _ in 0..rounds {
-        if argon.verify_password(b"Sup3r-secret!", hash.as_str()).is_err() {
+        if argon
+            .verify_password(b"Sup3r-secret!", hash.as_str())
+            .is_err()
+        {
             eprintln!("verification failed");
             std::process::exit(1);
         }

@@ -49,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/oauth/token", post(oauth::token::token))
         .route("/oauth/revoke", post(oauth::revoke::revoke))
+        .route("/dbconnections/signup", post(oauth::dbconnections::signup))
         .route(
             "/userinfo",
             get(oauth::userinfo::userinfo).post(oauth::userinfo::userinfo),

@@ -26,7 +26,10 @@ pub fn origin_of(url: &str) -> Option<String> {
 pub async fn cors(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let path = request.uri().path();
     let public = path.starts_with("/.well-known/");
-    let credentialed = matches!(path, "/oauth/token" | "/oauth/revoke" | "/userinfo");
+    let credentialed = matches!(
+        path,
+        "/oauth/token" | "/oauth/revoke" | "/userinfo" | "/dbconnections/signup"
+    );
     if !public && !credentialed {
         return next.run(request).await;
     }

@@ -453,19 +453,12 @@ pub async fn create(
     }
     // Auth0's defaults: the name is the email (or phone, or username), the nickname its
     // local part. (Auth0 also sets a Gravatar picture; we do not send emails to Gravatar.)
-    let label = email
-        .clone()
-        .or(phone_number.clone())
-        .or(uname.clone())
-        .unwrap_or_default();
-    profile.entry("name").or_insert_with(|| json!(label));
-    let nick = email
-        .as_deref()
-        .and_then(|e| e.split('@').next())
-        .map(str::to_owned)
-        .or(uname.clone())
-        .unwrap_or(label);
-    profile.entry("nickname").or_insert_with(|| json!(nick));
+    User::fill_default_names(
+        &mut profile,
+        email.as_deref(),
+        phone_number.as_deref(),
+        uname.as_deref(),
+    );
     let flag = |k: &str| get(k).map(|b| v::boolean(k, b)).transpose();
     let email_verified = flag("email_verified")?.unwrap_or(false);
     let phone_verified = flag("phone_verified")?.unwrap_or(false);

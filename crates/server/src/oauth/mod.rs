@@ -3,6 +3,7 @@
 pub mod authorize;
 pub mod client_auth;
 pub mod code;
+pub mod dbconnections;
 pub mod discovery;
 pub mod jwks;
 pub mod logout;

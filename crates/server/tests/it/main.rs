@@ -18,5 +18,6 @@ mod mgmt_users;
 mod operations;
 mod password_grant;
 mod rate_limits;
+mod signup;
 mod token;
 mod well_known;

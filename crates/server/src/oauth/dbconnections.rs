@@ -1,0 +1,240 @@
+//! `POST /dbconnections/signup`: self-service sign-up into a database connection, with
+//! Auth0's body and its own error shape (`{name, code, description, statusCode}`), which
+//! the SDKs read.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use gatehouse_core::ids;
+use gatehouse_core::log::LogEvent;
+use gatehouse_core::password_policy::PasswordPolicy;
+use gatehouse_core::store::StoreError;
+use gatehouse_core::user::{Identity, User};
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+
+use crate::AppState;
+use crate::error::OAuthError;
+use crate::http::caller_info::CallerInfo;
+
+/// An error in the `/dbconnections` shape.
+pub struct SignupError {
+    name: &'static str,
+    code: &'static str,
+    description: String,
+}
+
+impl SignupError {
+    fn bad(code: &'static str, description: impl Into<String>) -> Self {
+        SignupError {
+            name: "BadRequestError",
+            code,
+            description: description.into(),
+        }
+    }
+}
+
+impl IntoResponse for SignupError {
+    fn into_response(self) -> Response {
+        (
+            StatusCode::BAD_REQUEST,
+            Json(json!({
+                "name": self.name,
+                "code": self.code,
+                "description": self.description,
+                "statusCode": 400,
+            })),
+        )
+            .into_response()
+    }
+}
+
+const PROFILE: &[(&str, usize)] = &[
+    ("given_name", 150),
+    ("family_name", 150),
+    ("name", 300),
+    ("nickname", 300),
+    ("picture", 2000),
+];
+
+fn text<'a>(body: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
+    body.get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+}
+
+/// The handler; logs `ss` or `fs`.
+pub async fn signup(
+    State(state): State<AppState>,
+    caller: CallerInfo,
+    body: Bytes,
+) -> Result<Response, OAuthError> {
+    let mut event = LogEvent::new("fs");
+    event.ip = caller.ip;
+    event.user_agent = caller.user_agent;
+    let result = run(&state, &body, &mut event).await?;
+    match &result {
+        Ok(_) => {
+            event.kind = "ss".into();
+            event.description = Some("Successful signup".into());
+        }
+        Err(e) => event.description = Some(e.description.clone()),
+    }
+    state.logs.record(event);
+    Ok(match result {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    })
+}
+
+async fn run(
+    state: &AppState,
+    raw: &[u8],
+    event: &mut LogEvent,
+) -> Result<Result<Response, SignupError>, OAuthError> {
+    let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(raw) else {
+        return Ok(Err(SignupError::bad(
+            "invalid_body",
+            "The body must be a JSON object",
+        )));
+    };
+    let need = |k: &'static str| {
+        text(&body, k).ok_or_else(|| SignupError::bad("invalid_signup", format!("Missing {k}")))
+    };
+    let (client_id, connection, email, password) = match (
+        need("client_id"),
+        need("connection"),
+        need("email"),
+        need("password"),
+    ) {
+        (Ok(a), Ok(b), Ok(c), Ok(d)) => (a, b, c, d),
+        (Err(e), ..) | (_, Err(e), ..) | (_, _, Err(e), _) | (_, _, _, Err(e)) => {
+            return Ok(Err(e));
+        }
+    };
+    event.client_id = Some(client_id.to_owned());
+    event.connection = Some(connection.to_owned());
+    if state.catalog.client(client_id).await?.is_none() {
+        return Ok(Err(SignupError::bad("invalid_signup", "Unknown client")));
+    }
+    let Some(conn) = state
+        .stores
+        .connections
+        .connection_by_name(connection)
+        .await?
+        .filter(|c| c.strategy == "auth0")
+    else {
+        return Ok(Err(SignupError::bad(
+            "invalid_connection",
+            "The connection does not exist or is not a database connection",
+        )));
+    };
+    if conn.options.get("disable_signup") == Some(&json!(true)) {
+        return Ok(Err(SignupError::bad(
+            "operation_not_allowed",
+            "Public signup is disabled",
+        )));
+    }
+    let email = email.to_lowercase();
+    let valid_email = matches!(email.split_once('@'), Some((l, d)) if !l.is_empty() && !d.is_empty() && !d.contains('@'))
+        && !email.chars().any(char::is_whitespace)
+        && email.len() <= 254;
+    if !valid_email {
+        return Ok(Err(SignupError::bad(
+            "invalid_signup",
+            "Invalid email address",
+        )));
+    }
+    let username = text(&body, "username").map(str::to_owned);
+    if conn.options.get("requires_username") == Some(&json!(true)) && username.is_none() {
+        return Ok(Err(SignupError::bad("invalid_signup", "Missing username")));
+    }
+    let policy = PasswordPolicy::parse(conn.options.get("passwordPolicy").and_then(Value::as_str));
+    if let Err(message) = policy.check(password) {
+        return Ok(Err(SignupError {
+            name: "PasswordStrengthError",
+            code: "invalid_password",
+            description: message,
+        }));
+    }
+    let mut profile = Map::new();
+    for (k, max) in PROFILE {
+        if let Some(v) = text(&body, k) {
+            if v.chars().count() > *max {
+                return Ok(Err(SignupError::bad(
+                    "invalid_signup",
+                    format!("{k} is too long"),
+                )));
+            }
+            profile.insert((*k).to_owned(), json!(v));
+        }
+    }
+    User::fill_default_names(&mut profile, Some(&email), None, username.as_deref());
+    let user_metadata = match body.get("user_metadata") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(m))
+            if m.len() <= 10
+                && m.iter().all(|(k, v)| {
+                    k.chars().count() <= 100 && v.as_str().is_some_and(|s| s.chars().count() <= 500)
+                }) =>
+        {
+            m.clone()
+        }
+        Some(_) => {
+            return Ok(Err(SignupError::bad(
+                "invalid_signup",
+                "user_metadata: at most 10 properties, names up to 100 characters, string values up to 500",
+            )));
+        }
+    };
+    let hash = state
+        .passwords
+        .hash(password.to_owned())
+        .await
+        .map_err(OAuthError::Internal)?;
+    let now = OffsetDateTime::now_utc();
+    let identity = Identity {
+        provider: "auth0".into(),
+        connection: conn.name.clone(),
+        user_id: ids::new_database_user_id(),
+        is_social: false,
+        profile_data: json!({}),
+        password_hash: Some(hash),
+    };
+    let user = User {
+        user_id: User::id_for(&identity),
+        email: Some(email.clone()),
+        email_verified: false,
+        username: username.clone(),
+        phone_number: None,
+        phone_verified: false,
+        profile: profile.clone(),
+        user_metadata,
+        app_metadata: Map::new(),
+        blocked: false,
+        logins_count: 0,
+        last_login: None,
+        created_at: now,
+        updated_at: now,
+        identities: vec![identity.clone()],
+    };
+    match state.stores.users.insert_user(&user).await {
+        Ok(()) => {}
+        // Same answer as any other refusal: whether an address is registered stays private.
+        Err(StoreError::Conflict(_)) => {
+            return Ok(Err(SignupError::bad("invalid_signup", "Invalid sign up")));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    event.user_id = Some(user.user_id.clone());
+    let mut out = json!({"_id": identity.user_id, "email_verified": false, "email": email});
+    if let Some(u) = username {
+        out["username"] = json!(u);
+    }
+    for (k, v) in profile {
+        out[k] = v;
+    }
+    Ok(Ok(Json(out).into_response()))
+}
