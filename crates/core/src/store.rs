@@ -270,6 +270,29 @@ pub trait SessionStore: Send + Sync {
     ) -> StoreResult<Option<AuthorizationCode>>;
     /// A code whatever its state (to recognise a replay).
     async fn code(&self, code_hash: &[u8]) -> StoreResult<Option<AuthorizationCode>>;
+    /// Stores a one-time ticket of `kind` for a user.
+    async fn insert_ticket(
+        &self,
+        ticket_hash: &[u8],
+        kind: &str,
+        user_id: &str,
+        now: time::OffsetDateTime,
+        expires_at: time::OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// The user of an unused, unexpired ticket of `kind`, without using it up.
+    async fn ticket_user(
+        &self,
+        ticket_hash: &[u8],
+        kind: &str,
+        now: time::OffsetDateTime,
+    ) -> StoreResult<Option<String>>;
+    /// Uses a ticket up: the user if it was still good; exactly one caller gets it.
+    async fn use_ticket(
+        &self,
+        ticket_hash: &[u8],
+        kind: &str,
+        now: time::OffsetDateTime,
+    ) -> StoreResult<Option<String>>;
 }
 
 /// Refresh tokens.

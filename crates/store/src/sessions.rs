@@ -194,4 +194,64 @@ impl SessionStore for SqlStore {
             .map_err(db))?;
         Ok(row.map(AuthorizationCode::from))
     }
+
+    async fn insert_ticket(
+        &self,
+        ticket_hash: &[u8],
+        kind: &str,
+        user_id: &str,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<()> {
+        on_pool!(self, p => sqlx::query(
+            "INSERT INTO tickets (ticket_hash, kind, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(ticket_hash)
+        .bind(kind)
+        .bind(user_id)
+        .bind(now)
+        .bind(expires_at)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(db))?;
+        Ok(())
+    }
+
+    async fn ticket_user(
+        &self,
+        ticket_hash: &[u8],
+        kind: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<String>> {
+        let row: Option<(String,)> = on_pool!(self, p => sqlx::query_as(
+            "SELECT user_id FROM tickets WHERE ticket_hash = $1 AND kind = $2 AND used_at IS NULL AND expires_at > $3",
+        )
+        .bind(ticket_hash)
+        .bind(kind)
+        .bind(now)
+        .fetch_optional(p)
+        .await
+        .map_err(db))?;
+        Ok(row.map(|(u,)| u))
+    }
+
+    async fn use_ticket(
+        &self,
+        ticket_hash: &[u8],
+        kind: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<String>> {
+        let row: Option<(String,)> = on_pool!(self, p => sqlx::query_as(
+            "UPDATE tickets SET used_at = $3 WHERE ticket_hash = $1 AND kind = $2 AND used_at IS NULL \
+             AND expires_at > $3 RETURNING user_id",
+        )
+        .bind(ticket_hash)
+        .bind(kind)
+        .bind(now)
+        .fetch_optional(p)
+        .await
+        .map_err(db))?;
+        Ok(row.map(|(u,)| u))
+    }
 }

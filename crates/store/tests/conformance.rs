@@ -1484,6 +1484,47 @@ async fn sessions_and_codes(s: Stores) {
     let mut late = code.clone();
     late.code_hash = vec![8; 32];
     s.sessions.insert_code(&late).await.expect("code");
+    s.sessions
+        .insert_ticket(
+            &[5; 32],
+            "reset",
+            &user.user_id,
+            at,
+            at + time::Duration::hours(1),
+        )
+        .await
+        .expect("ticket");
+    assert_eq!(
+        s.sessions
+            .ticket_user(&[5; 32], "verify", at)
+            .await
+            .expect("peek"),
+        None,
+        "kind matters"
+    );
+    assert_eq!(
+        s.sessions
+            .ticket_user(&[5; 32], "reset", at)
+            .await
+            .expect("peek"),
+        Some(user.user_id.clone())
+    );
+    let (x, y) = tokio::join!(
+        s.sessions.use_ticket(&[5; 32], "reset", at),
+        s.sessions.use_ticket(&[5; 32], "reset", at)
+    );
+    assert_eq!(
+        [x.expect("use"), y.expect("use")].iter().flatten().count(),
+        1,
+        "single use"
+    );
+    assert_eq!(
+        s.sessions
+            .ticket_user(&[5; 32], "reset", at)
+            .await
+            .expect("peek"),
+        None
+    );
     assert!(
         s.sessions
             .consume_code(&late.code_hash, at + time::Duration::seconds(61))

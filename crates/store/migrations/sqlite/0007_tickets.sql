@@ -1,0 +1,9 @@
+-- One-time tickets sent by email (password reset, email verification), stored hashed.
+CREATE TABLE tickets (
+    ticket_hash  BLOB PRIMARY KEY,
+    kind         TEXT NOT NULL,
+    user_id      TEXT NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,
+    created_at   TEXT NOT NULL,
+    expires_at   TEXT NOT NULL,
+    used_at      TEXT
+);
