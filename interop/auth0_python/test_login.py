@@ -92,3 +92,12 @@ def test_signup_then_login(gatehouse, app):
         )
     assert err.value.status_code == 400
     assert err.value.error_code == "invalid_password"
+
+
+def test_change_password_answers_like_auth0(gatehouse, app):
+    from auth0.authentication import Database
+
+    db = Database(gatehouse.domain, app.client_id, protocol="http")
+    # The same sentence whether or not the address exists (no email provider here, so no mail).
+    for email in ["grace@example.com", "nobody@example.com"]:
+        assert db.change_password(email=email, connection=DB) == "We've just sent you an email to reset your password."

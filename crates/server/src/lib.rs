@@ -9,6 +9,7 @@ pub mod config;
 pub mod crypto;
 pub mod error;
 pub mod http;
+pub mod mailer;
 pub mod mgmt;
 pub mod oauth;
 pub mod ops;

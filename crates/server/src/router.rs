@@ -51,6 +51,14 @@ pub fn router(state: AppState) -> Router {
         .route("/oauth/revoke", post(oauth::revoke::revoke))
         .route("/dbconnections/signup", post(oauth::dbconnections::signup))
         .route(
+            "/dbconnections/change_password",
+            post(crate::ui::reset::change_password),
+        )
+        .route(
+            "/u/reset-password",
+            get(crate::ui::reset::page).post(crate::ui::reset::submit),
+        )
+        .route(
             "/userinfo",
             get(oauth::userinfo::userinfo).post(oauth::userinfo::userinfo),
         )

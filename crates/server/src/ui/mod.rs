@@ -2,6 +2,7 @@
 //! without JavaScript.
 
 pub mod login;
+pub mod reset;
 
 use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};

@@ -1,0 +1,56 @@
+//! Outgoing email through the tenant's SMTP provider (lettre). Port 465 speaks TLS from the
+//! start, a loopback host may be plain (a local relay or a test server), anything else must
+//! upgrade with STARTTLS: credentials never cross a network in the clear.
+
+use anyhow::Context;
+use lettre::message::Mailbox;
+use lettre::message::header::ContentType;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use crate::AppState;
+
+/// Sends a plain-text email; an error when no enabled provider is configured.
+pub async fn send(state: &AppState, to: &str, subject: &str, body: String) -> anyhow::Result<()> {
+    let tenant = state.catalog.tenant().await?;
+    let provider = tenant
+        .email_provider
+        .as_ref()
+        .filter(|p| p.enabled)
+        .context("no enabled email provider")?;
+    let creds = crate::mgmt::emails::open_credentials(state, provider)?;
+    let host = creds["smtp_host"].as_str().context("smtp_host")?;
+    let port = u16::try_from(creds["smtp_port"].as_i64().context("smtp_port")?)?;
+    let user = creds["smtp_user"].as_str().unwrap_or_default();
+    let pass = creds["smtp_pass"].as_str().unwrap_or_default();
+    let loopback = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    let builder = if port == 465 {
+        AsyncSmtpTransport::<Tokio1Executor>::relay(host)?
+    } else if loopback {
+        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+    } else {
+        AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)?
+    };
+    let mut builder = builder.port(port);
+    if !user.is_empty() {
+        builder = builder.credentials(Credentials::new(user.to_owned(), pass.to_owned()));
+    }
+    let from: Mailbox = provider
+        .default_from_address
+        .as_deref()
+        .unwrap_or("no-reply@localhost")
+        .parse()
+        .context("default_from_address")?;
+    let message = Message::builder()
+        .from(from)
+        .to(to.parse().context("recipient")?)
+        .subject(subject)
+        .header(ContentType::TEXT_PLAIN)
+        // lettre picks the transfer encoding (quoted-printable for long lines) itself.
+        .body(body)?;
+    builder.build().send(message).await?;
+    Ok(())
+}

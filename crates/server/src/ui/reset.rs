@@ -1,0 +1,239 @@
+//! Password reset: `POST /dbconnections/change_password` emails a one-time link; the link
+//! opens `/u/reset-password`, where the user picks a new password under the connection's
+//! policy. The request always answers the same, whether or not the address is registered.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use gatehouse_core::log::LogEvent;
+use gatehouse_core::password_policy::PasswordPolicy;
+use serde::Deserialize;
+use serde_json::Value;
+use time::{Duration, OffsetDateTime};
+
+use crate::AppState;
+use crate::crypto::random_secret;
+use crate::error::OAuthError;
+use crate::ui;
+
+/// How long a reset link works.
+const TICKET_LIFETIME: Duration = Duration::hours(1);
+const KIND: &str = "password_reset";
+/// Auth0's answer, word for word, sent whatever happened.
+pub const SENT: &str = "We've just sent you an email to reset your password.";
+
+#[derive(Template)]
+#[template(path = "reset_password.html")]
+struct ResetPage<'a> {
+    tenant: &'a str,
+    ticket: &'a str,
+    error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessagePage<'a> {
+    tenant: &'a str,
+    heading: &'a str,
+    message: &'a str,
+}
+
+fn tenant_name(state: &AppState) -> String {
+    state
+        .config
+        .issuer
+        .clone()
+        .unwrap_or_else(|| "gatehouse".into())
+}
+
+/// Body of `/dbconnections/change_password`.
+#[derive(Debug, Deserialize)]
+pub struct ChangePassword {
+    email: Option<String>,
+    connection: Option<String>,
+    client_id: Option<String>,
+}
+
+/// `POST /dbconnections/change_password`: 200 text/plain, always the same sentence.
+pub async fn change_password(
+    State(state): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<Response, OAuthError> {
+    let Ok(req) = serde_json::from_slice::<ChangePassword>(&body) else {
+        return Err(OAuthError::InvalidRequest(
+            "The body must be a JSON object".into(),
+        ));
+    };
+    let email = req
+        .email
+        .filter(|e| !e.is_empty())
+        .ok_or_else(|| OAuthError::InvalidRequest("Missing email".into()))?;
+    let connection = req
+        .connection
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| OAuthError::InvalidRequest("Missing connection".into()))?;
+    if let Some(user) = state
+        .stores
+        .users
+        .user_by_login(&connection, &email)
+        .await?
+        && let Some(address) = user.email.clone()
+    {
+        let ticket = random_secret(32);
+        let now = OffsetDateTime::now_utc();
+        state
+            .stores
+            .sessions
+            .insert_ticket(
+                &state.hasher.hash(&ticket),
+                KIND,
+                &user.user_id,
+                now,
+                now + TICKET_LIFETIME,
+            )
+            .await?;
+        let link = format!("{}u/reset-password?ticket={ticket}", state.issuer);
+        let text = format!(
+            "Someone asked to reset the password of your account.\n\nTo choose a new one, open:\n{link}\n\nThe link works for one hour, once. If you did not ask, ignore this email.\n"
+        );
+        let mut event = LogEvent::new("scpr");
+        event.description = Some("Password reset email sent".into());
+        event.user_id = Some(user.user_id.clone());
+        event.client_id = req.client_id.clone();
+        event.connection = Some(connection.clone());
+        if let Err(e) = crate::mailer::send(&state, &address, "Reset your password", text).await {
+            tracing::warn!(error = %e, "password reset email not sent");
+            event.kind = "fcpr".into();
+            event.description = Some("Password reset email could not be sent".into());
+        }
+        state.logs.record(event);
+    }
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], SENT).into_response())
+}
+
+/// Query of the reset page.
+#[derive(Debug, Deserialize)]
+pub struct TicketQuery {
+    ticket: Option<String>,
+}
+
+fn expired(state: &AppState) -> Response {
+    ui::error_page(
+        &tenant_name(state),
+        "This link has expired or was already used. Ask for a new one.",
+    )
+}
+
+/// `GET /u/reset-password?ticket=`.
+pub async fn page(
+    State(state): State<AppState>,
+    Query(q): Query<TicketQuery>,
+) -> Result<Response, OAuthError> {
+    let Some(ticket) = q.ticket else {
+        return Ok(expired(&state));
+    };
+    let now = OffsetDateTime::now_utc();
+    if state
+        .stores
+        .sessions
+        .ticket_user(&state.hasher.hash(&ticket), KIND, now)
+        .await?
+        .is_none()
+    {
+        return Ok(expired(&state));
+    }
+    let tenant = tenant_name(&state);
+    Ok(ui::render(
+        StatusCode::OK,
+        &ResetPage {
+            tenant: &tenant,
+            ticket: &ticket,
+            error: None,
+        },
+    ))
+}
+
+/// The reset form.
+#[derive(Debug, Deserialize)]
+pub struct ResetForm {
+    ticket: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// `POST /u/reset-password`.
+pub async fn submit(
+    State(state): State<AppState>,
+    form: Result<Form<ResetForm>, axum::extract::rejection::FormRejection>,
+) -> Result<Response, OAuthError> {
+    let tenant = tenant_name(&state);
+    let Ok(Form(form)) = form else {
+        return Ok(expired(&state));
+    };
+    let hash = state.hasher.hash(&form.ticket);
+    let now = OffsetDateTime::now_utc();
+    let Some(user_id) = state.stores.sessions.ticket_user(&hash, KIND, now).await? else {
+        return Ok(expired(&state));
+    };
+    let Some(mut user) = state.stores.users.user(&user_id).await? else {
+        return Ok(expired(&state));
+    };
+    let Some(primary) = user.identities.first().cloned() else {
+        return Ok(expired(&state));
+    };
+    let policy = state
+        .stores
+        .connections
+        .connection_by_name(&primary.connection)
+        .await?
+        .map(|c| PasswordPolicy::parse(c.options.get("passwordPolicy").and_then(Value::as_str)))
+        .unwrap_or(PasswordPolicy::Good);
+    if let Err(message) = policy.check(&form.password) {
+        let page = ResetPage {
+            tenant: &tenant,
+            ticket: &form.ticket,
+            error: Some(&message),
+        };
+        return Ok(ui::render(StatusCode::BAD_REQUEST, &page));
+    }
+    // The ticket is spent only now, so a too-weak attempt does not waste it; of two
+    // concurrent submissions one wins.
+    if state
+        .stores
+        .sessions
+        .use_ticket(&hash, KIND, now)
+        .await?
+        .is_none()
+    {
+        return Ok(expired(&state));
+    }
+    let new_hash = state
+        .passwords
+        .hash(form.password)
+        .await
+        .map_err(OAuthError::Internal)?;
+    if let Some(identity) = user.identities.first_mut() {
+        identity.password_hash = Some(new_hash);
+    }
+    user.updated_at = now;
+    state.stores.users.update_user(&user).await?;
+    state
+        .stores
+        .users
+        .clear_login_failures(&user.user_id, None)
+        .await?;
+    let mut event = LogEvent::new("scp");
+    event.description = Some("Password changed".into());
+    event.user_id = Some(user.user_id.clone());
+    state.logs.record(event);
+    Ok(ui::render(
+        StatusCode::OK,
+        &MessagePage {
+            tenant: &tenant,
+            heading: "Password changed",
+            message: "You can now log in with your new password.",
+        },
+    ))
+}

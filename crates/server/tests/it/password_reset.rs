@@ -1,0 +1,125 @@
+//! Password reset by email, through a real SMTP conversation.
+
+use serde_json::json;
+
+use crate::helpers::{client, spawn_app};
+use crate::smtp::SmtpSink;
+
+#[tokio::test]
+async fn reset_link_by_email_sets_a_new_password() {
+    let app = spawn_app().await;
+    let mut smtp = SmtpSink::start().await;
+    let mgmt = app.mgmt().await;
+    let (status, _) = mgmt
+        .post("/emails/provider", json!({"name": "smtp", "default_from_address": "id@example.com",
+            "credentials": {"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "smtp_user": "", "smtp_pass": ""}}))
+        .await;
+    assert_eq!(status, 201);
+    let (_, c) = mgmt
+        .post(
+            "/clients",
+            json!({"name": "web", "grant_types": ["password"]}),
+        )
+        .await;
+    mgmt.post("/users", json!({"connection": "Username-Password-Authentication", "email": "reset@example.com", "password": "Old-secret-1!"}))
+        .await;
+    let ask = |email: &'static str| {
+        let app = &app;
+        async move {
+            let r = app
+                .client
+                .post(app.url("/dbconnections/change_password"))
+                .json(&json!({"email": email, "connection": "Username-Password-Authentication"}))
+                .send()
+                .await
+                .expect("request");
+            (r.status().as_u16(), r.text().await.expect("text"))
+        }
+    };
+    // Unknown addresses get the same answer, and no mail.
+    let unknown = ask("nobody@example.com").await;
+    let known = ask("reset@example.com").await;
+    assert_eq!(unknown, known);
+    assert_eq!(
+        known,
+        (
+            200,
+            "We've just sent you an email to reset your password.".to_owned()
+        )
+    );
+    // The body is quoted-printable: undo soft line breaks and `=3D` as a mail client would.
+    let mail = smtp
+        .next_mail()
+        .await
+        .replace("=\n", "")
+        .replace("=3D", "=");
+    assert!(mail.contains("To: reset@example.com"), "{mail}");
+    let start = mail.find("/u/reset-password?ticket=").expect("link");
+    let link_path: String = mail[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+
+    let browser = client();
+    let page = browser.get(app.url(&link_path)).send().await.expect("page");
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.expect("html");
+    let ticket = link_path
+        .split("ticket=")
+        .nth(1)
+        .expect("ticket")
+        .to_owned();
+    assert!(html.contains(&ticket));
+    let weak = browser
+        .post(app.url("/u/reset-password"))
+        .form(&[("ticket", ticket.as_str()), ("password", "weak")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(
+        weak.status(),
+        400,
+        "the policy applies, and the ticket survives"
+    );
+    let ok = browser
+        .post(app.url("/u/reset-password"))
+        .form(&[("ticket", ticket.as_str()), ("password", "New-secret-2!")])
+        .send()
+        .await
+        .expect("post");
+    let status = ok.status();
+    let body = ok.text().await.expect("html");
+    assert_eq!(status, 200, "{body}");
+    let again = browser
+        .post(app.url("/u/reset-password"))
+        .form(&[("ticket", ticket.as_str()), ("password", "New-secret-3!")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(again.status(), 400, "single use");
+
+    let login = |pw: &'static str| {
+        let app = &app;
+        let c = &c;
+        async move {
+            app.client
+                .post(app.url("/oauth/token"))
+                .form(&[
+                    ("grant_type", "password"),
+                    ("client_id", c["client_id"].as_str().expect("id")),
+                    ("client_secret", c["client_secret"].as_str().expect("s")),
+                    ("username", "reset@example.com"),
+                    ("password", pw),
+                ])
+                .send()
+                .await
+                .expect("login")
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(login("Old-secret-1!").await, 403);
+    assert_eq!(login("New-secret-2!").await, 200);
+    let (_, logs) = mgmt.get("/logs?q=type%3Ascp").await;
+    assert_eq!(logs.as_array().expect("logs").len(), 1);
+}

@@ -1,0 +1,70 @@
+//! A real SMTP server on loopback that keeps what it receives, so tests read the mails
+//! gatehouse sends over an actual SMTP conversation (no mocked mailer).
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+pub struct SmtpSink {
+    pub port: u16,
+    pub mails: mpsc::UnboundedReceiver<String>,
+}
+
+impl SmtpSink {
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let (tx, mails) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let (read, mut write) = stream.into_split();
+                    let mut lines = BufReader::new(read).lines();
+                    write.write_all(b"220 localhost ESMTP test\r\n").await.ok();
+                    let mut data: Option<String> = None;
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        if let Some(body) = data.as_mut() {
+                            if line == "." {
+                                tx.send(std::mem::take(body)).ok();
+                                data = None;
+                                write.write_all(b"250 queued\r\n").await.ok();
+                            } else {
+                                body.push_str(line.strip_prefix('.').unwrap_or(&line));
+                                body.push('\n');
+                            }
+                            continue;
+                        }
+                        let verb = line
+                            .split(' ')
+                            .next()
+                            .unwrap_or_default()
+                            .to_ascii_uppercase();
+                        let reply: &[u8] = match verb.as_str() {
+                            "EHLO" => b"250-localhost\r\n250 8BITMIME\r\n",
+                            "HELO" | "MAIL" | "RCPT" | "RSET" | "NOOP" => b"250 ok\r\n",
+                            "DATA" => {
+                                data = Some(String::new());
+                                b"354 go ahead\r\n"
+                            }
+                            "QUIT" => {
+                                write.write_all(b"221 bye\r\n").await.ok();
+                                break;
+                            }
+                            _ => b"502 not implemented\r\n",
+                        };
+                        write.write_all(reply).await.ok();
+                    }
+                });
+            }
+        });
+        SmtpSink { port, mails }
+    }
+
+    pub async fn next_mail(&mut self) -> String {
+        tokio::time::timeout(std::time::Duration::from_secs(10), self.mails.recv())
+            .await
+            .expect("a mail within 10 s")
+            .expect("mail")
+    }
+}
