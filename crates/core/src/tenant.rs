@@ -18,6 +18,12 @@ pub struct TenantSettings {
     pub email_provider: Option<EmailProvider>,
     /// Where `/v2/logout` may send a browser when no `client_id` is given.
     pub allowed_logout_urls: Vec<String>,
+    /// Where users can get help (shown on pages).
+    pub support_email: Option<String>,
+    /// Universal Login logo.
+    pub logo_url: Option<String>,
+    /// Universal Login primary colour (`#rrggbb`).
+    pub primary_color: Option<String>,
 }
 
 /// The email provider: SMTP settings with the credentials sealed under the master key.

@@ -13,6 +13,7 @@ pub mod page;
 pub mod resource_servers;
 pub mod roles;
 pub mod spec;
+pub mod tenant;
 pub mod users;
 pub mod validate;
 

@@ -8,7 +8,7 @@ use axum::extract::State;
 use serde_json::{Map, Value, json};
 
 use super::{
-    client_grants, clients, connections, emails, keys, logs, resource_servers, roles, users,
+    client_grants, clients, connections, emails, keys, logs, resource_servers, roles, tenant, users,
 };
 use crate::AppState;
 
@@ -163,6 +163,13 @@ management_api! {
         ["update:email_provider"];
     delete "/emails/provider" => emails::delete, 204, "emails", "Delete the email provider",
         ["delete:email_provider"];
+
+    get "/tenants/settings" => tenant::get_settings, 200, "tenants", "Get tenant settings", ["read:tenant_settings"];
+    patch "/tenants/settings" => tenant::update_settings, 200, "tenants", "Update tenant settings",
+        ["update:tenant_settings"];
+    get "/branding" => tenant::get_branding, 200, "branding", "Get Universal Login branding", ["read:branding"];
+    patch "/branding" => tenant::update_branding, 200, "branding", "Update Universal Login branding",
+        ["update:branding"];
 
     get "/logs" => logs::list, 200, "logs", "Search log events", ["read:logs"];
     get "/logs/{id}" => logs::get, 200, "logs", "Get a log event", ["read:logs"];

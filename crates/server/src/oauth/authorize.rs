@@ -221,21 +221,13 @@ pub async fn issue_code(
     Ok(respond(state, tx, vec![("code", code)], after_post))
 }
 
-fn tenant_name(state: &AppState) -> String {
-    state
-        .config
-        .issuer
-        .clone()
-        .unwrap_or_else(|| "gatehouse".into())
-}
-
 /// The handler.
 pub async fn authorize(
     State(state): State<AppState>,
     headers: HeaderMap,
     query: Result<Query<AuthorizeQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, OAuthError> {
-    let tenant = tenant_name(&state);
+    let tenant = crate::ui::brand(&state).await;
     let Ok(Query(q)) = query else {
         return Ok(ui::error_page(
             &tenant,
@@ -373,14 +365,17 @@ pub async fn authorize(
             "login_required",
             "Login required",
         )),
-        _ => login_page(
-            &state,
-            &client,
-            &tx,
-            q.login_hint.as_deref().unwrap_or_default(),
-            None,
-            StatusCode::OK,
-        ),
+        _ => {
+            login_page(
+                &state,
+                &client,
+                &tx,
+                q.login_hint.as_deref().unwrap_or_default(),
+                None,
+                StatusCode::OK,
+            )
+            .await
+        }
     }
 }
 
@@ -389,7 +384,7 @@ fn is_public(client: &Client) -> bool {
 }
 
 /// The login page for `tx`, setting the CSRF cookie it is bound to.
-pub fn login_page(
+pub async fn login_page(
     state: &AppState,
     client: &Arc<Client>,
     tx: &Transaction,
@@ -398,7 +393,7 @@ pub fn login_page(
     status: StatusCode,
 ) -> Result<Response, OAuthError> {
     let sealed = tx.seal(state)?;
-    let tenant = tenant_name(state);
+    let tenant = crate::ui::brand(state).await;
     let mut r = ui::render(
         status,
         &LoginPage {

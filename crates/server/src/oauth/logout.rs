@@ -19,21 +19,13 @@ use crate::ui;
 #[derive(Template)]
 #[template(path = "logged_out.html")]
 struct LoggedOut<'a> {
-    tenant: &'a str,
+    tenant: &'a crate::ui::Brand,
 }
 
 #[derive(Template)]
 #[template(path = "confirm_logout.html")]
 struct ConfirmLogout<'a> {
-    tenant: &'a str,
-}
-
-fn tenant_name(state: &AppState) -> String {
-    state
-        .config
-        .issuer
-        .clone()
-        .unwrap_or_else(|| "gatehouse".into())
+    tenant: &'a crate::ui::Brand,
 }
 
 /// Ends the session in the cookie (if any) and says so in the log.
@@ -62,7 +54,7 @@ async fn end_session(
     Ok(())
 }
 
-fn finish(state: &AppState, to: Option<String>) -> Response {
+fn finish(state: &AppState, tenant: &ui::Brand, to: Option<String>) -> Response {
     let mut r = match to {
         Some(url) => {
             let mut r = StatusCode::FOUND.into_response();
@@ -71,12 +63,7 @@ fn finish(state: &AppState, to: Option<String>) -> Response {
             }
             r
         }
-        None => ui::render(
-            StatusCode::OK,
-            &LoggedOut {
-                tenant: &tenant_name(state),
-            },
-        ),
+        None => ui::render(StatusCode::OK, &LoggedOut { tenant }),
     };
     r.headers_mut()
         .append(header::SET_COOKIE, set_cookie(state, SESSION_COOKIE, "", 0));
@@ -97,7 +84,7 @@ pub async fn v2_logout(
     headers: HeaderMap,
     query: Result<Query<V2Query>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, OAuthError> {
-    let tenant = tenant_name(&state);
+    let tenant = crate::ui::brand(&state).await;
     let Ok(Query(q)) = query else {
         return Ok(ui::error_page(&tenant, "The logout request is malformed."));
     };
@@ -120,7 +107,7 @@ pub async fn v2_logout(
         None => allowed.first().cloned(),
     };
     end_session(&state, &headers, q.client_id.as_deref()).await?;
-    Ok(finish(&state, to))
+    Ok(finish(&state, &tenant, to))
 }
 
 /// Parameters of `/oidc/logout` (query or form).
@@ -140,7 +127,7 @@ pub async fn oidc_logout(
     // `Form` reads the query string on GET and the body on POST.
     form: Result<Form<OidcLogout>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, OAuthError> {
-    let tenant = tenant_name(&state);
+    let tenant = crate::ui::brand(&state).await;
     let Ok(Form(p)) = form else {
         return Ok(ui::error_page(&tenant, "The logout request is malformed."));
     };
@@ -199,5 +186,5 @@ pub async fn oidc_logout(
         (None, _) => None,
     };
     end_session(&state, &headers, client_id.as_deref()).await?;
-    Ok(finish(&state, to))
+    Ok(finish(&state, &tenant, to))
 }

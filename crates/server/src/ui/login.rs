@@ -37,11 +37,7 @@ pub async fn submit(
     headers: HeaderMap,
     form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, OAuthError> {
-    let tenant = state
-        .config
-        .issuer
-        .clone()
-        .unwrap_or_else(|| "gatehouse".into());
+    let tenant = crate::ui::brand(&state).await;
     let Ok(Form(form)) = form else {
         return Ok(crate::ui::error_page(
             &tenant,
@@ -113,7 +109,8 @@ pub async fn submit(
                 &form.username,
                 Some(message),
                 StatusCode::BAD_REQUEST,
-            );
+            )
+            .await;
         }
     };
     let now = OffsetDateTime::now_utc();

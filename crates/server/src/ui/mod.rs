@@ -8,12 +8,45 @@ use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
+/// The tenant as its pages show it: name, logo and colour (tenant settings and branding).
+#[derive(Debug, Clone)]
+pub struct Brand {
+    /// `friendly_name`, else "gatehouse".
+    pub name: String,
+    /// Logo URL, if set.
+    pub logo: Option<String>,
+    /// Primary colour, `#rrggbb` (validated when set).
+    pub color: String,
+}
+
+impl std::fmt::Display for Brand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
+/// The tenant's branding (defaults when the tenant settings cannot be read).
+pub async fn brand(state: &crate::AppState) -> Brand {
+    let t = state.catalog.tenant().await.ok();
+    Brand {
+        name: t
+            .as_ref()
+            .and_then(|t| t.friendly_name.clone())
+            .unwrap_or_else(|| "gatehouse".into()),
+        logo: t.as_ref().and_then(|t| t.logo_url.clone()),
+        color: t
+            .as_ref()
+            .and_then(|t| t.primary_color.clone())
+            .unwrap_or_else(|| "#3b5bdb".into()),
+    }
+}
+
 /// The login form.
 #[derive(Template)]
 #[template(path = "login.html")]
 pub struct LoginPage<'a> {
     /// Tenant name for the title.
-    pub tenant: &'a str,
+    pub tenant: &'a Brand,
     /// The application's name.
     pub client_name: &'a str,
     /// The sealed authorization transaction.
@@ -29,7 +62,7 @@ pub struct LoginPage<'a> {
 #[template(path = "error.html")]
 pub struct ErrorPage<'a> {
     /// Tenant name for the title.
-    pub tenant: &'a str,
+    pub tenant: &'a Brand,
     /// What is wrong.
     pub message: &'a str,
 }
@@ -61,6 +94,6 @@ pub fn render(status: StatusCode, page: &impl Template) -> Response {
 }
 
 /// The error page with `message`.
-pub fn error_page(tenant: &str, message: &str) -> Response {
+pub fn error_page(tenant: &Brand, message: &str) -> Response {
     render(StatusCode::BAD_REQUEST, &ErrorPage { tenant, message })
 }

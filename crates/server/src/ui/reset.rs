@@ -27,7 +27,7 @@ pub const SENT: &str = "We've just sent you an email to reset your password.";
 #[derive(Template)]
 #[template(path = "reset_password.html")]
 struct ResetPage<'a> {
-    tenant: &'a str,
+    tenant: &'a crate::ui::Brand,
     ticket: &'a str,
     error: Option<&'a str>,
 }
@@ -35,17 +35,9 @@ struct ResetPage<'a> {
 #[derive(Template)]
 #[template(path = "message.html")]
 struct MessagePage<'a> {
-    tenant: &'a str,
+    tenant: &'a crate::ui::Brand,
     heading: &'a str,
     message: &'a str,
-}
-
-fn tenant_name(state: &AppState) -> String {
-    state
-        .config
-        .issuer
-        .clone()
-        .unwrap_or_else(|| "gatehouse".into())
 }
 
 /// Body of `/dbconnections/change_password`.
@@ -119,9 +111,9 @@ pub struct TicketQuery {
     ticket: Option<String>,
 }
 
-fn expired(state: &AppState) -> Response {
+async fn expired(state: &AppState) -> Response {
     ui::error_page(
-        &tenant_name(state),
+        &ui::brand(state).await,
         "This link has expired or was already used. Ask for a new one.",
     )
 }
@@ -132,7 +124,7 @@ pub async fn page(
     Query(q): Query<TicketQuery>,
 ) -> Result<Response, OAuthError> {
     let Some(ticket) = q.ticket else {
-        return Ok(expired(&state));
+        return Ok(expired(&state).await);
     };
     let now = OffsetDateTime::now_utc();
     if state
@@ -142,9 +134,9 @@ pub async fn page(
         .await?
         .is_none()
     {
-        return Ok(expired(&state));
+        return Ok(expired(&state).await);
     }
-    let tenant = tenant_name(&state);
+    let tenant = crate::ui::brand(&state).await;
     Ok(ui::render(
         StatusCode::OK,
         &ResetPage {
@@ -168,20 +160,20 @@ pub async fn submit(
     State(state): State<AppState>,
     form: Result<Form<ResetForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, OAuthError> {
-    let tenant = tenant_name(&state);
+    let tenant = crate::ui::brand(&state).await;
     let Ok(Form(form)) = form else {
-        return Ok(expired(&state));
+        return Ok(expired(&state).await);
     };
     let hash = state.hasher.hash(&form.ticket);
     let now = OffsetDateTime::now_utc();
     let Some(user_id) = state.stores.sessions.ticket_user(&hash, KIND, now).await? else {
-        return Ok(expired(&state));
+        return Ok(expired(&state).await);
     };
     let Some(mut user) = state.stores.users.user(&user_id).await? else {
-        return Ok(expired(&state));
+        return Ok(expired(&state).await);
     };
     let Some(primary) = user.identities.first().cloned() else {
-        return Ok(expired(&state));
+        return Ok(expired(&state).await);
     };
     let policy = state
         .stores
@@ -207,7 +199,7 @@ pub async fn submit(
         .await?
         .is_none()
     {
-        return Ok(expired(&state));
+        return Ok(expired(&state).await);
     }
     let new_hash = state
         .passwords

@@ -605,3 +605,51 @@ async fn cors_for_registered_origins() {
         "https://app.example"
     );
 }
+
+#[tokio::test]
+async fn pages_carry_the_tenant_branding() {
+    let app = spawn_app().await;
+    let apps = setup(&app).await;
+    let mgmt = app.mgmt().await;
+    let (status, s) = mgmt
+        .patch("/tenants/settings", json!({"friendly_name": "Acme <Corp>", "default_directory": "Username-Password-Authentication"}))
+        .await;
+    assert_eq!(status, 200, "{s}");
+    assert_eq!(s["friendly_name"], "Acme <Corp>");
+    let (status, b) = mgmt
+        .patch(
+            "/branding",
+            json!({"colors": {"primary": "#aa3300"}, "logo_url": "https://cdn.example/logo.png"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{b}");
+    crate::helpers::assert_mgmt_error(
+        &mgmt
+            .patch("/branding", json!({"colors": {"primary": "red;}</style>"}}))
+            .await,
+        400,
+        "invalid_body",
+    );
+    crate::helpers::assert_mgmt_error(
+        &mgmt
+            .patch("/tenants/settings", json!({"default_directory": "nope"}))
+            .await,
+        400,
+        "invalid_body",
+    );
+    let html = client()
+        .get(authorize_url(&app, &apps.web_id, ""))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        html.contains("Acme &#60;Corp&#62;") || html.contains("Acme &lt;Corp&gt;"),
+        "escaped name: {html}"
+    );
+    assert!(!html.contains("Acme <Corp>"));
+    assert!(html.contains("background: #aa3300"));
+    assert!(html.contains("src=\"https://cdn.example/logo.png\""));
+}
