@@ -48,6 +48,8 @@ pub struct AuthorizeQuery {
     nonce: Option<String>,
     prompt: Option<String>,
     login_hint: Option<String>,
+    max_age: Option<String>,
+    connection: Option<String>,
     code_challenge: Option<String>,
     code_challenge_method: Option<String>,
 }
@@ -71,6 +73,9 @@ pub struct Transaction {
     pub nonce: Option<String>,
     /// PKCE S256 challenge.
     pub code_challenge: Option<String>,
+    /// The database connection to log in with (None: the tenant's default directory).
+    #[serde(default)]
+    pub connection: Option<String>,
     /// Must equal the CSRF cookie.
     pub csrf: String,
     /// Expiry (seconds since the epoch).
@@ -271,6 +276,7 @@ pub async fn authorize(
         state: q.state.clone(),
         nonce: q.nonce.clone(),
         code_challenge: None,
+        connection: None,
         csrf: random_secret(24),
         exp: OffsetDateTime::now_utc().unix_timestamp() + TX_LIFETIME,
     };
@@ -348,8 +354,42 @@ pub async fn authorize(
             ));
         }
     }
+    if let Some(name) = q.connection.as_deref().filter(|c| !c.is_empty()) {
+        let ok = state
+            .stores
+            .connections
+            .connection_by_name(name)
+            .await?
+            .is_some_and(|c| c.strategy == "auth0");
+        if !ok {
+            return Ok(error_to_client(
+                &state,
+                &tx,
+                "invalid_request",
+                "Unknown or unsupported connection",
+            ));
+        }
+        tx.connection = Some(name.to_owned());
+    }
+    let max_age = match q.max_age.as_deref().map(str::parse::<i64>) {
+        None => None,
+        Some(Ok(n)) if n >= 0 => Some(n),
+        Some(_) => {
+            return Ok(error_to_client(
+                &state,
+                &tx,
+                "invalid_request",
+                "max_age must be a whole number of seconds",
+            ));
+        }
+    };
     let prompt = q.prompt.as_deref().unwrap_or_default();
-    let session = current_session(&state, &headers).await?;
+    // OIDC Core s3.1.2.1: an authentication older than max_age does not count.
+    let now_ts = OffsetDateTime::now_utc().unix_timestamp();
+    let session = current_session(&state, &headers)
+        .await?
+        .filter(|s| max_age.is_none_or(|m| now_ts - s.auth_time <= m))
+        .filter(|s| tx.connection.as_ref().is_none_or(|c| *c == s.connection));
     match (session, prompt) {
         (Some(s), p) if p != "login" => {
             state

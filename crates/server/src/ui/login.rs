@@ -62,13 +62,16 @@ pub async fn submit(
     let Some(client) = state.catalog.client(&tx.client_id).await? else {
         return Ok(crate::ui::error_page(&tenant, "Unknown client."));
     };
-    let connection = state
-        .catalog
-        .tenant()
-        .await?
-        .default_directory
-        .clone()
-        .unwrap_or_else(|| DEFAULT_DATABASE_CONNECTION.to_owned());
+    let connection = match &tx.connection {
+        Some(c) => c.clone(),
+        None => state
+            .catalog
+            .tenant()
+            .await?
+            .default_directory
+            .clone()
+            .unwrap_or_else(|| DEFAULT_DATABASE_CONNECTION.to_owned()),
+    };
     let mut event = LogEvent::new("f");
     event.ip = caller.ip.clone();
     event.user_agent = caller.user_agent.clone();

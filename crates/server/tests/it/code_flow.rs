@@ -653,3 +653,75 @@ async fn pages_carry_the_tenant_branding() {
     assert!(html.contains("background: #aa3300"));
     assert!(html.contains("src=\"https://cdn.example/logo.png\""));
 }
+
+#[tokio::test]
+async fn max_age_and_connection_parameters() {
+    let app = spawn_app().await;
+    let apps = setup(&app).await;
+    let (browser, _) = logged_in(&app, &apps).await;
+    // A session younger than max_age counts; max_age=0 forces a fresh login.
+    let fresh = browser
+        .get(format!(
+            "{}&max_age=3600",
+            authorize_url(&app, &apps.web_id, "")
+        ))
+        .send()
+        .await
+        .expect("authorize");
+    assert_eq!(fresh.status(), 302);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let stale = browser
+        .get(format!(
+            "{}&max_age=0",
+            authorize_url(&app, &apps.web_id, "")
+        ))
+        .send()
+        .await
+        .expect("authorize");
+    assert_eq!(stale.status(), 200, "the login page again");
+    let none = browser
+        .get(format!(
+            "{}&max_age=0&prompt=none",
+            authorize_url(&app, &apps.web_id, "")
+        ))
+        .send()
+        .await
+        .expect("authorize");
+    assert_eq!(
+        param(&location(&none), "error").as_deref(),
+        Some("login_required")
+    );
+    let bad = browser
+        .get(format!(
+            "{}&max_age=soon",
+            authorize_url(&app, &apps.web_id, "")
+        ))
+        .send()
+        .await
+        .expect("authorize");
+    assert_eq!(
+        param(&location(&bad), "error").as_deref(),
+        Some("invalid_request")
+    );
+    let unknown = browser
+        .get(format!(
+            "{}&connection=nope",
+            authorize_url(&app, &apps.web_id, "")
+        ))
+        .send()
+        .await
+        .expect("authorize");
+    assert_eq!(
+        param(&location(&unknown), "error").as_deref(),
+        Some("invalid_request")
+    );
+    let named = browser
+        .get(format!(
+            "{}&connection=Username-Password-Authentication",
+            authorize_url(&app, &apps.web_id, "")
+        ))
+        .send()
+        .await
+        .expect("authorize");
+    assert_eq!(named.status(), 302, "the session's connection matches");
+}
