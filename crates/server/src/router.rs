@@ -54,6 +54,7 @@ pub fn router(state: AppState) -> Router {
             "/dbconnections/change_password",
             post(crate::ui::reset::change_password),
         )
+        .route("/u/email-verification", get(crate::ui::verify::verify))
         .route(
             "/u/reset-password",
             get(crate::ui::reset::page).post(crate::ui::reset::submit),

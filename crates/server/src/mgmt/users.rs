@@ -463,7 +463,8 @@ pub async fn create(
     let email_verified = flag("email_verified")?.unwrap_or(false);
     let phone_verified = flag("phone_verified")?.unwrap_or(false);
     let blocked = flag("blocked")?.unwrap_or(false);
-    flag("verify_email")?;
+    // Auth0 sends a verification email by default when the address is not verified yet.
+    let verify_email = flag("verify_email")?.unwrap_or(!email_verified);
     let user_metadata = get("user_metadata")
         .map(|m| metadata_object("user_metadata", m))
         .transpose()?
@@ -504,6 +505,9 @@ pub async fn create(
         .insert_user(&user)
         .await
         .map_err(conflict)?;
+    if verify_email && user.email.is_some() && user.identities[0].provider == "auth0" {
+        crate::ui::verify::send_verification(&state, &user).await;
+    }
     Ok((StatusCode::CREATED, Json(user_json(&user))).into_response())
 }
 

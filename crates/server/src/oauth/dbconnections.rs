@@ -229,6 +229,7 @@ async fn run(
         Err(e) => return Err(e.into()),
     }
     event.user_id = Some(user.user_id.clone());
+    crate::ui::verify::send_verification(state, &user).await;
     let mut out = json!({"_id": identity.user_id, "email_verified": false, "email": email});
     if let Some(u) = username {
         out["username"] = json!(u);

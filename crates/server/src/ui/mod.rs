@@ -3,6 +3,7 @@
 
 pub mod login;
 pub mod reset;
+pub mod verify;
 
 use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};

@@ -21,7 +21,7 @@ async fn reset_link_by_email_sets_a_new_password() {
             json!({"name": "web", "grant_types": ["password"]}),
         )
         .await;
-    mgmt.post("/users", json!({"connection": "Username-Password-Authentication", "email": "reset@example.com", "password": "Old-secret-1!"}))
+    mgmt.post("/users", json!({"connection": "Username-Password-Authentication", "email": "reset@example.com", "password": "Old-secret-1!", "verify_email": false}))
         .await;
     let ask = |email: &'static str| {
         let app = &app;
@@ -121,5 +121,68 @@ async fn reset_link_by_email_sets_a_new_password() {
     assert_eq!(login("Old-secret-1!").await, 403);
     assert_eq!(login("New-secret-2!").await, 200);
     let (_, logs) = mgmt.get("/logs?q=type%3Ascp").await;
+    assert_eq!(logs.as_array().expect("logs").len(), 1);
+}
+
+#[tokio::test]
+async fn signup_sends_a_verification_link() {
+    let app = spawn_app().await;
+    let mut smtp = SmtpSink::start().await;
+    let mgmt = app.mgmt().await;
+    mgmt.post(
+        "/emails/provider",
+        json!({"name": "smtp", "default_from_address": "id@example.com",
+               "credentials": {"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "smtp_user": "", "smtp_pass": ""}}),
+    )
+    .await;
+    let (_, c) = mgmt.post("/clients", json!({"name": "web"})).await;
+    let r = app
+        .client
+        .post(app.url("/dbconnections/signup"))
+        .json(
+            &json!({"client_id": c["client_id"], "connection": "Username-Password-Authentication",
+                      "email": "verify@example.com", "password": "Sup3r-secret!"}),
+        )
+        .send()
+        .await
+        .expect("signup");
+    assert_eq!(r.status(), 200);
+    let id = format!(
+        "auth0%7C{}",
+        r.json::<serde_json::Value>().await.expect("json")["_id"]
+            .as_str()
+            .expect("id")
+    );
+    let mail = smtp
+        .next_mail()
+        .await
+        .replace("=\n", "")
+        .replace("=3D", "=");
+    let start = mail.find("/u/email-verification?ticket=").expect("link");
+    let link: String = mail[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    assert_eq!(
+        mgmt.get(&format!("/users/{id}")).await.1["email_verified"],
+        false
+    );
+    let page = client().get(app.url(&link)).send().await.expect("verify");
+    assert_eq!(page.status(), 200);
+    assert_eq!(
+        mgmt.get(&format!("/users/{id}")).await.1["email_verified"],
+        true
+    );
+    assert_eq!(
+        client()
+            .get(app.url(&link))
+            .send()
+            .await
+            .expect("again")
+            .status(),
+        400,
+        "single use"
+    );
+    let (_, logs) = mgmt.get("/logs?q=type%3Asv").await;
     assert_eq!(logs.as_array().expect("logs").len(), 1);
 }

@@ -1,0 +1,115 @@
+//! Email verification: a one-time link sent after sign-up (and when the Management API
+//! creates a user with `verify_email`), which sets `email_verified`.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use gatehouse_core::log::LogEvent;
+use gatehouse_core::user::User;
+use serde::Deserialize;
+use time::{Duration, OffsetDateTime};
+
+use crate::AppState;
+use crate::crypto::random_secret;
+use crate::error::OAuthError;
+use crate::ui;
+
+const KIND: &str = "email_verification";
+/// How long a verification link works (Auth0's default is five days).
+const TICKET_LIFETIME: Duration = Duration::days(5);
+
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessagePage<'a> {
+    tenant: &'a ui::Brand,
+    heading: &'a str,
+    message: &'a str,
+}
+
+/// Emails `user` a verification link. Failures are logged, not raised: the account exists
+/// either way, and the link can be sent again.
+pub async fn send_verification(state: &AppState, user: &User) {
+    let Some(email) = user.email.clone() else {
+        return;
+    };
+    let ticket = random_secret(32);
+    let now = OffsetDateTime::now_utc();
+    let stored = state
+        .stores
+        .sessions
+        .insert_ticket(
+            &state.hasher.hash(&ticket),
+            KIND,
+            &user.user_id,
+            now,
+            now + TICKET_LIFETIME,
+        )
+        .await;
+    let link = format!("{}u/email-verification?ticket={ticket}", state.issuer);
+    let text = format!(
+        "Please confirm that this is your email address by opening:\n{link}\n\nThe link works for five days, once.\n"
+    );
+    let sent = match stored {
+        Ok(()) => crate::mailer::send(state, &email, "Verify your email", text).await,
+        Err(e) => Err(e.into()),
+    };
+    if let Err(e) = sent {
+        tracing::warn!(error = %e, "verification email not sent");
+    }
+}
+
+/// Query of the verification link.
+#[derive(Debug, Deserialize)]
+pub struct TicketQuery {
+    ticket: Option<String>,
+}
+
+/// `GET /u/email-verification?ticket=`: logs `sv` or `fv`.
+pub async fn verify(
+    State(state): State<AppState>,
+    Query(q): Query<TicketQuery>,
+) -> Result<Response, OAuthError> {
+    let tenant = ui::brand(&state).await;
+    let now = OffsetDateTime::now_utc();
+    let user_id = match q.ticket {
+        Some(t) => {
+            state
+                .stores
+                .sessions
+                .use_ticket(&state.hasher.hash(&t), KIND, now)
+                .await?
+        }
+        None => None,
+    };
+    let user = match user_id {
+        Some(id) => state.stores.users.user(&id).await?,
+        None => None,
+    };
+    let Some(mut user) = user else {
+        state.logs.record({
+            let mut e = LogEvent::new("fv");
+            e.description = Some("Invalid or used email verification link".into());
+            e
+        });
+        return Ok(ui::error_page(
+            &tenant,
+            "This link has expired or was already used.",
+        ));
+    };
+    user.email_verified = true;
+    user.updated_at = now;
+    state.stores.users.update_user(&user).await?;
+    let mut event = LogEvent::new("sv");
+    event.description = Some("Email verified".into());
+    event.user_id = Some(user.user_id.clone());
+    state.logs.record(event);
+    Ok(ui::render(
+        StatusCode::OK,
+        &MessagePage {
+            tenant: &tenant,
+            heading: "Email verified",
+            message: "Thank you. You can close this window.",
+        },
+    ))
+}
