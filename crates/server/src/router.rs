@@ -41,7 +41,14 @@ pub fn router(state: AppState) -> Router {
             get(oauth::mobile::assetlinks),
         )
         .route("/authorize", get(oauth::authorize::authorize))
-        .route("/u/login", post(crate::ui::login::submit))
+        .route(
+            "/u/login",
+            get(crate::ui::login::show_login).post(crate::ui::login::submit),
+        )
+        .route(
+            "/u/signup",
+            get(crate::ui::login::show_signup).post(crate::ui::login::submit_signup),
+        )
         .route("/v2/logout", get(oauth::logout::v2_logout))
         .route(
             "/oidc/logout",

@@ -48,6 +48,7 @@ pub struct AuthorizeQuery {
     nonce: Option<String>,
     prompt: Option<String>,
     login_hint: Option<String>,
+    screen_hint: Option<String>,
     max_age: Option<String>,
     connection: Option<String>,
     code_challenge: Option<String>,
@@ -405,6 +406,17 @@ pub async fn authorize(
             "login_required",
             "Login required",
         )),
+        _ if q.screen_hint.as_deref() == Some("signup") => {
+            let hint = q.login_hint.as_deref().unwrap_or_default();
+            let mut r =
+                crate::ui::login::signup_page(&state, &client, &tx, hint, None, StatusCode::OK)
+                    .await?;
+            r.headers_mut().append(
+                header::SET_COOKIE,
+                set_cookie(&state, CSRF_COOKIE, &tx.csrf, TX_LIFETIME),
+            );
+            Ok(r)
+        }
         _ => {
             login_page(
                 &state,

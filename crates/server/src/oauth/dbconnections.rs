@@ -23,7 +23,8 @@ use crate::http::caller_info::CallerInfo;
 pub struct SignupError {
     name: &'static str,
     code: &'static str,
-    description: String,
+    /// What went wrong, for people.
+    pub description: String,
 }
 
 impl SignupError {
@@ -137,28 +138,7 @@ async fn run(
             "Public signup is disabled",
         )));
     }
-    let email = email.to_lowercase();
-    let valid_email = matches!(email.split_once('@'), Some((l, d)) if !l.is_empty() && !d.is_empty() && !d.contains('@'))
-        && !email.chars().any(char::is_whitespace)
-        && email.len() <= 254;
-    if !valid_email {
-        return Ok(Err(SignupError::bad(
-            "invalid_signup",
-            "Invalid email address",
-        )));
-    }
     let username = text(&body, "username").map(str::to_owned);
-    if conn.options.get("requires_username") == Some(&json!(true)) && username.is_none() {
-        return Ok(Err(SignupError::bad("invalid_signup", "Missing username")));
-    }
-    let policy = PasswordPolicy::parse(conn.options.get("passwordPolicy").and_then(Value::as_str));
-    if let Err(message) = policy.check(password) {
-        return Ok(Err(SignupError {
-            name: "PasswordStrengthError",
-            code: "invalid_password",
-            description: message,
-        }));
-    }
     let mut profile = Map::new();
     for (k, max) in PROFILE {
         if let Some(v) = text(&body, k) {
@@ -171,7 +151,6 @@ async fn run(
             profile.insert((*k).to_owned(), json!(v));
         }
     }
-    User::fill_default_names(&mut profile, Some(&email), None, username.as_deref());
     let user_metadata = match body.get("user_metadata") {
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(m))
@@ -189,6 +168,70 @@ async fn run(
             )));
         }
     };
+    let user = match create_user(
+        state,
+        &conn,
+        email,
+        password,
+        username.clone(),
+        profile.clone(),
+        user_metadata,
+    )
+    .await?
+    {
+        Ok(u) => u,
+        Err(e) => return Ok(Err(e)),
+    };
+    event.user_id = Some(user.user_id.clone());
+    let bare = user
+        .identities
+        .first()
+        .map(|i| i.user_id.clone())
+        .unwrap_or_default();
+    let mut out = json!({"_id": bare, "email_verified": false, "email": user.email});
+    if let Some(u) = username {
+        out["username"] = json!(u);
+    }
+    for (k, v) in &user.profile {
+        out[k] = v.clone();
+    }
+    Ok(Ok(Json(out).into_response()))
+}
+
+/// Creates a user in database connection `conn` (sign-up through the API or the page):
+/// email and username rules, the password policy, the Argon2id hash, Auth0's default
+/// names, and a verification email. A taken address is `invalid_signup`, like any refusal.
+pub async fn create_user(
+    state: &AppState,
+    conn: &gatehouse_core::connection::Connection,
+    email: &str,
+    password: &str,
+    username: Option<String>,
+    mut profile: Map<String, Value>,
+    user_metadata: Map<String, Value>,
+) -> Result<Result<User, SignupError>, OAuthError> {
+    let email = email.to_lowercase();
+    let valid_email = matches!(email.split_once('@'), Some((l, d)) if !l.is_empty() && !d.is_empty() && !d.contains('@'))
+        && !email.chars().any(char::is_whitespace)
+        && email.len() <= 254;
+    if !valid_email {
+        return Ok(Err(SignupError::bad(
+            "invalid_signup",
+            "Invalid email address",
+        )));
+    }
+    if conn.options.get("requires_username") == Some(&json!(true)) && username.is_none() {
+        return Ok(Err(SignupError::bad("invalid_signup", "Missing username")));
+    }
+    let policy = PasswordPolicy::parse(conn.options.get("passwordPolicy").and_then(Value::as_str));
+    if let Err(message) = policy.check(password) {
+        return Ok(Err(SignupError {
+            name: "PasswordStrengthError",
+            code: "invalid_password",
+            description: message,
+        }));
+    }
+    User::fill_default_names(&mut profile, Some(&email), None, username.as_deref());
     let hash = state
         .passwords
         .hash(password.to_owned())
@@ -205,12 +248,12 @@ async fn run(
     };
     let user = User {
         user_id: User::id_for(&identity),
-        email: Some(email.clone()),
+        email: Some(email),
         email_verified: false,
-        username: username.clone(),
+        username,
         phone_number: None,
         phone_verified: false,
-        profile: profile.clone(),
+        profile,
         user_metadata,
         app_metadata: Map::new(),
         blocked: false,
@@ -218,7 +261,7 @@ async fn run(
         last_login: None,
         created_at: now,
         updated_at: now,
-        identities: vec![identity.clone()],
+        identities: vec![identity],
     };
     match state.stores.users.insert_user(&user).await {
         Ok(()) => {}
@@ -228,14 +271,6 @@ async fn run(
         }
         Err(e) => return Err(e.into()),
     }
-    event.user_id = Some(user.user_id.clone());
     crate::ui::verify::send_verification(state, &user).await;
-    let mut out = json!({"_id": identity.user_id, "email_verified": false, "email": email});
-    if let Some(u) = username {
-        out["username"] = json!(u);
-    }
-    for (k, v) in profile {
-        out[k] = v;
-    }
-    Ok(Ok(Json(out).into_response()))
+    Ok(Ok(user))
 }

@@ -1,13 +1,19 @@
-//! `POST /u/login`: the login form's submission.
+//! `POST /u/login` and `POST /u/signup`: the forms of the Universal Login page, and the
+//! `GET` links that switch between them within one authorization transaction.
+
+use std::sync::Arc;
 
 use axum::Form;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
+use gatehouse_core::client::Client;
 use gatehouse_core::connection::DEFAULT_DATABASE_CONNECTION;
 use gatehouse_core::log::LogEvent;
 use gatehouse_core::session::Session;
+use gatehouse_core::user::User;
 use serde::Deserialize;
+use serde_json::Map;
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
@@ -19,8 +25,93 @@ use crate::oauth::authorize::{
     self, CSRF_COOKIE, SESSION_COOKIE, SESSION_LIFETIME, Transaction, cookie, set_cookie,
 };
 use crate::oauth::password::{LoginFailure, check_password};
+use crate::ui::{self, Brand, SignupPage};
 
-/// The form.
+/// The transaction of a submitted form, if it is sealed by us, unexpired, and bound to this
+/// browser's CSRF cookie (login CSRF); otherwise the error page to show.
+async fn bound_transaction(
+    state: &AppState,
+    headers: &HeaderMap,
+    sealed: &str,
+    tenant: &Brand,
+) -> Result<(Transaction, Arc<Client>), Response> {
+    let Some(tx) = Transaction::open(state, sealed) else {
+        return Err(ui::error_page(
+            tenant,
+            "This login page has expired. Go back to the application and start again.",
+        ));
+    };
+    let bound = cookie(headers, CSRF_COOKIE)
+        .is_some_and(|c| bool::from(c.as_bytes().ct_eq(tx.csrf.as_bytes())));
+    if !bound {
+        return Err(ui::error_page(
+            tenant,
+            "This form was not opened in this browser. Go back to the application and start again.",
+        ));
+    }
+    match state.catalog.client(&tx.client_id).await {
+        Ok(Some(client)) => Ok((tx, client)),
+        _ => Err(ui::error_page(tenant, "Unknown client.")),
+    }
+}
+
+/// The database connection a transaction logs in to.
+async fn connection_of(state: &AppState, tx: &Transaction) -> Result<String, OAuthError> {
+    Ok(match &tx.connection {
+        Some(c) => c.clone(),
+        None => state
+            .catalog
+            .tenant()
+            .await?
+            .default_directory
+            .clone()
+            .unwrap_or_else(|| DEFAULT_DATABASE_CONNECTION.to_owned()),
+    })
+}
+
+/// Starts a session for `user` and sends the code to the client (303), with the cookies.
+async fn finish(
+    state: &AppState,
+    tx: &Transaction,
+    user: &User,
+    connection: &str,
+    ip: Option<&str>,
+) -> Result<Response, OAuthError> {
+    let now = OffsetDateTime::now_utc();
+    state
+        .stores
+        .users
+        .record_login(&user.user_id, ip, now)
+        .await?;
+    let cookie_value = random_secret(32);
+    let session = Session {
+        id_hash: state.hasher.hash(&cookie_value),
+        sid: random_secret(16),
+        user_id: user.user_id.clone(),
+        connection: connection.to_owned(),
+        auth_time: now.unix_timestamp(),
+        created_at: now,
+        last_interaction_at: now,
+        expires_at: now + SESSION_LIFETIME,
+        revoked_at: None,
+    };
+    state.stores.sessions.insert_session(&session).await?;
+    let mut response = authorize::issue_code(state, tx, &session, true).await?;
+    let h = response.headers_mut();
+    h.append(
+        header::SET_COOKIE,
+        set_cookie(
+            state,
+            SESSION_COOKIE,
+            &cookie_value,
+            SESSION_LIFETIME.whole_seconds(),
+        ),
+    );
+    h.append(header::SET_COOKIE, set_cookie(state, CSRF_COOKIE, "", 0));
+    Ok(response)
+}
+
+/// The login form.
 #[derive(Debug, Deserialize)]
 pub struct LoginForm {
     tx: String,
@@ -30,48 +121,25 @@ pub struct LoginForm {
     password: String,
 }
 
-/// The handler: on success a session and a code, else the form again with the error.
+/// `POST /u/login`: on success a session and a code, else the form again with the error.
 pub async fn submit(
     State(state): State<AppState>,
     caller: CallerInfo,
     headers: HeaderMap,
     form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, OAuthError> {
-    let tenant = crate::ui::brand(&state).await;
+    let tenant = ui::brand(&state).await;
     let Ok(Form(form)) = form else {
-        return Ok(crate::ui::error_page(
+        return Ok(ui::error_page(
             &tenant,
             "The login form was not filled in properly.",
         ));
     };
-    let Some(tx) = Transaction::open(&state, &form.tx) else {
-        return Ok(crate::ui::error_page(
-            &tenant,
-            "This login page has expired. Go back to the application and start again.",
-        ));
+    let (tx, client) = match bound_transaction(&state, &headers, &form.tx, &tenant).await {
+        Ok(found) => found,
+        Err(page) => return Ok(page),
     };
-    // The form must come from the browser that opened it (login CSRF).
-    let bound = cookie(&headers, CSRF_COOKIE)
-        .is_some_and(|c| bool::from(c.as_bytes().ct_eq(tx.csrf.as_bytes())));
-    if !bound {
-        return Ok(crate::ui::error_page(
-            &tenant,
-            "This login form was not opened in this browser. Go back to the application and start again.",
-        ));
-    }
-    let Some(client) = state.catalog.client(&tx.client_id).await? else {
-        return Ok(crate::ui::error_page(&tenant, "Unknown client."));
-    };
-    let connection = match &tx.connection {
-        Some(c) => c.clone(),
-        None => state
-            .catalog
-            .tenant()
-            .await?
-            .default_directory
-            .clone()
-            .unwrap_or_else(|| DEFAULT_DATABASE_CONNECTION.to_owned()),
-    };
+    let connection = connection_of(&state, &tx).await?;
     let mut event = LogEvent::new("f");
     event.ip = caller.ip.clone();
     event.user_agent = caller.user_agent.clone();
@@ -116,40 +184,156 @@ pub async fn submit(
             .await;
         }
     };
-    let now = OffsetDateTime::now_utc();
-    state
-        .stores
-        .users
-        .record_login(&user.user_id, caller.ip.as_deref(), now)
-        .await?;
-    let cookie_value = random_secret(32);
-    let session = Session {
-        id_hash: state.hasher.hash(&cookie_value),
-        sid: random_secret(16),
-        user_id: user.user_id.clone(),
-        connection: connection.clone(),
-        auth_time: now.unix_timestamp(),
-        created_at: now,
-        last_interaction_at: now,
-        expires_at: now + SESSION_LIFETIME,
-        revoked_at: None,
-    };
-    state.stores.sessions.insert_session(&session).await?;
     event.kind = "s".into();
     event.description = Some("Successful login".into());
     event.user_id = Some(user.user_id.clone());
     state.logs.record(event);
-    let mut response = authorize::issue_code(&state, &tx, &session, true).await?;
-    let h = response.headers_mut();
-    h.append(
-        header::SET_COOKIE,
-        set_cookie(
+    finish(&state, &tx, &user, &connection, caller.ip.as_deref()).await
+}
+
+/// The `tx` of a link between the login and sign-up pages.
+#[derive(Debug, Deserialize)]
+pub struct TxQuery {
+    #[serde(default)]
+    tx: String,
+}
+
+/// `GET /u/login?tx=`: the login form of a transaction (from the sign-up page's link).
+pub async fn show_login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<TxQuery>,
+) -> Result<Response, OAuthError> {
+    let tenant = ui::brand(&state).await;
+    match bound_transaction(&state, &headers, &q.tx, &tenant).await {
+        Ok((tx, client)) => {
+            authorize::login_page(&state, &client, &tx, "", None, StatusCode::OK).await
+        }
+        Err(page) => Ok(page),
+    }
+}
+
+/// Renders the sign-up form (the CSRF cookie is already set by the login page).
+pub async fn signup_page(
+    state: &AppState,
+    client: &Client,
+    tx: &Transaction,
+    email: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Result<Response, OAuthError> {
+    let sealed = tx.seal(state)?;
+    let tenant = ui::brand(state).await;
+    Ok(ui::render(
+        status,
+        &SignupPage {
+            tenant: &tenant,
+            client_name: &client.name,
+            tx: &sealed,
+            email,
+            error,
+        },
+    ))
+}
+
+/// `GET /u/signup?tx=`.
+pub async fn show_signup(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<TxQuery>,
+) -> Result<Response, OAuthError> {
+    let tenant = ui::brand(&state).await;
+    match bound_transaction(&state, &headers, &q.tx, &tenant).await {
+        Ok((tx, client)) => signup_page(&state, &client, &tx, "", None, StatusCode::OK).await,
+        Err(page) => Ok(page),
+    }
+}
+
+/// The sign-up form.
+#[derive(Debug, Deserialize)]
+pub struct SignupForm {
+    tx: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// `POST /u/signup`: creates the user (emailing a verification link), logs them in and
+/// sends the code to the client; logs `ss` or `fs`.
+pub async fn submit_signup(
+    State(state): State<AppState>,
+    caller: CallerInfo,
+    headers: HeaderMap,
+    form: Result<Form<SignupForm>, axum::extract::rejection::FormRejection>,
+) -> Result<Response, OAuthError> {
+    let tenant = ui::brand(&state).await;
+    let Ok(Form(form)) = form else {
+        return Ok(ui::error_page(
+            &tenant,
+            "The sign-up form was not filled in properly.",
+        ));
+    };
+    let (tx, client) = match bound_transaction(&state, &headers, &form.tx, &tenant).await {
+        Ok(found) => found,
+        Err(page) => return Ok(page),
+    };
+    let name = connection_of(&state, &tx).await?;
+    let connection = state
+        .stores
+        .connections
+        .connection_by_name(&name)
+        .await?
+        .filter(|c| {
+            c.strategy == "auth0"
+                && c.options.get("disable_signup") != Some(&serde_json::json!(true))
+        });
+    let mut event = LogEvent::new("fs");
+    event.ip = caller.ip.clone();
+    event.client_id = Some(client.client_id.clone());
+    event.connection = Some(name.clone());
+    let Some(connection) = connection else {
+        event.description = Some("Sign-up is not available".into());
+        state.logs.record(event);
+        return signup_page(
             &state,
-            SESSION_COOKIE,
-            &cookie_value,
-            SESSION_LIFETIME.whole_seconds(),
-        ),
-    );
-    h.append(header::SET_COOKIE, set_cookie(&state, CSRF_COOKIE, "", 0));
-    Ok(response)
+            &client,
+            &tx,
+            &form.email,
+            Some("Sign-up is not available."),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+    };
+    let created = crate::oauth::dbconnections::create_user(
+        &state,
+        &connection,
+        &form.email,
+        &form.password,
+        None,
+        Map::new(),
+        Map::new(),
+    )
+    .await?;
+    let user = match created {
+        Ok(u) => u,
+        Err(e) => {
+            event.description = Some(e.description.clone());
+            state.logs.record(event);
+            return signup_page(
+                &state,
+                &client,
+                &tx,
+                &form.email,
+                Some(&e.description),
+                StatusCode::BAD_REQUEST,
+            )
+            .await;
+        }
+    };
+    event.kind = "ss".into();
+    event.description = Some("Successful signup".into());
+    event.user_id = Some(user.user_id.clone());
+    state.logs.record(event);
+    finish(&state, &tx, &user, &name, caller.ip.as_deref()).await
 }

@@ -58,6 +58,22 @@ pub struct LoginPage<'a> {
     pub error: Option<&'a str>,
 }
 
+/// The sign-up form.
+#[derive(Template)]
+#[template(path = "signup.html")]
+pub struct SignupPage<'a> {
+    /// Tenant branding.
+    pub tenant: &'a Brand,
+    /// The application's name.
+    pub client_name: &'a str,
+    /// The sealed authorization transaction.
+    pub tx: &'a str,
+    /// The email to prefill.
+    pub email: &'a str,
+    /// What went wrong on the last attempt.
+    pub error: Option<&'a str>,
+}
+
 /// A request that cannot be sent back to any application.
 #[derive(Template)]
 #[template(path = "error.html")]

@@ -725,3 +725,95 @@ async fn max_age_and_connection_parameters() {
         .expect("authorize");
     assert_eq!(named.status(), 302, "the session's connection matches");
 }
+
+#[tokio::test]
+async fn sign_up_on_the_page_then_get_a_code() {
+    let app = spawn_app().await;
+    let apps = setup(&app).await;
+    let browser = client();
+    let page = browser
+        .get(format!(
+            "{}&screen_hint=signup",
+            authorize_url(&app, &apps.web_id, "")
+        ))
+        .send()
+        .await
+        .expect("signup page");
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.expect("html");
+    assert!(html.contains("Create your account"), "{html}");
+    let tx = tx_of(&html);
+    let weak = browser
+        .post(app.url("/u/signup"))
+        .form(&[
+            ("tx", tx.as_str()),
+            ("email", "page@example.com"),
+            ("password", "weak"),
+        ])
+        .send()
+        .await
+        .expect("signup");
+    assert_eq!(weak.status(), 400);
+    assert!(
+        weak.text()
+            .await
+            .expect("html")
+            .contains("Password is too weak")
+    );
+    let taken = browser
+        .post(app.url("/u/signup"))
+        .form(&[
+            ("tx", tx.as_str()),
+            ("email", "lin@example.com"),
+            ("password", "Sup3r-secret!"),
+        ])
+        .send()
+        .await
+        .expect("signup");
+    assert_eq!(taken.status(), 400, "an existing address is refused");
+    let ok = browser
+        .post(app.url("/u/signup"))
+        .form(&[
+            ("tx", tx.as_str()),
+            ("email", "page@example.com"),
+            ("password", "Sup3r-secret!"),
+        ])
+        .send()
+        .await
+        .expect("signup");
+    assert_eq!(ok.status(), 303);
+    let code = param(&location(&ok), "code").expect("code");
+    let (status, tokens) = exchange(
+        &app,
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", &apps.web_id),
+            ("client_secret", &apps.web_secret),
+            ("code", &code),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{tokens}");
+    // The login page links to sign-up within the same transaction, and back.
+    let login_html = browser
+        .get(authorize_url(&app, &apps.web_id, "&prompt=login"))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    let link_tx = tx_of(&login_html);
+    let switched = browser
+        .get(app.url(&format!("/u/signup?tx={link_tx}")))
+        .send()
+        .await
+        .expect("switch");
+    assert_eq!(switched.status(), 200);
+    let forged = client()
+        .get(app.url(&format!("/u/signup?tx={link_tx}")))
+        .send()
+        .await
+        .expect("switch");
+    assert_eq!(forged.status(), 400, "bound to the browser");
+}
