@@ -71,3 +71,20 @@ test('confidential web app with client_secret_basic', async () => {
   assert.equal(tokens.claims().aud, web.client_id);
   assert.equal(tokens.token_type.toLowerCase(), 'bearer');
 });
+
+test('RP-initiated logout with the ID token hint', async () => {
+  await gh.mgmt('PATCH', `/clients/${web.client_id}`, { allowed_logout_urls: ['http://127.0.0.1:9999/bye'] });
+  const config = await oidc.discovery(new URL(gh.issuer), web.client_id, web.client_secret, undefined, {
+    execute: [oidc.allowInsecureRequests],
+  });
+  const tokens = await codeFlow(config);
+  const url = oidc.buildEndSessionUrl(config, {
+    id_token_hint: tokens.id_token,
+    post_logout_redirect_uri: 'http://127.0.0.1:9999/bye',
+    state: 'after-logout',
+  });
+  assert.equal(url.origin + url.pathname, `${gh.base}/oidc/logout`);
+  const r = await fetch(url, { redirect: 'manual' });
+  assert.equal(r.status, 302);
+  assert.equal(r.headers.get('location'), 'http://127.0.0.1:9999/bye?state=after-logout');
+});
