@@ -13,6 +13,7 @@ use crate::error::OAuthError;
 use crate::http::caller_info::CallerInfo;
 use crate::oauth::client_auth;
 use crate::oauth::params::Params;
+use crate::oauth::token::GrantLog;
 use crate::oauth::user_tokens::{self, RefreshMode, UserTokenRequest};
 
 /// `grant_type=password`.
@@ -28,19 +29,15 @@ pub async fn grant(
     params: &Params,
     grant_type: &'static str,
 ) -> Result<Response, OAuthError> {
-    let mut event = LogEvent::new("fepft");
-    event.ip = caller.ip.clone();
-    event.user_agent = caller.user_agent.clone();
-    event.client_id = params.get("client_id").map(str::to_owned);
-    let result = run(state, &caller, headers, params, grant_type, &mut event).await;
-    match &result {
-        Ok(_) => {
-            event.kind = "sepft".into();
-            event.description = Some("Password for Access Token".into());
-        }
-        Err(e) => event.description = Some(e.description()),
-    }
-    state.logs.record(event);
+    let mut log = GrantLog::start(
+        &caller,
+        params,
+        "fepft",
+        "sepft",
+        "Password for Access Token",
+    );
+    let result = run(state, &caller, headers, params, grant_type, &mut log.event).await;
+    log.finish(state, &result);
     result
 }
 

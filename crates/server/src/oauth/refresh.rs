@@ -15,6 +15,7 @@ use crate::error::OAuthError;
 use crate::http::caller_info::CallerInfo;
 use crate::oauth::client_auth;
 use crate::oauth::params::Params;
+use crate::oauth::token::GrantLog;
 use crate::oauth::user_tokens::{self, RefreshMode, UserTokenRequest};
 
 /// `grant_type=refresh_token`.
@@ -32,20 +33,15 @@ pub async fn grant(
     headers: &HeaderMap,
     params: &Params,
 ) -> Result<Response, OAuthError> {
-    let mut event = LogEvent::new("fertft");
-    event.ip = caller.ip;
-    event.user_agent = caller.user_agent;
-    event.client_id = params.get("client_id").map(str::to_owned);
-    let result = run(state, headers, params, &mut event).await;
-    match &result {
-        Ok(_) => {
-            event.kind = "sertft".into();
-            event.description = Some("Refresh Token for Access Token".into());
-        }
-        Err(e) if event.kind != "ferrt" => event.description = Some(e.description()),
-        Err(_) => {}
-    }
-    state.logs.record(event);
+    let mut log = GrantLog::start(
+        &caller,
+        params,
+        "fertft",
+        "sertft",
+        "Refresh Token for Access Token",
+    );
+    let result = run(state, headers, params, &mut log.event).await;
+    log.finish(state, &result);
     result
 }
 

@@ -130,3 +130,50 @@ fn token_response(state: &AppState, claims: &AccessTokenClaims) -> Result<Respon
         Json(body).into_response(),
     ))
 }
+
+/// The log event a grant fills in as it goes (client, user, audience...), written once the
+/// grant has an outcome: the success type, or the failure with the error's description
+/// unless the grant already described something more specific (a replay, a reuse).
+pub struct GrantLog {
+    /// The event being built.
+    pub event: LogEvent,
+    success: &'static str,
+    success_description: &'static str,
+}
+
+impl GrantLog {
+    /// A failure event of type `failure` until the grant succeeds as `success`.
+    pub fn start(
+        caller: &CallerInfo,
+        params: &Params,
+        failure: &str,
+        success: &'static str,
+        success_description: &'static str,
+    ) -> Self {
+        let mut event = LogEvent::new(failure);
+        event.ip = caller.ip.clone();
+        event.user_agent = caller.user_agent.clone();
+        event.client_id = params.get("client_id").map(str::to_owned);
+        GrantLog {
+            event,
+            success,
+            success_description,
+        }
+    }
+
+    /// Writes the event for `result`.
+    pub fn finish(mut self, state: &AppState, result: &Result<Response, OAuthError>) {
+        match result {
+            Ok(_) => {
+                self.event.kind = self.success.into();
+                self.event.description = Some(self.success_description.into());
+            }
+            Err(e) => {
+                if self.event.description.is_none() {
+                    self.event.description = Some(e.description());
+                }
+            }
+        }
+        state.logs.record(self.event);
+    }
+}
