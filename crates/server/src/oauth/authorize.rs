@@ -62,8 +62,11 @@ pub struct Transaction {
     pub client_id: String,
     /// Where the response goes.
     pub redirect_uri: String,
-    /// `query` or `form_post`.
+    /// `query`, `fragment` or `form_post`.
     pub response_mode: String,
+    /// `code`, or an implicit or hybrid combination of `code`, `token` and `id_token`.
+    #[serde(default = "code")]
+    pub response_type: String,
     /// Requested scopes.
     pub scope: String,
     /// Requested API.
@@ -84,6 +87,21 @@ pub struct Transaction {
 }
 
 const TX_CONTEXT: &str = "login_transaction";
+
+fn code() -> String {
+    "code".into()
+}
+
+/// The response types Auth0 accepts, with their parts sorted.
+const RESPONSE_TYPES: &[&str] = &[
+    "code",
+    "token",
+    "id_token",
+    "id_token token",
+    "code id_token",
+    "code token",
+    "code id_token token",
+];
 
 impl Transaction {
     /// Seals it for a hidden form field.
@@ -165,11 +183,15 @@ pub fn respond(
         );
     }
     let mut url = tx.redirect_uri.clone();
-    let query: String = url::form_urlencoded::Serializer::new(String::new())
+    let encoded: String = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(fields.iter().map(|(k, v)| (*k, v.as_str())))
         .finish();
-    url.push(if url.contains('?') { '&' } else { '?' });
-    url.push_str(&query);
+    if tx.response_mode == "fragment" {
+        url.push('#');
+    } else {
+        url.push(if url.contains('?') { '&' } else { '?' });
+    }
+    url.push_str(&encoded);
     // 303 after a form POST, so the browser does not resend the credentials (RFC 9700 s4.11).
     let status = if after_post {
         StatusCode::SEE_OTHER
@@ -202,6 +224,72 @@ pub async fn issue_code(
     session: &Session,
     after_post: bool,
 ) -> Result<Response, OAuthError> {
+    let parts: Vec<&str> = tx.response_type.split(' ').collect();
+    let mut fields: Vec<(&str, String)> = Vec::new();
+    let code = if parts.contains(&"code") {
+        Some(store_code(state, tx, session).await?)
+    } else {
+        None
+    };
+    if parts.contains(&"token") || parts.contains(&"id_token") {
+        // Implicit and hybrid: tokens straight from the authorization endpoint.
+        let client = state
+            .catalog
+            .client(&tx.client_id)
+            .await?
+            .ok_or(OAuthError::NotFound)?;
+        let user = state
+            .stores
+            .users
+            .user(&session.user_id)
+            .await?
+            .ok_or(OAuthError::NotFound)?;
+        let scope = gatehouse_core::scope::Scope::parse(&tx.scope)
+            .map_err(|e| OAuthError::InvalidRequest(e.to_string()))?;
+        let with_token = parts.contains(&"token");
+        let minted = crate::oauth::user_tokens::mint(
+            state,
+            crate::oauth::user_tokens::UserTokenRequest {
+                client: &client,
+                user: &user,
+                connection: &session.connection,
+                audience: tx.audience.as_deref(),
+                scope: Some(&scope),
+                gty: "implicit",
+                auth_time: session.auth_time,
+                refresh: crate::oauth::user_tokens::RefreshMode::Keep,
+                nonce: tx.nonce.as_deref(),
+                sid: Some(&session.sid),
+                at_hash: with_token,
+                c_hash_of: code.as_deref(),
+            },
+        )
+        .await?;
+        if with_token {
+            for k in ["access_token", "token_type", "expires_in", "scope"] {
+                if let Some(v) = minted.get(k) {
+                    fields.push((k, v.as_str().map_or_else(|| v.to_string(), str::to_owned)));
+                }
+            }
+        }
+        if parts.contains(&"id_token")
+            && let Some(id) = minted["id_token"].as_str()
+        {
+            fields.push(("id_token", id.to_owned()));
+        }
+    }
+    if let Some(c) = code {
+        fields.insert(0, ("code", c));
+    }
+    Ok(respond(state, tx, fields, after_post))
+}
+
+/// Stores a new authorization code for the session and returns it.
+async fn store_code(
+    state: &AppState,
+    tx: &Transaction,
+    session: &Session,
+) -> Result<String, OAuthError> {
     let code = random_secret(32);
     let now = OffsetDateTime::now_utc();
     state
@@ -224,7 +312,7 @@ pub async fn issue_code(
             consumed_at: None,
         })
         .await?;
-    Ok(respond(state, tx, vec![("code", code)], after_post))
+    Ok(code)
 }
 
 /// The handler.
@@ -263,15 +351,33 @@ pub async fn authorize(
             "The redirect_uri is not in the application's Allowed Callback URLs.",
         ));
     }
-    let response_mode = q.response_mode.clone().unwrap_or_else(|| "query".into());
+    // Parts in any order; stored sorted so one spelling reaches the rest of the code.
+    let response_type = q.response_type.as_deref().map(|rt| {
+        let mut parts: Vec<&str> = rt.split(' ').filter(|p| !p.is_empty()).collect();
+        parts.sort_by_key(|p| match *p {
+            "code" => 0,
+            "id_token" => 1,
+            _ => 2,
+        });
+        parts.join(" ")
+    });
+    let implicit = response_type.as_deref().is_some_and(|rt| rt != "code");
+    let response_mode = q.response_mode.clone().unwrap_or_else(|| {
+        if implicit {
+            "fragment".into()
+        } else {
+            "query".into()
+        }
+    });
     let mut tx = Transaction {
         client_id: client.client_id.clone(),
         redirect_uri: redirect,
-        response_mode: if response_mode == "form_post" {
-            "form_post".into()
-        } else {
-            "query".into()
+        response_mode: match response_mode.as_str() {
+            "form_post" | "fragment" => response_mode.clone(),
+            _ if implicit => "fragment".into(),
+            _ => "query".into(),
         },
+        response_type: response_type.clone().unwrap_or_else(code),
         scope: String::new(),
         audience: q.audience.clone(),
         state: q.state.clone(),
@@ -281,7 +387,7 @@ pub async fn authorize(
         csrf: random_secret(24),
         exp: OffsetDateTime::now_utc().unix_timestamp() + TX_LIFETIME,
     };
-    if !matches!(response_mode.as_str(), "query" | "form_post") {
+    if !matches!(response_mode.as_str(), "query" | "form_post" | "fragment") {
         return Ok(error_to_client(
             &state,
             &tx,
@@ -289,37 +395,60 @@ pub async fn authorize(
             "Unsupported response_mode",
         ));
     }
-    match q.response_type.as_deref() {
-        Some("code") => {}
-        None => {
-            return Ok(error_to_client(
-                &state,
-                &tx,
-                "invalid_request",
-                "Missing required parameter: response_type",
-            ));
-        }
-        Some(_) => {
-            return Ok(error_to_client(
-                &state,
-                &tx,
-                "unsupported_response_type",
-                "Unsupported response type",
-            ));
-        }
+    let Some(rt) = response_type.as_deref() else {
+        return Ok(error_to_client(
+            &state,
+            &tx,
+            "invalid_request",
+            "Missing required parameter: response_type",
+        ));
+    };
+    if !RESPONSE_TYPES.contains(&rt) {
+        return Ok(error_to_client(
+            &state,
+            &tx,
+            "unsupported_response_type",
+            "Unsupported response type",
+        ));
     }
-    if !client
-        .settings
-        .grant_types
-        .iter()
-        .any(|g| g == "authorization_code")
-    {
+    let parts: Vec<&str> = rt.split(' ').collect();
+    let allowed = |g: &str| client.settings.grant_types.iter().any(|x| x == g);
+    if parts.contains(&"code") && !allowed("authorization_code") {
         return Ok(error_to_client(
             &state,
             &tx,
             "unauthorized_client",
             "Grant type 'authorization_code' not allowed for the client.",
         ));
+    }
+    if implicit {
+        // Implicit and hybrid flows are off unless the client enabled `implicit` (RFC 9700
+        // s2.1.2 advises against them), their tokens never go in a query string, and an ID
+        // token from this endpoint needs a nonce (OIDC Core s3.2.2.1).
+        if (parts.contains(&"token") || parts.contains(&"id_token")) && !allowed("implicit") {
+            return Ok(error_to_client(
+                &state,
+                &tx,
+                "unauthorized_client",
+                "Grant type 'implicit' not allowed for the client.",
+            ));
+        }
+        if response_mode == "query" {
+            return Ok(error_to_client(
+                &state,
+                &tx,
+                "invalid_request",
+                "response_mode=query cannot carry tokens",
+            ));
+        }
+        if parts.contains(&"id_token") && q.nonce.as_deref().is_none_or(str::is_empty) {
+            return Ok(error_to_client(
+                &state,
+                &tx,
+                "invalid_request",
+                "nonce is required when an ID token is returned from /authorize",
+            ));
+        }
     }
     match (
         q.code_challenge.as_deref(),
@@ -334,7 +463,7 @@ pub async fn authorize(
                 "code_challenge must be S256 and well formed",
             ));
         }
-        (None, _) if is_public(&client) => {
+        (None, _) if is_public(&client) && parts.contains(&"code") => {
             return Ok(error_to_client(
                 &state,
                 &tx,

@@ -146,6 +146,8 @@ async fn run(
             refresh: RefreshMode::Rotate(family_of(&hash)),
             nonce: grant.nonce.as_deref(),
             sid: Some(&grant.sid),
+            at_hash: false,
+            c_hash_of: None,
         },
     )
     .await

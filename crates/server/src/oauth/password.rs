@@ -130,6 +130,8 @@ async fn run(
             refresh: RefreshMode::Fresh,
             nonce: None,
             sid: None,
+            at_hash: false,
+            c_hash_of: None,
         },
     )
     .await

@@ -157,6 +157,8 @@ async fn run(
             },
             nonce: None,
             sid: None,
+            at_hash: false,
+            c_hash_of: None,
         },
     )
     .await

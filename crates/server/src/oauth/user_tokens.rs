@@ -48,6 +48,17 @@ pub struct UserTokenRequest<'a> {
     pub nonce: Option<&'a str>,
     /// The session's id, for the ID token's `sid`.
     pub sid: Option<&'a str>,
+    /// Put `at_hash` in the ID token (it travels with the access token from `/authorize`).
+    pub at_hash: bool,
+    /// The code issued alongside, for `c_hash` (hybrid responses).
+    pub c_hash_of: Option<&'a str>,
+}
+
+/// OIDC Core s3.1.3.6 / s3.3.2.11: the left half of SHA-256 of the ASCII value, base64url.
+pub fn half_hash(value: &str) -> String {
+    use base64::Engine;
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, value.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest.as_ref()[..16])
 }
 
 /// Refresh tokens in a token response.
@@ -111,9 +122,13 @@ async fn grant_scope(
     Ok((scope, permissions))
 }
 
-/// Issues the tokens and returns the RFC 6749 s5.1 response (with the refresh token, if
-/// one was made, for the caller's log).
+/// Issues the tokens and returns the RFC 6749 s5.1 response.
 pub async fn issue(state: &AppState, req: UserTokenRequest<'_>) -> Result<Response, OAuthError> {
+    Ok(no_store(Json(mint(state, req).await?).into_response()))
+}
+
+/// Makes the tokens; the JSON object of a token response.
+pub async fn mint(state: &AppState, req: UserTokenRequest<'_>) -> Result<Value, OAuthError> {
     let api = match req.audience {
         Some(aud) => Some(
             state
@@ -177,6 +192,12 @@ pub async fn issue(state: &AppState, req: UserTokenRequest<'_>) -> Result<Respon
         if let Some(sid) = req.sid {
             claims.insert("sid".into(), json!(sid));
         }
+        if req.at_hash {
+            claims.insert("at_hash".into(), json!(half_hash(&access_token)));
+        }
+        if let Some(code) = req.c_hash_of {
+            claims.insert("c_hash".into(), json!(half_hash(code)));
+        }
         body["id_token"] = json!(state.keys.sign(&Value::Object(claims))?);
     }
     let offline_ok = api.as_ref().is_none_or(|a| a.allow_offline_access);
@@ -221,7 +242,7 @@ pub async fn issue(state: &AppState, req: UserTokenRequest<'_>) -> Result<Respon
             .await?;
         body["refresh_token"] = json!(secret);
     }
-    Ok(no_store(Json(body).into_response()))
+    Ok(body)
 }
 
 /// Token responses are never cached (RFC 6749 s5.1).

@@ -368,10 +368,8 @@ async fn untrusted_requests_never_redirect() {
         .send()
         .await
         .expect("authorize");
-    assert_eq!(
-        param(&location(&implicit), "error").as_deref(),
-        Some("unsupported_response_type")
-    );
+    // Implicit is off for this client; the refusal goes back in the fragment.
+    assert_eq!(fragment(&implicit)["error"], "unauthorized_client");
 }
 
 #[tokio::test]
@@ -816,4 +814,97 @@ async fn sign_up_on_the_page_then_get_a_code() {
         .await
         .expect("switch");
     assert_eq!(forged.status(), 400, "bound to the browser");
+}
+
+fn fragment(r: &reqwest::Response) -> std::collections::HashMap<String, String> {
+    let to = location(r);
+    url::form_urlencoded::parse(to.fragment().expect("fragment").as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+fn claims_of(jwt: &str) -> Value {
+    let payload = jwt.split('.').nth(1).expect("payload");
+    serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+            .expect("b64"),
+    )
+    .expect("json")
+}
+
+fn half_hash(v: &str) -> String {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, v.as_bytes());
+    base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        &d.as_ref()[..16],
+    )
+}
+
+#[tokio::test]
+async fn implicit_and_hybrid_responses_when_enabled() {
+    let app = spawn_app().await;
+    let apps = setup(&app).await;
+    let mgmt = app.mgmt().await;
+    let (browser, _) = logged_in(&app, &apps).await;
+    let url = |rt: &str, extra: &str| {
+        app.url(&format!(
+            "/authorize?response_type={}&client_id={}&redirect_uri={}&scope=openid%20email&state=s1{extra}",
+            enc(rt), apps.web_id, enc(CB)
+        ))
+    };
+    // Off until the client enables the implicit grant.
+    let off = browser
+        .get(url("id_token token", "&nonce=n"))
+        .send()
+        .await
+        .expect("authorize");
+    assert_eq!(fragment(&off)["error"], "unauthorized_client");
+    mgmt.patch(
+        &format!("/clients/{}", apps.web_id),
+        json!({"grant_types": ["authorization_code", "implicit"]}),
+    )
+    .await;
+
+    let r = browser
+        .get(url("token id_token", "&nonce=n1"))
+        .send()
+        .await
+        .expect("authorize");
+    let f = fragment(&r);
+    assert_eq!(f["state"], "s1");
+    assert_eq!(f["token_type"], "Bearer");
+    assert_eq!(f["iss"], format!("{}/", app.address));
+    let id = claims_of(&f["id_token"]);
+    assert_eq!(id["nonce"], "n1");
+    assert_eq!(id["at_hash"], half_hash(&f["access_token"]));
+    assert!(location(&r).query().is_none(), "tokens never in the query");
+
+    let r = browser
+        .get(url("code id_token", "&nonce=n2"))
+        .send()
+        .await
+        .expect("authorize");
+    let f = fragment(&r);
+    let id = claims_of(&f["id_token"]);
+    assert_eq!(id["c_hash"], half_hash(&f["code"]));
+    assert!(f.get("access_token").is_none());
+
+    let no_nonce = browser
+        .get(url("id_token", ""))
+        .send()
+        .await
+        .expect("authorize");
+    assert_eq!(fragment(&no_nonce)["error"], "invalid_request");
+    let in_query = browser
+        .get(url("token", "&response_mode=query"))
+        .send()
+        .await
+        .expect("authorize");
+    assert_eq!(fragment(&in_query)["error"], "invalid_request");
+    let odd = browser
+        .get(url("code banana", ""))
+        .send()
+        .await
+        .expect("authorize");
+    assert_eq!(fragment(&odd)["error"], "unsupported_response_type");
 }
