@@ -130,3 +130,23 @@ pub async fn authenticate(
         _ => Err(invalid("Client authentication failed", p.basic)),
     }
 }
+
+/// Authenticates the client of a grant request, notes it in the grant's log event, and
+/// checks that its `grant_types` allow `grant_type` (403 `unauthorized_client` otherwise).
+pub async fn client_for_grant(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &Params,
+    grant_type: &str,
+    event: &mut gatehouse_core::log::LogEvent,
+) -> Result<std::sync::Arc<Client>, OAuthError> {
+    let client = authenticate_client(state, headers, params, false).await?.0;
+    event.client_id = Some(client.client_id.clone());
+    event.client_name = Some(client.name.clone());
+    if !client.settings.grant_types.iter().any(|g| g == grant_type) {
+        return Err(OAuthError::UnauthorizedClient(format!(
+            "Grant type '{grant_type}' not allowed for the client."
+        )));
+    }
+    Ok(client)
+}

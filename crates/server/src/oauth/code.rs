@@ -60,21 +60,8 @@ async fn run(
     params: &Params,
     event: &mut LogEvent,
 ) -> Result<Response, OAuthError> {
-    let client = client_auth::authenticate_client(state, headers, params, false)
-        .await?
-        .0;
-    event.client_id = Some(client.client_id.clone());
-    event.client_name = Some(client.name.clone());
-    if !client
-        .settings
-        .grant_types
-        .iter()
-        .any(|g| g == AUTHORIZATION_CODE)
-    {
-        return Err(OAuthError::UnauthorizedClient(
-            "Grant type 'authorization_code' not allowed for the client.".into(),
-        ));
-    }
+    let client =
+        client_auth::client_for_grant(state, headers, params, AUTHORIZATION_CODE, event).await?;
     let code = params.require("code")?;
     let hash = state.hasher.hash(code);
     let now = OffsetDateTime::now_utc();

@@ -49,16 +49,7 @@ async fn run(
     grant_type: &'static str,
     event: &mut LogEvent,
 ) -> Result<Response, OAuthError> {
-    let client = client_auth::authenticate_client(state, headers, params, false)
-        .await?
-        .0;
-    event.client_id = Some(client.client_id.clone());
-    event.client_name = Some(client.name.clone());
-    if !client.settings.grant_types.iter().any(|g| g == grant_type) {
-        return Err(OAuthError::UnauthorizedClient(format!(
-            "Grant type '{grant_type}' not allowed for the client."
-        )));
-    }
+    let client = client_auth::client_for_grant(state, headers, params, grant_type, event).await?;
     let username = params.require("username")?;
     let password = params.require("password")?;
     let scope = params

@@ -51,21 +51,8 @@ async fn run(
     params: &Params,
     event: &mut LogEvent,
 ) -> Result<Response, OAuthError> {
-    let client = client_auth::authenticate_client(state, headers, params, false)
-        .await?
-        .0;
-    event.client_id = Some(client.client_id.clone());
-    event.client_name = Some(client.name.clone());
-    if !client
-        .settings
-        .grant_types
-        .iter()
-        .any(|g| g == REFRESH_TOKEN)
-    {
-        return Err(OAuthError::UnauthorizedClient(
-            "Grant type 'refresh_token' not allowed for the client.".into(),
-        ));
-    }
+    let client =
+        client_auth::client_for_grant(state, headers, params, REFRESH_TOKEN, event).await?;
     let presented = params.require("refresh_token")?;
     let hash = state.hasher.hash(presented);
     let stored = state.stores.refresh_tokens.refresh_token(&hash).await?;
