@@ -545,6 +545,8 @@ pub async fn create(
         created_at: now,
         updated_at: now,
     };
+    // Auth0 makes clients first-party unless told otherwise.
+    client.settings.is_first_party = true;
     apply(&mut client, &body, false)?;
     if !body.contains_key("grant_types") {
         client.settings.grant_types = default_grant_types(client.app_type);

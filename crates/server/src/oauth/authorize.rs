@@ -395,6 +395,16 @@ pub async fn authorize(
             "Unsupported response_mode",
         ));
     }
+    if !client.settings.is_first_party {
+        // Third-party clients must ask the user's consent, and there is no consent screen
+        // yet: refusing them is the safe answer until there is.
+        return Ok(error_to_client(
+            &state,
+            &tx,
+            "consent_required",
+            "Third-party applications need user consent, which this server does not offer yet",
+        ));
+    }
     let Some(rt) = response_type.as_deref() else {
         return Ok(error_to_client(
             &state,

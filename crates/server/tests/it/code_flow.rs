@@ -908,3 +908,29 @@ async fn implicit_and_hybrid_responses_when_enabled() {
         .expect("authorize");
     assert_eq!(fragment(&odd)["error"], "unsupported_response_type");
 }
+
+#[tokio::test]
+async fn third_party_clients_are_refused_until_consent_exists() {
+    let app = spawn_app().await;
+    let apps = setup(&app).await;
+    let mgmt = app.mgmt().await;
+    let (_, c) = mgmt.get(&format!("/clients/{}", apps.web_id)).await;
+    assert_eq!(
+        c["is_first_party"], true,
+        "first-party by default, as in Auth0"
+    );
+    mgmt.patch(
+        &format!("/clients/{}", apps.web_id),
+        json!({"is_first_party": false}),
+    )
+    .await;
+    let r = client()
+        .get(authorize_url(&app, &apps.web_id, ""))
+        .send()
+        .await
+        .expect("authorize");
+    assert_eq!(
+        param(&location(&r), "error").as_deref(),
+        Some("consent_required")
+    );
+}
