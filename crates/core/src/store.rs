@@ -270,6 +270,22 @@ pub trait SessionStore: Send + Sync {
     ) -> StoreResult<Option<AuthorizationCode>>;
     /// A code whatever its state (to recognise a replay).
     async fn code(&self, code_hash: &[u8]) -> StoreResult<Option<AuthorizationCode>>;
+    /// The scopes `user_id` allowed `client_id` for `audience` ("" for none), if any.
+    async fn consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        audience: &str,
+    ) -> StoreResult<Option<Vec<String>>>;
+    /// Records (replaces) what the user allowed.
+    async fn save_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        audience: &str,
+        scope: &[String],
+        at: time::OffsetDateTime,
+    ) -> StoreResult<()>;
     /// Stores a one-time ticket of `kind` for a user.
     async fn insert_ticket(
         &self,

@@ -45,6 +45,7 @@ pub fn router(state: AppState) -> Router {
             "/u/login",
             get(crate::ui::login::show_login).post(crate::ui::login::submit),
         )
+        .route("/u/consent", post(crate::ui::login::submit_consent))
         .route(
             "/u/signup",
             get(crate::ui::login::show_signup).post(crate::ui::login::submit_signup),

@@ -254,4 +254,46 @@ impl SessionStore for SqlStore {
         .map_err(db))?;
         Ok(row.map(|(u,)| u))
     }
+
+    async fn consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        audience: &str,
+    ) -> StoreResult<Option<Vec<String>>> {
+        let row: Option<(Json<Vec<String>>,)> = on_pool!(self, p => sqlx::query_as(
+            "SELECT scope FROM consents WHERE user_id = $1 AND client_id = $2 AND audience = $3",
+        )
+        .bind(user_id)
+        .bind(client_id)
+        .bind(audience)
+        .fetch_optional(p)
+        .await
+        .map_err(db))?;
+        Ok(row.map(|(s,)| s.0))
+    }
+
+    async fn save_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        audience: &str,
+        scope: &[String],
+        at: OffsetDateTime,
+    ) -> StoreResult<()> {
+        on_pool!(self, p => sqlx::query(
+            "INSERT INTO consents (user_id, client_id, audience, scope, updated_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (user_id, client_id, audience) DO UPDATE SET scope = excluded.scope, updated_at = excluded.updated_at",
+        )
+        .bind(user_id)
+        .bind(client_id)
+        .bind(audience)
+        .bind(Json(scope))
+        .bind(at)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(db))?;
+        Ok(())
+    }
 }

@@ -77,6 +77,9 @@ pub struct Transaction {
     pub nonce: Option<String>,
     /// PKCE S256 challenge.
     pub code_challenge: Option<String>,
+    /// The `prompt` parameter (`none`, `login`, `consent`).
+    #[serde(default)]
+    pub prompt: Option<String>,
     /// The database connection to log in with (None: the tenant's default directory).
     #[serde(default)]
     pub connection: Option<String>,
@@ -205,7 +208,13 @@ pub fn respond(
     r
 }
 
-fn error_to_client(state: &AppState, tx: &Transaction, error: &str, description: &str) -> Response {
+/// An error sent back to the client through the transaction's response mode.
+pub fn error_to_client(
+    state: &AppState,
+    tx: &Transaction,
+    error: &str,
+    description: &str,
+) -> Response {
     respond(
         state,
         tx,
@@ -219,6 +228,71 @@ fn error_to_client(state: &AppState, tx: &Transaction, error: &str, description:
 
 /// Issues a code for `session` and sends it to the client.
 pub async fn issue_code(
+    state: &AppState,
+    tx: &Transaction,
+    session: &Session,
+    after_post: bool,
+) -> Result<Response, OAuthError> {
+    let client = state
+        .catalog
+        .client(&tx.client_id)
+        .await?
+        .ok_or(OAuthError::NotFound)?;
+    if !client.settings.is_first_party {
+        // A third-party application needs the user's consent to the scopes it asks for.
+        let requested = gatehouse_core::scope::Scope::parse(&tx.scope)
+            .map_err(|e| OAuthError::InvalidRequest(e.to_string()))?;
+        let audience = tx.audience.clone().unwrap_or_default();
+        let granted = state
+            .stores
+            .sessions
+            .consent(&session.user_id, &client.client_id, &audience)
+            .await?;
+        let covered = granted.is_some_and(|g| requested.tokens().iter().all(|s| g.contains(s)));
+        match tx.prompt.as_deref() {
+            Some("none") if !covered => {
+                return Ok(error_to_client(
+                    state,
+                    tx,
+                    "consent_required",
+                    "Consent required",
+                ));
+            }
+            Some("consent") => return consent_page(state, &client, tx, &requested).await,
+            _ if !covered => return consent_page(state, &client, tx, &requested).await,
+            _ => {}
+        }
+    }
+    authorization_response(state, tx, session, after_post).await
+}
+
+/// The consent screen for `tx`, bound to this browser like the login form.
+async fn consent_page(
+    state: &AppState,
+    client: &Client,
+    tx: &Transaction,
+    requested: &gatehouse_core::scope::Scope,
+) -> Result<Response, OAuthError> {
+    let sealed = tx.seal(state)?;
+    let tenant = crate::ui::brand(state).await;
+    let mut r = ui::render(
+        StatusCode::OK,
+        &crate::ui::ConsentPage {
+            tenant: &tenant,
+            client_name: &client.name,
+            tx: &sealed,
+            scopes: requested.tokens().to_vec(),
+        },
+    );
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(state, CSRF_COOKIE, &tx.csrf, TX_LIFETIME),
+    );
+    Ok(r)
+}
+
+/// The authorization response for a session that may have it: code and/or tokens.
+pub async fn authorization_response(
     state: &AppState,
     tx: &Transaction,
     session: &Session,
@@ -384,6 +458,7 @@ pub async fn authorize(
         nonce: q.nonce.clone(),
         code_challenge: None,
         connection: None,
+        prompt: q.prompt.clone(),
         csrf: random_secret(24),
         exp: OffsetDateTime::now_utc().unix_timestamp() + TX_LIFETIME,
     };
@@ -393,16 +468,6 @@ pub async fn authorize(
             &tx,
             "invalid_request",
             "Unsupported response_mode",
-        ));
-    }
-    if !client.settings.is_first_party {
-        // Third-party clients must ask the user's consent, and there is no consent screen
-        // yet: refusing them is the safe answer until there is.
-        return Ok(error_to_client(
-            &state,
-            &tx,
-            "consent_required",
-            "Third-party applications need user consent, which this server does not offer yet",
         ));
     }
     let Some(rt) = response_type.as_deref() else {

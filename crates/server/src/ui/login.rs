@@ -97,8 +97,7 @@ async fn finish(
     };
     state.stores.sessions.insert_session(&session).await?;
     let mut response = authorize::issue_code(state, tx, &session, true).await?;
-    let h = response.headers_mut();
-    h.append(
+    response.headers_mut().append(
         header::SET_COOKIE,
         set_cookie(
             state,
@@ -107,7 +106,13 @@ async fn finish(
             SESSION_LIFETIME.whole_seconds(),
         ),
     );
-    h.append(header::SET_COOKIE, set_cookie(state, CSRF_COOKIE, "", 0));
+    // The transaction is done once the response goes to the client; a consent screen still
+    // needs the cookie its form is bound to.
+    if response.status().is_redirection() {
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, set_cookie(state, CSRF_COOKIE, "", 0));
+    }
     Ok(response)
 }
 
@@ -336,4 +341,64 @@ pub async fn submit_signup(
     event.user_id = Some(user.user_id.clone());
     state.logs.record(event);
     finish(&state, &tx, &user, &name, caller.ip.as_deref()).await
+}
+
+/// The consent form.
+#[derive(Debug, Deserialize)]
+pub struct ConsentForm {
+    tx: String,
+    #[serde(default)]
+    decision: String,
+}
+
+/// `POST /u/consent`: the user allows (the consent is remembered and the authorization
+/// response goes out) or denies (`access_denied` to the client).
+pub async fn submit_consent(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<ConsentForm>, axum::extract::rejection::FormRejection>,
+) -> Result<Response, OAuthError> {
+    let tenant = ui::brand(&state).await;
+    let Ok(Form(form)) = form else {
+        return Ok(ui::error_page(
+            &tenant,
+            "The consent form was not filled in properly.",
+        ));
+    };
+    let (tx, client) = match bound_transaction(&state, &headers, &form.tx, &tenant).await {
+        Ok(found) => found,
+        Err(page) => return Ok(page),
+    };
+    let Some(session) = authorize::current_session(&state, &headers).await? else {
+        return Ok(ui::error_page(
+            &tenant,
+            "Your session has ended. Go back to the application and start again.",
+        ));
+    };
+    if form.decision != "accept" {
+        return Ok(authorize::error_to_client(
+            &state,
+            &tx,
+            "access_denied",
+            "The user denied access",
+        ));
+    }
+    let scopes: Vec<String> = tx
+        .scope
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    state
+        .stores
+        .sessions
+        .save_consent(
+            &session.user_id,
+            &client.client_id,
+            tx.audience.as_deref().unwrap_or_default(),
+            &scopes,
+            OffsetDateTime::now_utc(),
+        )
+        .await?;
+    authorize::authorization_response(&state, &tx, &session, true).await
 }

@@ -74,6 +74,20 @@ pub struct SignupPage<'a> {
     pub error: Option<&'a str>,
 }
 
+/// Consent for a third-party application.
+#[derive(Template)]
+#[template(path = "consent.html")]
+pub struct ConsentPage<'a> {
+    /// Tenant branding.
+    pub tenant: &'a Brand,
+    /// The application's name.
+    pub client_name: &'a str,
+    /// The sealed authorization transaction.
+    pub tx: &'a str,
+    /// What it asks for.
+    pub scopes: Vec<String>,
+}
+
 /// A request that cannot be sent back to any application.
 #[derive(Template)]
 #[template(path = "error.html")]

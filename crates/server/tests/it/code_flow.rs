@@ -910,7 +910,7 @@ async fn implicit_and_hybrid_responses_when_enabled() {
 }
 
 #[tokio::test]
-async fn third_party_clients_are_refused_until_consent_exists() {
+async fn third_party_clients_need_consent() {
     let app = spawn_app().await;
     let apps = setup(&app).await;
     let mgmt = app.mgmt().await;
@@ -924,13 +924,72 @@ async fn third_party_clients_are_refused_until_consent_exists() {
         json!({"is_first_party": false}),
     )
     .await;
-    let r = client()
-        .get(authorize_url(&app, &apps.web_id, ""))
+    let browser = client();
+    let url = authorize_url(&app, &apps.web_id, "");
+    // After the login, the consent screen instead of a code.
+    let consent = log_in(&browser, &app, &url, "Sup3r-secret!").await;
+    assert_eq!(consent.status(), 200);
+    let html = consent.text().await.expect("html");
+    assert!(
+        html.contains("wants to access your account") && html.contains("<li>email</li>"),
+        "{html}"
+    );
+    let tx = tx_of(&html);
+    // prompt=none cannot ask, so it says so.
+    let silent = browser
+        .get(format!("{url}&prompt=none"))
         .send()
         .await
         .expect("authorize");
     assert_eq!(
-        param(&location(&r), "error").as_deref(),
+        param(&location(&silent), "error").as_deref(),
         Some("consent_required")
     );
+    // Denying goes back to the client as access_denied.
+    let denied = browser
+        .post(app.url("/u/consent"))
+        .form(&[("tx", tx.as_str()), ("decision", "deny")])
+        .send()
+        .await
+        .expect("deny");
+    assert_eq!(
+        param(&location(&denied), "error").as_deref(),
+        Some("access_denied")
+    );
+    // Allowing gives the code, and is remembered.
+    let html = browser
+        .get(&url)
+        .send()
+        .await
+        .expect("authorize")
+        .text()
+        .await
+        .expect("html");
+    let allowed = browser
+        .post(app.url("/u/consent"))
+        .form(&[("tx", tx_of(&html).as_str()), ("decision", "accept")])
+        .send()
+        .await
+        .expect("accept");
+    assert_eq!(allowed.status(), 303);
+    assert!(param(&location(&allowed), "code").is_some());
+    let again = browser.get(&url).send().await.expect("authorize");
+    assert!(
+        param(&location(&again), "code").is_some(),
+        "no second consent screen"
+    );
+    let forced = browser
+        .get(format!("{url}&prompt=consent"))
+        .send()
+        .await
+        .expect("authorize");
+    assert_eq!(forced.status(), 200, "prompt=consent asks again");
+    // The form is bound to its browser and to a session.
+    let stranger = client()
+        .post(app.url("/u/consent"))
+        .form(&[("tx", tx.as_str()), ("decision", "accept")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(stranger.status(), 400);
 }
