@@ -34,7 +34,9 @@ impl Pool {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(5));
+                // Generous: several servers starting on one file queue behind the first one's
+                // migrations, which take longer on a loaded machine.
+                .busy_timeout(Duration::from_secs(15));
             // SQLite has one writer; writes take BEGIN IMMEDIATE, so a few connections suffice.
             let pool = SqlitePoolOptions::new()
                 .max_connections(4)
