@@ -82,6 +82,7 @@ pub fn router(state: AppState) -> Router {
     for layer in headers::layers(https) {
         router = router.layer(layer);
     }
+    router = router.layer(axum::middleware::from_fn(headers::deny_framing));
     router
         .layer(
             ServiceBuilder::new()

@@ -16,12 +16,6 @@ pub fn layers(https: bool) -> Vec<SetResponseHeaderLayer<HeaderValue>> {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ),
-        // Framing is denied everywhere; the login pages to come must never be framed
-        // (clickjacking), and nothing else here is meant to be.
-        SetResponseHeaderLayer::overriding(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ),
         SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static("frame-ancestors 'none'"),
@@ -42,3 +36,24 @@ pub fn layers(https: bool) -> Vec<SetResponseHeaderLayer<HeaderValue>> {
 
 /// The request id header, set on the way in and copied to the response.
 pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Denies framing (clickjacking) unless the handler allowed named ancestors with its own
+/// `Content-Security-Policy: frame-ancestors` (the `web_message` response, framed by the
+/// application's registered web origin for silent authentication).
+pub async fn deny_framing(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let mut response = next.run(request).await;
+    let allowed = response
+        .headers()
+        .get(header::CONTENT_SECURITY_POLICY)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("frame-ancestors") && !v.contains("'none'"));
+    if !allowed {
+        response
+            .headers_mut()
+            .insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+    response
+}

@@ -175,6 +175,23 @@ pub fn respond(
         fields.push(("state", s.clone()));
     }
     fields.push(("iss", state.issuer.clone()));
+    if tx.response_mode == "web_message" {
+        let origin = crate::http::cors::origin_of(&tx.redirect_uri).unwrap_or_default();
+        let response: serde_json::Map<String, serde_json::Value> = fields
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), serde_json::json!(v)))
+            .collect();
+        let page = crate::ui::WebMessage {
+            response: ui::script_json(&serde_json::Value::Object(response)),
+            origin: ui::script_json(&serde_json::json!(origin)),
+        };
+        let mut r = ui::render(StatusCode::OK, &page);
+        // Only the application's own origin may frame this page (silent authentication).
+        if let Ok(v) = HeaderValue::from_str(&format!("frame-ancestors {origin}")) {
+            r.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+        }
+        return r;
+    }
     if tx.response_mode == "form_post" {
         let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
         return ui::render(
@@ -447,7 +464,7 @@ pub async fn authorize(
         client_id: client.client_id.clone(),
         redirect_uri: redirect,
         response_mode: match response_mode.as_str() {
-            "form_post" | "fragment" => response_mode.clone(),
+            "form_post" | "fragment" | "web_message" => response_mode.clone(),
             _ if implicit => "fragment".into(),
             _ => "query".into(),
         },
@@ -462,7 +479,26 @@ pub async fn authorize(
         csrf: random_secret(24),
         exp: OffsetDateTime::now_utc().unix_timestamp() + TX_LIFETIME,
     };
-    if !matches!(response_mode.as_str(), "query" | "form_post" | "fragment") {
+    if response_mode == "web_message" {
+        // The page posts to the redirect URI's origin, which must be an Allowed Web Origin.
+        let origin = crate::http::cors::origin_of(&tx.redirect_uri);
+        let allowed = client
+            .settings
+            .web_origins
+            .iter()
+            .filter_map(|w| crate::http::cors::origin_of(w))
+            .any(|w| Some(w) == origin);
+        if !allowed {
+            return Ok(ui::error_page(
+                &tenant,
+                "The redirect_uri's origin is not in the application's Allowed Web Origins.",
+            ));
+        }
+    }
+    if !matches!(
+        response_mode.as_str(),
+        "query" | "form_post" | "fragment" | "web_message"
+    ) {
         return Ok(error_to_client(
             &state,
             &tx,

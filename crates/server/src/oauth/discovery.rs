@@ -89,6 +89,7 @@ impl ProviderMetadata {
                 "code token",
                 "code id_token token",
             ],
+            // Auth0 does not list web_message here either; auth0-spa-js asks for it anyway.
             response_modes_supported: vec!["query", "fragment", "form_post"],
             code_challenge_methods_supported: vec!["S256"],
             subject_types_supported: vec!["public"],

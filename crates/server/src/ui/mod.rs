@@ -88,6 +88,26 @@ pub struct ConsentPage<'a> {
     pub scopes: Vec<String>,
 }
 
+/// `response_mode=web_message`: posts the response to the application's window (the
+/// iframe's parent or the popup's opener), to its origin only.
+#[derive(Template)]
+#[template(path = "web_message.html")]
+pub struct WebMessage {
+    /// The response parameters as a JSON object, escaped for a script element.
+    pub response: String,
+    /// The target origin as a JSON string, escaped likewise.
+    pub origin: String,
+}
+
+/// JSON that can sit inside `<script>`: no `<`, `>` or `&` to end the element early.
+pub fn script_json(value: &serde_json::Value) -> String {
+    value
+        .to_string()
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+}
+
 /// A request that cannot be sent back to any application.
 #[derive(Template)]
 #[template(path = "error.html")]
@@ -127,4 +147,17 @@ pub fn render(status: StatusCode, page: &impl Template) -> Response {
 /// The error page with `message`.
 pub fn error_page(tenant: &Brand, message: &str) -> Response {
     render(StatusCode::BAD_REQUEST, &ErrorPage { tenant, message })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn script_json_cannot_close_the_script() {
+        let s = script_json(&serde_json::json!({"state": "</script><script>alert(1)</script>&"}));
+        assert!(!s.contains('<') && !s.contains('>') && !s.contains('&'), "{s}");
+        let back: serde_json::Value = serde_json::from_str(&s).expect("still JSON");
+        assert_eq!(back["state"], "</script><script>alert(1)</script>&");
+    }
 }

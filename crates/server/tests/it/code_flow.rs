@@ -993,3 +993,63 @@ async fn third_party_clients_need_consent() {
         .expect("post");
     assert_eq!(stranger.status(), 400);
 }
+
+#[tokio::test]
+async fn web_message_for_silent_authentication() {
+    let app = spawn_app().await;
+    let apps = setup(&app).await;
+    let (browser, _) = logged_in(&app, &apps).await;
+    let url = format!(
+        "{}&prompt=none&response_mode=web_message",
+        authorize_url(&app, &apps.web_id, "")
+    );
+    // Not an Allowed Web Origin yet: nothing is posted anywhere.
+    let refused = browser.get(&url).send().await.expect("authorize");
+    assert_eq!(refused.status(), 400);
+    let mgmt = app.mgmt().await;
+    mgmt.patch(
+        &format!("/clients/{}", apps.web_id),
+        json!({"web_origins": ["https://app.example"]}),
+    )
+    .await;
+    let r = browser.get(&url).send().await.expect("authorize");
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["content-security-policy"],
+        "frame-ancestors https://app.example"
+    );
+    assert!(
+        r.headers().get("x-frame-options").is_none(),
+        "its own application may frame it"
+    );
+    let html = r.text().await.expect("html");
+    assert!(html.contains("type: \"authorization_response\""), "{html}");
+    assert!(
+        html.contains("\"code\":\"") && html.contains("\"state\":\"st4te\""),
+        "{html}"
+    );
+    assert!(
+        html.contains("postMessage(message, \"https://app.example\")"),
+        "{html}"
+    );
+    // Without a session the error travels the same way.
+    let none = client()
+        .get(&url)
+        .send()
+        .await
+        .expect("authorize")
+        .text()
+        .await
+        .expect("html");
+    assert!(none.contains("\"error\":\"login_required\""), "{none}");
+    // Every other page still refuses framing.
+    assert_eq!(
+        client()
+            .get(authorize_url(&app, &apps.web_id, ""))
+            .send()
+            .await
+            .expect("page")
+            .headers()["x-frame-options"],
+        "DENY"
+    );
+}
