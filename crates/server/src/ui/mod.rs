@@ -156,7 +156,10 @@ mod tests {
     #[test]
     fn script_json_cannot_close_the_script() {
         let s = script_json(&serde_json::json!({"state": "</script><script>alert(1)</script>&"}));
-        assert!(!s.contains('<') && !s.contains('>') && !s.contains('&'), "{s}");
+        assert!(
+            !s.contains('<') && !s.contains('>') && !s.contains('&'),
+            "{s}"
+        );
         let back: serde_json::Value = serde_json::from_str(&s).expect("still JSON");
         assert_eq!(back["state"], "</script><script>alert(1)</script>&");
     }
