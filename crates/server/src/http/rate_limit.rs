@@ -14,7 +14,6 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Json;
 use axum::extract::{Request, State};
-use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -189,11 +188,7 @@ pub async fn limit(State(state): State<AppState>, request: Request, next: Next) 
             Class::Auth => (limits.auth.as_ref(), format!("ip:{ip}")),
             Class::Public => (limits.public.as_ref(), format!("ip:{ip}")),
             Class::Mgmt => {
-                let client = request
-                    .headers()
-                    .get(AUTHORIZATION)
-                    .and_then(|h| h.to_str().ok())
-                    .and_then(|h| h.strip_prefix("Bearer "))
+                let client = crate::http::bearer_token(request.headers())
                     .and_then(|t| state.keys.verify(t).ok())
                     .and_then(|c| c["azp"].as_str().map(str::to_owned));
                 let key = client.map_or_else(|| format!("ip:{ip}"), |c| format!("client:{c}"));

@@ -50,19 +50,12 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| MgmtError::Unauthorized("Missing authentication".into()))?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .or_else(|| header.strip_prefix("bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                MgmtError::Unauthorized("Bad HTTP authentication header format".into())
-            })?;
+        if !parts.headers.contains_key(AUTHORIZATION) {
+            return Err(MgmtError::Unauthorized("Missing authentication".into()));
+        }
+        let token = crate::http::bearer_token(&parts.headers).ok_or_else(|| {
+            MgmtError::Unauthorized("Bad HTTP authentication header format".into())
+        })?;
         let invalid = || MgmtError::Unauthorized("Invalid token".into());
         let claims = state.keys.verify(token).map_err(|_| invalid())?;
         let now = time::OffsetDateTime::now_utc().unix_timestamp();

@@ -3,7 +3,6 @@
 use axum::Json;
 use axum::extract::{MatchedPath, OriginalUri, Path, Request, State};
 use axum::http::Method;
-use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
 use axum::response::Response;
 use gatehouse_core::log::{LogEvent, LogFilter};
@@ -188,12 +187,7 @@ pub async fn audit(State(state): State<AppState>, request: Request, next: Next) 
         .map_or_else(|| path.clone(), |m| m.as_str().to_owned());
     let (parts, body) = request.into_parts();
     let info = CallerInfo::from_parts(&parts);
-    let claims = parts
-        .headers
-        .get(AUTHORIZATION)
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .and_then(|t| state.keys.verify(t).ok());
+    let claims = crate::http::bearer_token(&parts.headers).and_then(|t| state.keys.verify(t).ok());
     let response = next.run(Request::from_parts(parts, body)).await;
     let status = response.status();
     if status.is_success() {

@@ -5,7 +5,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use gatehouse_core::client::Client;
 use gatehouse_core::grants::client_credentials::{self, ClientCredentialsError};
 use gatehouse_core::log::LogEvent;
 use gatehouse_core::scope::Scope;
@@ -37,26 +36,17 @@ pub async fn token(
     let grant_type = params.require("grant_type")?;
     match grant_type {
         client_credentials::GRANT_TYPE => {
-            let result = client_credentials_grant(&state, &headers, &params).await;
-            let mut event = LogEvent::new(if result.is_ok() { "seccft" } else { "feccft" });
-            event.ip = caller.ip;
-            event.user_agent = caller.user_agent;
-            event.audience = params.get("audience").map(str::to_owned);
-            match &result {
-                Ok((client, claims, _)) => {
-                    event.description = Some("Client Credentials for Access Token".into());
-                    event.client_id = Some(client.client_id.clone());
-                    event.client_name = Some(client.name.clone());
-                    event.audience = claims.aud.first().cloned();
-                    event.scope = Some(claims.scope.to_string());
-                }
-                Err(e) => {
-                    event.description = Some(e.description());
-                    event.client_id = params.get("client_id").map(str::to_owned);
-                }
-            }
-            state.logs.record(event);
-            result.map(|(_, _, response)| response)
+            let mut log = GrantLog::start(
+                &caller,
+                &params,
+                "feccft",
+                "seccft",
+                "Client Credentials for Access Token",
+            );
+            log.event.audience = params.get("audience").map(str::to_owned);
+            let result = client_credentials_grant(&state, &headers, &params, &mut log.event).await;
+            log.finish(&state, &result);
+            result
         }
         password::PASSWORD => {
             password::grant(&state, caller, &headers, &params, password::PASSWORD).await
@@ -77,8 +67,11 @@ async fn client_credentials_grant(
     state: &AppState,
     headers: &HeaderMap,
     params: &Params,
-) -> Result<(std::sync::Arc<Client>, AccessTokenClaims, Response), OAuthError> {
+    event: &mut LogEvent,
+) -> Result<Response, OAuthError> {
     let client = client_auth::authenticate(state, headers, params).await?.0;
+    event.client_id = Some(client.client_id.clone());
+    event.client_name = Some(client.name.clone());
     let requested = params
         .get("scope")
         .map(Scope::parse)
@@ -113,8 +106,9 @@ async fn client_credentials_grant(
         | ClientCredentialsError::UnknownAudience(_)
         | ClientCredentialsError::NoClientGrant(_) => OAuthError::AccessDenied(e.to_string()),
     })?;
-    let response = token_response(state, &claims)?;
-    Ok((client, claims, response))
+    event.audience = claims.aud.first().cloned();
+    event.scope = Some(claims.scope.to_string());
+    token_response(state, &claims)
 }
 
 /// The RFC 6749 s5.1 success response; never cached.

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use axum::http::header::WWW_AUTHENTICATE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::scope::Scope;
@@ -31,17 +31,10 @@ pub async fn userinfo(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, OAuthError> {
-    let Some(token) = headers
-        .get(AUTHORIZATION)
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| {
-            h.strip_prefix("Bearer ")
-                .or_else(|| h.strip_prefix("bearer "))
-        })
-    else {
+    let Some(token) = crate::http::bearer_token(&headers) else {
         return Ok(invalid_token("Missing access token"));
     };
-    let Ok(claims) = state.keys.verify(token.trim()) else {
+    let Ok(claims) = state.keys.verify(token) else {
         return Ok(invalid_token("Invalid access token"));
     };
     let userinfo = format!("{}userinfo", state.issuer);
