@@ -117,11 +117,12 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
+    let shutdown = shutdown_signal()?;
     let app = Application::build(config).await?;
     if let Some(creds) = app.new_bootstrap_credentials() {
         print_credentials(creds);
     }
-    app.run_until_stopped(shutdown_signal()).await?;
+    app.run_until_stopped(shutdown).await?;
     Ok(())
 }
 
