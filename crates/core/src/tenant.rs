@@ -24,6 +24,38 @@ pub struct TenantSettings {
     pub logo_url: Option<String>,
     /// Universal Login primary colour (`#rrggbb`).
     pub primary_color: Option<String>,
+    /// Hours an SSO session lives at most (Auth0's `session_lifetime`; 168 when unset).
+    pub session_lifetime: Option<u32>,
+    /// Hours an SSO session survives without use (Auth0's `idle_session_lifetime`; 72 when unset).
+    pub idle_session_lifetime: Option<u32>,
+}
+
+/// Auth0's default absolute session lifetime, in hours (7 days).
+pub const DEFAULT_SESSION_LIFETIME_HOURS: u32 = 168;
+/// Auth0's default idle session lifetime, in hours (3 days).
+pub const DEFAULT_IDLE_SESSION_LIFETIME_HOURS: u32 = 72;
+/// The longest either lifetime may be set to, in hours (one year, as Auth0 allows).
+pub const MAX_SESSION_LIFETIME_HOURS: u32 = 8760;
+
+impl TenantSettings {
+    /// How long a new SSO session may live at most.
+    pub fn session_lifetime(&self) -> time::Duration {
+        hours(self.session_lifetime, DEFAULT_SESSION_LIFETIME_HOURS)
+    }
+
+    /// How long an SSO session survives without an interaction.
+    pub fn idle_session_lifetime(&self) -> time::Duration {
+        hours(
+            self.idle_session_lifetime,
+            DEFAULT_IDLE_SESSION_LIFETIME_HOURS,
+        )
+    }
+}
+
+fn hours(set: Option<u32>, default: u32) -> time::Duration {
+    time::Duration::hours(i64::from(
+        set.unwrap_or(default).clamp(1, MAX_SESSION_LIFETIME_HOURS),
+    ))
 }
 
 /// The email provider: SMTP settings with the credentials sealed under the master key.
@@ -41,4 +73,29 @@ pub struct EmailProvider {
     pub credentials_sealed: Vec<u8>,
     /// Provider settings (headers and the like).
     pub settings: serde_json::Value,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_lifetimes_default_to_auth0s_and_follow_the_settings() {
+        let mut t = TenantSettings::default();
+        assert_eq!(t.session_lifetime(), time::Duration::days(7));
+        assert_eq!(t.idle_session_lifetime(), time::Duration::days(3));
+        t.session_lifetime = Some(2);
+        t.idle_session_lifetime = Some(1);
+        assert_eq!(t.session_lifetime(), time::Duration::hours(2));
+        assert_eq!(t.idle_session_lifetime(), time::Duration::hours(1));
+        t.session_lifetime = Some(0);
+        assert_eq!(t.session_lifetime(), time::Duration::hours(1));
+    }
+
+    #[test]
+    fn documents_stored_before_the_lifetimes_existed_still_load() {
+        let t: TenantSettings = serde_json::from_str(r#"{"friendly_name":"Acme"}"#).unwrap();
+        assert_eq!(t.session_lifetime, None);
+        assert_eq!(t.idle_session_lifetime(), time::Duration::days(3));
+    }
 }

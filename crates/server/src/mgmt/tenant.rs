@@ -4,7 +4,10 @@
 
 use axum::Json;
 use axum::extract::State;
-use gatehouse_core::tenant::TenantSettings;
+use gatehouse_core::tenant::{
+    DEFAULT_IDLE_SESSION_LIFETIME_HOURS, DEFAULT_SESSION_LIFETIME_HOURS,
+    MAX_SESSION_LIFETIME_HOURS, TenantSettings,
+};
 use serde_json::{Map, Value, json};
 
 use super::auth::Caller;
@@ -25,6 +28,8 @@ fn settings_json(t: &TenantSettings) -> Value {
         "default_directory": t.default_directory.clone().unwrap_or_default(),
         "allowed_logout_urls": t.allowed_logout_urls,
         "picture_url": t.logo_url,
+        "session_lifetime": t.session_lifetime.unwrap_or(DEFAULT_SESSION_LIFETIME_HOURS),
+        "idle_session_lifetime": t.idle_session_lifetime.unwrap_or(DEFAULT_IDLE_SESSION_LIFETIME_HOURS),
     })
 }
 
@@ -34,6 +39,24 @@ fn optional_text(key: &str, value: &Value, max: usize) -> Result<Option<String>,
     }
     let s = v::string(key, value, max)?;
     Ok((!s.is_empty()).then_some(s))
+}
+
+/// A lifetime in whole hours, or `null` for Auth0's default.
+fn hours(key: &str, value: &Value) -> Result<Option<u32>, MgmtError> {
+    if value.is_null() {
+        return Ok(None);
+    }
+    value
+        .as_u64()
+        .filter(|h| (1..=u64::from(MAX_SESSION_LIFETIME_HOURS)).contains(h))
+        .and_then(|h| u32::try_from(h).ok())
+        .map(Some)
+        .ok_or_else(|| {
+            bad(
+                key,
+                format!("must be a whole number of hours from 1 to {MAX_SESSION_LIFETIME_HOURS}"),
+            )
+        })
 }
 
 /// `GET /tenants/settings`.
@@ -61,6 +84,8 @@ pub async fn update_settings(
             "default_directory",
             "allowed_logout_urls",
             "picture_url",
+            "session_lifetime",
+            "idle_session_lifetime",
         ],
     )?;
     let mut t = load(&state).await?;
@@ -91,6 +116,8 @@ pub async fn update_settings(
                     Some(v::url(key, value, false)?)
                 };
             }
+            "session_lifetime" => t.session_lifetime = hours(key, value)?,
+            "idle_session_lifetime" => t.idle_session_lifetime = hours(key, value)?,
             _ => {}
         }
     }

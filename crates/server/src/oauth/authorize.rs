@@ -30,10 +30,6 @@ const TX_LIFETIME: i64 = 600;
 pub const SESSION_COOKIE: &str = "gh_session";
 /// The cookie a login form's transaction is bound to (login CSRF).
 pub const CSRF_COOKIE: &str = "gh_csrf";
-/// Absolute session lifetime.
-pub const SESSION_LIFETIME: Duration = Duration::days(7);
-/// Idle session lifetime.
-pub const SESSION_IDLE: Duration = Duration::days(3);
 
 /// The query of `/authorize` (everything optional here; validation says what is missing).
 #[derive(Debug, Default, Deserialize)]
@@ -156,10 +152,11 @@ pub async fn current_session(
         return Ok(None);
     };
     let now = OffsetDateTime::now_utc();
+    let idle = state.catalog.tenant().await?.idle_session_lifetime();
     Ok(state
         .stores
         .sessions
-        .live_session(&state.hasher.hash(id), now, now - SESSION_IDLE)
+        .live_session(&state.hasher.hash(id), now, now - idle)
         .await?)
 }
 

@@ -37,10 +37,11 @@ async fn end_session(
     if let Some(id) = cookie(headers, SESSION_COOKIE) {
         let hash = state.hasher.hash(id);
         let now = time::OffsetDateTime::now_utc();
+        let idle = state.catalog.tenant().await?.idle_session_lifetime();
         let session = state
             .stores
             .sessions
-            .live_session(&hash, now, now - crate::oauth::authorize::SESSION_IDLE)
+            .live_session(&hash, now, now - idle)
             .await?;
         state.stores.sessions.revoke_session(&hash, now).await?;
         if let Some(s) = session {

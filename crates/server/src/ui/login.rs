@@ -21,9 +21,7 @@ use crate::AppState;
 use crate::crypto::random_secret;
 use crate::error::OAuthError;
 use crate::http::caller_info::CallerInfo;
-use crate::oauth::authorize::{
-    self, CSRF_COOKIE, SESSION_COOKIE, SESSION_LIFETIME, Transaction, cookie, set_cookie,
-};
+use crate::oauth::authorize::{self, CSRF_COOKIE, SESSION_COOKIE, Transaction, cookie, set_cookie};
 use crate::oauth::password::{LoginFailure, check_password};
 use crate::ui::{self, Brand, SignupPage};
 
@@ -83,6 +81,7 @@ async fn finish(
         .users
         .record_login(&user.user_id, ip, now)
         .await?;
+    let lifetime = state.catalog.tenant().await?.session_lifetime();
     let cookie_value = random_secret(32);
     let session = Session {
         id_hash: state.hasher.hash(&cookie_value),
@@ -92,7 +91,7 @@ async fn finish(
         auth_time: now.unix_timestamp(),
         created_at: now,
         last_interaction_at: now,
-        expires_at: now + SESSION_LIFETIME,
+        expires_at: now + lifetime,
         revoked_at: None,
     };
     state.stores.sessions.insert_session(&session).await?;
@@ -103,7 +102,7 @@ async fn finish(
             state,
             SESSION_COOKIE,
             &cookie_value,
-            SESSION_LIFETIME.whole_seconds(),
+            lifetime.whole_seconds(),
         ),
     );
     // The transaction is done once the response goes to the client; a consent screen still

@@ -118,6 +118,22 @@ async fn expired(state: &AppState) -> Response {
     )
 }
 
+const USED_LINK: &str = "Expired or used reset link";
+
+/// Logs a failed change of password (`fcp`).
+fn failed_event(state: &AppState, user_id: Option<&str>, why: &str) {
+    let mut event = LogEvent::new("fcp");
+    event.description = Some(why.into());
+    event.user_id = user_id.map(str::to_owned);
+    state.logs.record(event);
+}
+
+/// The expired-link page for a submission, logged as a failed change of password.
+async fn failed(state: &AppState, user_id: Option<&str>, why: &str) -> Response {
+    failed_event(state, user_id, why);
+    expired(state).await
+}
+
 /// `GET /u/reset-password?ticket=`.
 pub async fn page(
     State(state): State<AppState>,
@@ -162,18 +178,18 @@ pub async fn submit(
 ) -> Result<Response, OAuthError> {
     let tenant = crate::ui::brand(&state).await;
     let Ok(Form(form)) = form else {
-        return Ok(expired(&state).await);
+        return Ok(failed(&state, None, USED_LINK).await);
     };
     let hash = state.hasher.hash(&form.ticket);
     let now = OffsetDateTime::now_utc();
     let Some(user_id) = state.stores.sessions.ticket_user(&hash, KIND, now).await? else {
-        return Ok(expired(&state).await);
+        return Ok(failed(&state, None, USED_LINK).await);
     };
     let Some(mut user) = state.stores.users.user(&user_id).await? else {
-        return Ok(expired(&state).await);
+        return Ok(failed(&state, None, USED_LINK).await);
     };
     let Some(primary) = user.identities.first().cloned() else {
-        return Ok(expired(&state).await);
+        return Ok(failed(&state, Some(&user_id), "The user has no identity").await);
     };
     let policy = state
         .stores
@@ -183,6 +199,11 @@ pub async fn submit(
         .map(|c| PasswordPolicy::parse(c.options.get("passwordPolicy").and_then(Value::as_str)))
         .unwrap_or(PasswordPolicy::Good);
     if let Err(message) = policy.check(&form.password) {
+        failed_event(
+            &state,
+            Some(&user.user_id),
+            "Password does not meet the policy",
+        );
         let page = ResetPage {
             tenant: &tenant,
             ticket: &form.ticket,
@@ -199,7 +220,7 @@ pub async fn submit(
         .await?
         .is_none()
     {
-        return Ok(expired(&state).await);
+        return Ok(failed(&state, None, USED_LINK).await);
     }
     let new_hash = state
         .passwords

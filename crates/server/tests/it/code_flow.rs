@@ -1053,3 +1053,56 @@ async fn web_message_for_silent_authentication() {
         "DENY"
     );
 }
+
+#[tokio::test]
+async fn session_lifetimes_come_from_the_tenant_settings() {
+    let app = spawn_app().await;
+    let apps = setup(&app).await;
+    let mgmt = app.mgmt().await;
+    let (_, settings) = mgmt.get("/tenants/settings").await;
+    assert_eq!(settings["session_lifetime"], 168);
+    assert_eq!(settings["idle_session_lifetime"], 72);
+    for bad in [json!(0), json!(8761), json!("2"), json!(1.5)] {
+        let got = mgmt
+            .patch("/tenants/settings", json!({"session_lifetime": bad}))
+            .await;
+        crate::helpers::assert_mgmt_error(&got, 400, "invalid_body");
+    }
+    let (status, settings) = mgmt
+        .patch(
+            "/tenants/settings",
+            json!({"session_lifetime": 2, "idle_session_lifetime": 1}),
+        )
+        .await;
+    assert_eq!(status, 200, "{settings}");
+    assert_eq!(settings["session_lifetime"], 2);
+
+    let browser = client();
+    let url = authorize_url(&app, &apps.web_id, "");
+    let r = log_in(&browser, &app, &url, "Sup3r-secret!").await;
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("gh_session="))
+        .expect("session cookie")
+        .to_owned();
+    assert!(cookie.contains("Max-Age=7200"), "{cookie}");
+    assert!(has_session(&app, &apps, &browser).await);
+
+    // An hour and a bit without interaction ends the session.
+    let value = cookie["gh_session=".len()..]
+        .split(';')
+        .next()
+        .expect("value");
+    let hash = app.state.hasher.hash(value);
+    let stale = time::OffsetDateTime::now_utc() - time::Duration::minutes(61);
+    app.state
+        .stores
+        .sessions
+        .touch_session(&hash, stale)
+        .await
+        .expect("touch");
+    assert!(!has_session(&app, &apps, &browser).await);
+}

@@ -122,6 +122,9 @@ async fn reset_link_by_email_sets_a_new_password() {
     assert_eq!(login("New-secret-2!").await, 200);
     let (_, logs) = mgmt.get("/logs?q=type%3Ascp").await;
     assert_eq!(logs.as_array().expect("logs").len(), 1);
+    // The weak password and the second use of the link both failed.
+    let (_, logs) = mgmt.get("/logs?q=type%3Afcp").await;
+    assert_eq!(logs.as_array().expect("logs").len(), 2, "{logs}");
 }
 
 #[tokio::test]
