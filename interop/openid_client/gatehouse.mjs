@@ -15,12 +15,18 @@ const freePort = () =>
     });
   });
 
-export async function startGatehouse() {
+// `host` names the issuer's host (`http://<host>:<port>/`); gatehouse always listens on
+// 127.0.0.1, and `base` (for requests from Node) always uses that address.
+export async function startGatehouse({ host = '127.0.0.1' } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-'));
   const port = await freePort();
+  const issuer = `http://${host}:${port}/`;
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GATEHOUSE_')));
   env.GATEHOUSE_LOG_LEVEL = 'warn';
-  const proc = spawn(process.env.GATEHOUSE_BIN, ['serve', '--listen', `127.0.0.1:${port}`], { cwd: dir, env });
+  const proc = spawn(process.env.GATEHOUSE_BIN, ['serve', '--listen', `127.0.0.1:${port}`, '--issuer', issuer], {
+    cwd: dir,
+    env,
+  });
   let out = '';
   proc.stdout.on('data', (d) => (out += d));
   const base = `http://127.0.0.1:${port}`;
@@ -36,7 +42,7 @@ export async function startGatehouse() {
   const token = await (
     await fetch(`${base}/oauth/token`, {
       method: 'POST',
-      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: id, client_secret: secret, audience: `${base}/api/v2/` }),
+      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: id, client_secret: secret, audience: `${issuer}api/v2/` }),
     })
   ).json();
   const mgmt = async (method, path, body) => {
@@ -51,7 +57,7 @@ export async function startGatehouse() {
     proc.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
   };
-  return { base, issuer: `${base}/`, mgmt, stop };
+  return { base, issuer, port, mgmt, stop };
 }
 
 // Plays the browser: opens the authorization URL, submits the login form with the cookie it
