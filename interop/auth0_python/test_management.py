@@ -200,3 +200,44 @@ def test_logs_record_token_issuance(gatehouse, mgmt):
     assert gatehouse.client_id in {e.client_id for e in events}
     one = mgmt.logs.get(events[0].log_id)
     assert one.log_id == events[0].log_id
+
+
+def test_users_import_with_bcrypt_hashes(gatehouse, mgmt):
+    import io
+    import json
+
+    import bcrypt
+    from auth0.authentication import GetToken
+
+    connection = next(
+        c for c in mgmt.connections.list(name="Username-Password-Authentication")
+    )
+    legacy = bcrypt.hashpw(b"from-the-old-system", bcrypt.gensalt(rounds=4)).decode()
+    users = [
+        {"email": "imported@example.com", "email_verified": True, "password_hash": legacy},
+        {"email": "broken", "password_hash": legacy},
+    ]
+    job = mgmt.jobs.users_imports.create(
+        users=("users.json", io.BytesIO(json.dumps(users).encode()), "application/json"),
+        connection_id=connection.id,
+        upsert=False,
+        external_id="legacy-batch",
+    )
+    assert job.status == "completed" and job.type == "users_import"
+    got = mgmt.jobs.get(job.id)
+    assert got.summary.inserted == 1 and got.summary.failed == 1 and got.summary.total == 2
+
+    app = mgmt.clients.create(
+        name="legacy backend",
+        app_type="regular_web",
+        grant_types=["http://auth0.com/oauth/grant-type/password-realm"],
+    )
+    tokens = GetToken(
+        gatehouse.domain, app.client_id, client_secret=app.client_secret, protocol="http"
+    ).login(
+        username="imported@example.com",
+        password="from-the-old-system",
+        realm="Username-Password-Authentication",
+        scope="openid email",
+    )
+    assert tokens["id_token"]

@@ -34,6 +34,11 @@ pub fn new_client_grant_id() -> String {
     format!("cgr_{}", random_alphanumeric(16))
 }
 
+/// A new job id: `job_` and 16 letters and digits.
+pub fn new_job_id() -> String {
+    format!("job_{}", random_alphanumeric(16))
+}
+
 /// A new role id: `rol_` and 16 letters and digits.
 pub fn new_role_id() -> String {
     format!("rol_{}", random_alphanumeric(16))

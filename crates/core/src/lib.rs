@@ -8,6 +8,7 @@ pub mod client_grant;
 pub mod connection;
 pub mod grants;
 pub mod ids;
+pub mod job;
 pub mod log;
 pub mod metadata;
 pub mod password_policy;

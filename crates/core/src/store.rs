@@ -234,6 +234,15 @@ pub trait UserStore: Send + Sync {
     async fn login_failures(&self, user_id: &str, ip: &str) -> StoreResult<i64>;
     /// Forgets failed logins: of one address, or all of the user's when `ip` is `None`.
     async fn clear_login_failures(&self, user_id: &str, ip: Option<&str>) -> StoreResult<()>;
+    /// Swaps an identity's password hash for a stronger one, only if it is still `old` (so a
+    /// password changed meanwhile is kept); whether it was swapped.
+    async fn upgrade_password_hash(
+        &self,
+        connection: &str,
+        identity_user_id: &str,
+        old: &str,
+        new: &str,
+    ) -> StoreResult<bool>;
     /// Counts a successful login: `logins_count`, `last_login`, `last_ip`.
     async fn record_login(
         &self,
@@ -241,6 +250,15 @@ pub trait UserStore: Send + Sync {
         ip: Option<&str>,
         at: time::OffsetDateTime,
     ) -> StoreResult<()>;
+}
+
+/// Management API jobs.
+#[async_trait]
+pub trait JobStore: Send + Sync {
+    /// Stores a job (insert, or replace the one with its id).
+    async fn save_job(&self, job: &crate::job::Job) -> StoreResult<()>;
+    /// The job with this id.
+    async fn job(&self, id: &str) -> StoreResult<Option<crate::job::Job>>;
 }
 
 /// Login sessions and authorization codes.
@@ -454,4 +472,6 @@ pub struct Stores {
     pub refresh_tokens: std::sync::Arc<dyn RefreshTokenStore>,
     /// Sessions and authorization codes.
     pub sessions: std::sync::Arc<dyn SessionStore>,
+    /// Management API jobs.
+    pub jobs: std::sync::Arc<dyn JobStore>,
 }

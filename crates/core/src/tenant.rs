@@ -94,7 +94,7 @@ mod tests {
 
     #[test]
     fn documents_stored_before_the_lifetimes_existed_still_load() {
-        let t: TenantSettings = serde_json::from_str(r#"{"friendly_name":"Acme"}"#).unwrap();
+        let t: TenantSettings = serde_json::from_str(r#"{"friendly_name":"Acme"}"#).expect("json");
         assert_eq!(t.session_lifetime, None);
         assert_eq!(t.idle_session_lifetime(), time::Duration::days(3));
     }

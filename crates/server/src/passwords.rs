@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+use gatehouse_core::job::is_bcrypt_hash;
 use tokio::sync::Semaphore;
 
 /// Hashes and verifies passwords with a cap on concurrent work.
@@ -36,17 +37,32 @@ impl Passwords {
         .await?
     }
 
-    /// Whether `password` matches the PHC string `hash`; a malformed hash never matches.
+    /// Whether `password` matches `hash`: an Argon2 PHC string, or an imported bcrypt hash
+    /// (`$2a$`/`$2b$`/`$2y$`); a malformed hash never matches.
     pub async fn verify(&self, password: String, hash: String) -> anyhow::Result<bool> {
         let _permit = self.permits.acquire().await?;
         Ok(tokio::task::spawn_blocking(move || {
+            if is_bcrypt_hash(&hash) {
+                // bcrypt reads only the first 72 bytes, as the system it came from did; the
+                // upgrade to Argon2id at this login ends that.
+                return bcrypt::verify(password.as_bytes(), &hash).unwrap_or(false);
+            }
             Argon2::default()
                 .verify_password(password.as_bytes(), hash.as_str())
                 .is_ok()
         })
         .await?)
     }
+
+    /// Whether a hash that just verified should be replaced by a new Argon2id hash: any
+    /// other algorithm, or Argon2 with parameters other than today's.
+    pub fn needs_upgrade(hash: &str) -> bool {
+        !hash.starts_with(CURRENT_PREFIX)
+    }
 }
+
+/// How every hash made with today's algorithm and parameters begins.
+const CURRENT_PREFIX: &str = "$argon2id$v=19$m=19456,t=2,p=1$";
 
 impl Passwords {
     /// Verifies against `hash`, or, when there is none (no such user), against a decoy hash
@@ -83,7 +99,8 @@ mod tests {
         let p = Passwords::new();
         let a = p.hash("correct horse".into()).await.expect("hash");
         let b = p.hash("correct horse".into()).await.expect("hash");
-        assert!(a.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{a}");
+        assert!(a.starts_with(CURRENT_PREFIX), "{a}");
+        assert!(!Passwords::needs_upgrade(&a));
         assert_ne!(a, b, "salted");
         assert!(
             p.verify("correct horse".into(), a.clone())
@@ -96,5 +113,30 @@ mod tests {
                 .await
                 .expect("verify")
         );
+    }
+
+    #[tokio::test]
+    async fn imported_bcrypt_hashes_verify_and_ask_for_an_upgrade() {
+        let p = Passwords::new();
+        for prefix in ["$2a$", "$2b$", "$2y$"] {
+            let made = bcrypt::hash("hunter22", 4).expect("bcrypt");
+            let hash = format!("{prefix}{}", &made[4..]);
+            assert!(
+                p.verify("hunter22".into(), hash.clone())
+                    .await
+                    .expect("verify"),
+                "{hash}"
+            );
+            assert!(
+                !p.verify("hunter23".into(), hash.clone())
+                    .await
+                    .expect("verify")
+            );
+            assert!(Passwords::needs_upgrade(&hash));
+        }
+        // Argon2 with weaker parameters than today's is upgraded too.
+        assert!(Passwords::needs_upgrade(
+            "$argon2id$v=19$m=4096,t=3,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"
+        ));
     }
 }

@@ -7,6 +7,7 @@
 mod clients;
 mod connections;
 mod error;
+mod jobs;
 mod logs;
 mod pool;
 mod refresh_tokens;
@@ -72,6 +73,7 @@ impl SqlStore {
             logs: this.clone(),
             refresh_tokens: this.clone(),
             sessions: this.clone(),
+            jobs: this.clone(),
             signing_keys: this,
         }
     }

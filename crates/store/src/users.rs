@@ -384,6 +384,28 @@ impl UserStore for SqlStore {
         Ok(())
     }
 
+    async fn upgrade_password_hash(
+        &self,
+        connection: &str,
+        identity_user_id: &str,
+        old: &str,
+        new: &str,
+    ) -> StoreResult<bool> {
+        let n = on_pool!(self, p => sqlx::query(
+            "UPDATE identities SET password_hash = $4 \
+             WHERE connection = $1 AND provider_user_id = $2 AND password_hash = $3",
+        )
+        .bind(connection)
+        .bind(identity_user_id)
+        .bind(old)
+        .bind(new)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(db))?;
+        Ok(n == 1)
+    }
+
     async fn record_login(
         &self,
         user_id: &str,

@@ -508,6 +508,31 @@ async fn users_resolve_through_identities(s: Stores) {
         .expect("found");
     assert_eq!(found.user_id, user.user_id);
 
+    // A hash is upgraded only while it is still the one that was verified.
+    let old = primary.password_hash.clone().expect("hash");
+    let swap = |from: String, to: &'static str| {
+        let s = s.clone();
+        let (c, id) = (primary.connection.clone(), primary.user_id.clone());
+        async move {
+            s.users
+                .upgrade_password_hash(&c, &id, &from, to)
+                .await
+                .expect("upgrade")
+        }
+    };
+    assert!(swap(old.clone(), "$argon2id$new").await);
+    assert!(!swap(old, "$argon2id$newer").await, "stale: kept");
+    let upgraded = s
+        .users
+        .user(&user.user_id)
+        .await
+        .expect("get")
+        .expect("user");
+    assert_eq!(
+        upgraded.identities[0].password_hash.as_deref(),
+        Some("$argon2id$new")
+    );
+
     // The (connection, provider id) pair is unique across the tenant, and a failed insert
     // leaves no half-made user.
     let mut twin = database_user("eve@example.com");
@@ -1539,6 +1564,41 @@ async fn ping_answers(s: Stores) {
     s.setup.ping().await.expect("ping");
 }
 
+async fn jobs_keep_their_outcome(s: Stores) {
+    use gatehouse_core::job::{ImportError, ImportProblem, ImportSummary, Job};
+    let created_at = time::OffsetDateTime::from_unix_timestamp(1_700_000_000).expect("time");
+    let mut job = Job {
+        id: gatehouse_core::ids::new_job_id(),
+        kind: "users_import".into(),
+        status: "pending".into(),
+        connection_id: "con_abc".into(),
+        external_id: Some("batch-7".into()),
+        created_at,
+        summary: ImportSummary::default(),
+        errors: vec![],
+    };
+    s.jobs.save_job(&job).await.expect("insert");
+    assert_eq!(s.jobs.job(&job.id).await.expect("read"), Some(job.clone()));
+    job.status = "completed".into();
+    job.summary = ImportSummary {
+        failed: 1,
+        updated: 0,
+        inserted: 2,
+        total: 3,
+    };
+    job.errors = vec![ImportError {
+        user: serde_json::json!({"email": "x"}),
+        errors: vec![ImportProblem {
+            code: "INVALID_FORMAT".into(),
+            message: "bad email".into(),
+            path: Some("email".into()),
+        }],
+    }];
+    s.jobs.save_job(&job).await.expect("update");
+    assert_eq!(s.jobs.job(&job.id).await.expect("read"), Some(job));
+    assert_eq!(s.jobs.job("job_missing").await.expect("read"), None);
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -1585,6 +1645,7 @@ conformance!(
     clients_update_count_and_delete,
     resource_servers_update_and_delete,
     client_grants_filter_page_and_update,
+    jobs_keep_their_outcome,
 );
 
 /// The two migration trees must define the same tables and columns.

@@ -47,6 +47,9 @@ pub enum MgmtError {
         /// Auth0's code.
         code: &'static str,
     },
+    /// 413: a body or file over its limit.
+    #[error("{0}")]
+    TooLarge(String),
     /// 500: the cause is logged, never shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -112,6 +115,7 @@ impl IntoResponse for MgmtError {
             MgmtError::Forbidden { code, .. } => (StatusCode::FORBIDDEN, *code),
             MgmtError::NotFound { code, .. } => (StatusCode::NOT_FOUND, *code),
             MgmtError::Conflict { code, .. } => (StatusCode::CONFLICT, *code),
+            MgmtError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             MgmtError::Internal(cause) => {
                 tracing::error!(error = ?cause, "internal error");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal_error")

@@ -8,7 +8,8 @@ use axum::extract::State;
 use serde_json::{Map, Value, json};
 
 use super::{
-    client_grants, clients, connections, emails, keys, logs, resource_servers, roles, tenant, users,
+    client_grants, clients, connections, emails, jobs, keys, logs, resource_servers, roles, tenant,
+    users,
 };
 use crate::AppState;
 
@@ -29,8 +30,10 @@ pub struct Operation {
     pub scopes: &'static [&'static str],
     /// Whether every scope is needed (otherwise any one will do, as usual in Auth0).
     pub all_of: bool,
-    /// Whether it takes a JSON body.
+    /// Whether it takes a body.
     pub body: bool,
+    /// Whether that body is `multipart/form-data` rather than JSON.
+    pub multipart: bool,
 }
 
 macro_rules! management_api {
@@ -47,6 +50,7 @@ macro_rules! management_api {
                 scopes: &[$($scope),*],
                 all_of: management_api!(@has all_of $($flag)*),
                 body: management_api!(@body $method $($flag)*),
+                multipart: management_api!(@has multipart $($flag)*),
             },
         )*];
 
@@ -64,6 +68,7 @@ macro_rules! management_api {
     (@same all_of all_of) => { true };
     (@same with_body with_body) => { true };
     (@same no_body no_body) => { true };
+    (@same multipart multipart) => { true };
     (@same $a:ident $b:ident) => { false };
     (@body post $($flag:ident)*) => { !management_api!(@has no_body $($flag)*) };
     (@body patch $($flag:ident)*) => { true };
@@ -171,6 +176,12 @@ management_api! {
     patch "/branding" => tenant::update_branding, 200, "branding", "Update Universal Login branding",
         ["update:branding"];
 
+    post "/jobs/users-imports" => jobs::import_users, 201, "jobs", "Import users from a JSON file",
+        ["create:users"], multipart;
+    get "/jobs/{id}" => jobs::get, 200, "jobs", "Get a job", ["create:users", "read:users"];
+    get "/jobs/{id}/errors" => jobs::errors, 200, "jobs", "Get a job's failed users",
+        ["create:users", "read:users"];
+
     get "/logs" => logs::list, 200, "logs", "Search log events", ["read:logs"];
     get "/logs/{id}" => logs::get, 200, "logs", "Get a log event", ["read:logs"];
 }
@@ -217,7 +228,22 @@ pub fn openapi(issuer: &str) -> Value {
         if !params.is_empty() {
             operation["parameters"] = Value::Array(params);
         }
-        if op.body {
+        if op.multipart {
+            operation["requestBody"] = json!({
+                "required": true,
+                "content": {"multipart/form-data": {"schema": {
+                    "type": "object",
+                    "required": ["users", "connection_id"],
+                    "properties": {
+                        "users": {"type": "string", "format": "binary"},
+                        "connection_id": {"type": "string"},
+                        "upsert": {"type": "boolean"},
+                        "external_id": {"type": "string"},
+                        "send_completion_email": {"type": "boolean"},
+                    },
+                }}},
+            });
+        } else if op.body {
             operation["requestBody"] = json!({
                 "required": true,
                 "content": {"application/json": {"schema": {"type": ["object", "array"]}}},

@@ -183,7 +183,10 @@ fn metadata_object(which: &str, value: &Value) -> Result<Map<String, Value>, Mgm
     Ok(m)
 }
 
-async fn connection_named(state: &AppState, name: &str) -> Result<Connection, MgmtError> {
+pub(super) async fn connection_named(
+    state: &AppState,
+    name: &str,
+) -> Result<Connection, MgmtError> {
     state
         .stores
         .connections
@@ -200,7 +203,7 @@ fn password_policy(c: &Connection) -> PasswordPolicy {
     PasswordPolicy::parse(c.options.get("passwordPolicy").and_then(Value::as_str))
 }
 
-fn conflict(e: StoreError) -> MgmtError {
+pub(super) fn conflict(e: StoreError) -> MgmtError {
     match e {
         StoreError::Conflict(_) => MgmtError::Conflict {
             message: "The user already exists.".into(),
@@ -357,32 +360,26 @@ pub async fn get(
     Ok(Json(items.remove(0)))
 }
 
-/// `POST /users`: 201; 409 if the email, username or phone is taken in the connection.
-pub async fn create(
-    State(state): State<AppState>,
-    caller: Caller,
-    MgmtJson(body): MgmtJson<Map<String, Value>>,
-) -> Result<Response, MgmtError> {
-    caller.require_any(&["create:users"])?;
-    v::only_known(&body, CREATE_PROPERTIES)?;
-    let conn_name = v::non_empty(
-        "connection",
-        body.get("connection")
-            .ok_or_else(|| v::missing("connection"))?,
-        128,
-    )?;
-    let connection = connection_named(&state, &conn_name).await?;
-    let provider = match connection.strategy.as_str() {
-        "auth0" => "auth0",
-        "email" => "email",
-        "sms" => "sms",
-        other => {
-            return Err(bad(
-                "connection",
-                format!("users cannot be created in a connection of strategy {other}"),
-            ));
-        }
-    };
+/// The provider of users made in `connection` (`auth0`, `email` or `sms`).
+fn provider_of(connection: &Connection) -> Result<&'static str, MgmtError> {
+    match connection.strategy.as_str() {
+        "auth0" => Ok("auth0"),
+        "email" => Ok("email"),
+        "sms" => Ok("sms"),
+        other => Err(bad(
+            "connection",
+            format!("users cannot be created in a connection of strategy {other}"),
+        )),
+    }
+}
+
+/// A new user of `connection` from an Auth0 user body (`POST /users`, or one entry of a
+/// users import), without credentials; every attribute validated.
+pub(super) fn new_user(
+    connection: &Connection,
+    body: &Map<String, Value>,
+) -> Result<User, MgmtError> {
+    let provider = provider_of(connection)?;
     let get = |k: &str| body.get(k).filter(|v| !v.is_null());
     let email = get("email").map(|e| email("email", e)).transpose()?;
     let phone_number = get("phone_number")
@@ -392,7 +389,7 @@ pub async fn create(
         .map(|u| username("username", u))
         .transpose()?;
     let requires_username = connection.options.get("requires_username") == Some(&json!(true));
-    let password_hash = match provider {
+    match provider {
         "auth0" => {
             if email.is_none() && !(requires_username && uname.is_some()) {
                 return Err(v::missing("email"));
@@ -400,33 +397,11 @@ pub async fn create(
             if requires_username && uname.is_none() {
                 return Err(v::missing("username"));
             }
-            let password = v::string(
-                "password",
-                get("password").ok_or_else(|| v::missing("password"))?,
-                1000,
-            )?;
-            password_policy(&connection)
-                .check(&password)
-                .map_err(|m| bad("password", m))?;
-            Some(
-                state
-                    .passwords
-                    .hash(password)
-                    .await
-                    .map_err(MgmtError::Internal)?,
-            )
         }
-        "email" if email.is_none() => {
-            return Err(v::missing("email"));
-        }
-        "sms" if phone_number.is_none() => {
-            return Err(v::missing("phone_number"));
-        }
-        _ if get("password").is_some() => {
-            return Err(bad("password", "passwordless connections take no password"));
-        }
-        _ => None,
-    };
+        "email" if email.is_none() => return Err(v::missing("email")),
+        "sms" if phone_number.is_none() => return Err(v::missing("phone_number")),
+        _ => {}
+    }
     let bare_id = match get("user_id") {
         Some(id) => {
             let id = v::non_empty("user_id", id, 255)?;
@@ -460,11 +435,6 @@ pub async fn create(
         uname.as_deref(),
     );
     let flag = |k: &str| get(k).map(|b| v::boolean(k, b)).transpose();
-    let email_verified = flag("email_verified")?.unwrap_or(false);
-    let phone_verified = flag("phone_verified")?.unwrap_or(false);
-    let blocked = flag("blocked")?.unwrap_or(false);
-    // Auth0 sends a verification email by default when the address is not verified yet.
-    let verify_email = flag("verify_email")?.unwrap_or(!email_verified);
     let user_metadata = get("user_metadata")
         .map(|m| metadata_object("user_metadata", m))
         .transpose()?
@@ -480,24 +450,67 @@ pub async fn create(
         user_id: bare_id,
         is_social: false,
         profile_data: json!({}),
-        password_hash,
+        password_hash: None,
     };
-    let user = User {
+    Ok(User {
         user_id: User::id_for(&identity),
         email,
-        email_verified,
+        email_verified: flag("email_verified")?.unwrap_or(false),
         username: uname,
         phone_number,
-        phone_verified,
+        phone_verified: flag("phone_verified")?.unwrap_or(false),
         profile,
         user_metadata,
         app_metadata,
-        blocked,
+        blocked: flag("blocked")?.unwrap_or(false),
         logins_count: 0,
         last_login: None,
         created_at: now,
         updated_at: now,
         identities: vec![identity],
+    })
+}
+
+/// `POST /users`: 201; 409 if the email, username or phone is taken in the connection.
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    MgmtJson(body): MgmtJson<Map<String, Value>>,
+) -> Result<Response, MgmtError> {
+    caller.require_any(&["create:users"])?;
+    v::only_known(&body, CREATE_PROPERTIES)?;
+    let conn_name = v::non_empty(
+        "connection",
+        body.get("connection")
+            .ok_or_else(|| v::missing("connection"))?,
+        128,
+    )?;
+    let connection = connection_named(&state, &conn_name).await?;
+    let mut user = new_user(&connection, &body)?;
+    let password = body.get("password").filter(|v| !v.is_null());
+    if user.identities[0].provider == "auth0" {
+        let password = v::string(
+            "password",
+            password.ok_or_else(|| v::missing("password"))?,
+            1000,
+        )?;
+        password_policy(&connection)
+            .check(&password)
+            .map_err(|m| bad("password", m))?;
+        user.identities[0].password_hash = Some(
+            state
+                .passwords
+                .hash(password)
+                .await
+                .map_err(MgmtError::Internal)?,
+        );
+    } else if password.is_some() {
+        return Err(bad("password", "passwordless connections take no password"));
+    }
+    // Auth0 sends a verification email by default when the address is not verified yet.
+    let verify_email = match body.get("verify_email").filter(|v| !v.is_null()) {
+        Some(b) => v::boolean("verify_email", b)?,
+        None => !user.email_verified,
     };
     state
         .stores

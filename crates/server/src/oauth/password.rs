@@ -15,6 +15,7 @@ use crate::oauth::client_auth;
 use crate::oauth::params::Params;
 use crate::oauth::token::GrantLog;
 use crate::oauth::user_tokens::{self, RefreshMode, UserTokenRequest};
+use crate::passwords::Passwords;
 
 /// `grant_type=password`.
 pub const PASSWORD: &str = "password";
@@ -157,6 +158,32 @@ impl LoginFailure {
     }
 }
 
+/// Replaces an imported (bcrypt) or outdated hash with Argon2id now that the password is
+/// known; a failure only means the next login tries again.
+async fn upgrade_hash(
+    state: &AppState,
+    user: &gatehouse_core::user::User,
+    connection: &str,
+    old: &str,
+    password: &str,
+) {
+    let Some(identity) = user.identities.iter().find(|i| i.connection == connection) else {
+        return;
+    };
+    let upgraded = match state.passwords.hash(password.to_owned()).await {
+        Ok(new) => state
+            .stores
+            .users
+            .upgrade_password_hash(connection, &identity.user_id, old, &new)
+            .await
+            .map_err(anyhow::Error::from),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = upgraded {
+        tracing::warn!(user_id = %user.user_id, error = %e, "password hash upgrade failed");
+    }
+}
+
 /// Checks a username (email or username) and password against a database connection. The
 /// work is the same whether or not the user exists. With brute-force protection on, a user
 /// who failed `threshold` times in a row from `ip` is refused from there, without a password
@@ -200,6 +227,9 @@ pub async fn check_password(
                     .users
                     .clear_login_failures(&u.user_id, Some(ip))
                     .await?;
+            }
+            if let Some(old) = hash.filter(|h| Passwords::needs_upgrade(h)) {
+                upgrade_hash(state, &u, connection, &old, password).await;
             }
             Ok(u)
         }

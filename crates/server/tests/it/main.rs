@@ -12,6 +12,7 @@ mod mgmt_clients;
 mod mgmt_connections;
 mod mgmt_contract;
 mod mgmt_emails;
+mod mgmt_jobs;
 mod mgmt_logs;
 mod mgmt_roles;
 mod mgmt_users;

@@ -1,0 +1,107 @@
+//! Jobs: long-running Management API work (`/api/v2/jobs`), kept so callers can read the
+//! outcome and the per-user errors afterwards.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// Counts of a finished users import, as Auth0 reports them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportSummary {
+    /// Users that could not be imported.
+    pub failed: u64,
+    /// Existing users changed (with `upsert`).
+    pub updated: u64,
+    /// New users.
+    pub inserted: u64,
+    /// Users in the file.
+    pub total: u64,
+}
+
+/// One user the import refused, with why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportError {
+    /// The user's entry as it was in the file.
+    pub user: serde_json::Value,
+    /// Auth0-style codes (`INVALID_FORMAT`, `DUPLICATED_USER`, ...) with messages.
+    pub errors: Vec<ImportProblem>,
+}
+
+/// One problem with one user entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportProblem {
+    /// Machine-readable code.
+    pub code: String,
+    /// What is wrong.
+    pub message: String,
+    /// The property at fault, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+/// A job and its outcome.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    /// `job_` and 16 letters and digits.
+    pub id: String,
+    /// `users_import`.
+    pub kind: String,
+    /// `pending`, `processing`, `completed` or `failed`.
+    pub status: String,
+    /// The connection the users went into.
+    pub connection_id: String,
+    /// The caller's own reference, echoed back.
+    pub external_id: Option<String>,
+    /// When it was created.
+    pub created_at: OffsetDateTime,
+    /// What happened.
+    pub summary: ImportSummary,
+    /// The users that failed.
+    pub errors: Vec<ImportError>,
+}
+
+/// The largest users file accepted, as in Auth0 (500 KB).
+pub const MAX_IMPORT_BYTES: usize = 500 * 1024;
+
+/// Whether `hash` is a bcrypt hash that verification can use (`$2a$`, `$2b$` or `$2y$`, a
+/// cost from 4 to 31 and 53 characters of salt and digest in bcrypt's base64).
+pub fn is_bcrypt_hash(hash: &str) -> bool {
+    let Some(rest) = ["$2a$", "$2b$", "$2y$"]
+        .iter()
+        .find_map(|p| hash.strip_prefix(p))
+    else {
+        return false;
+    };
+    let Some((cost, body)) = rest.split_once('$') else {
+        return false;
+    };
+    cost.len() == 2
+        && cost.parse::<u8>().is_ok_and(|c| (4..=31).contains(&c))
+        && body.len() == 53
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'/')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bcrypt_hashes_are_recognised_strictly() {
+        let good = "$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy";
+        assert!(is_bcrypt_hash(good));
+        assert!(is_bcrypt_hash(&good.replace("$2b$", "$2y$")));
+        assert!(is_bcrypt_hash(&good.replace("$2b$", "$2a$")));
+        for bad in [
+            "",
+            "$2x$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy",
+            "$2b$03$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy",
+            "$2b$32$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy",
+            "$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhW",
+            "$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lh!y",
+            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
+        ] {
+            assert!(!is_bcrypt_hash(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,390 @@
+//! `/api/v2/jobs`: users imports (`POST /jobs/users-imports`, Auth0's bulk import of a JSON
+//! file of users with bcrypt or Argon2 hashes) and reading a job's outcome and errors.
+//!
+//! Auth0 runs imports in the background; ours are small (500 KB at most, no hashing, since
+//! only hashes are imported) and run before the response, so a job is `completed` when it is
+//! first seen and no replica can lose one half done.
+
+use axum::Json;
+use axum::extract::multipart::{Multipart, MultipartRejection};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use gatehouse_core::connection::Connection;
+use gatehouse_core::ids;
+use gatehouse_core::job::{
+    ImportError, ImportProblem, ImportSummary, Job, MAX_IMPORT_BYTES, is_bcrypt_hash,
+};
+use gatehouse_core::store::StoreError;
+use gatehouse_core::user::User;
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::auth::Caller;
+use super::error::MgmtError;
+use super::users::new_user;
+use crate::AppState;
+
+/// The attributes an imported user may have (Auth0's bulk import schema, less the
+/// enrollments and hash algorithms we do not take).
+const IMPORT_PROPERTIES: &[&str] = &[
+    "email",
+    "email_verified",
+    "user_id",
+    "username",
+    "given_name",
+    "family_name",
+    "name",
+    "nickname",
+    "picture",
+    "blocked",
+    "user_metadata",
+    "app_metadata",
+    "password_hash",
+    "custom_password_hash",
+];
+
+/// Auth0 imports at most this many users per file.
+const MAX_USERS: usize = 10_000;
+
+fn job_json(job: &Job) -> Value {
+    let mut out = json!({
+        "id": job.id,
+        "type": job.kind,
+        "status": job.status,
+        "connection_id": job.connection_id,
+        "created_at": job.created_at.format(&Rfc3339).unwrap_or_default(),
+        "summary": job.summary,
+    });
+    if let Some(e) = &job.external_id {
+        out["external_id"] = json!(e);
+    }
+    out
+}
+
+fn bad_form(what: impl std::fmt::Display) -> MgmtError {
+    MgmtError::invalid_body(what)
+}
+
+/// The fields of the multipart form.
+#[derive(Default)]
+struct ImportForm {
+    users: Option<Vec<u8>>,
+    connection_id: Option<String>,
+    upsert: bool,
+    external_id: Option<String>,
+}
+
+async fn read_form(mut multipart: Multipart) -> Result<ImportForm, MgmtError> {
+    let mut form = ImportForm::default();
+    while let Some(mut field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| bad_form(format!("unreadable multipart body: {e}")))?
+    {
+        let name = field.name().unwrap_or_default().to_owned();
+        let mut data = Vec::new();
+        while let Some(chunk) = field
+            .chunk()
+            .await
+            .map_err(|e| bad_form(format!("unreadable multipart body: {e}")))?
+        {
+            data.extend_from_slice(&chunk);
+            if data.len() > MAX_IMPORT_BYTES {
+                return Err(MgmtError::TooLarge(
+                    "The users file must be at most 500 KB".into(),
+                ));
+            }
+        }
+        let text = || {
+            String::from_utf8(data.clone())
+                .map(|s| s.trim().to_owned())
+                .map_err(|_| bad_form(format!("'{name}' must be text")))
+        };
+        match name.as_str() {
+            "users" => form.users = Some(data.clone()),
+            "connection_id" => form.connection_id = Some(text()?),
+            "external_id" => form.external_id = Some(text()?).filter(|s| !s.is_empty()),
+            "upsert" => form.upsert = parse_flag("upsert", &text()?)?,
+            "send_completion_email" => {
+                // No completion email is sent: the import is done when the call returns.
+                parse_flag("send_completion_email", &text()?)?;
+            }
+            other => return Err(bad_form(format!("unknown field '{other}'"))),
+        }
+    }
+    Ok(form)
+}
+
+fn parse_flag(name: &str, v: &str) -> Result<bool, MgmtError> {
+    match v {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(bad_form(format!("'{name}' must be true or false"))),
+    }
+}
+
+/// `POST /jobs/users-imports`: 201 with the finished job.
+pub async fn import_users(
+    State(state): State<AppState>,
+    caller: Caller,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<Response, MgmtError> {
+    caller.require_any(&["create:users"])?;
+    let multipart = multipart.map_err(|_| bad_form("expected a multipart/form-data body"))?;
+    let form = read_form(multipart).await?;
+    let connection_id = form
+        .connection_id
+        .ok_or_else(|| super::validate::missing("connection_id"))?;
+    let connection = state
+        .stores
+        .connections
+        .connection(&connection_id)
+        .await?
+        .filter(|c| c.strategy == "auth0")
+        .ok_or_else(|| bad_form("connection_id must name a database connection"))?;
+    let file = form
+        .users
+        .ok_or_else(|| super::validate::missing("users"))?;
+    let users: Vec<Value> = serde_json::from_slice(&file)
+        .map_err(|e| bad_form(format!("the users file must be a JSON array: {e}")))?;
+    if users.len() > MAX_USERS {
+        return Err(bad_form(format!(
+            "the users file may hold at most {MAX_USERS} users"
+        )));
+    }
+    let mut job = Job {
+        id: ids::new_job_id(),
+        kind: "users_import".into(),
+        status: "completed".into(),
+        connection_id,
+        external_id: form.external_id,
+        created_at: OffsetDateTime::now_utc(),
+        summary: ImportSummary {
+            total: users.len() as u64,
+            ..ImportSummary::default()
+        },
+        errors: vec![],
+    };
+    for entry in users {
+        match import_one(&state, &connection, &entry, form.upsert).await? {
+            Ok(Imported::Inserted) => job.summary.inserted += 1,
+            Ok(Imported::Updated) => job.summary.updated += 1,
+            Err(problem) => {
+                job.summary.failed += 1;
+                job.errors.push(ImportError {
+                    user: redact(entry),
+                    errors: vec![problem],
+                });
+            }
+        }
+    }
+    state.stores.jobs.save_job(&job).await?;
+    // Users changed: the audit middleware logs the call; the catalog holds no users.
+    Ok((StatusCode::CREATED, Json(job_json(&job))).into_response())
+}
+
+/// An entry as kept in the job's errors: never with its password hash.
+fn redact(mut entry: Value) -> Value {
+    if let Some(o) = entry.as_object_mut() {
+        o.remove("password_hash");
+        o.remove("custom_password_hash");
+    }
+    entry
+}
+
+enum Imported {
+    Inserted,
+    Updated,
+}
+
+fn problem(code: &str, message: impl Into<String>, path: Option<&str>) -> ImportProblem {
+    ImportProblem {
+        code: code.into(),
+        message: message.into(),
+        path: path.map(str::to_owned),
+    }
+}
+
+/// The password hash of an entry: `password_hash` (bcrypt, as Auth0 takes it) or
+/// `custom_password_hash` with algorithm `bcrypt` or `argon2` (an Argon2id PHC string).
+fn imported_hash(entry: &Map<String, Value>) -> Result<Option<String>, ImportProblem> {
+    if let Some(h) = entry.get("password_hash").filter(|v| !v.is_null()) {
+        let h = h.as_str().unwrap_or_default();
+        if !is_bcrypt_hash(h) {
+            return Err(problem(
+                "INVALID_FORMAT",
+                "password_hash must be a bcrypt hash ($2a$, $2b$ or $2y$)",
+                Some("password_hash"),
+            ));
+        }
+        return Ok(Some(h.to_owned()));
+    }
+    let Some(custom) = entry.get("custom_password_hash").filter(|v| !v.is_null()) else {
+        return Ok(None);
+    };
+    let invalid = |m: &str| problem("INVALID_FORMAT", m, Some("custom_password_hash"));
+    let algorithm = custom["algorithm"].as_str().unwrap_or_default();
+    let value = custom["hash"]["value"]
+        .as_str()
+        .ok_or_else(|| invalid("hash.value is required"))?;
+    match algorithm {
+        "bcrypt" if is_bcrypt_hash(value) => Ok(Some(value.to_owned())),
+        "argon2"
+            if value.starts_with("$argon2id$")
+                && argon2::password_hash::phc::PasswordHash::new(value).is_ok() =>
+        {
+            Ok(Some(value.to_owned()))
+        }
+        "bcrypt" | "argon2" => Err(invalid("hash.value is not a valid hash of that algorithm")),
+        other => Err(invalid(&format!("algorithm '{other}' is not supported"))),
+    }
+}
+
+async fn import_one(
+    state: &AppState,
+    connection: &Connection,
+    entry: &Value,
+    upsert: bool,
+) -> Result<Result<Imported, ImportProblem>, MgmtError> {
+    let Some(body) = entry.as_object() else {
+        return Ok(Err(problem(
+            "INVALID_FORMAT",
+            "a user must be an object",
+            None,
+        )));
+    };
+    if let Some(k) = body
+        .keys()
+        .find(|k| !IMPORT_PROPERTIES.contains(&k.as_str()))
+    {
+        return Ok(Err(problem(
+            "INVALID_FORMAT",
+            format!("unknown property '{k}'"),
+            Some(k),
+        )));
+    }
+    let hash = match imported_hash(body) {
+        Ok(h) => h,
+        Err(p) => return Ok(Err(p)),
+    };
+    let mut user = match new_user(connection, body) {
+        Ok(u) => u,
+        Err(e) => return Ok(Err(problem("INVALID_FORMAT", e.to_string(), None))),
+    };
+    user.identities[0].password_hash = hash;
+    match state.stores.users.insert_user(&user).await {
+        Ok(()) => Ok(Ok(Imported::Inserted)),
+        Err(StoreError::Conflict(_)) if upsert => {
+            update_existing(state, connection, user, body).await
+        }
+        Err(StoreError::Conflict(_)) => Ok(Err(problem(
+            "DUPLICATED_USER",
+            "The user already exists",
+            None,
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `upsert`: the entry's attributes replace the existing user's (metadata as wholes), and
+/// its hash the identity's; ids and login counts stay.
+async fn update_existing(
+    state: &AppState,
+    connection: &Connection,
+    new: User,
+    body: &Map<String, Value>,
+) -> Result<Result<Imported, ImportProblem>, MgmtError> {
+    let login = new.email.clone().or_else(|| new.username.clone());
+    let existing = match login {
+        Some(l) => {
+            state
+                .stores
+                .users
+                .user_by_login(&connection.name, &l)
+                .await?
+        }
+        None => None,
+    };
+    let Some(mut user) = existing else {
+        // The conflict was on something else (the user id, or an email and a username
+        // belonging to two different users): nothing clear to update.
+        return Ok(Err(problem(
+            "DUPLICATED_USER",
+            "The user conflicts with more than one existing user",
+            None,
+        )));
+    };
+    let given = |k: &str| body.contains_key(k);
+    for (k, v) in &new.profile {
+        if given(k) {
+            user.profile.insert(k.clone(), v.clone());
+        }
+    }
+    if given("email_verified") {
+        user.email_verified = new.email_verified;
+    }
+    if given("blocked") {
+        user.blocked = new.blocked;
+    }
+    if given("user_metadata") {
+        user.user_metadata = new.user_metadata;
+    }
+    if given("app_metadata") {
+        user.app_metadata = new.app_metadata;
+    }
+    if given("username") {
+        user.username = new.username;
+    }
+    if let (Some(hash), Some(identity)) = (
+        new.identities[0].password_hash.clone(),
+        user.identities
+            .iter_mut()
+            .find(|i| i.connection == connection.name),
+    ) {
+        identity.password_hash = Some(hash);
+    }
+    user.updated_at = OffsetDateTime::now_utc();
+    match state.stores.users.update_user(&user).await {
+        Ok(()) => Ok(Ok(Imported::Updated)),
+        Err(StoreError::Conflict(_)) => Ok(Err(problem(
+            "DUPLICATED_USER",
+            "The username is taken by another user",
+            Some("username"),
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn job_not_found() -> MgmtError {
+    MgmtError::not_found("The job does not exist.", "inexistent_job")
+}
+
+async fn load(state: &AppState, id: &str) -> Result<Job, MgmtError> {
+    state.stores.jobs.job(id).await?.ok_or_else(job_not_found)
+}
+
+/// `GET /jobs/{id}`.
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, MgmtError> {
+    caller.require_any(&["create:users", "read:users"])?;
+    Ok(Json(job_json(&load(&state, &id).await?)))
+}
+
+/// `GET /jobs/{id}/errors`: the users that failed, each with its problems (204 when none).
+pub async fn errors(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, MgmtError> {
+    caller.require_any(&["create:users", "read:users"])?;
+    let job = load(&state, &id).await?;
+    if job.errors.is_empty() {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    Ok(Json(json!(job.errors)).into_response())
+}

@@ -1,0 +1,323 @@
+//! `POST /api/v2/jobs/users-imports`: users with bcrypt and Argon2id hashes come in, log in
+//! with their old passwords, and leave with Argon2id hashes; bad entries are reported per
+//! user; `upsert` updates.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Mgmt, TestApp, assert_mgmt_error, spawn_app};
+
+const BOUNDARY: &str = "gatehouse-test-boundary-7MA4YWxkTrZu0gW";
+
+/// A `multipart/form-data` body with text fields and one `users` file.
+fn multipart(fields: &[(&str, &str)], users: Option<&[u8]>) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    if let Some(file) = users {
+        body.extend_from_slice(
+            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"users\"; filename=\"users.json\"\r\nContent-Type: application/json\r\n\r\n")
+                .as_bytes(),
+        );
+        body.extend_from_slice(file);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+async fn import(mgmt: &Mgmt<'_>, fields: &[(&str, &str)], users: Option<&[u8]>) -> (u16, Value) {
+    let r = mgmt
+        .app
+        .client
+        .post(mgmt.app.url("/api/v2/jobs/users-imports"))
+        .bearer_auth(&mgmt.token)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(multipart(fields, users))
+        .send()
+        .await
+        .expect("import");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn database_connection_id(mgmt: &Mgmt<'_>) -> String {
+    let (_, list) = mgmt
+        .get("/connections?name=Username-Password-Authentication")
+        .await;
+    list[0]["id"].as_str().expect("id").to_owned()
+}
+
+async fn password_login(app: &TestApp, client: &Value, username: &str, password: &str) -> u16 {
+    app.client
+        .post(app.url("/oauth/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", client["client_id"].as_str().expect("id")),
+            (
+                "client_secret",
+                client["client_secret"].as_str().expect("secret"),
+            ),
+            ("username", username),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .expect("token")
+        .status()
+        .as_u16()
+}
+
+async fn stored_hash(app: &TestApp, user_id: &str) -> String {
+    app.state
+        .stores
+        .users
+        .user(user_id)
+        .await
+        .expect("read")
+        .expect("user")
+        .identities[0]
+        .password_hash
+        .clone()
+        .expect("hash")
+}
+
+#[tokio::test]
+async fn imported_users_log_in_and_their_hashes_are_upgraded() {
+    let app = spawn_app().await;
+    let mgmt = app.mgmt().await;
+    mgmt.patch(
+        "/tenants/settings",
+        json!({"default_directory": "Username-Password-Authentication"}),
+    )
+    .await;
+    let (_, client) = mgmt
+        .post(
+            "/clients",
+            json!({"name": "backend", "app_type": "regular_web", "grant_types": ["password"]}),
+        )
+        .await;
+    mgmt.post(
+        "/users",
+        json!({"connection": "Username-Password-Authentication", "email": "taken@example.com",
+               "password": "Sup3r-secret!"}),
+    )
+    .await;
+    let connection_id = database_connection_id(&mgmt).await;
+
+    let bcrypt_hash = bcrypt::hash("old-bcrypt-pass", 4).expect("bcrypt");
+    let argon_hash = {
+        use argon2::password_hash::PasswordHasher as _;
+        argon2::Argon2::new(
+            argon2::Algorithm::Argon2id,
+            argon2::Version::V0x13,
+            argon2::Params::new(4096, 1, 1, None).expect("params"),
+        )
+        .hash_password(b"old-argon-pass")
+        .expect("argon2")
+        .to_string()
+    };
+    let users = json!([
+        {"email": "bea@example.com", "email_verified": true, "user_id": "legacy-1",
+         "given_name": "Bea", "password_hash": bcrypt_hash, "user_metadata": {"plan": "gold"}},
+        {"email": "cy@example.com",
+         "custom_password_hash": {"algorithm": "argon2", "hash": {"value": argon_hash}}},
+        {"email": "not-an-email", "password_hash": bcrypt_hash},
+        {"email": "taken@example.com", "password_hash": bcrypt_hash},
+        {"email": "odd@example.com", "shoe_size": 44},
+        {"email": "md5@example.com",
+         "custom_password_hash": {"algorithm": "md5", "hash": {"value": "abc"}}},
+        {"email": "short@example.com", "password_hash": "$2b$10$tooshort"},
+        "not an object",
+    ]);
+    let (status, job) = import(
+        &mgmt,
+        &[
+            ("connection_id", &connection_id),
+            ("external_id", "batch-1"),
+            ("upsert", "false"),
+        ],
+        Some(users.to_string().as_bytes()),
+    )
+    .await;
+    assert_eq!(status, 201, "{job}");
+    assert!(job["id"].as_str().expect("id").starts_with("job_"));
+    assert_eq!(job["type"], "users_import");
+    assert_eq!(job["status"], "completed");
+    assert_eq!(job["external_id"], "batch-1");
+    assert_eq!(
+        job["summary"],
+        json!({"failed": 6, "updated": 0, "inserted": 2, "total": 8})
+    );
+    let id = job["id"].as_str().expect("id");
+    let (status, again) = mgmt.get(&format!("/jobs/{id}")).await;
+    assert_eq!((status, &again), (200, &job));
+    let (status, errors) = mgmt.get(&format!("/jobs/{id}/errors")).await;
+    assert_eq!(status, 200);
+    let codes: Vec<&str> = errors
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["errors"][0]["code"].as_str().expect("code"))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "INVALID_FORMAT",
+            "DUPLICATED_USER",
+            "INVALID_FORMAT",
+            "INVALID_FORMAT",
+            "INVALID_FORMAT",
+            "INVALID_FORMAT"
+        ]
+    );
+    assert!(
+        !errors.to_string().contains(&bcrypt_hash[7..]),
+        "hashes are never echoed: {errors}"
+    );
+    assert_mgmt_error(&mgmt.get("/jobs/job_nope").await, 404, "inexistent_job");
+
+    // The imported user keeps its id, profile and metadata, and logs in with the old password.
+    let (_, bea) = mgmt.get("/users/auth0%7Clegacy-1").await;
+    assert_eq!(bea["given_name"], "Bea");
+    assert_eq!(bea["user_metadata"], json!({"plan": "gold"}));
+    assert_eq!(bea["email_verified"], true);
+    assert_eq!(
+        password_login(&app, &client, "bea@example.com", "wrong-pass").await,
+        403
+    );
+    assert!(
+        stored_hash(&app, "auth0|legacy-1")
+            .await
+            .starts_with("$2b$")
+    );
+    assert_eq!(
+        password_login(&app, &client, "bea@example.com", "old-bcrypt-pass").await,
+        200
+    );
+    let upgraded = stored_hash(&app, "auth0|legacy-1").await;
+    assert!(
+        upgraded.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{upgraded}"
+    );
+    assert_eq!(
+        password_login(&app, &client, "bea@example.com", "old-bcrypt-pass").await,
+        200,
+        "the upgraded hash verifies the same password"
+    );
+
+    // Argon2id with weaker parameters is upgraded the same way.
+    let (_, found) = mgmt.get("/users-by-email?email=cy%40example.com").await;
+    let cy = found[0]["user_id"].as_str().expect("id").to_owned();
+    assert_eq!(
+        password_login(&app, &client, "cy@example.com", "old-argon-pass").await,
+        200
+    );
+    assert!(
+        stored_hash(&app, &cy)
+            .await
+            .starts_with("$argon2id$v=19$m=19456,t=2,p=1$")
+    );
+
+    // upsert: the same email again updates the user and its password.
+    let new_hash = bcrypt::hash("newer-bcrypt-pass", 4).expect("bcrypt");
+    let (status, job) = import(
+        &mgmt,
+        &[("connection_id", &connection_id), ("upsert", "true")],
+        Some(
+            json!([{"email": "bea@example.com", "given_name": "Beatrice", "password_hash": new_hash}])
+                .to_string()
+                .as_bytes(),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{job}");
+    assert_eq!(
+        job["summary"],
+        json!({"failed": 0, "updated": 1, "inserted": 0, "total": 1})
+    );
+    let (status, _) = mgmt
+        .get(&format!("/jobs/{}/errors", job["id"].as_str().expect("id")))
+        .await;
+    assert_eq!(status, 204);
+    let (_, bea) = mgmt.get("/users/auth0%7Clegacy-1").await;
+    assert_eq!(bea["given_name"], "Beatrice");
+    assert_eq!(bea["user_metadata"], json!({"plan": "gold"}), "kept");
+    assert_eq!(
+        password_login(&app, &client, "bea@example.com", "newer-bcrypt-pass").await,
+        200
+    );
+}
+
+#[tokio::test]
+async fn bad_imports_are_refused_whole() {
+    let app = spawn_app().await;
+    let mgmt = app.mgmt().await;
+    let connection_id = database_connection_id(&mgmt).await;
+    let one = json!([{"email": "a@example.com"}]).to_string();
+
+    // Not multipart at all.
+    let got = mgmt
+        .post(
+            "/jobs/users-imports",
+            json!({"connection_id": connection_id}),
+        )
+        .await;
+    assert_mgmt_error(&got, 400, "invalid_body");
+    for (fields, file) in [
+        (vec![], Some(one.as_bytes())),
+        (vec![("connection_id", connection_id.as_str())], None),
+        (
+            vec![("connection_id", "con_doesnotexist00")],
+            Some(one.as_bytes()),
+        ),
+        (
+            vec![("connection_id", connection_id.as_str())],
+            Some(b"{\"not\": \"an array\"}".as_slice()),
+        ),
+        (
+            vec![("connection_id", connection_id.as_str()), ("upsert", "yes")],
+            Some(one.as_bytes()),
+        ),
+        (
+            vec![("connection_id", connection_id.as_str()), ("surprise", "1")],
+            Some(one.as_bytes()),
+        ),
+    ] {
+        let got = import(&mgmt, &fields, file).await;
+        assert_mgmt_error(&got, 400, "invalid_body");
+    }
+    // More than 500 KB.
+    let big = vec![b' '; 500 * 1024 + 1];
+    let got = import(&mgmt, &[("connection_id", &connection_id)], Some(&big)).await;
+    assert_mgmt_error(&got, 413, "too_large");
+    // A passwordless connection takes no imports.
+    let (_, email) = mgmt
+        .post(
+            "/connections",
+            json!({"name": "email", "strategy": "email"}),
+        )
+        .await;
+    if let Some(id) = email["id"].as_str() {
+        let got = import(&mgmt, &[("connection_id", id)], Some(one.as_bytes())).await;
+        assert_mgmt_error(&got, 400, "invalid_body");
+    }
+    // Reading jobs needs a users scope.
+    let token = app.mgmt_token(Some("read:clients")).await;
+    let r = app
+        .client
+        .get(app.url("/api/v2/jobs/job_x"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 403);
+}

@@ -1,0 +1,68 @@
+//! Management API jobs: the outcome is one JSON document per job.
+
+use async_trait::async_trait;
+use gatehouse_core::job::{ImportError, ImportSummary, Job};
+use gatehouse_core::store::{JobStore, StoreResult};
+use serde::{Deserialize, Serialize};
+use sqlx::types::Json;
+use time::OffsetDateTime;
+
+use crate::SqlStore;
+use crate::error::db;
+use crate::pool::on_pool;
+
+/// The parts of a job without columns of their own.
+#[derive(Serialize, Deserialize)]
+struct JobData {
+    connection_id: String,
+    external_id: Option<String>,
+    summary: ImportSummary,
+    errors: Vec<ImportError>,
+}
+
+#[async_trait]
+impl JobStore for SqlStore {
+    async fn save_job(&self, job: &Job) -> StoreResult<()> {
+        let data = JobData {
+            connection_id: job.connection_id.clone(),
+            external_id: job.external_id.clone(),
+            summary: job.summary.clone(),
+            errors: job.errors.clone(),
+        };
+        on_pool!(self, p => sqlx::query(
+            "INSERT INTO jobs (id, kind, status, data, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (id) DO UPDATE SET status = excluded.status, data = excluded.data",
+        )
+        .bind(&job.id)
+        .bind(&job.kind)
+        .bind(&job.status)
+        .bind(Json(data))
+        .bind(job.created_at)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(db))?;
+        Ok(())
+    }
+
+    async fn job(&self, id: &str) -> StoreResult<Option<Job>> {
+        type Row = (String, String, String, Json<JobData>, OffsetDateTime);
+        let row: Option<Row> = on_pool!(self, p => sqlx::query_as(
+            "SELECT id, kind, status, data, created_at FROM jobs WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(p)
+        .await
+        .map_err(db))?;
+        Ok(row.map(|(id, kind, status, Json(d), created_at)| Job {
+            id,
+            kind,
+            status,
+            connection_id: d.connection_id,
+            external_id: d.external_id,
+            created_at,
+            summary: d.summary,
+            errors: d.errors,
+        }))
+    }
+}
