@@ -64,6 +64,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/u/email-verification", get(crate::ui::verify::verify))
         .route(
+            "/u/unblock",
+            get(crate::ui::unblock::page).post(crate::ui::unblock::submit),
+        )
+        .route(
             "/u/reset-password",
             get(crate::ui::reset::page).post(crate::ui::reset::submit),
         )

@@ -241,6 +241,14 @@ pub async fn check_password(
                     .record_login_failure(&u.user_id, ip, now)
                     .await?;
                 if n >= i64::from(limit) {
+                    // Once per block, from the attempt that reaches the limit; in the
+                    // background, so the answer does not wait on SMTP.
+                    if n == i64::from(limit) {
+                        let (state, user, ip) = (state.clone(), u.clone(), ip.to_owned());
+                        tokio::spawn(async move {
+                            crate::ui::unblock::send_unblock_link(&state, &user, &ip).await;
+                        });
+                    }
                     let mut event = LogEvent::new("limit_wc");
                     event.user_id = Some(u.user_id.clone());
                     event.ip = Some(ip.to_owned());

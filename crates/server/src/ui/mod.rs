@@ -3,6 +3,7 @@
 
 pub mod login;
 pub mod reset;
+pub mod unblock;
 pub mod verify;
 
 use askama::Template;
@@ -142,6 +143,43 @@ pub fn render(status: StatusCode, page: &impl Template) -> Response {
             (StatusCode::INTERNAL_SERVER_ERROR, "Internal error").into_response()
         }
     }
+}
+
+/// A page with a heading and one sentence.
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct MessagePage<'a> {
+    /// Branding.
+    pub tenant: &'a Brand,
+    /// The heading.
+    pub heading: &'a str,
+    /// The sentence.
+    pub message: &'a str,
+}
+
+/// Stores a new one-time ticket of `kind` for `user_id` (hashed) and returns the emailed
+/// link to `path` that carries it.
+pub async fn ticket_link(
+    state: &crate::AppState,
+    kind: &str,
+    user_id: &str,
+    lifetime: time::Duration,
+    path: &str,
+) -> Result<String, gatehouse_core::store::StoreError> {
+    let ticket = crate::crypto::random_secret(32);
+    let now = time::OffsetDateTime::now_utc();
+    state
+        .stores
+        .sessions
+        .insert_ticket(
+            &state.hasher.hash(&ticket),
+            kind,
+            user_id,
+            now,
+            now + lifetime,
+        )
+        .await?;
+    Ok(format!("{}{path}?ticket={ticket}", state.issuer))
 }
 
 /// The error page with `message`.

@@ -14,9 +14,8 @@ use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
 use crate::AppState;
-use crate::crypto::random_secret;
 use crate::error::OAuthError;
-use crate::ui;
+use crate::ui::{self, MessagePage};
 
 /// How long a reset link works.
 const TICKET_LIFETIME: Duration = Duration::hours(1);
@@ -30,14 +29,6 @@ struct ResetPage<'a> {
     tenant: &'a crate::ui::Brand,
     ticket: &'a str,
     error: Option<&'a str>,
-}
-
-#[derive(Template)]
-#[template(path = "message.html")]
-struct MessagePage<'a> {
-    tenant: &'a crate::ui::Brand,
-    heading: &'a str,
-    message: &'a str,
 }
 
 /// Body of `/dbconnections/change_password`.
@@ -73,20 +64,14 @@ pub async fn change_password(
         .await?
         && let Some(address) = user.email.clone()
     {
-        let ticket = random_secret(32);
-        let now = OffsetDateTime::now_utc();
-        state
-            .stores
-            .sessions
-            .insert_ticket(
-                &state.hasher.hash(&ticket),
-                KIND,
-                &user.user_id,
-                now,
-                now + TICKET_LIFETIME,
-            )
-            .await?;
-        let link = format!("{}u/reset-password?ticket={ticket}", state.issuer);
+        let link = ui::ticket_link(
+            &state,
+            KIND,
+            &user.user_id,
+            TICKET_LIFETIME,
+            "u/reset-password",
+        )
+        .await?;
         let text = format!(
             "Someone asked to reset the password of your account.\n\nTo choose a new one, open:\n{link}\n\nThe link works for one hour, once. If you did not ask, ignore this email.\n"
         );

@@ -1,7 +1,6 @@
 //! Email verification: a one-time link sent after sign-up (and when the Management API
 //! creates a user with `verify_email`), which sets `email_verified`.
 
-use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -11,21 +10,12 @@ use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 
 use crate::AppState;
-use crate::crypto::random_secret;
 use crate::error::OAuthError;
-use crate::ui;
+use crate::ui::{self, MessagePage};
 
 const KIND: &str = "email_verification";
 /// How long a verification link works (Auth0's default is five days).
 const TICKET_LIFETIME: Duration = Duration::days(5);
-
-#[derive(Template)]
-#[template(path = "message.html")]
-struct MessagePage<'a> {
-    tenant: &'a ui::Brand,
-    heading: &'a str,
-    message: &'a str,
-}
 
 /// Emails `user` a verification link. Failures are logged, not raised: the account exists
 /// either way, and the link can be sent again.
@@ -33,25 +23,21 @@ pub async fn send_verification(state: &AppState, user: &User) {
     let Some(email) = user.email.clone() else {
         return;
     };
-    let ticket = random_secret(32);
-    let now = OffsetDateTime::now_utc();
-    let stored = state
-        .stores
-        .sessions
-        .insert_ticket(
-            &state.hasher.hash(&ticket),
-            KIND,
-            &user.user_id,
-            now,
-            now + TICKET_LIFETIME,
-        )
-        .await;
-    let link = format!("{}u/email-verification?ticket={ticket}", state.issuer);
-    let text = format!(
-        "Please confirm that this is your email address by opening:\n{link}\n\nThe link works for five days, once.\n"
-    );
+    let stored = ui::ticket_link(
+        state,
+        KIND,
+        &user.user_id,
+        TICKET_LIFETIME,
+        "u/email-verification",
+    )
+    .await;
     let sent = match stored {
-        Ok(()) => crate::mailer::send(state, &email, "Verify your email", text).await,
+        Ok(link) => {
+            let text = format!(
+                "Please confirm that this is your email address by opening:\n{link}\n\nThe link works for five days, once.\n"
+            );
+            crate::mailer::send(state, &email, "Verify your email", text).await
+        }
         Err(e) => Err(e.into()),
     };
     if let Err(e) = sent {

@@ -47,18 +47,9 @@ async fn reset_link_by_email_sets_a_new_password() {
             "We've just sent you an email to reset your password.".to_owned()
         )
     );
-    // The body is quoted-printable: undo soft line breaks and `=3D` as a mail client would.
-    let mail = smtp
-        .next_mail()
-        .await
-        .replace("=\n", "")
-        .replace("=3D", "=");
+    let mail = smtp.next_mail().await;
     assert!(mail.contains("To: reset@example.com"), "{mail}");
-    let start = mail.find("/u/reset-password?ticket=").expect("link");
-    let link_path: String = mail[start..]
-        .chars()
-        .take_while(|c| !c.is_whitespace())
-        .collect();
+    let link_path = crate::smtp::link_in(&mail, "/u/reset-password?ticket=");
 
     let browser = client();
     let page = browser.get(app.url(&link_path)).send().await.expect("page");
@@ -156,16 +147,7 @@ async fn signup_sends_a_verification_link() {
             .as_str()
             .expect("id")
     );
-    let mail = smtp
-        .next_mail()
-        .await
-        .replace("=\n", "")
-        .replace("=3D", "=");
-    let start = mail.find("/u/email-verification?ticket=").expect("link");
-    let link: String = mail[start..]
-        .chars()
-        .take_while(|c| !c.is_whitespace())
-        .collect();
+    let link = crate::smtp::link_in(&smtp.next_mail().await, "/u/email-verification?ticket=");
     assert_eq!(
         mgmt.get(&format!("/users/{id}")).await.1["email_verified"],
         false
@@ -187,5 +169,88 @@ async fn signup_sends_a_verification_link() {
         "single use"
     );
     let (_, logs) = mgmt.get("/logs?q=type%3Asv").await;
+    assert_eq!(logs.as_array().expect("logs").len(), 1);
+}
+
+#[tokio::test]
+async fn a_brute_force_block_emails_an_unblock_link() {
+    let app = crate::helpers::spawn_app_on(
+        crate::helpers::TestDb::sqlite(),
+        &[("GATEHOUSE_BRUTE_FORCE_THRESHOLD", "2")],
+    )
+    .await;
+    let mut smtp = SmtpSink::start().await;
+    let mgmt = app.mgmt().await;
+    mgmt.post("/emails/provider", json!({"name": "smtp", "default_from_address": "id@example.com",
+        "credentials": {"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "smtp_user": "", "smtp_pass": ""}}))
+        .await;
+    let (_, c) = mgmt
+        .post(
+            "/clients",
+            json!({"name": "web", "grant_types": ["password"]}),
+        )
+        .await;
+    mgmt.post(
+        "/users",
+        json!({"connection": "Username-Password-Authentication",
+        "email": "locked@example.com", "password": "Right-secret-1!", "verify_email": false}),
+    )
+    .await;
+    let attempt = |pw: &'static str| {
+        let (app, c) = (&app, &c);
+        async move {
+            app.client
+                .post(app.url("/oauth/token"))
+                .form(&[
+                    ("grant_type", "password"),
+                    ("client_id", c["client_id"].as_str().expect("id")),
+                    (
+                        "client_secret",
+                        c["client_secret"].as_str().expect("secret"),
+                    ),
+                    ("username", "locked@example.com"),
+                    ("password", pw),
+                ])
+                .send()
+                .await
+                .expect("token")
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(attempt("wrong-1").await, 403);
+    assert_eq!(attempt("wrong-2").await, 429);
+    assert_eq!(attempt("Right-secret-1!").await, 429);
+
+    let mail = smtp.next_mail().await;
+    assert!(mail.contains("To: locked@example.com"), "{mail}");
+    assert!(mail.contains("127.0.0.1"), "names the address: {mail}");
+    let link = crate::smtp::link_in(&mail, "/u/unblock?ticket=");
+    let ticket = link.split("ticket=").nth(1).expect("ticket").to_owned();
+
+    // Opening the link (as a mail scanner would) unblocks nothing; the button does.
+    let browser = client();
+    let page = browser.get(app.url(&link)).send().await.expect("page");
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.expect("html").contains(&ticket));
+    assert_eq!(attempt("Right-secret-1!").await, 429);
+    let post = |t: String| {
+        let (browser, app) = (&browser, &app);
+        async move {
+            browser
+                .post(app.url("/u/unblock"))
+                .form(&[("ticket", t)])
+                .send()
+                .await
+                .expect("post")
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(post("forged".into()).await, 400);
+    assert_eq!(post(ticket.clone()).await, 200);
+    assert_eq!(attempt("Right-secret-1!").await, 200);
+    assert_eq!(post(ticket).await, 400, "single use");
+    let (_, logs) = mgmt.get("/logs?q=type%3Aublkdu").await;
     assert_eq!(logs.as_array().expect("logs").len(), 1);
 }

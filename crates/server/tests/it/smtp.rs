@@ -68,3 +68,16 @@ impl SmtpSink {
             .expect("mail")
     }
 }
+
+/// The first link to `path` in a mail, from `path` on (quoted-printable undone as a mail
+/// client would: soft line breaks and `=3D`).
+pub fn link_in(mail: &str, path: &str) -> String {
+    let text = mail.replace("=\n", "").replace("=3D", "=");
+    let start = text
+        .find(path)
+        .unwrap_or_else(|| panic!("no {path} in {text}"));
+    text[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect()
+}
