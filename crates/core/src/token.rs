@@ -64,6 +64,19 @@ pub const OIDC_SCOPES: &[&str] = &[
     "offline_access",
 ];
 
+/// What an OpenID Connect scope lets an application see, in words for a consent screen.
+pub fn oidc_scope_description(scope: &str) -> Option<&'static str> {
+    Some(match scope {
+        "openid" => "Confirm who you are",
+        "profile" => "Your name, nickname and picture",
+        "email" => "Your email address",
+        "address" => "Your postal address",
+        "phone" => "Your phone number",
+        "offline_access" => "Keep access while you are not using it",
+        _ => return None,
+    })
+}
+
 const PROFILE_CLAIMS: &[&str] = &[
     "name",
     "family_name",

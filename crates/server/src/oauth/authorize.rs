@@ -132,13 +132,33 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// `Set-Cookie` for our cookies: HttpOnly, SameSite=Lax, Secure on an https issuer.
 pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age: i64) -> HeaderValue {
-    let secure = if state.issuer.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
+    cookie_header(state, name, value, max_age, false)
+}
+
+/// `Set-Cookie` for the SSO session. On an https issuer it is `SameSite=None; Secure`, as
+/// Auth0's is, so that silent authentication works in an iframe of an application on another
+/// site; every state-changing POST that relies on it carries its own token as well (the
+/// login form its transaction, the logout confirmation one bound to this cookie). Browsers
+/// refuse `SameSite=None` without `Secure`, so an http issuer keeps `Lax`.
+pub fn set_session_cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
+    cookie_header(state, SESSION_COOKIE, value, max_age, true)
+}
+
+fn cookie_header(
+    state: &AppState,
+    name: &str,
+    value: &str,
+    max_age: i64,
+    cross_site: bool,
+) -> HeaderValue {
+    let https = state.issuer.starts_with("https://");
+    let attributes = match (https, cross_site) {
+        (true, true) => "SameSite=None; Secure",
+        (true, false) => "SameSite=Lax; Secure",
+        (false, _) => "SameSite=Lax",
     };
     HeaderValue::from_str(&format!(
-        "{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+        "{name}={value}; Path=/; HttpOnly; {attributes}; Max-Age={max_age}"
     ))
     .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
@@ -289,13 +309,34 @@ async fn consent_page(
 ) -> Result<Response, OAuthError> {
     let sealed = tx.seal(state)?;
     let tenant = crate::ui::brand(state).await;
+    let api = match tx.audience.as_deref() {
+        Some(a) => state.catalog.api(a).await?,
+        None => None,
+    };
+    let scopes = requested
+        .tokens()
+        .iter()
+        .map(|scope| {
+            let described = gatehouse_core::token::oidc_scope_description(scope)
+                .map(str::to_owned)
+                .or_else(|| {
+                    api.as_ref()?
+                        .scopes
+                        .iter()
+                        .find(|d| &d.value == scope && !d.description.is_empty())
+                        .map(|d| d.description.clone())
+                });
+            (scope.clone(), described.unwrap_or_else(|| scope.clone()))
+        })
+        .collect();
     let mut r = ui::render(
         StatusCode::OK,
         &crate::ui::ConsentPage {
             tenant: &tenant,
             client_name: &client.name,
             tx: &sealed,
-            scopes: requested.tokens().to_vec(),
+            api_name: api.as_ref().map(|a| a.name.clone()),
+            scopes,
         },
     );
     r.headers_mut().append(

@@ -5,7 +5,7 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::log::LogEvent;
 use gatehouse_core::redirect_uri;
@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::error::OAuthError;
-use crate::oauth::authorize::{SESSION_COOKIE, cookie, set_cookie};
+use crate::oauth::authorize::{SESSION_COOKIE, cookie, set_session_cookie};
 use crate::ui;
 
 #[derive(Template)]
@@ -26,6 +26,31 @@ struct LoggedOut<'a> {
 #[template(path = "confirm_logout.html")]
 struct ConfirmLogout<'a> {
     tenant: &'a crate::ui::Brand,
+    token: &'a str,
+}
+
+/// The confirmation token of a logout form: bound to the session cookie, so only a page we
+/// served to this browser can submit it (the cookie alone would do from any site once it is
+/// `SameSite=None`).
+fn confirmation_token(state: &AppState, session_cookie: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
+        state
+            .hasher
+            .hash(&format!("logout-confirmation:{session_cookie}")),
+    )
+}
+
+/// Whether `given` is this session's confirmation token (constant time).
+fn confirmed(state: &AppState, session_cookie: &str, given: &str) -> bool {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(given)
+        .is_ok_and(|mac| {
+            state
+                .hasher
+                .verify(&format!("logout-confirmation:{session_cookie}"), &mac)
+        })
 }
 
 /// Ends the session in the cookie (if any) and says so in the log.
@@ -67,7 +92,7 @@ fn finish(state: &AppState, tenant: &ui::Brand, to: Option<String>) -> Response 
         None => ui::render(StatusCode::OK, &LoggedOut { tenant }),
     };
     r.headers_mut()
-        .append(header::SET_COOKIE, set_cookie(state, SESSION_COOKIE, "", 0));
+        .append(header::SET_COOKIE, set_session_cookie(state, "", 0));
     r
 }
 
@@ -124,6 +149,7 @@ pub struct OidcLogout {
 /// `GET|POST /oidc/logout` (OpenID Connect RP-Initiated Logout 1.0).
 pub async fn oidc_logout(
     State(state): State<AppState>,
+    method: Method,
     headers: HeaderMap,
     // `Form` reads the query string on GET and the body on POST.
     form: Result<Form<OidcLogout>, axum::extract::rejection::FormRejection>,
@@ -149,13 +175,25 @@ pub async fn oidc_logout(
         ));
     }
     let client_id = hint_aud.or(p.client_id.clone());
-    if client_id.is_none() && p.confirm.as_deref() != Some("yes") {
-        // Without a hint anyone could log the user out from another site: ask first. The
-        // confirmation is a POST, which a cross-site form cannot make with our SameSite cookie.
-        return Ok(ui::render(
-            StatusCode::OK,
-            &ConfirmLogout { tenant: &tenant },
-        ));
+    if client_id.is_none()
+        && let Some(session_cookie) = cookie(&headers, SESSION_COOKIE)
+    {
+        // Without a hint anyone could log the user out from another site: ask first. Only a
+        // POST of the form we served, with its token, confirms.
+        let ok = method == Method::POST
+            && p.confirm
+                .as_deref()
+                .is_some_and(|t| confirmed(&state, session_cookie, t));
+        if !ok {
+            let token = confirmation_token(&state, session_cookie);
+            return Ok(ui::render(
+                StatusCode::OK,
+                &ConfirmLogout {
+                    tenant: &tenant,
+                    token: &token,
+                },
+            ));
+        }
     }
     let to = match (&p.post_logout_redirect_uri, &client_id) {
         (Some(uri), Some(id)) => {

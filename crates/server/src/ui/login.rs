@@ -21,7 +21,7 @@ use crate::AppState;
 use crate::crypto::random_secret;
 use crate::error::OAuthError;
 use crate::http::caller_info::CallerInfo;
-use crate::oauth::authorize::{self, CSRF_COOKIE, SESSION_COOKIE, Transaction, cookie, set_cookie};
+use crate::oauth::authorize::{self, CSRF_COOKIE, Transaction, cookie, set_cookie};
 use crate::oauth::password::{LoginFailure, check_password};
 use crate::ui::{self, Brand, SignupPage};
 
@@ -98,12 +98,7 @@ async fn finish(
     let mut response = authorize::issue_code(state, tx, &session, true).await?;
     response.headers_mut().append(
         header::SET_COOKIE,
-        set_cookie(
-            state,
-            SESSION_COOKIE,
-            &cookie_value,
-            lifetime.whole_seconds(),
-        ),
+        authorize::set_session_cookie(state, &cookie_value, lifetime.whole_seconds()),
     );
     // The transaction is done once the response goes to the client; a consent screen still
     // needs the cookie its form is bound to.

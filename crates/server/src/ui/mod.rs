@@ -85,8 +85,10 @@ pub struct ConsentPage<'a> {
     pub client_name: &'a str,
     /// The sealed authorization transaction.
     pub tx: &'a str,
-    /// What it asks for.
-    pub scopes: Vec<String>,
+    /// The API it asks to call, by name.
+    pub api_name: Option<String>,
+    /// What it asks for: each scope with what it means to the user.
+    pub scopes: Vec<(String, String)>,
 }
 
 /// `response_mode=web_message`: posts the response to the application's window (the

@@ -536,14 +536,40 @@ async fn logout_goes_only_where_it_is_allowed() {
         .await
         .expect("logout");
     assert_eq!(ask.status(), 200);
-    assert!(ask.text().await.expect("html").contains("Log out?"));
+    let html = ask.text().await.expect("html");
+    assert!(html.contains("Log out?"));
+    let marker = "name=\"confirm\" value=\"";
+    let start = html.find(marker).expect("token") + marker.len();
+    let token = html[start..].split('"').next().expect("token").to_owned();
     assert!(
         has_session(&app, &apps, &browser).await,
         "not before confirming"
     );
+    // Neither a link carrying the token nor a POST from another site's form confirms.
+    for forged in [
+        browser.get(app.url(&format!("/oidc/logout?confirm={token}"))),
+        browser
+            .post(app.url("/oidc/logout"))
+            .form(&[("confirm", "yes")]),
+        browser.post(app.url("/oidc/logout")),
+    ] {
+        let r = forged.send().await.expect("logout");
+        assert!(!r.text().await.expect("html").contains("logged out"));
+        assert!(has_session(&app, &apps, &browser).await);
+    }
+    // Another session's token does not confirm this one.
+    let (other, _) = logged_in(&app, &apps).await;
+    let r = other
+        .post(app.url("/oidc/logout"))
+        .form(&[("confirm", token.as_str())])
+        .send()
+        .await
+        .expect("logout");
+    assert!(r.text().await.expect("html").contains("Log out?"));
+    assert!(has_session(&app, &apps, &other).await);
     let done = browser
         .post(app.url("/oidc/logout"))
-        .form(&[("confirm", "yes")])
+        .form(&[("confirm", token.as_str())])
         .send()
         .await
         .expect("logout");
@@ -931,7 +957,8 @@ async fn third_party_clients_need_consent() {
     assert_eq!(consent.status(), 200);
     let html = consent.text().await.expect("html");
     assert!(
-        html.contains("wants to access your account") && html.contains("<li>email</li>"),
+        html.contains("wants to access your account")
+            && html.contains("<li>Your email address <code>email</code></li>"),
         "{html}"
     );
     let tx = tx_of(&html);
@@ -992,6 +1019,36 @@ async fn third_party_clients_need_consent() {
         .await
         .expect("post");
     assert_eq!(stranger.status(), 400);
+
+    // An API's scopes are shown by their descriptions, under the API's name.
+    mgmt.post(
+        "/resource-servers",
+        json!({"identifier": "https://reports.example/", "name": "Reports",
+               "scopes": [{"value": "read:reports", "description": "Read your reports"},
+                          {"value": "bare:scope"}]}),
+    )
+    .await;
+    let api_url = app.url(&format!(
+        "/authorize?response_type=code&client_id={}&redirect_uri={}&scope={}&audience={}&state=s",
+        apps.web_id,
+        enc(CB),
+        enc("openid read:reports bare:scope"),
+        enc("https://reports.example/")
+    ));
+    let html = browser
+        .get(&api_url)
+        .send()
+        .await
+        .expect("authorize")
+        .text()
+        .await
+        .expect("html");
+    assert!(html.contains("use Reports on your behalf"), "{html}");
+    assert!(
+        html.contains("<li>Read your reports <code>read:reports</code></li>"),
+        "{html}"
+    );
+    assert!(html.contains("<li>bare:scope</li>"), "{html}");
 }
 
 #[tokio::test]
@@ -1105,4 +1162,53 @@ async fn session_lifetimes_come_from_the_tenant_settings() {
         .await
         .expect("touch");
     assert!(!has_session(&app, &apps, &browser).await);
+}
+
+#[tokio::test]
+async fn on_https_the_session_cookie_works_across_sites() {
+    let app = crate::helpers::spawn_app_on(
+        crate::helpers::TestDb::sqlite(),
+        &[("GATEHOUSE_ISSUER", "https://login.example/")],
+    )
+    .await;
+    let apps = setup(&app).await;
+    // No cookie jar: Secure cookies are not sent over this test's plain http, so by hand.
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let set_cookie = |r: &reqwest::Response, name: &str| {
+        r.headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with(&format!("{name}=")))
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("no {name} cookie"))
+    };
+    let page = http
+        .get(authorize_url(&app, &apps.web_id, ""))
+        .send()
+        .await
+        .expect("authorize");
+    let csrf = set_cookie(&page, "gh_csrf");
+    assert!(csrf.contains("SameSite=Lax; Secure"), "{csrf}");
+    let html = page.text().await.expect("html");
+    let r = http
+        .post(app.url("/u/login"))
+        .header("cookie", csrf.split(';').next().expect("pair"))
+        .form(&[
+            ("tx", tx_of(&html).as_str()),
+            ("username", "lin@example.com"),
+            ("password", "Sup3r-secret!"),
+        ])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(r.status(), 303);
+    let session = set_cookie(&r, "gh_session");
+    assert!(
+        session.contains("HttpOnly; SameSite=None; Secure"),
+        "{session}"
+    );
 }
