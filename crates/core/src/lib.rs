@@ -12,6 +12,7 @@ pub mod job;
 pub mod log;
 pub mod metadata;
 pub mod password_policy;
+pub mod passwordless;
 pub mod pkce;
 pub mod redirect_uri;
 pub mod refresh_token;

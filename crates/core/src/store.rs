@@ -221,7 +221,8 @@ pub trait UserStore: Send + Sync {
     async fn count_users(&self, query: Option<&UserQuery>) -> StoreResult<i64>;
     /// Users whose email is `email` (case-insensitive), oldest first.
     async fn users_by_email(&self, email: &str) -> StoreResult<Vec<User>>;
-    /// The user who logs in to `connection` with `login` (email or username, any case).
+    /// The user who logs in to `connection` with `login` (email, username or phone number,
+    /// any case).
     async fn user_by_login(&self, connection: &str, login: &str) -> StoreResult<Option<User>>;
     /// Adds one consecutive failed login for (`user_id`, `ip`) and returns the count.
     async fn record_login_failure(
@@ -250,6 +251,26 @@ pub trait UserStore: Send + Sync {
         ip: Option<&str>,
         at: time::OffsetDateTime,
     ) -> StoreResult<()>;
+}
+
+/// Passwordless one-time codes: one live code per (connection, recipient).
+#[async_trait]
+pub trait OtpStore: Send + Sync {
+    /// Stores a new code, replacing (and so invalidating) any earlier one for the same
+    /// connection and recipient.
+    async fn put_otp(&self, otp: &crate::passwordless::Otp) -> StoreResult<()>;
+    /// Spends one of the `max_attempts` attempts of the live code for (`connection`,
+    /// `recipient`) and returns it, or `None` when there is no unexpired, unused code with
+    /// attempts left. Atomic, so concurrent guesses cannot exceed the limit.
+    async fn claim_otp_attempt(
+        &self,
+        connection: &str,
+        recipient: &str,
+        max_attempts: i64,
+        now: time::OffsetDateTime,
+    ) -> StoreResult<Option<crate::passwordless::Otp>>;
+    /// Marks a code used; `false` if it already was (of two concurrent uses, one wins).
+    async fn consume_otp(&self, id: &str) -> StoreResult<bool>;
 }
 
 /// Management API jobs.
@@ -474,4 +495,6 @@ pub struct Stores {
     pub sessions: std::sync::Arc<dyn SessionStore>,
     /// Management API jobs.
     pub jobs: std::sync::Arc<dyn JobStore>,
+    /// Passwordless one-time codes.
+    pub otps: std::sync::Arc<dyn OtpStore>,
 }

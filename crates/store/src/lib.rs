@@ -9,6 +9,7 @@ mod connections;
 mod error;
 mod jobs;
 mod logs;
+mod otps;
 mod pool;
 mod refresh_tokens;
 mod resource_servers;
@@ -74,6 +75,7 @@ impl SqlStore {
             refresh_tokens: this.clone(),
             sessions: this.clone(),
             jobs: this.clone(),
+            otps: this.clone(),
             signing_keys: this,
         }
     }

@@ -328,7 +328,7 @@ impl UserStore for SqlStore {
 
     async fn user_by_login(&self, connection: &str, login: &str) -> StoreResult<Option<User>> {
         let owner: Option<(String,)> = on_pool!(self, p => sqlx::query_as(
-            "SELECT owner_id FROM identities WHERE connection = $1 AND (login_email = $2 OR login_username = $2)",
+            "SELECT owner_id FROM identities WHERE connection = $1 AND (login_email = $2 OR login_username = $2 OR login_phone = $2)",
         )
         .bind(connection)
         .bind(login.to_lowercase())

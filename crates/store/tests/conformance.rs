@@ -1599,6 +1599,60 @@ async fn jobs_keep_their_outcome(s: Stores) {
     assert_eq!(s.jobs.job("job_missing").await.expect("read"), None);
 }
 
+async fn otps_are_single_use_with_few_attempts(s: Stores) {
+    use gatehouse_core::passwordless::Otp;
+    let now = time::OffsetDateTime::now_utc();
+    let otp = |id: &str, hash: &[u8]| Otp {
+        id: id.into(),
+        connection: "email".into(),
+        recipient: "a@example.com".into(),
+        code_hash: hash.to_vec(),
+        client_id: "c1".into(),
+        send: "code".into(),
+        auth_params: serde_json::json!({"scope": "openid"}),
+        attempts: 0,
+        created_at: now,
+        expires_at: now + time::Duration::minutes(3),
+    };
+    s.otps.put_otp(&otp("o1", b"first")).await.expect("put");
+    // A newer code replaces the older one.
+    s.otps.put_otp(&otp("o2", b"second")).await.expect("put");
+    let claim = || s.otps.claim_otp_attempt("email", "a@example.com", 3, now);
+    let got = claim().await.expect("claim").expect("live");
+    assert_eq!(
+        (got.id.as_str(), got.code_hash.as_slice(), got.attempts),
+        ("o2", &b"second"[..], 1)
+    );
+    assert_eq!(got.auth_params["scope"], "openid");
+    assert!(claim().await.expect("claim").is_some());
+    assert!(claim().await.expect("claim").is_some());
+    assert!(
+        claim().await.expect("claim").is_none(),
+        "three attempts at most"
+    );
+    // A fresh code starts over; used once, it is gone.
+    s.otps.put_otp(&otp("o3", b"third")).await.expect("put");
+    let got = claim().await.expect("claim").expect("live");
+    assert!(s.otps.consume_otp(&got.id).await.expect("consume"));
+    assert!(
+        !s.otps.consume_otp(&got.id).await.expect("consume"),
+        "single use"
+    );
+    assert!(claim().await.expect("claim").is_none());
+    // Expired codes cannot be claimed.
+    let mut old = otp("o4", b"fourth");
+    old.expires_at = now - time::Duration::seconds(1);
+    s.otps.put_otp(&old).await.expect("put");
+    assert!(claim().await.expect("claim").is_none());
+    assert!(
+        s.otps
+            .claim_otp_attempt("email", "b@example.com", 3, now)
+            .await
+            .expect("claim")
+            .is_none()
+    );
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -1646,6 +1700,7 @@ conformance!(
     resource_servers_update_and_delete,
     client_grants_filter_page_and_update,
     jobs_keep_their_outcome,
+    otps_are_single_use_with_few_attempts,
 );
 
 /// The two migration trees must define the same tables and columns.

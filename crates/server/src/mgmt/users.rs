@@ -9,6 +9,7 @@ use gatehouse_core::connection::Connection;
 use gatehouse_core::ids;
 use gatehouse_core::metadata;
 use gatehouse_core::password_policy::PasswordPolicy;
+use gatehouse_core::passwordless::{is_e164, normalize_email};
 use gatehouse_core::store::StoreError;
 use gatehouse_core::user::{Identity, User};
 use gatehouse_core::user_search::{self, UserSort};
@@ -139,22 +140,13 @@ pub fn user_json(u: &User) -> Value {
 /// A plausible email address: one `@`, something on each side, no spaces.
 fn email(property: &str, value: &Value) -> Result<String, MgmtError> {
     let e = v::string(property, value, 254)?;
-    let valid = matches!(e.split_once('@'), Some((local, domain))
-        if !local.is_empty() && !domain.is_empty() && !domain.contains('@'))
-        && !e.chars().any(char::is_whitespace);
-    if !valid {
-        return Err(bad(
-            property,
-            "Object didn't pass validation for format email",
-        ));
-    }
-    Ok(e.to_lowercase())
+    normalize_email(&e)
+        .ok_or_else(|| bad(property, "Object didn't pass validation for format email"))
 }
 
 fn phone(property: &str, value: &Value) -> Result<String, MgmtError> {
     let p = v::string(property, value, 16)?;
-    let digits = p.strip_prefix('+').unwrap_or_default();
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    if !is_e164(&p) {
         return Err(bad(
             property,
             "String does not match pattern: ^\\+[0-9]{1,15}$",
