@@ -44,7 +44,19 @@ pub struct App {
     pub catalog: crate::catalog::Catalog,
     /// Request rate limits.
     pub rate_limits: crate::http::rate_limit::RateLimits,
+    /// `/passwordless/start` limits: per client IP, per recipient.
+    pub passwordless_limits: PasswordlessLimits,
+    /// Outgoing HTTP (SMS gateways, Twilio), with a 30-second timeout as Auth0 uses.
+    pub http: reqwest::Client,
     store: SqlStore,
+}
+
+/// Limits on sending passwordless codes.
+pub struct PasswordlessLimits {
+    /// Per client IP.
+    pub per_ip: Option<crate::http::rate_limit::Limiter>,
+    /// Per recipient (email or phone number).
+    pub per_recipient: Option<crate::http::rate_limit::Limiter>,
 }
 
 /// The state handed to handlers: cheap to clone.
@@ -94,6 +106,18 @@ impl App {
                     .rate_limit_public
                     .map(crate::http::rate_limit::Limiter::new),
             },
+            passwordless_limits: PasswordlessLimits {
+                per_ip: config
+                    .rate_limit_passwordless_ip
+                    .map(crate::http::rate_limit::Limiter::new),
+                per_recipient: config
+                    .rate_limit_passwordless_recipient
+                    .map(crate::http::rate_limit::Limiter::new),
+            },
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .redirect(reqwest::redirect::Policy::none())
+                .build()?,
             config,
             issuer,
             stores,

@@ -95,6 +95,12 @@ pub struct Config {
     /// Consecutive failed logins of one user from one address before that pair is blocked
     /// (`None`: brute-force protection off).
     pub brute_force_threshold: Option<u32>,
+    /// `/passwordless/start` limit per client IP (Auth0: 50 an hour).
+    pub rate_limit_passwordless_ip: Option<Quota>,
+    /// `/passwordless/start` limit per recipient (email or phone number).
+    pub rate_limit_passwordless_recipient: Option<Quota>,
+    /// Base URL of Twilio's REST API (a test or a proxy may stand in for it).
+    pub twilio_api_url: String,
 }
 
 /// A setting that could not be used.
@@ -142,6 +148,9 @@ struct FileSettings {
     rate_limit_mgmt: Option<String>,
     rate_limit_public: Option<String>,
     brute_force_threshold: Option<String>,
+    rate_limit_passwordless_ip: Option<String>,
+    rate_limit_passwordless_recipient: Option<String>,
+    twilio_api_url: Option<String>,
 }
 
 const KEYS: &[&str] = &[
@@ -157,6 +166,9 @@ const KEYS: &[&str] = &[
     "rate_limit_mgmt",
     "rate_limit_public",
     "brute_force_threshold",
+    "rate_limit_passwordless_ip",
+    "rate_limit_passwordless_recipient",
+    "twilio_api_url",
 ];
 
 /// Where a value came from, for error messages.
@@ -219,6 +231,22 @@ impl Config {
         // burst:per_second. Generous for people and scripts, still a brake on floods.
         layered.set("rate_limit_auth", Some("500:200".into()), &Origin::Default);
         layered.set("rate_limit_mgmt", Some("500:100".into()), &Origin::Default);
+        // Auth0's 50 an hour per IP; five codes per quarter hour to one recipient.
+        layered.set(
+            "rate_limit_passwordless_ip",
+            Some("50:0.0139".into()),
+            &Origin::Default,
+        );
+        layered.set(
+            "rate_limit_passwordless_recipient",
+            Some("5:0.0056".into()),
+            &Origin::Default,
+        );
+        layered.set(
+            "twilio_api_url",
+            Some("https://api.twilio.com".into()),
+            &Origin::Default,
+        );
         layered.set(
             "rate_limit_public",
             Some("1000:500".into()),
@@ -244,6 +272,17 @@ impl Config {
             layered.set("rate_limit_mgmt", file.rate_limit_mgmt, &origin);
             layered.set("rate_limit_public", file.rate_limit_public, &origin);
             layered.set("brute_force_threshold", file.brute_force_threshold, &origin);
+            layered.set(
+                "rate_limit_passwordless_ip",
+                file.rate_limit_passwordless_ip,
+                &origin,
+            );
+            layered.set(
+                "rate_limit_passwordless_recipient",
+                file.rate_limit_passwordless_recipient,
+                &origin,
+            );
+            layered.set("twilio_api_url", file.twilio_api_url, &origin);
         }
         for key in KEYS {
             // An empty variable counts as unset, as shells make them easily.
@@ -346,7 +385,19 @@ impl Config {
                 )
             })?),
         };
+        let twilio_api_url = l
+            .get("twilio_api_url")
+            .unwrap_or_default()
+            .trim_end_matches('/')
+            .to_owned();
+        match url::Url::parse(&twilio_api_url) {
+            Ok(u) if matches!(u.scheme(), "https" | "http") => {}
+            _ => return Err(l.error("twilio_api_url", "must be an http(s) URL")),
+        }
         Ok(Config {
+            rate_limit_passwordless_ip: quota("rate_limit_passwordless_ip")?,
+            rate_limit_passwordless_recipient: quota("rate_limit_passwordless_recipient")?,
+            twilio_api_url,
             brute_force_threshold,
             rate_limit_auth,
             rate_limit_mgmt,

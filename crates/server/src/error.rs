@@ -44,6 +44,18 @@ pub enum OAuthError {
     /// 429 `too_many_attempts`: brute-force protection blocked this user from this address.
     #[error("too_many_attempts: {0}")]
     TooManyAttempts(String),
+    /// 400 with one of Auth0's own codes (`bad.connection`, `bad.email`,
+    /// `sms_provider_error`, ...), which its SDKs and Lock show to people.
+    #[error("{code}: {description}")]
+    Auth0 {
+        /// Auth0's code.
+        code: &'static str,
+        /// What went wrong.
+        description: String,
+    },
+    /// 429 `too_many_requests`: a per-recipient or per-address sending limit.
+    #[error("too_many_requests: {0}")]
+    TooManyRequests(String),
     /// 404: no such endpoint.
     #[error("not found")]
     NotFound,
@@ -63,7 +75,9 @@ impl OAuthError {
             | OAuthError::InvalidGrant(d)
             | OAuthError::InvalidScope(d)
             | OAuthError::Unauthorized(d)
-            | OAuthError::TooManyAttempts(d) => d.clone(),
+            | OAuthError::TooManyAttempts(d)
+            | OAuthError::TooManyRequests(d) => d.clone(),
+            OAuthError::Auth0 { description, .. } => description.clone(),
             OAuthError::InvalidClient { description, .. } => description.clone(),
             OAuthError::NotFound => "Not found".into(),
             OAuthError::Internal(_) => "The server could not complete the request.".into(),
@@ -92,6 +106,8 @@ impl IntoResponse for OAuthError {
             OAuthError::AccessDenied(_) => (StatusCode::FORBIDDEN, "access_denied"),
             OAuthError::InvalidGrant(_) => (StatusCode::FORBIDDEN, "invalid_grant"),
             OAuthError::TooManyAttempts(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
+            OAuthError::Auth0 { code, .. } => (StatusCode::BAD_REQUEST, *code),
+            OAuthError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             OAuthError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             OAuthError::Internal(cause) => {
                 tracing::error!(error = ?cause, "internal error");

@@ -12,6 +12,18 @@ use crate::AppState;
 
 /// Sends a plain-text email; an error when no enabled provider is configured.
 pub async fn send(state: &AppState, to: &str, subject: &str, body: String) -> anyhow::Result<()> {
+    send_from(state, None, to, subject, body).await
+}
+
+/// Sends a plain-text email from `from` (a mailbox such as `Acme <id@acme.test>`), or from
+/// the provider's default address when it is `None` or not a mailbox.
+pub async fn send_from(
+    state: &AppState,
+    from: Option<&str>,
+    to: &str,
+    subject: &str,
+    body: String,
+) -> anyhow::Result<()> {
     let tenant = state.catalog.tenant().await?;
     let provider = tenant
         .email_provider
@@ -38,12 +50,15 @@ pub async fn send(state: &AppState, to: &str, subject: &str, body: String) -> an
     if !user.is_empty() {
         builder = builder.credentials(Credentials::new(user.to_owned(), pass.to_owned()));
     }
-    let from: Mailbox = provider
-        .default_from_address
-        .as_deref()
-        .unwrap_or("no-reply@localhost")
-        .parse()
-        .context("default_from_address")?;
+    let from: Mailbox = match from.and_then(|f| f.parse::<Mailbox>().ok()) {
+        Some(m) => m,
+        None => provider
+            .default_from_address
+            .as_deref()
+            .unwrap_or("no-reply@localhost")
+            .parse()
+            .context("default_from_address")?,
+    };
     let message = Message::builder()
         .from(from)
         .to(to.parse().context("recipient")?)

@@ -59,6 +59,10 @@ pub fn router(state: AppState) -> Router {
         .route("/oauth/revoke", post(oauth::revoke::revoke))
         .route("/dbconnections/signup", post(oauth::dbconnections::signup))
         .route(
+            "/passwordless/start",
+            post(crate::passwordless::start::start),
+        )
+        .route(
             "/dbconnections/change_password",
             post(crate::ui::reset::change_password),
         )

@@ -28,7 +28,11 @@ pub async fn cors(State(state): State<AppState>, request: Request, next: Next) -
     let public = path.starts_with("/.well-known/");
     let credentialed = matches!(
         path,
-        "/oauth/token" | "/oauth/revoke" | "/userinfo" | "/dbconnections/signup"
+        "/oauth/token"
+            | "/oauth/revoke"
+            | "/userinfo"
+            | "/dbconnections/signup"
+            | "/passwordless/start"
     );
     if !public && !credentialed {
         return next.run(request).await;

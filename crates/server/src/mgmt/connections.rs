@@ -4,6 +4,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gatehouse_core::connection::Connection;
 use gatehouse_core::ids;
 use gatehouse_core::store::{ConnectionFilter, StoreError};
@@ -86,6 +88,7 @@ fn validate_options(strategy: &str, value: &Value) -> Result<Value, MgmtError> {
             }
         }
         "email" | "sms" => {
+            passwordless_options(strategy, o)?;
             if let Some(t) = o.get("totp") {
                 let t = v::object("options.totp", t)?;
                 if let Some(n) = t.get("length") {
@@ -118,6 +121,170 @@ fn validate_options(strategy: &str, value: &Value) -> Result<Value, MgmtError> {
         _ => {}
     }
     Ok(value.clone())
+}
+
+/// Options that hold secrets: sealed under the master key before they are stored, never
+/// shown back, and kept when a PATCH leaves them out.
+const SECRET_OPTIONS: &[&[&str]] = &[&["twilio_token"], &["gateway_authentication", "secret"]];
+
+/// Marks a sealed value in stored options.
+const SEALED: &str = "$sealed";
+
+fn seal_context(connection_id: &str, path: &str) -> String {
+    format!("connection_secret:{connection_id}:{path}")
+}
+
+fn at_path<'a>(v: &'a mut Value, path: &[&str]) -> Option<&'a mut Value> {
+    let mut v = v;
+    for p in path {
+        v = v.as_object_mut()?.get_mut(*p)?;
+    }
+    Some(v)
+}
+
+/// Seals the secrets in `c.options`; a secret absent from them keeps its value in `before`.
+fn seal_secrets(state: &AppState, c: &mut Connection, before: Option<&Connection>) {
+    for path in SECRET_OPTIONS {
+        let joined = path.join(".");
+        let current = at_path(&mut c.options, path).map(|v| v.clone());
+        match current {
+            Some(Value::String(plain)) => {
+                let sealed = state
+                    .sealer
+                    .seal(&seal_context(&c.id, &joined), plain.as_bytes());
+                if let Some(slot) = at_path(&mut c.options, path) {
+                    *slot = json!({ SEALED: URL_SAFE_NO_PAD.encode(sealed) });
+                }
+            }
+            None => {
+                let kept = before
+                    .and_then(|b| {
+                        let mut o = b.options.clone();
+                        at_path(&mut o, path).map(|v| v.clone())
+                    })
+                    .filter(|v| v.get(SEALED).is_some());
+                let (Some(kept), Some((last, parents))) = (kept, path.split_last()) else {
+                    continue;
+                };
+                if let Some(Value::Object(parent)) = at_path(&mut c.options, parents) {
+                    parent.insert((*last).to_owned(), kept);
+                }
+            }
+            Some(_) => {}
+        }
+    }
+}
+
+/// Opens a secret of a connection's options as `seal_secrets` stored it.
+pub fn open_secret(
+    state: &AppState,
+    connection_id: &str,
+    path: &str,
+    stored: &Value,
+) -> Option<String> {
+    let sealed = URL_SAFE_NO_PAD.decode(stored.get(SEALED)?.as_str()?).ok()?;
+    let plain = state
+        .sealer
+        .open(&seal_context(connection_id, path), &sealed)
+        .ok()?;
+    String::from_utf8(plain).ok()
+}
+
+/// The options as shown to callers: sealed secrets left out.
+fn public_options(options: &Value) -> Value {
+    let mut shown = options.clone();
+    for path in SECRET_OPTIONS {
+        if let Some((last, parents)) = path.split_last()
+            && let Some(Value::Object(parent)) = at_path(&mut shown, parents)
+        {
+            parent.remove(*last);
+        }
+    }
+    shown
+}
+
+/// The options of `email` and `sms` connections, with Auth0's names.
+fn passwordless_options(strategy: &str, o: &Map<String, Value>) -> Result<(), MgmtError> {
+    let text = |key: &str, max: usize| -> Result<(), MgmtError> {
+        match o.get(key).filter(|v| !v.is_null()) {
+            Some(val) => v::string(&format!("options.{key}"), val, max).map(|_| ()),
+            None => Ok(()),
+        }
+    };
+    for flag in [
+        "disable_signup",
+        "brute_force_protection",
+        "forward_req_info",
+    ] {
+        if let Some(b) = o.get(flag).filter(|v| !v.is_null()) {
+            v::boolean(&format!("options.{flag}"), b)?;
+        }
+    }
+    if let Some(syntax) = o.get("syntax").filter(|v| !v.is_null()) {
+        v::one_of("options.syntax", syntax, &["liquid", "md_with_macros"])?;
+    }
+    text("from", 255)?;
+    text("subject", 255)?;
+    text("template", 10_000)?;
+    if strategy == "email" {
+        if let Some(e) = o.get("email").filter(|v| !v.is_null()) {
+            let e = v::object("options.email", e)?;
+            for (key, max) in [("from", 255), ("subject", 255), ("body", 10_000)] {
+                if let Some(val) = e.get(key).filter(|v| !v.is_null()) {
+                    v::string(&format!("options.email.{key}"), val, max)?;
+                }
+            }
+            if let Some(syntax) = e.get("syntax").filter(|v| !v.is_null()) {
+                v::one_of("options.email.syntax", syntax, &["liquid"])?;
+            }
+        }
+        return Ok(());
+    }
+    let provider = match o.get("provider").filter(|v| !v.is_null()) {
+        Some(p) => v::one_of("options.provider", p, &["twilio", "sms_gateway"])?,
+        None => "twilio".to_owned(),
+    };
+    if let Some(from) = o.get("from").and_then(Value::as_str)
+        && from.starts_with('+')
+        && !gatehouse_core::passwordless::is_e164(from)
+    {
+        return Err(bad(
+            "options.from",
+            "must be an E.164 number or a sender name",
+        ));
+    }
+    text("twilio_sid", 64)?;
+    text("twilio_token", 256)?;
+    text("messaging_service_sid", 64)?;
+    if provider == "sms_gateway" {
+        let url = o
+            .get("gateway_url")
+            .ok_or_else(|| v::missing("options.gateway_url"))?;
+        v::url("options.gateway_url", url, false)?;
+        if let Some(a) = o.get("gateway_authentication").filter(|v| !v.is_null()) {
+            let a = v::object("options.gateway_authentication", a)?;
+            v::one_of(
+                "options.gateway_authentication.method",
+                v::required(a, "method")?,
+                &["bearer"],
+            )?;
+            v::string(
+                "options.gateway_authentication.audience",
+                v::required(a, "audience")?,
+                500,
+            )?;
+            if let Some(sub) = a.get("subject").filter(|v| !v.is_null()) {
+                v::string("options.gateway_authentication.subject", sub, 500)?;
+            }
+            if let Some(secret) = a.get("secret") {
+                v::non_empty("options.gateway_authentication.secret", secret, 1000)?;
+            }
+            if let Some(b) = a.get("secret_base64_encoded").filter(|v| !v.is_null()) {
+                v::boolean("options.gateway_authentication.secret_base64_encoded", b)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn validate_metadata(value: &Value) -> Result<Value, MgmtError> {
@@ -188,7 +355,7 @@ pub fn connection_json(c: &Connection) -> Value {
         "id": c.id,
         "name": c.name,
         "strategy": c.strategy,
-        "options": c.options,
+        "options": public_options(&c.options),
         "enabled_clients": c.enabled_clients,
         "is_domain_connection": false,
         "realms": [c.name],
@@ -330,6 +497,7 @@ pub async fn create(
         created_at: OffsetDateTime::now_utc(),
     };
     apply(&mut c, &body)?;
+    seal_secrets(&state, &mut c, None);
     check_clients(&state, &c.enabled_clients).await?;
     match state.stores.connections.insert_connection(&c).await {
         Ok(()) => Ok((StatusCode::CREATED, Json(connection_json(&c))).into_response()),
@@ -355,7 +523,9 @@ pub async fn update(
             return Err(bad(fixed, format!("{fixed} cannot be changed")));
         }
     }
+    let before = c.clone();
     apply(&mut c, &body)?;
+    seal_secrets(&state, &mut c, Some(&before));
     check_clients(&state, &c.enabled_clients).await?;
     state.stores.connections.update_connection(&c).await?;
     Ok(Json(connection_json(&c)))

@@ -444,38 +444,102 @@ async fn store_code(
     Ok(code)
 }
 
+/// An authorization request after its checks.
+pub enum Checked {
+    /// Good: the client, the transaction, and `max_age`.
+    Valid(Arc<Client>, Transaction, Option<i64>),
+    /// Refused: an error page, or an error sent back to the client.
+    Refused(Response),
+}
+
 /// The handler.
 pub async fn authorize(
     State(state): State<AppState>,
     headers: HeaderMap,
     query: Result<Query<AuthorizeQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, OAuthError> {
-    let tenant = crate::ui::brand(&state).await;
     let Ok(Query(q)) = query else {
+        let tenant = crate::ui::brand(&state).await;
         return Ok(ui::error_page(
             &tenant,
             "The authorization request is malformed.",
         ));
     };
-    // Until the client and its redirect URI are known good, nothing is sent anywhere.
+    let (client, tx, max_age) = match check_request(&state, &q).await? {
+        Checked::Valid(client, tx, max_age) => (client, tx, max_age),
+        Checked::Refused(r) => return Ok(r),
+    };
+    let prompt = q.prompt.as_deref().unwrap_or_default();
+    // OIDC Core s3.1.2.1: an authentication older than max_age does not count.
+    let now_ts = OffsetDateTime::now_utc().unix_timestamp();
+    let session = current_session(&state, &headers)
+        .await?
+        .filter(|s| max_age.is_none_or(|m| now_ts - s.auth_time <= m))
+        .filter(|s| tx.connection.as_ref().is_none_or(|c| *c == s.connection));
+    match (session, prompt) {
+        (Some(s), p) if p != "login" => {
+            state
+                .stores
+                .sessions
+                .touch_session(&s.id_hash, OffsetDateTime::now_utc())
+                .await?;
+            issue_code(&state, &tx, &s, false).await
+        }
+        (_, "none") => Ok(error_to_client(
+            &state,
+            &tx,
+            "login_required",
+            "Login required",
+        )),
+        _ if q.screen_hint.as_deref() == Some("signup") => {
+            let hint = q.login_hint.as_deref().unwrap_or_default();
+            let mut r =
+                crate::ui::login::signup_page(&state, &client, &tx, hint, None, StatusCode::OK)
+                    .await?;
+            r.headers_mut().append(
+                header::SET_COOKIE,
+                set_cookie(&state, CSRF_COOKIE, &tx.csrf, TX_LIFETIME),
+            );
+            Ok(r)
+        }
+        _ => {
+            login_page(
+                &state,
+                &client,
+                &tx,
+                q.login_hint.as_deref().unwrap_or_default(),
+                None,
+                StatusCode::OK,
+            )
+            .await
+        }
+    }
+}
+
+/// Runs every check of an authorization request (also used for the request a magic link
+/// completes). Until the client and its redirect URI are known good, nothing is sent
+/// anywhere; after that, errors go back to the client.
+pub async fn check_request(state: &AppState, q: &AuthorizeQuery) -> Result<Checked, OAuthError> {
+    let tenant = crate::ui::brand(state).await;
+    let refuse = |r: Response| Ok(Checked::Refused(r));
     let Some(client_id) = q.client_id.as_deref() else {
-        return Ok(ui::error_page(
+        return refuse(ui::error_page(
             &tenant,
             "Missing required parameter: client_id",
         ));
     };
     let Some(client) = state.catalog.client(client_id).await? else {
-        return Ok(ui::error_page(&tenant, "Unknown client."));
+        return refuse(ui::error_page(&tenant, "Unknown client."));
     };
     let native = client.app_type == AppType::Native;
     let Some(redirect) = q.redirect_uri.clone() else {
-        return Ok(ui::error_page(
+        return refuse(ui::error_page(
             &tenant,
             "Missing required parameter: redirect_uri",
         ));
     };
     if !redirect_uri::allowed(&client.settings.callbacks, &redirect, native) {
-        return Ok(ui::error_page(
+        return refuse(ui::error_page(
             &tenant,
             "The redirect_uri is not in the application's Allowed Callback URLs.",
         ));
@@ -527,7 +591,7 @@ pub async fn authorize(
             .filter_map(|w| crate::http::cors::origin_of(w))
             .any(|w| Some(w) == origin);
         if !allowed {
-            return Ok(ui::error_page(
+            return refuse(ui::error_page(
                 &tenant,
                 "The redirect_uri's origin is not in the application's Allowed Web Origins.",
             ));
@@ -537,24 +601,24 @@ pub async fn authorize(
         response_mode.as_str(),
         "query" | "form_post" | "fragment" | "web_message"
     ) {
-        return Ok(error_to_client(
-            &state,
+        return refuse(error_to_client(
+            state,
             &tx,
             "invalid_request",
             "Unsupported response_mode",
         ));
     }
     let Some(rt) = response_type.as_deref() else {
-        return Ok(error_to_client(
-            &state,
+        return refuse(error_to_client(
+            state,
             &tx,
             "invalid_request",
             "Missing required parameter: response_type",
         ));
     };
     if !RESPONSE_TYPES.contains(&rt) {
-        return Ok(error_to_client(
-            &state,
+        return refuse(error_to_client(
+            state,
             &tx,
             "unsupported_response_type",
             "Unsupported response type",
@@ -563,8 +627,8 @@ pub async fn authorize(
     let parts: Vec<&str> = rt.split(' ').collect();
     let allowed = |g: &str| client.settings.grant_types.iter().any(|x| x == g);
     if parts.contains(&"code") && !allowed("authorization_code") {
-        return Ok(error_to_client(
-            &state,
+        return refuse(error_to_client(
+            state,
             &tx,
             "unauthorized_client",
             "Grant type 'authorization_code' not allowed for the client.",
@@ -575,24 +639,24 @@ pub async fn authorize(
         // s2.1.2 advises against them), their tokens never go in a query string, and an ID
         // token from this endpoint needs a nonce (OIDC Core s3.2.2.1).
         if (parts.contains(&"token") || parts.contains(&"id_token")) && !allowed("implicit") {
-            return Ok(error_to_client(
-                &state,
+            return refuse(error_to_client(
+                state,
                 &tx,
                 "unauthorized_client",
                 "Grant type 'implicit' not allowed for the client.",
             ));
         }
         if response_mode == "query" {
-            return Ok(error_to_client(
-                &state,
+            return refuse(error_to_client(
+                state,
                 &tx,
                 "invalid_request",
                 "response_mode=query cannot carry tokens",
             ));
         }
         if parts.contains(&"id_token") && q.nonce.as_deref().is_none_or(str::is_empty) {
-            return Ok(error_to_client(
-                &state,
+            return refuse(error_to_client(
+                state,
                 &tx,
                 "invalid_request",
                 "nonce is required when an ID token is returned from /authorize",
@@ -605,16 +669,16 @@ pub async fn authorize(
     ) {
         (Some(c), Some("S256")) if pkce::well_formed(c) => tx.code_challenge = Some(c.to_owned()),
         (Some(_), _) => {
-            return Ok(error_to_client(
-                &state,
+            return refuse(error_to_client(
+                state,
                 &tx,
                 "invalid_request",
                 "code_challenge must be S256 and well formed",
             ));
         }
         (None, _) if is_public(&client) && parts.contains(&"code") => {
-            return Ok(error_to_client(
-                &state,
+            return refuse(error_to_client(
+                state,
                 &tx,
                 "invalid_request",
                 "Public clients must use PKCE (code_challenge)",
@@ -625,8 +689,8 @@ pub async fn authorize(
     match q.scope.as_deref().map(Scope::parse).transpose() {
         Ok(s) => tx.scope = s.map(|s| s.to_string()).unwrap_or_else(|| "openid".into()),
         Err(_) => {
-            return Ok(error_to_client(
-                &state,
+            return refuse(error_to_client(
+                state,
                 &tx,
                 "invalid_scope",
                 "The scope is malformed",
@@ -639,10 +703,14 @@ pub async fn authorize(
             .connections
             .connection_by_name(name)
             .await?
-            .is_some_and(|c| c.strategy == "auth0");
+            .is_some_and(|c| {
+                c.strategy == "auth0"
+                    || (matches!(c.strategy.as_str(), "email" | "sms")
+                        && c.enabled_clients.contains(&client.client_id))
+            });
         if !ok {
-            return Ok(error_to_client(
-                &state,
+            return refuse(error_to_client(
+                state,
                 &tx,
                 "invalid_request",
                 "Unknown or unsupported connection",
@@ -654,59 +722,15 @@ pub async fn authorize(
         None => None,
         Some(Ok(n)) if n >= 0 => Some(n),
         Some(_) => {
-            return Ok(error_to_client(
-                &state,
+            return refuse(error_to_client(
+                state,
                 &tx,
                 "invalid_request",
                 "max_age must be a whole number of seconds",
             ));
         }
     };
-    let prompt = q.prompt.as_deref().unwrap_or_default();
-    // OIDC Core s3.1.2.1: an authentication older than max_age does not count.
-    let now_ts = OffsetDateTime::now_utc().unix_timestamp();
-    let session = current_session(&state, &headers)
-        .await?
-        .filter(|s| max_age.is_none_or(|m| now_ts - s.auth_time <= m))
-        .filter(|s| tx.connection.as_ref().is_none_or(|c| *c == s.connection));
-    match (session, prompt) {
-        (Some(s), p) if p != "login" => {
-            state
-                .stores
-                .sessions
-                .touch_session(&s.id_hash, OffsetDateTime::now_utc())
-                .await?;
-            issue_code(&state, &tx, &s, false).await
-        }
-        (_, "none") => Ok(error_to_client(
-            &state,
-            &tx,
-            "login_required",
-            "Login required",
-        )),
-        _ if q.screen_hint.as_deref() == Some("signup") => {
-            let hint = q.login_hint.as_deref().unwrap_or_default();
-            let mut r =
-                crate::ui::login::signup_page(&state, &client, &tx, hint, None, StatusCode::OK)
-                    .await?;
-            r.headers_mut().append(
-                header::SET_COOKIE,
-                set_cookie(&state, CSRF_COOKIE, &tx.csrf, TX_LIFETIME),
-            );
-            Ok(r)
-        }
-        _ => {
-            login_page(
-                &state,
-                &client,
-                &tx,
-                q.login_hint.as_deref().unwrap_or_default(),
-                None,
-                StatusCode::OK,
-            )
-            .await
-        }
-    }
+    Ok(Checked::Valid(client, tx, max_age))
 }
 
 fn is_public(client: &Client) -> bool {

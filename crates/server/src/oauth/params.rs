@@ -24,6 +24,11 @@ impl Params {
         self.0.get(name).map(String::as_str)
     }
 
+    /// The names of the parameters present.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+
     /// A parameter that must be present.
     pub fn require(&self, name: &str) -> Result<&str, OAuthError> {
         self.get(name).ok_or_else(|| {
@@ -61,7 +66,9 @@ impl Params {
                 Value::String(s) if !s.is_empty() => s,
                 Value::Number(n) => n.to_string(),
                 Value::Bool(b) => b.to_string(),
-                // null, "" and structured values (which no token parameter takes) are absent.
+                // An object (passwordless `authParams`) is kept as its JSON text.
+                Value::Object(_) => v.to_string(),
+                // null, "" and arrays (which no parameter takes) are absent.
                 _ => continue,
             };
             map.insert(k, text);

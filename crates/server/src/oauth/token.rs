@@ -24,6 +24,7 @@ pub const GRANT_TYPES: &[&str] = &[
     password::PASSWORD,
     password::PASSWORD_REALM,
     refresh::REFRESH_TOKEN,
+    crate::passwordless::grant::PASSWORDLESS_OTP,
 ];
 
 /// The handler: dispatch on `grant_type`.
@@ -56,6 +57,9 @@ pub async fn token(
         }
         code::AUTHORIZATION_CODE => code::grant(&state, caller, &headers, &params).await,
         refresh::REFRESH_TOKEN => refresh::grant(&state, caller, &headers, &params).await,
+        crate::passwordless::grant::PASSWORDLESS_OTP => {
+            crate::passwordless::grant::grant(&state, caller, &headers, &params).await
+        }
         other => Err(OAuthError::UnsupportedGrantType(format!(
             "Unsupported grant type: {other}"
         ))),

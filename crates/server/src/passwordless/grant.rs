@@ -1,0 +1,112 @@
+//! The grant `http://auth0.com/oauth/grant-type/passwordless/otp`: `realm` (the connection),
+//! `username` (email or phone number) and `otp`, for applications that collect the code
+//! themselves. Logs `s` (and `ss` for a new user), or `fepotpft`.
+
+use axum::http::HeaderMap;
+use axum::response::Response;
+use gatehouse_core::log::LogEvent;
+use gatehouse_core::scope::Scope;
+
+use super::otp;
+use crate::AppState;
+use crate::error::OAuthError;
+use crate::http::caller_info::CallerInfo;
+use crate::oauth::client_auth;
+use crate::oauth::params::Params;
+use crate::oauth::token::GrantLog;
+use crate::oauth::user_tokens::{self, RefreshMode, UserTokenRequest};
+
+/// The grant type.
+pub const PASSWORDLESS_OTP: &str = "http://auth0.com/oauth/grant-type/passwordless/otp";
+
+/// Runs the grant and logs its outcome.
+pub async fn grant(
+    state: &AppState,
+    caller: CallerInfo,
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<Response, OAuthError> {
+    let mut log = GrantLog::start(
+        &caller,
+        params,
+        "fepotpft",
+        "s",
+        "Successful login (passwordless code)",
+    );
+    let result = run(state, &caller, headers, params, &mut log.event).await;
+    log.finish(state, &result);
+    result
+}
+
+async fn run(
+    state: &AppState,
+    caller: &CallerInfo,
+    headers: &HeaderMap,
+    params: &Params,
+    event: &mut LogEvent,
+) -> Result<Response, OAuthError> {
+    let client =
+        client_auth::client_for_grant(state, headers, params, PASSWORDLESS_OTP, event).await?;
+    let realm = params.require("realm")?;
+    let username = params.require("username")?;
+    let code = params.require("otp")?;
+    let scope = params
+        .get("scope")
+        .map(Scope::parse)
+        .transpose()
+        .map_err(|e| OAuthError::InvalidRequest(e.to_string()))?;
+    let connection = otp::connection_for(state, &client, realm)
+        .await
+        .map_err(|e| OAuthError::InvalidRequest(e.description()))?;
+    event.connection = Some(connection.name.clone());
+    // A malformed username cannot have been sent a code: the same answer as a wrong code.
+    let Ok(recipient) = otp::recipient(&connection, Some(username)) else {
+        return Err(otp::wrong_code(&connection));
+    };
+    if otp::check(state, &connection, &recipient, code)
+        .await?
+        .is_none()
+    {
+        return Err(otp::wrong_code(&connection));
+    }
+    let Some((user, created)) = otp::user_for(state, &connection, &recipient).await? else {
+        return Err(otp::wrong_code(&connection));
+    };
+    event.user_id = Some(user.user_id.clone());
+    if user.blocked {
+        return Err(OAuthError::Unauthorized("user is blocked".into()));
+    }
+    if created {
+        otp::log_signup(state, &user, &connection, &client.client_id);
+    }
+    let now = time::OffsetDateTime::now_utc();
+    state
+        .stores
+        .users
+        .record_login(&user.user_id, caller.ip.as_deref(), now)
+        .await?;
+    let tenant = state.catalog.tenant().await?;
+    let audience = params
+        .get("audience")
+        .map(str::to_owned)
+        .or_else(|| tenant.default_audience.clone());
+    event.audience = audience.clone();
+    user_tokens::issue(
+        state,
+        UserTokenRequest {
+            client: &client,
+            user: &user,
+            connection: &connection.name,
+            audience: audience.as_deref(),
+            scope: scope.as_ref(),
+            gty: "passwordless",
+            auth_time: now.unix_timestamp(),
+            refresh: RefreshMode::Fresh,
+            nonce: None,
+            sid: None,
+            at_hash: false,
+            c_hash_of: None,
+        },
+    )
+    .await
+}

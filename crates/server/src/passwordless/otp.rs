@@ -1,0 +1,354 @@
+//! The heart of passwordless login, shared by the API, the magic link and the pages:
+//! sending a code (limits, hashing, template, delivery), checking one (three attempts,
+//! single use), and finding or creating the user it proves.
+
+use std::sync::Arc;
+
+use gatehouse_core::client::Client;
+use gatehouse_core::connection::Connection;
+use gatehouse_core::ids;
+use gatehouse_core::log::LogEvent;
+use gatehouse_core::passwordless::{
+    MAX_ATTEMPTS, Otp, PasswordlessOptions, Send, TemplateValues, is_e164, new_code,
+    normalize_email, render,
+};
+use gatehouse_core::store::StoreError;
+use gatehouse_core::user::{Identity, User};
+use serde_json::{Map, Value, json};
+use time::{Duration, OffsetDateTime};
+
+use super::delivery;
+use crate::AppState;
+use crate::error::OAuthError;
+
+/// The passwordless connection named `name` that `client` may use, else Auth0's
+/// `bad.connection`.
+pub async fn connection_for(
+    state: &AppState,
+    client: &Client,
+    name: &str,
+) -> Result<Connection, OAuthError> {
+    let bad = |d: &str| OAuthError::Auth0 {
+        code: "bad.connection",
+        description: d.into(),
+    };
+    let c = state
+        .stores
+        .connections
+        .connection_by_name(name)
+        .await?
+        .ok_or_else(|| bad("Connection does not exist"))?;
+    if !matches!(c.strategy.as_str(), "email" | "sms") {
+        return Err(bad(
+            "Invalid connection strategy. It must either be a passwordless connection",
+        ));
+    }
+    if !c.enabled_clients.contains(&client.client_id) {
+        return Err(bad("Connection is disabled"));
+    }
+    Ok(c)
+}
+
+/// The recipient for `connection` from what the caller typed: a lower-cased email, or an
+/// E.164 phone number; else Auth0's `bad.email` / `bad.phone_number`.
+pub fn recipient(connection: &Connection, given: Option<&str>) -> Result<String, OAuthError> {
+    if connection.strategy == "email" {
+        let e = given.ok_or_else(|| OAuthError::Auth0 {
+            code: "bad.email",
+            description: "Missing required property: email".into(),
+        })?;
+        normalize_email(e).ok_or_else(|| OAuthError::Auth0 {
+            code: "bad.email",
+            description: "Object didn't pass validation for format email".into(),
+        })
+    } else {
+        let p = given.ok_or_else(|| OAuthError::Auth0 {
+            code: "bad.phone_number",
+            description: "Missing required property: phone_number".into(),
+        })?;
+        if is_e164(p) {
+            Ok(p.to_owned())
+        } else {
+            Err(OAuthError::Auth0 {
+                code: "bad.phone_number",
+                description: "String does not match pattern: ^\\+[0-9]{1,15}$".into(),
+            })
+        }
+    }
+}
+
+/// What to send and how.
+pub struct SendRequest<'a> {
+    /// The application asking.
+    pub client: &'a Arc<Client>,
+    /// The passwordless connection.
+    pub connection: &'a Connection,
+    /// From [`recipient`].
+    pub recipient: &'a str,
+    /// A code or a link.
+    pub send: Send,
+    /// For a link: the authorization parameters it completes.
+    pub auth_params: Value,
+    /// The caller's address, for limits and the log.
+    pub ip: Option<&'a str>,
+    /// `x-request-language` / `accept-language`, for templates.
+    pub language: &'a str,
+}
+
+/// Sends a code or link, and logs `cs` or `cls`. The answer is the same when nothing is
+/// sent because the person may not log in (blocked, or unknown with sign-up disabled), so
+/// it reveals no one's account. A delivery failure is the caller's error.
+pub async fn send(state: &AppState, req: SendRequest<'_>) -> Result<(), OAuthError> {
+    let limits = &state.passwordless_limits;
+    if let (Some(l), Some(ip)) = (&limits.per_ip, req.ip)
+        && !l.check(ip).allowed
+    {
+        return Err(OAuthError::TooManyRequests(
+            "Too many passwordless requests from this address".into(),
+        ));
+    }
+    let key = format!("{}\u{0}{}", req.connection.name, req.recipient);
+    if let Some(l) = &limits.per_recipient
+        && !l.check(&key).allowed
+    {
+        return Err(OAuthError::TooManyRequests(
+            "Too many codes were sent to this recipient; wait a few minutes".into(),
+        ));
+    }
+    let options =
+        PasswordlessOptions::from_options(&req.connection.strategy, &req.connection.options);
+    let existing = state
+        .stores
+        .users
+        .user_by_login(&req.connection.name, req.recipient)
+        .await?;
+    let mut event = LogEvent::new(match req.send {
+        Send::Code => "cs",
+        Send::Link => "cls",
+    });
+    event.client_id = Some(req.client.client_id.clone());
+    event.client_name = Some(req.client.name.clone());
+    event.connection = Some(req.connection.name.clone());
+    event.ip = req.ip.map(str::to_owned);
+    event.user_id = existing.as_ref().map(|u| u.user_id.clone());
+    event.details = json!({"strategy": req.connection.strategy, "recipient": req.recipient});
+    let may_log_in = match &existing {
+        Some(u) => !u.blocked,
+        None => !options.disable_signup,
+    };
+    if !may_log_in {
+        event.description = Some("Nothing sent: the user is blocked or may not sign up".into());
+        state.logs.record(event);
+        return Ok(());
+    }
+    // Links are opened, not typed: they carry a long secret instead of a short code.
+    let code = match req.send {
+        Send::Code => new_code(options.length),
+        Send::Link => crate::crypto::random_secret(32),
+    };
+    let now = OffsetDateTime::now_utc();
+    let otp = Otp {
+        id: ids::random_alphanumeric(24),
+        connection: req.connection.name.clone(),
+        recipient: req.recipient.to_owned(),
+        code_hash: state
+            .hasher
+            .hash(&otp_secret(&req.connection.name, req.recipient, &code)),
+        client_id: req.client.client_id.clone(),
+        send: req.send.as_str().into(),
+        auth_params: req.auth_params.clone(),
+        attempts: 0,
+        created_at: now,
+        expires_at: now + Duration::seconds(options.time_step),
+    };
+    state.stores.otps.put_otp(&otp).await?;
+    let link = match req.send {
+        Send::Link => verify_link(state, &req, &code),
+        Send::Code => String::new(),
+    };
+    let values = TemplateValues {
+        code: &code,
+        link: &link,
+        send: req.send,
+        application_name: &req.client.name,
+        recipient: req.recipient,
+        request_language: req.language,
+    };
+    let body = render(&options.template, &values);
+    let delivered = if req.connection.strategy == "email" {
+        let from = options.from.as_deref().map(|f| render(f, &values));
+        delivery::email(
+            state,
+            from.as_deref(),
+            req.recipient,
+            &render(&options.subject, &values),
+            body,
+        )
+        .await
+        .map_err(|e| ("email_provider_error", e))
+    } else {
+        delivery::sms(state, req.connection, req.recipient, &body)
+            .await
+            .map_err(|e| ("sms_provider_error", e))
+    };
+    if let Err((code, e)) = delivered {
+        // The code that did not arrive must not work either.
+        state.stores.otps.consume_otp(&otp.id).await?;
+        event.kind = "fn".into();
+        event.description = Some(e.0.clone());
+        state.logs.record(event);
+        return Err(OAuthError::Auth0 {
+            code,
+            description: e.0,
+        });
+    }
+    event.description = Some(match req.send {
+        Send::Code => "Passwordless login code has been sent".into(),
+        Send::Link => "Passwordless login code/link has been sent".into(),
+    });
+    state.logs.record(event);
+    Ok(())
+}
+
+/// What is hashed for a code: bound to its connection and recipient, so a hash is useless
+/// for any other.
+pub fn otp_secret(connection: &str, recipient: &str, code: &str) -> String {
+    format!("otp\u{0}{connection}\u{0}{recipient}\u{0}{code}")
+}
+
+fn verify_link(state: &AppState, req: &SendRequest<'_>, code: &str) -> String {
+    let field = if req.connection.strategy == "email" {
+        "email"
+    } else {
+        "phone_number"
+    };
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("client_id", &req.client.client_id)
+        .append_pair("connection", &req.connection.name)
+        .append_pair(field, req.recipient)
+        .append_pair("verification_code", code)
+        .finish();
+    format!("{}passwordless/verify_redirect?{query}", state.issuer)
+}
+
+/// Checks a code for (`connection`, `recipient`): one of its three attempts is spent first,
+/// so concurrent guesses cannot exceed them; a right code is used up. The code's record on
+/// success, else `None` (wrong, expired, used, superseded or out of attempts alike).
+pub async fn check(
+    state: &AppState,
+    connection: &Connection,
+    recipient: &str,
+    code: &str,
+) -> Result<Option<Otp>, OAuthError> {
+    let now = OffsetDateTime::now_utc();
+    let Some(otp) = state
+        .stores
+        .otps
+        .claim_otp_attempt(&connection.name, recipient, MAX_ATTEMPTS, now)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let secret = otp_secret(&connection.name, recipient, code.trim());
+    if !state.hasher.verify(&secret, &otp.code_hash) {
+        return Ok(None);
+    }
+    Ok(state.stores.otps.consume_otp(&otp.id).await?.then_some(otp))
+}
+
+/// Auth0's words for a wrong code, by strategy.
+pub fn wrong_code(connection: &Connection) -> OAuthError {
+    OAuthError::InvalidGrant(if connection.strategy == "email" {
+        "Wrong email or verification code.".into()
+    } else {
+        "Wrong phone number or verification code.".into()
+    })
+}
+
+/// The user a checked code proves: found by the recipient (through any identity of the
+/// connection, so a linked identity yields its primary user), else created unless sign-up
+/// is disabled. The address is marked verified. `Ok(None)` when no user may log in.
+pub async fn user_for(
+    state: &AppState,
+    connection: &Connection,
+    recipient: &str,
+) -> Result<Option<(User, bool)>, OAuthError> {
+    let users = &state.stores.users;
+    if let Some(mut user) = users.user_by_login(&connection.name, recipient).await? {
+        let primary_matches = user
+            .identities
+            .first()
+            .is_some_and(|i| i.connection == connection.name);
+        let unverified = if connection.strategy == "email" {
+            !user.email_verified
+        } else {
+            !user.phone_verified
+        };
+        if primary_matches && unverified {
+            if connection.strategy == "email" {
+                user.email_verified = true;
+            } else {
+                user.phone_verified = true;
+            }
+            user.updated_at = OffsetDateTime::now_utc();
+            users.update_user(&user).await?;
+        }
+        return Ok(Some((user, false)));
+    }
+    let options = PasswordlessOptions::from_options(&connection.strategy, &connection.options);
+    if options.disable_signup {
+        return Ok(None);
+    }
+    let identity = Identity {
+        provider: connection.strategy.clone(),
+        connection: connection.name.clone(),
+        user_id: ids::new_database_user_id(),
+        is_social: false,
+        profile_data: json!({}),
+        password_hash: None,
+    };
+    let (email, phone) = if connection.strategy == "email" {
+        (Some(recipient.to_owned()), None)
+    } else {
+        (None, Some(recipient.to_owned()))
+    };
+    let mut profile = Map::new();
+    User::fill_default_names(&mut profile, email.as_deref(), phone.as_deref(), None);
+    let now = OffsetDateTime::now_utc();
+    let user = User {
+        user_id: User::id_for(&identity),
+        email_verified: email.is_some(),
+        phone_verified: phone.is_some(),
+        email,
+        username: None,
+        phone_number: phone,
+        profile,
+        user_metadata: Map::new(),
+        app_metadata: Map::new(),
+        blocked: false,
+        logins_count: 0,
+        last_login: None,
+        created_at: now,
+        updated_at: now,
+        identities: vec![identity],
+    };
+    match users.insert_user(&user).await {
+        Ok(()) => Ok(Some((user, true))),
+        // Two first logins at once: the other one made the user.
+        Err(StoreError::Conflict(_)) => Ok(users
+            .user_by_login(&connection.name, recipient)
+            .await?
+            .map(|u| (u, false))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Logs `ss` for a user made by a first passwordless login.
+pub fn log_signup(state: &AppState, user: &User, connection: &Connection, client_id: &str) {
+    let mut e = LogEvent::new("ss");
+    e.description = Some("Successful signup (first passwordless login)".into());
+    e.user_id = Some(user.user_id.clone());
+    e.connection = Some(connection.name.clone());
+    e.client_id = Some(client_id.to_owned());
+    state.logs.record(e);
+}

@@ -1,0 +1,596 @@
+//! Passwordless login through the API: `/passwordless/start` and the
+//! `passwordless/otp` grant, with codes read from a real SMTP conversation and a real HTTP
+//! SMS gateway (and a stand-in for Twilio's API) on loopback.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Mgmt, TestApp, TestDb, spawn_app, spawn_app_on};
+use crate::sms::SmsSink;
+use crate::smtp::SmtpSink;
+
+const OTP: &str = "http://auth0.com/oauth/grant-type/passwordless/otp";
+
+struct Clients {
+    backend: Value,
+    spa: Value,
+}
+
+async fn clients(mgmt: &Mgmt<'_>) -> Clients {
+    let (_, backend) = mgmt
+        .post(
+            "/clients",
+            json!({"name": "Acme backend", "app_type": "regular_web", "grant_types": [OTP],
+                   "callbacks": ["https://app.example/cb"]}),
+        )
+        .await;
+    let (_, spa) = mgmt
+        .post(
+            "/clients",
+            json!({"name": "Acme SPA", "app_type": "spa", "callbacks": ["https://app.example/cb"]}),
+        )
+        .await;
+    Clients { backend, spa }
+}
+
+fn id(c: &Value) -> &str {
+    c["client_id"].as_str().expect("client_id")
+}
+
+async fn smtp_provider(mgmt: &Mgmt<'_>, smtp: &SmtpSink) {
+    let (status, _) = mgmt
+        .post("/emails/provider", json!({"name": "smtp", "default_from_address": "id@example.com",
+            "credentials": {"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "smtp_user": "", "smtp_pass": ""}}))
+        .await;
+    assert_eq!(status, 201);
+}
+
+async fn start(app: &TestApp, body: Value) -> (u16, Value) {
+    let r = app
+        .client
+        .post(app.url("/passwordless/start"))
+        .json(&body)
+        .send()
+        .await
+        .expect("start");
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+async fn otp_grant(
+    app: &TestApp,
+    client: &Value,
+    realm: &str,
+    username: &str,
+    otp: &str,
+) -> (u16, Value) {
+    let r = app
+        .client
+        .post(app.url("/oauth/token"))
+        .form(&[
+            ("grant_type", OTP),
+            ("client_id", id(client)),
+            (
+                "client_secret",
+                client["client_secret"].as_str().unwrap_or_default(),
+            ),
+            ("realm", realm),
+            ("username", username),
+            ("otp", otp),
+            ("scope", "openid email profile"),
+        ])
+        .send()
+        .await
+        .expect("token");
+    (r.status().as_u16(), r.json().await.expect("json"))
+}
+
+fn claims(jwt: &str) -> Value {
+    use base64::Engine as _;
+    let payload = jwt.split('.').nth(1).expect("payload");
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .expect("b64"),
+    )
+    .expect("json")
+}
+
+/// The first run of `digits` digits after `marker` in `text`.
+fn code_after(text: &str, marker: &str) -> String {
+    let start = text
+        .find(marker)
+        .unwrap_or_else(|| panic!("no {marker} in {text}"))
+        + marker.len();
+    text[start..]
+        .chars()
+        .skip_while(|c| !c.is_ascii_digit())
+        .take_while(char::is_ascii_digit)
+        .collect()
+}
+
+fn wrong(code: &str) -> String {
+    // Another code of the same length.
+    code.chars()
+        .map(|c| {
+            if c == '9' {
+                '0'
+            } else {
+                char::from(c as u8 + 1)
+            }
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn email_codes_log_people_in_through_the_api() {
+    let app = spawn_app().await;
+    let mut smtp = SmtpSink::start().await;
+    let mgmt = app.mgmt().await;
+    smtp_provider(&mgmt, &smtp).await;
+    let c = clients(&mgmt).await;
+    let (status, conn) = mgmt
+        .post(
+            "/connections",
+            json!({"name": "email", "strategy": "email", "enabled_clients": [id(&c.backend), id(&c.spa)],
+                   "options": {"email": {"from": "{{ application.name }} <login@acme.test>",
+                                         "subject": "Your {{ application.name }} code",
+                                         "body": "Hello {{ email }}. Code: {{ code }}"},
+                               "totp": {"time_step": 180, "length": 6}}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{conn}");
+
+    let (status, body) = start(
+        &app,
+        json!({"client_id": id(&c.backend), "client_secret": c.backend["client_secret"],
+               "connection": "email", "email": "Pat@Example.com", "send": "code"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["email"], "pat@example.com");
+    assert_eq!(body["email_verified"], false);
+    assert!(body["_id"].is_string());
+    let mail = smtp.next_mail().await;
+    assert!(
+        mail.contains("From: \"Acme backend\" <login@acme.test>"),
+        "{mail}"
+    );
+    assert!(mail.contains("Subject: Your Acme backend code"), "{mail}");
+    let code = code_after(&mail, "Code:");
+    assert_eq!(code.len(), 6);
+
+    let (status, e) = otp_grant(&app, &c.backend, "email", "pat@example.com", &wrong(&code)).await;
+    assert_eq!((status, e["error"].as_str()), (403, Some("invalid_grant")));
+    assert_eq!(e["error_description"], "Wrong email or verification code.");
+    let (status, tokens) = otp_grant(&app, &c.backend, "email", "PAT@example.com", &code).await;
+    assert_eq!(status, 200, "{tokens}");
+    let id_token = claims(tokens["id_token"].as_str().expect("id token"));
+    let sub = id_token["sub"].as_str().expect("sub").to_owned();
+    assert!(sub.starts_with("email|"), "{sub}");
+    assert_eq!(id_token["email"], "pat@example.com");
+    assert_eq!(id_token["email_verified"], true);
+    let (status, _) = otp_grant(&app, &c.backend, "email", "pat@example.com", &code).await;
+    assert_eq!(status, 403, "a code works once");
+
+    // The next login finds the same user; a newer code replaces the older one.
+    for _ in 0..2 {
+        let (status, _) = start(
+            &app,
+            json!({"client_id": id(&c.backend), "client_secret": c.backend["client_secret"],
+                   "connection": "email", "email": "pat@example.com", "send": "code"}),
+        )
+        .await;
+        assert_eq!(status, 200);
+    }
+    let older = code_after(&smtp.next_mail().await, "Code:");
+    let newer = code_after(&smtp.next_mail().await, "Code:");
+    if older != newer {
+        let (status, _) = otp_grant(&app, &c.backend, "email", "pat@example.com", &older).await;
+        assert_eq!(status, 403, "superseded");
+    }
+    let (status, tokens) = otp_grant(&app, &c.backend, "email", "pat@example.com", &newer).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        claims(tokens["id_token"].as_str().expect("id"))
+            .get("sub")
+            .and_then(Value::as_str),
+        Some(sub.as_str())
+    );
+
+    // Three wrong guesses end a code, even the right one after them.
+    start(
+        &app,
+        json!({"client_id": id(&c.backend), "client_secret": c.backend["client_secret"],
+               "connection": "email", "email": "pat@example.com", "send": "code"}),
+    )
+    .await;
+    let code = code_after(&smtp.next_mail().await, "Code:");
+    for _ in 0..3 {
+        let (status, _) =
+            otp_grant(&app, &c.backend, "email", "pat@example.com", &wrong(&code)).await;
+        assert_eq!(status, 403);
+    }
+    let (status, _) = otp_grant(&app, &c.backend, "email", "pat@example.com", &code).await;
+    assert_eq!(status, 403, "out of attempts");
+
+    let (_, users) = mgmt.get("/users?q=email%3A%22pat%40example.com%22").await;
+    assert_eq!(users.as_array().expect("users").len(), 1);
+    assert_eq!(users[0]["identities"][0]["provider"], "email");
+    let (_, logs) = mgmt.get("/logs?q=type%3Acs").await;
+    assert_eq!(logs.as_array().expect("logs").len(), 4);
+    let (_, logs) = mgmt.get("/logs?q=type%3Afepotpft").await;
+    assert!(logs.as_array().expect("logs").len() >= 5);
+    let (_, logs) = mgmt.get("/logs?q=type%3Ass").await;
+    assert_eq!(logs.as_array().expect("logs").len(), 1);
+}
+
+#[tokio::test]
+async fn start_refuses_bad_requests_in_auth0s_words() {
+    let app = spawn_app().await;
+    let mgmt = app.mgmt().await;
+    let c = clients(&mgmt).await;
+    mgmt.post(
+        "/connections",
+        json!({"name": "email", "strategy": "email", "enabled_clients": [id(&c.backend), id(&c.spa)]}),
+    )
+    .await;
+    mgmt.post(
+        "/connections",
+        json!({"name": "email-off", "strategy": "email"}),
+    )
+    .await;
+    let spa = id(&c.spa);
+    for (body, status, error) in [
+        (
+            json!({"connection": "email", "email": "a@example.com"}),
+            400,
+            "bad.client_id",
+        ),
+        (
+            json!({"client_id": spa, "email": "a@example.com"}),
+            400,
+            "bad.connection",
+        ),
+        (
+            json!({"client_id": spa, "connection": "nope", "email": "a@example.com"}),
+            400,
+            "bad.connection",
+        ),
+        (
+            json!({"client_id": spa, "connection": "email-off", "email": "a@example.com"}),
+            400,
+            "bad.connection",
+        ),
+        (
+            json!({"client_id": spa, "connection": "Username-Password-Authentication", "email": "a@example.com"}),
+            400,
+            "bad.connection",
+        ),
+        (
+            json!({"client_id": spa, "connection": "email"}),
+            400,
+            "bad.email",
+        ),
+        (
+            json!({"client_id": spa, "connection": "email", "email": "not-an-email"}),
+            400,
+            "bad.email",
+        ),
+        (
+            json!({"client_id": spa, "connection": "email", "email": "a@example.com", "send": "carrier-pigeon"}),
+            400,
+            "bad.send",
+        ),
+        (
+            json!({"client_id": spa, "connection": "email", "email": "a@example.com", "colour": "red"}),
+            400,
+            "bad.request",
+        ),
+        (
+            json!({"client_id": spa, "connection": "email", "email": "a@example.com", "send": "link", "authParams": "x"}),
+            400,
+            "bad.authParams",
+        ),
+        (
+            json!({"client_id": spa, "connection": "email", "email": "a@example.com", "send": "link",
+                "authParams": {"redirect_uri": "https://evil.example/cb", "response_type": "code"}}),
+            400,
+            "bad.authParams",
+        ),
+        // A confidential client must authenticate.
+        (
+            json!({"client_id": id(&c.backend), "connection": "email", "email": "a@example.com"}),
+            403,
+            "unauthorized_client",
+        ),
+        (
+            json!({"client_id": id(&c.backend), "client_secret": "wrong", "connection": "email", "email": "a@example.com"}),
+            401,
+            "invalid_client",
+        ),
+    ] {
+        let (got, e) = start(&app, body.clone()).await;
+        assert_eq!(
+            (got, e["error"].as_str()),
+            (status, Some(error)),
+            "{body} -> {e}"
+        );
+        assert!(e["error_description"].is_string());
+    }
+    // A grant the client does not have, and a connection it may not use.
+    let (status, e) = otp_grant(&app, &c.spa, "email", "a@example.com", "123456").await;
+    assert_eq!(
+        (status, e["error"].as_str()),
+        (403, Some("unauthorized_client"))
+    );
+    let (status, e) = otp_grant(&app, &c.backend, "email-off", "a@example.com", "123456").await;
+    assert_eq!(
+        (status, e["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+}
+
+#[tokio::test]
+async fn expired_codes_and_disabled_signup() {
+    let app = spawn_app().await;
+    let mgmt = app.mgmt().await;
+    let c = clients(&mgmt).await;
+    mgmt.post(
+        "/connections",
+        json!({"name": "email", "strategy": "email", "enabled_clients": [id(&c.backend)],
+               "options": {"disable_signup": true}}),
+    )
+    .await;
+    // A code planted as the server stores them, once expired and once live.
+    let plant = |recipient: &'static str, expires_in: i64| {
+        let app = &app;
+        async move {
+            let now = time::OffsetDateTime::now_utc();
+            let secret =
+                gatehouse_server::passwordless::otp::otp_secret("email", recipient, "424242");
+            app.state
+                .stores
+                .otps
+                .put_otp(&gatehouse_core::passwordless::Otp {
+                    id: format!("planted-{recipient}-{expires_in}"),
+                    connection: "email".into(),
+                    recipient: recipient.into(),
+                    code_hash: app.state.hasher.hash(&secret),
+                    client_id: "x".into(),
+                    send: "code".into(),
+                    auth_params: json!({}),
+                    attempts: 0,
+                    created_at: now,
+                    expires_at: now + time::Duration::seconds(expires_in),
+                })
+                .await
+                .expect("plant");
+        }
+    };
+    mgmt.post(
+        "/users",
+        json!({"connection": "email", "email": "known@example.com"}),
+    )
+    .await;
+    plant("known@example.com", -1).await;
+    let (status, e) = otp_grant(&app, &c.backend, "email", "known@example.com", "424242").await;
+    assert_eq!(
+        (status, e["error"].as_str()),
+        (403, Some("invalid_grant")),
+        "expired"
+    );
+    plant("known@example.com", 60).await;
+    let (status, _) = otp_grant(&app, &c.backend, "email", "known@example.com", "424242").await;
+    assert_eq!(status, 200, "an existing user may log in");
+    // With sign-up disabled, an unknown address gets the usual answer but no code, and a
+    // code could not make a user either.
+    let (status, _) = start(
+        &app,
+        json!({"client_id": id(&c.backend), "client_secret": c.backend["client_secret"],
+               "connection": "email", "email": "stranger@example.com", "send": "code"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    plant("stranger@example.com", 60).await;
+    let (status, _) = otp_grant(&app, &c.backend, "email", "stranger@example.com", "424242").await;
+    assert_eq!(status, 403);
+    let (_, users) = mgmt
+        .get("/users?q=email%3A%22stranger%40example.com%22")
+        .await;
+    assert_eq!(users.as_array().expect("users").len(), 0);
+}
+
+#[tokio::test]
+async fn sms_codes_through_a_gateway_and_through_twilio() {
+    let mut sink = SmsSink::start().await;
+    let app = spawn_app_on(TestDb::sqlite(), &[("GATEHOUSE_TWILIO_API_URL", &sink.url)]).await;
+    let mgmt = app.mgmt().await;
+    let c = clients(&mgmt).await;
+    let (status, conn) = mgmt
+        .post(
+            "/connections",
+            json!({"name": "sms", "strategy": "sms", "enabled_clients": [id(&c.backend)],
+                   "options": {"provider": "sms_gateway", "gateway_url": format!("{}/send", sink.url),
+                               "from": "+15550000000", "template": "Your code is @@password@@",
+                               "gateway_authentication": {"method": "bearer", "subject": "gatehouse",
+                                   "audience": "urn:sms", "secret": "c2VjcmV0LXNlY3JldA",
+                                   "secret_base64_encoded": true}}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{conn}");
+    assert!(
+        conn["options"]["gateway_authentication"]
+            .get("secret")
+            .is_none(),
+        "secrets are not shown: {conn}"
+    );
+    let send = |phone: &'static str| {
+        let (app, c) = (&app, &c);
+        async move {
+            start(
+                app,
+                json!({"client_id": id(&c.backend), "client_secret": c.backend["client_secret"],
+                       "connection": "sms", "phone_number": phone}),
+            )
+            .await
+        }
+    };
+    let (status, body) = send("+14155550123").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["phone_number"], "+14155550123");
+    let got = sink.next().await;
+    assert_eq!(got.path, "/send");
+    let sent: Value = serde_json::from_str(&got.body).expect("json");
+    assert_eq!(sent["recipient"], "+14155550123");
+    assert_eq!(sent["sender"], "+15550000000");
+    let code = code_after(sent["body"].as_str().expect("body"), "code is");
+    let bearer = got.authorization.expect("authorization");
+    let token = bearer.strip_prefix("Bearer ").expect("bearer");
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+    validation.set_audience(&["urn:sms"]);
+    let jwt = jsonwebtoken::decode::<Value>(
+        token,
+        &jsonwebtoken::DecodingKey::from_secret(b"secret-secret"),
+        &validation,
+    )
+    .expect("HS256 with the decoded secret");
+    assert_eq!(jwt.claims["sub"], "gatehouse");
+
+    let (status, e) = otp_grant(&app, &c.backend, "sms", "+14155550123", &wrong(&code)).await;
+    assert_eq!(
+        e["error_description"],
+        "Wrong phone number or verification code."
+    );
+    assert_eq!(status, 403);
+    let (status, tokens) = otp_grant(&app, &c.backend, "sms", "+14155550123", &code).await;
+    assert_eq!(status, 200, "{tokens}");
+    let sub = claims(tokens["id_token"].as_str().expect("id"))["sub"]
+        .as_str()
+        .expect("sub")
+        .to_owned();
+    assert!(sub.starts_with("sms|"), "{sub}");
+    let (_, user) = mgmt
+        .get(&format!("/users/{}", sub.replace('|', "%7C")))
+        .await;
+    assert_eq!(user["phone_number"], "+14155550123");
+    assert_eq!(user["phone_verified"], true);
+
+    // A gateway that fails is the caller's error, and logged.
+    sink.answer(500);
+    let (status, e) = send("+14155550123").await;
+    assert_eq!(
+        (status, e["error"].as_str()),
+        (400, Some("sms_provider_error")),
+        "{e}"
+    );
+    assert_eq!(
+        e["error_description"],
+        "Unexpected response while calling the SMS gateway: 500"
+    );
+    sink.next().await;
+    let (_, logs) = mgmt.get("/logs?q=type%3Afn").await;
+    assert_eq!(logs.as_array().expect("logs").len(), 1);
+
+    // Twilio: the account's Messages API, HTTP Basic with the SID and the sealed token.
+    sink.answer(201);
+    let (status, conn) = mgmt
+        .patch(
+            &format!("/connections/{}", conn["id"].as_str().expect("id")),
+            json!({"options": {"provider": "twilio", "twilio_sid": "AC123", "twilio_token": "tw-token",
+                               "from": "+15550000000", "template": "Code: @@password@@"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{conn}");
+    assert!(conn["options"].get("twilio_token").is_none());
+    let (status, _) = send("+14155550123").await;
+    assert_eq!(status, 200);
+    let got = sink.next().await;
+    assert_eq!(got.path, "/2010-04-01/Accounts/AC123/Messages.json");
+    use base64::Engine as _;
+    assert_eq!(
+        got.authorization.as_deref(),
+        Some(
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode("AC123:tw-token")
+            )
+            .as_str()
+        )
+    );
+    assert!(
+        got.content_type
+            .unwrap_or_default()
+            .starts_with("application/x-www-form-urlencoded")
+    );
+    let form: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(got.body.as_bytes())
+            .into_owned()
+            .collect();
+    assert_eq!(form["To"], "+14155550123");
+    assert_eq!(form["From"], "+15550000000");
+    let code = code_after(&form["Body"], "Code:");
+    let (status, tokens) = otp_grant(&app, &c.backend, "sms", "+14155550123", &code).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        claims(tokens["id_token"].as_str().expect("id"))["sub"],
+        sub.as_str(),
+        "same user"
+    );
+    // A PATCH without the token keeps it; Twilio's refusal reaches the caller.
+    mgmt.patch(
+        &format!("/connections/{}", conn["id"].as_str().expect("id")),
+        json!({"options": {"provider": "twilio", "twilio_sid": "AC123", "from": "+15550000000"}}),
+    )
+    .await;
+    sink.answer(400);
+    let (status, e) = send("+14155550123").await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        e["error_description"],
+        "The 'To' number is not a valid phone number. (Code: 21211)"
+    );
+    let got = sink.next().await;
+    assert!(
+        got.authorization
+            .unwrap_or_default()
+            .ends_with(&base64::engine::general_purpose::STANDARD.encode("AC123:tw-token"))
+    );
+}
+
+#[tokio::test]
+async fn sending_is_limited_per_recipient() {
+    let app = spawn_app_on(
+        TestDb::sqlite(),
+        &[("GATEHOUSE_RATE_LIMIT_PASSWORDLESS_RECIPIENT", "2:0.001")],
+    )
+    .await;
+    let mut smtp = SmtpSink::start().await;
+    let mgmt = app.mgmt().await;
+    smtp_provider(&mgmt, &smtp).await;
+    let c = clients(&mgmt).await;
+    mgmt.post(
+        "/connections",
+        json!({"name": "email", "strategy": "email", "enabled_clients": [id(&c.spa)]}),
+    )
+    .await;
+    let ask = |email: &'static str| {
+        let (app, c) = (&app, &c);
+        async move {
+            start(
+                app,
+                json!({"client_id": id(&c.spa), "connection": "email", "email": email, "send": "code"}),
+            )
+            .await
+        }
+    };
+    assert_eq!(ask("a@example.com").await.0, 200);
+    assert_eq!(ask("A@example.com").await.0, 200);
+    let (status, e) = ask("a@example.com").await;
+    assert_eq!(
+        (status, e["error"].as_str()),
+        (429, Some("too_many_requests"))
+    );
+    assert_eq!(ask("b@example.com").await.0, 200, "others are not affected");
+    for _ in 0..3 {
+        smtp.next_mail().await;
+    }
+}
