@@ -46,6 +46,15 @@ pub fn router(state: AppState) -> Router {
             get(crate::ui::login::show_login).post(crate::ui::login::submit),
         )
         .route("/u/consent", post(crate::ui::login::submit_consent))
+        .route("/u/passwordless", get(crate::ui::passwordless::choose))
+        .route(
+            "/u/passwordless/start",
+            post(crate::ui::passwordless::submit_start),
+        )
+        .route(
+            "/u/passwordless/code",
+            get(crate::ui::passwordless::show_code).post(crate::ui::passwordless::submit_code),
+        )
         .route(
             "/u/signup",
             get(crate::ui::login::show_signup).post(crate::ui::login::submit_signup),
@@ -61,6 +70,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/passwordless/start",
             post(crate::passwordless::start::start),
+        )
+        .route(
+            "/passwordless/verify_redirect",
+            get(crate::passwordless::link::show).post(crate::passwordless::link::verify),
         )
         .route(
             "/dbconnections/change_password",

@@ -79,6 +79,9 @@ pub struct Transaction {
     /// The database connection to log in with (None: the tenant's default directory).
     #[serde(default)]
     pub connection: Option<String>,
+    /// The email or phone number a passwordless code was sent to.
+    #[serde(default)]
+    pub recipient: Option<String>,
     /// Must equal the CSRF cookie.
     pub csrf: String,
     /// Expiry (seconds since the epoch).
@@ -447,7 +450,7 @@ async fn store_code(
 /// An authorization request after its checks.
 pub enum Checked {
     /// Good: the client, the transaction, and `max_age`.
-    Valid(Arc<Client>, Transaction, Option<i64>),
+    Valid(Arc<Client>, Box<Transaction>, Option<i64>),
     /// Refused: an error page, or an error sent back to the client.
     Refused(Response),
 }
@@ -578,6 +581,7 @@ pub async fn check_request(state: &AppState, q: &AuthorizeQuery) -> Result<Check
         code_challenge: None,
         connection: None,
         prompt: q.prompt.clone(),
+        recipient: None,
         csrf: random_secret(24),
         exp: OffsetDateTime::now_utc().unix_timestamp() + TX_LIFETIME,
     };
@@ -730,7 +734,7 @@ pub async fn check_request(state: &AppState, q: &AuthorizeQuery) -> Result<Check
             ));
         }
     };
-    Ok(Checked::Valid(client, tx, max_age))
+    Ok(Checked::Valid(client, Box::new(tx), max_age))
 }
 
 fn is_public(client: &Client) -> bool {
@@ -746,18 +750,29 @@ pub async fn login_page(
     error: Option<&str>,
     status: StatusCode,
 ) -> Result<Response, OAuthError> {
-    let sealed = tx.seal(state)?;
-    let tenant = crate::ui::brand(state).await;
-    let mut r = ui::render(
-        status,
-        &LoginPage {
-            tenant: &tenant,
-            client_name: &client.name,
-            tx: &sealed,
-            login_hint,
-            error,
-        },
-    );
+    // A passwordless connection asked for: its page instead of the password form.
+    let passwordless = match tx.connection.as_deref() {
+        Some(name) => ui::passwordless::usable_connection(state, client, name).await?,
+        None => None,
+    };
+    let mut r = if let Some(connection) = passwordless {
+        ui::passwordless::start_page(state, client, tx, &connection, login_hint, error, status)
+            .await?
+    } else {
+        let sealed = tx.seal(state)?;
+        let tenant = crate::ui::brand(state).await;
+        ui::render(
+            status,
+            &LoginPage {
+                tenant: &tenant,
+                client_name: &client.name,
+                tx: &sealed,
+                login_hint,
+                error,
+                passwordless: ui::passwordless::offered(state, client).await?,
+            },
+        )
+    };
     r.headers_mut().append(
         header::SET_COOKIE,
         set_cookie(state, CSRF_COOKIE, &tx.csrf, TX_LIFETIME),

@@ -122,13 +122,14 @@ mod tests {
 
     #[test]
     fn json_nulls_and_empties_are_absent() {
-        let p =
-            Params::from_json(br#"{"a":"1","b":null,"c":"","d":5,"e":{"x":1}}"#).expect("parses");
+        let p = Params::from_json(br#"{"a":"1","b":null,"c":"","d":5,"e":{"x":1},"f":[1]}"#)
+            .expect("parses");
         assert_eq!(p.get("a"), Some("1"));
         assert_eq!(p.get("b"), None);
         assert_eq!(p.get("c"), None);
         assert_eq!(p.get("d"), Some("5"));
-        assert_eq!(p.get("e"), None);
+        assert_eq!(p.get("e"), Some(r#"{"x":1}"#), "objects stay as JSON text");
+        assert_eq!(p.get("f"), None);
         assert!(Params::from_json(b"[1]").is_err());
         assert!(Params::from_json(b"{").is_err());
     }

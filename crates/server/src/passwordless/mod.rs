@@ -5,5 +5,6 @@
 
 pub mod delivery;
 pub mod grant;
+pub mod link;
 pub mod otp;
 pub mod start;

@@ -27,7 +27,7 @@ use crate::ui::{self, Brand, SignupPage};
 
 /// The transaction of a submitted form, if it is sealed by us, unexpired, and bound to this
 /// browser's CSRF cookie (login CSRF); otherwise the error page to show.
-async fn bound_transaction(
+pub async fn bound_transaction(
     state: &AppState,
     headers: &HeaderMap,
     sealed: &str,
@@ -68,7 +68,7 @@ async fn connection_of(state: &AppState, tx: &Transaction) -> Result<String, OAu
 }
 
 /// Starts a session for `user` and sends the code to the client (303), with the cookies.
-async fn finish(
+pub async fn finish(
     state: &AppState,
     tx: &Transaction,
     user: &User,

@@ -2,6 +2,7 @@
 //! without JavaScript.
 
 pub mod login;
+pub mod passwordless;
 pub mod reset;
 pub mod unblock;
 pub mod verify;
@@ -57,6 +58,8 @@ pub struct LoginPage<'a> {
     pub login_hint: &'a str,
     /// What went wrong on the last attempt.
     pub error: Option<&'a str>,
+    /// Passwordless connections the application offers: (name, link text).
+    pub passwordless: Vec<(String, String)>,
 }
 
 /// The sign-up form.

@@ -594,3 +594,254 @@ async fn sending_is_limited_per_recipient() {
         smtp.next_mail().await;
     }
 }
+
+fn challenge_of(verifier: &str) -> String {
+    use base64::Engine as _;
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(d.as_ref())
+}
+
+fn query_param(url: &url::Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+fn location(r: &reqwest::Response) -> url::Url {
+    let raw = r.headers()["location"].to_str().expect("ascii");
+    url::Url::parse(raw)
+        .or_else(|_| url::Url::parse("http://gatehouse.invalid").and_then(|b| b.join(raw)))
+        .expect("url")
+}
+
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in {html}"))
+        + marker.len();
+    html[start..]
+        .split('"')
+        .next()
+        .expect("value")
+        .replace("&amp;", "&")
+}
+
+#[tokio::test]
+async fn a_magic_link_logs_in_once_after_a_click() {
+    let app = spawn_app().await;
+    let mut smtp = SmtpSink::start().await;
+    let mgmt = app.mgmt().await;
+    smtp_provider(&mgmt, &smtp).await;
+    let c = clients(&mgmt).await;
+    mgmt.post(
+        "/connections",
+        json!({"name": "email", "strategy": "email", "enabled_clients": [id(&c.spa)]}),
+    )
+    .await;
+    let verifier = "a-verifier-of-enough-length-for-pkce-0123456789";
+    let (status, body) = start(
+        &app,
+        json!({"client_id": id(&c.spa), "connection": "email", "email": "lee@example.com", "send": "link",
+               "authParams": {"redirect_uri": "https://app.example/cb", "response_type": "code",
+                              "scope": "openid email", "state": "xyz", "redirectUri": "ignored",
+                              "code_challenge": challenge_of(verifier), "code_challenge_method": "S256"}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let link = crate::smtp::link_in(&smtp.next_mail().await, "/passwordless/verify_redirect?");
+    assert!(
+        !link.contains("redirect_uri"),
+        "the request stays on the server: {link}"
+    );
+
+    // Opening the link twice (a mail scanner, then the person) spends nothing.
+    let browser = crate::helpers::client();
+    let mut html = String::new();
+    for _ in 0..2 {
+        let page = browser.get(app.url(&link)).send().await.expect("open");
+        assert_eq!(page.status(), 200);
+        html = page.text().await.expect("html");
+    }
+    assert!(html.contains("Continue as lee@example.com"), "{html}");
+    let fields: Vec<(String, String)> = ["client_id", "connection", "email", "verification_code"]
+        .iter()
+        .map(|n| ((*n).to_owned(), hidden(&html, n)))
+        .collect();
+    let r = browser
+        .post(app.url("/passwordless/verify_redirect"))
+        .form(&fields)
+        .send()
+        .await
+        .expect("click");
+    assert_eq!(r.status(), 303);
+    let to = location(&r);
+    assert_eq!(
+        to.as_str().split('?').next(),
+        Some("https://app.example/cb")
+    );
+    assert_eq!(query_param(&to, "state").as_deref(), Some("xyz"));
+    let code = query_param(&to, "code").expect("code");
+    let tokens: Value = app
+        .client
+        .post(app.url("/oauth/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", id(&c.spa)),
+            ("code", &code),
+            ("redirect_uri", "https://app.example/cb"),
+            ("code_verifier", verifier),
+        ])
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("json");
+    let sub = claims(tokens["id_token"].as_str().expect("id token"))["sub"].clone();
+    assert!(sub.as_str().expect("sub").starts_with("email|"), "{tokens}");
+
+    // Once.
+    let again = browser
+        .post(app.url("/passwordless/verify_redirect"))
+        .form(&fields)
+        .send()
+        .await
+        .expect("again");
+    assert_eq!(again.status(), 400);
+    // The session it started serves silent authentication.
+    let silent = browser
+        .get(app.url(&format!(
+            "/authorize?response_type=code&client_id={}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&scope=openid&prompt=none&code_challenge={}&code_challenge_method=S256",
+            id(&c.spa),
+            challenge_of(verifier)
+        )))
+        .send()
+        .await
+        .expect("silent");
+    assert!(query_param(&location(&silent), "code").is_some());
+}
+
+#[tokio::test]
+async fn the_login_pages_log_in_with_an_sms_code() {
+    let mut sink = SmsSink::start().await;
+    let app = spawn_app().await;
+    let mgmt = app.mgmt().await;
+    let (_, web) = mgmt
+        .post(
+            "/clients",
+            json!({"name": "Web", "app_type": "regular_web", "callbacks": ["https://app.example/cb"],
+                   "grant_types": ["authorization_code"]}),
+        )
+        .await;
+    mgmt.post(
+        "/connections",
+        json!({"name": "sms", "strategy": "sms", "enabled_clients": [id(&web)],
+               "options": {"provider": "sms_gateway", "gateway_url": format!("{}/send", sink.url),
+                           "template": "Code @@password@@"}}),
+    )
+    .await;
+    let authorize = |extra: &str| {
+        app.url(&format!(
+            "/authorize?response_type=code&client_id={}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&scope=openid&state=s1{extra}",
+            id(&web)
+        ))
+    };
+    let browser = crate::helpers::client();
+    // The password page offers the connection; connection=sms goes straight to it.
+    let html = browser
+        .get(authorize(""))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        html.contains("Log in with a code sent by text message"),
+        "{html}"
+    );
+    let page = browser
+        .get(authorize("&connection=sms"))
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.expect("html");
+    assert!(
+        html.contains("<label for=\"recipient\">Phone number"),
+        "{html}"
+    );
+    let tx = hidden(&html, "tx");
+
+    let bad = browser
+        .post(app.url("/u/passwordless/start"))
+        .form(&[("tx", tx.as_str()), ("recipient", "555-0123")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(bad.status(), 400);
+    assert!(bad.text().await.expect("html").contains("country code"));
+    // A form from another browser is refused.
+    let stranger = crate::helpers::client()
+        .post(app.url("/u/passwordless/start"))
+        .form(&[("tx", tx.as_str()), ("recipient", "+14155550199")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(stranger.status(), 400);
+
+    let sent = browser
+        .post(app.url("/u/passwordless/start"))
+        .form(&[("tx", tx.as_str()), ("recipient", "+14155550123")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(sent.status(), 303);
+    let code_page = location(&sent);
+    assert_eq!(code_page.path(), "/u/passwordless/code");
+    let got = sink.next().await;
+    let body: Value = serde_json::from_str(&got.body).expect("json");
+    let code = code_after(body["body"].as_str().expect("body"), "Code");
+    let html = browser
+        .get(app.url(&format!(
+            "/u/passwordless/code?{}",
+            code_page.query().expect("query")
+        )))
+        .send()
+        .await
+        .expect("code page")
+        .text()
+        .await
+        .expect("html");
+    assert!(html.contains("We sent a code to +14155550123"), "{html}");
+    let tx = hidden(&html, "tx");
+    let wrong_code = browser
+        .post(app.url("/u/passwordless/code"))
+        .form(&[("tx", tx.as_str()), ("code", wrong(&code).as_str())])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(wrong_code.status(), 400);
+    assert!(
+        wrong_code
+            .text()
+            .await
+            .expect("html")
+            .contains("Wrong phone number or verification code.")
+    );
+    let ok = browser
+        .post(app.url("/u/passwordless/code"))
+        .form(&[("tx", tx.as_str()), ("code", code.as_str())])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(ok.status(), 303);
+    let to = location(&ok);
+    assert_eq!(query_param(&to, "state").as_deref(), Some("s1"));
+    assert!(query_param(&to, "code").is_some());
+    let (_, users) = mgmt
+        .get("/users?q=phone_number%3A%22%2B14155550123%22")
+        .await;
+    assert_eq!(users.as_array().map(Vec::len), Some(1), "{users}");
+}

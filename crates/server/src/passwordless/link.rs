@@ -1,0 +1,168 @@
+//! `/passwordless/verify_redirect`: the magic link. Opening it (GET) shows a button; the
+//! button (POST) uses the link once, logs the person in and completes the authorization
+//! request stored with the link when it was sent. The extra click is deliberate: mail
+//! scanners open links, and a link opened by a scanner must not be spent (nor log the
+//! scanner in).
+
+use askama::Template;
+use axum::Form;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use gatehouse_core::log::LogEvent;
+use serde::Deserialize;
+
+use super::otp;
+use crate::AppState;
+use crate::error::OAuthError;
+use crate::http::caller_info::CallerInfo;
+use crate::oauth::authorize::{AuthorizeQuery, Checked, check_request, error_to_client};
+use crate::ui;
+
+/// The link's query (and the button's form).
+#[derive(Debug, Default, Deserialize)]
+pub struct LinkParams {
+    client_id: Option<String>,
+    connection: Option<String>,
+    email: Option<String>,
+    phone_number: Option<String>,
+    verification_code: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "passwordless_link.html")]
+struct LinkPage<'a> {
+    tenant: &'a ui::Brand,
+    client_name: &'a str,
+    recipient: &'a str,
+    fields: Vec<(&'a str, &'a str)>,
+}
+
+fn used(tenant: &ui::Brand) -> Response {
+    ui::error_page(
+        tenant,
+        "This link has expired or was already used. Ask for a new one.",
+    )
+}
+
+/// `GET /passwordless/verify_redirect`: the confirmation page (nothing is used up).
+pub async fn show(
+    State(state): State<AppState>,
+    // `Form` reads the query string on GET.
+    form: Result<Form<LinkParams>, axum::extract::rejection::FormRejection>,
+) -> Result<Response, OAuthError> {
+    let tenant = ui::brand(&state).await;
+    let Ok(Form(p)) = form else {
+        return Ok(used(&tenant));
+    };
+    let (Some(client_id), Some(connection), Some(code)) =
+        (&p.client_id, &p.connection, &p.verification_code)
+    else {
+        return Ok(used(&tenant));
+    };
+    let Some(client) = state.catalog.client(client_id).await? else {
+        return Ok(used(&tenant));
+    };
+    let recipient_field = if p.email.is_some() {
+        "email"
+    } else {
+        "phone_number"
+    };
+    let recipient = p
+        .email
+        .as_deref()
+        .or(p.phone_number.as_deref())
+        .unwrap_or_default();
+    Ok(ui::render(
+        StatusCode::OK,
+        &LinkPage {
+            tenant: &tenant,
+            client_name: &client.name,
+            recipient,
+            fields: vec![
+                ("client_id", client_id),
+                ("connection", connection),
+                (recipient_field, recipient),
+                ("verification_code", code),
+            ],
+        },
+    ))
+}
+
+/// `POST /passwordless/verify_redirect`: uses the link and answers as `/authorize` would.
+pub async fn verify(
+    State(state): State<AppState>,
+    caller: CallerInfo,
+    form: Result<Form<LinkParams>, axum::extract::rejection::FormRejection>,
+) -> Result<Response, OAuthError> {
+    let tenant = ui::brand(&state).await;
+    let Ok(Form(p)) = form else {
+        return Ok(used(&tenant));
+    };
+    let (Some(client_id), Some(name), Some(code)) =
+        (&p.client_id, &p.connection, &p.verification_code)
+    else {
+        return Ok(used(&tenant));
+    };
+    let Some(client) = state.catalog.client(client_id).await? else {
+        return Ok(used(&tenant));
+    };
+    let Ok(connection) = otp::connection_for(&state, &client, name).await else {
+        return Ok(used(&tenant));
+    };
+    let given = p.email.as_deref().or(p.phone_number.as_deref());
+    let Ok(recipient) = otp::recipient(&connection, given) else {
+        return Ok(used(&tenant));
+    };
+    let mut event = LogEvent::new("f");
+    event.ip = caller.ip.clone();
+    event.user_agent = caller.user_agent.clone();
+    event.client_id = Some(client.client_id.clone());
+    event.client_name = Some(client.name.clone());
+    event.connection = Some(connection.name.clone());
+    let otp = otp::check(&state, &connection, &recipient, code)
+        .await?
+        .filter(|o| o.send == "link" && o.client_id == client.client_id);
+    let Some(otp) = otp else {
+        event.description = Some("Expired, used or wrong magic link".into());
+        state.logs.record(event);
+        return Ok(used(&tenant));
+    };
+    // The request the link completes is the one checked when it was sent, checked again
+    // (the application's settings may have changed since).
+    let query: AuthorizeQuery = serde_json::from_value(otp.auth_params.clone())
+        .map_err(|e| OAuthError::Internal(e.into()))?;
+    let tx = match check_request(&state, &query).await? {
+        Checked::Valid(_, tx, _) => tx,
+        Checked::Refused(page) => return Ok(page),
+    };
+    let found = otp::user_for(&state, &connection, &recipient).await?;
+    let Some((user, created)) = found else {
+        event.description = Some("Sign-ups are disabled for this connection".into());
+        state.logs.record(event);
+        return Ok(error_to_client(
+            &state,
+            &tx,
+            "access_denied",
+            "Sign-ups are disabled for this connection",
+        ));
+    };
+    event.user_id = Some(user.user_id.clone());
+    if user.blocked {
+        event.description = Some("user is blocked".into());
+        state.logs.record(event);
+        return Ok(error_to_client(
+            &state,
+            &tx,
+            "unauthorized",
+            "user is blocked",
+        ));
+    }
+    if created {
+        otp::log_signup(&state, &user, &connection, &client.client_id);
+    }
+    event.kind = "s".into();
+    event.description = Some("Successful login (magic link)".into());
+    state.logs.record(event);
+    ui::login::finish(&state, &tx, &user, &connection.name, caller.ip.as_deref()).await
+}

@@ -1,0 +1,376 @@
+//! Passwordless login on the Universal Login pages: ask for the email or phone number, send
+//! a code, ask for the code, then a session and the authorization response, as the password
+//! form does. Plain forms bound to the transaction and its CSRF cookie; 303 after sending.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use gatehouse_core::client::Client;
+use gatehouse_core::connection::Connection;
+use gatehouse_core::log::LogEvent;
+use gatehouse_core::passwordless::Send;
+use gatehouse_core::store::{ConnectionFilter, Page};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::AppState;
+use crate::error::OAuthError;
+use crate::http::caller_info::CallerInfo;
+use crate::oauth::authorize::Transaction;
+use crate::passwordless::otp::{self, SendRequest};
+use crate::ui::{self, Brand};
+
+#[derive(Template)]
+#[template(path = "passwordless_start.html")]
+struct StartPage<'a> {
+    tenant: &'a Brand,
+    client_name: &'a str,
+    tx: &'a str,
+    is_email: bool,
+    value: &'a str,
+    error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "passwordless_code.html")]
+struct CodePage<'a> {
+    tenant: &'a Brand,
+    tx: &'a str,
+    recipient: &'a str,
+    error: Option<&'a str>,
+}
+
+/// The passwordless connection `name`, if it is one and `client` may use it.
+pub async fn usable_connection(
+    state: &AppState,
+    client: &Client,
+    name: &str,
+) -> Result<Option<Connection>, OAuthError> {
+    Ok(state
+        .stores
+        .connections
+        .connection_by_name(name)
+        .await?
+        .filter(|c| {
+            matches!(c.strategy.as_str(), "email" | "sms")
+                && c.enabled_clients.contains(&client.client_id)
+        }))
+}
+
+/// The passwordless connections `client` offers on its login page, with link texts.
+pub async fn offered(
+    state: &AppState,
+    client: &Client,
+) -> Result<Vec<(String, String)>, OAuthError> {
+    let filter = ConnectionFilter {
+        strategies: vec!["email".into(), "sms".into()],
+        name: None,
+    };
+    let page = Page {
+        offset: 0,
+        limit: 20,
+    };
+    Ok(state
+        .stores
+        .connections
+        .list_connections(&filter, page)
+        .await?
+        .into_iter()
+        .filter(|c| c.enabled_clients.contains(&client.client_id))
+        .map(|c| {
+            let label = if c.strategy == "email" {
+                "Log in with a code sent by email"
+            } else {
+                "Log in with a code sent by text message"
+            };
+            (c.name, label.to_owned())
+        })
+        .collect())
+}
+
+/// The page asking for the email or phone number of `connection`.
+pub async fn start_page(
+    state: &AppState,
+    client: &Client,
+    tx: &Transaction,
+    connection: &Connection,
+    value: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Result<Response, OAuthError> {
+    let sealed = tx.seal(state)?;
+    let tenant = ui::brand(state).await;
+    Ok(ui::render(
+        status,
+        &StartPage {
+            tenant: &tenant,
+            client_name: &client.name,
+            tx: &sealed,
+            is_email: connection.strategy == "email",
+            value,
+            error,
+        },
+    ))
+}
+
+fn code_page(
+    state: &AppState,
+    tenant: &Brand,
+    tx: &Transaction,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Result<Response, OAuthError> {
+    let sealed = tx.seal(state)?;
+    Ok(ui::render(
+        status,
+        &CodePage {
+            tenant,
+            tx: &sealed,
+            recipient: tx.recipient.as_deref().unwrap_or_default(),
+            error,
+        },
+    ))
+}
+
+/// The transaction of a form or link, and its passwordless connection.
+async fn bound(
+    state: &AppState,
+    headers: &HeaderMap,
+    sealed: &str,
+    tenant: &Brand,
+) -> Result<Result<(Transaction, Arc<Client>, Connection), Response>, OAuthError> {
+    let (tx, client) = match ui::login::bound_transaction(state, headers, sealed, tenant).await {
+        Ok(found) => found,
+        Err(page) => return Ok(Err(page)),
+    };
+    let connection = match tx.connection.as_deref() {
+        Some(name) => usable_connection(state, &client, name).await?,
+        None => None,
+    };
+    Ok(match connection {
+        Some(c) => Ok((tx, client, c)),
+        None => Err(ui::error_page(
+            tenant,
+            "This application does not offer passwordless login.",
+        )),
+    })
+}
+
+/// `GET /u/passwordless?tx=&connection=`: the login page's link to a passwordless
+/// connection, and the code page's "send a new code".
+#[derive(Debug, Deserialize)]
+pub struct ChooseQuery {
+    #[serde(default)]
+    tx: String,
+    connection: Option<String>,
+}
+
+/// The handler of the link.
+pub async fn choose(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<ChooseQuery>,
+) -> Result<Response, OAuthError> {
+    let tenant = ui::brand(&state).await;
+    let (mut tx, client) =
+        match ui::login::bound_transaction(&state, &headers, &q.tx, &tenant).await {
+            Ok(found) => found,
+            Err(page) => return Ok(page),
+        };
+    if let Some(name) = q.connection {
+        tx.connection = Some(name);
+    }
+    let connection = match tx.connection.as_deref() {
+        Some(name) => usable_connection(&state, &client, name).await?,
+        None => None,
+    };
+    let Some(connection) = connection else {
+        return Ok(ui::error_page(
+            &tenant,
+            "This application does not offer that way to log in.",
+        ));
+    };
+    let value = tx.recipient.take().unwrap_or_default();
+    start_page(
+        &state,
+        &client,
+        &tx,
+        &connection,
+        &value,
+        None,
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// The first form.
+#[derive(Debug, Deserialize)]
+pub struct StartForm {
+    tx: String,
+    #[serde(default)]
+    recipient: String,
+}
+
+/// `POST /u/passwordless/start`: sends a code, then 303 to the code page.
+pub async fn submit_start(
+    State(state): State<AppState>,
+    caller: CallerInfo,
+    headers: HeaderMap,
+    form: Result<Form<StartForm>, axum::extract::rejection::FormRejection>,
+) -> Result<Response, OAuthError> {
+    let tenant = ui::brand(&state).await;
+    let Ok(Form(form)) = form else {
+        return Ok(ui::error_page(
+            &tenant,
+            "The form was not filled in properly.",
+        ));
+    };
+    let (mut tx, client, connection) = match bound(&state, &headers, &form.tx, &tenant).await? {
+        Ok(found) => found,
+        Err(page) => return Ok(page),
+    };
+    let typed = form.recipient.trim();
+    let again = |message: String| {
+        let (state, client, tx, connection) = (&state, &client, &tx, &connection);
+        async move {
+            start_page(
+                state,
+                client,
+                tx,
+                connection,
+                typed,
+                Some(&message),
+                StatusCode::BAD_REQUEST,
+            )
+            .await
+        }
+    };
+    let recipient = match otp::recipient(&connection, Some(typed)) {
+        Ok(r) => r,
+        Err(_) if connection.strategy == "email" => {
+            return again("Enter a valid email address.".into()).await;
+        }
+        Err(_) => {
+            return again("Enter the number with its country code, like +14155550123.".into())
+                .await;
+        }
+    };
+    let sent = otp::send(
+        &state,
+        SendRequest {
+            client: &client,
+            connection: &connection,
+            recipient: &recipient,
+            send: Send::Code,
+            auth_params: json!({}),
+            ip: caller.ip.as_deref(),
+            language: "",
+        },
+    )
+    .await;
+    match sent {
+        Ok(()) => {}
+        Err(OAuthError::TooManyRequests(m)) => return again(m).await,
+        Err(OAuthError::Auth0 { .. }) => {
+            return again("We could not send the code. Try again in a moment.".into()).await;
+        }
+        Err(e) => return Err(e),
+    }
+    tx.recipient = Some(recipient);
+    let mut r = StatusCode::SEE_OTHER.into_response();
+    let location = format!("/u/passwordless/code?tx={}", tx.seal(&state)?);
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(r)
+}
+
+/// The `tx` of the code page.
+#[derive(Debug, Deserialize)]
+pub struct TxQuery {
+    #[serde(default)]
+    tx: String,
+}
+
+/// `GET /u/passwordless/code?tx=`.
+pub async fn show_code(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<TxQuery>,
+) -> Result<Response, OAuthError> {
+    let tenant = ui::brand(&state).await;
+    match bound(&state, &headers, &q.tx, &tenant).await? {
+        Ok((tx, _, _)) if tx.recipient.is_some() => {
+            code_page(&state, &tenant, &tx, None, StatusCode::OK)
+        }
+        Ok(_) => Ok(ui::error_page(&tenant, "Ask for a code first.")),
+        Err(page) => Ok(page),
+    }
+}
+
+/// The code form.
+#[derive(Debug, Deserialize)]
+pub struct CodeForm {
+    tx: String,
+    #[serde(default)]
+    code: String,
+}
+
+/// `POST /u/passwordless/code`: a right code logs in (a session, then the authorization
+/// response); a wrong one shows the form again.
+pub async fn submit_code(
+    State(state): State<AppState>,
+    caller: CallerInfo,
+    headers: HeaderMap,
+    form: Result<Form<CodeForm>, axum::extract::rejection::FormRejection>,
+) -> Result<Response, OAuthError> {
+    let tenant = ui::brand(&state).await;
+    let Ok(Form(form)) = form else {
+        return Ok(ui::error_page(
+            &tenant,
+            "The form was not filled in properly.",
+        ));
+    };
+    let (tx, client, connection) = match bound(&state, &headers, &form.tx, &tenant).await? {
+        Ok(found) => found,
+        Err(page) => return Ok(page),
+    };
+    let Some(recipient) = tx.recipient.clone() else {
+        return Ok(ui::error_page(&tenant, "Ask for a code first."));
+    };
+    let mut event = LogEvent::new("f");
+    event.ip = caller.ip.clone();
+    event.user_agent = caller.user_agent.clone();
+    event.client_id = Some(client.client_id.clone());
+    event.client_name = Some(client.name.clone());
+    event.connection = Some(connection.name.clone());
+    let checked = otp::check(&state, &connection, &recipient, &form.code).await?;
+    let found = match checked {
+        Some(_) => otp::user_for(&state, &connection, &recipient).await?,
+        None => None,
+    };
+    let Some((user, created)) = found.filter(|(u, _)| !u.blocked) else {
+        let message = otp::wrong_code(&connection).description();
+        event.description = Some(message.clone());
+        state.logs.record(event);
+        return code_page(
+            &state,
+            &tenant,
+            &tx,
+            Some(&message),
+            StatusCode::BAD_REQUEST,
+        );
+    };
+    if created {
+        otp::log_signup(&state, &user, &connection, &client.client_id);
+    }
+    event.kind = "s".into();
+    event.description = Some("Successful login (passwordless code)".into());
+    event.user_id = Some(user.user_id.clone());
+    state.logs.record(event);
+    ui::login::finish(&state, &tx, &user, &connection.name, caller.ip.as_deref()).await
+}
