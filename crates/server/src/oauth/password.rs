@@ -202,7 +202,15 @@ pub async fn check_password(
         .user_by_login(connection, username)
         .await?;
     let ip = ip.unwrap_or_default();
-    let threshold = state.config.brute_force_threshold;
+    // The connection's `brute_force_protection` (on unless set to false) gates the tenant's
+    // threshold, as in Auth0.
+    let protected = state
+        .stores
+        .connections
+        .connection_by_name(connection)
+        .await?
+        .is_none_or(|c| c.options["brute_force_protection"].as_bool() != Some(false));
+    let threshold = state.config.brute_force_threshold.filter(|_| protected);
     if let (Some(limit), Some(u)) = (threshold, &user)
         && state.stores.users.login_failures(&u.user_id, ip).await? >= i64::from(limit)
     {

@@ -63,11 +63,14 @@ async fn run(
     let Ok(recipient) = otp::recipient(&connection, Some(username)) else {
         return Err(otp::wrong_code(&connection));
     };
-    if otp::check(state, &connection, &recipient, code)
-        .await?
-        .is_none()
-    {
-        return Err(otp::wrong_code(&connection));
+    match otp::check(state, &connection, &recipient, code, caller.ip.as_deref()).await? {
+        otp::CodeCheck::Valid(_) => {}
+        otp::CodeCheck::Wrong => return Err(otp::wrong_code(&connection)),
+        otp::CodeCheck::TooManyAttempts => {
+            return Err(OAuthError::TooManyAttempts(
+                crate::oauth::password::TOO_MANY_ATTEMPTS.into(),
+            ));
+        }
     }
     let Some((user, created)) = otp::user_for(state, &connection, &recipient).await? else {
         return Err(otp::wrong_code(&connection));

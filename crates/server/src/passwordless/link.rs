@@ -120,9 +120,12 @@ pub async fn verify(
     event.client_id = Some(client.client_id.clone());
     event.client_name = Some(client.name.clone());
     event.connection = Some(connection.name.clone());
-    let otp = otp::check(&state, &connection, &recipient, code)
-        .await?
-        .filter(|o| o.send == "link" && o.client_id == client.client_id);
+    let checked = otp::check(&state, &connection, &recipient, code, caller.ip.as_deref()).await?;
+    let otp = match checked {
+        otp::CodeCheck::Valid(o) => Some(o),
+        otp::CodeCheck::Wrong | otp::CodeCheck::TooManyAttempts => None,
+    }
+    .filter(|o| o.send == "link" && o.client_id == client.client_id);
     let Some(otp) = otp else {
         event.description = Some("Expired, used or wrong magic link".into());
         state.logs.record(event);

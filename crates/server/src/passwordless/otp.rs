@@ -231,29 +231,77 @@ fn verify_link(state: &AppState, req: &SendRequest<'_>, code: &str) -> String {
     format!("{}passwordless/verify_redirect?{query}", state.issuer)
 }
 
+/// What checking a code found.
+pub enum CodeCheck {
+    /// The right code, now used up.
+    Valid(Otp),
+    /// Wrong, expired, used, superseded or out of attempts alike.
+    Wrong,
+    /// Brute-force protection blocks this user from this address.
+    TooManyAttempts,
+}
+
 /// Checks a code for (`connection`, `recipient`): one of its three attempts is spent first,
-/// so concurrent guesses cannot exceed them; a right code is used up. The code's record on
-/// success, else `None` (wrong, expired, used, superseded or out of attempts alike).
+/// so concurrent guesses cannot exceed them; a right code is used up. With the connection's
+/// `brute_force_protection` on (the default), an existing user's failures from one address
+/// also count towards the tenant's brute-force threshold, as password failures do.
 pub async fn check(
     state: &AppState,
     connection: &Connection,
     recipient: &str,
     code: &str,
-) -> Result<Option<Otp>, OAuthError> {
+    ip: Option<&str>,
+) -> Result<CodeCheck, OAuthError> {
+    let options = PasswordlessOptions::from_options(&connection.strategy, &connection.options);
+    let threshold = state
+        .config
+        .brute_force_threshold
+        .filter(|_| options.brute_force_protection);
+    let ip = ip.unwrap_or_default();
+    let users = &state.stores.users;
+    let user = match threshold {
+        Some(_) => users.user_by_login(&connection.name, recipient).await?,
+        None => None,
+    };
+    if let (Some(limit), Some(u)) = (threshold, &user)
+        && users.login_failures(&u.user_id, ip).await? >= i64::from(limit)
+    {
+        return Ok(CodeCheck::TooManyAttempts);
+    }
     let now = OffsetDateTime::now_utc();
-    let Some(otp) = state
+    let claimed = state
         .stores
         .otps
         .claim_otp_attempt(&connection.name, recipient, MAX_ATTEMPTS, now)
-        .await?
-    else {
-        return Ok(None);
-    };
+        .await?;
     let secret = otp_secret(&connection.name, recipient, code.trim());
-    if !state.hasher.verify(&secret, &otp.code_hash) {
-        return Ok(None);
+    let valid = match claimed {
+        Some(otp) if state.hasher.verify(&secret, &otp.code_hash) => {
+            state.stores.otps.consume_otp(&otp.id).await?.then_some(otp)
+        }
+        _ => None,
+    };
+    match (valid, threshold, &user) {
+        (Some(otp), Some(_), Some(u)) => {
+            users.clear_login_failures(&u.user_id, Some(ip)).await?;
+            Ok(CodeCheck::Valid(otp))
+        }
+        (Some(otp), _, _) => Ok(CodeCheck::Valid(otp)),
+        (None, Some(limit), Some(u)) => {
+            let n = users.record_login_failure(&u.user_id, ip, now).await?;
+            if n >= i64::from(limit) {
+                let mut event = LogEvent::new("limit_wc");
+                event.user_id = Some(u.user_id.clone());
+                event.ip = Some(ip.to_owned());
+                event.connection = Some(connection.name.clone());
+                event.description = Some(crate::oauth::password::TOO_MANY_ATTEMPTS.into());
+                state.logs.record(event);
+                return Ok(CodeCheck::TooManyAttempts);
+            }
+            Ok(CodeCheck::Wrong)
+        }
+        (None, _, _) => Ok(CodeCheck::Wrong),
     }
-    Ok(state.stores.otps.consume_otp(&otp.id).await?.then_some(otp))
 }
 
 /// Auth0's words for a wrong code, by strategy.

@@ -348,13 +348,25 @@ pub async fn submit_code(
     event.client_id = Some(client.client_id.clone());
     event.client_name = Some(client.name.clone());
     event.connection = Some(connection.name.clone());
-    let checked = otp::check(&state, &connection, &recipient, &form.code).await?;
+    let checked = otp::check(
+        &state,
+        &connection,
+        &recipient,
+        &form.code,
+        caller.ip.as_deref(),
+    )
+    .await?;
+    let blocked = matches!(checked, otp::CodeCheck::TooManyAttempts);
     let found = match checked {
-        Some(_) => otp::user_for(&state, &connection, &recipient).await?,
-        None => None,
+        otp::CodeCheck::Valid(_) => otp::user_for(&state, &connection, &recipient).await?,
+        otp::CodeCheck::Wrong | otp::CodeCheck::TooManyAttempts => None,
     };
     let Some((user, created)) = found.filter(|(u, _)| !u.blocked) else {
-        let message = otp::wrong_code(&connection).description();
+        let message = if blocked {
+            crate::oauth::password::TOO_MANY_ATTEMPTS.to_owned()
+        } else {
+            otp::wrong_code(&connection).description()
+        };
         event.description = Some(message.clone());
         state.logs.record(event);
         return code_page(

@@ -442,4 +442,20 @@ async fn brute_force_protection_blocks_a_user_from_an_address() {
         204
     );
     assert_eq!(attempt("Sup3r-secret!").await.0, 200);
+    // A connection with brute_force_protection off never blocks.
+    let (_, list) = mgmt
+        .get("/connections?name=Username-Password-Authentication")
+        .await;
+    let conn_id = list[0]["id"].as_str().expect("id").to_owned();
+    let (status, _) = mgmt
+        .patch(
+            &format!("/connections/{conn_id}"),
+            json!({"options": {"brute_force_protection": false}}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    for _ in 0..4 {
+        assert_eq!(attempt("wrong").await.0, 403);
+    }
+    assert_eq!(attempt("Sup3r-secret!").await.0, 200);
 }

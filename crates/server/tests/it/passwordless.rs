@@ -845,3 +845,71 @@ async fn the_login_pages_log_in_with_an_sms_code() {
         .await;
     assert_eq!(users.as_array().map(Vec::len), Some(1), "{users}");
 }
+
+#[tokio::test]
+async fn wrong_codes_count_towards_brute_force_protection() {
+    let app = spawn_app_on(
+        TestDb::sqlite(),
+        &[("GATEHOUSE_BRUTE_FORCE_THRESHOLD", "2")],
+    )
+    .await;
+    let mut smtp = SmtpSink::start().await;
+    let mgmt = app.mgmt().await;
+    smtp_provider(&mgmt, &smtp).await;
+    let c = clients(&mgmt).await;
+    mgmt.post(
+        "/connections",
+        json!({"name": "email", "strategy": "email", "enabled_clients": [id(&c.backend)]}),
+    )
+    .await;
+    let (_, user) = mgmt
+        .post(
+            "/users",
+            json!({"connection": "email", "email": "kim@example.com"}),
+        )
+        .await;
+    let send = || {
+        let (app, c) = (&app, &c);
+        async move {
+            start(
+                app,
+                json!({"client_id": id(&c.backend), "client_secret": c.backend["client_secret"],
+                       "connection": "email", "email": "kim@example.com", "send": "code"}),
+            )
+            .await
+            .0
+        }
+    };
+    assert_eq!(send().await, 200);
+    let code = code_after(&smtp.next_mail().await, "code");
+    assert_eq!(
+        otp_grant(&app, &c.backend, "email", "kim@example.com", &wrong(&code))
+            .await
+            .0,
+        403
+    );
+    let (status, e) = otp_grant(&app, &c.backend, "email", "kim@example.com", &wrong(&code)).await;
+    assert_eq!(
+        (status, e["error"].as_str()),
+        (429, Some("too_many_attempts"))
+    );
+    // Blocked: even a fresh, right code is refused until an administrator unblocks.
+    assert_eq!(send().await, 200);
+    let code = code_after(&smtp.next_mail().await, "code");
+    assert_eq!(
+        otp_grant(&app, &c.backend, "email", "kim@example.com", &code)
+            .await
+            .0,
+        429
+    );
+    let user_id = user["user_id"].as_str().expect("id").replace('|', "%7C");
+    assert_eq!(mgmt.delete(&format!("/user-blocks/{user_id}")).await.0, 204);
+    assert_eq!(send().await, 200);
+    let code = code_after(&smtp.next_mail().await, "code");
+    assert_eq!(
+        otp_grant(&app, &c.backend, "email", "kim@example.com", &code)
+            .await
+            .0,
+        200
+    );
+}
