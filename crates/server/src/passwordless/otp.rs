@@ -234,7 +234,7 @@ fn verify_link(state: &AppState, req: &SendRequest<'_>, code: &str) -> String {
 /// What checking a code found.
 pub enum CodeCheck {
     /// The right code, now used up.
-    Valid(Otp),
+    Valid(Box<Otp>),
     /// Wrong, expired, used, superseded or out of attempts alike.
     Wrong,
     /// Brute-force protection blocks this user from this address.
@@ -276,9 +276,12 @@ pub async fn check(
         .await?;
     let secret = otp_secret(&connection.name, recipient, code.trim());
     let valid = match claimed {
-        Some(otp) if state.hasher.verify(&secret, &otp.code_hash) => {
-            state.stores.otps.consume_otp(&otp.id).await?.then_some(otp)
-        }
+        Some(otp) if state.hasher.verify(&secret, &otp.code_hash) => state
+            .stores
+            .otps
+            .consume_otp(&otp.id)
+            .await?
+            .then(|| Box::new(otp)),
         _ => None,
     };
     match (valid, threshold, &user) {
