@@ -52,6 +52,10 @@ pub fn router(state: AppState) -> Router {
             post(crate::ui::passwordless::submit_start),
         )
         .route(
+            "/u/passwordless/sent",
+            get(crate::ui::passwordless::show_sent),
+        )
+        .route(
             "/u/passwordless/code",
             get(crate::ui::passwordless::show_code).post(crate::ui::passwordless::submit_code),
         )

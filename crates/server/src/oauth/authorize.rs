@@ -112,6 +112,34 @@ impl Transaction {
         Ok(URL_SAFE_NO_PAD.encode(state.sealer.seal(TX_CONTEXT, &json)))
     }
 
+    /// The authorization request this transaction came from, as `/authorize` parameters (what
+    /// a magic link sent from the login page completes).
+    pub fn as_request(&self) -> serde_json::Value {
+        let mut q = serde_json::json!({
+            "client_id": self.client_id,
+            "redirect_uri": self.redirect_uri,
+            "response_type": self.response_type,
+            "response_mode": self.response_mode,
+            "scope": self.scope,
+        });
+        let optional = [
+            ("audience", &self.audience),
+            ("state", &self.state),
+            ("nonce", &self.nonce),
+            ("connection", &self.connection),
+            ("code_challenge", &self.code_challenge),
+        ];
+        for (key, value) in optional {
+            if let Some(v) = value {
+                q[key] = serde_json::json!(v);
+            }
+        }
+        if self.code_challenge.is_some() {
+            q["code_challenge_method"] = serde_json::json!("S256");
+        }
+        q
+    }
+
     /// Opens a sealed transaction that has not expired.
     pub fn open(state: &AppState, sealed: &str) -> Option<Self> {
         let bytes = URL_SAFE_NO_PAD.decode(sealed).ok()?;

@@ -213,6 +213,9 @@ pub struct StartForm {
     tx: String,
     #[serde(default)]
     recipient: String,
+    /// `link` for a magic link (email only); a code otherwise.
+    #[serde(default)]
+    send: String,
 }
 
 /// `POST /u/passwordless/start`: sends a code, then 303 to the code page.
@@ -259,14 +262,15 @@ pub async fn submit_start(
                 .await;
         }
     };
+    let link = form.send == "link" && connection.strategy == "email";
     let sent = otp::send(
         &state,
         SendRequest {
             client: &client,
             connection: &connection,
             recipient: &recipient,
-            send: Send::Code,
-            auth_params: json!({}),
+            send: if link { Send::Link } else { Send::Code },
+            auth_params: if link { tx.as_request() } else { json!({}) },
             ip: caller.ip.as_deref(),
             language: "",
         },
@@ -281,8 +285,9 @@ pub async fn submit_start(
         Err(e) => return Err(e),
     }
     tx.recipient = Some(recipient);
+    let page = if link { "sent" } else { "code" };
     let mut r = StatusCode::SEE_OTHER.into_response();
-    let location = format!("/u/passwordless/code?tx={}", tx.seal(&state)?);
+    let location = format!("/u/passwordless/{page}?tx={}", tx.seal(&state)?);
     if let Ok(v) = HeaderValue::from_str(&location) {
         r.headers_mut().insert(header::LOCATION, v);
     }
@@ -308,6 +313,32 @@ pub async fn show_code(
             code_page(&state, &tenant, &tx, None, StatusCode::OK)
         }
         Ok(_) => Ok(ui::error_page(&tenant, "Ask for a code first.")),
+        Err(page) => Ok(page),
+    }
+}
+
+/// `GET /u/passwordless/sent?tx=`: after a magic link was emailed.
+pub async fn show_sent(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<TxQuery>,
+) -> Result<Response, OAuthError> {
+    let tenant = ui::brand(&state).await;
+    match bound(&state, &headers, &q.tx, &tenant).await? {
+        Ok((tx, _, _)) => {
+            let message = format!(
+                "We sent a link to {}. Open it to log in: it works once, for a few minutes.",
+                tx.recipient.as_deref().unwrap_or("your email address")
+            );
+            Ok(ui::render(
+                StatusCode::OK,
+                &ui::MessagePage {
+                    tenant: &tenant,
+                    heading: "Check your email",
+                    message: &message,
+                },
+            ))
+        }
         Err(page) => Ok(page),
     }
 }

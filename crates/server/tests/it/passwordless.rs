@@ -913,3 +913,110 @@ async fn wrong_codes_count_towards_brute_force_protection() {
         200
     );
 }
+
+#[tokio::test]
+async fn the_login_page_can_email_a_magic_link() {
+    let app = spawn_app().await;
+    let mut smtp = SmtpSink::start().await;
+    let mgmt = app.mgmt().await;
+    smtp_provider(&mgmt, &smtp).await;
+    let (_, web) = mgmt
+        .post(
+            "/clients",
+            json!({"name": "Web", "app_type": "regular_web", "callbacks": ["https://app.example/cb"],
+                   "grant_types": ["authorization_code"]}),
+        )
+        .await;
+    mgmt.post(
+        "/connections",
+        json!({"name": "email", "strategy": "email", "enabled_clients": [id(&web)]}),
+    )
+    .await;
+    let browser = crate::helpers::client();
+    let html = browser
+        .get(app.url(&format!(
+            "/authorize?response_type=code&client_id={}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&scope=openid%20email&state=st&nonce=n1&connection=email",
+            id(&web)
+        )))
+        .send()
+        .await
+        .expect("authorize")
+        .text()
+        .await
+        .expect("html");
+    assert!(html.contains("Email me a link instead"), "{html}");
+    let sent = browser
+        .post(app.url("/u/passwordless/start"))
+        .form(&[
+            ("tx", hidden(&html, "tx").as_str()),
+            ("recipient", "max@example.com"),
+            ("send", "link"),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(sent.status(), 303);
+    let next = location(&sent);
+    assert_eq!(next.path(), "/u/passwordless/sent");
+    let page = browser
+        .get(app.url(&format!(
+            "/u/passwordless/sent?{}",
+            next.query().expect("query")
+        )))
+        .send()
+        .await
+        .expect("sent page")
+        .text()
+        .await
+        .expect("html");
+    assert!(page.contains("We sent a link to max@example.com"), "{page}");
+
+    // Opened on another device, the link still completes the request the page started.
+    let link = crate::smtp::link_in(&smtp.next_mail().await, "/passwordless/verify_redirect?");
+    let phone = crate::helpers::client();
+    let html = phone
+        .get(app.url(&link))
+        .send()
+        .await
+        .expect("open")
+        .text()
+        .await
+        .expect("html");
+    let fields: Vec<(String, String)> = ["client_id", "connection", "email", "verification_code"]
+        .iter()
+        .map(|n| ((*n).to_owned(), hidden(&html, n)))
+        .collect();
+    let r = phone
+        .post(app.url("/passwordless/verify_redirect"))
+        .form(&fields)
+        .send()
+        .await
+        .expect("click");
+    assert_eq!(r.status(), 303);
+    let to = location(&r);
+    assert_eq!(query_param(&to, "state").as_deref(), Some("st"));
+    let code = query_param(&to, "code").expect("code");
+    let (status, tokens) = {
+        let r = app
+            .client
+            .post(app.url("/oauth/token"))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("client_id", id(&web)),
+                (
+                    "client_secret",
+                    web["client_secret"].as_str().expect("secret"),
+                ),
+                ("code", code.as_str()),
+                ("redirect_uri", "https://app.example/cb"),
+            ])
+            .send()
+            .await
+            .expect("token");
+        (r.status().as_u16(), r.json::<Value>().await.expect("json"))
+    };
+    assert_eq!(status, 200, "{tokens}");
+    let id_token = claims(tokens["id_token"].as_str().expect("id"));
+    assert_eq!(id_token["nonce"], "n1");
+    assert_eq!(id_token["email"], "max@example.com");
+}
