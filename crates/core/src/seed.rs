@@ -94,6 +94,16 @@ pub const MANAGEMENT_SCOPES: &[&str] = &[
     "delete:current_user",
 ];
 
+/// The only Management API scopes a token issued to a user may carry: each acts on that
+/// user alone (Auth0's user-scoped Management API tokens).
+pub const USER_MANAGEMENT_SCOPES: &[&str] = &[
+    "read:current_user",
+    "update:current_user_identities",
+    "update:current_user_metadata",
+    "create:current_user_metadata",
+    "delete:current_user_metadata",
+];
+
 /// The Management API's audience for a tenant whose issuer is `issuer` (with its trailing slash).
 pub fn management_audience(issuer: &str) -> String {
     format!("{issuer}api/v2/")

@@ -235,6 +235,20 @@ pub trait UserStore: Send + Sync {
     async fn login_failures(&self, user_id: &str, ip: &str) -> StoreResult<i64>;
     /// Forgets failed logins: of one address, or all of the user's when `ip` is `None`.
     async fn clear_login_failures(&self, user_id: &str, ip: Option<&str>) -> StoreResult<()>;
+    /// Moves the only identity of `secondary_id` to `primary_id` (last position, with
+    /// `profile_data`) and deletes the secondary user with its metadata, in one transaction.
+    /// `NotFound` if either user is gone; `Conflict` if the secondary has linked identities
+    /// of its own (or is the primary). Of two links of one secondary, one wins.
+    async fn link_identity(
+        &self,
+        primary_id: &str,
+        secondary_id: &str,
+        profile_data: &serde_json::Value,
+    ) -> StoreResult<()>;
+    /// Detaches the non-primary identity (`connection`, `identity_user_id`) of `primary_id`
+    /// into `standalone`, a new user whose only identity it becomes (its `identities` say
+    /// which); `NotFound` if the primary has no such secondary identity.
+    async fn unlink_identity(&self, primary_id: &str, standalone: &User) -> StoreResult<()>;
     /// Swaps an identity's password hash for a stronger one, only if it is still `old` (so a
     /// password changed meanwhile is kept); whether it was swapped.
     async fn upgrade_password_hash(

@@ -384,6 +384,128 @@ impl UserStore for SqlStore {
         Ok(())
     }
 
+    async fn link_identity(
+        &self,
+        primary_id: &str,
+        secondary_id: &str,
+        profile_data: &Value,
+    ) -> StoreResult<()> {
+        if primary_id == secondary_id {
+            return Err(StoreError::Conflict(
+                "a user cannot be linked to itself".into(),
+            ));
+        }
+        let lock = match self.dialect() {
+            crate::Dialect::Postgres => " FOR UPDATE",
+            crate::Dialect::Sqlite => "",
+        };
+        let lock_users =
+            format!("SELECT user_id FROM users WHERE user_id IN ($1, $2) ORDER BY user_id{lock}");
+        in_transaction!(self, tx => {
+            // Both rows locked, in one order, so concurrent links cannot interleave.
+            let found: Vec<(String,)> = sqlx::query_as(AssertSqlSafe(lock_users))
+                .bind(primary_id)
+                .bind(secondary_id)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db)?;
+            if found.len() != 2 {
+                return Err(StoreError::NotFound(format!("user {primary_id} or {secondary_id}")));
+            }
+            let moving: Vec<(String, String, i32, String, String, String, String)> = sqlx::query_as(
+                "SELECT connection, provider_user_id, position, COALESCE(login_email, ''),                  COALESCE(login_username, ''), COALESCE(login_phone, ''), provider                  FROM identities WHERE owner_id = $1",
+            )
+            .bind(secondary_id)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db)?;
+            let [(connection, provider_user_id, ..)] = moving.as_slice() else {
+                return Err(StoreError::Conflict(format!(
+                    "user {secondary_id} has linked identities of its own"
+                )));
+            };
+            let (next,): (i32,) = sqlx::query_as(
+                "SELECT COALESCE(MAX(position), -1) + 1 FROM identities WHERE owner_id = $1",
+            )
+            .bind(primary_id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
+            sqlx::query(
+                "UPDATE identities SET owner_id = $3, position = $4, profile_data = $5 \
+                 WHERE connection = $1 AND provider_user_id = $2",
+            )
+            .bind(connection)
+            .bind(provider_user_id)
+            .bind(primary_id)
+            .bind(next)
+            .bind(Json(profile_data))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            sqlx::query("DELETE FROM users WHERE user_id = $1")
+                .bind(secondary_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        });
+        Ok(())
+    }
+
+    async fn unlink_identity(&self, primary_id: &str, standalone: &User) -> StoreResult<()> {
+        let Some(identity) = standalone.identities.first() else {
+            return Err(StoreError::Corrupt(
+                "a standalone user needs its identity".into(),
+            ));
+        };
+        let [email, username, phone] = login_keys(standalone, 0, identity);
+        in_transaction!(self, tx => {
+            sqlx::query(INSERT_USER)
+                .bind(&standalone.user_id)
+                .bind(&standalone.email)
+                .bind(standalone.email_verified)
+                .bind(&standalone.username)
+                .bind(&standalone.phone_number)
+                .bind(standalone.phone_verified)
+                .bind(Json(&standalone.profile))
+                .bind(Json(&standalone.user_metadata))
+                .bind(Json(&standalone.app_metadata))
+                .bind(standalone.blocked)
+                .bind(standalone.logins_count)
+                .bind(standalone.last_login)
+                .bind(standalone.created_at)
+                .bind(standalone.updated_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            let moved = sqlx::query(
+                "UPDATE identities SET owner_id = $3, position = 0, profile_data = $4, \
+                 login_email = $6, login_username = $7, login_phone = $8 \
+                 WHERE connection = $1 AND provider_user_id = $2 AND owner_id = $5 AND position > 0",
+            )
+            .bind(&identity.connection)
+            .bind(&identity.user_id)
+            .bind(&standalone.user_id)
+            .bind(Json(&identity.profile_data))
+            .bind(primary_id)
+            .bind(email)
+            .bind(username)
+            .bind(phone)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?
+            .rows_affected();
+            if moved != 1 {
+                // Dropping the transaction undoes the insert.
+                return Err(StoreError::NotFound(format!(
+                    "identity {}/{} of user {primary_id}",
+                    identity.connection, identity.user_id
+                )));
+            }
+        });
+        Ok(())
+    }
+
     async fn upgrade_password_hash(
         &self,
         connection: &str,

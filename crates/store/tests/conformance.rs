@@ -1653,6 +1653,136 @@ async fn otps_are_single_use_with_few_attempts(s: Stores) {
     );
 }
 
+async fn identities_link_and_unlink(s: Stores) {
+    s.setup
+        .apply_seed(&plan("boot", false, 1))
+        .await
+        .expect("seed");
+    let primary = database_user("main@example.com");
+    let secondary = database_user("second@example.com");
+    let third = database_user("third@example.com");
+    for u in [&primary, &secondary, &third] {
+        s.users.insert_user(u).await.expect("insert");
+    }
+    assert!(matches!(
+        s.users
+            .link_identity(&primary.user_id, &primary.user_id, &json!({}))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    // Two primaries take the same secondary at once: exactly one gets it.
+    let profile = json!({"email": "second@example.com", "email_verified": false});
+    let (a, b) = tokio::join!(
+        s.users
+            .link_identity(&primary.user_id, &secondary.user_id, &profile),
+        s.users
+            .link_identity(&third.user_id, &secondary.user_id, &profile),
+    );
+    assert_eq!(
+        [a.is_ok(), b.is_ok()].iter().filter(|ok| **ok).count(),
+        1,
+        "{a:?} {b:?}"
+    );
+    let winner = if a.is_ok() { &primary } else { &third };
+    let loser = if a.is_ok() { &third } else { &primary };
+    let got = s
+        .users
+        .user(&winner.user_id)
+        .await
+        .expect("get")
+        .expect("user");
+    assert_eq!(got.identities.len(), 2);
+    assert_eq!(got.identities[1].user_id, secondary.identities[0].user_id);
+    assert_eq!(got.identities[1].profile_data, profile);
+    assert_eq!(
+        got.user_metadata, winner.user_metadata,
+        "the primary's metadata stays"
+    );
+    assert!(
+        s.users
+            .user(&secondary.user_id)
+            .await
+            .expect("get")
+            .is_none()
+    );
+    // The linked identity logs in as the primary.
+    let by_login = s
+        .users
+        .user_by_login("Username-Password-Authentication", "second@example.com")
+        .await
+        .expect("get")
+        .expect("user");
+    assert_eq!(by_login.user_id, winner.user_id);
+    // A user with linked identities cannot become someone's secondary.
+    assert!(matches!(
+        s.users
+            .link_identity(&loser.user_id, &winner.user_id, &json!({}))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+
+    // Unlinking makes the identity a user of its own again, without metadata.
+    let mut standalone = secondary.clone();
+    standalone.user_metadata = serde_json::Map::new();
+    standalone.app_metadata = serde_json::Map::new();
+    standalone.identities[0].profile_data = json!({});
+    s.users
+        .unlink_identity(&winner.user_id, &standalone)
+        .await
+        .expect("unlink");
+    let back = s
+        .users
+        .user(&secondary.user_id)
+        .await
+        .expect("get")
+        .expect("user");
+    assert!(back.user_metadata.is_empty());
+    assert_eq!(back.identities.len(), 1);
+    let got = s
+        .users
+        .user(&winner.user_id)
+        .await
+        .expect("get")
+        .expect("user");
+    assert_eq!(got.identities.len(), 1);
+    // The primary identity cannot be unlinked, nor one that is not linked to this user.
+    let mut primary_identity = winner.clone();
+    primary_identity.user_id = "auth0|elsewhere".into();
+    assert!(matches!(
+        s.users
+            .unlink_identity(&winner.user_id, &primary_identity)
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(
+        s.users
+            .user("auth0|elsewhere")
+            .await
+            .expect("get")
+            .is_none(),
+        "rolled back"
+    );
+    // Deleting a primary deletes its linked identities.
+    let fourth = database_user("fourth@example.com");
+    s.users.insert_user(&fourth).await.expect("insert");
+    s.users
+        .link_identity(
+            &winner.user_id,
+            &fourth.user_id,
+            &json!({"email": "fourth@example.com"}),
+        )
+        .await
+        .expect("link");
+    s.users.delete_user(&winner.user_id).await.expect("delete");
+    assert!(
+        s.users
+            .user_by_login("Username-Password-Authentication", "fourth@example.com")
+            .await
+            .expect("get")
+            .is_none()
+    );
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -1701,6 +1831,7 @@ conformance!(
     client_grants_filter_page_and_update,
     jobs_keep_their_outcome,
     otps_are_single_use_with_few_attempts,
+    identities_link_and_unlink,
 );
 
 /// The two migration trees must define the same tables and columns.

@@ -5,6 +5,7 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use gatehouse_core::scope::Scope;
+use gatehouse_core::seed::USER_MANAGEMENT_SCOPES;
 use serde_json::Value;
 
 use super::error::MgmtError;
@@ -15,6 +16,8 @@ use crate::AppState;
 pub struct Caller {
     /// The token's subject (`<client_id>@clients` for machine tokens).
     pub sub: String,
+    /// The application the token was issued to.
+    pub azp: String,
     /// The scopes granted.
     pub scope: Scope,
 }
@@ -70,10 +73,22 @@ impl FromRequestParts<AppState> for Caller {
         {
             return Err(invalid());
         }
-        let scope =
+        let mut scope =
             Scope::parse(claims["scope"].as_str().unwrap_or_default()).map_err(|_| invalid())?;
+        let sub = claims["sub"].as_str().unwrap_or_default().to_owned();
+        if !sub.ends_with("@clients") {
+            // A person's token: only the current-user scopes count, whatever it carries.
+            scope = Scope::from_tokens(
+                scope
+                    .tokens()
+                    .iter()
+                    .filter(|s| USER_MANAGEMENT_SCOPES.contains(&s.as_str()))
+                    .cloned(),
+            );
+        }
         Ok(Caller {
-            sub: claims["sub"].as_str().unwrap_or_default().to_owned(),
+            sub,
+            azp: claims["azp"].as_str().unwrap_or_default().to_owned(),
             scope,
         })
     }

@@ -122,7 +122,8 @@ management_api! {
     post "/users" => users::create, 201, "users", "Create a user", ["create:users"];
     get "/users/{id}" => users::get, 200, "users", "Get a user", ["read:users", "read:current_user"];
     patch "/users/{id}" => users::update, 200, "users", "Update a user",
-        ["update:users", "update:users_app_metadata", "update:current_user_metadata"];
+        ["update:users", "update:users_app_metadata", "update:current_user_metadata",
+         "create:current_user_metadata", "delete:current_user_metadata"];
     delete "/users/{id}" => users::delete, 204, "users", "Delete a user", ["delete:users", "delete:current_user"];
     delete "/user-blocks/{id}" => users::unblock, 204, "users", "Unblock a user blocked by brute-force protection",
         ["update:users"];

@@ -516,6 +516,27 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(user_json(&user))).into_response())
 }
 
+/// The current-user scope that allows this `user_metadata` change, if the caller has one:
+/// `update:current_user_metadata` for any change, `create:current_user_metadata` for setting
+/// keys, `delete:current_user_metadata` for removing them (`null`).
+fn own_metadata_scope(caller: &Caller, body: &Map<String, Value>) -> Option<&'static str> {
+    if caller.has("update:current_user_metadata") {
+        return Some("update:current_user_metadata");
+    }
+    let changes = body.get("user_metadata")?.as_object()?;
+    let sets = changes.values().any(|v| !v.is_null());
+    let removes = changes.values().any(Value::is_null);
+    match (sets, removes) {
+        (true, false) if caller.has("create:current_user_metadata") => {
+            Some("create:current_user_metadata")
+        }
+        (false, true) if caller.has("delete:current_user_metadata") => {
+            Some("delete:current_user_metadata")
+        }
+        _ => None,
+    }
+}
+
 /// `PATCH /users/{id}`: root attributes replaced (`null` removes them), metadata merged one
 /// level deep (`null` deletes a key), a new password hashed under the connection's policy.
 pub async fn update(
@@ -529,13 +550,15 @@ pub async fn update(
     let only_user_metadata = body.keys().all(|k| k == "user_metadata");
     if !caller.has("update:users") {
         let app_only = only_app_metadata && caller.has("update:users_app_metadata");
-        if only_user_metadata && caller.has("update:current_user_metadata") {
-            authorize(&caller, &id, &[], "update:current_user_metadata")?;
+        if only_user_metadata && let Some(own) = own_metadata_scope(&caller, &body) {
+            authorize(&caller, &id, &[], own)?;
         } else if !app_only {
             return Err(MgmtError::InsufficientScope(vec![
                 "update:users",
                 "update:users_app_metadata",
                 "update:current_user_metadata",
+                "create:current_user_metadata",
+                "delete:current_user_metadata",
             ]));
         }
     }

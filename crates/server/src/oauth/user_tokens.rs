@@ -2,6 +2,7 @@
 //! refresh token when `offline_access` was asked for and allowed. Shared by every grant that
 //! ends with a person (password, refresh, and the authorization code to come).
 
+use gatehouse_core::seed::USER_MANAGEMENT_SCOPES;
 use std::sync::Arc;
 
 use axum::Json;
@@ -79,9 +80,20 @@ async fn grant_scope(
     req: &UserTokenRequest<'_>,
     api: Option<&ResourceServer>,
 ) -> Result<(Scope, Option<Vec<String>>), OAuthError> {
+    // A person's token for the Management API acts on that person only: never the
+    // tenant-wide scopes (read:users, ...) the API also defines.
+    let management = api.is_some_and(|a| a.identifier == state.management_audience());
     let api_scopes: Vec<String> = api
-        .map(|a| a.scopes.iter().map(|s| s.value.clone()).collect())
-        .unwrap_or_default();
+        .map(|a| {
+            a.scopes
+                .iter()
+                .map(|s| s.value.clone())
+                .collect::<Vec<String>>()
+        })
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|s| !management || USER_MANAGEMENT_SCOPES.contains(&s.as_str()))
+        .collect();
     let enforce = api.is_some_and(|a| a.extra.get("enforce_policies") == Some(&json!(true)));
     let permitted: Option<Vec<String>> = match (api, enforce) {
         (Some(a), true) => Some(
