@@ -219,7 +219,7 @@ pub trait UserStore: Send + Sync {
     ) -> StoreResult<Vec<User>>;
     /// How many users match `query`.
     async fn count_users(&self, query: Option<&UserQuery>) -> StoreResult<i64>;
-    /// Users whose email is `email` (case-insensitive), oldest first.
+    /// Users whose email, or a linked identity's, is `email` (case-insensitive), oldest first.
     async fn users_by_email(&self, email: &str) -> StoreResult<Vec<User>>;
     /// The user who logs in to `connection` with `login` (email, username or phone number,
     /// any case).

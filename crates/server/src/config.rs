@@ -101,6 +101,8 @@ pub struct Config {
     pub rate_limit_passwordless_recipient: Option<Quota>,
     /// Base URL of Twilio's REST API (a test or a proxy may stand in for it).
     pub twilio_api_url: String,
+    /// How recent (seconds since `auth_time`) the secondary login of an account link must be.
+    pub link_max_age: i64,
 }
 
 /// A setting that could not be used.
@@ -151,6 +153,7 @@ struct FileSettings {
     rate_limit_passwordless_ip: Option<String>,
     rate_limit_passwordless_recipient: Option<String>,
     twilio_api_url: Option<String>,
+    link_max_age: Option<String>,
 }
 
 const KEYS: &[&str] = &[
@@ -169,6 +172,7 @@ const KEYS: &[&str] = &[
     "rate_limit_passwordless_ip",
     "rate_limit_passwordless_recipient",
     "twilio_api_url",
+    "link_max_age",
 ];
 
 /// Where a value came from, for error messages.
@@ -283,6 +287,7 @@ impl Config {
                 &origin,
             );
             layered.set("twilio_api_url", file.twilio_api_url, &origin);
+            layered.set("link_max_age", file.link_max_age, &origin);
         }
         for key in KEYS {
             // An empty variable counts as unset, as shells make them easily.
@@ -394,7 +399,17 @@ impl Config {
             Ok(u) if matches!(u.scheme(), "https" | "http") => {}
             _ => return Err(l.error("twilio_api_url", "must be an http(s) URL")),
         }
+        let link_max_age = match l.get("link_max_age").unwrap_or("300").parse::<i64>() {
+            Ok(n) if (10..=86_400).contains(&n) => n,
+            _ => {
+                return Err(l.error(
+                    "link_max_age",
+                    "must be a whole number of seconds from 10 to 86400",
+                ));
+            }
+        };
         Ok(Config {
+            link_max_age,
             rate_limit_passwordless_ip: quota("rate_limit_passwordless_ip")?,
             rate_limit_passwordless_recipient: quota("rate_limit_passwordless_recipient")?,
             twilio_api_url,

@@ -316,7 +316,9 @@ impl UserStore for SqlStore {
 
     async fn users_by_email(&self, email: &str) -> StoreResult<Vec<User>> {
         let sql = AssertSqlSafe(format!(
-            "{USER_COLUMNS} WHERE LOWER(u.email) = $1 ORDER BY u.created_at, u.user_id LIMIT 100"
+            "{USER_COLUMNS} WHERE LOWER(u.email) = $1 \
+             OR EXISTS (SELECT 1 FROM identities i WHERE i.owner_id = u.user_id AND i.login_email = $1) \
+             ORDER BY u.created_at, u.user_id LIMIT 100"
         ));
         let rows: Vec<UserRow> = on_pool!(self, p => sqlx::query_as(sql)
             .bind(email.to_lowercase())

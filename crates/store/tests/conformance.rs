@@ -1713,6 +1713,19 @@ async fn identities_link_and_unlink(s: Stores) {
         .expect("get")
         .expect("user");
     assert_eq!(by_login.user_id, winner.user_id);
+    let by_email = s
+        .users
+        .users_by_email("Second@Example.com")
+        .await
+        .expect("by email");
+    assert_eq!(
+        by_email
+            .iter()
+            .map(|u| u.user_id.as_str())
+            .collect::<Vec<_>>(),
+        [winner.user_id.as_str()],
+        "a linked identity's address finds its primary"
+    );
     // A user with linked identities cannot become someone's secondary.
     assert!(matches!(
         s.users

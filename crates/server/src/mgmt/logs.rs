@@ -165,9 +165,13 @@ pub async fn user_logs(
     respond(&state, filter, &q).await
 }
 
+/// What a handler adds to its audit event (`details.change`), e.g. both users of a link.
+#[derive(Debug, Clone)]
+pub struct AuditDetails(pub Value);
+
 /// Middleware: every Management write leaves a `sapi` (or, when refused, `fapi`) event
-/// naming the route, the status and the calling client. Bodies are not logged: they carry
-/// passwords and secrets.
+/// naming the route, the status, the calling client and the token's subject. Bodies are not
+/// logged: they carry passwords and secrets.
 pub async fn audit(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if matches!(
         *request.method(),
@@ -217,7 +221,11 @@ pub async fn audit(State(state): State<AppState>, request: Request, next: Next) 
     event.details = json!({
         "request": {"method": method.as_str(), "path": path},
         "response": {"statusCode": status.as_u16()},
+        "caller": claims.as_ref().map(|c| c["sub"].clone()),
     });
+    if let Some(AuditDetails(change)) = response.extensions().get::<AuditDetails>() {
+        event.details["change"] = change.clone();
+    }
     state.logs.record(event);
     response
 }

@@ -8,8 +8,8 @@ use axum::extract::State;
 use serde_json::{Map, Value, json};
 
 use super::{
-    client_grants, clients, connections, emails, jobs, keys, logs, resource_servers, roles, tenant,
-    users,
+    client_grants, clients, connections, emails, identities, jobs, keys, logs, resource_servers,
+    roles, tenant, users,
 };
 use crate::AppState;
 
@@ -128,6 +128,10 @@ management_api! {
     delete "/user-blocks/{id}" => users::unblock, 204, "users", "Unblock a user blocked by brute-force protection",
         ["update:users"];
     get "/users-by-email" => users::by_email, 200, "users", "Get users by email", ["read:users"];
+    post "/users/{id}/identities" => identities::link, 201, "users", "Link a user account",
+        ["update:users", "update:current_user_identities"];
+    delete "/users/{id}/identities/{provider}/{user_id}" => identities::unlink, 200, "users",
+        "Unlink a user identity", ["update:users", "update:current_user_identities"];
     get "/users/{id}/roles" => roles::user_roles, 200, "users", "Get a user's roles",
         ["read:users", "read:roles"], all_of;
     post "/users/{id}/roles" => roles::add_user_roles, 204, "users", "Assign roles to a user",

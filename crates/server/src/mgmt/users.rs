@@ -86,6 +86,27 @@ fn iso(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
 }
 
+/// The user's identities as Auth0 shows them: primary first, secondaries with their
+/// `profileData`.
+pub fn identities_json(u: &User) -> Value {
+    u.identities
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let mut o = json!({
+                "connection": id.connection,
+                "user_id": id.user_id,
+                "provider": id.provider,
+                "isSocial": id.is_social,
+            });
+            if i > 0 {
+                o["profileData"] = id.profile_data.clone();
+            }
+            o
+        })
+        .collect()
+}
+
 /// The Auth0 representation.
 pub fn user_json(u: &User) -> Value {
     let mut out = Map::new();
@@ -106,24 +127,7 @@ pub fn user_json(u: &User) -> Value {
     }
     out.insert("created_at".into(), json!(iso(u.created_at)));
     out.insert("updated_at".into(), json!(iso(u.updated_at)));
-    let identities: Vec<Value> = u
-        .identities
-        .iter()
-        .enumerate()
-        .map(|(i, id)| {
-            let mut o = json!({
-                "connection": id.connection,
-                "user_id": id.user_id,
-                "provider": id.provider,
-                "isSocial": id.is_social,
-            });
-            if i > 0 {
-                o["profileData"] = id.profile_data.clone();
-            }
-            o
-        })
-        .collect();
-    out.insert("identities".into(), Value::Array(identities));
+    out.insert("identities".into(), identities_json(u));
     out.insert("app_metadata".into(), Value::Object(u.app_metadata.clone()));
     out.insert(
         "user_metadata".into(),
@@ -206,7 +210,7 @@ pub(super) fn conflict(e: StoreError) -> MgmtError {
 }
 
 /// The current-user scopes apply only to the user the token is about.
-fn authorize(
+pub(super) fn authorize(
     caller: &Caller,
     id: &str,
     any: &[&'static str],
@@ -229,7 +233,7 @@ fn authorize(
     Err(MgmtError::InsufficientScope(all))
 }
 
-async fn find(state: &AppState, id: &str) -> Result<User, MgmtError> {
+pub(super) async fn find(state: &AppState, id: &str) -> Result<User, MgmtError> {
     state.stores.users.user(id).await?.ok_or_else(not_found)
 }
 

@@ -6,6 +6,7 @@ mod code_flow;
 mod helpers;
 mod keys;
 mod lifecycle;
+mod linking;
 mod mgmt_apis;
 mod mgmt_auth;
 mod mgmt_clients;
