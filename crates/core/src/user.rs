@@ -76,6 +76,41 @@ impl User {
             .or_insert_with(|| serde_json::Value::String(nick));
     }
 
+    /// A new user whose only identity is `identity`: unverified, unblocked, without metadata,
+    /// with Auth0's default names where `profile` has none.
+    pub fn new(
+        identity: Identity,
+        email: Option<String>,
+        username: Option<String>,
+        phone_number: Option<String>,
+        mut profile: serde_json::Map<String, serde_json::Value>,
+        now: OffsetDateTime,
+    ) -> User {
+        User::fill_default_names(
+            &mut profile,
+            email.as_deref(),
+            phone_number.as_deref(),
+            username.as_deref(),
+        );
+        User {
+            user_id: User::id_for(&identity),
+            email,
+            email_verified: false,
+            username,
+            phone_number,
+            phone_verified: false,
+            profile,
+            user_metadata: serde_json::Map::new(),
+            app_metadata: serde_json::Map::new(),
+            blocked: false,
+            logins_count: 0,
+            last_login: None,
+            created_at: now,
+            updated_at: now,
+            identities: vec![identity],
+        }
+    }
+
     /// The `user_id` a user has whose primary identity is `identity`.
     pub fn id_for(identity: &Identity) -> String {
         format!("{}|{}", identity.provider, identity.user_id)

@@ -243,35 +243,20 @@ pub async fn unlink(
             profile.insert((*k).into(), val.clone());
         }
     }
-    let (email, phone, username) = (text("email"), text("phone_number"), text("username"));
-    User::fill_default_names(
-        &mut profile,
-        email.as_deref(),
-        phone.as_deref(),
-        username.as_deref(),
-    );
-    let now = OffsetDateTime::now_utc();
     let standalone_identity = Identity {
         profile_data: json!({}),
         ..identity.clone()
     };
-    let standalone = User {
-        user_id: User::id_for(&standalone_identity),
-        email,
-        email_verified: p["email_verified"].as_bool().unwrap_or(false),
-        username,
-        phone_number: phone,
-        phone_verified: p["phone_verified"].as_bool().unwrap_or(false),
+    let mut standalone = User::new(
+        standalone_identity,
+        text("email"),
+        text("username"),
+        text("phone_number"),
         profile,
-        user_metadata: Map::new(),
-        app_metadata: Map::new(),
-        blocked: false,
-        logins_count: 0,
-        last_login: None,
-        created_at: now,
-        updated_at: now,
-        identities: vec![standalone_identity],
-    };
+        OffsetDateTime::now_utc(),
+    );
+    standalone.email_verified = p["email_verified"].as_bool().unwrap_or(false);
+    standalone.phone_verified = p["phone_verified"].as_bool().unwrap_or(false);
     match state
         .stores
         .users

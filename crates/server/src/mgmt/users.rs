@@ -422,14 +422,6 @@ pub(super) fn new_user(
             profile.insert((*field).to_owned(), json!(text));
         }
     }
-    // Auth0's defaults: the name is the email (or phone, or username), the nickname its
-    // local part. (Auth0 also sets a Gravatar picture; we do not send emails to Gravatar.)
-    User::fill_default_names(
-        &mut profile,
-        email.as_deref(),
-        phone_number.as_deref(),
-        uname.as_deref(),
-    );
     let flag = |k: &str| get(k).map(|b| v::boolean(k, b)).transpose();
     let user_metadata = get("user_metadata")
         .map(|m| metadata_object("user_metadata", m))
@@ -439,7 +431,6 @@ pub(super) fn new_user(
         .map(|m| metadata_object("app_metadata", m))
         .transpose()?
         .unwrap_or_default();
-    let now = OffsetDateTime::now_utc();
     let identity = Identity {
         provider: provider.to_owned(),
         connection: connection.name.clone(),
@@ -448,23 +439,22 @@ pub(super) fn new_user(
         profile_data: json!({}),
         password_hash: None,
     };
-    Ok(User {
-        user_id: User::id_for(&identity),
+    // Auth0's default names come with it. (Auth0 also sets a Gravatar picture; we do not send
+    // emails to Gravatar.)
+    let mut user = User::new(
+        identity,
         email,
-        email_verified: flag("email_verified")?.unwrap_or(false),
-        username: uname,
+        uname,
         phone_number,
-        phone_verified: flag("phone_verified")?.unwrap_or(false),
         profile,
-        user_metadata,
-        app_metadata,
-        blocked: flag("blocked")?.unwrap_or(false),
-        logins_count: 0,
-        last_login: None,
-        created_at: now,
-        updated_at: now,
-        identities: vec![identity],
-    })
+        OffsetDateTime::now_utc(),
+    );
+    user.email_verified = flag("email_verified")?.unwrap_or(false);
+    user.phone_verified = flag("phone_verified")?.unwrap_or(false);
+    user.blocked = flag("blocked")?.unwrap_or(false);
+    user.user_metadata = user_metadata;
+    user.app_metadata = app_metadata;
+    Ok(user)
 }
 
 /// `POST /users`: 201; 409 if the email, username or phone is taken in the connection.

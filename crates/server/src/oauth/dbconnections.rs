@@ -246,23 +246,8 @@ pub async fn create_user(
         profile_data: json!({}),
         password_hash: Some(hash),
     };
-    let user = User {
-        user_id: User::id_for(&identity),
-        email: Some(email),
-        email_verified: false,
-        username,
-        phone_number: None,
-        phone_verified: false,
-        profile,
-        user_metadata,
-        app_metadata: Map::new(),
-        blocked: false,
-        logins_count: 0,
-        last_login: None,
-        created_at: now,
-        updated_at: now,
-        identities: vec![identity],
-    };
+    let mut user = User::new(identity, Some(email), username, None, profile, now);
+    user.user_metadata = user_metadata;
     match state.stores.users.insert_user(&user).await {
         Ok(()) => {}
         // Same answer as any other refusal: whether an address is registered stays private.

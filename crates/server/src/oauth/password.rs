@@ -14,7 +14,7 @@ use crate::http::caller_info::CallerInfo;
 use crate::oauth::client_auth;
 use crate::oauth::params::Params;
 use crate::oauth::token::GrantLog;
-use crate::oauth::user_tokens::{self, RefreshMode, UserTokenRequest};
+use crate::oauth::user_tokens;
 use crate::passwords::Passwords;
 
 /// `grant_type=password`.
@@ -98,33 +98,14 @@ async fn run(
         }
     };
     event.user_id = Some(user.user_id.clone());
-    let now = time::OffsetDateTime::now_utc();
-    state
-        .stores
-        .users
-        .record_login(&user.user_id, caller.ip.as_deref(), now)
-        .await?;
-    let audience = params
-        .get("audience")
-        .map(str::to_owned)
-        .or_else(|| tenant.default_audience.clone());
-    event.audience = audience.clone();
-    user_tokens::issue(
+    user_tokens::issue_direct_login(
         state,
-        UserTokenRequest {
-            client: &client,
-            user: &user,
-            connection: &connection.name,
-            audience: audience.as_deref(),
-            scope: scope.as_ref(),
-            gty: "password",
-            auth_time: now.unix_timestamp(),
-            refresh: RefreshMode::Fresh,
-            nonce: None,
-            sid: None,
-            at_hash: false,
-            c_hash_of: None,
-        },
+        &client,
+        &user,
+        &connection.name,
+        "password",
+        (params, scope.as_ref(), caller.ip.as_deref()),
+        event,
     )
     .await
 }

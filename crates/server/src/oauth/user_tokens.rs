@@ -2,7 +2,6 @@
 //! refresh token when `offline_access` was asked for and allowed. Shared by every grant that
 //! ends with a person (password, refresh, and the authorization code to come).
 
-use gatehouse_core::seed::USER_MANAGEMENT_SCOPES;
 use std::sync::Arc;
 
 use axum::Json;
@@ -13,6 +12,7 @@ use gatehouse_core::refresh_token::{RefreshPolicy, RefreshToken};
 use gatehouse_core::resource_server::ResourceServer;
 use gatehouse_core::role::Permission;
 use gatehouse_core::scope::Scope;
+use gatehouse_core::seed::USER_MANAGEMENT_SCOPES;
 use gatehouse_core::token::{AccessTokenClaims, OIDC_SCOPES, user_claims};
 use gatehouse_core::user::User;
 use serde_json::{Value, json};
@@ -132,6 +132,50 @@ async fn grant_scope(
         .is_some_and(|d| d.ends_with("_authz"));
     let permissions = (enforce && dialect_authz).then(|| permitted.unwrap_or_default());
     Ok((scope, permissions))
+}
+
+/// Tokens for a person who just proved who they are at the token endpoint (the password and
+/// passwordless grants): counts the login, takes `audience` (or the tenant's default) and
+/// `scope` from the request, notes the audience in the grant's log event.
+pub async fn issue_direct_login(
+    state: &AppState,
+    client: &Arc<Client>,
+    user: &User,
+    connection: &str,
+    gty: &'static str,
+    req: (&crate::oauth::params::Params, Option<&Scope>, Option<&str>),
+    event: &mut gatehouse_core::log::LogEvent,
+) -> Result<Response, OAuthError> {
+    let (params, scope, ip) = req;
+    let now = OffsetDateTime::now_utc();
+    state
+        .stores
+        .users
+        .record_login(&user.user_id, ip, now)
+        .await?;
+    let audience = match params.get("audience") {
+        Some(a) => Some(a.to_owned()),
+        None => state.catalog.tenant().await?.default_audience.clone(),
+    };
+    event.audience = audience.clone();
+    issue(
+        state,
+        UserTokenRequest {
+            client,
+            user,
+            connection,
+            audience: audience.as_deref(),
+            scope,
+            gty,
+            auth_time: now.unix_timestamp(),
+            refresh: RefreshMode::Fresh,
+            nonce: None,
+            sid: None,
+            at_hash: false,
+            c_hash_of: None,
+        },
+    )
+    .await
 }
 
 /// Issues the tokens and returns the RFC 6749 s5.1 response.

@@ -14,7 +14,7 @@ use crate::http::caller_info::CallerInfo;
 use crate::oauth::client_auth;
 use crate::oauth::params::Params;
 use crate::oauth::token::GrantLog;
-use crate::oauth::user_tokens::{self, RefreshMode, UserTokenRequest};
+use crate::oauth::user_tokens;
 
 /// The grant type.
 pub const PASSWORDLESS_OTP: &str = "http://auth0.com/oauth/grant-type/passwordless/otp";
@@ -82,34 +82,14 @@ async fn run(
     if created {
         otp::log_signup(state, &user, &connection, &client.client_id);
     }
-    let now = time::OffsetDateTime::now_utc();
-    state
-        .stores
-        .users
-        .record_login(&user.user_id, caller.ip.as_deref(), now)
-        .await?;
-    let tenant = state.catalog.tenant().await?;
-    let audience = params
-        .get("audience")
-        .map(str::to_owned)
-        .or_else(|| tenant.default_audience.clone());
-    event.audience = audience.clone();
-    user_tokens::issue(
+    user_tokens::issue_direct_login(
         state,
-        UserTokenRequest {
-            client: &client,
-            user: &user,
-            connection: &connection.name,
-            audience: audience.as_deref(),
-            scope: scope.as_ref(),
-            gty: "passwordless",
-            auth_time: now.unix_timestamp(),
-            refresh: RefreshMode::Fresh,
-            nonce: None,
-            sid: None,
-            at_hash: false,
-            c_hash_of: None,
-        },
+        &client,
+        &user,
+        &connection.name,
+        "passwordless",
+        (params, scope.as_ref(), caller.ip.as_deref()),
+        event,
     )
     .await
 }

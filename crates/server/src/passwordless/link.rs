@@ -9,7 +9,6 @@ use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use gatehouse_core::log::LogEvent;
 use serde::Deserialize;
 
 use super::otp;
@@ -114,12 +113,7 @@ pub async fn verify(
     let Ok(recipient) = otp::recipient(&connection, given) else {
         return Ok(used(&tenant));
     };
-    let mut event = LogEvent::new("f");
-    event.ip = caller.ip.clone();
-    event.user_agent = caller.user_agent.clone();
-    event.client_id = Some(client.client_id.clone());
-    event.client_name = Some(client.name.clone());
-    event.connection = Some(connection.name.clone());
+    let mut event = ui::login_event(&caller, &client, &connection.name);
     let checked = otp::check(&state, &connection, &recipient, code, caller.ip.as_deref()).await?;
     let otp = match checked {
         otp::CodeCheck::Valid(o) => Some(o),

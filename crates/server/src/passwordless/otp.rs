@@ -363,26 +363,16 @@ pub async fn user_for(
     } else {
         (None, Some(recipient.to_owned()))
     };
-    let mut profile = Map::new();
-    User::fill_default_names(&mut profile, email.as_deref(), phone.as_deref(), None);
-    let now = OffsetDateTime::now_utc();
-    let user = User {
-        user_id: User::id_for(&identity),
-        email_verified: email.is_some(),
-        phone_verified: phone.is_some(),
+    let mut user = User::new(
+        identity,
         email,
-        username: None,
-        phone_number: phone,
-        profile,
-        user_metadata: Map::new(),
-        app_metadata: Map::new(),
-        blocked: false,
-        logins_count: 0,
-        last_login: None,
-        created_at: now,
-        updated_at: now,
-        identities: vec![identity],
-    };
+        None,
+        phone,
+        Map::new(),
+        OffsetDateTime::now_utc(),
+    );
+    user.email_verified = user.email.is_some();
+    user.phone_verified = user.phone_number.is_some();
     match users.insert_user(&user).await {
         Ok(()) => Ok(Some((user, true))),
         // Two first logins at once: the other one made the user.

@@ -139,12 +139,7 @@ pub async fn submit(
         Err(page) => return Ok(page),
     };
     let connection = connection_of(&state, &tx).await?;
-    let mut event = LogEvent::new("f");
-    event.ip = caller.ip.clone();
-    event.user_agent = caller.user_agent.clone();
-    event.client_id = Some(client.client_id.clone());
-    event.client_name = Some(client.name.clone());
-    event.connection = Some(connection.clone());
+    let mut event = ui::login_event(&caller, &client, &connection);
     let outcome = if form.username.is_empty() || form.password.is_empty() {
         Err(LoginFailure::UnknownUser)
     } else {

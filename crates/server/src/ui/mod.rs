@@ -150,6 +150,21 @@ pub fn render(status: StatusCode, page: &impl Template) -> Response {
     }
 }
 
+/// The log event of a login attempt on the pages, as a failure (`f`) until it succeeds.
+pub fn login_event(
+    caller: &crate::http::caller_info::CallerInfo,
+    client: &gatehouse_core::client::Client,
+    connection: &str,
+) -> gatehouse_core::log::LogEvent {
+    let mut event = gatehouse_core::log::LogEvent::new("f");
+    event.ip = caller.ip.clone();
+    event.user_agent = caller.user_agent.clone();
+    event.client_id = Some(client.client_id.clone());
+    event.client_name = Some(client.name.clone());
+    event.connection = Some(connection.to_owned());
+    event
+}
+
 /// A page with a heading and one sentence.
 #[derive(Template)]
 #[template(path = "message.html")]

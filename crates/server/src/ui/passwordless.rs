@@ -11,7 +11,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::client::Client;
 use gatehouse_core::connection::Connection;
-use gatehouse_core::log::LogEvent;
 use gatehouse_core::passwordless::Send;
 use gatehouse_core::store::{ConnectionFilter, Page};
 use serde::Deserialize;
@@ -373,12 +372,7 @@ pub async fn submit_code(
     let Some(recipient) = tx.recipient.clone() else {
         return Ok(ui::error_page(&tenant, "Ask for a code first."));
     };
-    let mut event = LogEvent::new("f");
-    event.ip = caller.ip.clone();
-    event.user_agent = caller.user_agent.clone();
-    event.client_id = Some(client.client_id.clone());
-    event.client_name = Some(client.name.clone());
-    event.connection = Some(connection.name.clone());
+    let mut event = ui::login_event(&caller, &client, &connection.name);
     let checked = otp::check(
         &state,
         &connection,

@@ -849,15 +849,6 @@ fn fragment(r: &reqwest::Response) -> std::collections::HashMap<String, String> 
         .collect()
 }
 
-fn claims_of(jwt: &str) -> Value {
-    let payload = jwt.split('.').nth(1).expect("payload");
-    serde_json::from_slice(
-        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
-            .expect("b64"),
-    )
-    .expect("json")
-}
-
 fn half_hash(v: &str) -> String {
     let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, v.as_bytes());
     base64::Engine::encode(
@@ -900,7 +891,7 @@ async fn implicit_and_hybrid_responses_when_enabled() {
     assert_eq!(f["state"], "s1");
     assert_eq!(f["token_type"], "Bearer");
     assert_eq!(f["iss"], format!("{}/", app.address));
-    let id = claims_of(&f["id_token"]);
+    let id = crate::helpers::jwt_claims(&f["id_token"]);
     assert_eq!(id["nonce"], "n1");
     assert_eq!(id["at_hash"], half_hash(&f["access_token"]));
     assert!(location(&r).query().is_none(), "tokens never in the query");
@@ -911,7 +902,7 @@ async fn implicit_and_hybrid_responses_when_enabled() {
         .await
         .expect("authorize");
     let f = fragment(&r);
-    let id = claims_of(&f["id_token"]);
+    let id = crate::helpers::jwt_claims(&f["id_token"]);
     assert_eq!(id["c_hash"], half_hash(&f["code"]));
     assert!(!f.contains_key("access_token"));
 

@@ -265,3 +265,15 @@ pub fn assert_mgmt_error(got: &(u16, serde_json::Value), status: u16, code: &str
         got.1
     );
 }
+
+/// The claims of a JWT, unverified (tests read what the server put in).
+pub fn jwt_claims(jwt: &str) -> serde_json::Value {
+    use base64::Engine as _;
+    let payload = jwt.split('.').nth(1).expect("a JWT has a payload");
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .expect("base64url"),
+    )
+    .expect("JSON claims")
+}

@@ -81,16 +81,6 @@ async fn login(
     r.json().await.expect("json")
 }
 
-fn claims(jwt: &str) -> Value {
-    use base64::Engine as _;
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(jwt.split('.').nth(1).expect("payload"))
-            .expect("b64"),
-    )
-    .expect("json")
-}
-
 /// A Management API caller with a person's own token.
 fn as_user<'a>(app: &'a TestApp, tokens: &Value) -> Mgmt<'a> {
     Mgmt {
@@ -125,7 +115,7 @@ async fn a_persons_token_acts_on_that_person_only() {
         "openid read:current_user update:current_user_metadata read:users delete:current_user update:users",
     )
     .await;
-    let access = claims(tokens["access_token"].as_str().expect("at"));
+    let access = crate::helpers::jwt_claims(tokens["access_token"].as_str().expect("at"));
     assert_eq!(
         access["scope"], "openid read:current_user update:current_user_metadata",
         "no tenant-wide scope reaches a person's token"
@@ -211,7 +201,7 @@ async fn link_with_a_fresh_id_token_then_unlink() {
     )
     .await;
     let primary = as_user(&app, &primary_tokens);
-    let me = claims(primary_tokens["id_token"].as_str().expect("id"))["sub"]
+    let me = crate::helpers::jwt_claims(primary_tokens["id_token"].as_str().expect("id"))["sub"]
         .as_str()
         .expect("sub")
         .to_owned();
@@ -224,7 +214,7 @@ async fn link_with_a_fresh_id_token_then_unlink() {
     )
     .await;
     let second_id_token = second["id_token"].as_str().expect("id").to_owned();
-    let second_sub = claims(&second_id_token)["sub"]
+    let second_sub = crate::helpers::jwt_claims(&second_id_token)["sub"]
         .as_str()
         .expect("sub")
         .to_owned();
@@ -323,7 +313,7 @@ async fn link_with_a_fresh_id_token_then_unlink() {
     )
     .await;
     assert_eq!(
-        claims(again["id_token"].as_str().expect("id"))["sub"],
+        crate::helpers::jwt_claims(again["id_token"].as_str().expect("id"))["sub"],
         me.as_str()
     );
     let (_, found) = mgmt.get("/users-by-email?email=second%40example.com").await;
@@ -399,7 +389,7 @@ async fn link_with_a_fresh_id_token_then_unlink() {
     assert_eq!(back["user_metadata"], json!({}));
     let again = login(&app, &s.app_client, "second@example.com", None, "openid").await;
     assert_eq!(
-        claims(again["id_token"].as_str().expect("id"))["sub"],
+        crate::helpers::jwt_claims(again["id_token"].as_str().expect("id"))["sub"],
         second_sub.as_str()
     );
 
@@ -527,7 +517,7 @@ async fn a_linked_passwordless_identity_logs_in_as_the_primary() {
         .expect("token");
     assert_eq!(r.status(), 200);
     let tokens: Value = r.json().await.expect("json");
-    let id_token = claims(tokens["id_token"].as_str().expect("id"));
+    let id_token = crate::helpers::jwt_claims(tokens["id_token"].as_str().expect("id"));
     assert_eq!(id_token["sub"], main_id.as_str());
     assert_eq!(
         id_token["email"], "main@example.com",

@@ -83,17 +83,6 @@ async fn otp_grant(
     (r.status().as_u16(), r.json().await.expect("json"))
 }
 
-fn claims(jwt: &str) -> Value {
-    use base64::Engine as _;
-    let payload = jwt.split('.').nth(1).expect("payload");
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .expect("b64"),
-    )
-    .expect("json")
-}
-
 /// The first run of `digits` digits after `marker` in `text`.
 fn code_after(text: &str, marker: &str) -> String {
     let start = text
@@ -163,7 +152,7 @@ async fn email_codes_log_people_in_through_the_api() {
     assert_eq!(e["error_description"], "Wrong email or verification code.");
     let (status, tokens) = otp_grant(&app, &c.backend, "email", "PAT@example.com", &code).await;
     assert_eq!(status, 200, "{tokens}");
-    let id_token = claims(tokens["id_token"].as_str().expect("id token"));
+    let id_token = crate::helpers::jwt_claims(tokens["id_token"].as_str().expect("id token"));
     let sub = id_token["sub"].as_str().expect("sub").to_owned();
     assert!(sub.starts_with("email|"), "{sub}");
     assert_eq!(id_token["email"], "pat@example.com");
@@ -190,7 +179,7 @@ async fn email_codes_log_people_in_through_the_api() {
     let (status, tokens) = otp_grant(&app, &c.backend, "email", "pat@example.com", &newer).await;
     assert_eq!(status, 200);
     assert_eq!(
-        claims(tokens["id_token"].as_str().expect("id"))
+        crate::helpers::jwt_claims(tokens["id_token"].as_str().expect("id"))
             .get("sub")
             .and_then(Value::as_str),
         Some(sub.as_str())
@@ -463,7 +452,7 @@ async fn sms_codes_through_a_gateway_and_through_twilio() {
     assert_eq!(status, 403);
     let (status, tokens) = otp_grant(&app, &c.backend, "sms", "+14155550123", &code).await;
     assert_eq!(status, 200, "{tokens}");
-    let sub = claims(tokens["id_token"].as_str().expect("id"))["sub"]
+    let sub = crate::helpers::jwt_claims(tokens["id_token"].as_str().expect("id"))["sub"]
         .as_str()
         .expect("sub")
         .to_owned();
@@ -531,7 +520,7 @@ async fn sms_codes_through_a_gateway_and_through_twilio() {
     let (status, tokens) = otp_grant(&app, &c.backend, "sms", "+14155550123", &code).await;
     assert_eq!(status, 200);
     assert_eq!(
-        claims(tokens["id_token"].as_str().expect("id"))["sub"],
+        crate::helpers::jwt_claims(tokens["id_token"].as_str().expect("id"))["sub"],
         sub.as_str(),
         "same user"
     );
@@ -698,7 +687,8 @@ async fn a_magic_link_logs_in_once_after_a_click() {
         .json()
         .await
         .expect("json");
-    let sub = claims(tokens["id_token"].as_str().expect("id token"))["sub"].clone();
+    let sub =
+        crate::helpers::jwt_claims(tokens["id_token"].as_str().expect("id token"))["sub"].clone();
     assert!(sub.as_str().expect("sub").starts_with("email|"), "{tokens}");
 
     // Once.
@@ -1016,7 +1006,7 @@ async fn the_login_page_can_email_a_magic_link() {
         (r.status().as_u16(), r.json::<Value>().await.expect("json"))
     };
     assert_eq!(status, 200, "{tokens}");
-    let id_token = claims(tokens["id_token"].as_str().expect("id"));
+    let id_token = crate::helpers::jwt_claims(tokens["id_token"].as_str().expect("id"));
     assert_eq!(id_token["nonce"], "n1");
     assert_eq!(id_token["email"], "max@example.com");
 }
