@@ -216,7 +216,21 @@ async function linkThroughPopup(button, loginInPopup) {
 let primarySub;
 let emailIdentity;
 
-test('sign up with a password through the app, then see the profile from /api/v2/users/{id}', async () => {
+// The scenario is one story: once a step fails, the later ones are skipped, not timed out.
+let failed = false;
+function step(name, fn) {
+  test(name, async (t) => {
+    if (failed) return t.skip('an earlier step failed');
+    try {
+      await fn(t);
+    } catch (e) {
+      failed = true;
+      throw e;
+    }
+  });
+}
+
+step('sign up with a password through the app, then see the profile from /api/v2/users/{id}', async () => {
   await page.goto(appUrl);
   await until({ loggedOut: true });
   await Promise.all([
@@ -245,7 +259,7 @@ test('sign up with a password through the app, then see the profile from /api/v2
   await until({ status: 'Metadata saved.' });
 });
 
-test('link an email identity: code login in a popup, then POST /users/{id}/identities', async () => {
+step('link an email identity: code login in a popup, then POST /users/{id}/identities', async () => {
   const mark = log.length;
   await linkThroughPopup('Link an email address (code by email)', async (popup) => {
     const authorize = new URL(popup.url());
@@ -255,7 +269,7 @@ test('link an email identity: code login in a popup, then POST /users/{id}/ident
     assert.equal(authorize.searchParams.get('response_mode'), 'web_message');
     await passwordless(popup, CODE_EMAIL, (to) => smtp.code(to));
   });
-  const s = await until({ rows: 2, status: 'Linked' });
+  const s = await until({ rows: 2, status: 'Linked:' });
   assert.equal(s.userId, primarySub, 'the logged-in user stays the primary');
   const shown = await identitiesShown();
   assert.equal(shown[0].provider, 'auth0');
@@ -279,10 +293,10 @@ test('link an email identity: code login in a popup, then POST /users/{id}/ident
   assert.equal(identities[1].user_id, emailIdentity);
 });
 
-test('link the phone (SMS code in a popup) and merge its user_metadata first', async () => {
+step('link the phone (SMS code in a popup) and merge its user_metadata first', async () => {
   await page.getByLabel("Merge the other account's user_metadata into the primary's").check();
   await linkThroughPopup('Link a phone number (code by text message)', (popup) => passwordless(popup, PHONE, (to) => sms.code(to)));
-  const s = await until({ rows: 3, status: 'Linked' });
+  const s = await until({ rows: 3, status: 'Linked:' });
   assert.equal(s.userId, primarySub);
   const shown = await identitiesShown();
   assert.deepEqual(shown.map((i) => i.connection), ['Username-Password-Authentication', 'email', 'sms']);
@@ -294,7 +308,7 @@ test('link the phone (SMS code in a popup) and merge its user_metadata first', a
   });
 });
 
-test('log out, then log in with an email code and land on the same user', async () => {
+step('log out, then log in with an email code and land on the same user', async () => {
   await Promise.all([
     page.waitForEvent('load'), // /v2/logout redirects, so the next document is returnTo's
     page.getByRole('button', { name: 'Log out' }).click(),
@@ -312,7 +326,7 @@ test('log out, then log in with an email code and land on the same user', async 
   assert.equal(s.userId, primarySub, 'a linked identity logs in as the primary user');
 });
 
-test('unlink the email identity: DELETE /users/{id}/identities/email/{user_id}', async () => {
+step('unlink the email identity: DELETE /users/{id}/identities/email/{user_id}', async () => {
   const mark = log.length;
   await page.getByRole('button', { name: `Unlink email|${emailIdentity}` }).click();
   const s = await until({ rows: 2, status: 'Unlinked' });
@@ -329,4 +343,43 @@ test('unlink the email identity: DELETE /users/{id}/identities/email/{user_id}',
   const primary = users.find((u) => u.user_id === primarySub);
   assert.deepEqual(primary.identities.map((i) => i.provider), ['auth0', 'sms']);
   assert.deepEqual(primary.user_metadata, { theme: 'dark', plan: 'prepaid', tags: ['web', 'phone'] });
+});
+
+step('link a second password account (signed up in the popup) and keep it as the primary', async () => {
+  const SECOND = 'robin.work@example.com';
+  await page.getByLabel('The account I am about to log in with').check();
+  // Links are one level deep: this account may become a secondary only without identities.
+  await page.getByRole('button', { name: 'Link another password account' }).click();
+  await until({ rows: 2 }).then(
+    () => assert.fail('the app should refuse before linking'),
+    (e) => assert.match(e.message, /first unlink the identities/),
+  );
+  const sms = (await identitiesShown()).find((i) => i.provider === 'sms');
+  await page.getByRole('button', { name: `Unlink sms|${sms.userId}` }).click();
+  await until({ rows: 1, status: 'Unlinked' });
+
+  const mark = log.length;
+  await linkThroughPopup('Link another password account', async (popup) => {
+    await popup.getByRole('link', { name: 'Sign up' }).click();
+    await popup.getByLabel('Email').fill(SECOND);
+    await popup.getByLabel('Password').fill(PASSWORD);
+    await popup.getByRole('button', { name: 'Sign up' }).click();
+  });
+  // The page now shows the account that stayed, with its tokens taken silently.
+  const s = await until({ rows: 2, status: 'Linked:' });
+  assert.notEqual(s.userId, primarySub);
+  assert.match(s.userId, /^auth0\|/);
+  assert.equal(await page.locator('#user-email').textContent(), SECOND);
+  assert.deepEqual((await identitiesShown()).map((i) => `${i.provider}|${i.userId}`), [s.userId, primarySub]);
+  const linked = log
+    .slice(mark)
+    .find((e) => e.kind === 'response' && e.method === 'POST' && e.url === `${ghOrigin}/api/v2/users/${encodeURIComponent(s.userId)}/identities`);
+  assert.equal(linked?.status, 201, dump(log.slice(mark)));
+
+  const users = await mgmt('GET', '/users?per_page=50');
+  assert.deepEqual(
+    users.map((u) => u.user_id).sort(),
+    [s.userId, `email|${emailIdentity}`, `sms|${sms.userId}`].sort(),
+    JSON.stringify(users),
+  );
 });

@@ -13,6 +13,7 @@ const appUrl = window.location.origin;
 
 const SCOPE = 'openid profile email read:current_user update:current_user_identities update:current_user_metadata';
 // The account being linked only needs to read its own profile (for its user_metadata).
+// (If it is to stay primary, it asks for SCOPE instead: see linkAccount.)
 const LINK_SCOPE = 'openid profile email read:current_user';
 
 // The logged-in (primary) user. Its tokens are cached in localStorage, so a reload keeps them
@@ -40,11 +41,17 @@ class ApiError extends Error {
 async function api(method, path, token, body) {
   const headers = { authorization: `Bearer ${token}` };
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const r = await fetch(`${audience}${path}`, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  let r;
+  try {
+    r = await fetch(`${audience}${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (e) {
+    // A network error, or an answer this page may not read (CORS).
+    throw new Error(`${method} /api/v2/${path}: no answer this page may read (${e.message}). Is ${appUrl} among the application's Allowed Origins?`);
+  }
   const text = await r.text();
   let data = null;
   try {
@@ -114,7 +121,8 @@ function renderIdentities(user) {
   tbody.replaceChildren();
   (user.identities || []).forEach((identity, i) => {
     const row = document.createElement('tr');
-    for (const text of [identity.connection, identity.provider, identity.user_id, i === 0 ? `primary ${identityDetails(identity) || user.email || ''}`.trim() : identityDetails(identity)]) {
+    const details = identityDetails(identity) || (i === 0 ? user.email || user.phone_number || '' : '');
+    for (const text of [identity.connection, identity.provider, identity.user_id, i === 0 ? `${details} (primary)` : details]) {
       const cell = document.createElement('td');
       cell.textContent = text;
       row.append(cell);
@@ -139,15 +147,23 @@ async function linkAccount(connection) {
   clearError();
   const keepOther = new FormData($('link-form')).get('primary') === 'other';
   const merge = $('merge-metadata').checked;
+  if (keepOther && $('identities').querySelectorAll('tbody tr').length > 1) {
+    // Linking is one level deep: an account with linked identities cannot become a secondary.
+    showError(new Error('To make the other account the primary, first unlink the identities linked to this one.'));
+    return;
+  }
+  // An account that is to stay primary calls the link endpoint (and writes its metadata)
+  // itself, so it needs the same scopes as the logged-in user.
+  const scope = keepOther ? SCOPE : LINK_SCOPE;
   const second = new Auth0Client({
     domain: config.domain,
     clientId: config.clientId,
     cacheLocation: 'memory',
-    authorizationParams: { redirect_uri: appUrl, audience, scope: LINK_SCOPE },
+    authorizationParams: { redirect_uri: appUrl, audience, scope },
   });
   // Called first thing in the click handler: the popup opens before anything is awaited.
   const login = second.loginWithPopup({
-    authorizationParams: { connection, prompt: 'login', max_age: 0, audience, scope: LINK_SCOPE },
+    authorizationParams: { connection, prompt: 'login', max_age: 0, audience, scope },
   });
   setStatus('Log in with the account to link, in the popup window.');
   try {
@@ -156,7 +172,7 @@ async function linkAccount(connection) {
     const other = {
       sub: claims.sub,
       idToken: claims.__raw,
-      token: await second.getTokenSilently({ authorizationParams: { audience, scope: LINK_SCOPE } }),
+      token: await second.getTokenSilently({ authorizationParams: { audience, scope } }),
     };
     const me = await primary();
     if (other.sub === me.sub) throw new Error('That is the account you are logged in with already.');

@@ -1,7 +1,9 @@
-//! CORS for what browsers call directly: the token, revocation and userinfo endpoints for
-//! the origins applications registered (`allowed_origins`, `web_origins` and the origins of
-//! their callbacks), and discovery/JWKS for everyone. Preflights allow `Auth0-Client`, which
-//! auth0-spa-js sends.
+//! CORS for what browsers call directly: the token, revocation, userinfo, sign-up and
+//! passwordless endpoints, and the Management API (a single-page app calls it with the
+//! person's own token, as in account linking), for the origins applications registered
+//! (`allowed_origins`, `web_origins` and the origins of their callbacks); discovery and JWKS
+//! for everyone. Preflights allow `Auth0-Client`, which auth0-spa-js sends. No cookie is ever
+//! allowed across origins (no `Access-Control-Allow-Credentials`).
 
 use axum::extract::{Request, State};
 use axum::http::header::{
@@ -34,7 +36,8 @@ pub async fn cors(State(state): State<AppState>, request: Request, next: Next) -
             | "/dbconnections/signup"
             | "/passwordless/start"
     );
-    if !public && !credentialed {
+    let management = path.starts_with("/api/v2/");
+    if !public && !credentialed && !management {
         return next.run(request).await;
     }
     let origin = request
@@ -66,7 +69,11 @@ pub async fn cors(State(state): State<AppState>, request: Request, next: Next) -
         if preflight {
             h.insert(
                 ACCESS_CONTROL_ALLOW_METHODS,
-                HeaderValue::from_static("GET, POST"),
+                HeaderValue::from_static(if management {
+                    "GET, POST, PATCH, PUT, DELETE"
+                } else {
+                    "GET, POST"
+                }),
             );
             h.insert(
                 ACCESS_CONTROL_ALLOW_HEADERS,
@@ -76,7 +83,9 @@ pub async fn cors(State(state): State<AppState>, request: Request, next: Next) -
         } else {
             h.insert(
                 ACCESS_CONTROL_EXPOSE_HEADERS,
-                HeaderValue::from_static("DPoP-Nonce"),
+                HeaderValue::from_static(
+                    "DPoP-Nonce, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset",
+                ),
             );
         }
     }

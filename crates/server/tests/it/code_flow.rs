@@ -628,6 +628,53 @@ async fn cors_for_registered_origins() {
         token.headers()["access-control-allow-origin"],
         "https://app.example"
     );
+    // The Management API, which a single-page app calls with the person's own token.
+    let mgmt_preflight = |origin: &'static str| {
+        app.client
+            .request(
+                reqwest::Method::OPTIONS,
+                app.url("/api/v2/users/auth0%7Cabc/identities/email/x"),
+            )
+            .header("origin", origin)
+            .header("access-control-request-method", "DELETE")
+            .header("access-control-request-headers", "authorization")
+            .send()
+    };
+    let ok = mgmt_preflight("https://app.example")
+        .await
+        .expect("preflight");
+    assert_eq!(ok.status(), 204);
+    assert_eq!(
+        ok.headers()["access-control-allow-origin"],
+        "https://app.example"
+    );
+    assert!(
+        ok.headers()["access-control-allow-methods"]
+            .to_str()
+            .expect("ascii")
+            .contains("DELETE")
+    );
+    assert!(
+        ok.headers()
+            .get("access-control-allow-credentials")
+            .is_none()
+    );
+    let evil = mgmt_preflight("https://evil.example")
+        .await
+        .expect("preflight");
+    assert!(evil.headers().get("access-control-allow-origin").is_none());
+    let read = app
+        .client
+        .get(app.url("/api/v2/users/auth0%7Cabc"))
+        .header("origin", "https://app.example")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(read.status(), 401, "CORS does not stand in for a token");
+    assert_eq!(
+        read.headers()["access-control-allow-origin"],
+        "https://app.example"
+    );
 }
 
 #[tokio::test]
