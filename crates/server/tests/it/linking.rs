@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Mgmt, TestApp, assert_mgmt_error, spawn_app};
+use crate::helpers::{Mgmt, TestApp, assert_mgmt_error, jwt_claims, spawn_app};
 
 const REALM: &str = "http://auth0.com/oauth/grant-type/password-realm";
 const DB: &str = "Username-Password-Authentication";
@@ -115,7 +115,7 @@ async fn a_persons_token_acts_on_that_person_only() {
         "openid read:current_user update:current_user_metadata read:users delete:current_user update:users",
     )
     .await;
-    let access = crate::helpers::jwt_claims(tokens["access_token"].as_str().expect("at"));
+    let access = jwt_claims(tokens["access_token"].as_str().expect("at"));
     assert_eq!(
         access["scope"], "openid read:current_user update:current_user_metadata",
         "no tenant-wide scope reaches a person's token"
@@ -201,7 +201,7 @@ async fn link_with_a_fresh_id_token_then_unlink() {
     )
     .await;
     let primary = as_user(&app, &primary_tokens);
-    let me = crate::helpers::jwt_claims(primary_tokens["id_token"].as_str().expect("id"))["sub"]
+    let me = jwt_claims(primary_tokens["id_token"].as_str().expect("id"))["sub"]
         .as_str()
         .expect("sub")
         .to_owned();
@@ -214,7 +214,7 @@ async fn link_with_a_fresh_id_token_then_unlink() {
     )
     .await;
     let second_id_token = second["id_token"].as_str().expect("id").to_owned();
-    let second_sub = crate::helpers::jwt_claims(&second_id_token)["sub"]
+    let second_sub = jwt_claims(&second_id_token)["sub"]
         .as_str()
         .expect("sub")
         .to_owned();
@@ -251,6 +251,35 @@ async fn link_with_a_fresh_id_token_then_unlink() {
             .expect("m")
             .contains("older than 300 seconds")
     );
+    let expired = app
+        .state
+        .keys
+        .sign(
+            &json!({"iss": app.state.issuer, "aud": s.app_client["client_id"], "sub": second_sub,
+                      "iat": now - 120, "exp": now - 60, "auth_time": now - 120}),
+        )
+        .expect("sign");
+    let got = link(&primary, &me, json!({"link_with": expired})).await;
+    assert!(
+        got.1["message"].as_str().expect("m").contains("expired"),
+        "{}",
+        got.1
+    );
+    // alg none, and HS256 keyed with our public JWK, are not our signatures.
+    use base64::Engine as _;
+    let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    let body = b64(&jwt_claims(&second_id_token));
+    for header in [
+        json!({"alg": "none"}),
+        json!({"alg": "HS256", "typ": "JWT"}),
+    ] {
+        let forged = format!("{}.{body}.", b64(&header));
+        assert_mgmt_error(
+            &link(&primary, &me, json!({"link_with": forged})).await,
+            400,
+            "invalid_body",
+        );
+    }
     let mut tampered = second_id_token.clone();
     tampered.pop();
     tampered.push(if second_id_token.ends_with('A') {
@@ -313,7 +342,7 @@ async fn link_with_a_fresh_id_token_then_unlink() {
     )
     .await;
     assert_eq!(
-        crate::helpers::jwt_claims(again["id_token"].as_str().expect("id"))["sub"],
+        jwt_claims(again["id_token"].as_str().expect("id"))["sub"],
         me.as_str()
     );
     let (_, found) = mgmt.get("/users-by-email?email=second%40example.com").await;
@@ -389,7 +418,7 @@ async fn link_with_a_fresh_id_token_then_unlink() {
     assert_eq!(back["user_metadata"], json!({}));
     let again = login(&app, &s.app_client, "second@example.com", None, "openid").await;
     assert_eq!(
-        crate::helpers::jwt_claims(again["id_token"].as_str().expect("id"))["sub"],
+        jwt_claims(again["id_token"].as_str().expect("id"))["sub"],
         second_sub.as_str()
     );
 
@@ -517,7 +546,7 @@ async fn a_linked_passwordless_identity_logs_in_as_the_primary() {
         .expect("token");
     assert_eq!(r.status(), 200);
     let tokens: Value = r.json().await.expect("json");
-    let id_token = crate::helpers::jwt_claims(tokens["id_token"].as_str().expect("id"));
+    let id_token = jwt_claims(tokens["id_token"].as_str().expect("id"));
     assert_eq!(id_token["sub"], main_id.as_str());
     assert_eq!(
         id_token["email"], "main@example.com",
