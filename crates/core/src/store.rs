@@ -66,6 +66,10 @@ pub trait SetupStore: Send + Sync {
     async fn apply_seed(&self, plan: &SeedPlan) -> StoreResult<SeedOutcome>;
     /// Checks the database answers.
     async fn ping(&self) -> StoreResult<()>;
+    /// Deletes what expired before `before` and can never be used again: sessions (expired
+    /// or ended), authorization codes, emailed tickets and passwordless codes. Returns how
+    /// many rows went. Refresh tokens stay: their family's history serves reuse detection.
+    async fn sweep_expired(&self, before: time::OffsetDateTime) -> StoreResult<u64>;
 }
 
 /// Tenant settings.

@@ -20,6 +20,13 @@ use crate::signing::{self, KeyRing, KeySet};
 /// ahead, so verifiers already hold whatever key a peer starts signing with.
 pub const KEY_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
 
+/// How often expired sessions, codes, tickets and passwordless codes are deleted. Every
+/// replica sweeps; the deletes are idempotent.
+pub const SWEEP_INTERVAL: Duration = Duration::from_secs(600);
+/// How long dead rows stay before a sweep takes them (a used code's row, for one, still
+/// tells a replay apart from a typo for that long).
+const SWEEP_GRACE: time::Duration = time::Duration::days(1);
+
 /// Everything a request handler may need, built once.
 pub struct App {
     /// Validated settings.
@@ -216,6 +223,18 @@ impl Application {
                 }
             }
         });
+        let state = self.state.clone();
+        let sweeper = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(SWEEP_INTERVAL);
+            loop {
+                tick.tick().await;
+                let before = time::OffsetDateTime::now_utc() - SWEEP_GRACE;
+                match state.stores.setup.sweep_expired(before).await {
+                    Ok(n) => tracing::debug!(rows = n, "swept expired rows"),
+                    Err(e) => tracing::warn!(error = %e, "could not sweep expired rows"),
+                }
+            }
+        });
         let router = crate::router::router(self.state.clone());
         tracing::info!(
             address = %self.listener.local_addr()?,
@@ -229,6 +248,7 @@ impl Application {
         .with_graceful_shutdown(shutdown)
         .await;
         refresher.abort();
+        sweeper.abort();
         self.state.logs.flush().await;
         self.state.close_storage().await;
         tracing::info!("gatehouse stopped");

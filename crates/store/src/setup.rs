@@ -6,6 +6,7 @@ use gatehouse_core::store::{SetupStore, StoreError, StoreResult};
 use sqlx::AssertSqlSafe;
 use sqlx::migrate::Migrator;
 use sqlx::types::Json;
+use time::OffsetDateTime;
 
 use crate::clients::{INSERT_CLIENT, INSERT_CLIENT_GRANT, bind_client, bind_client_grant};
 use crate::connections::{INSERT_CONNECTION, bind_connection};
@@ -145,5 +146,23 @@ impl SetupStore for SqlStore {
     async fn ping(&self) -> StoreResult<()> {
         on_pool!(self, p => sqlx::query("SELECT 1").execute(p).await.map(|r| r.rows_affected()).map_err(db))?;
         Ok(())
+    }
+
+    async fn sweep_expired(&self, before: OffsetDateTime) -> StoreResult<u64> {
+        let mut gone = 0;
+        for sql in [
+            "DELETE FROM sessions WHERE expires_at < $1 OR revoked_at < $1",
+            "DELETE FROM authorization_codes WHERE expires_at < $1",
+            "DELETE FROM tickets WHERE expires_at < $1",
+            "DELETE FROM otps WHERE expires_at < $1",
+        ] {
+            gone += on_pool!(self, p => sqlx::query(sql)
+                .bind(before)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected())
+                .map_err(db))?;
+        }
+        Ok(gone)
     }
 }

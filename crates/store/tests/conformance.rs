@@ -1796,6 +1796,81 @@ async fn identities_link_and_unlink(s: Stores) {
     );
 }
 
+async fn sweeping_removes_only_what_is_dead(s: Stores) {
+    use gatehouse_core::session::Session;
+    s.setup
+        .apply_seed(&plan("boot", false, 1))
+        .await
+        .expect("seed");
+    let user = database_user("sweep@example.com");
+    s.users.insert_user(&user).await.expect("user");
+    let at = time::OffsetDateTime::now_utc();
+    let session = |id: u8, expires: time::Duration, revoked: Option<time::Duration>| Session {
+        id_hash: vec![id; 32],
+        sid: format!("sid-{id}"),
+        user_id: user.user_id.clone(),
+        connection: "Username-Password-Authentication".into(),
+        auth_time: at.unix_timestamp(),
+        created_at: at - time::Duration::days(10),
+        last_interaction_at: at,
+        expires_at: at + expires,
+        revoked_at: revoked.map(|r| at + r),
+    };
+    let live = session(1, time::Duration::days(1), None);
+    let expired = session(2, -time::Duration::days(2), None);
+    let ended = session(3, time::Duration::days(1), Some(-time::Duration::days(2)));
+    for s_ in [&live, &expired, &ended] {
+        s.sessions.insert_session(s_).await.expect("insert");
+    }
+    s.sessions
+        .insert_ticket(
+            &[9; 32],
+            "password_reset",
+            &user.user_id,
+            at - time::Duration::days(3),
+            at - time::Duration::days(2),
+        )
+        .await
+        .expect("ticket");
+    s.sessions
+        .insert_ticket(
+            &[8; 32],
+            "password_reset",
+            &user.user_id,
+            at,
+            at + time::Duration::hours(1),
+        )
+        .await
+        .expect("ticket");
+    let gone = s
+        .setup
+        .sweep_expired(at - time::Duration::days(1))
+        .await
+        .expect("sweep");
+    assert_eq!(gone, 3, "two sessions and a ticket");
+    assert!(
+        s.sessions
+            .live_session(&live.id_hash, at, at - time::Duration::days(1))
+            .await
+            .expect("get")
+            .is_some()
+    );
+    assert!(
+        s.sessions
+            .ticket_user(&[8; 32], "password_reset", at)
+            .await
+            .expect("ticket")
+            .is_some()
+    );
+    assert_eq!(
+        s.setup
+            .sweep_expired(at - time::Duration::days(1))
+            .await
+            .expect("sweep"),
+        0
+    );
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -1845,6 +1920,7 @@ conformance!(
     jobs_keep_their_outcome,
     otps_are_single_use_with_few_attempts,
     identities_link_and_unlink,
+    sweeping_removes_only_what_is_dead,
 );
 
 /// The two migration trees must define the same tables and columns.
