@@ -62,8 +62,13 @@ pub struct Job {
 /// The largest users file accepted, as in Auth0 (500 KB).
 pub const MAX_IMPORT_BYTES: usize = 500 * 1024;
 
+/// The highest bcrypt cost an import may bring: every login attempt pays it (cost 14 is
+/// about 1 s on one core; 31 would be days, a denial of service planted in a file).
+pub const MAX_BCRYPT_COST: u8 = 14;
+
 /// Whether `hash` is a bcrypt hash that verification can use (`$2a$`, `$2b$` or `$2y$`, a
-/// cost from 4 to 31 and 53 characters of salt and digest in bcrypt's base64).
+/// cost from 4 to [`MAX_BCRYPT_COST`] and 53 characters of salt and digest in bcrypt's
+/// base64).
 pub fn is_bcrypt_hash(hash: &str) -> bool {
     let Some(rest) = ["$2a$", "$2b$", "$2y$"]
         .iter()
@@ -97,6 +102,7 @@ mod tests {
             "$2x$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy",
             "$2b$03$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy",
             "$2b$32$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy",
+            "$2b$15$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy",
             "$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhW",
             "$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lh!y",
             "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",

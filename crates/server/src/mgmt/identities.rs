@@ -158,6 +158,18 @@ pub async fn link(
                 "update:current_user_identities",
             )?;
             let token = v::non_empty("link_with", token, 10_000)?;
+            // Only a first-party application may link accounts with a person's logins.
+            let first_party = state
+                .catalog
+                .client(&caller.azp)
+                .await?
+                .is_some_and(|c| c.settings.is_first_party);
+            if !first_party {
+                return Err(MgmtError::Forbidden {
+                    message: "Only first-party applications may link accounts.".into(),
+                    code: "insufficient_scope",
+                });
+            }
             linked_by_token(&state, &caller, &token)?
         }
         None => {

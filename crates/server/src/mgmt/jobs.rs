@@ -231,15 +231,22 @@ fn imported_hash(entry: &Map<String, Value>) -> Result<Option<String>, ImportPro
         .ok_or_else(|| invalid("hash.value is required"))?;
     match algorithm {
         "bcrypt" if is_bcrypt_hash(value) => Ok(Some(value.to_owned())),
-        "argon2"
-            if value.starts_with("$argon2id$")
-                && argon2::password_hash::phc::PasswordHash::new(value).is_ok() =>
-        {
+        "argon2" if value.starts_with("$argon2id$") && affordable_argon2(value) => {
             Ok(Some(value.to_owned()))
         }
         "bcrypt" | "argon2" => Err(invalid("hash.value is not a valid hash of that algorithm")),
         other => Err(invalid(&format!("algorithm '{other}' is not supported"))),
     }
+}
+
+/// Whether an Argon2id PHC string parses and costs at most 64 MiB, 10 passes and 4 lanes per
+/// verification: every login attempt pays what an imported hash asks for.
+fn affordable_argon2(value: &str) -> bool {
+    let Ok(hash) = argon2::password_hash::phc::PasswordHash::new(value) else {
+        return false;
+    };
+    argon2::Params::try_from(&hash)
+        .is_ok_and(|p| p.m_cost() <= 65_536 && p.t_cost() <= 10 && p.p_cost() <= 4)
 }
 
 async fn import_one(

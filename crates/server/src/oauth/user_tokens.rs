@@ -82,7 +82,10 @@ async fn grant_scope(
 ) -> Result<(Scope, Option<Vec<String>>), OAuthError> {
     // A person's token for the Management API acts on that person only: never the
     // tenant-wide scopes (read:users, ...) the API also defines.
+    // A third-party application gets none of them: with the person's own token it could
+    // otherwise link into that account any account that logged in to it recently.
     let management = api.is_some_and(|a| a.identifier == state.management_audience());
+    let first_party = req.client.settings.is_first_party;
     let api_scopes: Vec<String> = api
         .map(|a| {
             a.scopes
@@ -92,7 +95,7 @@ async fn grant_scope(
         })
         .unwrap_or_default()
         .into_iter()
-        .filter(|s| !management || USER_MANAGEMENT_SCOPES.contains(&s.as_str()))
+        .filter(|s| !management || (first_party && USER_MANAGEMENT_SCOPES.contains(&s.as_str())))
         .collect();
     let enforce = api.is_some_and(|a| a.extra.get("enforce_policies") == Some(&json!(true)));
     let permitted: Option<Vec<String>> = match (api, enforce) {

@@ -25,7 +25,11 @@ pub async fn email(
 ) -> Result<(), DeliveryError> {
     crate::mailer::send_from(state, from, to, subject, body)
         .await
-        .map_err(|e| DeliveryError(format!("The email could not be sent: {e}")))
+        .map_err(|e| {
+            // The details (hosts, relay answers) go to the operator's log, not the caller.
+            tracing::warn!(error = %e, "passwordless email not sent");
+            DeliveryError("The email could not be sent".into())
+        })
 }
 
 /// Sends an SMS with the connection's provider.
@@ -85,10 +89,12 @@ async fn gateway(
         request = request.bearer_auth(token);
     }
     let response = request.send().await.map_err(|e| {
-        DeliveryError(if e.is_timeout() {
+        let timeout = e.is_timeout();
+        tracing::warn!(error = %e.without_url(), "SMS gateway unreachable");
+        DeliveryError(if timeout {
             "Timeout while calling the SMS gateway".into()
         } else {
-            format!("Could not reach the SMS gateway: {e}")
+            "Could not reach the SMS gateway".into()
         })
     })?;
     match response.status().as_u16() {
@@ -156,7 +162,10 @@ async fn twilio(
         .form(&form)
         .send()
         .await
-        .map_err(|e| DeliveryError(format!("Could not reach Twilio: {e}")))?;
+        .map_err(|e| {
+            tracing::warn!(error = %e.without_url(), "Twilio unreachable");
+            DeliveryError("Could not reach Twilio".into())
+        })?;
     if response.status().is_success() {
         return Ok(());
     }

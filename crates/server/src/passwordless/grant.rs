@@ -64,7 +64,9 @@ async fn run(
         return Err(otp::wrong_code(&connection));
     };
     match otp::check(state, &connection, &recipient, code, caller.ip.as_deref()).await? {
-        otp::CodeCheck::Valid(_) => {}
+        // A code works for the application it was sent for, and a link's secret is no code.
+        otp::CodeCheck::Valid(o) if o.send == "code" && o.client_id == client.client_id => {}
+        otp::CodeCheck::Valid(_) => return Err(otp::wrong_code(&connection)),
         otp::CodeCheck::Wrong => return Err(otp::wrong_code(&connection)),
         otp::CodeCheck::TooManyAttempts => {
             return Err(OAuthError::TooManyAttempts(

@@ -2,20 +2,23 @@
 //! button (POST) uses the link once, logs the person in and completes the authorization
 //! request stored with the link when it was sent. The extra click is deliberate: mail
 //! scanners open links, and a link opened by a scanner must not be spent (nor log the
-//! scanner in).
+//! scanner in). The POST must come from the page the GET served to this browser (a
+//! `SameSite=Strict` cookie and the same value in the form): otherwise a site could post
+//! someone's own link from a victim's browser and log the victim in as that someone.
 
 use askama::Template;
 use axum::Form;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde::Deserialize;
+use subtle::ConstantTimeEq;
 
 use super::otp;
 use crate::AppState;
 use crate::error::OAuthError;
 use crate::http::caller_info::CallerInfo;
-use crate::oauth::authorize::{AuthorizeQuery, Checked, check_request, error_to_client};
+use crate::oauth::authorize::{AuthorizeQuery, Checked, check_request, cookie, error_to_client};
 use crate::ui;
 
 /// The link's query (and the button's form).
@@ -26,7 +29,12 @@ pub struct LinkParams {
     email: Option<String>,
     phone_number: Option<String>,
     verification_code: Option<String>,
+    /// The button's proof that this browser opened the link (POST only).
+    nonce: Option<String>,
 }
+
+/// The cookie binding the button to the browser that opened the link.
+const LINK_COOKIE: &str = "gh_link";
 
 #[derive(Template)]
 #[template(path = "passwordless_link.html")]
@@ -35,6 +43,18 @@ struct LinkPage<'a> {
     client_name: &'a str,
     recipient: &'a str,
     fields: Vec<(&'a str, &'a str)>,
+}
+
+fn link_cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
+    let secure = if state.issuer.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{LINK_COOKIE}={value}; Path=/passwordless; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 fn used(tenant: &ui::Brand) -> Response {
@@ -72,7 +92,8 @@ pub async fn show(
         .as_deref()
         .or(p.phone_number.as_deref())
         .unwrap_or_default();
-    Ok(ui::render(
+    let nonce = crate::crypto::random_secret(24);
+    let mut r = ui::render(
         StatusCode::OK,
         &LinkPage {
             tenant: &tenant,
@@ -83,21 +104,37 @@ pub async fn show(
                 ("connection", connection),
                 (recipient_field, recipient),
                 ("verification_code", code),
+                ("nonce", &nonce),
             ],
         },
-    ))
+    );
+    r.headers_mut()
+        .append(header::SET_COOKIE, link_cookie(&state, &nonce, 600));
+    Ok(r)
 }
 
 /// `POST /passwordless/verify_redirect`: uses the link and answers as `/authorize` would.
 pub async fn verify(
     State(state): State<AppState>,
     caller: CallerInfo,
+    headers: HeaderMap,
     form: Result<Form<LinkParams>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, OAuthError> {
     let tenant = ui::brand(&state).await;
     let Ok(Form(p)) = form else {
         return Ok(used(&tenant));
     };
+    // Nothing is spent unless the button is the one served to this browser.
+    let from_our_page = match (cookie(&headers, LINK_COOKIE), p.nonce.as_deref()) {
+        (Some(c), Some(n)) => !n.is_empty() && bool::from(c.as_bytes().ct_eq(n.as_bytes())),
+        _ => false,
+    };
+    if !from_our_page {
+        return Ok(ui::error_page(
+            &tenant,
+            "Open the link from your email in this browser, then use its button.",
+        ));
+    }
     let (Some(client_id), Some(name), Some(code)) =
         (&p.client_id, &p.connection, &p.verification_code)
     else {
@@ -161,5 +198,9 @@ pub async fn verify(
     event.kind = "s".into();
     event.description = Some("Successful login (magic link)".into());
     state.logs.record(event);
-    ui::login::finish(&state, &tx, &user, &connection.name, caller.ip.as_deref()).await
+    let mut r =
+        ui::login::finish(&state, &tx, &user, &connection.name, caller.ip.as_deref()).await?;
+    r.headers_mut()
+        .append(header::SET_COOKIE, link_cookie(&state, "", 0));
+    Ok(r)
 }

@@ -383,7 +383,10 @@ pub async fn submit_code(
     .await?;
     let blocked = matches!(checked, otp::CodeCheck::TooManyAttempts);
     let found = match checked {
-        otp::CodeCheck::Valid(_) => otp::user_for(&state, &connection, &recipient).await?,
+        otp::CodeCheck::Valid(o) if o.send == "code" && o.client_id == client.client_id => {
+            otp::user_for(&state, &connection, &recipient).await?
+        }
+        otp::CodeCheck::Valid(_) => None,
         otp::CodeCheck::Wrong | otp::CodeCheck::TooManyAttempts => None,
     };
     let Some((user, created)) = found.filter(|(u, _)| !u.blocked) else {

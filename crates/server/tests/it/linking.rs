@@ -517,7 +517,7 @@ async fn a_linked_passwordless_identity_logs_in_as_the_primary() {
             connection: "email".into(),
             recipient: "pocket@example.com".into(),
             code_hash: app.state.hasher.hash(&secret),
-            client_id: "x".into(),
+            client_id: client["client_id"].as_str().expect("id").into(),
             send: "code".into(),
             auth_params: json!({}),
             attempts: 0,
@@ -563,4 +563,56 @@ async fn a_linked_passwordless_identity_logs_in_as_the_primary() {
         .await
         .expect("json");
     assert_eq!(info["sub"], main_id.as_str());
+}
+
+#[tokio::test]
+async fn third_party_applications_cannot_link() {
+    let app = spawn_app().await;
+    let mgmt = app.mgmt().await;
+    let s = setup(&app, &mgmt).await;
+    mgmt.patch(
+        &format!(
+            "/clients/{}",
+            s.other_client["client_id"].as_str().expect("id")
+        ),
+        json!({"is_first_party": false}),
+    )
+    .await;
+    let scope = "openid read:current_user update:current_user_identities";
+    let tokens = login(
+        &app,
+        &s.other_client,
+        "main@example.com",
+        Some(&s.audience),
+        scope,
+    )
+    .await;
+    let access = jwt_claims(tokens["access_token"].as_str().expect("at"));
+    assert_eq!(
+        access["scope"], "openid",
+        "no Management API scope for a third party"
+    );
+    // Even a token that carries the scope (issued before) cannot link for a third party.
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let me = access["sub"].as_str().expect("sub").to_owned();
+    let azp = s.other_client["client_id"].as_str().expect("id");
+    let forged = app
+        .state
+        .keys
+        .sign(
+            &json!({"iss": app.state.issuer, "aud": s.audience, "sub": me, "azp": azp,
+                      "iat": now, "exp": now + 60, "scope": "update:current_user_identities"}),
+        )
+        .expect("sign");
+    let second = login(&app, &s.other_client, "second@example.com", None, "openid").await;
+    let got = link(
+        &Mgmt {
+            app: &app,
+            token: forged,
+        },
+        &me,
+        json!({"link_with": second["id_token"]}),
+    )
+    .await;
+    assert_mgmt_error(&got, 403, "insufficient_scope");
 }

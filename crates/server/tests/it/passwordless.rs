@@ -330,8 +330,9 @@ async fn expired_codes_and_disabled_signup() {
     )
     .await;
     // A code planted as the server stores them, once expired and once live.
+    let backend_id = id(&c.backend).to_owned();
     let plant = |recipient: &'static str, expires_in: i64| {
-        let app = &app;
+        let (app, backend_id) = (&app, backend_id.clone());
         async move {
             let now = time::OffsetDateTime::now_utc();
             let secret =
@@ -344,7 +345,7 @@ async fn expired_codes_and_disabled_signup() {
                     connection: "email".into(),
                     recipient: recipient.into(),
                     code_hash: app.state.hasher.hash(&secret),
-                    client_id: "x".into(),
+                    client_id: backend_id,
                     send: "code".into(),
                     auth_params: json!({}),
                     attempts: 0,
@@ -367,6 +368,22 @@ async fn expired_codes_and_disabled_signup() {
         (403, Some("invalid_grant")),
         "expired"
     );
+    plant("known@example.com", 60).await;
+    // A code belongs to the application it was sent for.
+    let (_, other) = mgmt
+        .post(
+            "/clients",
+            json!({"name": "Other backend", "app_type": "regular_web", "grant_types": [OTP]}),
+        )
+        .await;
+    let (_, conns) = mgmt.get("/connections?name=email").await;
+    mgmt.patch(
+        &format!("/connections/{}", conns[0]["id"].as_str().expect("id")),
+        json!({"enabled_clients": [id(&c.backend), id(&other)]}),
+    )
+    .await;
+    let (status, _) = otp_grant(&app, &other, "email", "known@example.com", "424242").await;
+    assert_eq!(status, 403, "another application's code");
     plant("known@example.com", 60).await;
     let (status, _) = otp_grant(&app, &c.backend, "email", "known@example.com", "424242").await;
     assert_eq!(status, 200, "an existing user may log in");
@@ -653,10 +670,25 @@ async fn a_magic_link_logs_in_once_after_a_click() {
         html = page.text().await.expect("html");
     }
     assert!(html.contains("Continue as lee@example.com"), "{html}");
-    let fields: Vec<(String, String)> = ["client_id", "connection", "email", "verification_code"]
-        .iter()
-        .map(|n| ((*n).to_owned(), hidden(&html, n)))
-        .collect();
+    let fields: Vec<(String, String)> = [
+        "client_id",
+        "connection",
+        "email",
+        "verification_code",
+        "nonce",
+    ]
+    .iter()
+    .map(|n| ((*n).to_owned(), hidden(&html, n)))
+    .collect();
+    // Posted from another browser (a page auto-submitting someone's link): nothing happens,
+    // and the link still works where it was opened.
+    let forged = crate::helpers::client()
+        .post(app.url("/passwordless/verify_redirect"))
+        .form(&fields)
+        .send()
+        .await
+        .expect("forged");
+    assert_eq!(forged.status(), 400);
     let r = browser
         .post(app.url("/passwordless/verify_redirect"))
         .form(&fields)
@@ -972,10 +1004,16 @@ async fn the_login_page_can_email_a_magic_link() {
         .text()
         .await
         .expect("html");
-    let fields: Vec<(String, String)> = ["client_id", "connection", "email", "verification_code"]
-        .iter()
-        .map(|n| ((*n).to_owned(), hidden(&html, n)))
-        .collect();
+    let fields: Vec<(String, String)> = [
+        "client_id",
+        "connection",
+        "email",
+        "verification_code",
+        "nonce",
+    ]
+    .iter()
+    .map(|n| ((*n).to_owned(), hidden(&html, n)))
+    .collect();
     let r = phone
         .post(app.url("/passwordless/verify_redirect"))
         .form(&fields)
