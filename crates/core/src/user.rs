@@ -111,8 +111,77 @@ impl User {
         }
     }
 
+    /// The identity of `connection` that logs in with `login` (email or username, any case;
+    /// or phone number): the primary identity by the user's own attributes, a linked one by
+    /// its profile data.
+    pub fn identity_for_login(&self, connection: &str, login: &str) -> Option<&Identity> {
+        let wanted = login.to_lowercase();
+        let same = |v: Option<&str>| v.is_some_and(|v| v.to_lowercase() == wanted);
+        self.identities
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| i.connection == connection)
+            .find(|(position, i)| {
+                let keys = if *position == 0 {
+                    [
+                        self.email.as_deref(),
+                        self.username.as_deref(),
+                        self.phone_number.as_deref(),
+                    ]
+                } else {
+                    let text = |k: &str| i.profile_data.get(k).and_then(serde_json::Value::as_str);
+                    [text("email"), text("username"), text("phone_number")]
+                };
+                keys.into_iter().any(same)
+            })
+            .map(|(_, i)| i)
+    }
+
     /// The `user_id` a user has whose primary identity is `identity`.
     pub fn id_for(identity: &Identity) -> String {
         format!("{}|{}", identity.provider, identity.user_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn identity(connection: &str, id: &str, profile: serde_json::Value) -> Identity {
+        Identity {
+            provider: "auth0".into(),
+            connection: connection.into(),
+            user_id: id.into(),
+            is_social: false,
+            profile_data: profile,
+            password_hash: Some(format!("hash-{id}")),
+        }
+    }
+
+    #[test]
+    fn logins_find_the_identity_they_belong_to() {
+        let mut u = User::new(
+            identity("db", "a", json!({})),
+            Some("a@example.com".into()),
+            None,
+            None,
+            serde_json::Map::new(),
+            OffsetDateTime::UNIX_EPOCH,
+        );
+        u.identities
+            .push(identity("db", "b", json!({"email": "b@example.com"})));
+        u.identities
+            .push(identity("sms", "c", json!({"phone_number": "+15550001"})));
+        let id_of = |c: &str, l: &str| u.identity_for_login(c, l).map(|i| i.user_id.clone());
+        assert_eq!(id_of("db", "A@Example.com").as_deref(), Some("a"));
+        assert_eq!(id_of("db", "b@example.com").as_deref(), Some("b"));
+        assert_eq!(id_of("sms", "+15550001").as_deref(), Some("c"));
+        assert_eq!(
+            id_of("sms", "b@example.com"),
+            None,
+            "another connection's login"
+        );
+        assert_eq!(id_of("db", "nobody@example.com"), None);
     }
 }

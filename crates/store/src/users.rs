@@ -329,8 +329,17 @@ impl UserStore for SqlStore {
     }
 
     async fn user_by_login(&self, connection: &str, login: &str) -> StoreResult<Option<User>> {
+        // A phone number only ever matches a phone number; otherwise an email beats a
+        // username that happens to spell it, so the answer never depends on row order.
+        let sql = if gatehouse_core::passwordless::is_e164(login) {
+            "SELECT owner_id FROM identities WHERE connection = $1 AND login_phone = $2"
+        } else {
+            "SELECT owner_id FROM identities WHERE connection = $1 \
+             AND (login_email = $2 OR login_username = $2) \
+             ORDER BY CASE WHEN login_email = $2 THEN 0 ELSE 1 END LIMIT 1"
+        };
         let owner: Option<(String,)> = on_pool!(self, p => sqlx::query_as(
-            "SELECT owner_id FROM identities WHERE connection = $1 AND (login_email = $2 OR login_username = $2 OR login_phone = $2)",
+            sql,
         )
         .bind(connection)
         .bind(login.to_lowercase())

@@ -314,9 +314,20 @@ async fn update_existing(
         }
         None => None,
     };
+    // Only a user whose own (primary) identity this is: an address that belongs to an
+    // identity linked under another user must not rewrite that user.
+    let existing = existing.filter(|u| {
+        let login = new
+            .email
+            .as_deref()
+            .or(new.username.as_deref())
+            .unwrap_or_default();
+        u.identity_for_login(&connection.name, login)
+            .is_some_and(|i| u.identities.first().is_some_and(|p| p == i))
+    });
     let Some(mut user) = existing else {
-        // The conflict was on something else (the user id, or an email and a username
-        // belonging to two different users): nothing clear to update.
+        // The conflict was on something else (the user id, an email and a username belonging
+        // to two users, or an identity linked under another user): nothing clear to update.
         return Ok(Err(problem(
             "DUPLICATED_USER",
             "The user conflicts with more than one existing user",
@@ -344,13 +355,11 @@ async fn update_existing(
     if given("username") {
         user.username = new.username;
     }
-    if let (Some(hash), Some(identity)) = (
+    if let (Some(hash), Some(primary)) = (
         new.identities[0].password_hash.clone(),
-        user.identities
-            .iter_mut()
-            .find(|i| i.connection == connection.name),
+        user.identities.first_mut(),
     ) {
-        identity.password_hash = Some(hash);
+        primary.password_hash = Some(hash);
     }
     user.updated_at = OffsetDateTime::now_utc();
     match state.stores.users.update_user(&user).await {

@@ -144,18 +144,15 @@ impl LoginFailure {
 async fn upgrade_hash(
     state: &AppState,
     user: &gatehouse_core::user::User,
-    connection: &str,
+    identity: &gatehouse_core::user::Identity,
     old: &str,
     password: &str,
 ) {
-    let Some(identity) = user.identities.iter().find(|i| i.connection == connection) else {
-        return;
-    };
     let upgraded = match state.passwords.hash(password.to_owned()).await {
         Ok(new) => state
             .stores
             .users
-            .upgrade_password_hash(connection, &identity.user_id, old, &new)
+            .upgrade_password_hash(&identity.connection, &identity.user_id, old, &new)
             .await
             .map_err(anyhow::Error::from),
         Err(e) => Err(e),
@@ -197,10 +194,13 @@ pub async fn check_password(
     {
         return Ok(Err(LoginFailure::TooManyAttempts(u.user_id.clone())));
     }
-    let hash = user
+    // The identity the username belongs to: a user may have linked two accounts of one
+    // connection, each with its own password.
+    let identity = user
         .as_ref()
-        .and_then(|u| u.identities.iter().find(|i| i.connection == connection))
-        .and_then(|i| i.password_hash.clone());
+        .and_then(|u| u.identity_for_login(connection, username))
+        .cloned();
+    let hash = identity.as_ref().and_then(|i| i.password_hash.clone());
     let verified = state
         .passwords
         .verify_or_decoy(password, hash.as_deref())
@@ -217,8 +217,10 @@ pub async fn check_password(
                     .clear_login_failures(&u.user_id, Some(ip))
                     .await?;
             }
-            if let Some(old) = hash.filter(|h| Passwords::needs_upgrade(h)) {
-                upgrade_hash(state, &u, connection, &old, password).await;
+            if let (Some(old), Some(identity)) =
+                (hash.filter(|h| Passwords::needs_upgrade(h)), &identity)
+            {
+                upgrade_hash(state, &u, identity, &old, password).await;
             }
             Ok(u)
         }

@@ -186,7 +186,25 @@ pub async fn ticket_link(
     lifetime: time::Duration,
     path: &str,
 ) -> Result<String, gatehouse_core::store::StoreError> {
-    let ticket = crate::crypto::random_secret(32);
+    ticket_link_for(state, kind, user_id, lifetime, path, None).await
+}
+
+/// [`ticket_link`] with `subject` (URL-safe text, e.g. which identity) sealed into the
+/// ticket: the whole ticket is what is hashed, so the subject cannot be changed without
+/// making the ticket unknown. [`ticket_subject`] reads it back.
+pub async fn ticket_link_for(
+    state: &crate::AppState,
+    kind: &str,
+    user_id: &str,
+    lifetime: time::Duration,
+    path: &str,
+    subject: Option<&str>,
+) -> Result<String, gatehouse_core::store::StoreError> {
+    let mut ticket = crate::crypto::random_secret(32);
+    if let Some(s) = subject {
+        ticket.push('.');
+        ticket.push_str(s);
+    }
     let now = time::OffsetDateTime::now_utc();
     state
         .stores
@@ -200,6 +218,11 @@ pub async fn ticket_link(
         )
         .await?;
     Ok(format!("{}{path}?ticket={ticket}", state.issuer))
+}
+
+/// The subject a ticket was made with by [`ticket_link_for`], if any.
+pub fn ticket_subject(ticket: &str) -> Option<&str> {
+    ticket.split_once('.').map(|(_, s)| s)
 }
 
 /// The error page with `message`.

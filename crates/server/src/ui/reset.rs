@@ -57,19 +57,46 @@ pub async fn change_password(
         .connection
         .filter(|c| !c.is_empty())
         .ok_or_else(|| OAuthError::InvalidRequest("Missing connection".into()))?;
-    if let Some(user) = state
+    // Only database connections have passwords to reset.
+    let database = state
         .stores
-        .users
-        .user_by_login(&connection, &email)
+        .connections
+        .connection_by_name(&connection)
         .await?
-        && let Some(address) = user.email.clone()
-    {
-        let link = ui::ticket_link(
+        .is_some_and(|c| c.strategy == "auth0");
+    let found = match database {
+        true => {
+            state
+                .stores
+                .users
+                .user_by_login(&connection, &email)
+                .await?
+        }
+        false => None,
+    };
+    // The identity the address belongs to (a linked one has its own password and address).
+    let target = found.as_ref().and_then(|user| {
+        let position = user
+            .identities
+            .iter()
+            .position(|i| Some(i) == user.identity_for_login(&connection, &email))?;
+        let identity = &user.identities[position];
+        let address = if position == 0 {
+            user.email.clone()
+        } else {
+            identity.profile_data["email"].as_str().map(str::to_owned)
+        }?;
+        Some((user, identity, address))
+    });
+    if let Some((user, identity, address)) = target {
+        let subject = format!("{}~{}", identity.connection, identity.user_id);
+        let link = ui::ticket_link_for(
             &state,
             KIND,
             &user.user_id,
             TICKET_LIFETIME,
             "u/reset-password",
+            Some(&subject),
         )
         .await?;
         let text = format!(
@@ -173,13 +200,28 @@ pub async fn submit(
     let Some(mut user) = state.stores.users.user(&user_id).await? else {
         return Ok(failed(&state, None, USED_LINK).await);
     };
-    let Some(primary) = user.identities.first().cloned() else {
-        return Ok(failed(&state, Some(&user_id), "The user has no identity").await);
+    // The identity the link was sent for (links made before identities were named: the
+    // primary).
+    let position = match ui::ticket_subject(&form.ticket).and_then(|s| s.split_once('~')) {
+        Some((connection, id)) => user
+            .identities
+            .iter()
+            .position(|i| i.connection == connection && i.user_id == id),
+        None => (!user.identities.is_empty()).then_some(0),
     };
+    let Some(position) = position else {
+        return Ok(failed(
+            &state,
+            Some(&user_id),
+            "The identity is no longer this user's",
+        )
+        .await);
+    };
+    let target = user.identities[position].clone();
     let policy = state
         .stores
         .connections
-        .connection_by_name(&primary.connection)
+        .connection_by_name(&target.connection)
         .await?
         .map(|c| PasswordPolicy::parse(c.options.get("passwordPolicy").and_then(Value::as_str)))
         .unwrap_or(PasswordPolicy::Good);
@@ -212,9 +254,7 @@ pub async fn submit(
         .hash(form.password)
         .await
         .map_err(OAuthError::Internal)?;
-    if let Some(identity) = user.identities.first_mut() {
-        identity.password_hash = Some(new_hash);
-    }
+    user.identities[position].password_hash = Some(new_hash);
     user.updated_at = now;
     state.stores.users.update_user(&user).await?;
     state

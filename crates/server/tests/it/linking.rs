@@ -34,7 +34,7 @@ async fn setup(app: &TestApp, mgmt: &Mgmt<'_>) -> Setup {
         let (status, u) = mgmt
             .post(
                 "/users",
-                json!({"connection": DB, "email": email, "password": "Sup3r-secret!",
+                json!({"connection": DB, "email": email, "password": password_of(email),
                        "email_verified": true, "user_metadata": meta, "verify_email": false}),
             )
             .await;
@@ -47,7 +47,12 @@ async fn setup(app: &TestApp, mgmt: &Mgmt<'_>) -> Setup {
     }
 }
 
-/// Tokens for `email` through the password-realm grant.
+/// Each user's own password, so a test can tell whose password opened an account.
+fn password_of(email: &str) -> String {
+    format!("Pw-{email}-9!")
+}
+
+/// Tokens for `email` through the password-realm grant, with that user's password.
 async fn login(
     app: &TestApp,
     client: &Value,
@@ -55,6 +60,19 @@ async fn login(
     audience: Option<&str>,
     scope: &str,
 ) -> Value {
+    let (status, body) = try_login(app, client, email, &password_of(email), audience, scope).await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+async fn try_login(
+    app: &TestApp,
+    client: &Value,
+    email: &str,
+    password: &str,
+    audience: Option<&str>,
+    scope: &str,
+) -> (u16, Value) {
     let mut form = vec![
         ("grant_type", REALM),
         ("client_id", client["client_id"].as_str().expect("id")),
@@ -63,7 +81,7 @@ async fn login(
             client["client_secret"].as_str().expect("secret"),
         ),
         ("username", email),
-        ("password", "Sup3r-secret!"),
+        ("password", password),
         ("realm", DB),
         ("scope", scope),
     ];
@@ -77,8 +95,7 @@ async fn login(
         .send()
         .await
         .expect("token");
-    assert_eq!(r.status(), 200);
-    r.json().await.expect("json")
+    (r.status().as_u16(), r.json().await.expect("json"))
 }
 
 /// A Management API caller with a person's own token.
@@ -333,6 +350,20 @@ async fn link_with_a_fresh_id_token_then_unlink() {
         "the secondary's metadata is gone"
     );
     // Logging in with the secondary's credentials is logging in as the primary.
+    // Each linked account keeps its own password.
+    let (status, _) = try_login(
+        &app,
+        &s.app_client,
+        "second@example.com",
+        &password_of("main@example.com"),
+        None,
+        "openid",
+    )
+    .await;
+    assert_eq!(
+        status, 403,
+        "the primary's password does not open the secondary"
+    );
     let again = login(
         &app,
         &s.app_client,

@@ -321,3 +321,45 @@ async fn bad_imports_are_refused_whole() {
         .expect("get");
     assert_eq!(r.status(), 403);
 }
+
+#[tokio::test]
+async fn upsert_never_rewrites_a_user_through_a_linked_identity() {
+    let app = spawn_app().await;
+    let mgmt = app.mgmt().await;
+    let connection_id = database_connection_id(&mgmt).await;
+    let mut ids = vec![];
+    for email in ["owner@example.com", "annex@example.com"] {
+        let (_, u) = mgmt
+            .post(
+                "/users",
+                json!({"connection": "Username-Password-Authentication", "email": email,
+                       "password": "Sup3r-secret!", "given_name": "Owner", "verify_email": false}),
+            )
+            .await;
+        ids.push(u["user_id"].as_str().expect("id").to_owned());
+    }
+    let (status, _) = mgmt
+        .post(
+            &format!("/users/{}/identities", ids[0].replace('|', "%7C")),
+            json!({"provider": "auth0", "user_id": ids[1].split_once('|').expect("id").1}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, job) = import(
+        &mgmt,
+        &[("connection_id", &connection_id), ("upsert", "true")],
+        Some(
+            json!([{"email": "annex@example.com", "given_name": "Intruder", "blocked": true}])
+                .to_string()
+                .as_bytes(),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201);
+    assert_eq!(job["summary"]["failed"], 1, "{job}");
+    let (_, owner) = mgmt
+        .get(&format!("/users/{}", ids[0].replace('|', "%7C")))
+        .await;
+    assert_eq!(owner["given_name"], "Owner");
+    assert_eq!(owner["blocked"], false);
+}

@@ -254,3 +254,100 @@ async fn a_brute_force_block_emails_an_unblock_link() {
     let (_, logs) = mgmt.get("/logs?q=type%3Aublkdu").await;
     assert_eq!(logs.as_array().expect("logs").len(), 1);
 }
+
+#[tokio::test]
+async fn a_linked_account_resets_its_own_password() {
+    let app = spawn_app().await;
+    let mut smtp = SmtpSink::start().await;
+    let mgmt = app.mgmt().await;
+    mgmt.post("/emails/provider", json!({"name": "smtp", "default_from_address": "id@example.com",
+        "credentials": {"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "smtp_user": "", "smtp_pass": ""}}))
+        .await;
+    let (_, c) = mgmt
+        .post(
+            "/clients",
+            json!({"name": "web", "grant_types": ["password"]}),
+        )
+        .await;
+    let mut ids = vec![];
+    for (email, pw) in [
+        ("prime@example.com", "Prime-secret-1!"),
+        ("linked@example.com", "Linked-secret-1!"),
+    ] {
+        let (_, u) = mgmt
+            .post(
+                "/users",
+                json!({"connection": "Username-Password-Authentication",
+                "email": email, "password": pw, "verify_email": false}),
+            )
+            .await;
+        ids.push(u["user_id"].as_str().expect("id").to_owned());
+    }
+    let (status, _) = mgmt
+        .post(
+            &format!("/users/{}/identities", ids[0].replace('|', "%7C")),
+            json!({"provider": "auth0", "user_id": ids[1].split_once('|').expect("id").1}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let login = |email: &'static str, pw: &'static str| {
+        let (app, c) = (&app, &c);
+        async move {
+            app.client
+                .post(app.url("/oauth/token"))
+                .form(&[
+                    ("grant_type", "password"),
+                    ("client_id", c["client_id"].as_str().expect("id")),
+                    ("client_secret", c["client_secret"].as_str().expect("s")),
+                    ("username", email),
+                    ("password", pw),
+                ])
+                .send()
+                .await
+                .expect("login")
+                .status()
+                .as_u16()
+        }
+    };
+    app.client
+        .post(app.url("/dbconnections/change_password"))
+        .json(&json!({"email": "linked@example.com", "connection": "Username-Password-Authentication"}))
+        .send()
+        .await
+        .expect("request");
+    let mail = smtp.next_mail().await;
+    assert!(
+        mail.contains("To: linked@example.com"),
+        "to the linked account's address: {mail}"
+    );
+    let link = crate::smtp::link_in(&mail, "/u/reset-password?ticket=");
+    let ticket = link.split("ticket=").nth(1).expect("ticket").to_owned();
+    // Pointing the ticket at the primary's identity makes it unknown.
+    let (secret, _) = ticket.split_once('.').expect("subject");
+    let forged = format!(
+        "{secret}.Username-Password-Authentication~{}",
+        ids[0].split_once('|').expect("id").1
+    );
+    let r = client()
+        .post(app.url("/u/reset-password"))
+        .form(&[("ticket", forged.as_str()), ("password", "Taken-over-1!")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 400);
+    let r = client()
+        .post(app.url("/u/reset-password"))
+        .form(&[("ticket", ticket.as_str()), ("password", "Linked-new-2!")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 200);
+    assert_eq!(login("linked@example.com", "Linked-new-2!").await, 200);
+    assert_eq!(
+        login("prime@example.com", "Prime-secret-1!").await,
+        200,
+        "the primary keeps its password"
+    );
+    assert_eq!(login("prime@example.com", "Linked-new-2!").await, 403);
+    assert_eq!(login("prime@example.com", "Taken-over-1!").await, 403);
+}
