@@ -80,7 +80,9 @@ pub fn is_bcrypt_hash(hash: &str) -> bool {
         return false;
     };
     cost.len() == 2
-        && cost.parse::<u8>().is_ok_and(|c| (4..=MAX_BCRYPT_COST).contains(&c))
+        && cost
+            .parse::<u8>()
+            .is_ok_and(|c| (4..=MAX_BCRYPT_COST).contains(&c))
         && body.len() == 53
         && body
             .bytes()

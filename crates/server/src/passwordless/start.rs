@@ -154,14 +154,20 @@ pub async fn start(
         }
         Send::Code => Value::Object(Map::new()),
     };
+    // Templates may print it: only a language tag (the first of a list) gets through, so a
+    // caller cannot put words into a message sent to someone else.
     let language = headers
         .get("x-request-language")
         .or_else(|| headers.get(axum::http::header::ACCEPT_LANGUAGE))
         .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split([',', ';']).next())
+        .map(str::trim)
+        .filter(|tag| {
+            (1..=35).contains(&tag.len())
+                && tag.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
         .unwrap_or_default()
-        .chars()
-        .take(35)
-        .collect::<String>();
+        .to_owned();
     otp::send(
         &state,
         SendRequest {

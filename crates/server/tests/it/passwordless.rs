@@ -480,6 +480,26 @@ async fn sms_codes_through_a_gateway_and_through_twilio() {
     assert_eq!(user["phone_number"], "+14155550123");
     assert_eq!(user["phone_verified"], true);
 
+    // The request language reaches templates only as a language tag.
+    for (header, expected) in [("en-GB,en;q=0.9", "en-GB"), ("Visit evil.example now", "")] {
+        let r: Value = app
+            .client
+            .post(app.url("/passwordless/start"))
+            .header("x-request-language", header)
+            .json(
+                &json!({"client_id": id(&c.backend), "client_secret": c.backend["client_secret"],
+                          "connection": "sms", "phone_number": "+14155550188"}),
+            )
+            .send()
+            .await
+            .expect("start")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(r["request_language"], expected, "{r}");
+        sink.next().await;
+    }
+
     // A gateway that fails is the caller's error, and logged.
     sink.answer(500);
     let (status, e) = send("+14155550123").await;
