@@ -9,6 +9,11 @@ pub const DEFAULT_TIME_STEP: i64 = 180;
 pub const DEFAULT_LENGTH: usize = 6;
 /// Wrong codes allowed before a code stops working (Auth0: three).
 pub const MAX_ATTEMPTS: i64 = 3;
+/// Wrong codes for one recipient, across codes and replicas, before codes stop working for
+/// the rest of [`FAILURE_WINDOW_SECONDS`].
+pub const MAX_RECIPIENT_FAILURES: i64 = 10;
+/// The window of [`MAX_RECIPIENT_FAILURES`].
+pub const FAILURE_WINDOW_SECONDS: i64 = 3600;
 
 /// Auth0's default email text when the connection has no template.
 pub const DEFAULT_EMAIL_BODY: &str = "{% if send == 'code' %}Your verification code for {{ application.name }} is: {{ code }}\n\nIt expires in a few minutes.{% else %}Log in to {{ application.name }} by opening this link:\n{{ link }}\n\nIt works once and expires in a few minutes.{% endif %}\n";

@@ -287,6 +287,22 @@ pub trait OtpStore: Send + Sync {
         max_attempts: i64,
         now: time::OffsetDateTime,
     ) -> StoreResult<Option<crate::passwordless::Otp>>;
+    /// Counts a wrong code for the recipient of code `id` (across codes: a new code does not
+    /// reset it) and returns the failures since the window started; a window older than
+    /// `window_start` starts again at this failure.
+    async fn record_otp_failure(
+        &self,
+        id: &str,
+        now: time::OffsetDateTime,
+        window_start: time::OffsetDateTime,
+    ) -> StoreResult<i64>;
+    /// Wrong codes for (`connection`, `recipient`) since `window_start`.
+    async fn otp_failures(
+        &self,
+        connection: &str,
+        recipient: &str,
+        window_start: time::OffsetDateTime,
+    ) -> StoreResult<i64>;
     /// Marks a code used; `false` if it already was (of two concurrent uses, one wins).
     async fn consume_otp(&self, id: &str) -> StoreResult<bool>;
 }

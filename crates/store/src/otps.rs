@@ -92,6 +92,45 @@ impl OtpStore for SqlStore {
         Ok(row.map(Otp::from))
     }
 
+    async fn record_otp_failure(
+        &self,
+        id: &str,
+        now: OffsetDateTime,
+        window_start: OffsetDateTime,
+    ) -> StoreResult<i64> {
+        let row: Option<(i64,)> = on_pool!(self, p => sqlx::query_as(
+            "UPDATE otps SET \
+             failures = CASE WHEN failures_since IS NULL OR failures_since < $3 THEN 1 ELSE failures + 1 END, \
+             failures_since = CASE WHEN failures_since IS NULL OR failures_since < $3 THEN $2 ELSE failures_since END \
+             WHERE id = $1 RETURNING failures",
+        )
+        .bind(id)
+        .bind(now)
+        .bind(window_start)
+        .fetch_optional(p)
+        .await
+        .map_err(db))?;
+        Ok(row.map_or(0, |(n,)| n))
+    }
+
+    async fn otp_failures(
+        &self,
+        connection: &str,
+        recipient: &str,
+        window_start: OffsetDateTime,
+    ) -> StoreResult<i64> {
+        let row: Option<(i64,)> = on_pool!(self, p => sqlx::query_as(
+            "SELECT failures FROM otps WHERE connection = $1 AND recipient = $2 AND failures_since >= $3",
+        )
+        .bind(connection)
+        .bind(recipient)
+        .bind(window_start)
+        .fetch_optional(p)
+        .await
+        .map_err(db))?;
+        Ok(row.map_or(0, |(n,)| n))
+    }
+
     async fn consume_otp(&self, id: &str) -> StoreResult<bool> {
         let n = on_pool!(self, p => sqlx::query(
             "UPDATE otps SET used_at = CURRENT_TIMESTAMP WHERE id = $1 AND used_at IS NULL",

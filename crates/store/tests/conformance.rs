@@ -1639,6 +1639,53 @@ async fn otps_are_single_use_with_few_attempts(s: Stores) {
         "single use"
     );
     assert!(claim().await.expect("claim").is_none());
+    // Wrong codes add up per recipient across codes; an old window starts again.
+    let window = now - time::Duration::hours(1);
+    s.otps.put_otp(&otp("o5", b"fifth")).await.expect("put");
+    assert_eq!(
+        s.otps
+            .record_otp_failure("o5", now, window)
+            .await
+            .expect("fail"),
+        1
+    );
+    assert_eq!(
+        s.otps
+            .record_otp_failure("o5", now, window)
+            .await
+            .expect("fail"),
+        2
+    );
+    s.otps.put_otp(&otp("o6", b"sixth")).await.expect("put");
+    assert_eq!(
+        s.otps
+            .otp_failures("email", "a@example.com", window)
+            .await
+            .expect("count"),
+        2
+    );
+    assert_eq!(
+        s.otps
+            .record_otp_failure("o6", now, window)
+            .await
+            .expect("fail"),
+        3
+    );
+    let later = now + time::Duration::hours(2);
+    assert_eq!(
+        s.otps
+            .otp_failures("email", "a@example.com", later - time::Duration::hours(1))
+            .await
+            .expect("count"),
+        0
+    );
+    assert_eq!(
+        s.otps
+            .record_otp_failure("o6", later, later - time::Duration::hours(1))
+            .await
+            .expect("fail"),
+        1
+    );
     // Expired codes cannot be claimed.
     let mut old = otp("o4", b"fourth");
     old.expires_at = now - time::Duration::seconds(1);

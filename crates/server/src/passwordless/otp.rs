@@ -9,8 +9,8 @@ use gatehouse_core::connection::Connection;
 use gatehouse_core::ids;
 use gatehouse_core::log::LogEvent;
 use gatehouse_core::passwordless::{
-    MAX_ATTEMPTS, Otp, PasswordlessOptions, Send, TemplateValues, is_e164, new_code,
-    normalize_email, render,
+    FAILURE_WINDOW_SECONDS, MAX_ATTEMPTS, MAX_RECIPIENT_FAILURES, Otp, PasswordlessOptions, Send,
+    TemplateValues, is_e164, new_code, normalize_email, render,
 };
 use gatehouse_core::store::StoreError;
 use gatehouse_core::user::{Identity, User};
@@ -269,20 +269,30 @@ pub async fn check(
         return Ok(CodeCheck::TooManyAttempts);
     }
     let now = OffsetDateTime::now_utc();
-    let claimed = state
-        .stores
-        .otps
+    // Guessing across codes is capped per recipient in the database, whichever replica
+    // answers and from however many addresses.
+    let window_start = now - Duration::seconds(FAILURE_WINDOW_SECONDS);
+    let otps = &state.stores.otps;
+    if otps
+        .otp_failures(&connection.name, recipient, window_start)
+        .await?
+        >= MAX_RECIPIENT_FAILURES
+    {
+        return Ok(CodeCheck::TooManyAttempts);
+    }
+    let claimed = otps
         .claim_otp_attempt(&connection.name, recipient, MAX_ATTEMPTS, now)
         .await?;
     let secret = otp_secret(&connection.name, recipient, code.trim());
     let valid = match claimed {
-        Some(otp) if state.hasher.verify(&secret, &otp.code_hash) => state
-            .stores
-            .otps
-            .consume_otp(&otp.id)
-            .await?
-            .then(|| Box::new(otp)),
-        _ => None,
+        Some(otp) if state.hasher.verify(&secret, &otp.code_hash) => {
+            otps.consume_otp(&otp.id).await?.then(|| Box::new(otp))
+        }
+        Some(otp) => {
+            otps.record_otp_failure(&otp.id, now, window_start).await?;
+            None
+        }
+        None => None,
     };
     match (valid, threshold, &user) {
         (Some(otp), Some(_), Some(u)) => {

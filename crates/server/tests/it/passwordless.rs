@@ -1068,3 +1068,63 @@ async fn the_login_page_can_email_a_magic_link() {
     assert_eq!(id_token["nonce"], "n1");
     assert_eq!(id_token["email"], "max@example.com");
 }
+
+#[tokio::test]
+async fn guessing_is_capped_per_recipient_across_codes() {
+    // Brute-force protection off: the cap holds for unknown recipients and any address.
+    let app = spawn_app_on(
+        TestDb::sqlite(),
+        &[("GATEHOUSE_BRUTE_FORCE_THRESHOLD", "off")],
+    )
+    .await;
+    let mgmt = app.mgmt().await;
+    let c = clients(&mgmt).await;
+    mgmt.post(
+        "/connections",
+        json!({"name": "email", "strategy": "email", "enabled_clients": [id(&c.backend)]}),
+    )
+    .await;
+    let backend_id = id(&c.backend).to_owned();
+    let plant = |n: u32| {
+        let (app, backend_id) = (&app, backend_id.clone());
+        async move {
+            let now = time::OffsetDateTime::now_utc();
+            let secret = gatehouse_server::passwordless::otp::otp_secret(
+                "email",
+                "guess@example.com",
+                "135790",
+            );
+            app.state
+                .stores
+                .otps
+                .put_otp(&gatehouse_core::passwordless::Otp {
+                    id: format!("code-{n}"),
+                    connection: "email".into(),
+                    recipient: "guess@example.com".into(),
+                    code_hash: app.state.hasher.hash(&secret),
+                    client_id: backend_id,
+                    send: "code".into(),
+                    auth_params: json!({}),
+                    attempts: 0,
+                    created_at: now,
+                    expires_at: now + time::Duration::minutes(3),
+                })
+                .await
+                .expect("plant");
+        }
+    };
+    // Ten wrong guesses over four codes (three per code at most).
+    for n in 0..4 {
+        plant(n).await;
+        for _ in 0..3 {
+            otp_grant(&app, &c.backend, "email", "guess@example.com", "000000").await;
+        }
+    }
+    plant(9).await;
+    let (status, e) = otp_grant(&app, &c.backend, "email", "guess@example.com", "135790").await;
+    assert_eq!(
+        (status, e["error"].as_str()),
+        (429, Some("too_many_attempts")),
+        "{e}"
+    );
+}
