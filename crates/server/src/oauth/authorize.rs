@@ -163,7 +163,7 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// `Set-Cookie` for our cookies: HttpOnly, SameSite=Lax, Secure on an https issuer.
 pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age: i64) -> HeaderValue {
-    cookie_header(state, name, value, max_age, false)
+    cookie_header(state, name, value, max_age, "/", SameSite::Lax)
 }
 
 /// `Set-Cookie` for the SSO session. On an https issuer it is `SameSite=None; Secure`, as
@@ -172,24 +172,47 @@ pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age: i64) -> He
 /// login form its transaction, the logout confirmation one bound to this cookie). Browsers
 /// refuse `SameSite=None` without `Secure`, so an http issuer keeps `Lax`.
 pub fn set_session_cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
-    cookie_header(state, SESSION_COOKIE, value, max_age, true)
+    cookie_header(
+        state,
+        SESSION_COOKIE,
+        value,
+        max_age,
+        "/",
+        SameSite::CrossSite,
+    )
 }
 
-fn cookie_header(
+/// How far a cookie travels with requests from other sites.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SameSite {
+    /// Never.
+    Strict,
+    /// With top-level navigations.
+    Lax,
+    /// Always (`SameSite=None`), where the issuer is https; `Lax` otherwise, since browsers
+    /// refuse `None` without `Secure`.
+    CrossSite,
+}
+
+/// `Set-Cookie` for one of our cookies: HttpOnly, `Secure` on an https issuer.
+pub fn cookie_header(
     state: &AppState,
     name: &str,
     value: &str,
     max_age: i64,
-    cross_site: bool,
+    path: &str,
+    same_site: SameSite,
 ) -> HeaderValue {
     let https = state.issuer.starts_with("https://");
-    let attributes = match (https, cross_site) {
-        (true, true) => "SameSite=None; Secure",
-        (true, false) => "SameSite=Lax; Secure",
-        (false, _) => "SameSite=Lax",
+    let attributes = match (same_site, https) {
+        (SameSite::Strict, true) => "SameSite=Strict; Secure",
+        (SameSite::Strict, false) => "SameSite=Strict",
+        (SameSite::CrossSite, true) => "SameSite=None; Secure",
+        (SameSite::Lax, true) => "SameSite=Lax; Secure",
+        (_, false) => "SameSite=Lax",
     };
     HeaderValue::from_str(&format!(
-        "{name}={value}; Path=/; HttpOnly; {attributes}; Max-Age={max_age}"
+        "{name}={value}; Path={path}; HttpOnly; {attributes}; Max-Age={max_age}"
     ))
     .unwrap_or_else(|_| HeaderValue::from_static(""))
 }

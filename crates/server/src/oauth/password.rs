@@ -4,7 +4,7 @@
 
 use axum::http::HeaderMap;
 use axum::response::Response;
-use gatehouse_core::connection::DEFAULT_DATABASE_CONNECTION;
+use gatehouse_core::connection::{Connection, DEFAULT_DATABASE_CONNECTION};
 use gatehouse_core::log::LogEvent;
 use gatehouse_core::scope::Scope;
 
@@ -76,27 +76,20 @@ async fn run(
             OAuthError::InvalidRequest(format!("connection {realm} is not a database connection"))
         })?;
     event.connection = Some(connection.name.clone());
-    let user = match check_password(
-        state,
-        &connection.name,
-        username,
-        password,
-        caller.ip.as_deref(),
-    )
-    .await?
-    {
-        Ok(u) => u,
-        Err(failure) => {
-            event.user_id = failure.user_id().map(str::to_owned);
-            return Err(match failure {
-                LoginFailure::Blocked(_) => OAuthError::Unauthorized("user is blocked".into()),
-                LoginFailure::TooManyAttempts(_) => {
-                    OAuthError::TooManyAttempts(TOO_MANY_ATTEMPTS.into())
-                }
-                _ => OAuthError::InvalidGrant("Wrong email or password.".into()),
-            });
-        }
-    };
+    let user =
+        match check_password(state, &connection, username, password, caller.ip.as_deref()).await? {
+            Ok(u) => u,
+            Err(failure) => {
+                event.user_id = failure.user_id().map(str::to_owned);
+                return Err(match failure {
+                    LoginFailure::Blocked(_) => OAuthError::Unauthorized("user is blocked".into()),
+                    LoginFailure::TooManyAttempts(_) => {
+                        OAuthError::TooManyAttempts(TOO_MANY_ATTEMPTS.into())
+                    }
+                    _ => OAuthError::InvalidGrant("Wrong email or password.".into()),
+                });
+            }
+        };
     event.user_id = Some(user.user_id.clone());
     user_tokens::issue_direct_login(
         state,
@@ -169,7 +162,7 @@ async fn upgrade_hash(
 /// success clears the count.
 pub async fn check_password(
     state: &AppState,
-    connection: &str,
+    connection: &Connection,
     username: &str,
     password: &str,
     ip: Option<&str>,
@@ -177,17 +170,12 @@ pub async fn check_password(
     let user = state
         .stores
         .users
-        .user_by_login(connection, username)
+        .user_by_login(&connection.name, username)
         .await?;
     let ip = ip.unwrap_or_default();
     // The connection's `brute_force_protection` (on unless set to false) gates the tenant's
     // threshold, as in Auth0.
-    let protected = state
-        .stores
-        .connections
-        .connection_by_name(connection)
-        .await?
-        .is_none_or(|c| c.options["brute_force_protection"].as_bool() != Some(false));
+    let protected = connection.options["brute_force_protection"].as_bool() != Some(false);
     let threshold = state.config.brute_force_threshold.filter(|_| protected);
     if let (Some(limit), Some(u)) = (threshold, &user)
         && state.stores.users.login_failures(&u.user_id, ip).await? >= i64::from(limit)
@@ -198,7 +186,7 @@ pub async fn check_password(
     // connection, each with its own password.
     let identity = user
         .as_ref()
-        .and_then(|u| u.identity_for_login(connection, username))
+        .and_then(|u| u.identity_for_login(&connection.name, username))
         .cloned();
     let hash = identity.as_ref().and_then(|i| i.password_hash.clone());
     let verified = state

@@ -18,7 +18,9 @@ use super::otp;
 use crate::AppState;
 use crate::error::OAuthError;
 use crate::http::caller_info::CallerInfo;
-use crate::oauth::authorize::{AuthorizeQuery, Checked, check_request, cookie, error_to_client};
+use crate::oauth::authorize::{
+    AuthorizeQuery, Checked, SameSite, check_request, cookie, cookie_header, error_to_client,
+};
 use crate::ui;
 
 /// The link's query (and the button's form).
@@ -46,15 +48,14 @@ struct LinkPage<'a> {
 }
 
 fn link_cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
-    let secure = if state.issuer.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
-    HeaderValue::from_str(&format!(
-        "{LINK_COOKIE}={value}; Path=/passwordless; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static(""))
+    cookie_header(
+        state,
+        LINK_COOKIE,
+        value,
+        max_age,
+        "/passwordless",
+        SameSite::Strict,
+    )
 }
 
 fn used(tenant: &ui::Brand) -> Response {

@@ -140,17 +140,23 @@ pub async fn submit(
     };
     let connection = connection_of(&state, &tx).await?;
     let mut event = ui::login_event(&caller, &client, &connection);
-    let outcome = if form.username.is_empty() || form.password.is_empty() {
-        Err(LoginFailure::UnknownUser)
-    } else {
-        check_password(
-            &state,
-            &connection,
-            &form.username,
-            &form.password,
-            caller.ip.as_deref(),
-        )
-        .await?
+    let database = state
+        .stores
+        .connections
+        .connection_by_name(&connection)
+        .await?;
+    let outcome = match database {
+        Some(db) if !form.username.is_empty() && !form.password.is_empty() => {
+            check_password(
+                &state,
+                &db,
+                &form.username,
+                &form.password,
+                caller.ip.as_deref(),
+            )
+            .await?
+        }
+        _ => Err(LoginFailure::UnknownUser),
     };
     let user = match outcome {
         Ok(u) => u,

@@ -277,3 +277,36 @@ pub fn jwt_claims(jwt: &str) -> serde_json::Value {
     )
     .expect("JSON claims")
 }
+
+impl TestApp {
+    /// Stores a passwordless code for the `email` connection as the server would after
+    /// sending it (its keyed hash), for `client_id`, live for `expires_in` seconds (negative:
+    /// already expired). Replaces the recipient's earlier code, as a new send does.
+    pub async fn plant_email_code(
+        &self,
+        recipient: &str,
+        code: &str,
+        client_id: &str,
+        expires_in: i64,
+    ) {
+        let now = time::OffsetDateTime::now_utc();
+        let secret = gatehouse_server::passwordless::otp::otp_secret("email", recipient, code);
+        self.state
+            .stores
+            .otps
+            .put_otp(&gatehouse_core::passwordless::Otp {
+                id: gatehouse_core::ids::random_alphanumeric(24),
+                connection: "email".into(),
+                recipient: recipient.into(),
+                code_hash: self.state.hasher.hash(&secret),
+                client_id: client_id.into(),
+                send: "code".into(),
+                auth_params: serde_json::json!({}),
+                attempts: 0,
+                created_at: now,
+                expires_at: now + time::Duration::seconds(expires_in),
+            })
+            .await
+            .expect("plant a code");
+    }
+}

@@ -537,26 +537,13 @@ async fn a_linked_passwordless_identity_logs_in_as_the_primary() {
     assert_eq!(found[0]["user_id"], main_id.as_str(), "{found}");
 
     // A code for the linked address, planted as the server stores them.
-    let now = time::OffsetDateTime::now_utc();
-    let secret =
-        gatehouse_server::passwordless::otp::otp_secret("email", "pocket@example.com", "777777");
-    app.state
-        .stores
-        .otps
-        .put_otp(&gatehouse_core::passwordless::Otp {
-            id: "linked".into(),
-            connection: "email".into(),
-            recipient: "pocket@example.com".into(),
-            code_hash: app.state.hasher.hash(&secret),
-            client_id: client["client_id"].as_str().expect("id").into(),
-            send: "code".into(),
-            auth_params: json!({}),
-            attempts: 0,
-            created_at: now,
-            expires_at: now + time::Duration::minutes(3),
-        })
-        .await
-        .expect("plant");
+    app.plant_email_code(
+        "pocket@example.com",
+        "777777",
+        client["client_id"].as_str().expect("id"),
+        180,
+    )
+    .await;
     let r = app
         .client
         .post(app.url("/oauth/token"))

@@ -329,32 +329,10 @@ async fn expired_codes_and_disabled_signup() {
                "options": {"disable_signup": true}}),
     )
     .await;
-    // A code planted as the server stores them, once expired and once live.
+    // Codes planted as the server stores them, once expired and once live.
     let backend_id = id(&c.backend).to_owned();
     let plant = |recipient: &'static str, expires_in: i64| {
-        let (app, backend_id) = (&app, backend_id.clone());
-        async move {
-            let now = time::OffsetDateTime::now_utc();
-            let secret =
-                gatehouse_server::passwordless::otp::otp_secret("email", recipient, "424242");
-            app.state
-                .stores
-                .otps
-                .put_otp(&gatehouse_core::passwordless::Otp {
-                    id: format!("planted-{recipient}-{expires_in}"),
-                    connection: "email".into(),
-                    recipient: recipient.into(),
-                    code_hash: app.state.hasher.hash(&secret),
-                    client_id: backend_id,
-                    send: "code".into(),
-                    auth_params: json!({}),
-                    attempts: 0,
-                    created_at: now,
-                    expires_at: now + time::Duration::seconds(expires_in),
-                })
-                .await
-                .expect("plant");
-        }
+        app.plant_email_code(recipient, "424242", &backend_id, expires_in)
     };
     mgmt.post(
         "/users",
@@ -1085,42 +1063,15 @@ async fn guessing_is_capped_per_recipient_across_codes() {
     )
     .await;
     let backend_id = id(&c.backend).to_owned();
-    let plant = |n: u32| {
-        let (app, backend_id) = (&app, backend_id.clone());
-        async move {
-            let now = time::OffsetDateTime::now_utc();
-            let secret = gatehouse_server::passwordless::otp::otp_secret(
-                "email",
-                "guess@example.com",
-                "135790",
-            );
-            app.state
-                .stores
-                .otps
-                .put_otp(&gatehouse_core::passwordless::Otp {
-                    id: format!("code-{n}"),
-                    connection: "email".into(),
-                    recipient: "guess@example.com".into(),
-                    code_hash: app.state.hasher.hash(&secret),
-                    client_id: backend_id,
-                    send: "code".into(),
-                    auth_params: json!({}),
-                    attempts: 0,
-                    created_at: now,
-                    expires_at: now + time::Duration::minutes(3),
-                })
-                .await
-                .expect("plant");
-        }
-    };
+    let plant = || app.plant_email_code("guess@example.com", "135790", &backend_id, 180);
     // Ten wrong guesses over four codes (three per code at most).
-    for n in 0..4 {
-        plant(n).await;
+    for _ in 0..4 {
+        plant().await;
         for _ in 0..3 {
             otp_grant(&app, &c.backend, "email", "guess@example.com", "000000").await;
         }
     }
-    plant(9).await;
+    plant().await;
     let (status, e) = otp_grant(&app, &c.backend, "email", "guess@example.com", "135790").await;
     assert_eq!(
         (status, e["error"].as_str()),
