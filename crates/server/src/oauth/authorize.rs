@@ -741,14 +741,14 @@ pub async fn check_request(state: &AppState, q: &AuthorizeQuery) -> Result<Check
         }
         (None, _) => {}
     }
-    match q.scope.as_deref().map(Scope::parse).transpose() {
+    match q.scope.as_deref().map(Scope::parse_requested).transpose() {
         Ok(s) => tx.scope = s.map(|s| s.to_string()).unwrap_or_else(|| "openid".into()),
         Err(_) => {
             return refuse(error_to_client(
                 state,
                 &tx,
                 "invalid_scope",
-                "The scope is malformed",
+                "The scope is malformed or too long",
             ));
         }
     }

@@ -10,6 +10,7 @@ use axum::body::Bytes;
 use axum::extract::FromRequest;
 use axum::extract::Request;
 use axum::http::header::CONTENT_TYPE;
+use gatehouse_core::scope::Scope;
 use serde_json::Value;
 
 use crate::error::OAuthError;
@@ -22,6 +23,15 @@ impl Params {
     /// A parameter, if present and not empty.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
+    }
+
+    /// The `scope` the caller asked for, if any: capped (RFC 6749 s5.2 `invalid_scope` when
+    /// over the caps) because it is parsed before the caller is authenticated.
+    pub fn scope(&self) -> Result<Option<Scope>, OAuthError> {
+        self.get("scope")
+            .map(Scope::parse_requested)
+            .transpose()
+            .map_err(|e| OAuthError::InvalidScope(e.to_string()))
     }
 
     /// The names of the parameters present.

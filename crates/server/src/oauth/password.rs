@@ -6,7 +6,6 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use gatehouse_core::connection::{Connection, DEFAULT_DATABASE_CONNECTION};
 use gatehouse_core::log::LogEvent;
-use gatehouse_core::scope::Scope;
 
 use crate::AppState;
 use crate::error::OAuthError;
@@ -53,11 +52,7 @@ async fn run(
     let client = client_auth::client_for_grant(state, headers, params, grant_type, event).await?;
     let username = params.require("username")?;
     let password = params.require("password")?;
-    let scope = params
-        .get("scope")
-        .map(Scope::parse)
-        .transpose()
-        .map_err(|e| OAuthError::InvalidRequest(e.to_string()))?;
+    let scope = params.scope()?;
     let tenant = state.catalog.tenant().await?;
     let realm = match (grant_type, params.get("realm")) {
         (PASSWORD_REALM, Some(r)) => r.to_owned(),

@@ -106,8 +106,8 @@ async fn run(
     }
     // Down-scoping only: a narrower scope may be asked for, never a wider one.
     let original = Scope::parse(&token.scope).map_err(|_| invalid())?;
-    let scope = match params.get("scope").map(Scope::parse).transpose() {
-        Ok(Some(asked)) => {
+    let scope = match params.scope()? {
+        Some(asked) => {
             if asked.tokens().iter().any(|s| !original.contains(s)) {
                 return Err(OAuthError::InvalidScope(
                     "The requested scope exceeds the scope of the refresh token".into(),
@@ -115,8 +115,7 @@ async fn run(
             }
             asked
         }
-        Ok(None) => original,
-        Err(e) => return Err(OAuthError::InvalidRequest(e.to_string())),
+        None => original,
     };
     let user = state
         .stores

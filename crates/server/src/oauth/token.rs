@@ -7,7 +7,6 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::grants::client_credentials::{self, ClientCredentialsError};
 use gatehouse_core::log::LogEvent;
-use gatehouse_core::scope::Scope;
 use gatehouse_core::token::AccessTokenClaims;
 use serde_json::json;
 
@@ -76,11 +75,7 @@ async fn client_credentials_grant(
     let client = client_auth::authenticate(state, headers, params).await?.0;
     event.client_id = Some(client.client_id.clone());
     event.client_name = Some(client.name.clone());
-    let requested = params
-        .get("scope")
-        .map(Scope::parse)
-        .transpose()
-        .map_err(|e| OAuthError::InvalidRequest(e.to_string()))?;
+    let requested = params.scope()?;
     let audience = match params.get("audience") {
         Some(a) => Some(a.to_owned()),
         None => state.catalog.tenant().await?.default_audience.clone(),

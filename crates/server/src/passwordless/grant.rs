@@ -5,7 +5,6 @@
 use axum::http::HeaderMap;
 use axum::response::Response;
 use gatehouse_core::log::LogEvent;
-use gatehouse_core::scope::Scope;
 
 use super::otp;
 use crate::AppState;
@@ -50,11 +49,7 @@ async fn run(
     let realm = params.require("realm")?;
     let username = params.require("username")?;
     let code = params.require("otp")?;
-    let scope = params
-        .get("scope")
-        .map(Scope::parse)
-        .transpose()
-        .map_err(|e| OAuthError::InvalidRequest(e.to_string()))?;
+    let scope = params.scope()?;
     let connection = otp::connection_for(state, &client, realm)
         .await
         .map_err(|e| OAuthError::InvalidRequest(e.description()))?;
