@@ -203,9 +203,13 @@ pub fn render(template: &str, v: &TemplateValues<'_>) -> String {
 fn choose_send_branches(template: &str, send: Send) -> String {
     let mut out = String::new();
     let mut rest = template;
+    // Once no `{% endif %}` is left, later `if` tags cannot have one either: remembering that
+    // keeps a template of many unclosed `if` tags linear instead of quadratic.
+    let mut endif_left = true;
     while let Some(start) = rest.find("{%") {
         out.push_str(&rest[..start]);
-        let Some(tag_end) = rest[start..].find("%}") else {
+        // The close is searched after the open: in `{%}` they share the `%`.
+        let Some(tag_end) = rest[start + 2..].find("%}").map(|e| e + 2) else {
             out.push_str(&rest[start..]);
             return out;
         };
@@ -214,7 +218,12 @@ fn choose_send_branches(template: &str, send: Send) -> String {
         let wanted = tag
             .strip_prefix("if send ==")
             .map(|w| w.trim().trim_matches(|c| c == '\'' || c == '"'));
-        let (Some(wanted), Some(endif)) = (wanted, after.find("{% endif %}")) else {
+        let endif = match wanted {
+            Some(_) if endif_left => after.find("{% endif %}"),
+            _ => None,
+        };
+        endif_left &= wanted.is_none() || endif.is_some();
+        let (Some(wanted), Some(endif)) = (wanted, endif) else {
             // Not a tag we evaluate: drop it, keep the text.
             rest = after;
             continue;
@@ -315,5 +324,50 @@ mod tests {
             render("{{ unknown }}{{ code", &values(Send::Code)),
             "{{ code"
         );
+    }
+
+    #[test]
+    fn an_open_and_close_sharing_a_percent_sign_is_text() {
+        // `{%}` once sliced the template backwards and panicked.
+        assert_eq!(render("a{%}}b", &values(Send::Code)), "a{%}}b");
+    }
+
+    #[test]
+    fn many_unclosed_if_tags_render_in_linear_time() {
+        // Quadratic before: every unclosed `if` searched the rest of the template for `endif`.
+        let t = "{% if send == 'code' %}x".repeat(20_000);
+        let out = render(&t, &values(Send::Code));
+        assert_eq!(out, "x".repeat(20_000));
+    }
+
+    /// Deep nesting of `{%`, `{{` and macro fragments, as an attacker-chosen template would.
+    fn template_text() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        proptest::collection::vec(
+            prop_oneof![
+                Just("{{".to_owned()),
+                Just("}}".to_owned()),
+                Just("{%".to_owned()),
+                Just("%}".to_owned()),
+                Just("{% if send == 'code' %}".to_owned()),
+                Just("{% else %}".to_owned()),
+                Just("{% endif %}".to_owned()),
+                Just(" code ".to_owned()),
+                Just("@@password@@".to_owned()),
+                "\\PC{0,4}",
+            ],
+            0..40,
+        )
+        .prop_map(|parts| parts.concat())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn rendering_never_panics_and_leaks_no_other_branch(t in template_text()) {
+            let out = render(&t, &values(Send::Code));
+            // Values are inserted, never evaluated again: the link never appears in a code
+            // message unless the template asked for `{{ link }}`, which these never do.
+            proptest::prop_assert!(!out.contains("verify_redirect"));
+        }
     }
 }

@@ -79,12 +79,18 @@ pub fn allowed(registered: &[String], requested: &str, native: bool) -> bool {
     {
         return false;
     }
+    // Computed once, not per registered URI: the match stays linear in the callback list.
+    let requested_loopback = if native {
+        without_loopback_port(requested)
+    } else {
+        None
+    };
     registered.iter().any(|r| {
         r == requested
             || (r.contains("://*.") && wildcard_match(r, requested))
-            || (native
-                && without_loopback_port(r)
-                    .is_some_and(|a| Some(a) == without_loopback_port(requested)))
+            || requested_loopback
+                .as_ref()
+                .is_some_and(|q| without_loopback_port(r).as_ref() == Some(q))
     })
 }
 
@@ -163,5 +169,30 @@ mod tests {
         assert!(!allowed(&r, "http://127.0.0.1:51234/other", true));
         assert!(!allowed(&r, "http://127.0.0.1.evil.com:80/callback", true));
         assert!(!allowed(&r, "http://127.0.0.1:80@evil.com/callback", true));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn matching_is_never_looser_than_the_rules(
+            registered in proptest::collection::vec("(https?|javascript)://([a-z*.]{1,8}|127\\.0\\.0\\.1(:[0-9]{1,5})?)(/[a-z@#.]{0,6})?", 0..4),
+            requested in "(https?|javascript|data)://[a-z0-9*.@:\\[\\]]{0,14}(/[a-z@#. ]{0,6})?",
+            native in proptest::bool::ANY,
+        ) {
+            let ok = allowed(&registered, &requested, native);
+            if ok {
+                proptest::prop_assert!(!requested.contains('#') && !requested.contains(' '));
+                proptest::prop_assert!(!requested.starts_with("javascript") && !requested.starts_with("data"));
+                proptest::prop_assert!(!split(&requested).is_some_and(|(_, a, _)| a.contains('@')));
+                proptest::prop_assert!(!requested.contains('*'), "a wildcard is not a host");
+                if !native {
+                    // Without loopback ports only an exact or a one-label wildcard match counts.
+                    proptest::prop_assert!(registered.iter().any(|r| r == &requested || wildcard_match(r, &requested)));
+                }
+            }
+            // Whatever a web app may use, a native app may use too.
+            if allowed(&registered, &requested, false) {
+                proptest::prop_assert!(allowed(&registered, &requested, true));
+            }
+        }
     }
 }

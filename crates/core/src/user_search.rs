@@ -487,4 +487,54 @@ mod tests {
             assert!(parse(bad).is_err(), "{bad}");
         }
     }
+
+    fn query_text() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        proptest::collection::vec(
+            prop_oneof![
+                Just("(".to_owned()),
+                Just(")".to_owned()),
+                Just(" AND ".to_owned()),
+                Just(" OR ".to_owned()),
+                Just("NOT ".to_owned()),
+                Just("-".to_owned()),
+                Just("\"".to_owned()),
+                Just("*".to_owned()),
+                Just("\\".to_owned()),
+                Just("email:".to_owned()),
+                Just("app_metadata.a.b:".to_owned()),
+                Just("logins_count:".to_owned()),
+                "[a-z0-9 ]{1,5}",
+                "\\PC{0,3}",
+            ],
+            0..60,
+        )
+        .prop_map(|parts| parts.concat())
+    }
+
+    fn depth_and_terms(q: &UserQuery) -> (usize, usize) {
+        match q {
+            UserQuery::Term(_) => (0, 1),
+            UserQuery::Not(inner) => {
+                let (d, t) = depth_and_terms(inner);
+                (d + 1, t)
+            }
+            UserQuery::And(parts) | UserQuery::Or(parts) => parts
+                .iter()
+                .map(depth_and_terms)
+                .fold((0, 0), |(d, t), (pd, pt)| (d.max(pd + 1), t + pt)),
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parsing_never_panics_and_respects_the_caps(q in query_text()) {
+            if let Ok(parsed) = parse(&q) {
+                let (depth, terms) = depth_and_terms(&parsed);
+                proptest::prop_assert!(terms <= MAX_TERMS);
+                // Each parenthesis or NOT adds at most one level, and AND/OR one more.
+                proptest::prop_assert!(depth <= 2 * (MAX_DEPTH + 2));
+            }
+        }
+    }
 }
