@@ -52,3 +52,14 @@ impl TestDatabase {
         dbs
     }
 }
+
+/// The SQL condition and the number of bound values a user search compiles to, for fuzzing
+/// and property tests of the compiler from outside the crate.
+pub fn compile_user_search(
+    dialect: crate::Dialect,
+    query: &gatehouse_core::user_search::UserQuery,
+) -> Result<(String, usize), String> {
+    crate::user_query::condition(dialect, Some(query), 1)
+        .map(|c| (c.sql, c.binds.len()))
+        .map_err(|e| e.0)
+}

@@ -230,3 +230,61 @@ pub(crate) fn order_by(sort: UserSort) -> String {
     let dir = if sort.descending { "DESC" } else { "ASC" };
     format!("{column} {dir}, u.user_id {dir}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gatehouse_core::user_search::parse;
+
+    /// The query with every caller-written value and JSON path segment replaced, keeping only
+    /// what may shape the SQL: the structure, the fields, booleans and numbers.
+    fn anonymised(q: &UserQuery) -> UserQuery {
+        match q {
+            UserQuery::And(p) => UserQuery::And(p.iter().map(anonymised).collect()),
+            UserQuery::Or(p) => UserQuery::Or(p.iter().map(anonymised).collect()),
+            UserQuery::Not(i) => UserQuery::Not(Box::new(anonymised(i))),
+            UserQuery::Term(t) => {
+                let field = match &t.field {
+                    SearchField::AppMetadata(p) => SearchField::AppMetadata(vec!["k".into(); p.len()]),
+                    SearchField::UserMetadata(p) => SearchField::UserMetadata(vec!["k".into(); p.len()]),
+                    f => f.clone(),
+                };
+                let value = match t.field {
+                    SearchField::EmailVerified
+                    | SearchField::PhoneVerified
+                    | SearchField::Blocked
+                    | SearchField::LoginsCount => t.value.clone(),
+                    _ => "v".into(),
+                };
+                UserQuery::Term(Term { field, value, prefix: t.prefix })
+            }
+        }
+    }
+
+    fn placeholders(sql: &str) -> usize {
+        let mut seen = std::collections::BTreeSet::new();
+        let b = sql.as_bytes();
+        for (i, _) in sql.match_indices('$') {
+            let digits: String = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).map(|&c| c as char).collect();
+            if let Ok(n) = digits.parse::<usize>() {
+                seen.insert(n);
+            }
+        }
+        seen.len()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn caller_text_never_reaches_the_sql(
+            q in "((email|app_metadata\\.[a-z'\"$]{1,4}|user_metadata\\.x|name|identities\\.connection|user_id|blocked|logins_count):)?[a-z0-9'\"%_$;\\\\]{1,6}\\*?( (AND|OR|NOT) )?",
+            dialect in proptest::prop_oneof![proptest::strategy::Just(Dialect::Sqlite), proptest::strategy::Just(Dialect::Postgres)],
+        ) {
+            let Ok(parsed) = parse(&q) else { return Ok(()); };
+            let Ok(ours) = condition(dialect, Some(&parsed), 1) else { return Ok(()); };
+            let plain = condition(dialect, Some(&anonymised(&parsed)), 1).expect("same kinds compile");
+            // Values and paths only ever become bound parameters, never SQL text.
+            proptest::prop_assert_eq!(&ours.sql, &plain.sql);
+            proptest::prop_assert_eq!(placeholders(&ours.sql), ours.binds.len());
+        }
+    }
+}

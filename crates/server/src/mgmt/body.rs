@@ -17,22 +17,25 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for MgmtJson<T> {
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(|_| MgmtError::invalid_body("the body could not be read"))?;
-        if bytes.is_empty() {
-            return Err(MgmtError::invalid_body("a JSON body is required"));
-        }
-        let de = &mut serde_json::Deserializer::from_slice(&bytes);
-        serde_path_to_error::deserialize(de)
-            .map(MgmtJson)
-            .map_err(|e| {
-                let path = e.path().to_string();
-                let inner = e.into_inner();
-                if path.is_empty() || path == "." {
-                    MgmtError::invalid_body(format!("'{inner}'"))
-                } else {
-                    MgmtError::invalid_body(format!("'{inner}' on property {path}"))
-                }
-            })
+        parse_json(&bytes).map(MgmtJson)
     }
+}
+
+/// Reads a JSON body into `T`, with Auth0's `invalid_body` naming the property at fault.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, MgmtError> {
+    if bytes.is_empty() {
+        return Err(MgmtError::invalid_body("a JSON body is required"));
+    }
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path.is_empty() || path == "." {
+            MgmtError::invalid_body(format!("'{inner}'"))
+        } else {
+            MgmtError::invalid_body(format!("'{inner}' on property {path}"))
+        }
+    })
 }
 
 /// A query string; bad values are `invalid_query_string`.

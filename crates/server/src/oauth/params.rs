@@ -106,9 +106,16 @@ impl<S: Send + Sync> FromRequest<S> for Params {
         let body = Bytes::from_request(req, state)
             .await
             .map_err(|_| OAuthError::InvalidRequest("The request body could not be read".into()))?;
-        match content_type.as_str() {
-            "application/x-www-form-urlencoded" => Self::from_form(&body),
-            "application/json" => Self::from_json(&body),
+        Self::parse(&content_type, &body)
+    }
+}
+
+impl Params {
+    /// Reads a body of the given media type (lower case, without parameters).
+    pub fn parse(content_type: &str, body: &[u8]) -> Result<Self, OAuthError> {
+        match content_type {
+            "application/x-www-form-urlencoded" => Self::from_form(body),
+            "application/json" => Self::from_json(body),
             "" if body.is_empty() => Ok(Params::default()),
             _ => Err(OAuthError::InvalidRequest(
                 "Content-Type must be application/x-www-form-urlencoded or application/json".into(),
