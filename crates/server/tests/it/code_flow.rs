@@ -317,6 +317,7 @@ async fn single_page_apps_must_use_pkce_s256() {
             ("client_id", &apps.web_id),
             ("client_secret", &apps.web_secret),
             ("code", &code),
+            ("redirect_uri", CB),
             ("code_verifier", verifier),
         ],
     )
@@ -442,6 +443,7 @@ async fn logged_in(app: &TestApp, apps: &Apps) -> (reqwest::Client, String) {
             ("client_id", &apps.web_id),
             ("client_secret", &apps.web_secret),
             ("code", &code),
+            ("redirect_uri", CB),
         ],
     )
     .await;
@@ -861,6 +863,7 @@ async fn sign_up_on_the_page_then_get_a_code() {
             ("client_id", &apps.web_id),
             ("client_secret", &apps.web_secret),
             ("code", &code),
+            ("redirect_uri", CB),
         ],
     )
     .await;
