@@ -497,12 +497,17 @@ async fn logout_goes_only_where_it_is_allowed() {
         "a refused logout changes nothing"
     );
 
+    // The application navigates the whole window here from a sibling host (Fetch Metadata
+    // as a browser sends it); security_logout.rs has the requests that must ask first.
     let ok = browser
         .get(app.url(&format!(
             "/v2/logout?client_id={}&returnTo={}",
             apps.web_id,
             enc("https://app.example/bye")
         )))
+        .header("sec-fetch-dest", "document")
+        .header("sec-fetch-mode", "navigate")
+        .header("sec-fetch-site", "same-site")
         .send()
         .await
         .expect("logout");
