@@ -63,7 +63,10 @@ pub fn router(state: AppState) -> Router {
             "/u/signup",
             get(crate::ui::login::show_signup).post(crate::ui::login::submit_signup),
         )
-        .route("/v2/logout", get(oauth::logout::v2_logout))
+        .route(
+            "/v2/logout",
+            get(oauth::logout::v2_logout).post(oauth::logout::v2_logout),
+        )
         .route(
             "/oidc/logout",
             get(oauth::logout::oidc_logout).post(oauth::logout::oidc_logout),

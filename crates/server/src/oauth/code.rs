@@ -1,6 +1,6 @@
 //! The authorization-code grant (RFC 6749 s4.1.3 with PKCE, RFC 7636 s4.6): the code is
-//! single use, expires in a minute, and is bound to its client, redirect URI, PKCE challenge
-//! and nonce. A replayed code revokes the refresh tokens it produced (RFC 9700 s4.2.1).
+//! single use, expires in a minute, and is bound to its client, redirect URI (which must be
+//! sent again, identical), PKCE challenge and nonce. A replayed code revokes the refresh tokens it produced (RFC 9700 s4.2.1).
 
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -22,6 +22,19 @@ pub const AUTHORIZATION_CODE: &str = "authorization_code";
 
 fn bad_code() -> OAuthError {
     OAuthError::InvalidGrant("Invalid authorization code".into())
+}
+
+/// Whether the token request's `redirect_uri` is the authorization request's (RFC 6749
+/// s4.1.3: required when the authorization request had one, and "identical"). Comparing it
+/// only when sent, as we once did, let a code obtained for one callback (say a wildcard match
+/// an attacker controls) be redeemed by a confidential client without PKCE as if it had come
+/// back to the real one. `/authorize` always requires `redirect_uri`, so in practice it is
+/// always required here; a code stored without one (empty) must be redeemed without one.
+fn redirect_uri_matches(authorized: &str, sent: Option<&str>) -> bool {
+    match sent {
+        Some(sent) => sent == authorized,
+        None => authorized.is_empty(),
+    }
 }
 
 /// The refresh-token family of tokens issued for a code: derived from the code's hash so a
@@ -87,10 +100,7 @@ async fn run(
     if grant.client_id != client.client_id {
         return Err(bad_code());
     }
-    if params
-        .get("redirect_uri")
-        .is_some_and(|r| r != grant.redirect_uri)
-    {
+    if !redirect_uri_matches(&grant.redirect_uri, params.get("redirect_uri")) {
         return Err(OAuthError::InvalidGrant(
             "redirect_uri does not match the authorization request".into(),
         ));

@@ -1,15 +1,25 @@
 //! Logout: Auth0's `GET /v2/logout` and OIDC RP-initiated logout (`/oidc/logout`). The
 //! session ends, its cookie is cleared, and the browser goes only where the application (or
 //! the tenant) listed it may go: never an open redirect.
+//!
+//! Logout CSRF: the session cookie is `SameSite=None` (silent authentication needs it in
+//! cross-site frames), so any page could end a session with `<img src=".../v2/logout">`.
+//! A live session therefore ends without asking only when the request shows it comes from
+//! the user or their application (see [`may_end_without_asking`]); otherwise the browser gets
+//! a confirmation page whose form carries the request on and a token bound to the session
+//! cookie. Auth0 logs out on any request; we are stricter, at the price of one click for
+//! applications on another site that send no ID token hint.
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::log::LogEvent;
 use gatehouse_core::redirect_uri;
+use gatehouse_core::session::Session;
 use serde::Deserialize;
+use serde_json::Value;
 
 use crate::AppState;
 use crate::error::OAuthError;
@@ -26,6 +36,9 @@ struct LoggedOut<'a> {
 #[template(path = "confirm_logout.html")]
 struct ConfirmLogout<'a> {
     tenant: &'a crate::ui::Brand,
+    /// The endpoint the form posts back to, with the request's own parameters.
+    action: &'a str,
+    fields: &'a [(&'a str, String)],
     token: &'a str,
 }
 
@@ -53,22 +66,154 @@ fn confirmed(state: &AppState, session_cookie: &str, given: &str) -> bool {
         })
 }
 
+/// Whether the browser says this is a top-level navigation from our own site, or one the
+/// user started (address bar, bookmark): Fetch Metadata (`Sec-Fetch-*`), which pages cannot
+/// set or forge. An `<img>` is `Sec-Fetch-Dest: image`, a frame `iframe`, a script's `fetch`
+/// `empty`, so none of them qualify; neither does a navigation from another site. `same-site`
+/// is trusted like `same-origin`: applications on a sibling host (`app.example.com` beside
+/// `login.example.com`, or two ports of `localhost`) are the usual deployment, and the
+/// session cookie draws no finer line either. A request without these headers (a browser
+/// from before Fetch Metadata, or plain HTTP to a host that is not loopback, where browsers
+/// do not send them) does not qualify: it gets the confirmation page.
+fn same_site_navigation(headers: &HeaderMap) -> bool {
+    let value = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    value("sec-fetch-dest") == Some("document")
+        && value("sec-fetch-mode") == Some("navigate")
+        && matches!(
+            value("sec-fetch-site"),
+            Some("same-origin" | "same-site" | "none")
+        )
+}
+
+/// The claims of an `id_token_hint` that decide things here.
+struct Hint {
+    /// The application it was issued to.
+    aud: String,
+    sub: String,
+    sid: Option<String>,
+}
+
+/// Reads an `id_token_hint`: an ID token we signed, for one application (our access tokens
+/// carry `scope` and may have several audiences, so they are not hints). It may have expired
+/// (OpenID Connect RP-Initiated Logout 1.0 s2 allows it). `None` if it is none of that.
+fn parse_hint(state: &AppState, token: &str) -> Option<Hint> {
+    let claims = state.keys.verify(token).ok()?;
+    if claims["iss"] != state.issuer.as_str() || claims.get("scope").is_some() {
+        return None;
+    }
+    let text = |name: &str| claims[name].as_str().map(str::to_owned);
+    Some(Hint {
+        aud: text("aud")?,
+        sub: text("sub")?,
+        sid: claims.get("sid").and_then(Value::as_str).map(str::to_owned),
+    })
+}
+
+impl Hint {
+    /// Whether the hint names the session's user, or the session itself. Only then does the
+    /// hint speak for this session (RP-Initiated Logout s2: with a hint for another user the
+    /// OP asks).
+    fn matches(&self, session: &Session) -> bool {
+        self.sub == session.user_id || self.sid.as_deref() == Some(session.sid.as_str())
+    }
+}
+
+/// The live session the request's cookie names, if any.
+async fn current_session(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<Session>, OAuthError> {
+    let Some(id) = cookie(headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let idle = state.catalog.tenant().await?.idle_session_lifetime();
+    Ok(state
+        .stores
+        .sessions
+        .live_session(&state.hasher.hash(id), now, now - idle)
+        .await?)
+}
+
+/// What a logout request carries that may vouch for it.
+struct Evidence<'a> {
+    method: &'a Method,
+    headers: &'a HeaderMap,
+    /// The `id_token_hint`, already checked to be one of our ID tokens.
+    hint: Option<&'a Hint>,
+    /// The confirmation form's token.
+    confirm: Option<&'a str>,
+}
+
+/// Whether the session may end without asking. Without a live session there is nothing to
+/// protect. Otherwise: the confirmation form posted back with this session's token; or an ID
+/// token hint for this session's user or session (an expired one too: an application that
+/// holds it was given it by this user); or, without a hint, a top-level navigation from our
+/// own site or the address bar (Auth0's SDKs navigate the whole window to the logout URL).
+/// A `client_id` proves nothing: it is public. A hint for someone else asks even on a
+/// same-site navigation, since the application believes another user is signed in.
+fn may_end_without_asking(
+    state: &AppState,
+    session: Option<&Session>,
+    evidence: &Evidence<'_>,
+) -> bool {
+    let Some(session) = session else {
+        return true;
+    };
+    if *evidence.method == Method::POST
+        && let (Some(token), Some(session_cookie)) =
+            (evidence.confirm, cookie(evidence.headers, SESSION_COOKIE))
+        && confirmed(state, session_cookie, token)
+    {
+        return true;
+    }
+    match evidence.hint {
+        Some(hint) => hint.matches(session),
+        None => same_site_navigation(evidence.headers),
+    }
+}
+
+/// The confirmation page: a form posting the request's parameters back to `action`, with the
+/// token that proves the user saw it. It sets no cookie and changes nothing.
+fn ask(
+    state: &AppState,
+    tenant: &ui::Brand,
+    headers: &HeaderMap,
+    action: &str,
+    fields: &[(&str, Option<&String>)],
+) -> Response {
+    let token = cookie(headers, SESSION_COOKIE)
+        .map(|c| confirmation_token(state, c))
+        .unwrap_or_default();
+    let fields: Vec<(&str, String)> = fields
+        .iter()
+        .filter_map(|(name, value)| value.map(|v| (*name, v.clone())))
+        .collect();
+    ui::render(
+        StatusCode::OK,
+        &ConfirmLogout {
+            tenant,
+            action,
+            fields: &fields,
+            token: &token,
+        },
+    )
+}
+
 /// Ends the session in the cookie (if any) and says so in the log.
 async fn end_session(
     state: &AppState,
     headers: &HeaderMap,
+    session: Option<Session>,
     client_id: Option<&str>,
 ) -> Result<(), OAuthError> {
     if let Some(id) = cookie(headers, SESSION_COOKIE) {
-        let hash = state.hasher.hash(id);
         let now = time::OffsetDateTime::now_utc();
-        let idle = state.catalog.tenant().await?.idle_session_lifetime();
-        let session = state
+        state
             .stores
             .sessions
-            .live_session(&hash, now, now - idle)
+            .revoke_session(&state.hasher.hash(id), now)
             .await?;
-        state.stores.sessions.revoke_session(&hash, now).await?;
         if let Some(s) = session {
             let mut event = LogEvent::new("slo");
             event.description = Some("User successfully logged out".into());
@@ -96,22 +241,27 @@ fn finish(state: &AppState, tenant: &ui::Brand, to: Option<String>) -> Response 
     r
 }
 
-/// Query of `/v2/logout`.
+/// Parameters of `/v2/logout` (query, or the confirmation form).
 #[derive(Debug, Deserialize)]
-pub struct V2Query {
+pub struct V2Logout {
     #[serde(rename = "returnTo")]
     return_to: Option<String>,
     client_id: Option<String>,
+    /// Not Auth0's, but accepted: a matching one ends the session without asking.
+    id_token_hint: Option<String>,
+    confirm: Option<String>,
 }
 
-/// `GET /v2/logout`.
+/// `GET /v2/logout`, and `POST` from its confirmation page.
 pub async fn v2_logout(
     State(state): State<AppState>,
+    method: Method,
     headers: HeaderMap,
-    query: Result<Query<V2Query>, axum::extract::rejection::QueryRejection>,
+    // `Form` reads the query string on GET and the body on POST.
+    form: Result<Form<V2Logout>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, OAuthError> {
     let tenant = crate::ui::brand(&state).await;
-    let Ok(Query(q)) = query else {
+    let Ok(Form(q)) = form else {
         return Ok(ui::error_page(&tenant, "The logout request is malformed."));
     };
     let allowed: Vec<String> = match q.client_id.as_deref() {
@@ -121,9 +271,10 @@ pub async fn v2_logout(
         },
         None => state.catalog.tenant().await?.allowed_logout_urls.clone(),
     };
-    // Checked before the session ends, so a refused request changes nothing.
-    let to = match q.return_to {
-        Some(url) if redirect_uri::allowed(&allowed, &url, false) => Some(url),
+    // Checked before the session ends (or the user is asked), so a refused request changes
+    // nothing.
+    let to = match &q.return_to {
+        Some(url) if redirect_uri::allowed(&allowed, url, false) => Some(url.clone()),
         Some(_) => {
             return Ok(ui::error_page(
                 &tenant,
@@ -132,7 +283,34 @@ pub async fn v2_logout(
         }
         None => allowed.first().cloned(),
     };
-    end_session(&state, &headers, q.client_id.as_deref()).await?;
+    // Auth0's `/v2/logout` takes no hint, so one that is not ours (or is for another
+    // application) is ignored rather than refused: it only cannot vouch for the request.
+    let hint = q
+        .id_token_hint
+        .as_deref()
+        .and_then(|t| parse_hint(&state, t))
+        .filter(|h| q.client_id.as_ref().is_none_or(|c| *c == h.aud));
+    let session = current_session(&state, &headers).await?;
+    let evidence = Evidence {
+        method: &method,
+        headers: &headers,
+        hint: hint.as_ref(),
+        confirm: q.confirm.as_deref(),
+    };
+    if !may_end_without_asking(&state, session.as_ref(), &evidence) {
+        return Ok(ask(
+            &state,
+            &tenant,
+            &headers,
+            "/v2/logout",
+            &[
+                ("returnTo", q.return_to.as_ref()),
+                ("client_id", q.client_id.as_ref()),
+                ("id_token_hint", q.id_token_hint.as_ref()),
+            ],
+        ));
+    }
+    end_session(&state, &headers, session, q.client_id.as_deref()).await?;
     Ok(finish(&state, &tenant, to))
 }
 
@@ -158,43 +336,24 @@ pub async fn oidc_logout(
     let Ok(Form(p)) = form else {
         return Ok(ui::error_page(&tenant, "The logout request is malformed."));
     };
-    // The hint must be an ID token we signed; it may have expired (the spec allows it).
-    let hint_aud: Option<String> = match p.id_token_hint.as_deref() {
-        Some(t) => match state.keys.verify(t) {
-            Ok(c) if c["iss"] == state.issuer.as_str() => c["aud"].as_str().map(str::to_owned),
-            _ => return Ok(ui::error_page(&tenant, "The id_token_hint is not valid.")),
+    let hint = match p.id_token_hint.as_deref() {
+        Some(t) => match parse_hint(&state, t) {
+            Some(h) => Some(h),
+            None => return Ok(ui::error_page(&tenant, "The id_token_hint is not valid.")),
         },
         None => None,
     };
-    if let (Some(a), Some(c)) = (&hint_aud, &p.client_id)
-        && a != c
+    if let (Some(h), Some(c)) = (&hint, &p.client_id)
+        && h.aud != *c
     {
         return Ok(ui::error_page(
             &tenant,
             "client_id does not match the id_token_hint.",
         ));
     }
-    let client_id = hint_aud.or(p.client_id.clone());
-    if client_id.is_none()
-        && let Some(session_cookie) = cookie(&headers, SESSION_COOKIE)
-    {
-        // Without a hint anyone could log the user out from another site: ask first. Only a
-        // POST of the form we served, with its token, confirms.
-        let ok = method == Method::POST
-            && p.confirm
-                .as_deref()
-                .is_some_and(|t| confirmed(&state, session_cookie, t));
-        if !ok {
-            let token = confirmation_token(&state, session_cookie);
-            return Ok(ui::render(
-                StatusCode::OK,
-                &ConfirmLogout {
-                    tenant: &tenant,
-                    token: &token,
-                },
-            ));
-        }
-    }
+    let client_id = hint.as_ref().map(|h| h.aud.clone()).or(p.client_id.clone());
+    // Checked before the session ends (or the user is asked), so a refused request changes
+    // nothing.
     let to = match (&p.post_logout_redirect_uri, &client_id) {
         (Some(uri), Some(id)) => {
             let Some(client) = state.catalog.client(id).await? else {
@@ -224,6 +383,30 @@ pub async fn oidc_logout(
         }
         (None, _) => None,
     };
-    end_session(&state, &headers, client_id.as_deref()).await?;
+    let session = current_session(&state, &headers).await?;
+    let evidence = Evidence {
+        method: &method,
+        headers: &headers,
+        hint: hint.as_ref(),
+        confirm: p.confirm.as_deref(),
+    };
+    if !may_end_without_asking(&state, session.as_ref(), &evidence) {
+        return Ok(ask(
+            &state,
+            &tenant,
+            &headers,
+            "/oidc/logout",
+            &[
+                ("id_token_hint", p.id_token_hint.as_ref()),
+                (
+                    "post_logout_redirect_uri",
+                    p.post_logout_redirect_uri.as_ref(),
+                ),
+                ("client_id", p.client_id.as_ref()),
+                ("state", p.state.as_ref()),
+            ],
+        ));
+    }
+    end_session(&state, &headers, session, client_id.as_deref()).await?;
     Ok(finish(&state, &tenant, to))
 }

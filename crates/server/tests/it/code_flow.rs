@@ -317,6 +317,7 @@ async fn single_page_apps_must_use_pkce_s256() {
             ("client_id", &apps.web_id),
             ("client_secret", &apps.web_secret),
             ("code", &code),
+            ("redirect_uri", CB),
             ("code_verifier", verifier),
         ],
     )
@@ -442,6 +443,7 @@ async fn logged_in(app: &TestApp, apps: &Apps) -> (reqwest::Client, String) {
             ("client_id", &apps.web_id),
             ("client_secret", &apps.web_secret),
             ("code", &code),
+            ("redirect_uri", CB),
         ],
     )
     .await;
@@ -495,12 +497,17 @@ async fn logout_goes_only_where_it_is_allowed() {
         "a refused logout changes nothing"
     );
 
+    // The application navigates the whole window here from a sibling host (Fetch Metadata
+    // as a browser sends it); security_logout.rs has the requests that must ask first.
     let ok = browser
         .get(app.url(&format!(
             "/v2/logout?client_id={}&returnTo={}",
             apps.web_id,
             enc("https://app.example/bye")
         )))
+        .header("sec-fetch-dest", "document")
+        .header("sec-fetch-mode", "navigate")
+        .header("sec-fetch-site", "same-site")
         .send()
         .await
         .expect("logout");
@@ -861,6 +868,7 @@ async fn sign_up_on_the_page_then_get_a_code() {
             ("client_id", &apps.web_id),
             ("client_secret", &apps.web_secret),
             ("code", &code),
+            ("redirect_uri", CB),
         ],
     )
     .await;
