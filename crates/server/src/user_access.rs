@@ -30,7 +30,11 @@ pub async fn end_user_access(
         .refresh_tokens
         .revoke_user_refresh_tokens(user_id, now)
         .await?;
-    tracing::info!(sessions, tokens, "ended a user's sessions and refresh tokens");
+    tracing::info!(
+        sessions,
+        tokens,
+        "ended a user's sessions and refresh tokens"
+    );
     Ok(())
 }
 

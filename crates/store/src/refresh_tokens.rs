@@ -167,7 +167,11 @@ impl RefreshTokenStore for SqlStore {
         Ok(n)
     }
 
-    async fn revoke_user_refresh_tokens(&self, user_id: &str, at: OffsetDateTime) -> StoreResult<u64> {
+    async fn revoke_user_refresh_tokens(
+        &self,
+        user_id: &str,
+        at: OffsetDateTime,
+    ) -> StoreResult<u64> {
         let n = in_transaction!(self, tx => {
             // Every family the user has a token in is marked revoked (in one order, so two
             // of these cannot deadlock), then every token; a successor under way is refused.

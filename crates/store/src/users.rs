@@ -410,8 +410,9 @@ impl UserStore for SqlStore {
             crate::Dialect::Postgres => " FOR UPDATE",
             crate::Dialect::Sqlite => "",
         };
-        let lock_users =
-            format!("SELECT user_id, blocked FROM users WHERE user_id IN ($1, $2) ORDER BY user_id{lock}");
+        let lock_users = format!(
+            "SELECT user_id, blocked FROM users WHERE user_id IN ($1, $2) ORDER BY user_id{lock}"
+        );
         in_transaction!(self, tx => {
             // Both rows locked, in one order, so concurrent links cannot interleave.
             let found: Vec<(String, bool)> = sqlx::query_as(AssertSqlSafe(lock_users))

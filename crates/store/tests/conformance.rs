@@ -1972,25 +1972,50 @@ async fn revoked_refresh_families_stay_revoked(s: Stores) {
     let c = client("app");
     s.clients.insert_client(&c).await.expect("client");
     let at = now();
-    let token = |hash: u8, family: &str| refresh_token(hash, family, &c.client_id, &user.user_id, at);
+    let token =
+        |hash: u8, family: &str| refresh_token(hash, family, &c.client_id, &user.user_id, at);
     let rt = &s.refresh_tokens;
 
     // A refresh decided on token 1, then the family was revoked (a replay elsewhere), then
     // the refresh inserts its successor: the successor is refused, not born live.
-    assert!(rt.insert_refresh_token(&token(1, "fam")).await.expect("insert"));
+    assert!(
+        rt.insert_refresh_token(&token(1, "fam"))
+            .await
+            .expect("insert")
+    );
     assert!(rt.retire_refresh_token(&[1; 32], at).await.expect("retire"));
-    assert_eq!(rt.revoke_refresh_family("fam", at).await.expect("revoke"), 1);
-    assert!(!rt.insert_refresh_token(&token(2, "fam")).await.expect("insert"));
+    assert_eq!(
+        rt.revoke_refresh_family("fam", at).await.expect("revoke"),
+        1
+    );
+    assert!(
+        !rt.insert_refresh_token(&token(2, "fam"))
+            .await
+            .expect("insert")
+    );
     assert!(rt.refresh_token(&[2; 32]).await.expect("get").is_none());
     // A family revoked before its first token (a replayed code's) stays revoked.
-    assert_eq!(rt.revoke_refresh_family("code-fam", at).await.expect("revoke"), 0);
-    assert!(!rt.insert_refresh_token(&token(3, "code-fam")).await.expect("insert"));
+    assert_eq!(
+        rt.revoke_refresh_family("code-fam", at)
+            .await
+            .expect("revoke"),
+        0
+    );
+    assert!(
+        !rt.insert_refresh_token(&token(3, "code-fam"))
+            .await
+            .expect("insert")
+    );
 
     // Revocation racing successors: whatever the order, nothing in the family stays live.
     for round in 0..8u8 {
         let family = format!("race-{round}");
         let base = 10 + round * 4;
-        assert!(rt.insert_refresh_token(&token(base, &family)).await.expect("insert"));
+        assert!(
+            rt.insert_refresh_token(&token(base, &family))
+                .await
+                .expect("insert")
+        );
         let (first, second) = (token(base + 1, &family), token(base + 2, &family));
         let (revoked, x, y) = tokio::join!(
             rt.revoke_refresh_family(&family, at),
@@ -2007,8 +2032,16 @@ async fn revoked_refresh_families_stay_revoked(s: Stores) {
     }
 
     // Revoking a user's tokens: every family of theirs, successors included; nobody else's.
-    assert!(rt.insert_refresh_token(&token(60, "u1")).await.expect("insert"));
-    assert!(rt.insert_refresh_token(&token(61, "u2")).await.expect("insert"));
+    assert!(
+        rt.insert_refresh_token(&token(60, "u1"))
+            .await
+            .expect("insert")
+    );
+    assert!(
+        rt.insert_refresh_token(&token(61, "u2"))
+            .await
+            .expect("insert")
+    );
     let theirs = refresh_token(62, "o1", &c.client_id, &other.user_id, at);
     assert!(rt.insert_refresh_token(&theirs).await.expect("insert"));
     assert_eq!(
@@ -2018,13 +2051,28 @@ async fn revoked_refresh_families_stay_revoked(s: Stores) {
         2
     );
     assert!(none_live(&s, &[60, 61]).await);
-    assert!(!rt.insert_refresh_token(&token(63, "u1")).await.expect("insert"));
-    assert!(!none_live(&s, &[62]).await, "another user's token stays live");
+    assert!(
+        !rt.insert_refresh_token(&token(63, "u1"))
+            .await
+            .expect("insert")
+    );
+    assert!(
+        !none_live(&s, &[62]).await,
+        "another user's token stays live"
+    );
     // A later login starts a new family, which works.
-    assert!(rt.insert_refresh_token(&token(64, "u3")).await.expect("insert"));
+    assert!(
+        rt.insert_refresh_token(&token(64, "u3"))
+            .await
+            .expect("insert")
+    );
     assert!(!none_live(&s, &[64]).await);
     // Racing a rotation of one of the user's families: nothing of theirs stays live.
-    assert!(rt.insert_refresh_token(&token(70, "u4")).await.expect("insert"));
+    assert!(
+        rt.insert_refresh_token(&token(70, "u4"))
+            .await
+            .expect("insert")
+    );
     let successor = token(71, "u4");
     let (revoked, x) = tokio::join!(
         rt.revoke_user_refresh_tokens(&user.user_id, at),
@@ -2121,7 +2169,13 @@ async fn blocked_users_do_not_link(s: Stores) {
             "linking {p} <- {q}"
         );
     }
-    assert!(s.users.user(&secondary.user_id).await.expect("get").is_some());
+    assert!(
+        s.users
+            .user(&secondary.user_id)
+            .await
+            .expect("get")
+            .is_some()
+    );
     secondary.blocked = false;
     s.users.update_user(&secondary).await.expect("unblock");
     s.users

@@ -262,8 +262,8 @@ pub async fn submit(
     // Whoever logged in with the old password (a thief, or an attacker who signed up with
     // this address first) is logged out and loses their refresh tokens; this browser keeps
     // its own session, if it has one.
-    let this_browser = authorize::cookie(&headers, authorize::SESSION_COOKIE)
-        .map(|c| state.hasher.hash(c));
+    let this_browser =
+        authorize::cookie(&headers, authorize::SESSION_COOKIE).map(|c| state.hasher.hash(c));
     crate::user_access::end_user_access(&state, &user.user_id, this_browser.as_deref()).await?;
     state
         .stores

@@ -4,10 +4,10 @@
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use gatehouse_core::log::LogEvent;
-use gatehouse_core::user::User;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use gatehouse_core::log::LogEvent;
+use gatehouse_core::user::User;
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 use time::{Duration, OffsetDateTime};

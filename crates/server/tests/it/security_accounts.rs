@@ -215,7 +215,10 @@ async fn blocking_ends_the_sso_session_and_refresh_tokens() {
     )
     .await;
     let (status, body) = refresh(&app, &w, &rt).await;
-    assert_eq!((status, body["error"].as_str()), (403, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("invalid_grant"))
+    );
     assert_eq!(
         silent(&app, &w, &browser, "code").await["error"],
         "login_required"
@@ -298,7 +301,10 @@ async fn consent_is_refused_to_a_blocked_user() {
         .send()
         .await
         .expect("accept");
-    assert!(r.headers().get("location").is_none(), "no authorization response");
+    assert!(
+        r.headers().get("location").is_none(),
+        "no authorization response"
+    );
     assert_eq!(r.status(), 400);
     assert!(r.text().await.expect("html").contains(BLOCKED));
 }
@@ -357,8 +363,10 @@ async fn a_new_password_from_the_management_api_ends_the_old_access() {
     let r = app
         .client
         .post(app.url("/dbconnections/signup"))
-        .json(&json!({"client_id": w.web_id, "connection": DB, "email": EMAIL,
-                      "password": "Attack3r-pw!"}))
+        .json(
+            &json!({"client_id": w.web_id, "connection": DB, "email": EMAIL,
+                      "password": "Attack3r-pw!"}),
+        )
         .send()
         .await
         .expect("signup");
@@ -380,7 +388,10 @@ async fn a_new_password_from_the_management_api_ends_the_old_access() {
         .await;
     assert_eq!(status, 200, "{body}");
     let (status, body) = refresh(&app, &w, &rt).await;
-    assert_eq!((status, body["error"].as_str()), (403, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("invalid_grant"))
+    );
     assert_eq!(
         silent(&app, &w, &attacker, "code").await["error"],
         "login_required"
@@ -504,10 +515,7 @@ async fn a_verification_link_verifies_only_its_own_address() {
     let page = client().get(app.url(&link)).send().await.expect("verify");
     assert_eq!(page.status(), 400);
     assert!(
-        page.text()
-            .await
-            .expect("html")
-            .contains("no longer uses"),
+        page.text().await.expect("html").contains("no longer uses"),
         "a clear error page"
     );
     let (_, after) = mgmt.get(&format!("/users/{id}")).await;
@@ -517,4 +525,57 @@ async fn a_verification_link_verifies_only_its_own_address() {
     );
     let (_, logs) = mgmt.get("/logs?q=type%3Afv").await;
     assert_eq!(logs.as_array().expect("logs").len(), 1, "{logs}");
+}
+
+/// Finding 2: a block set by a users-import upsert ends the user's access as PATCH does.
+#[tokio::test]
+async fn an_import_upsert_that_blocks_ends_the_users_access() {
+    const BOUNDARY: &str = "security-accounts-boundary-b1Q9";
+    let app = spawn_app().await;
+    let (w, _) = setup(&app).await;
+    let mgmt = app.mgmt().await;
+    let browser = browser_logged_in(&app, &w, PASSWORD).await;
+    let rt = refresh_token_of(&app, &w, PASSWORD).await;
+    let (_, list) = mgmt.get(&format!("/connections?name={DB}")).await;
+    let connection_id = list[0]["id"].as_str().expect("id").to_owned();
+    let users = json!([{"email": EMAIL, "blocked": true}]).to_string();
+    let body = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"connection_id\"\r\n\r\n{connection_id}\r\n\
+         --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"upsert\"\r\n\r\ntrue\r\n\
+         --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"users\"; filename=\"users.json\"\r\n\
+         Content-Type: application/json\r\n\r\n{users}\r\n--{BOUNDARY}--\r\n"
+    );
+    let r = app
+        .client
+        .post(app.url("/api/v2/jobs/users-imports"))
+        .bearer_auth(&mgmt.token)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .expect("import");
+    let status = r.status().as_u16();
+    let job: Value = r.json().await.expect("json");
+    assert_eq!(
+        (status, &job["summary"]["updated"]),
+        (201, &json!(1)),
+        "{job}"
+    );
+
+    let (_, list) = mgmt.get(&format!("/users-by-email?email={EMAIL}")).await;
+    let user_id = list[0]["user_id"].as_str().expect("id").to_owned();
+    assert_eq!(list[0]["blocked"], true);
+    mgmt.patch(
+        &format!("/users/{}", path_id(&user_id)),
+        json!({"blocked": false}),
+    )
+    .await;
+    assert_eq!(refresh(&app, &w, &rt).await.0, 403);
+    assert_eq!(
+        silent(&app, &w, &browser, "code").await["error"],
+        "login_required"
+    );
 }
