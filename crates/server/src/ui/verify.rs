@@ -87,15 +87,14 @@ pub async fn verify(
     let tenant = ui::brand(&state).await;
     let now = OffsetDateTime::now_utc();
     let ticket = q.ticket.unwrap_or_default();
-    let user_id = match ticket.is_empty() {
-        false => {
-            state
-                .stores
-                .sessions
-                .use_ticket(&state.hasher.hash(&ticket), KIND, now)
-                .await?
-        }
-        true => None,
+    let user_id = if ticket.is_empty() {
+        None
+    } else {
+        state
+            .stores
+            .sessions
+            .use_ticket(&state.hasher.hash(&ticket), KIND, now)
+            .await?
     };
     let user = match user_id {
         Some(id) => state.stores.users.user(&id).await?,
