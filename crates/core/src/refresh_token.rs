@@ -99,10 +99,10 @@ pub fn decide(
     if t.expires_at.is_some_and(|e| e <= now) || t.idle_expires_at.is_some_and(|e| e <= now) {
         return RefreshDecision::Invalid;
     }
+    // A retired token is a reuse whatever the client's policy is now: switching a client to
+    // non-rotating tokens must not bring its retired tokens back to life.
     match t.rotated_at {
-        Some(at) if policy.rotating && now - at > Duration::seconds(policy.leeway) => {
-            RefreshDecision::Reuse
-        }
+        Some(at) if now - at > Duration::seconds(policy.leeway) => RefreshDecision::Reuse,
         _ => RefreshDecision::Renew,
     }
 }
@@ -180,6 +180,20 @@ mod tests {
         assert_eq!(
             decide(Some(&used), "c", rotating, now),
             RefreshDecision::Reuse
+        );
+        let non_rotating = RefreshPolicy {
+            rotating: false,
+            leeway: 0,
+            ..rotating
+        };
+        assert_eq!(
+            decide(Some(&used), "c", non_rotating, now),
+            RefreshDecision::Reuse,
+            "a token retired while the client rotated stays retired after it stops rotating"
+        );
+        assert_eq!(
+            decide(Some(&t), "c", non_rotating, now),
+            RefreshDecision::Renew
         );
         let mut old = t.clone();
         old.idle_expires_at = Some(now - Duration::seconds(1));

@@ -242,7 +242,9 @@ pub trait UserStore: Send + Sync {
     /// Moves the only identity of `secondary_id` to `primary_id` (last position, with
     /// `profile_data`) and deletes the secondary user with its metadata, in one transaction.
     /// `NotFound` if either user is gone; `Conflict` if the secondary has linked identities
-    /// of its own (or is the primary). Of two links of one secondary, one wins.
+    /// of its own (or is the primary), or if either user is blocked (checked under the same
+    /// lock, so a block cannot be laundered by link-then-unlink). Of two links of one
+    /// secondary, one wins.
     async fn link_identity(
         &self,
         primary_id: &str,
@@ -332,6 +334,14 @@ pub trait SessionStore: Send + Sync {
     async fn touch_session(&self, id_hash: &[u8], at: time::OffsetDateTime) -> StoreResult<()>;
     /// Ends a session.
     async fn revoke_session(&self, id_hash: &[u8], at: time::OffsetDateTime) -> StoreResult<()>;
+    /// Ends every session of `user_id` but the one whose id hash is `keep` (the browser that
+    /// changed the password); returns how many were live.
+    async fn revoke_user_sessions(
+        &self,
+        user_id: &str,
+        keep: Option<&[u8]>,
+        at: time::OffsetDateTime,
+    ) -> StoreResult<u64>;
     /// Stores a new authorization code.
     async fn insert_code(&self, code: &AuthorizationCode) -> StoreResult<()>;
     /// Redeems a code: returns it if it was unused and unexpired, marking it used in the same
@@ -387,8 +397,11 @@ pub trait SessionStore: Send + Sync {
 /// Refresh tokens.
 #[async_trait]
 pub trait RefreshTokenStore: Send + Sync {
-    /// Stores a new token.
-    async fn insert_refresh_token(&self, token: &RefreshToken) -> StoreResult<()>;
+    /// Stores a new token, unless its family was revoked: `false` then, and nothing is
+    /// stored. The check and the insert are atomic with respect to a revocation of the
+    /// family (or of the user's tokens), so a refresh under way while the family is revoked
+    /// cannot leave a live successor behind.
+    async fn insert_refresh_token(&self, token: &RefreshToken) -> StoreResult<bool>;
     /// A token by its hash.
     async fn refresh_token(&self, token_hash: &[u8]) -> StoreResult<Option<RefreshToken>>;
     /// Retires a token for rotation; true only for the one caller that retired it, so two
@@ -404,10 +417,18 @@ pub trait RefreshTokenStore: Send + Sync {
         token_hash: &[u8],
         idle_expires_at: time::OffsetDateTime,
     ) -> StoreResult<()>;
-    /// Revokes every token of a family; returns how many were live.
+    /// Revokes a family: every token of it, and any successor inserted later; returns how
+    /// many tokens were live.
     async fn revoke_refresh_family(
         &self,
         family_id: &str,
+        at: time::OffsetDateTime,
+    ) -> StoreResult<u64>;
+    /// Revokes every family of `user_id` (as [`Self::revoke_refresh_family`] does): the
+    /// user was blocked or changed their password. Returns how many tokens were live.
+    async fn revoke_user_refresh_tokens(
+        &self,
+        user_id: &str,
         at: time::OffsetDateTime,
     ) -> StoreResult<u64>;
 }

@@ -20,5 +20,6 @@ pub mod setup;
 pub mod signing;
 pub mod telemetry;
 pub mod ui;
+pub mod user_access;
 
 pub use app::{App, AppState, Application};

@@ -9,7 +9,11 @@ use time::OffsetDateTime;
 
 use crate::SqlStore;
 use crate::error::db;
-use crate::pool::on_pool;
+use crate::pool::{in_transaction, on_pool};
+
+/// Creates the family's row if it is new, locks it either way, and returns its revocation.
+const LOCK_FAMILY: &str = "INSERT INTO refresh_token_families (family_id) VALUES ($1) \
+     ON CONFLICT (family_id) DO UPDATE SET family_id = excluded.family_id RETURNING revoked_at";
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -55,30 +59,42 @@ impl From<Row> for RefreshToken {
 
 #[async_trait]
 impl RefreshTokenStore for SqlStore {
-    async fn insert_refresh_token(&self, t: &RefreshToken) -> StoreResult<()> {
-        on_pool!(self, p => sqlx::query(
-            "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, connection, audience, \
-             scope, data, created_at, expires_at, idle_expires_at, rotated_at, revoked_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        )
-        .bind(&t.token_hash)
-        .bind(&t.family_id)
-        .bind(&t.client_id)
-        .bind(&t.user_id)
-        .bind(&t.connection)
-        .bind(&t.audience)
-        .bind(&t.scope)
-        .bind(Json(json!({"auth_time": t.auth_time})))
-        .bind(t.created_at)
-        .bind(t.expires_at)
-        .bind(t.idle_expires_at)
-        .bind(t.rotated_at)
-        .bind(t.revoked_at)
-        .execute(p)
-        .await
-        .map(|r| r.rows_affected())
-        .map_err(db))?;
-        Ok(())
+    async fn insert_refresh_token(&self, t: &RefreshToken) -> StoreResult<bool> {
+        in_transaction!(self, tx => {
+            // Creates or locks the family's row and reads it in one statement: a revocation
+            // either committed before (seen here) or waits for this insert to commit (and then
+            // revokes the new token too).
+            let (revoked_at,): (Option<OffsetDateTime>,) = sqlx::query_as(LOCK_FAMILY)
+                .bind(&t.family_id)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db)?;
+            if revoked_at.is_some() {
+                return Ok(false);
+            }
+            sqlx::query(
+                "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, connection, audience, \
+                 scope, data, created_at, expires_at, idle_expires_at, rotated_at, revoked_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            )
+            .bind(&t.token_hash)
+            .bind(&t.family_id)
+            .bind(&t.client_id)
+            .bind(&t.user_id)
+            .bind(&t.connection)
+            .bind(&t.audience)
+            .bind(&t.scope)
+            .bind(Json(json!({"auth_time": t.auth_time})))
+            .bind(t.created_at)
+            .bind(t.expires_at)
+            .bind(t.idle_expires_at)
+            .bind(t.rotated_at)
+            .bind(t.revoked_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        });
+        Ok(true)
     }
 
     async fn refresh_token(&self, token_hash: &[u8]) -> StoreResult<Option<RefreshToken>> {
@@ -127,15 +143,59 @@ impl RefreshTokenStore for SqlStore {
     }
 
     async fn revoke_refresh_family(&self, family_id: &str, at: OffsetDateTime) -> StoreResult<u64> {
-        let n = on_pool!(self, p => sqlx::query(
-            "UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL",
-        )
-        .bind(family_id)
-        .bind(at)
-        .execute(p)
-        .await
-        .map(|r| r.rows_affected())
-        .map_err(db))?;
+        let n = in_transaction!(self, tx => {
+            sqlx::query(
+                "INSERT INTO refresh_token_families (family_id, revoked_at) VALUES ($1, $2) \
+                 ON CONFLICT (family_id) DO UPDATE SET revoked_at = \
+                 COALESCE(refresh_token_families.revoked_at, excluded.revoked_at)",
+            )
+            .bind(family_id)
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            sqlx::query(
+                "UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL",
+            )
+            .bind(family_id)
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(db)?
+        });
+        Ok(n)
+    }
+
+    async fn revoke_user_refresh_tokens(
+        &self,
+        user_id: &str,
+        at: OffsetDateTime,
+    ) -> StoreResult<u64> {
+        let n = in_transaction!(self, tx => {
+            // Every family the user has a token in is marked revoked (in one order, so two
+            // of these cannot deadlock), then every token; a successor under way is refused.
+            sqlx::query(
+                "INSERT INTO refresh_token_families (family_id, revoked_at) \
+                 SELECT DISTINCT family_id, $2 FROM refresh_tokens WHERE user_id = $1 ORDER BY family_id \
+                 ON CONFLICT (family_id) DO UPDATE SET revoked_at = \
+                 COALESCE(refresh_token_families.revoked_at, excluded.revoked_at)",
+            )
+            .bind(user_id)
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            sqlx::query(
+                "UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL",
+            )
+            .bind(user_id)
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(db)?
+        });
         Ok(n)
     }
 }

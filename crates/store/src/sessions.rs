@@ -140,6 +140,26 @@ impl SessionStore for SqlStore {
         Ok(())
     }
 
+    async fn revoke_user_sessions(
+        &self,
+        user_id: &str,
+        keep: Option<&[u8]>,
+        at: OffsetDateTime,
+    ) -> StoreResult<u64> {
+        // No session id hashes to the empty string, so `keep: None` keeps nothing.
+        let n = on_pool!(self, p => sqlx::query(
+            "UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL AND id_hash <> $3",
+        )
+        .bind(user_id)
+        .bind(at)
+        .bind(keep.unwrap_or_default())
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(db))?;
+        Ok(n)
+    }
+
     async fn insert_code(&self, c: &AuthorizationCode) -> StoreResult<()> {
         let data = json!({
             "scope": c.scope, "audience": c.audience, "nonce": c.nonce,

@@ -410,11 +410,12 @@ impl UserStore for SqlStore {
             crate::Dialect::Postgres => " FOR UPDATE",
             crate::Dialect::Sqlite => "",
         };
-        let lock_users =
-            format!("SELECT user_id FROM users WHERE user_id IN ($1, $2) ORDER BY user_id{lock}");
+        let lock_users = format!(
+            "SELECT user_id, blocked FROM users WHERE user_id IN ($1, $2) ORDER BY user_id{lock}"
+        );
         in_transaction!(self, tx => {
             // Both rows locked, in one order, so concurrent links cannot interleave.
-            let found: Vec<(String,)> = sqlx::query_as(AssertSqlSafe(lock_users))
+            let found: Vec<(String, bool)> = sqlx::query_as(AssertSqlSafe(lock_users))
                 .bind(primary_id)
                 .bind(secondary_id)
                 .fetch_all(&mut *tx)
@@ -422,6 +423,10 @@ impl UserStore for SqlStore {
                 .map_err(db)?;
             if found.len() != 2 {
                 return Err(StoreError::NotFound(format!("user {primary_id} or {secondary_id}")));
+            }
+            // A blocked account links to nothing: unlinking would give it back unblocked.
+            if let Some((blocked, _)) = found.iter().find(|(_, b)| *b) {
+                return Err(StoreError::Conflict(format!("user {blocked} is blocked")));
             }
             let moving: Vec<(String, String, i32, String, String, String, String)> = sqlx::query_as(
                 "SELECT connection, provider_user_id, position, COALESCE(login_email, ''),                  COALESCE(login_username, ''), COALESCE(login_phone, ''), provider                  FROM identities WHERE owner_id = $1",

@@ -1326,10 +1326,12 @@ async fn logins_and_refresh_tokens(s: Stores) {
     };
     let (a, b, other) = (token(1, "fam"), token(2, "fam"), token(3, "other"));
     for t in [&a, &b, &other] {
-        s.refresh_tokens
-            .insert_refresh_token(t)
-            .await
-            .expect("insert");
+        assert!(
+            s.refresh_tokens
+                .insert_refresh_token(t)
+                .await
+                .expect("insert")
+        );
     }
     assert_eq!(
         s.refresh_tokens
@@ -1918,6 +1920,270 @@ async fn sweeping_removes_only_what_is_dead(s: Stores) {
     );
 }
 
+fn refresh_token(
+    hash: u8,
+    family: &str,
+    client_id: &str,
+    user_id: &str,
+    at: OffsetDateTime,
+) -> gatehouse_core::refresh_token::RefreshToken {
+    gatehouse_core::refresh_token::RefreshToken {
+        token_hash: vec![hash; 32],
+        family_id: family.into(),
+        client_id: client_id.into(),
+        user_id: user_id.into(),
+        connection: "Username-Password-Authentication".into(),
+        audience: None,
+        scope: "openid offline_access".into(),
+        auth_time: 1_700_000_000,
+        created_at: at,
+        expires_at: None,
+        idle_expires_at: None,
+        rotated_at: None,
+        revoked_at: None,
+    }
+}
+
+/// Whether every stored token of `hashes` is revoked (or was never stored).
+async fn none_live(s: &Stores, hashes: &[u8]) -> bool {
+    for h in hashes {
+        let t = s
+            .refresh_tokens
+            .refresh_token(&[*h; 32])
+            .await
+            .expect("get");
+        if t.is_some_and(|t| t.revoked_at.is_none()) {
+            return false;
+        }
+    }
+    true
+}
+
+async fn revoked_refresh_families_stay_revoked(s: Stores) {
+    s.setup
+        .apply_seed(&plan("boot", false, 1))
+        .await
+        .expect("seed");
+    let user = database_user("family@example.com");
+    let other = database_user("bystander@example.com");
+    for u in [&user, &other] {
+        s.users.insert_user(u).await.expect("user");
+    }
+    let c = client("app");
+    s.clients.insert_client(&c).await.expect("client");
+    let at = now();
+    let token =
+        |hash: u8, family: &str| refresh_token(hash, family, &c.client_id, &user.user_id, at);
+    let rt = &s.refresh_tokens;
+
+    // A refresh decided on token 1, then the family was revoked (a replay elsewhere), then
+    // the refresh inserts its successor: the successor is refused, not born live.
+    assert!(
+        rt.insert_refresh_token(&token(1, "fam"))
+            .await
+            .expect("insert")
+    );
+    assert!(rt.retire_refresh_token(&[1; 32], at).await.expect("retire"));
+    assert_eq!(
+        rt.revoke_refresh_family("fam", at).await.expect("revoke"),
+        1
+    );
+    assert!(
+        !rt.insert_refresh_token(&token(2, "fam"))
+            .await
+            .expect("insert")
+    );
+    assert!(rt.refresh_token(&[2; 32]).await.expect("get").is_none());
+    // A family revoked before its first token (a replayed code's) stays revoked.
+    assert_eq!(
+        rt.revoke_refresh_family("code-fam", at)
+            .await
+            .expect("revoke"),
+        0
+    );
+    assert!(
+        !rt.insert_refresh_token(&token(3, "code-fam"))
+            .await
+            .expect("insert")
+    );
+
+    // Revocation racing successors: whatever the order, nothing in the family stays live.
+    for round in 0..8u8 {
+        let family = format!("race-{round}");
+        let base = 10 + round * 4;
+        assert!(
+            rt.insert_refresh_token(&token(base, &family))
+                .await
+                .expect("insert")
+        );
+        let (first, second) = (token(base + 1, &family), token(base + 2, &family));
+        let (revoked, x, y) = tokio::join!(
+            rt.revoke_refresh_family(&family, at),
+            rt.insert_refresh_token(&first),
+            rt.insert_refresh_token(&second),
+        );
+        revoked.expect("revoke");
+        x.expect("insert");
+        y.expect("insert");
+        assert!(
+            none_live(&s, &[base, base + 1, base + 2]).await,
+            "round {round}: a live token in a revoked family"
+        );
+    }
+
+    // Revoking a user's tokens: every family of theirs, successors included; nobody else's.
+    assert!(
+        rt.insert_refresh_token(&token(60, "u1"))
+            .await
+            .expect("insert")
+    );
+    assert!(
+        rt.insert_refresh_token(&token(61, "u2"))
+            .await
+            .expect("insert")
+    );
+    let theirs = refresh_token(62, "o1", &c.client_id, &other.user_id, at);
+    assert!(rt.insert_refresh_token(&theirs).await.expect("insert"));
+    assert_eq!(
+        rt.revoke_user_refresh_tokens(&user.user_id, at)
+            .await
+            .expect("revoke"),
+        2
+    );
+    assert!(none_live(&s, &[60, 61]).await);
+    assert!(
+        !rt.insert_refresh_token(&token(63, "u1"))
+            .await
+            .expect("insert")
+    );
+    assert!(
+        !none_live(&s, &[62]).await,
+        "another user's token stays live"
+    );
+    // A later login starts a new family, which works.
+    assert!(
+        rt.insert_refresh_token(&token(64, "u3"))
+            .await
+            .expect("insert")
+    );
+    assert!(!none_live(&s, &[64]).await);
+    // Racing a rotation of one of the user's families: nothing of theirs stays live.
+    assert!(
+        rt.insert_refresh_token(&token(70, "u4"))
+            .await
+            .expect("insert")
+    );
+    let successor = token(71, "u4");
+    let (revoked, x) = tokio::join!(
+        rt.revoke_user_refresh_tokens(&user.user_id, at),
+        rt.insert_refresh_token(&successor),
+    );
+    revoked.expect("revoke");
+    x.expect("insert");
+    assert!(none_live(&s, &[64, 70, 71]).await);
+}
+
+async fn user_sessions_end_together(s: Stores) {
+    use gatehouse_core::session::Session;
+    s.setup
+        .apply_seed(&plan("boot", false, 1))
+        .await
+        .expect("seed");
+    let user = database_user("sessions@example.com");
+    let other = database_user("other-sessions@example.com");
+    for u in [&user, &other] {
+        s.users.insert_user(u).await.expect("user");
+    }
+    let at = now();
+    let session = |tag: u8, user_id: &str| Session {
+        id_hash: vec![tag; 32],
+        sid: format!("sid-{tag}"),
+        user_id: user_id.into(),
+        connection: "Username-Password-Authentication".into(),
+        auth_time: 1_700_000_000,
+        created_at: at,
+        last_interaction_at: at,
+        expires_at: at + time::Duration::days(3),
+        revoked_at: None,
+    };
+    for (tag, u) in [(1, &user), (2, &user), (3, &user), (4, &other)] {
+        s.sessions
+            .insert_session(&session(tag, &u.user_id))
+            .await
+            .expect("insert");
+    }
+    let idle = at - time::Duration::hours(1);
+    let live = |tag: u8| {
+        let sessions = s.sessions.clone();
+        async move {
+            sessions
+                .live_session(&[tag; 32], at, idle)
+                .await
+                .expect("get")
+                .is_some()
+        }
+    };
+    // The browser that changed the password keeps its session; the others end.
+    assert_eq!(
+        s.sessions
+            .revoke_user_sessions(&user.user_id, Some(&[2; 32]), at)
+            .await
+            .expect("revoke"),
+        2
+    );
+    assert!(!live(1).await && live(2).await && !live(3).await);
+    assert!(live(4).await, "another user's session stays");
+    // Blocking ends them all.
+    assert_eq!(
+        s.sessions
+            .revoke_user_sessions(&user.user_id, None, at)
+            .await
+            .expect("revoke"),
+        1
+    );
+    assert!(!live(2).await && live(4).await);
+}
+
+async fn blocked_users_do_not_link(s: Stores) {
+    s.setup
+        .apply_seed(&plan("boot", false, 1))
+        .await
+        .expect("seed");
+    let primary = database_user("keeper@example.com");
+    let mut secondary = database_user("blocked@example.com");
+    for u in [&primary, &secondary] {
+        s.users.insert_user(u).await.expect("insert");
+    }
+    secondary.blocked = true;
+    s.users.update_user(&secondary).await.expect("block");
+    let profile = json!({});
+    for (p, q) in [
+        (&primary.user_id, &secondary.user_id),
+        (&secondary.user_id, &primary.user_id),
+    ] {
+        assert!(
+            matches!(
+                s.users.link_identity(p, q, &profile).await,
+                Err(StoreError::Conflict(_))
+            ),
+            "linking {p} <- {q}"
+        );
+    }
+    assert!(
+        s.users
+            .user(&secondary.user_id)
+            .await
+            .expect("get")
+            .is_some()
+    );
+    secondary.blocked = false;
+    s.users.update_user(&secondary).await.expect("unblock");
+    s.users
+        .link_identity(&primary.user_id, &secondary.user_id, &profile)
+        .await
+        .expect("link");
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -1968,6 +2234,9 @@ conformance!(
     otps_are_single_use_with_few_attempts,
     identities_link_and_unlink,
     sweeping_removes_only_what_is_dead,
+    revoked_refresh_families_stay_revoked,
+    user_sessions_end_together,
+    blocked_users_do_not_link,
 );
 
 /// The two migration trees must define the same tables and columns.

@@ -33,6 +33,9 @@ fn gone() -> MgmtError {
     )
 }
 
+/// Why a link with a blocked user on either side is refused.
+const BLOCKED_LINK: &str = "A blocked user cannot be linked, nor have other users linked to it.";
+
 /// The user an ID token in `link_with` proves, after every check.
 fn linked_by_token(state: &AppState, caller: &Caller, token: &str) -> Result<String, MgmtError> {
     let invalid = |why: &str| bad("link_with", why);
@@ -190,6 +193,14 @@ pub async fn link(
         .user(&secondary_id)
         .await?
         .ok_or_else(gone)?;
+    // A blocked account links to nothing, on either side: unlinking recreates the secondary
+    // unblocked, so linking would launder the block. (The store checks again under its lock.)
+    if primary.blocked || secondary.blocked {
+        return Err(MgmtError::BadRequest {
+            message: BLOCKED_LINK.into(),
+            code: "invalid_body",
+        });
+    }
     if secondary.identities.len() != 1 {
         return Err(bad(
             "user_id",

@@ -334,6 +334,10 @@ async fn update_existing(
             None,
         )));
     };
+    let old_hash = user
+        .identities
+        .first()
+        .and_then(|i| i.password_hash.clone());
     let given = |k: &str| body.contains_key(k);
     for (k, v) in &new.profile {
         if given(k) {
@@ -362,8 +366,19 @@ async fn update_existing(
         primary.password_hash = Some(hash);
     }
     user.updated_at = OffsetDateTime::now_utc();
+    // As with PATCH: a block, or a new password, ends the user's sessions and refresh tokens.
+    let new_hash = user
+        .identities
+        .first()
+        .and_then(|i| i.password_hash.as_ref());
+    let ends_access = (given("blocked") && user.blocked) || new_hash != old_hash.as_ref();
     match state.stores.users.update_user(&user).await {
-        Ok(()) => Ok(Ok(Imported::Updated)),
+        Ok(()) => {
+            if ends_access {
+                crate::user_access::end_user_access(state, &user.user_id, None).await?;
+            }
+            Ok(Ok(Imported::Updated))
+        }
         Err(StoreError::Conflict(_)) => Ok(Err(problem(
             "DUPLICATED_USER",
             "The username is taken by another user",

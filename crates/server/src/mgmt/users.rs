@@ -567,6 +567,7 @@ pub async fn update(
         }
     }
     let mut email_changed = false;
+    let mut password_changed = false;
     for (key, value) in &body {
         let key = key.as_str();
         match key {
@@ -635,6 +636,7 @@ pub async fn update(
                     .map_err(MgmtError::Internal)?;
                 if let Some(primary) = user.identities.first_mut() {
                     primary.password_hash = Some(hash);
+                    password_changed = true;
                 }
             }
             field => {
@@ -666,6 +668,12 @@ pub async fn update(
         .update_user(&user)
         .await
         .map_err(conflict)?;
+    // Blocking, or a new password, ends every session and refresh token of the user: a
+    // block must stop the SSO session too, and a password reset must lock out whoever
+    // logged in with the old one (account pre-hijacking).
+    if password_changed || (user.blocked && body.contains_key("blocked")) {
+        crate::user_access::end_user_access(&state, &user.user_id, None).await?;
+    }
     Ok(Json(user_json(&user)))
 }
 

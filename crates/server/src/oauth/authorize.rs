@@ -407,6 +407,12 @@ pub async fn authorization_response(
     session: &Session,
     after_post: bool,
 ) -> Result<Response, OAuthError> {
+    // Every path that ends in a code or tokens passes here: a blocked user gets none, with
+    // Auth0's `unauthorized` / "user is blocked".
+    let user = state.stores.users.user(&session.user_id).await?;
+    let Some(user) = user.filter(|u| !u.blocked) else {
+        return Ok(blocked_to_client(state, tx));
+    };
     let parts: Vec<&str> = tx.response_type.split(' ').collect();
     let mut fields: Vec<(&str, String)> = Vec::new();
     let code = if parts.contains(&"code") {
@@ -419,12 +425,6 @@ pub async fn authorization_response(
         let client = state
             .catalog
             .client(&tx.client_id)
-            .await?
-            .ok_or(OAuthError::NotFound)?;
-        let user = state
-            .stores
-            .users
-            .user(&session.user_id)
             .await?
             .ok_or(OAuthError::NotFound)?;
         let scope = gatehouse_core::scope::Scope::parse(&tx.scope)
@@ -465,6 +465,45 @@ pub async fn authorization_response(
         fields.insert(0, ("code", c));
     }
     Ok(respond(state, tx, fields, after_post))
+}
+
+/// A blocked user's refusal, sent to the client.
+pub fn blocked_to_client(state: &AppState, tx: &Transaction) -> Response {
+    error_to_client(
+        state,
+        tx,
+        "unauthorized",
+        crate::user_access::BLOCKED_DESCRIPTION,
+    )
+}
+
+/// A blocked user's session found on `/authorize`: it ends (blocking ends sessions; this
+/// catches any left from before), and the user sees the login page saying they are blocked,
+/// or, under `prompt=none`, the client gets the refusal.
+async fn refuse_blocked(
+    state: &AppState,
+    client: &Arc<Client>,
+    tx: &Transaction,
+    session: &Session,
+    silent: bool,
+) -> Result<Response, OAuthError> {
+    state
+        .stores
+        .sessions
+        .revoke_session(&session.id_hash, OffsetDateTime::now_utc())
+        .await?;
+    if silent {
+        return Ok(blocked_to_client(state, tx));
+    }
+    login_page(
+        state,
+        client,
+        tx,
+        "",
+        Some(crate::user_access::BLOCKED_MESSAGE),
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// Stores a new authorization code for the session and returns it.
@@ -532,6 +571,9 @@ pub async fn authorize(
         .filter(|s| tx.connection.as_ref().is_none_or(|c| *c == s.connection));
     match (session, prompt) {
         (Some(s), p) if p != "login" => {
+            if crate::user_access::is_blocked(&state, &s.user_id).await? {
+                return refuse_blocked(&state, &client, &tx, &s, p == "none").await;
+            }
             state
                 .stores
                 .sessions

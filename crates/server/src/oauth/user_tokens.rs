@@ -294,11 +294,20 @@ pub async fn mint(state: &AppState, req: UserTokenRequest<'_>) -> Result<Value, 
             rotated_at: None,
             revoked_at: None,
         };
-        state
+        // Refused when the family was revoked meanwhile (a replay of a rotated token or of
+        // the code, a block, a password change): the refresh under way gets nothing.
+        if !state
             .stores
             .refresh_tokens
             .insert_refresh_token(&token)
-            .await?;
+            .await?
+        {
+            let what = match req.gty {
+                "authorization_code" => "Invalid authorization code",
+                _ => "Unknown or invalid refresh token.",
+            };
+            return Err(OAuthError::InvalidGrant(what.into()));
+        }
         body["refresh_token"] = json!(secret);
     }
     Ok(body)

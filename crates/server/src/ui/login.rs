@@ -370,6 +370,17 @@ pub async fn submit_consent(
             "Your session has ended. Go back to the application and start again.",
         ));
     };
+    if crate::user_access::is_blocked(&state, &session.user_id).await? {
+        return authorize::login_page(
+            &state,
+            &client,
+            &tx,
+            "",
+            Some(crate::user_access::BLOCKED_MESSAGE),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+    }
     if form.decision != "accept" {
         return Ok(authorize::error_to_client(
             &state,

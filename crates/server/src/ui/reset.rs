@@ -5,7 +5,7 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::log::LogEvent;
 use gatehouse_core::password_policy::PasswordPolicy;
@@ -15,6 +15,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::AppState;
 use crate::error::OAuthError;
+use crate::oauth::authorize;
 use crate::ui::{self, MessagePage};
 
 /// How long a reset link works.
@@ -186,6 +187,7 @@ pub struct ResetForm {
 /// `POST /u/reset-password`.
 pub async fn submit(
     State(state): State<AppState>,
+    headers: HeaderMap,
     form: Result<Form<ResetForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, OAuthError> {
     let tenant = crate::ui::brand(&state).await;
@@ -257,6 +259,12 @@ pub async fn submit(
     user.identities[position].password_hash = Some(new_hash);
     user.updated_at = now;
     state.stores.users.update_user(&user).await?;
+    // Whoever logged in with the old password (a thief, or an attacker who signed up with
+    // this address first) is logged out and loses their refresh tokens; this browser keeps
+    // its own session, if it has one.
+    let this_browser =
+        authorize::cookie(&headers, authorize::SESSION_COOKIE).map(|c| state.hasher.hash(c));
+    crate::user_access::end_user_access(&state, &user.user_id, this_browser.as_deref()).await?;
     state
         .stores
         .users
