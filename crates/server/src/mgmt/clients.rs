@@ -385,6 +385,26 @@ pub fn client_json(c: &Client, secret: Option<&str>) -> Value {
     Value::Object(out)
 }
 
+/// A client as JSON less what `update:client_keys` alone may change: how the client
+/// authenticates (`token_endpoint_auth_method`) and how its secret and signatures are read
+/// (`jwt_configuration.secret_encoded`, `.alg`). Auth0 reserves `client_secret` and signing
+/// keys to that scope; the secret itself changes through `rotate-secret`.
+fn without_credentials(c: &Client) -> Value {
+    let mut out = client_json(c, None);
+    if let Some(o) = out.as_object_mut() {
+        o.remove("token_endpoint_auth_method");
+        o.remove("updated_at");
+        if let Some(jwt) = o
+            .get_mut("jwt_configuration")
+            .and_then(Value::as_object_mut)
+        {
+            jwt.remove("secret_encoded");
+            jwt.remove("alg");
+        }
+    }
+    out
+}
+
 /// The fields a `read:client_summary`-only caller sees.
 const SUMMARY_FIELDS: &[&str] = &["client_id", "app_type", "name", "description"];
 
@@ -562,7 +582,18 @@ pub async fn create(
     }
     let (secret, stored) = new_secret(&state, &client_id);
     client.secret = Some(stored);
-    state.stores.clients.insert_client(&client).await?;
+    // Auth0 enables a new application on every connection unless the tenant turned
+    // `flags.enable_client_connections` off: clients made for the default connection work.
+    let tenant = state.stores.tenant.tenant().await?.unwrap_or_default();
+    if tenant.enables_new_clients_everywhere() {
+        state
+            .stores
+            .clients
+            .insert_client_on_all_connections(&client)
+            .await?;
+    } else {
+        state.stores.clients.insert_client(&client).await?;
+    }
     Ok((
         StatusCode::CREATED,
         Json(client_json(&client, Some(&secret))),
@@ -584,7 +615,13 @@ pub async fn update(
         .client(&id)
         .await?
         .ok_or_else(not_found)?;
+    let before = without_credentials(&client);
     apply(&mut client, &body, true)?;
+    // `update:client_keys` alone is for credentials: anything else (callbacks, grant types,
+    // first-party status, ...) needs `update:clients`.
+    if !caller.has("update:clients") && without_credentials(&client) != before {
+        return Err(MgmtError::InsufficientScope(vec!["update:clients"]));
+    }
     client.updated_at = OffsetDateTime::now_utc();
     state.stores.clients.update_client(&client).await?;
     Ok(Json(render(&state, &caller, &client)?))

@@ -4,7 +4,7 @@
 
 use axum::http::HeaderMap;
 use axum::response::Response;
-use gatehouse_core::connection::{Connection, DEFAULT_DATABASE_CONNECTION};
+use gatehouse_core::connection::Connection;
 use gatehouse_core::log::LogEvent;
 use gatehouse_core::scope::Scope;
 
@@ -12,6 +12,7 @@ use crate::AppState;
 use crate::error::OAuthError;
 use crate::http::caller_info::CallerInfo;
 use crate::oauth::client_auth;
+use crate::oauth::database_connection;
 use crate::oauth::params::Params;
 use crate::oauth::token::GrantLog;
 use crate::oauth::user_tokens;
@@ -58,13 +59,9 @@ async fn run(
         .map(Scope::parse)
         .transpose()
         .map_err(|e| OAuthError::InvalidRequest(e.to_string()))?;
-    let tenant = state.catalog.tenant().await?;
     let realm = match (grant_type, params.get("realm")) {
         (PASSWORD_REALM, Some(r)) => r.to_owned(),
-        _ => tenant
-            .default_directory
-            .clone()
-            .unwrap_or_else(|| DEFAULT_DATABASE_CONNECTION.to_owned()),
+        _ => database_connection::default_name(state).await?,
     };
     let connection = state
         .stores
@@ -76,6 +73,13 @@ async fn run(
             OAuthError::InvalidRequest(format!("connection {realm} is not a database connection"))
         })?;
     event.connection = Some(connection.name.clone());
+    // Only a connection the client is enabled on: no guessing a connection's passwords, or
+    // logging its users in, through another application (Auth0's 400 `invalid_request`).
+    if !database_connection::enabled_for(&connection, &client.client_id) {
+        return Err(OAuthError::InvalidRequest(format!(
+            "connection {realm} is not enabled for this client"
+        )));
+    }
     let user =
         match check_password(state, &connection, username, password, caller.ip.as_deref()).await? {
             Ok(u) => u,
