@@ -403,7 +403,10 @@ async fn new_clients_are_enabled_on_every_connection(s: Stores) {
         extra: Default::default(),
         created_at: now(),
     };
-    s.connections.insert_connection(&email).await.expect("insert");
+    s.connections
+        .insert_connection(&email)
+        .await
+        .expect("insert");
     let plain = client("plain");
     s.clients.insert_client(&plain).await.expect("insert");
     let everywhere = client("everywhere");
@@ -2076,7 +2079,11 @@ async fn upgrade_enables_existing_clients_on_database_connections() {
             .join(dialect);
         for entry in std::fs::read_dir(&src).expect("migrations") {
             let path = entry.expect("entry").path();
-            let name = path.file_name().expect("name").to_string_lossy().into_owned();
+            let name = path
+                .file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned();
             if name.as_str() < "0012" {
                 std::fs::copy(&path, old.path().join(&name)).expect("copy");
             }

@@ -533,8 +533,12 @@ pub async fn authorize(
         .filter(|s| tx.connection.as_ref().is_none_or(|c| *c == s.connection));
     let session = match session {
         Some(s)
-            if !database_connection::session_counts_for(&state, &s.connection, &client.client_id)
-                .await? =>
+            if !database_connection::session_counts_for(
+                &state,
+                &s.connection,
+                &client.client_id,
+            )
+            .await? =>
         {
             None
         }

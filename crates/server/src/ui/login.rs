@@ -281,8 +281,8 @@ pub async fn submit_signup(
         Err(page) => return Ok(page),
     };
     let (name, connection) = connection_of(&state, &tx, &client).await?;
-    let connection = connection
-        .filter(|c| c.options.get("disable_signup") != Some(&serde_json::json!(true)));
+    let connection =
+        connection.filter(|c| c.options.get("disable_signup") != Some(&serde_json::json!(true)));
     let mut event = LogEvent::new("fs");
     event.ip = caller.ip.clone();
     event.client_id = Some(client.client_id.clone());
@@ -361,8 +361,12 @@ pub async fn submit_consent(
     };
     let session = match authorize::current_session(&state, &headers).await? {
         Some(s)
-            if database_connection::session_counts_for(&state, &s.connection, &client.client_id)
-                .await? =>
+            if database_connection::session_counts_for(
+                &state,
+                &s.connection,
+                &client.client_id,
+            )
+            .await? =>
         {
             Some(s)
         }
