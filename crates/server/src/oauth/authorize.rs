@@ -531,6 +531,8 @@ pub async fn authorize(
         .await?
         .filter(|s| max_age.is_none_or(|m| now_ts - s.auth_time <= m))
         .filter(|s| tx.connection.as_ref().is_none_or(|c| *c == s.connection));
+    // A session made through a connection this application is not enabled on does not log
+    // in to it (a staff session must not hand the shop a code): log in again instead.
     let session = match session {
         Some(s)
             if !database_connection::session_counts_for(

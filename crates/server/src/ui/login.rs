@@ -359,6 +359,8 @@ pub async fn submit_consent(
         Ok(found) => found,
         Err(page) => return Ok(page),
     };
+    // The session must count for this application: a browser could swap in a session from
+    // a connection the application is not enabled on between the login and this form.
     let session = match authorize::current_session(&state, &headers).await? {
         Some(s)
             if database_connection::session_counts_for(
