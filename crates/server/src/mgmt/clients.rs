@@ -387,8 +387,8 @@ pub fn client_json(c: &Client, secret: Option<&str>) -> Value {
 
 /// A client as JSON less what `update:client_keys` alone may change: how the client
 /// authenticates (`token_endpoint_auth_method`) and how its secret and signatures are read
-/// (`jwt_configuration.secret_encoded`, `.alg`). Auth0 reserves `client_secret` and signing
-/// keys to that scope; the secret itself changes through `rotate-secret`.
+/// (`jwt_configuration.secret_encoded`, `.alg`). The secret itself (`client_secret`, which
+/// Auth0 reserves to that scope, or `rotate-secret`) is outside the comparison.
 fn without_credentials(c: &Client) -> Value {
     let mut out = client_json(c, None);
     if let Some(o) = out.as_object_mut() {
@@ -443,13 +443,42 @@ fn open_secret(state: &AppState, c: &Client) -> Result<Option<String>, MgmtError
 
 fn new_secret(state: &AppState, client_id: &str) -> (String, StoredSecret) {
     let secret = random_secret(48);
-    let stored = StoredSecret {
-        hash: state.hasher.hash(&secret),
+    let stored = stored_secret(state, client_id, &secret);
+    (secret, stored)
+}
+
+/// `secret` as stored: its HMAC (to check) and sealed (to show again).
+fn stored_secret(state: &AppState, client_id: &str, secret: &str) -> StoredSecret {
+    StoredSecret {
+        hash: state.hasher.hash(secret),
         sealed: state
             .sealer
             .seal(&secret_context(client_id), secret.as_bytes()),
+    }
+}
+
+/// Shortest secret `PATCH` takes: a chosen secret is as guessable as its length allows, and
+/// ours are 48 random characters.
+const MIN_SECRET_CHARS: usize = 32;
+
+/// The `client_secret` of a `PATCH` body, taken out of it: only `update:client_keys` sets
+/// one (as in Auth0), of at least [`MIN_SECRET_CHARS`] characters.
+fn chosen_secret(
+    caller: &Caller,
+    body: &mut Map<String, Value>,
+) -> Result<Option<String>, MgmtError> {
+    let Some(value) = body.remove("client_secret") else {
+        return Ok(None);
     };
-    (secret, stored)
+    caller.require_any(&["update:client_keys"])?;
+    let secret = v::string("client_secret", &value, 1000)?;
+    if secret.chars().count() < MIN_SECRET_CHARS {
+        return Err(bad(
+            "client_secret",
+            format!("must be at least {MIN_SECRET_CHARS} characters"),
+        ));
+    }
+    Ok(Some(secret))
 }
 
 /// Query of `GET /clients`.
@@ -606,9 +635,10 @@ pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    MgmtJson(body): MgmtJson<Map<String, Value>>,
+    MgmtJson(mut body): MgmtJson<Map<String, Value>>,
 ) -> Result<Json<Value>, MgmtError> {
     caller.require_any(&["update:clients", "update:client_keys"])?;
+    let secret = chosen_secret(&caller, &mut body)?;
     let mut client = state
         .stores
         .clients
@@ -621,6 +651,9 @@ pub async fn update(
     // first-party status, ...) needs `update:clients`.
     if !caller.has("update:clients") && without_credentials(&client) != before {
         return Err(MgmtError::InsufficientScope(vec!["update:clients"]));
+    }
+    if let Some(secret) = secret {
+        client.secret = Some(stored_secret(&state, &client.client_id, &secret));
     }
     client.updated_at = OffsetDateTime::now_utc();
     state.stores.clients.update_client(&client).await?;

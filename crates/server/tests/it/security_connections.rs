@@ -551,7 +551,31 @@ async fn client_keys_scope_changes_only_credentials() {
         .await;
     assert_eq!(status, 200, "{rotated}");
 
-    // update:clients changes the rest.
+    // A chosen secret: update:client_keys only, long enough, and it authenticates.
+    let chosen = "a-chosen-secret-of-forty-characters-0123";
+    assert_mgmt_error(
+        &keys.patch(&path, json!({"client_secret": "short"})).await,
+        400,
+        "invalid_body",
+    );
+    let (status, patched) = keys.patch(&path, json!({"client_secret": chosen})).await;
+    assert_eq!(status, 200, "{patched}");
+    let authenticates = |secret: &'static str| {
+        let app = &app;
+        let form = [
+            ("grant_type", "password"),
+            ("client_id", id(&web)),
+            ("client_secret", secret),
+            ("username", "nobody@example.com"),
+            ("password", "wrong"),
+        ];
+        let r = app.client.post(app.url("/oauth/token")).form(&form).send();
+        async move { r.await.expect("token").status().as_u16() }
+    };
+    assert_eq!(authenticates(chosen).await, 403, "client ok, user wrong");
+    assert_eq!(authenticates("a-wrong-secret").await, 401);
+
+    // update:clients changes the rest, but not the secret.
     let clients = Mgmt {
         app: &app,
         token: app.mgmt_token(Some("update:clients")).await,
@@ -560,4 +584,14 @@ async fn client_keys_scope_changes_only_credentials() {
         .patch(&path, json!({"callbacks": ["https://app.example/other"]}))
         .await;
     assert_eq!(status, 200);
+    assert_mgmt_error(
+        &clients
+            .patch(
+                &path,
+                json!({"client_secret": "another-chosen-secret-of-forty-chars-01"}),
+            )
+            .await,
+        403,
+        "insufficient_scope",
+    );
 }
