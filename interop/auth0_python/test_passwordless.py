@@ -261,6 +261,9 @@ def test_start_errors_the_sdk_surfaces(gatehouse, app, mgmt):
 
     # The SDK's own `email`, from a client the email connection is not enabled for.
     other = mgmt.clients.create(name="Other backend", app_type="regular_web", grant_types=[OTP])
+    # A new client starts on every connection (Auth0's flags.enable_client_connections).
+    email = next(c for c in mgmt.connections.list(name="email"))
+    mgmt.connections.clients.update(email.id, request=[{"client_id": other.client_id, "status": False}])
     with pytest.raises(Auth0Error) as err:
         _passwordless(gatehouse, other).email("a@example.com", send="code")
     assert err.value.status_code == 400

@@ -209,7 +209,8 @@ impl SeedPlan {
                 "brute_force_protection": true,
                 "passwordPolicy": "good",
             }),
-            enabled_clients: Vec::new(),
+            // The store enables the bootstrap client on it with the client, as any new one.
+            enabled_clients: vec![bootstrap.client_id.clone()],
             extra: serde_json::Map::new(),
             created_at: now,
         };

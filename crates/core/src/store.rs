@@ -86,6 +86,10 @@ pub trait TenantStore: Send + Sync {
 pub trait ClientStore: Send + Sync {
     /// Inserts a new client; `Conflict` if the id is taken.
     async fn insert_client(&self, client: &Client) -> StoreResult<()>;
+    /// Inserts a new client enabled on every existing connection, in one transaction (Auth0's
+    /// default for new applications, tenant flag `enable_client_connections`); `Conflict` if
+    /// the id is taken.
+    async fn insert_client_on_all_connections(&self, client: &Client) -> StoreResult<()>;
     /// One client by id.
     async fn client(&self, client_id: &str) -> StoreResult<Option<Client>>;
     /// A page of clients, oldest first.
@@ -94,7 +98,7 @@ pub trait ClientStore: Send + Sync {
     async fn count_clients(&self) -> StoreResult<i64>;
     /// Replaces a client's fields (all but `client_id` and `created_at`); `NotFound` if absent.
     async fn update_client(&self, client: &Client) -> StoreResult<()>;
-    /// Deletes a client with its grants; `NotFound` if absent.
+    /// Deletes a client with its grants and its place on connections; `NotFound` if absent.
     async fn delete_client(&self, client_id: &str) -> StoreResult<()>;
 }
 

@@ -28,6 +28,9 @@ pub struct TenantSettings {
     pub session_lifetime: Option<u32>,
     /// Hours an SSO session survives without use (Auth0's `idle_session_lifetime`; 72 when unset).
     pub idle_session_lifetime: Option<u32>,
+    /// Whether a new application is enabled on every existing connection (Auth0's
+    /// `flags.enable_client_connections`; on when unset).
+    pub enable_client_connections: Option<bool>,
 }
 
 /// Auth0's default absolute session lifetime, in hours (7 days).
@@ -38,6 +41,11 @@ pub const DEFAULT_IDLE_SESSION_LIFETIME_HOURS: u32 = 72;
 pub const MAX_SESSION_LIFETIME_HOURS: u32 = 8760;
 
 impl TenantSettings {
+    /// Whether a new application starts enabled on every existing connection.
+    pub fn enables_new_clients_everywhere(&self) -> bool {
+        self.enable_client_connections != Some(false)
+    }
+
     /// How long a new SSO session may live at most.
     pub fn session_lifetime(&self) -> time::Duration {
         hours(self.session_lifetime, DEFAULT_SESSION_LIFETIME_HOURS)

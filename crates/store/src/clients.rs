@@ -9,11 +9,16 @@ use time::OffsetDateTime;
 
 use crate::SqlStore;
 use crate::error::{corrupt, db, one_row};
-use crate::pool::on_pool;
+use crate::pool::{in_transaction, on_pool};
 
 pub(crate) const INSERT_CLIENT: &str = "INSERT INTO clients \
     (client_id, name, app_type, is_system, secret_hash, secret_sealed, settings, created_at, updated_at) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+
+/// Enables client `$1` on every connection (`WHERE true`: SQLite needs a WHERE before an
+/// upsert clause on `INSERT ... SELECT`).
+pub(crate) const ENABLE_ON_ALL_CONNECTIONS: &str = "INSERT INTO connection_clients (connection_id, client_id) \
+    SELECT id, $1 FROM connections WHERE true ON CONFLICT DO NOTHING";
 
 pub(crate) const INSERT_CLIENT_GRANT: &str = "INSERT INTO client_grants (id, client_id, audience, scope, created_at) VALUES ($1, $2, $3, $4, $5)";
 
@@ -113,6 +118,21 @@ impl From<ClientGrantRow> for ClientGrant {
 impl ClientStore for SqlStore {
     async fn insert_client(&self, client: &Client) -> StoreResult<()> {
         on_pool!(self, p => bind_client!(INSERT_CLIENT, client).execute(p).await.map(|r| r.rows_affected()).map_err(db))?;
+        Ok(())
+    }
+
+    async fn insert_client_on_all_connections(&self, client: &Client) -> StoreResult<()> {
+        in_transaction!(self, tx => {
+            bind_client!(INSERT_CLIENT, client)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            sqlx::query(ENABLE_ON_ALL_CONNECTIONS)
+                .bind(&client.client_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        });
         Ok(())
     }
 

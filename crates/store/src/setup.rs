@@ -8,7 +8,9 @@ use sqlx::migrate::Migrator;
 use sqlx::types::Json;
 use time::OffsetDateTime;
 
-use crate::clients::{INSERT_CLIENT, INSERT_CLIENT_GRANT, bind_client, bind_client_grant};
+use crate::clients::{
+    ENABLE_ON_ALL_CONNECTIONS, INSERT_CLIENT, INSERT_CLIENT_GRANT, bind_client, bind_client_grant,
+};
 use crate::connections::{INSERT_CONNECTION, bind_connection};
 use crate::error::db;
 use crate::pool::{Pool, in_transaction, on_pool};
@@ -97,6 +99,12 @@ impl SetupStore for SqlStore {
             match stored {
                 None if plan.bootstrap_configured || outcome.new_database => {
                     bind_client!(INSERT_CLIENT, client).execute(&mut *tx).await.map_err(db)?;
+                    // Like any new application, on every connection (the default one included).
+                    sqlx::query(ENABLE_ON_ALL_CONNECTIONS)
+                        .bind(&client.client_id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?;
                     outcome.bootstrap_client_written = true;
                 }
                 Some((hash,)) if plan.bootstrap_configured && hash != wanted_hash => {

@@ -379,6 +379,64 @@ async fn connections_keep_enabled_clients(s: Stores) {
     );
 }
 
+/// The bootstrap client starts on the default connection; a client created "on all
+/// connections" lands on each, in the same transaction; a deleted client leaves them.
+async fn new_clients_are_enabled_on_every_connection(s: Stores) {
+    s.setup
+        .apply_seed(&plan("boot", false, 1))
+        .await
+        .expect("seed");
+    let default = || async {
+        s.connections
+            .connection_by_name("Username-Password-Authentication")
+            .await
+            .expect("get")
+            .expect("seeded")
+    };
+    assert_eq!(default().await.enabled_clients, vec!["boot".to_owned()]);
+    let email = Connection {
+        id: ids::new_connection_id(),
+        name: "email".into(),
+        strategy: "email".into(),
+        options: json!({}),
+        enabled_clients: vec![],
+        extra: Default::default(),
+        created_at: now(),
+    };
+    s.connections
+        .insert_connection(&email)
+        .await
+        .expect("insert");
+    let plain = client("plain");
+    s.clients.insert_client(&plain).await.expect("insert");
+    let everywhere = client("everywhere");
+    s.clients
+        .insert_client_on_all_connections(&everywhere)
+        .await
+        .expect("insert");
+    let mut both = vec!["boot".to_owned(), everywhere.client_id.clone()];
+    both.sort();
+    assert_eq!(default().await.enabled_clients, both);
+    let on_email = s.connections.connection(&email.id).await.expect("get");
+    assert_eq!(
+        on_email.expect("email").enabled_clients,
+        vec![everywhere.client_id.clone()]
+    );
+    // A taken id: nothing is enabled for the clash.
+    assert!(matches!(
+        s.clients.insert_client_on_all_connections(&plain).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(default().await.enabled_clients, both);
+    s.clients
+        .delete_client(&everywhere.client_id)
+        .await
+        .expect("delete");
+    assert_eq!(default().await.enabled_clients, vec!["boot".to_owned()]);
+    let on_email = s.connections.connection(&email.id).await.expect("get");
+    assert!(on_email.expect("email").enabled_clients.is_empty());
+}
+
 async fn connections_filter_update_and_delete(s: Stores) {
     s.setup
         .apply_seed(&plan("boot", false, 1))
@@ -2217,6 +2275,7 @@ conformance!(
     clients_round_trip,
     client_grants_need_client_and_api,
     connections_keep_enabled_clients,
+    new_clients_are_enabled_on_every_connection,
     users_resolve_through_identities,
     signing_keys_rotate,
     concurrent_rotations_stay_consistent,
@@ -2272,4 +2331,77 @@ async fn migrations_agree_across_dialects() {
     lite_cols.sort();
     assert!(pg_cols.len() > 50);
     assert_eq!(pg_cols, lite_cols);
+}
+
+/// Migration 0015: database connections enforce `enabled_clients` from then on, so every
+/// client existing when it runs is enabled on every database connection existing then (and
+/// on no other kind); a tenant upgraded from 0011 keeps logging in as before.
+#[tokio::test]
+async fn upgrade_enables_existing_clients_on_database_connections() {
+    use sqlx::Connection as _;
+    for db in TestDatabase::all().await {
+        let postgres = db.url.starts_with("postgres");
+        let dialect = if postgres { "postgres" } else { "sqlite" };
+        let old = tempfile::tempdir().expect("dir");
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(dialect);
+        for entry in std::fs::read_dir(&src).expect("migrations") {
+            let path = entry.expect("entry").path();
+            let name = path
+                .file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned();
+            if name.as_str() < "0012" {
+                std::fs::copy(&path, old.path().join(&name)).expect("copy");
+            }
+        }
+        let migrator = sqlx::migrate::Migrator::new(old.path())
+            .await
+            .expect("old migrations");
+        // A tenant of that time: two clients, a database and a passwordless connection.
+        let rows = [
+            "INSERT INTO clients (client_id, name, app_type, settings, created_at, updated_at) \
+             VALUES ('shop', 'Shop', 'spa', '{}', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+            "INSERT INTO clients (client_id, name, app_type, settings, created_at, updated_at) \
+             VALUES ('staff', 'Staff', 'spa', '{}', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+            "INSERT INTO connections (id, name, strategy, options, created_at, updated_at) \
+             VALUES ('con_db', 'Username-Password-Authentication', 'auth0', '{}', \
+             '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+            "INSERT INTO connections (id, name, strategy, options, created_at, updated_at) \
+             VALUES ('con_email', 'email', 'email', '{}', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+            "INSERT INTO connection_clients (connection_id, client_id) VALUES ('con_email', 'staff')",
+        ];
+        if postgres {
+            let mut conn = sqlx::PgConnection::connect(&db.url).await.expect("pg");
+            migrator.run(&mut conn).await.expect("migrate to 0011");
+            for sql in rows {
+                sqlx::query(sql).execute(&mut conn).await.expect("row");
+            }
+            conn.close().await.ok();
+        } else {
+            let url = format!("{}?mode=rwc", db.url);
+            let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("sqlite");
+            migrator.run(&mut conn).await.expect("migrate to 0011");
+            for sql in rows {
+                sqlx::query(sql).execute(&mut conn).await.expect("row");
+            }
+            conn.close().await.ok();
+        }
+        let s = open(&db).await;
+        let enabled = |id: &'static str| {
+            let s = s.clone();
+            async move {
+                s.connections
+                    .connection(id)
+                    .await
+                    .expect("get")
+                    .expect("connection")
+                    .enabled_clients
+            }
+        };
+        assert_eq!(enabled("con_db").await, vec!["shop", "staff"], "{dialect}");
+        assert_eq!(enabled("con_email").await, vec!["staff"], "{dialect}");
+    }
 }

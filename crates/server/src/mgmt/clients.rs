@@ -385,6 +385,26 @@ pub fn client_json(c: &Client, secret: Option<&str>) -> Value {
     Value::Object(out)
 }
 
+/// A client as JSON less what `update:client_keys` alone may change: how the client
+/// authenticates (`token_endpoint_auth_method`) and how its secret and signatures are read
+/// (`jwt_configuration.secret_encoded`, `.alg`). The secret itself (`client_secret`, which
+/// Auth0 reserves to that scope, or `rotate-secret`) is outside the comparison.
+fn without_credentials(c: &Client) -> Value {
+    let mut out = client_json(c, None);
+    if let Some(o) = out.as_object_mut() {
+        o.remove("token_endpoint_auth_method");
+        o.remove("updated_at");
+        if let Some(jwt) = o
+            .get_mut("jwt_configuration")
+            .and_then(Value::as_object_mut)
+        {
+            jwt.remove("secret_encoded");
+            jwt.remove("alg");
+        }
+    }
+    out
+}
+
 /// The fields a `read:client_summary`-only caller sees.
 const SUMMARY_FIELDS: &[&str] = &["client_id", "app_type", "name", "description"];
 
@@ -423,13 +443,42 @@ fn open_secret(state: &AppState, c: &Client) -> Result<Option<String>, MgmtError
 
 fn new_secret(state: &AppState, client_id: &str) -> (String, StoredSecret) {
     let secret = random_secret(48);
-    let stored = StoredSecret {
-        hash: state.hasher.hash(&secret),
+    let stored = stored_secret(state, client_id, &secret);
+    (secret, stored)
+}
+
+/// `secret` as stored: its HMAC (to check) and sealed (to show again).
+fn stored_secret(state: &AppState, client_id: &str, secret: &str) -> StoredSecret {
+    StoredSecret {
+        hash: state.hasher.hash(secret),
         sealed: state
             .sealer
             .seal(&secret_context(client_id), secret.as_bytes()),
+    }
+}
+
+/// Shortest secret `PATCH` takes: a chosen secret is as guessable as its length allows, and
+/// ours are 48 random characters.
+const MIN_SECRET_CHARS: usize = 32;
+
+/// The `client_secret` of a `PATCH` body, taken out of it: only `update:client_keys` sets
+/// one (as in Auth0), of at least [`MIN_SECRET_CHARS`] characters.
+fn chosen_secret(
+    caller: &Caller,
+    body: &mut Map<String, Value>,
+) -> Result<Option<String>, MgmtError> {
+    let Some(value) = body.remove("client_secret") else {
+        return Ok(None);
     };
-    (secret, stored)
+    caller.require_any(&["update:client_keys"])?;
+    let secret = v::string("client_secret", &value, 1000)?;
+    if secret.chars().count() < MIN_SECRET_CHARS {
+        return Err(bad(
+            "client_secret",
+            format!("must be at least {MIN_SECRET_CHARS} characters"),
+        ));
+    }
+    Ok(Some(secret))
 }
 
 /// Query of `GET /clients`.
@@ -562,7 +611,18 @@ pub async fn create(
     }
     let (secret, stored) = new_secret(&state, &client_id);
     client.secret = Some(stored);
-    state.stores.clients.insert_client(&client).await?;
+    // Auth0 enables a new application on every connection unless the tenant turned
+    // `flags.enable_client_connections` off: clients made for the default connection work.
+    let tenant = state.stores.tenant.tenant().await?.unwrap_or_default();
+    if tenant.enables_new_clients_everywhere() {
+        state
+            .stores
+            .clients
+            .insert_client_on_all_connections(&client)
+            .await?;
+    } else {
+        state.stores.clients.insert_client(&client).await?;
+    }
     Ok((
         StatusCode::CREATED,
         Json(client_json(&client, Some(&secret))),
@@ -575,16 +635,26 @@ pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    MgmtJson(body): MgmtJson<Map<String, Value>>,
+    MgmtJson(mut body): MgmtJson<Map<String, Value>>,
 ) -> Result<Json<Value>, MgmtError> {
     caller.require_any(&["update:clients", "update:client_keys"])?;
+    let secret = chosen_secret(&caller, &mut body)?;
     let mut client = state
         .stores
         .clients
         .client(&id)
         .await?
         .ok_or_else(not_found)?;
+    let before = without_credentials(&client);
     apply(&mut client, &body, true)?;
+    // `update:client_keys` alone is for credentials: anything else (callbacks, grant types,
+    // first-party status, ...) needs `update:clients`.
+    if !caller.has("update:clients") && without_credentials(&client) != before {
+        return Err(MgmtError::InsufficientScope(vec!["update:clients"]));
+    }
+    if let Some(secret) = secret {
+        client.secret = Some(stored_secret(&state, &client.client_id, &secret));
+    }
     client.updated_at = OffsetDateTime::now_utc();
     state.stores.clients.update_client(&client).await?;
     Ok(Json(render(&state, &caller, &client)?))

@@ -125,7 +125,8 @@ fn parse_flag(name: &str, v: &str) -> Result<bool, MgmtError> {
     }
 }
 
-/// `POST /jobs/users-imports`: 201 with the finished job.
+/// `POST /jobs/users-imports`: 201 with the finished job. `create:users`; with `upsert`,
+/// which rewrites existing users as `PATCH /users/{id}` does, `update:users` as well.
 pub async fn import_users(
     State(state): State<AppState>,
     caller: Caller,
@@ -134,6 +135,9 @@ pub async fn import_users(
     caller.require_any(&["create:users"])?;
     let multipart = multipart.map_err(|_| bad_form("expected a multipart/form-data body"))?;
     let form = read_form(multipart).await?;
+    if form.upsert {
+        caller.require_any(&["update:users"])?;
+    }
     let connection_id = form
         .connection_id
         .ok_or_else(|| super::validate::missing("connection_id"))?;
@@ -174,7 +178,7 @@ pub async fn import_users(
             Err(problem) => {
                 job.summary.failed += 1;
                 job.errors.push(ImportError {
-                    user: redact(entry),
+                    user: redact(&entry),
                     errors: vec![problem],
                 });
             }
@@ -185,13 +189,39 @@ pub async fn import_users(
     Ok((StatusCode::CREATED, Json(job_json(&job))).into_response())
 }
 
-/// An entry as kept in the job's errors: never with its password hash.
-fn redact(mut entry: Value) -> Value {
-    if let Some(o) = entry.as_object_mut() {
-        o.remove("password_hash");
-        o.remove("custom_password_hash");
-    }
-    entry
+/// The fields of a rejected entry kept in the job's errors, to tell which user it was. The
+/// rest never is: hashes, a plaintext `password`, `mfa_factors` (TOTP secrets), metadata and
+/// the values of unknown properties may all be secrets, and the errors are readable with
+/// `read:users`.
+const ERROR_FIELDS: &[&str] = &[
+    "email",
+    "email_verified",
+    "user_id",
+    "username",
+    "given_name",
+    "family_name",
+    "name",
+    "nickname",
+    "picture",
+    "blocked",
+];
+
+/// An entry as kept in the job's errors: only [`ERROR_FIELDS`] holding a short string or a
+/// boolean (anything else in them could be anything); `null` for an entry that is not an
+/// object.
+fn redact(entry: &Value) -> Value {
+    let Some(o) = entry.as_object() else {
+        return Value::Null;
+    };
+    let kept = o
+        .iter()
+        .filter(|(k, v)| {
+            ERROR_FIELDS.contains(&k.as_str())
+                && (v.is_boolean() || v.as_str().is_some_and(|s| s.chars().count() <= 2000))
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Value::Object(kept)
 }
 
 enum Imported {
@@ -295,8 +325,8 @@ async fn import_one(
     }
 }
 
-/// `upsert`: the entry's attributes replace the existing user's (metadata as wholes), and
-/// its hash the identity's; ids and login counts stay.
+/// `upsert`: the entry's attributes replace the existing user's (metadata as wholes); ids,
+/// login counts and the password hash stay.
 async fn update_existing(
     state: &AppState,
     connection: &Connection,
@@ -334,10 +364,6 @@ async fn update_existing(
             None,
         )));
     };
-    let old_hash = user
-        .identities
-        .first()
-        .and_then(|i| i.password_hash.clone());
     let given = |k: &str| body.contains_key(k);
     for (k, v) in &new.profile {
         if given(k) {
@@ -359,19 +385,12 @@ async fn update_existing(
     if given("username") {
         user.username = new.username;
     }
-    if let (Some(hash), Some(primary)) = (
-        new.identities[0].password_hash.clone(),
-        user.identities.first_mut(),
-    ) {
-        primary.password_hash = Some(hash);
-    }
+    // The password hash is never replaced: an import that only needs `create:users` and
+    // `update:users` must not become a way to take over an account by setting a password
+    // the importer knows (a reset, or PATCH with its own checks, changes passwords).
     user.updated_at = OffsetDateTime::now_utc();
-    // As with PATCH: a block, or a new password, ends the user's sessions and refresh tokens.
-    let new_hash = user
-        .identities
-        .first()
-        .and_then(|i| i.password_hash.as_ref());
-    let ends_access = (given("blocked") && user.blocked) || new_hash != old_hash.as_ref();
+    // As with PATCH: a block ends the user's sessions and refresh tokens.
+    let ends_access = given("blocked") && user.blocked;
     match state.stores.users.update_user(&user).await {
         Ok(()) => {
             if ends_access {

@@ -30,6 +30,7 @@ fn settings_json(t: &TenantSettings) -> Value {
         "picture_url": t.logo_url,
         "session_lifetime": t.session_lifetime.unwrap_or(DEFAULT_SESSION_LIFETIME_HOURS),
         "idle_session_lifetime": t.idle_session_lifetime.unwrap_or(DEFAULT_IDLE_SESSION_LIFETIME_HOURS),
+        "flags": {"enable_client_connections": t.enables_new_clients_everywhere()},
     })
 }
 
@@ -86,6 +87,7 @@ pub async fn update_settings(
             "picture_url",
             "session_lifetime",
             "idle_session_lifetime",
+            "flags",
         ],
     )?;
     let mut t = load(&state).await?;
@@ -118,6 +120,14 @@ pub async fn update_settings(
             }
             "session_lifetime" => t.session_lifetime = hours(key, value)?,
             "idle_session_lifetime" => t.idle_session_lifetime = hours(key, value)?,
+            "flags" => {
+                let flags = v::object(key, value)?;
+                v::only_known(flags, &["enable_client_connections"])?;
+                if let Some(on) = flags.get("enable_client_connections") {
+                    t.enable_client_connections =
+                        Some(v::boolean("flags.enable_client_connections", on)?);
+                }
+            }
             _ => {}
         }
     }

@@ -20,6 +20,7 @@ use time::{Duration, OffsetDateTime};
 use crate::AppState;
 use crate::crypto::random_secret;
 use crate::error::OAuthError;
+use crate::oauth::database_connection;
 use crate::ui::{self, FormPost, LoginPage};
 
 /// How long a code may wait to be redeemed.
@@ -569,6 +570,21 @@ pub async fn authorize(
         .await?
         .filter(|s| max_age.is_none_or(|m| now_ts - s.auth_time <= m))
         .filter(|s| tx.connection.as_ref().is_none_or(|c| *c == s.connection));
+    // A session made through a connection this application is not enabled on does not log
+    // in to it (a staff session must not hand the shop a code): log in again instead.
+    let session = match session {
+        Some(s)
+            if !database_connection::session_counts_for(
+                &state,
+                &s.connection,
+                &client.client_id,
+            )
+            .await? =>
+        {
+            None
+        }
+        other => other,
+    };
     match (session, prompt) {
         (Some(s), p) if p != "login" => {
             if crate::user_access::is_blocked(&state, &s.user_id).await? {
@@ -801,9 +817,8 @@ pub async fn check_request(state: &AppState, q: &AuthorizeQuery) -> Result<Check
             .connection_by_name(name)
             .await?
             .is_some_and(|c| {
-                c.strategy == "auth0"
-                    || (matches!(c.strategy.as_str(), "email" | "sms")
-                        && c.enabled_clients.contains(&client.client_id))
+                matches!(c.strategy.as_str(), "auth0" | "email" | "sms")
+                    && database_connection::enabled_for(&c, &client.client_id)
             });
         if !ok {
             return refuse(error_to_client(
@@ -854,6 +869,12 @@ pub async fn login_page(
     } else {
         let sealed = tx.seal(state)?;
         let tenant = crate::ui::brand(state).await;
+        // A named connection was checked by `check_request`; else the password form shows
+        // only if some database connection is enabled for the application.
+        let database = tx.connection.is_some()
+            || database_connection::for_login(state, &client.client_id)
+                .await?
+                .is_some();
         ui::render(
             status,
             &LoginPage {
@@ -863,6 +884,7 @@ pub async fn login_page(
                 login_hint,
                 error,
                 passwordless: ui::passwordless::offered(state, client).await?,
+                database,
             },
         )
     };

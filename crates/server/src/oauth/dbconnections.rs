@@ -18,6 +18,7 @@ use time::OffsetDateTime;
 use crate::AppState;
 use crate::error::OAuthError;
 use crate::http::caller_info::CallerInfo;
+use crate::oauth::database_connection;
 
 /// An error in the `/dbconnections` shape.
 pub struct SignupError {
@@ -28,7 +29,8 @@ pub struct SignupError {
 }
 
 impl SignupError {
-    fn bad(code: &'static str, description: impl Into<String>) -> Self {
+    /// A `BadRequestError` with Auth0's `code`.
+    pub fn bad(code: &'static str, description: impl Into<String>) -> Self {
         SignupError {
             name: "BadRequestError",
             code,
@@ -120,16 +122,11 @@ async fn run(
     if state.catalog.client(client_id).await?.is_none() {
         return Ok(Err(SignupError::bad("invalid_signup", "Unknown client")));
     }
-    let Some(conn) = state
-        .stores
-        .connections
-        .connection_by_name(connection)
-        .await?
-        .filter(|c| c.strategy == "auth0")
-    else {
+    // A connection the client is not enabled on answers as an unknown one does.
+    let Some(conn) = database_connection::named(state, connection, client_id).await? else {
         return Ok(Err(SignupError::bad(
             "invalid_connection",
-            "The connection does not exist or is not a database connection",
+            "The connection does not exist, is not a database connection, or is not enabled for this application",
         )));
     };
     if conn.options.get("disable_signup") == Some(&json!(true)) {

@@ -3,6 +3,7 @@
 pub mod authorize;
 pub mod client_auth;
 pub mod code;
+pub mod database_connection;
 pub mod dbconnections;
 pub mod discovery;
 pub mod jwks;

@@ -4,13 +4,14 @@
 
 use axum::http::HeaderMap;
 use axum::response::Response;
-use gatehouse_core::connection::{Connection, DEFAULT_DATABASE_CONNECTION};
+use gatehouse_core::connection::Connection;
 use gatehouse_core::log::LogEvent;
 
 use crate::AppState;
 use crate::error::OAuthError;
 use crate::http::caller_info::CallerInfo;
 use crate::oauth::client_auth;
+use crate::oauth::database_connection;
 use crate::oauth::params::Params;
 use crate::oauth::token::GrantLog;
 use crate::oauth::user_tokens;
@@ -53,13 +54,9 @@ async fn run(
     let username = params.require("username")?;
     let password = params.require("password")?;
     let scope = params.scope()?;
-    let tenant = state.catalog.tenant().await?;
     let realm = match (grant_type, params.get("realm")) {
         (PASSWORD_REALM, Some(r)) => r.to_owned(),
-        _ => tenant
-            .default_directory
-            .clone()
-            .unwrap_or_else(|| DEFAULT_DATABASE_CONNECTION.to_owned()),
+        _ => database_connection::default_name(state).await?,
     };
     let connection = state
         .stores
@@ -71,6 +68,13 @@ async fn run(
             OAuthError::InvalidRequest(format!("connection {realm} is not a database connection"))
         })?;
     event.connection = Some(connection.name.clone());
+    // Only a connection the client is enabled on: no guessing a connection's passwords, or
+    // logging its users in, through another application (Auth0's 400 `invalid_request`).
+    if !database_connection::enabled_for(&connection, &client.client_id) {
+        return Err(OAuthError::InvalidRequest(format!(
+            "connection {realm} is not enabled for this client"
+        )));
+    }
     let user =
         match check_password(state, &connection, username, password, caller.ip.as_deref()).await? {
             Ok(u) => u,

@@ -8,7 +8,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use gatehouse_core::client::Client;
-use gatehouse_core::connection::DEFAULT_DATABASE_CONNECTION;
+use gatehouse_core::connection::Connection;
 use gatehouse_core::log::LogEvent;
 use gatehouse_core::session::Session;
 use gatehouse_core::user::User;
@@ -22,6 +22,7 @@ use crate::crypto::random_secret;
 use crate::error::OAuthError;
 use crate::http::caller_info::CallerInfo;
 use crate::oauth::authorize::{self, CSRF_COOKIE, Transaction, cookie, set_cookie};
+use crate::oauth::database_connection;
 use crate::oauth::password::{LoginFailure, check_password};
 use crate::ui::{self, Brand, SignupPage};
 
@@ -53,18 +54,24 @@ pub async fn bound_transaction(
     }
 }
 
-/// The database connection a transaction logs in to.
-async fn connection_of(state: &AppState, tx: &Transaction) -> Result<String, OAuthError> {
-    Ok(match &tx.connection {
-        Some(c) => c.clone(),
-        None => state
-            .catalog
-            .tenant()
-            .await?
-            .default_directory
-            .clone()
-            .unwrap_or_else(|| DEFAULT_DATABASE_CONNECTION.to_owned()),
-    })
+/// The database connection a transaction logs in to or signs up with (its name, for the
+/// logs, and the connection if the client is enabled on it): the one `/authorize` named,
+/// else the client's default.
+async fn connection_of(
+    state: &AppState,
+    tx: &Transaction,
+    client: &Client,
+) -> Result<(String, Option<Connection>), OAuthError> {
+    let found = match &tx.connection {
+        Some(name) => database_connection::named(state, name, &client.client_id).await?,
+        None => database_connection::for_login(state, &client.client_id).await?,
+    };
+    let name = match (&found, &tx.connection) {
+        (Some(c), _) => c.name.clone(),
+        (None, Some(name)) => name.clone(),
+        (None, None) => database_connection::default_name(state).await?,
+    };
+    Ok((name, found))
 }
 
 /// Starts a session for `user` and sends the code to the client (303), with the cookies.
@@ -138,13 +145,8 @@ pub async fn submit(
         Ok(found) => found,
         Err(page) => return Ok(page),
     };
-    let connection = connection_of(&state, &tx).await?;
+    let (connection, database) = connection_of(&state, &tx, &client).await?;
     let mut event = ui::login_event(&caller, &client, &connection);
-    let database = state
-        .stores
-        .connections
-        .connection_by_name(&connection)
-        .await?;
     let outcome = match database {
         Some(db) if !form.username.is_empty() && !form.password.is_empty() => {
             check_password(
@@ -278,16 +280,9 @@ pub async fn submit_signup(
         Ok(found) => found,
         Err(page) => return Ok(page),
     };
-    let name = connection_of(&state, &tx).await?;
-    let connection = state
-        .stores
-        .connections
-        .connection_by_name(&name)
-        .await?
-        .filter(|c| {
-            c.strategy == "auth0"
-                && c.options.get("disable_signup") != Some(&serde_json::json!(true))
-        });
+    let (name, connection) = connection_of(&state, &tx, &client).await?;
+    let connection =
+        connection.filter(|c| c.options.get("disable_signup") != Some(&serde_json::json!(true)));
     let mut event = LogEvent::new("fs");
     event.ip = caller.ip.clone();
     event.client_id = Some(client.client_id.clone());
@@ -364,7 +359,22 @@ pub async fn submit_consent(
         Ok(found) => found,
         Err(page) => return Ok(page),
     };
-    let Some(session) = authorize::current_session(&state, &headers).await? else {
+    // The session must count for this application: a browser could swap in a session from
+    // a connection the application is not enabled on between the login and this form.
+    let session = match authorize::current_session(&state, &headers).await? {
+        Some(s)
+            if database_connection::session_counts_for(
+                &state,
+                &s.connection,
+                &client.client_id,
+            )
+            .await? =>
+        {
+            Some(s)
+        }
+        _ => None,
+    };
+    let Some(session) = session else {
         return Ok(ui::error_page(
             &tenant,
             "Your session has ended. Go back to the application and start again.",

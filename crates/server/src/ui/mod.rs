@@ -60,6 +60,8 @@ pub struct LoginPage<'a> {
     pub error: Option<&'a str>,
     /// Passwordless connections the application offers: (name, link text).
     pub passwordless: Vec<(String, String)>,
+    /// Whether a database connection is enabled for the application (the password form).
+    pub database: bool,
 }
 
 /// The sign-up form.

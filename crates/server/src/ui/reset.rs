@@ -16,6 +16,8 @@ use time::{Duration, OffsetDateTime};
 use crate::AppState;
 use crate::error::OAuthError;
 use crate::oauth::authorize;
+use crate::oauth::database_connection;
+use crate::oauth::dbconnections::SignupError;
 use crate::ui::{self, MessagePage};
 
 /// How long a reset link works.
@@ -59,12 +61,26 @@ pub async fn change_password(
         .filter(|c| !c.is_empty())
         .ok_or_else(|| OAuthError::InvalidRequest("Missing connection".into()))?;
     // Only database connections have passwords to reset.
-    let database = state
+    let db_connection = state
         .stores
         .connections
         .connection_by_name(&connection)
         .await?
-        .is_some_and(|c| c.strategy == "auth0");
+        .filter(|c| c.strategy == "auth0");
+    // An application may send reset mail only for a connection it is enabled on (an unknown
+    // application is enabled on none). Without `client_id`, as Auth0 allows, the mail names
+    // no application: it goes to the account's own address with a link to our own page.
+    if let (Some(c), Some(client_id)) = (&db_connection, req.client_id.as_deref())
+        && !client_id.is_empty()
+        && !database_connection::enabled_for(c, client_id)
+    {
+        return Ok(SignupError::bad(
+            "invalid_connection",
+            "The connection is not enabled for this application",
+        )
+        .into_response());
+    }
+    let database = db_connection.is_some();
     let found = match database {
         true => {
             state

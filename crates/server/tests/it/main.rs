@@ -23,6 +23,7 @@ mod password_reset;
 mod passwordless;
 mod rate_limits;
 mod security_accounts;
+mod security_connections;
 mod security_logout;
 mod security_scope;
 mod signup;

@@ -31,7 +31,11 @@ fn multipart(fields: &[(&str, &str)], users: Option<&[u8]>) -> Vec<u8> {
     body
 }
 
-async fn import(mgmt: &Mgmt<'_>, fields: &[(&str, &str)], users: Option<&[u8]>) -> (u16, Value) {
+pub(crate) async fn import(
+    mgmt: &Mgmt<'_>,
+    fields: &[(&str, &str)],
+    users: Option<&[u8]>,
+) -> (u16, Value) {
     let r = mgmt
         .app
         .client
@@ -49,14 +53,19 @@ async fn import(mgmt: &Mgmt<'_>, fields: &[(&str, &str)], users: Option<&[u8]>) 
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
-async fn database_connection_id(mgmt: &Mgmt<'_>) -> String {
+pub(crate) async fn database_connection_id(mgmt: &Mgmt<'_>) -> String {
     let (_, list) = mgmt
         .get("/connections?name=Username-Password-Authentication")
         .await;
     list[0]["id"].as_str().expect("id").to_owned()
 }
 
-async fn password_login(app: &TestApp, client: &Value, username: &str, password: &str) -> u16 {
+pub(crate) async fn password_login(
+    app: &TestApp,
+    client: &Value,
+    username: &str,
+    password: &str,
+) -> u16 {
     app.client
         .post(app.url("/oauth/token"))
         .form(&[
@@ -227,7 +236,7 @@ async fn imported_users_log_in_and_their_hashes_are_upgraded() {
             .starts_with("$argon2id$v=19$m=19456,t=2,p=1$")
     );
 
-    // upsert: the same email again updates the user and its password.
+    // upsert: the same email again updates the user, but never its password.
     let new_hash = bcrypt::hash("newer-bcrypt-pass", 4).expect("bcrypt");
     let (status, job) = import(
         &mgmt,
@@ -253,6 +262,11 @@ async fn imported_users_log_in_and_their_hashes_are_upgraded() {
     assert_eq!(bea["user_metadata"], json!({"plan": "gold"}), "kept");
     assert_eq!(
         password_login(&app, &client, "bea@example.com", "newer-bcrypt-pass").await,
+        403,
+        "upsert does not replace credentials"
+    );
+    assert_eq!(
+        password_login(&app, &client, "bea@example.com", "old-bcrypt-pass").await,
         200
     );
 }
