@@ -152,7 +152,7 @@ pub async fn submit(
                 &db,
                 &form.username,
                 &form.password,
-                caller.ip.as_deref(),
+                &caller,
             )
             .await?
         }
@@ -168,6 +168,7 @@ pub async fn submit(
                 LoginFailure::TooManyAttempts(_) => {
                     ("f", crate::oauth::password::TOO_MANY_ATTEMPTS)
                 }
+                LoginFailure::BackOff(_) => ("f", crate::oauth::password::BACK_OFF),
             };
             event.kind = kind.into();
             event.user_id = failure.user_id().map(str::to_owned);

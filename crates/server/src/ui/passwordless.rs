@@ -270,7 +270,7 @@ pub async fn submit_start(
             recipient: &recipient,
             send: if link { Send::Link } else { Send::Code },
             auth_params: if link { tx.as_request() } else { json!({}) },
-            ip: caller.ip.as_deref(),
+            caller: &caller,
             language: "",
         },
     )
@@ -378,7 +378,7 @@ pub async fn submit_code(
         &connection,
         &recipient,
         &form.code,
-        caller.ip.as_deref(),
+        &caller,
     )
     .await?;
     let blocked = matches!(checked, otp::CodeCheck::TooManyAttempts);
