@@ -82,7 +82,8 @@ impl ClientSettings {
     /// Auth0's `is_token_endpoint_ip_header_trusted` (default false): whether the client's
     /// `auth0-forwarded-for` header names the end user's address at the token endpoint.
     pub fn trusts_token_endpoint_ip_header(&self) -> bool {
-        self.extra.get("is_token_endpoint_ip_header_trusted") == Some(&serde_json::Value::Bool(true))
+        self.extra.get("is_token_endpoint_ip_header_trusted")
+            == Some(&serde_json::Value::Bool(true))
     }
 }
 

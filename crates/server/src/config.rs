@@ -425,7 +425,10 @@ impl Config {
             .get("metrics_listen")
             .map(|a| {
                 a.parse::<SocketAddr>().map_err(|_| {
-                    l.error("metrics_listen", format!("`{a}` is not an address like 127.0.0.1:9464"))
+                    l.error(
+                        "metrics_listen",
+                        format!("`{a}` is not an address like 127.0.0.1:9464"),
+                    )
                 })
             })
             .transpose()?;
@@ -529,7 +532,11 @@ mod tests {
         assert_eq!(c.log_format, LogFormat::Pretty);
         assert!(c.bootstrap.is_none() && c.master_key.is_none());
         assert!(c.metrics_listen.is_none(), "/metrics is off by default");
-        assert_eq!(c.trusted_proxies, Default::default(), "no proxy is trusted by default");
+        assert_eq!(
+            c.trusted_proxies,
+            Default::default(),
+            "no proxy is trusted by default"
+        );
     }
 
     #[test]

@@ -1929,10 +1929,19 @@ async fn login_failures_count_and_claim_turns(s: Stores) {
     s.users.insert_user(&user).await.expect("user");
     let id = &user.user_id;
     let users = &s.users;
-    assert_eq!(users.login_failure_state(id, "*").await.expect("state"), None);
+    assert_eq!(
+        users.login_failure_state(id, "*").await.expect("state"),
+        None
+    );
     let t0 = now() - time::Duration::seconds(10);
     for n in 1..=3 {
-        assert_eq!(users.record_login_failure(id, "*", t0).await.expect("record"), n);
+        assert_eq!(
+            users
+                .record_login_failure(id, "*", t0)
+                .await
+                .expect("record"),
+            n
+        );
     }
     users
         .record_login_failure(id, "192.0.2.1", t0)
@@ -1957,7 +1966,10 @@ async fn login_failures_count_and_claim_turns(s: Stores) {
         users.claim_login_attempt(id, "*", cutoff, t1),
     );
     assert_eq!(
-        [a.expect("a"), b.expect("b")].iter().filter(|w| **w).count(),
+        [a.expect("a"), b.expect("b")]
+            .iter()
+            .filter(|w| **w)
+            .count(),
         1
     );
     assert_eq!(
@@ -1975,7 +1987,10 @@ async fn login_failures_count_and_claim_turns(s: Stores) {
         .clear_login_failures(id, Some("*"))
         .await
         .expect("clear");
-    assert_eq!(users.login_failure_state(id, "*").await.expect("state"), None);
+    assert_eq!(
+        users.login_failure_state(id, "*").await.expect("state"),
+        None
+    );
     assert_eq!(
         users.login_failures(id, "192.0.2.1").await.expect("count"),
         1,

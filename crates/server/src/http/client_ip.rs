@@ -190,17 +190,34 @@ mod tests {
     fn cidr_blocks() {
         let c = Cidr::parse("10.0.0.0/8").expect("parses");
         assert!(c.contains(ip("10.1.2.3")) && !c.contains(ip("11.0.0.1")));
-        assert!(c.contains(ip("::ffff:10.9.9.9")), "IPv4-mapped counts as IPv4");
+        assert!(
+            c.contains(ip("::ffff:10.9.9.9")),
+            "IPv4-mapped counts as IPv4"
+        );
         let one = Cidr::parse("192.0.2.7").expect("parses");
         assert!(one.contains(ip("192.0.2.7")) && !one.contains(ip("192.0.2.8")));
         let v6 = Cidr::parse("2001:db8::/32").expect("parses");
         assert!(v6.contains(ip("2001:db8:ffff::1")) && !v6.contains(ip("2001:db9::1")));
         assert!(!v6.contains(ip("10.0.0.1")));
-        assert!(Cidr::parse("0.0.0.0/0").expect("any").contains(ip("8.8.8.8")));
-        for bad in ["10.0.0.0/33", "::/129", "host", "10.0.0.0/x", "10.0.0/8", ""] {
+        assert!(
+            Cidr::parse("0.0.0.0/0")
+                .expect("any")
+                .contains(ip("8.8.8.8"))
+        );
+        for bad in [
+            "10.0.0.0/33",
+            "::/129",
+            "host",
+            "10.0.0.0/x",
+            "10.0.0/8",
+            "",
+        ] {
             assert!(Cidr::parse(bad).is_err(), "{bad}");
         }
-        assert_eq!(TrustedProxies::parse(" ").expect("empty"), TrustedProxies::default());
+        assert_eq!(
+            TrustedProxies::parse(" ").expect("empty"),
+            TrustedProxies::default()
+        );
         assert!(TrustedProxies::parse("10.0.0.1, ::1,172.16.0.0/12").is_ok());
         assert!(TrustedProxies::parse("10.0.0.1,nope").is_err());
     }
@@ -232,16 +249,17 @@ mod tests {
             ip("10.0.0.9")
         );
         // Garbage stops the walk at the last trusted hop; ports and mapped forms are read.
-        assert_eq!(
-            client_address(lb, &xff(&["1.2.3.4, junk"]), &trusted),
-            lb
-        );
+        assert_eq!(client_address(lb, &xff(&["1.2.3.4, junk"]), &trusted), lb);
         assert_eq!(
             client_address(lb, &xff(&["[2001:db8::1]:443"]), &trusted),
             ip("2001:db8::1")
         );
         assert_eq!(
-            client_address(ip("::ffff:10.0.0.5"), &xff(&["::ffff:203.0.113.9"]), &trusted),
+            client_address(
+                ip("::ffff:10.0.0.5"),
+                &xff(&["::ffff:203.0.113.9"]),
+                &trusted
+            ),
             ip("203.0.113.9")
         );
     }
@@ -252,7 +270,10 @@ mod tests {
         assert_eq!(key("203.0.113.9"), "203.0.113.9");
         assert_eq!(key("::ffff:203.0.113.9"), "203.0.113.9");
         assert_eq!(key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
-        assert_eq!(key("2001:db8:1:2:ffff:ffff:ffff:ffff"), key("2001:db8:1:2::9"));
+        assert_eq!(
+            key("2001:db8:1:2:ffff:ffff:ffff:ffff"),
+            key("2001:db8:1:2::9")
+        );
         assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
         assert_eq!(key("::1"), "::/64");
     }

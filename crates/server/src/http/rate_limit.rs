@@ -200,7 +200,10 @@ pub async fn limit(State(state): State<AppState>, request: Request, next: Next) 
         match class {
             Class::Auth => (limits.auth.as_ref(), format!("ip:{ip}")),
             Class::Public => (limits.public.as_ref(), format!("ip:{ip}")),
-            Class::Mgmt => (limits.mgmt.as_ref(), mgmt_key(&state, request.headers(), &ip)),
+            Class::Mgmt => (
+                limits.mgmt.as_ref(),
+                mgmt_key(&state, request.headers(), &ip),
+            ),
         }
     };
     let Some(limiter) = limiter else {

@@ -147,14 +147,7 @@ pub async fn submit(
         .await?;
     let outcome = match database {
         Some(db) if !form.username.is_empty() && !form.password.is_empty() => {
-            check_password(
-                &state,
-                &db,
-                &form.username,
-                &form.password,
-                &caller,
-            )
-            .await?
+            check_password(&state, &db, &form.username, &form.password, &caller).await?
         }
         _ => Err(LoginFailure::UnknownUser),
     };

@@ -91,9 +91,7 @@ pub async fn spawn_app_on(db: TestDb, extra: &[(&str, &str)]) -> TestApp {
         .await
         .expect("server builds");
     let address = format!("http://127.0.0.1:{}", app.port());
-    let metrics_address = app
-        .metrics_port()
-        .map(|p| format!("http://127.0.0.1:{p}"));
+    let metrics_address = app.metrics_port().map(|p| format!("http://127.0.0.1:{p}"));
     let state = app.state().clone();
     let credentials = app.new_bootstrap_credentials().cloned();
     let (stop, stopped) = oneshot::channel::<()>();

@@ -14,7 +14,8 @@ const PASSWORD: &str = "Sup3r-secret!";
 /// A confidential client with the password grant (and `extra` settings), and a user.
 async fn setup(app: &TestApp, extra: Value) -> (String, String, String) {
     let mgmt = app.mgmt().await;
-    let mut body = json!({"name": "backend", "app_type": "regular_web", "grant_types": ["password"]});
+    let mut body =
+        json!({"name": "backend", "app_type": "regular_web", "grant_types": ["password"]});
     for (k, v) in extra.as_object().expect("object") {
         body[k] = v.clone();
     }
@@ -77,7 +78,10 @@ async fn behind_a_trusted_proxy_an_attacker_does_not_lock_out_the_victim() {
         assert_eq!(login(&app, &client, "wrong", &xff(attacker)).await.0, 403);
     }
     let (status, e) = login(&app, &client, "wrong", &xff(attacker)).await;
-    assert_eq!((status, e["error"].as_str()), (429, Some("too_many_attempts")));
+    assert_eq!(
+        (status, e["error"].as_str()),
+        (429, Some("too_many_attempts"))
+    );
     assert_eq!(
         login(&app, &client, PASSWORD, &xff(attacker)).await.0,
         429,
@@ -142,7 +146,11 @@ async fn per_ip_rate_limits_use_the_forwarded_client() {
     };
     assert_ne!(get("198.51.100.1").await, 429);
     assert_ne!(get("198.51.100.1").await, 429);
-    assert_eq!(get("198.51.100.1").await, 429, "one client's bucket is empty");
+    assert_eq!(
+        get("198.51.100.1").await,
+        429,
+        "one client's bucket is empty"
+    );
     assert_ne!(get("198.51.100.2").await, 429, "another client has its own");
     // IPv6 clients share a bucket per /64.
     assert_ne!(get("2001:db8:1:2::1").await, 429);
@@ -202,7 +210,11 @@ async fn server_listening_on_ipv6_loopback_serves_and_counts_the_peer() {
 
 #[tokio::test]
 async fn auth0_forwarded_for_is_honoured_only_for_trusting_confidential_clients() {
-    let app = spawn_app_on(TestDb::sqlite(), &[("GATEHOUSE_BRUTE_FORCE_THRESHOLD", "3")]).await;
+    let app = spawn_app_on(
+        TestDb::sqlite(),
+        &[("GATEHOUSE_BRUTE_FORCE_THRESHOLD", "3")],
+    )
+    .await;
     let trusting = setup(&app, json!({"is_token_endpoint_ip_header_trusted": true})).await;
     let mgmt = app.mgmt().await;
     let unblock = || async {
@@ -212,12 +224,16 @@ async fn auth0_forwarded_for_is_honoured_only_for_trusting_confidential_clients(
     let header = |ip: &'static str| [("auth0-forwarded-for", ip)];
     for _ in 0..2 {
         assert_eq!(
-            login(&app, &trusting, "wrong", &header("198.51.100.7")).await.0,
+            login(&app, &trusting, "wrong", &header("198.51.100.7"))
+                .await
+                .0,
             403
         );
     }
     assert_eq!(
-        login(&app, &trusting, "wrong", &header("198.51.100.7")).await.0,
+        login(&app, &trusting, "wrong", &header("198.51.100.7"))
+            .await
+            .0,
         429
     );
     let (status, body) = login(&app, &trusting, PASSWORD, &header("203.0.113.5")).await;
@@ -286,15 +302,25 @@ async fn an_account_backs_off_after_failures_from_many_addresses() {
     }
     // Now every address must wait, even with the right password.
     let (status, e) = login(&app, &client, PASSWORD, &xff("192.0.2.50")).await;
-    assert_eq!((status, e["error"].as_str()), (429, Some("too_many_attempts")), "{e}");
+    assert_eq!(
+        (status, e["error"].as_str()),
+        (429, Some("too_many_attempts")),
+        "{e}"
+    );
     // Attempts while waiting are not counted and do not extend the wait.
     for _ in 0..3 {
-        assert_eq!(login(&app, &client, "wrong", &xff("192.0.2.51")).await.0, 429);
+        assert_eq!(
+            login(&app, &client, "wrong", &xff("192.0.2.51")).await.0,
+            429
+        );
     }
     tokio::time::sleep(Duration::from_millis(1200)).await;
     // One attempt after the first second; a failure restarts a wait twice as long
     // (`account_backoff::delay`, unit-tested), counted from the failure's end.
-    assert_eq!(login(&app, &client, "wrong", &xff("192.0.2.52")).await.0, 403);
+    assert_eq!(
+        login(&app, &client, "wrong", &xff("192.0.2.52")).await.0,
+        403
+    );
     assert_eq!(
         login(&app, &client, PASSWORD, &xff("192.0.2.53")).await.0,
         429
@@ -303,7 +329,10 @@ async fn an_account_backs_off_after_failures_from_many_addresses() {
     let (status, body) = login(&app, &client, PASSWORD, &xff("192.0.2.55")).await;
     assert_eq!(status, 200, "time-limited: {body}");
     // A success resets the back-off.
-    assert_eq!(login(&app, &client, "wrong", &xff("192.0.2.56")).await.0, 403);
+    assert_eq!(
+        login(&app, &client, "wrong", &xff("192.0.2.56")).await.0,
+        403
+    );
     assert_eq!(
         login(&app, &client, PASSWORD, &xff("192.0.2.57")).await.0,
         200
@@ -329,10 +358,14 @@ async fn management_buckets_belong_to_verified_callers() {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let sign = |claims: Value| app.state.keys.sign(&claims).expect("sign");
     let machine = format!("{bootstrap}@clients");
-    let expired = sign(json!({"iss": app.state.issuer, "aud": audience, "sub": machine,
-        "azp": bootstrap, "iat": now - 120, "exp": now - 60, "scope": "read:clients"}));
-    let foreign = sign(json!({"iss": app.state.issuer, "aud": "https://reports.example/",
-        "sub": machine, "azp": bootstrap, "iat": now, "exp": now + 60, "scope": "read:clients"}));
+    let expired = sign(
+        json!({"iss": app.state.issuer, "aud": audience, "sub": machine,
+        "azp": bootstrap, "iat": now - 120, "exp": now - 60, "scope": "read:clients"}),
+    );
+    let foreign = sign(
+        json!({"iss": app.state.issuer, "aud": "https://reports.example/",
+        "sub": machine, "azp": bootstrap, "iat": now, "exp": now + 60, "scope": "read:clients"}),
+    );
     let call = |bearer: String, path: String| {
         let app = &app;
         async move {
@@ -360,8 +393,10 @@ async fn management_buckets_belong_to_verified_callers() {
 
     // Two people using one SPA have a bucket each.
     let person = |sub: &str| {
-        sign(json!({"iss": app.state.issuer, "aud": audience, "sub": sub, "azp": "spa-client",
-            "iat": now, "exp": now + 60, "scope": "read:current_user"}))
+        sign(
+            json!({"iss": app.state.issuer, "aud": audience, "sub": sub, "azp": "spa-client",
+            "iat": now, "exp": now + 60, "scope": "read:current_user"}),
+        )
     };
     let (ada, bob) = ("auth0|ada", "auth0|bob");
     for _ in 0..2 {
@@ -388,7 +423,11 @@ async fn metrics_are_served_only_on_the_metrics_listener() {
     )
     .await;
     assert_eq!(app.get("/healthz").await.status(), 200);
-    assert_eq!(app.get("/metrics").await.status(), 404, "not on the public port");
+    assert_eq!(
+        app.get("/metrics").await.status(),
+        404,
+        "not on the public port"
+    );
     let metrics = app.metrics_address.clone().expect("metrics listener");
     let r = app
         .client
