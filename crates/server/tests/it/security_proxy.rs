@@ -460,3 +460,27 @@ async fn metrics_are_served_only_on_the_metrics_listener() {
         "the metrics listener is closed"
     );
 }
+
+#[tokio::test]
+async fn bad_proxy_or_metrics_settings_stop_start_up_with_exit_code_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, value) in [
+        ("GATEHOUSE_TRUSTED_PROXIES", "10.0.0.0/8, lb.internal"),
+        ("GATEHOUSE_TRUSTED_PROXIES", "2001:db8::/129"),
+        ("GATEHOUSE_METRICS_LISTEN", "9464"),
+    ] {
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+            .current_dir(dir.path())
+            .env_remove("GATEHOUSE_DATABASE_URL")
+            .env_remove("GATEHOUSE_MASTER_KEY")
+            .env(name, value)
+            .arg("serve")
+            .output()
+            .await
+            .expect("run");
+        assert_eq!(out.status.code(), Some(2), "{name}={value}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(name), "{err}");
+    }
+    assert!(!dir.path().join("gatehouse.db").exists(), "nothing created");
+}
