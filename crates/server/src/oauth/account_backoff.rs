@@ -51,8 +51,11 @@ pub fn delay(failures: i64, threshold: u32) -> Duration {
 /// What the back-off allows for one attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Gate {
-    /// Go ahead.
-    Open,
+    /// Go ahead; `recorded`: the account has failures on record (a success must clear them).
+    Open {
+        /// Whether the account's row exists.
+        recorded: bool,
+    },
     /// Refused: wait this long.
     Wait(Duration),
 }
@@ -62,14 +65,14 @@ pub async fn enter(state: &AppState, user_id: &str, threshold: u32) -> Result<Ga
     let users = &state.stores.users;
     let now = OffsetDateTime::now_utc();
     let Some((failures, last)) = users.login_failure_state(user_id, ACCOUNT).await? else {
-        return Ok(Gate::Open);
+        return Ok(Gate::Open { recorded: false });
     };
     if now - last > FORGET_AFTER {
         users.clear_login_failures(user_id, Some(ACCOUNT)).await?;
-        return Ok(Gate::Open);
+        return Ok(Gate::Open { recorded: false });
     }
     if failures < starts_after(threshold) {
-        return Ok(Gate::Open);
+        return Ok(Gate::Open { recorded: true });
     }
     let wait = delay(failures, threshold);
     if now < last + wait {
@@ -81,7 +84,7 @@ pub async fn enter(state: &AppState, user_id: &str, threshold: u32) -> Result<Ga
         .claim_login_attempt(user_id, ACCOUNT, now - wait, now)
         .await?
     {
-        Ok(Gate::Open)
+        Ok(Gate::Open { recorded: true })
     } else {
         Ok(Gate::Wait(wait))
     }

@@ -194,10 +194,12 @@ pub async fn check_password(
     {
         return Ok(Err(LoginFailure::TooManyAttempts(u.user_id.clone())));
     }
-    if let (Some(limit), Some(u)) = (threshold, &user)
-        && let Gate::Wait(_) = account_backoff::enter(state, &u.user_id, limit).await?
-    {
-        return Ok(Err(LoginFailure::BackOff(u.user_id.clone())));
+    let mut backoff_recorded = false;
+    if let (Some(limit), Some(u)) = (threshold, &user) {
+        match account_backoff::enter(state, &u.user_id, limit).await? {
+            Gate::Wait(_) => return Ok(Err(LoginFailure::BackOff(u.user_id.clone()))),
+            Gate::Open { recorded } => backoff_recorded = recorded,
+        }
     }
     // The identity the username belongs to: a user may have linked two accounts of one
     // connection, each with its own password.
@@ -221,7 +223,9 @@ pub async fn check_password(
                     .users
                     .clear_login_failures(&u.user_id, Some(ip))
                     .await?;
-                account_backoff::succeeded(state, &u.user_id).await?;
+                if backoff_recorded {
+                    account_backoff::succeeded(state, &u.user_id).await?;
+                }
             }
             if let (Some(old), Some(identity)) =
                 (hash.filter(|h| Passwords::needs_upgrade(h)), &identity)
