@@ -78,6 +78,15 @@ pub struct ClientSettings {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl ClientSettings {
+    /// Auth0's `is_token_endpoint_ip_header_trusted` (default false): whether the client's
+    /// `auth0-forwarded-for` header names the end user's address at the token endpoint.
+    pub fn trusts_token_endpoint_ip_header(&self) -> bool {
+        self.extra.get("is_token_endpoint_ip_header_trusted")
+            == Some(&serde_json::Value::Bool(true))
+    }
+}
+
 /// An application.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Client {

@@ -243,6 +243,21 @@ pub trait UserStore: Send + Sync {
     async fn login_failures(&self, user_id: &str, ip: &str) -> StoreResult<i64>;
     /// Forgets failed logins: of one address, or all of the user's when `ip` is `None`.
     async fn clear_login_failures(&self, user_id: &str, ip: Option<&str>) -> StoreResult<()>;
+    /// The count of (`user_id`, `ip`) and when its last failure was, if it has any.
+    async fn login_failure_state(
+        &self,
+        user_id: &str,
+        ip: &str,
+    ) -> StoreResult<Option<(i64, time::OffsetDateTime)>>;
+    /// Moves the last failure of (`user_id`, `ip`) to `at` if it was at or before `cutoff`,
+    /// and says whether it did: of concurrent attempts once a wait is over, exactly one wins.
+    async fn claim_login_attempt(
+        &self,
+        user_id: &str,
+        ip: &str,
+        cutoff: time::OffsetDateTime,
+        at: time::OffsetDateTime,
+    ) -> StoreResult<bool>;
     /// Moves the only identity of `secondary_id` to `primary_id` (last position, with
     /// `profile_data`) and deletes the secondary user with its metadata, in one transaction.
     /// `NotFound` if either user is gone; `Conflict` if the secondary has linked identities

@@ -1,6 +1,6 @@
 //! The application: state built once at start-up, and the server that runs it.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -164,6 +164,8 @@ impl App {
 /// A built server, listening but not yet serving.
 pub struct Application {
     listener: TcpListener,
+    /// `/metrics`, when `GATEHOUSE_METRICS_LISTEN` is set.
+    metrics_listener: Option<TcpListener>,
     state: AppState,
     credentials: Option<BootstrapCredentials>,
 }
@@ -174,6 +176,14 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
+        let metrics_listener = match config.metrics_listen {
+            Some(a) => Some(
+                TcpListener::bind(a)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot listen on {a} for metrics: {e}"))?,
+            ),
+            None => None,
+        };
         let bound = listener.local_addr()?;
         let issuer = config
             .issuer
@@ -182,6 +192,7 @@ impl Application {
         let (app, credentials) = App::build(config, issuer).await?;
         Ok(Application {
             listener,
+            metrics_listener,
             state: AppState(Arc::new(app)),
             credentials,
         })
@@ -190,6 +201,12 @@ impl Application {
     /// The bound port (useful with port 0).
     pub fn port(&self) -> u16 {
         self.local_addr().map(|a| a.port()).unwrap_or_default()
+    }
+
+    /// The metrics listener's bound port, if there is one.
+    pub fn metrics_port(&self) -> Option<u16> {
+        let l = self.metrics_listener.as_ref()?;
+        l.local_addr().ok().map(|a| a.port())
     }
 
     /// The bound address.
@@ -241,12 +258,31 @@ impl Application {
             issuer = %self.state.issuer,
             "gatehouse is serving"
         );
+        // One shutdown for both listeners: the main one's signal is passed on to the metrics
+        // listener (which also stops if the main server ends for any other reason).
+        let (stopping, mut stop) = tokio::sync::watch::channel(());
+        let metrics = self.metrics_listener.map(|l| {
+            tracing::info!(address = ?l.local_addr().ok(), "serving /metrics");
+            let serve = axum::serve(l, crate::router::metrics_router(self.state.clone()))
+                .with_graceful_shutdown(async move {
+                    stop.changed().await.ok();
+                });
+            tokio::spawn(serve.into_future())
+        });
         let served = axum::serve(
             self.listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            stopping.send(()).ok();
+        })
         .await;
+        if let Some(m) = metrics
+            && let Ok(Err(e)) = m.await
+        {
+            tracing::warn!(error = %e, "metrics listener failed");
+        }
         refresher.abort();
         sweeper.abort();
         self.state.logs.flush().await;

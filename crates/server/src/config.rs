@@ -103,6 +103,10 @@ pub struct Config {
     pub twilio_api_url: String,
     /// How recent (seconds since `auth_time`) the secondary login of an account link must be.
     pub link_max_age: i64,
+    /// Proxies whose `X-Forwarded-For` is believed (`http::client_ip`); none by default.
+    pub trusted_proxies: crate::http::client_ip::TrustedProxies,
+    /// Where `/metrics` is served (never on the public listener); `None`: nowhere.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// A setting that could not be used.
@@ -154,6 +158,8 @@ struct FileSettings {
     rate_limit_passwordless_recipient: Option<String>,
     twilio_api_url: Option<String>,
     link_max_age: Option<String>,
+    trusted_proxies: Option<String>,
+    metrics_listen: Option<String>,
 }
 
 const KEYS: &[&str] = &[
@@ -173,6 +179,8 @@ const KEYS: &[&str] = &[
     "rate_limit_passwordless_recipient",
     "twilio_api_url",
     "link_max_age",
+    "trusted_proxies",
+    "metrics_listen",
 ];
 
 /// Where a value came from, for error messages.
@@ -288,6 +296,8 @@ impl Config {
             );
             layered.set("twilio_api_url", file.twilio_api_url, &origin);
             layered.set("link_max_age", file.link_max_age, &origin);
+            layered.set("trusted_proxies", file.trusted_proxies, &origin);
+            layered.set("metrics_listen", file.metrics_listen, &origin);
         }
         for key in KEYS {
             // An empty variable counts as unset, as shells make them easily.
@@ -408,7 +418,23 @@ impl Config {
                 ));
             }
         };
+        let trusted_proxies =
+            crate::http::client_ip::TrustedProxies::parse(l.get("trusted_proxies").unwrap_or(""))
+                .map_err(|m| l.error("trusted_proxies", m))?;
+        let metrics_listen = l
+            .get("metrics_listen")
+            .map(|a| {
+                a.parse::<SocketAddr>().map_err(|_| {
+                    l.error(
+                        "metrics_listen",
+                        format!("`{a}` is not an address like 127.0.0.1:9464"),
+                    )
+                })
+            })
+            .transpose()?;
         Ok(Config {
+            trusted_proxies,
+            metrics_listen,
             link_max_age,
             rate_limit_passwordless_ip: quota("rate_limit_passwordless_ip")?,
             rate_limit_passwordless_recipient: quota("rate_limit_passwordless_recipient")?,
@@ -505,6 +531,12 @@ mod tests {
         );
         assert_eq!(c.log_format, LogFormat::Pretty);
         assert!(c.bootstrap.is_none() && c.master_key.is_none());
+        assert!(c.metrics_listen.is_none(), "/metrics is off by default");
+        assert_eq!(
+            c.trusted_proxies,
+            Default::default(),
+            "no proxy is trusted by default"
+        );
     }
 
     #[test]
@@ -581,6 +613,18 @@ mod tests {
             (
                 &[("GATEHOUSE_RATE_LIMIT_AUTH", "fast")],
                 "GATEHOUSE_RATE_LIMIT_AUTH",
+            ),
+            (
+                &[("GATEHOUSE_TRUSTED_PROXIES", "10.0.0.1,lb.internal")],
+                "GATEHOUSE_TRUSTED_PROXIES",
+            ),
+            (
+                &[("GATEHOUSE_TRUSTED_PROXIES", "10.0.0.0/40")],
+                "GATEHOUSE_TRUSTED_PROXIES",
+            ),
+            (
+                &[("GATEHOUSE_METRICS_LISTEN", "9464")],
+                "GATEHOUSE_METRICS_LISTEN",
             ),
         ];
         for (env, setting) in cases {

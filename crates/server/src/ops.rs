@@ -1,4 +1,4 @@
-//! Operational endpoints: liveness, readiness and metrics.
+//! Operational endpoints: liveness, readiness, and metrics (served on the metrics listener only).
 
 use std::time::Duration;
 

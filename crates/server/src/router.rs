@@ -13,7 +13,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::error::OAuthError;
-use crate::http::{cors, headers, metrics, rate_limit};
+use crate::http::{client_ip, cors, headers, metrics, rate_limit};
 use crate::{AppState, oauth, ops};
 
 /// Auth0's Management API payload limit, applied to every body.
@@ -102,11 +102,12 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v2", crate::mgmt::routes(state.clone()))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
         .fallback(|| async { OAuthError::NotFound })
         .layer(from_fn_with_state(state.clone(), cors::cors))
         .layer(from_fn_with_state(state.clone(), rate_limit::limit))
-        .layer(from_fn_with_state(state.clone(), metrics::track));
+        .layer(from_fn_with_state(state.clone(), metrics::track))
+        // Outermost of the per-request layers: everything inside counts by this address.
+        .layer(from_fn_with_state(state.clone(), client_ip::resolve));
     for layer in headers::layers(https) {
         router = router.layer(layer);
     }
@@ -148,5 +149,14 @@ pub fn router(state: AppState) -> Router {
                 }))
                 .layer(RequestBodyLimitLayer::new(BODY_LIMIT)),
         )
+        .with_state(state)
+}
+
+/// `/metrics` alone, for the metrics listener (`GATEHOUSE_METRICS_LISTEN`): counters and
+/// route names are for operators, not for the public listener.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(ops::metrics))
+        .fallback(|| async { OAuthError::NotFound })
         .with_state(state)
 }

@@ -384,6 +384,43 @@ impl UserStore for SqlStore {
         Ok(row.map_or(0, |(n,)| n))
     }
 
+    async fn login_failure_state(
+        &self,
+        user_id: &str,
+        ip: &str,
+    ) -> StoreResult<Option<(i64, OffsetDateTime)>> {
+        on_pool!(self, p => sqlx::query_as(
+            "SELECT CAST(failures AS BIGINT), last_failure FROM login_failures WHERE user_id = $1 AND ip = $2",
+        )
+        .bind(user_id)
+        .bind(ip)
+        .fetch_optional(p)
+        .await
+        .map_err(db))
+    }
+
+    async fn claim_login_attempt(
+        &self,
+        user_id: &str,
+        ip: &str,
+        cutoff: OffsetDateTime,
+        at: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        let n = on_pool!(self, p => sqlx::query(
+            "UPDATE login_failures SET last_failure = $4 \
+             WHERE user_id = $1 AND ip = $2 AND last_failure <= $3",
+        )
+        .bind(user_id)
+        .bind(ip)
+        .bind(cutoff)
+        .bind(at)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(db))?;
+        Ok(n == 1)
+    }
+
     async fn clear_login_failures(&self, user_id: &str, ip: Option<&str>) -> StoreResult<()> {
         on_pool!(self, p => sqlx::query("DELETE FROM login_failures WHERE user_id = $1 AND ($2 IS NULL OR ip = $2)")
             .bind(user_id)

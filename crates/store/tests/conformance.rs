@@ -2242,6 +2242,87 @@ async fn blocked_users_do_not_link(s: Stores) {
         .expect("link");
 }
 
+/// Brute-force counts per (user, address key), and the compare-and-set that gives one
+/// concurrent attempt the turn once a back-off wait is over.
+async fn login_failures_count_and_claim_turns(s: Stores) {
+    s.setup
+        .apply_seed(&plan("boot", false, 1))
+        .await
+        .expect("seed");
+    let user = database_user("turns@example.com");
+    s.users.insert_user(&user).await.expect("user");
+    let id = &user.user_id;
+    let users = &s.users;
+    assert_eq!(
+        users.login_failure_state(id, "*").await.expect("state"),
+        None
+    );
+    let t0 = now() - time::Duration::seconds(10);
+    for n in 1..=3 {
+        assert_eq!(
+            users
+                .record_login_failure(id, "*", t0)
+                .await
+                .expect("record"),
+            n
+        );
+    }
+    users
+        .record_login_failure(id, "192.0.2.1", t0)
+        .await
+        .expect("record");
+    assert_eq!(
+        users.login_failure_state(id, "*").await.expect("state"),
+        Some((3, t0))
+    );
+    // Not yet: the last failure is after the cutoff.
+    let t1 = now();
+    assert!(
+        !users
+            .claim_login_attempt(id, "*", t0 - time::Duration::seconds(1), t1)
+            .await
+            .expect("claim")
+    );
+    // Of concurrent claims once the wait is over, exactly one wins.
+    let cutoff = t0 + time::Duration::seconds(1);
+    let (a, b) = tokio::join!(
+        users.claim_login_attempt(id, "*", cutoff, t1),
+        users.claim_login_attempt(id, "*", cutoff, t1),
+    );
+    assert_eq!(
+        [a.expect("a"), b.expect("b")]
+            .iter()
+            .filter(|w| **w)
+            .count(),
+        1
+    );
+    assert_eq!(
+        users.login_failure_state(id, "*").await.expect("state"),
+        Some((3, t1)),
+        "the claim moves the time, not the count"
+    );
+    assert!(
+        !users
+            .claim_login_attempt(id, "nobody", cutoff, t1)
+            .await
+            .expect("claim")
+    );
+    users
+        .clear_login_failures(id, Some("*"))
+        .await
+        .expect("clear");
+    assert_eq!(
+        users.login_failure_state(id, "*").await.expect("state"),
+        None
+    );
+    assert_eq!(
+        users.login_failures(id, "192.0.2.1").await.expect("count"),
+        1,
+        "other addresses keep their count"
+    );
+}
+
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -2293,6 +2374,7 @@ conformance!(
     otps_are_single_use_with_few_attempts,
     identities_link_and_unlink,
     sweeping_removes_only_what_is_dead,
+    login_failures_count_and_claim_turns,
     revoked_refresh_families_stay_revoked,
     user_sessions_end_together,
     blocked_users_do_not_link,

@@ -1,6 +1,7 @@
-//! Cross-cutting HTTP concerns: metrics and response headers.
+//! Cross-cutting HTTP concerns: client addresses, limits, metrics and response headers.
 
 pub mod caller_info;
+pub mod client_ip;
 pub mod cors;
 pub mod headers;
 pub mod metrics;

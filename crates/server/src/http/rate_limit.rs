@@ -2,10 +2,12 @@
 //! `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` headers on every
 //! limited response, and 429 in each API's error shape when a bucket is empty.
 //!
-//! Classes: the Authentication API is limited per client IP; the Management API per calling
-//! client (the verified token's `azp`, or the IP for requests without a valid token, so
-//! forged tokens cannot drain a real client's bucket); discovery and JWKS per IP. Health and
-//! metrics endpoints are not limited. Buckets live in this process: behind N replicas the
+//! Classes: the Authentication API is limited per client IP (`http::client_ip`: the trusted
+//! proxies' client, IPv6 by /64); the Management API per caller: a token that passes every
+//! `Caller` check (signature, expiry, issuer, audience) counts for its person (`sub`) or, for
+//! a machine token, its client; anything else counts for the IP, so neither forged, expired
+//! nor foreign tokens drain a real caller's bucket, and one SPA user cannot drain the bucket
+//! of that SPA's other users. Discovery and JWKS per IP. Health endpoints are not limited. Buckets live in this process: behind N replicas the
 //! effective limit is up to N times the configured one.
 
 use std::collections::HashMap;
@@ -20,6 +22,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::AppState;
+use crate::http::client_ip::ClientIp;
 
 /// A bucket's size and refill rate.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -154,7 +157,7 @@ fn class_of(path: &str) -> Option<Class> {
         Some(Class::Mgmt)
     } else if path.starts_with("/.well-known/") {
         Some(Class::Public)
-    } else if matches!(path, "/healthz" | "/readyz" | "/metrics") {
+    } else if matches!(path, "/healthz" | "/readyz") {
         None
     } else {
         Some(Class::Auth)
@@ -172,6 +175,16 @@ fn set_headers(h: &mut HeaderMap, d: &Decision) {
     put("x-ratelimit-reset", d.reset);
 }
 
+/// The Management bucket of a request: a verified person's `sub`, a verified machine token's
+/// client, else the client IP (key).
+fn mgmt_key(state: &AppState, headers: &HeaderMap, ip: &str) -> String {
+    match crate::mgmt::auth::Caller::from_headers(state, headers) {
+        Ok(c) if c.sub.ends_with("@clients") => format!("client:{}", c.azp),
+        Ok(c) => format!("user:{}", c.sub),
+        Err(_) => format!("ip:{ip}"),
+    }
+}
+
 /// The middleware.
 pub async fn limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let Some(class) = class_of(request.uri().path()) else {
@@ -181,19 +194,16 @@ pub async fn limit(State(state): State<AppState>, request: Request, next: Next) 
     let (limiter, key) = {
         let ip = request
             .extensions()
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip().to_string())
+            .get::<ClientIp>()
+            .map(ClientIp::key)
             .unwrap_or_default();
         match class {
             Class::Auth => (limits.auth.as_ref(), format!("ip:{ip}")),
             Class::Public => (limits.public.as_ref(), format!("ip:{ip}")),
-            Class::Mgmt => {
-                let client = crate::http::bearer_token(request.headers())
-                    .and_then(|t| state.keys.verify(t).ok())
-                    .and_then(|c| c["azp"].as_str().map(str::to_owned));
-                let key = client.map_or_else(|| format!("ip:{ip}"), |c| format!("client:{c}"));
-                (limits.mgmt.as_ref(), key)
-            }
+            Class::Mgmt => (
+                limits.mgmt.as_ref(),
+                mgmt_key(&state, request.headers(), &ip),
+            ),
         }
     };
     let Some(limiter) = limiter else {

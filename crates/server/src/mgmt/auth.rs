@@ -2,6 +2,7 @@
 //! and the scopes it carries, checked per endpoint as Auth0 does.
 
 use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use gatehouse_core::scope::Scope;
@@ -53,10 +54,18 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        if !parts.headers.contains_key(AUTHORIZATION) {
+        Caller::from_headers(state, &parts.headers)
+    }
+}
+
+impl Caller {
+    /// Every check of the bearer token: signature, `exp`, `iss` and the exact Management
+    /// audience. The rate limiter keys by this too, so only such tokens name a bucket.
+    pub fn from_headers(state: &AppState, headers: &HeaderMap) -> Result<Self, MgmtError> {
+        if !headers.contains_key(AUTHORIZATION) {
             return Err(MgmtError::Unauthorized("Missing authentication".into()));
         }
-        let token = crate::http::bearer_token(&parts.headers).ok_or_else(|| {
+        let token = crate::http::bearer_token(headers).ok_or_else(|| {
             MgmtError::Unauthorized("Bad HTTP authentication header format".into())
         })?;
         let invalid = || MgmtError::Unauthorized("Invalid token".into());

@@ -369,6 +369,7 @@ pub fn client_json(c: &Client, secret: Option<&str>) -> Value {
     out.insert("custom_login_page_on".into(), json!(true));
     out.insert("sso_disabled".into(), json!(false));
     out.insert("cross_origin_authentication".into(), json!(false));
+    out.insert("is_token_endpoint_ip_header_trusted".into(), json!(false));
     out.insert("client_metadata".into(), json!({}));
     for (k, val) in &s.extra {
         out.insert(k.clone(), val.clone());

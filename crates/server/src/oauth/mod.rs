@@ -1,5 +1,6 @@
 //! The Authentication API (OAuth 2.0 / OpenID Connect endpoints).
 
+pub mod account_backoff;
 pub mod authorize;
 pub mod client_auth;
 pub mod code;

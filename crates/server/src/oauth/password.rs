@@ -10,6 +10,7 @@ use gatehouse_core::log::LogEvent;
 use crate::AppState;
 use crate::error::OAuthError;
 use crate::http::caller_info::CallerInfo;
+use crate::oauth::account_backoff::{self, Gate};
 use crate::oauth::client_auth;
 use crate::oauth::database_connection;
 use crate::oauth::params::Params;
@@ -51,6 +52,8 @@ async fn run(
     event: &mut LogEvent,
 ) -> Result<Response, OAuthError> {
     let client = client_auth::client_for_grant(state, headers, params, grant_type, event).await?;
+    let caller = &caller.clone().at_token_endpoint(&client, headers);
+    event.ip = caller.ip.clone();
     let username = params.require("username")?;
     let password = params.require("password")?;
     let scope = params.scope()?;
@@ -75,20 +78,20 @@ async fn run(
             "connection {realm} is not enabled for this client"
         )));
     }
-    let user =
-        match check_password(state, &connection, username, password, caller.ip.as_deref()).await? {
-            Ok(u) => u,
-            Err(failure) => {
-                event.user_id = failure.user_id().map(str::to_owned);
-                return Err(match failure {
-                    LoginFailure::Blocked(_) => OAuthError::Unauthorized("user is blocked".into()),
-                    LoginFailure::TooManyAttempts(_) => {
-                        OAuthError::TooManyAttempts(TOO_MANY_ATTEMPTS.into())
-                    }
-                    _ => OAuthError::InvalidGrant("Wrong email or password.".into()),
-                });
-            }
-        };
+    let user = match check_password(state, &connection, username, password, caller).await? {
+        Ok(u) => u,
+        Err(failure) => {
+            event.user_id = failure.user_id().map(str::to_owned);
+            return Err(match failure {
+                LoginFailure::Blocked(_) => OAuthError::Unauthorized("user is blocked".into()),
+                LoginFailure::TooManyAttempts(_) => {
+                    OAuthError::TooManyAttempts(TOO_MANY_ATTEMPTS.into())
+                }
+                LoginFailure::BackOff(_) => OAuthError::TooManyAttempts(BACK_OFF.into()),
+                _ => OAuthError::InvalidGrant("Wrong email or password.".into()),
+            });
+        }
+    };
     event.user_id = Some(user.user_id.clone());
     user_tokens::issue_direct_login(
         state,
@@ -113,11 +116,18 @@ pub enum LoginFailure {
     Blocked(String),
     /// Too many consecutive failures of this user from this address.
     TooManyAttempts(String),
+    /// Too many consecutive failures of this user from any addresses: wait a moment
+    /// (`account_backoff`).
+    BackOff(String),
 }
 
 /// Auth0's words for a brute-force block.
 pub const TOO_MANY_ATTEMPTS: &str =
     "Your account has been blocked after multiple consecutive login attempts.";
+
+/// Our words for the per-account back-off (`account_backoff`), answered like a block.
+pub const BACK_OFF: &str =
+    "Too many failed login attempts for this account. Wait a moment and try again.";
 
 impl LoginFailure {
     /// The user concerned, when there is one.
@@ -126,7 +136,8 @@ impl LoginFailure {
             LoginFailure::UnknownUser => None,
             LoginFailure::WrongPassword(id)
             | LoginFailure::Blocked(id)
-            | LoginFailure::TooManyAttempts(id) => Some(id),
+            | LoginFailure::TooManyAttempts(id)
+            | LoginFailure::BackOff(id) => Some(id),
         }
     }
 }
@@ -156,22 +167,23 @@ async fn upgrade_hash(
 
 /// Checks a username (email or username) and password against a database connection. The
 /// work is the same whether or not the user exists. With brute-force protection on, a user
-/// who failed `threshold` times in a row from `ip` is refused from there, without a password
-/// check, until an administrator unblocks them (`DELETE /api/v2/user-blocks/{id}`); a
-/// success clears the count.
+/// who failed `threshold` times in a row from the caller's address (key: IPv6 by /64) is
+/// refused from there, without a password check, until an administrator unblocks them
+/// (`DELETE /api/v2/user-blocks/{id}`); a success clears the count. Failures from any
+/// addresses also feed the account's back-off (`account_backoff`).
 pub async fn check_password(
     state: &AppState,
     connection: &Connection,
     username: &str,
     password: &str,
-    ip: Option<&str>,
+    caller: &CallerInfo,
 ) -> Result<Result<gatehouse_core::user::User, LoginFailure>, OAuthError> {
     let user = state
         .stores
         .users
         .user_by_login(&connection.name, username)
         .await?;
-    let ip = ip.unwrap_or_default();
+    let ip = caller.ip_key.as_deref().unwrap_or_default();
     // The connection's `brute_force_protection` (on unless set to false) gates the tenant's
     // threshold, as in Auth0.
     let protected = connection.options["brute_force_protection"].as_bool() != Some(false);
@@ -180,6 +192,13 @@ pub async fn check_password(
         && state.stores.users.login_failures(&u.user_id, ip).await? >= i64::from(limit)
     {
         return Ok(Err(LoginFailure::TooManyAttempts(u.user_id.clone())));
+    }
+    let mut backoff_recorded = false;
+    if let (Some(limit), Some(u)) = (threshold, &user) {
+        match account_backoff::enter(state, &u.user_id, limit).await? {
+            Gate::Wait(_) => return Ok(Err(LoginFailure::BackOff(u.user_id.clone()))),
+            Gate::Open { recorded } => backoff_recorded = recorded,
+        }
     }
     // The identity the username belongs to: a user may have linked two accounts of one
     // connection, each with its own password.
@@ -203,6 +222,9 @@ pub async fn check_password(
                     .users
                     .clear_login_failures(&u.user_id, Some(ip))
                     .await?;
+                if backoff_recorded {
+                    account_backoff::succeeded(state, &u.user_id).await?;
+                }
             }
             if let (Some(old), Some(identity)) =
                 (hash.filter(|h| Passwords::needs_upgrade(h)), &identity)
@@ -213,6 +235,7 @@ pub async fn check_password(
         }
         Some(u) => {
             if let Some(limit) = threshold {
+                account_backoff::failed(state, &u.user_id, limit).await?;
                 let n = state
                     .stores
                     .users
@@ -222,14 +245,15 @@ pub async fn check_password(
                     // Once per block, from the attempt that reaches the limit; in the
                     // background, so the answer does not wait on SMTP.
                     if n == i64::from(limit) {
-                        let (state, user, ip) = (state.clone(), u.clone(), ip.to_owned());
+                        let (state, user) = (state.clone(), u.clone());
+                        let ip = caller.ip.clone().unwrap_or_default();
                         tokio::spawn(async move {
                             crate::ui::unblock::send_unblock_link(&state, &user, &ip).await;
                         });
                     }
                     let mut event = LogEvent::new("limit_wc");
                     event.user_id = Some(u.user_id.clone());
-                    event.ip = Some(ip.to_owned());
+                    event.ip = caller.ip.clone();
                     event.description = Some(TOO_MANY_ATTEMPTS.into());
                     state.logs.record(event);
                     return Ok(Err(LoginFailure::TooManyAttempts(u.user_id)));

@@ -46,6 +46,8 @@ async fn run(
 ) -> Result<Response, OAuthError> {
     let client =
         client_auth::client_for_grant(state, headers, params, PASSWORDLESS_OTP, event).await?;
+    let caller = &caller.clone().at_token_endpoint(&client, headers);
+    event.ip = caller.ip.clone();
     let realm = params.require("realm")?;
     let username = params.require("username")?;
     let code = params.require("otp")?;
@@ -58,7 +60,7 @@ async fn run(
     let Ok(recipient) = otp::recipient(&connection, Some(username)) else {
         return Err(otp::wrong_code(&connection));
     };
-    match otp::check(state, &connection, &recipient, code, caller.ip.as_deref()).await? {
+    match otp::check(state, &connection, &recipient, code, caller).await? {
         // A code works for the application it was sent for, and a link's secret is no code.
         otp::CodeCheck::Valid(o) if o.send == "code" && o.client_id == client.client_id => {}
         otp::CodeCheck::Valid(_) => return Err(otp::wrong_code(&connection)),

@@ -152,7 +152,7 @@ pub async fn verify(
         return Ok(used(&tenant));
     };
     let mut event = ui::login_event(&caller, &client, &connection.name);
-    let checked = otp::check(&state, &connection, &recipient, code, caller.ip.as_deref()).await?;
+    let checked = otp::check(&state, &connection, &recipient, code, &caller).await?;
     let otp = match checked {
         otp::CodeCheck::Valid(o) => Some(o),
         otp::CodeCheck::Wrong | otp::CodeCheck::TooManyAttempts => None,

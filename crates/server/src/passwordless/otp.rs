@@ -20,6 +20,7 @@ use time::{Duration, OffsetDateTime};
 use super::delivery;
 use crate::AppState;
 use crate::error::OAuthError;
+use crate::http::caller_info::CallerInfo;
 
 /// The passwordless connection named `name` that `client` may use, else Auth0's
 /// `bad.connection`.
@@ -89,8 +90,8 @@ pub struct SendRequest<'a> {
     pub send: Send,
     /// For a link: the authorization parameters it completes.
     pub auth_params: Value,
-    /// The caller's address, for limits and the log.
-    pub ip: Option<&'a str>,
+    /// The caller: its address key for the limit, its address for the log.
+    pub caller: &'a CallerInfo,
     /// `x-request-language` / `accept-language`, for templates.
     pub language: &'a str,
 }
@@ -100,7 +101,7 @@ pub struct SendRequest<'a> {
 /// it reveals no one's account. A delivery failure is the caller's error.
 pub async fn send(state: &AppState, req: SendRequest<'_>) -> Result<(), OAuthError> {
     let limits = &state.passwordless_limits;
-    if let (Some(l), Some(ip)) = (&limits.per_ip, req.ip)
+    if let (Some(l), Some(ip)) = (&limits.per_ip, req.caller.ip_key.as_deref())
         && !l.check(ip).allowed
     {
         return Err(OAuthError::TooManyRequests(
@@ -129,7 +130,7 @@ pub async fn send(state: &AppState, req: SendRequest<'_>) -> Result<(), OAuthErr
     event.client_id = Some(req.client.client_id.clone());
     event.client_name = Some(req.client.name.clone());
     event.connection = Some(req.connection.name.clone());
-    event.ip = req.ip.map(str::to_owned);
+    event.ip = req.caller.ip.clone();
     event.user_id = existing.as_ref().map(|u| u.user_id.clone());
     event.details = json!({"strategy": req.connection.strategy, "recipient": req.recipient});
     let may_log_in = match &existing {
@@ -250,14 +251,15 @@ pub async fn check(
     connection: &Connection,
     recipient: &str,
     code: &str,
-    ip: Option<&str>,
+    caller: &CallerInfo,
 ) -> Result<CodeCheck, OAuthError> {
     let options = PasswordlessOptions::from_options(&connection.strategy, &connection.options);
     let threshold = state
         .config
         .brute_force_threshold
         .filter(|_| options.brute_force_protection);
-    let ip = ip.unwrap_or_default();
+    // Failures count per address key (IPv6: the /64); the log names the address.
+    let ip = caller.ip_key.as_deref().unwrap_or_default();
     let users = &state.stores.users;
     let user = match threshold {
         Some(_) => users.user_by_login(&connection.name, recipient).await?,
@@ -305,7 +307,7 @@ pub async fn check(
             if n >= i64::from(limit) {
                 let mut event = LogEvent::new("limit_wc");
                 event.user_id = Some(u.user_id.clone());
-                event.ip = Some(ip.to_owned());
+                event.ip = caller.ip.clone();
                 event.connection = Some(connection.name.clone());
                 event.description = Some(crate::oauth::password::TOO_MANY_ATTEMPTS.into());
                 state.logs.record(event);

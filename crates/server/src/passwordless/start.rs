@@ -176,7 +176,7 @@ pub async fn start(
             recipient: &recipient,
             send,
             auth_params,
-            ip: caller.ip.as_deref(),
+            caller: &caller,
             language: &language,
         },
     )

@@ -149,14 +149,7 @@ pub async fn submit(
     let mut event = ui::login_event(&caller, &client, &connection);
     let outcome = match database {
         Some(db) if !form.username.is_empty() && !form.password.is_empty() => {
-            check_password(
-                &state,
-                &db,
-                &form.username,
-                &form.password,
-                caller.ip.as_deref(),
-            )
-            .await?
+            check_password(&state, &db, &form.username, &form.password, &caller).await?
         }
         _ => Err(LoginFailure::UnknownUser),
     };
@@ -170,6 +163,7 @@ pub async fn submit(
                 LoginFailure::TooManyAttempts(_) => {
                     ("f", crate::oauth::password::TOO_MANY_ATTEMPTS)
                 }
+                LoginFailure::BackOff(_) => ("f", crate::oauth::password::BACK_OFF),
             };
             event.kind = kind.into();
             event.user_id = failure.user_id().map(str::to_owned);

@@ -270,7 +270,7 @@ pub async fn submit_start(
             recipient: &recipient,
             send: if link { Send::Link } else { Send::Code },
             auth_params: if link { tx.as_request() } else { json!({}) },
-            ip: caller.ip.as_deref(),
+            caller: &caller,
             language: "",
         },
     )
@@ -373,14 +373,7 @@ pub async fn submit_code(
         return Ok(ui::error_page(&tenant, "Ask for a code first."));
     };
     let mut event = ui::login_event(&caller, &client, &connection.name);
-    let checked = otp::check(
-        &state,
-        &connection,
-        &recipient,
-        &form.code,
-        caller.ip.as_deref(),
-    )
-    .await?;
+    let checked = otp::check(&state, &connection, &recipient, &form.code, &caller).await?;
     let blocked = matches!(checked, otp::CodeCheck::TooManyAttempts);
     let found = match checked {
         otp::CodeCheck::Valid(o) if o.send == "code" && o.client_id == client.client_id => {

@@ -69,6 +69,8 @@ impl TestDb {
 
 pub struct TestApp {
     pub address: String,
+    /// The metrics listener's base URL, with `GATEHOUSE_METRICS_LISTEN` set.
+    pub metrics_address: Option<String>,
     pub client: reqwest::Client,
     pub state: AppState,
     pub credentials: Option<BootstrapCredentials>,
@@ -89,6 +91,7 @@ pub async fn spawn_app_on(db: TestDb, extra: &[(&str, &str)]) -> TestApp {
         .await
         .expect("server builds");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let metrics_address = app.metrics_port().map(|p| format!("http://127.0.0.1:{p}"));
     let state = app.state().clone();
     let credentials = app.new_bootstrap_credentials().cloned();
     let (stop, stopped) = oneshot::channel::<()>();
@@ -97,6 +100,7 @@ pub async fn spawn_app_on(db: TestDb, extra: &[(&str, &str)]) -> TestApp {
     }));
     TestApp {
         address,
+        metrics_address,
         client: client(),
         state,
         credentials,

@@ -26,11 +26,21 @@ async fn readiness_fails_when_the_database_is_gone() {
 
 #[tokio::test]
 async fn metrics_count_requests_by_route_and_status() {
-    let app = spawn_app().await;
+    let app = crate::helpers::spawn_app_on(
+        crate::helpers::TestDb::sqlite(),
+        &[("GATEHOUSE_METRICS_LISTEN", "127.0.0.1:0")],
+    )
+    .await;
     app.get("/.well-known/jwks.json").await;
     app.get("/.well-known/jwks.json").await;
     app.get("/no/such/path").await;
-    let r = app.get("/metrics").await;
+    let metrics = app.metrics_address.clone().expect("metrics listener");
+    let r = app
+        .client
+        .get(format!("{metrics}/metrics"))
+        .send()
+        .await
+        .expect("request");
     assert_eq!(r.status(), 200);
     assert!(
         r.headers()["content-type"]
