@@ -103,6 +103,9 @@ pub struct Config {
     pub twilio_api_url: String,
     /// How recent (seconds since `auth_time`) the secondary login of an account link must be.
     pub link_max_age: i64,
+    /// Outbox delivery: attempts per message and the delay before the first retry
+    /// (doubling after each further failure), `GATEHOUSE_OUTBOX_RETRY=attempts:seconds`.
+    pub outbox_retry: (u32, std::time::Duration),
 }
 
 /// A setting that could not be used.
@@ -154,6 +157,7 @@ struct FileSettings {
     rate_limit_passwordless_recipient: Option<String>,
     twilio_api_url: Option<String>,
     link_max_age: Option<String>,
+    outbox_retry: Option<String>,
 }
 
 const KEYS: &[&str] = &[
@@ -173,6 +177,7 @@ const KEYS: &[&str] = &[
     "rate_limit_passwordless_recipient",
     "twilio_api_url",
     "link_max_age",
+    "outbox_retry",
 ];
 
 /// Where a value came from, for error messages.
@@ -288,6 +293,7 @@ impl Config {
             );
             layered.set("twilio_api_url", file.twilio_api_url, &origin);
             layered.set("link_max_age", file.link_max_age, &origin);
+            layered.set("outbox_retry", file.outbox_retry, &origin);
         }
         for key in KEYS {
             // An empty variable counts as unset, as shells make them easily.
@@ -408,8 +414,23 @@ impl Config {
                 ));
             }
         };
+        let outbox_retry = {
+            let text = l.get("outbox_retry").unwrap_or("5:30");
+            let parsed = text.split_once(':').and_then(|(n, secs)| {
+                let n = n.parse::<u32>().ok().filter(|n| (1..=20).contains(n))?;
+                let secs = secs.parse::<f64>().ok().filter(|s| *s >= 0.01 && *s <= 3600.0)?;
+                Some((n, std::time::Duration::from_secs_f64(secs)))
+            });
+            parsed.ok_or_else(|| {
+                l.error(
+                    "outbox_retry",
+                    "must be attempts (1-20) and the first retry delay in seconds, e.g. 5:30",
+                )
+            })?
+        };
         Ok(Config {
             link_max_age,
+            outbox_retry,
             rate_limit_passwordless_ip: quota("rate_limit_passwordless_ip")?,
             rate_limit_passwordless_recipient: quota("rate_limit_passwordless_recipient")?,
             twilio_api_url,
