@@ -212,18 +212,24 @@ async fn deliver(state: &AppState, message: OutboxMessage, token: &str) {
     let opened = open(state, &message);
     let sent = match &opened {
         Ok(content) => send(state, &message, content).await,
-        Err(e) => Err(e.clone()),
+        Err(e) => Err(Failure::Final(e.clone())),
     };
     let now = OffsetDateTime::now_utc();
     let recorded = match sent {
         Ok(()) => state.stores.outbox.message_sent(&message.id, token, now).await,
-        Err(detail) => {
-            let retry = retry_at(
-                now,
-                message.attempts,
-                state.outbox.max_attempts,
-                state.outbox.first_retry,
-            );
+        Err(failure) => {
+            let (detail, retry) = match failure {
+                Failure::Final(d) => (d, None),
+                Failure::Retry(d) => {
+                    let retry = retry_at(
+                        now,
+                        message.attempts,
+                        state.outbox.max_attempts,
+                        state.outbox.first_retry,
+                    );
+                    (d, retry)
+                }
+            };
             let mut event = LogEvent::new("fn");
             event.description = Some(format!(
                 "Failed to send the {} {}{}",
@@ -268,17 +274,25 @@ fn open(state: &AppState, message: &OutboxMessage) -> Result<Sealed, String> {
     serde_json::from_slice(&plain).map_err(|e| format!("unreadable queued message: {e}"))
 }
 
-async fn send(state: &AppState, message: &OutboxMessage, c: &Sealed) -> Result<(), String> {
+/// Why a send failed: worth another attempt, or not (nothing to send with).
+enum Failure {
+    Retry(String),
+    Final(String),
+}
+
+async fn send(state: &AppState, message: &OutboxMessage, c: &Sealed) -> Result<(), Failure> {
     match message.channel.as_str() {
-        "email" => crate::mailer::send_from(
-            state,
-            c.from.as_deref(),
-            &c.to,
-            &c.subject,
-            c.body.clone(),
-        )
-        .await
-        .map_err(|e| format!("{e:#}")),
+        "email" => {
+            let provider = state.catalog.tenant().await.ok().is_some_and(|t| {
+                t.email_provider.as_ref().is_some_and(|p| p.enabled)
+            });
+            if !provider {
+                return Err(Failure::Final("No enabled email provider".into()));
+            }
+            crate::mailer::send_from(state, c.from.as_deref(), &c.to, &c.subject, c.body.clone())
+                .await
+                .map_err(|e| Failure::Retry(format!("{e:#}")))
+        }
         "sms" => {
             let name = message.connection.as_deref().unwrap_or_default();
             let connection = state
@@ -286,12 +300,12 @@ async fn send(state: &AppState, message: &OutboxMessage, c: &Sealed) -> Result<(
                 .connections
                 .connection_by_name(name)
                 .await
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("The connection {name} no longer exists"))?;
+                .map_err(|e| Failure::Retry(e.to_string()))?
+                .ok_or_else(|| Failure::Final(format!("The connection {name} no longer exists")))?;
             crate::passwordless::delivery::sms(state, &connection, &c.to, &c.body)
                 .await
-                .map_err(|e| e.0)
+                .map_err(|e| Failure::Retry(e.0))
         }
-        other => Err(format!("Unknown channel {other}")),
+        other => Err(Failure::Final(format!("Unknown channel {other}"))),
     }
 }

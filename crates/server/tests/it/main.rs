@@ -22,6 +22,7 @@ mod password_grant;
 mod password_reset;
 mod passwordless;
 mod rate_limits;
+mod security_outbox;
 mod signup;
 mod sms;
 mod smtp;
