@@ -418,7 +418,10 @@ impl Config {
             let text = l.get("outbox_retry").unwrap_or("5:30");
             let parsed = text.split_once(':').and_then(|(n, secs)| {
                 let n = n.parse::<u32>().ok().filter(|n| (1..=20).contains(n))?;
-                let secs = secs.parse::<f64>().ok().filter(|s| *s >= 0.01 && *s <= 3600.0)?;
+                let secs = secs
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|s| *s >= 0.01 && *s <= 3600.0)?;
                 Some((n, std::time::Duration::from_secs_f64(secs)))
             });
             parsed.ok_or_else(|| {

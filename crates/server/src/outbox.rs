@@ -216,7 +216,13 @@ async fn deliver(state: &AppState, message: OutboxMessage, token: &str) {
     };
     let now = OffsetDateTime::now_utc();
     let recorded = match sent {
-        Ok(()) => state.stores.outbox.message_sent(&message.id, token, now).await,
+        Ok(()) => {
+            state
+                .stores
+                .outbox
+                .message_sent(&message.id, token, now)
+                .await
+        }
         Err(failure) => {
             let (detail, retry) = match failure {
                 Failure::Final(d) => (d, None),
@@ -262,7 +268,9 @@ async fn deliver(state: &AppState, message: OutboxMessage, token: &str) {
     match recorded {
         Ok(true) => {}
         Ok(false) => tracing::warn!(id = %message.id, "outbox claim lapsed before the send ended"),
-        Err(e) => tracing::warn!(error = %e, id = %message.id, "could not record an outbox delivery"),
+        Err(e) => {
+            tracing::warn!(error = %e, id = %message.id, "could not record an outbox delivery")
+        }
     }
 }
 
@@ -283,9 +291,12 @@ enum Failure {
 async fn send(state: &AppState, message: &OutboxMessage, c: &Sealed) -> Result<(), Failure> {
     match message.channel.as_str() {
         "email" => {
-            let provider = state.catalog.tenant().await.ok().is_some_and(|t| {
-                t.email_provider.as_ref().is_some_and(|p| p.enabled)
-            });
+            let provider = state
+                .catalog
+                .tenant()
+                .await
+                .ok()
+                .is_some_and(|t| t.email_provider.as_ref().is_some_and(|p| p.enabled));
             if !provider {
                 return Err(Failure::Final("No enabled email provider".into()));
             }

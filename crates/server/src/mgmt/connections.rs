@@ -155,9 +155,8 @@ fn gateway_destination(options: &Value) -> [&Value; 3] {
 /// logged) instead of sending an unsigned request.
 fn seal_secrets(state: &AppState, c: &mut Connection, before: Option<&Connection>) {
     for path in SECRET_OPTIONS {
-        let moved = before.is_some_and(|b| {
-            gateway_destination(&b.options) != gateway_destination(&c.options)
-        });
+        let moved = before
+            .is_some_and(|b| gateway_destination(&b.options) != gateway_destination(&c.options));
         let kept_here = !(moved && *path == ["gateway_authentication", "secret"]);
         let joined = path.join(".");
         let current = at_path(&mut c.options, path).map(|v| v.clone());

@@ -32,7 +32,10 @@ impl SmtpSink {
                     let mut lines = BufReader::new(read).lines();
                     tokio::time::sleep(greeting_delay).await;
                     if refused {
-                        write.write_all(b"421 localhost busy, try later\r\n").await.ok();
+                        write
+                            .write_all(b"421 localhost busy, try later\r\n")
+                            .await
+                            .ok();
                         return;
                     }
                     write.write_all(b"220 localhost ESMTP test\r\n").await.ok();
