@@ -614,6 +614,26 @@ mod tests {
     }
 
     #[test]
+    fn outbox_retry_is_attempts_and_seconds() {
+        let c = Config::load(&Flags::default(), env_of(&[])).expect("defaults");
+        assert_eq!(c.outbox_retry, (5, std::time::Duration::from_secs(30)));
+        let c = Config::load(
+            &Flags::default(),
+            env_of(&[("GATEHOUSE_OUTBOX_RETRY", "3:0.5")]),
+        )
+        .expect("loads");
+        assert_eq!(c.outbox_retry, (3, std::time::Duration::from_millis(500)));
+        for bad in ["0:30", "21:30", "5", "5:0", "5:-1", "x:30"] {
+            let e = Config::load(
+                &Flags::default(),
+                env_of(&[("GATEHOUSE_OUTBOX_RETRY", bad)]),
+            )
+            .expect_err(bad);
+            assert_eq!(e.setting, "GATEHOUSE_OUTBOX_RETRY", "{bad}");
+        }
+    }
+
+    #[test]
     fn secrets_are_not_echoed() {
         let e = Config::load(
             &Flags::default(),
