@@ -408,3 +408,37 @@ async fn gateway_errors_are_not_shown_to_callers() {
         "{errors:?}"
     );
 }
+
+#[tokio::test]
+async fn two_replicas_send_each_message_once() {
+    let mut smtp = SmtpSink::start().await;
+    let db = TestDb::sqlite();
+    let first = spawn_app_on(db.clone(), &[]).await;
+    let second = spawn_app_on(db, &[]).await;
+    let mgmt = first.mgmt().await;
+    smtp_provider(&mgmt, smtp.port).await;
+    let mut expected = Vec::new();
+    for i in 0..6 {
+        let email = format!("replica{i}@example.com");
+        user(&mgmt, &email).await;
+        // Queued on either replica; both workers poll the same table.
+        let app = if i % 2 == 0 { &first } else { &second };
+        assert_eq!(change_password(app, &email).await.0, 200);
+        expected.push(format!("To: {email}"));
+    }
+    let mut got = Vec::new();
+    for _ in 0..6 {
+        let mail = smtp.next_mail().await;
+        let to = mail
+            .lines()
+            .find(|l| l.starts_with("To: "))
+            .expect("To")
+            .to_owned();
+        got.push(to);
+    }
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(smtp.mails.try_recv().is_err(), "no message sent twice");
+    got.sort();
+    expected.sort();
+    assert_eq!(got, expected);
+}
