@@ -160,7 +160,10 @@ async fn email_codes_log_people_in_through_the_api() {
     let (status, _) = otp_grant(&app, &c.backend, "email", "pat@example.com", &code).await;
     assert_eq!(status, 403, "a code works once");
 
-    // The next login finds the same user; a newer code replaces the older one.
+    // The next login finds the same user; a newer code replaces the older one. (Each mail
+    // is awaited before the next request: the outbox may send two queued mails at once, in
+    // either order.)
+    let mut codes = Vec::new();
     for _ in 0..2 {
         let (status, _) = start(
             &app,
@@ -169,9 +172,9 @@ async fn email_codes_log_people_in_through_the_api() {
         )
         .await;
         assert_eq!(status, 200);
+        codes.push(code_after(&smtp.next_mail().await, "Code:"));
     }
-    let older = code_after(&smtp.next_mail().await, "Code:");
-    let newer = code_after(&smtp.next_mail().await, "Code:");
+    let (older, newer) = (codes[0].clone(), codes[1].clone());
     if older != newer {
         let (status, _) = otp_grant(&app, &c.backend, "email", "pat@example.com", &older).await;
         assert_eq!(status, 403, "superseded");
