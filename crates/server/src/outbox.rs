@@ -216,6 +216,15 @@ async fn deliver(state: &AppState, message: OutboxMessage, token: &str) {
     };
     let now = OffsetDateTime::now_utc();
     let recorded = match sent {
+        // Mail is off on this tenant: not a failed delivery to report, as before the outbox.
+        Err(Failure::NoProvider) => {
+            tracing::warn!(kind = %message.kind, "no enabled email provider: mail not sent");
+            state
+                .stores
+                .outbox
+                .message_failed(&message.id, token, "No enabled email provider", None, now)
+                .await
+        }
         Ok(()) => {
             state
                 .stores
@@ -226,6 +235,7 @@ async fn deliver(state: &AppState, message: OutboxMessage, token: &str) {
         Err(failure) => {
             let (detail, retry) = match failure {
                 Failure::Final(d) => (d, None),
+                Failure::NoProvider => (String::new(), None), // handled above
                 Failure::Retry(d) => {
                     let retry = retry_at(
                         now,
@@ -282,10 +292,11 @@ fn open(state: &AppState, message: &OutboxMessage) -> Result<Sealed, String> {
     serde_json::from_slice(&plain).map_err(|e| format!("unreadable queued message: {e}"))
 }
 
-/// Why a send failed: worth another attempt, or not (nothing to send with).
+/// Why a send failed: worth another attempt, or not (nothing to send with), or mail is off.
 enum Failure {
     Retry(String),
     Final(String),
+    NoProvider,
 }
 
 async fn send(state: &AppState, message: &OutboxMessage, c: &Sealed) -> Result<(), Failure> {
@@ -298,7 +309,7 @@ async fn send(state: &AppState, message: &OutboxMessage, c: &Sealed) -> Result<(
                 .ok()
                 .is_some_and(|t| t.email_provider.as_ref().is_some_and(|p| p.enabled));
             if !provider {
-                return Err(Failure::Final("No enabled email provider".into()));
+                return Err(Failure::NoProvider);
             }
             crate::mailer::send_from(state, c.from.as_deref(), &c.to, &c.subject, c.body.clone())
                 .await
