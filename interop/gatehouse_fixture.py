@@ -38,6 +38,8 @@ def gatehouse():
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEHOUSE_")}
     env["GATEHOUSE_LOG_LEVEL"] = "warn"
+    # One delivery attempt: a retry of a message a test made fail would reach a later test.
+    env["GATEHOUSE_OUTBOX_RETRY"] = "1:1"
     proc = subprocess.Popen(
         [os.environ["GATEHOUSE_BIN"], "serve", "--listen", f"127.0.0.1:{port}"],
         cwd=workdir.name,

@@ -11,6 +11,7 @@ pub mod ids;
 pub mod job;
 pub mod log;
 pub mod metadata;
+pub mod outbox;
 pub mod password_policy;
 pub mod passwordless;
 pub mod pkce;

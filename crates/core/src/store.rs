@@ -328,6 +328,48 @@ pub trait OtpStore: Send + Sync {
     async fn consume_otp(&self, id: &str) -> StoreResult<bool>;
 }
 
+/// The outbox of mail and SMS (see [`crate::outbox`]).
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
+    /// Queues a message.
+    async fn enqueue_message(&self, message: &crate::outbox::OutboxMessage) -> StoreResult<()>;
+    /// Claims the oldest due pending message with fewer than `max_attempts` attempts: one
+    /// conditional UPDATE counts the attempt, records `token` and moves `due_at` to
+    /// `lease_until`, so of concurrent claimers (on any replica) exactly one gets it, and a
+    /// claimer that dies leaves it to be claimed again when the lease ends.
+    async fn claim_message(
+        &self,
+        token: &str,
+        max_attempts: i64,
+        now: time::OffsetDateTime,
+        lease_until: time::OffsetDateTime,
+    ) -> StoreResult<Option<crate::outbox::OutboxMessage>>;
+    /// Marks message `id` sent; `false` if `token` no longer holds its claim.
+    async fn message_sent(
+        &self,
+        id: &str,
+        token: &str,
+        now: time::OffsetDateTime,
+    ) -> StoreResult<bool>;
+    /// Records a failed attempt of message `id`: due again at `retry_at`, or failed for good
+    /// when that is `None`; `false` if `token` no longer holds its claim.
+    async fn message_failed(
+        &self,
+        id: &str,
+        token: &str,
+        error: &str,
+        retry_at: Option<time::OffsetDateTime>,
+        now: time::OffsetDateTime,
+    ) -> StoreResult<bool>;
+    /// Messages of `kind` queued for `recipient_hash` since `since`, whatever became of them.
+    async fn count_messages(
+        &self,
+        kind: &str,
+        recipient_hash: &[u8],
+        since: time::OffsetDateTime,
+    ) -> StoreResult<i64>;
+}
+
 /// Management API jobs.
 #[async_trait]
 pub trait JobStore: Send + Sync {
@@ -571,4 +613,6 @@ pub struct Stores {
     pub jobs: std::sync::Arc<dyn JobStore>,
     /// Passwordless one-time codes.
     pub otps: std::sync::Arc<dyn OtpStore>,
+    /// Queued mail and SMS.
+    pub outbox: std::sync::Arc<dyn OutboxStore>,
 }

@@ -55,6 +55,8 @@ pub struct App {
     pub passwordless_limits: PasswordlessLimits,
     /// Outgoing HTTP (SMS gateways, Twilio), with a 30-second timeout as Auth0 uses.
     pub http: reqwest::Client,
+    /// Mail and SMS queued for the background sender.
+    pub outbox: crate::outbox::Outbox,
     store: SqlStore,
 }
 
@@ -125,6 +127,7 @@ impl App {
                 .timeout(Duration::from_secs(30))
                 .redirect(reqwest::redirect::Policy::none())
                 .build()?,
+            outbox: crate::outbox::Outbox::new(config.outbox_retry.0, config.outbox_retry.1),
             config,
             issuer,
             stores,
@@ -252,6 +255,8 @@ impl Application {
                 }
             }
         });
+        // Mail and SMS go out here, never inside a request.
+        let sender = tokio::spawn(crate::outbox::run(self.state.clone()));
         let router = crate::router::router(self.state.clone());
         tracing::info!(
             address = %self.listener.local_addr()?,
@@ -285,6 +290,7 @@ impl Application {
         }
         refresher.abort();
         sweeper.abort();
+        sender.abort();
         self.state.logs.flush().await;
         self.state.close_storage().await;
         tracing::info!("gatehouse stopped");

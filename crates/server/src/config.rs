@@ -107,6 +107,9 @@ pub struct Config {
     pub trusted_proxies: crate::http::client_ip::TrustedProxies,
     /// Where `/metrics` is served (never on the public listener); `None`: nowhere.
     pub metrics_listen: Option<SocketAddr>,
+    /// Outbox delivery: attempts per message and the delay before the first retry
+    /// (doubling after each further failure), `GATEHOUSE_OUTBOX_RETRY=attempts:seconds`.
+    pub outbox_retry: (u32, std::time::Duration),
 }
 
 /// A setting that could not be used.
@@ -160,6 +163,7 @@ struct FileSettings {
     link_max_age: Option<String>,
     trusted_proxies: Option<String>,
     metrics_listen: Option<String>,
+    outbox_retry: Option<String>,
 }
 
 const KEYS: &[&str] = &[
@@ -181,6 +185,7 @@ const KEYS: &[&str] = &[
     "link_max_age",
     "trusted_proxies",
     "metrics_listen",
+    "outbox_retry",
 ];
 
 /// Where a value came from, for error messages.
@@ -298,6 +303,7 @@ impl Config {
             layered.set("link_max_age", file.link_max_age, &origin);
             layered.set("trusted_proxies", file.trusted_proxies, &origin);
             layered.set("metrics_listen", file.metrics_listen, &origin);
+            layered.set("outbox_retry", file.outbox_retry, &origin);
         }
         for key in KEYS {
             // An empty variable counts as unset, as shells make them easily.
@@ -432,10 +438,28 @@ impl Config {
                 })
             })
             .transpose()?;
+        let outbox_retry = {
+            let text = l.get("outbox_retry").unwrap_or("5:30");
+            let parsed = text.split_once(':').and_then(|(n, secs)| {
+                let n = n.parse::<u32>().ok().filter(|n| (1..=20).contains(n))?;
+                let secs = secs
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|s| *s >= 0.01 && *s <= 3600.0)?;
+                Some((n, std::time::Duration::from_secs_f64(secs)))
+            });
+            parsed.ok_or_else(|| {
+                l.error(
+                    "outbox_retry",
+                    "must be attempts (1-20) and the first retry delay in seconds, e.g. 5:30",
+                )
+            })?
+        };
         Ok(Config {
             trusted_proxies,
             metrics_listen,
             link_max_age,
+            outbox_retry,
             rate_limit_passwordless_ip: quota("rate_limit_passwordless_ip")?,
             rate_limit_passwordless_recipient: quota("rate_limit_passwordless_recipient")?,
             twilio_api_url,
@@ -630,6 +654,26 @@ mod tests {
         for (env, setting) in cases {
             let e = Config::load(&Flags::default(), env_of(env)).expect_err("rejected");
             assert_eq!(&e.setting, setting, "{e}");
+        }
+    }
+
+    #[test]
+    fn outbox_retry_is_attempts_and_seconds() {
+        let c = Config::load(&Flags::default(), env_of(&[])).expect("defaults");
+        assert_eq!(c.outbox_retry, (5, std::time::Duration::from_secs(30)));
+        let c = Config::load(
+            &Flags::default(),
+            env_of(&[("GATEHOUSE_OUTBOX_RETRY", "3:0.5")]),
+        )
+        .expect("loads");
+        assert_eq!(c.outbox_retry, (3, std::time::Duration::from_millis(500)));
+        for bad in ["0:30", "21:30", "5", "5:0", "5:-1", "x:30"] {
+            let e = Config::load(
+                &Flags::default(),
+                env_of(&[("GATEHOUSE_OUTBOX_RETRY", bad)]),
+            )
+            .expect_err(bad);
+            assert_eq!(e.setting, "GATEHOUSE_OUTBOX_RETRY", "{bad}");
         }
     }
 

@@ -13,6 +13,7 @@ pub mod mailer;
 pub mod mgmt;
 pub mod oauth;
 pub mod ops;
+pub mod outbox;
 pub mod passwordless;
 pub mod passwords;
 pub mod router;

@@ -1,6 +1,7 @@
 //! Outgoing email through the tenant's SMTP provider (lettre). Port 465 speaks TLS from the
 //! start, a loopback host may be plain (a local relay or a test server), anything else must
-//! upgrade with STARTTLS: credentials never cross a network in the clear.
+//! upgrade with STARTTLS: credentials never cross a network in the clear. Only the outbox
+//! worker (`crate::outbox`) sends: requests queue their mail.
 
 use anyhow::Context;
 use lettre::message::Mailbox;
@@ -46,7 +47,11 @@ pub async fn send_from(
     } else {
         AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)?
     };
-    let mut builder = builder.port(port);
+    // Bounded well below the outbox's claim lease, so no other replica takes over (and sends
+    // again) a message this one is still sending.
+    let mut builder = builder
+        .port(port)
+        .timeout(Some(std::time::Duration::from_secs(30)));
     if !user.is_empty() {
         builder = builder.credentials(Credentials::new(user.to_owned(), pass.to_owned()));
     }

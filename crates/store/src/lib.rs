@@ -10,6 +10,7 @@ mod error;
 mod jobs;
 mod logs;
 mod otps;
+mod outbox;
 mod pool;
 mod refresh_tokens;
 mod resource_servers;
@@ -76,6 +77,7 @@ impl SqlStore {
             sessions: this.clone(),
             jobs: this.clone(),
             otps: this.clone(),
+            outbox: this.clone(),
             signing_keys: this,
         }
     }

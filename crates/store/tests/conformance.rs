@@ -2323,6 +2323,205 @@ async fn login_failures_count_and_claim_turns(s: Stores) {
 }
 
 
+async fn outbox_claims_are_exclusive_and_retried(s: Stores) {
+    use gatehouse_core::outbox::{OutboxMessage, OutboxState};
+    let at = now();
+    let message = |id: &str, state: OutboxState, created: OffsetDateTime| OutboxMessage {
+        id: id.into(),
+        kind: "password_reset".into(),
+        channel: "email".into(),
+        connection: None,
+        recipient_hash: vec![7; 32],
+        sealed: vec![1, 2, 3],
+        state,
+        attempts: 0,
+        due_at: created,
+        created_at: created,
+    };
+    let lease = at + time::Duration::minutes(2);
+    assert!(
+        s.outbox
+            .claim_message("w", 3, at, lease)
+            .await
+            .expect("claim")
+            .is_none()
+    );
+    s.outbox
+        .enqueue_message(&message(
+            "m1",
+            OutboxState::Pending,
+            at - time::Duration::seconds(2),
+        ))
+        .await
+        .expect("enqueue");
+    s.outbox
+        .enqueue_message(&message("gone", OutboxState::Discarded, at))
+        .await
+        .expect("enqueue");
+    // Not due yet: not claimed.
+    s.outbox
+        .enqueue_message(&message(
+            "later",
+            OutboxState::Pending,
+            at + time::Duration::hours(1),
+        ))
+        .await
+        .expect("enqueue");
+
+    // Many claimers at once: exactly one gets the message.
+    let mut claimers = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let s = s.clone();
+        claimers.spawn(async move {
+            s.outbox
+                .claim_message(&format!("w{i}"), 3, at, lease)
+                .await
+                .expect("claim")
+        });
+    }
+    let mut won = Vec::new();
+    while let Some(claim) = claimers.join_next().await {
+        won.extend(claim.expect("claimer"));
+    }
+    assert_eq!(won.len(), 1, "one claimer wins");
+    let got = &won[0];
+    assert_eq!((got.id.as_str(), got.attempts), ("m1", 1));
+    assert_eq!(got.sealed, vec![1, 2, 3]);
+    assert_eq!(got.due_at, lease, "leased");
+    // Leased: nobody claims it until the lease ends; then it is claimed again.
+    assert!(
+        s.outbox
+            .claim_message("x", 3, at, lease)
+            .await
+            .expect("claim")
+            .is_none()
+    );
+    let again = s
+        .outbox
+        .claim_message("x", 3, lease, lease + time::Duration::minutes(2))
+        .await
+        .expect("claim")
+        .expect("lease over");
+    assert_eq!((again.id.as_str(), again.attempts), ("m1", 2));
+    // The earlier claimer lost it: its outcome is not recorded.
+    for i in 0..8 {
+        assert!(
+            !s.outbox
+                .message_sent("m1", &format!("w{i}"), at)
+                .await
+                .expect("sent")
+        );
+    }
+    // A failure with a retry makes it due again at that time, with its attempts kept.
+    let retry = lease + time::Duration::seconds(30);
+    assert!(
+        s.outbox
+            .message_failed("m1", "x", "relay said no", Some(retry), lease)
+            .await
+            .expect("failed")
+    );
+    assert!(
+        s.outbox
+            .claim_message(
+                "y",
+                3,
+                retry - time::Duration::seconds(1),
+                retry + time::Duration::minutes(2)
+            )
+            .await
+            .expect("claim")
+            .is_none()
+    );
+    let third = s
+        .outbox
+        .claim_message("y", 3, retry, retry + time::Duration::minutes(2))
+        .await
+        .expect("claim")
+        .expect("due again");
+    assert_eq!(third.attempts, 3);
+    // Out of attempts: failed for good, never claimed again.
+    assert!(
+        s.outbox
+            .message_failed("m1", "y", "relay said no", None, retry)
+            .await
+            .expect("failed")
+    );
+    let far = at + time::Duration::days(2);
+    let far_lease = far + time::Duration::minutes(2);
+    assert!(
+        s.outbox
+            .claim_message("z", 9, far, far_lease)
+            .await
+            .expect("claim")
+            .map(|m| m.id)
+            == Some("later".into())
+    );
+    assert!(
+        s.outbox
+            .claim_message("z", 9, far, far_lease)
+            .await
+            .expect("claim")
+            .is_none()
+    );
+    assert!(
+        s.outbox
+            .message_sent("later", "z", far)
+            .await
+            .expect("sent")
+    );
+    assert!(
+        !s.outbox
+            .message_sent("later", "z", far)
+            .await
+            .expect("sent"),
+        "once"
+    );
+
+    // Counting per kind and recipient sees every state, within the window.
+    let since = at - time::Duration::minutes(1);
+    assert_eq!(
+        s.outbox
+            .count_messages("password_reset", &[7; 32], since)
+            .await
+            .expect("count"),
+        3
+    );
+    assert_eq!(
+        s.outbox
+            .count_messages("password_reset", &[8; 32], since)
+            .await
+            .expect("count"),
+        0
+    );
+    assert_eq!(
+        s.outbox
+            .count_messages("unblock", &[7; 32], since)
+            .await
+            .expect("count"),
+        0
+    );
+    assert_eq!(
+        s.outbox
+            .count_messages("password_reset", &[7; 32], at + time::Duration::minutes(1))
+            .await
+            .expect("count"),
+        1
+    );
+    // Sweeping removes rows queued before the cut-off.
+    s.setup
+        .sweep_expired(at + time::Duration::minutes(1))
+        .await
+        .expect("sweep");
+    assert_eq!(
+        s.outbox
+            .count_messages("password_reset", &[7; 32], since - time::Duration::days(9))
+            .await
+            .expect("count"),
+        1
+    );
+}
+
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -2375,6 +2574,7 @@ conformance!(
     identities_link_and_unlink,
     sweeping_removes_only_what_is_dead,
     login_failures_count_and_claim_turns,
+    outbox_claims_are_exclusive_and_retried,
     revoked_refresh_families_stay_revoked,
     user_sessions_end_together,
     blocked_users_do_not_link,

@@ -142,9 +142,22 @@ fn at_path<'a>(v: &'a mut Value, path: &[&str]) -> Option<&'a mut Value> {
     Some(v)
 }
 
-/// Seals the secrets in `c.options`; a secret absent from them keeps its value in `before`.
+/// Where tokens signed with the SMS gateway secret go, and who they claim to be for.
+fn gateway_destination(options: &Value) -> [&Value; 3] {
+    let auth = &options["gateway_authentication"];
+    [&options["gateway_url"], &auth["audience"], &auth["subject"]]
+}
+
+/// Seals the secrets in `c.options`; a secret absent from them keeps its value in `before`,
+/// except the SMS gateway secret when the gateway URL, audience or subject changed: whoever
+/// may update connections (but never read their secrets) must not be able to send tokens the
+/// real gateway accepts to a host of their choosing. Without it, delivery fails (and is
+/// logged) instead of sending an unsigned request.
 fn seal_secrets(state: &AppState, c: &mut Connection, before: Option<&Connection>) {
     for path in SECRET_OPTIONS {
+        let moved = before
+            .is_some_and(|b| gateway_destination(&b.options) != gateway_destination(&c.options));
+        let kept_here = !(moved && *path == ["gateway_authentication", "secret"]);
         let joined = path.join(".");
         let current = at_path(&mut c.options, path).map(|v| v.clone());
         match current {
@@ -158,6 +171,7 @@ fn seal_secrets(state: &AppState, c: &mut Connection, before: Option<&Connection
             }
             None => {
                 let kept = before
+                    .filter(|_| kept_here)
                     .and_then(|b| {
                         let mut o = b.options.clone();
                         at_path(&mut o, path).map(|v| v.clone())

@@ -1,6 +1,8 @@
-//! Sending passwordless messages: email through the tenant's SMTP provider, SMS through the
-//! connection's gateway (Auth0's JSON `{recipient, body, sender}` with an optional HS256
-//! bearer token) or Twilio's Messages API. A failure is returned, never swallowed.
+//! Sending passwordless SMS (email goes through `crate::mailer`), called only by the outbox
+//! worker: through the connection's gateway (Auth0's JSON `{recipient, body, sender}` with an
+//! optional HS256 bearer token) or Twilio's Messages API. A failure is returned for the
+//! tenant log (`fn`), which only administrators read: callers of `/passwordless/start` never
+//! see a gateway's status or address.
 
 use aws_lc_rs::hmac;
 use base64::Engine as _;
@@ -10,27 +12,10 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 
-/// Why a message did not go out, in the words the caller sees.
+/// Why a message did not go out, for the tenant log.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct DeliveryError(pub String);
-
-/// Sends an email; `from` may hold a template already rendered.
-pub async fn email(
-    state: &AppState,
-    from: Option<&str>,
-    to: &str,
-    subject: &str,
-    body: String,
-) -> Result<(), DeliveryError> {
-    crate::mailer::send_from(state, from, to, subject, body)
-        .await
-        .map_err(|e| {
-            // The details (hosts, relay answers) go to the operator's log, not the caller.
-            tracing::warn!(error = %e, "passwordless email not sent");
-            DeliveryError("The email could not be sent".into())
-        })
-}
 
 /// Sends an SMS with the connection's provider.
 pub async fn sms(

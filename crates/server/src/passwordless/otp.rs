@@ -17,10 +17,13 @@ use gatehouse_core::user::{Identity, User};
 use serde_json::{Map, Value, json};
 use time::{Duration, OffsetDateTime};
 
-use super::delivery;
 use crate::AppState;
 use crate::error::OAuthError;
 use crate::http::caller_info::CallerInfo;
+use crate::outbox;
+
+/// The outbox kind of passwordless codes and links.
+const OUTBOX_KIND: &str = "passwordless";
 
 /// The passwordless connection named `name` that `client` may use, else Auth0's
 /// `bad.connection`.
@@ -98,7 +101,8 @@ pub struct SendRequest<'a> {
 
 /// Sends a code or link, and logs `cs` or `cls`. The answer is the same when nothing is
 /// sent because the person may not log in (blocked, or unknown with sign-up disabled), so
-/// it reveals no one's account. A delivery failure is the caller's error.
+/// it reveals no one's account. The message is queued (`crate::outbox`): a delivery failure
+/// is logged for the administrator, and the caller is told of success either way.
 pub async fn send(state: &AppState, req: SendRequest<'_>) -> Result<(), OAuthError> {
     let limits = &state.passwordless_limits;
     if let (Some(l), Some(ip)) = (&limits.per_ip, req.caller.ip_key.as_deref())
@@ -140,6 +144,8 @@ pub async fn send(state: &AppState, req: SendRequest<'_>) -> Result<(), OAuthErr
     if !may_log_in {
         event.description = Some("Nothing sent: the user is blocked or may not sign up".into());
         state.logs.record(event);
+        // The write a send makes, so the time taken does not tell this case apart.
+        outbox::enqueue(state, OUTBOX_KIND, req.recipient, None).await?;
         return Ok(());
     }
     // Links are opened, not typed: they carry a long secret instead of a short code.
@@ -176,33 +182,23 @@ pub async fn send(state: &AppState, req: SendRequest<'_>) -> Result<(), OAuthErr
         request_language: req.language,
     };
     let body = render(&options.template, &values);
-    let delivered = if req.connection.strategy == "email" {
-        let from = options.from.as_deref().map(|f| render(f, &values));
-        delivery::email(
-            state,
-            from.as_deref(),
-            req.recipient,
-            &render(&options.subject, &values),
+    // Queued, not sent: the answer does not wait on (or reveal anything through) the
+    // provider. A delivery failure is logged (`fn`) by the outbox, not told to the caller.
+    let content = if req.connection.strategy == "email" {
+        outbox::Content::Email {
+            to: req.recipient.to_owned(),
+            from: options.from.as_deref().map(|f| render(f, &values)),
+            subject: render(&options.subject, &values),
             body,
-        )
-        .await
-        .map_err(|e| ("email_provider_error", e))
+        }
     } else {
-        delivery::sms(state, req.connection, req.recipient, &body)
-            .await
-            .map_err(|e| ("sms_provider_error", e))
+        outbox::Content::Sms {
+            connection: req.connection.name.clone(),
+            to: req.recipient.to_owned(),
+            body,
+        }
     };
-    if let Err((code, e)) = delivered {
-        // The code that did not arrive must not work either.
-        state.stores.otps.consume_otp(&otp.id).await?;
-        event.kind = "fn".into();
-        event.description = Some(e.0.clone());
-        state.logs.record(event);
-        return Err(OAuthError::Auth0 {
-            code,
-            description: e.0,
-        });
-    }
+    outbox::enqueue(state, OUTBOX_KIND, req.recipient, Some(content)).await?;
     event.description = Some(match req.send {
         Send::Code => "Passwordless login code has been sent".into(),
         Send::Link => "Passwordless login code/link has been sent".into(),

@@ -27,7 +27,7 @@ struct UnblockPage<'a> {
     ticket: &'a str,
 }
 
-/// Emails `user` an unblock link after a block from `ip`. Failures are logged, not raised:
+/// Queues an unblock link for `user` after a block from `ip` (see `crate::outbox`). Failures are logged, not raised:
 /// the login answer is the same either way, and an administrator can still unblock.
 pub async fn send_unblock_link(state: &AppState, user: &User, ip: &str) {
     let Some(email) = user.email.clone() else {
@@ -42,12 +42,18 @@ pub async fn send_unblock_link(state: &AppState, user: &User, ip: &str) {
                  The link works for one day, once. If it was not you, someone may be guessing \
                  your password: consider changing it.\n"
             );
-            crate::mailer::send(state, &email, "Your account has been blocked", text).await
+            let mail = crate::outbox::Content::Email {
+                to: email.clone(),
+                from: None,
+                subject: "Your account has been blocked".into(),
+                body: text,
+            };
+            crate::outbox::enqueue(state, KIND, &email, Some(mail)).await
         }
-        Err(e) => Err(e.into()),
+        Err(e) => Err(e),
     };
     if let Err(e) = sent {
-        tracing::warn!(error = %e, "unblock email not sent");
+        tracing::warn!(error = %e, "unblock email not queued");
     }
 }
 

@@ -20,7 +20,7 @@ const KIND: &str = "email_verification";
 /// How long a verification link works (Auth0's default is five days).
 const TICKET_LIFETIME: Duration = Duration::days(5);
 
-/// Emails `user` a verification link. Failures are logged, not raised: the account exists
+/// Queues a verification link for `user` (see `crate::outbox`). Failures are logged, not raised: the account exists
 /// either way, and the link can be sent again.
 pub async fn send_verification(state: &AppState, user: &User) {
     let Some(email) = user.email.clone() else {
@@ -41,12 +41,18 @@ pub async fn send_verification(state: &AppState, user: &User) {
             let text = format!(
                 "Please confirm that this is your email address by opening:\n{link}\n\nThe link works for five days, once.\n"
             );
-            crate::mailer::send(state, &email, "Verify your email", text).await
+            let mail = crate::outbox::Content::Email {
+                to: email.clone(),
+                from: None,
+                subject: "Verify your email".into(),
+                body: text,
+            };
+            crate::outbox::enqueue(state, KIND, &email, Some(mail)).await
         }
-        Err(e) => Err(e.into()),
+        Err(e) => Err(e),
     };
     if let Err(e) = sent {
-        tracing::warn!(error = %e, "verification email not sent");
+        tracing::warn!(error = %e, "verification email not queued");
     }
 }
 

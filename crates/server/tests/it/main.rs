@@ -25,6 +25,7 @@ mod rate_limits;
 mod security_accounts;
 mod security_connections;
 mod security_logout;
+mod security_outbox;
 mod security_proxy;
 mod security_scope;
 mod signup;

@@ -12,15 +12,32 @@ pub struct SmtpSink {
 
 impl SmtpSink {
     pub async fn start() -> Self {
+        Self::start_with(std::time::Duration::ZERO, 0).await
+    }
+
+    /// A server that waits `greeting_delay` before greeting each connection (a slow relay),
+    /// and turns the first `refuse` connections away with a 421 (a relay that is down).
+    pub async fn start_with(greeting_delay: std::time::Duration, refuse: usize) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let (tx, mails) = mpsc::unbounded_channel();
         tokio::spawn(async move {
+            let mut refuse = refuse;
             while let Ok((stream, _)) = listener.accept().await {
                 let tx = tx.clone();
+                let refused = refuse > 0;
+                refuse = refuse.saturating_sub(1);
                 tokio::spawn(async move {
                     let (read, mut write) = stream.into_split();
                     let mut lines = BufReader::new(read).lines();
+                    tokio::time::sleep(greeting_delay).await;
+                    if refused {
+                        write
+                            .write_all(b"421 localhost busy, try later\r\n")
+                            .await
+                            .ok();
+                        return;
+                    }
                     write.write_all(b"220 localhost ESMTP test\r\n").await.ok();
                     let mut data: Option<String> = None;
                     while let Ok(Some(line)) = lines.next_line().await {

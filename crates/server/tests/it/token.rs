@@ -241,7 +241,7 @@ async fn bad_requests_are_400() {
         ],
     )
     .await;
-    assert_eq!(error_of(r).await.1, "invalid_request");
+    assert_eq!(error_of(r).await.1, "invalid_scope");
 }
 
 #[tokio::test]
