@@ -245,8 +245,12 @@ mod tests {
             UserQuery::Not(i) => UserQuery::Not(Box::new(anonymised(i))),
             UserQuery::Term(t) => {
                 let field = match &t.field {
-                    SearchField::AppMetadata(p) => SearchField::AppMetadata(vec!["k".into(); p.len()]),
-                    SearchField::UserMetadata(p) => SearchField::UserMetadata(vec!["k".into(); p.len()]),
+                    SearchField::AppMetadata(p) => {
+                        SearchField::AppMetadata(vec!["k".into(); p.len()])
+                    }
+                    SearchField::UserMetadata(p) => {
+                        SearchField::UserMetadata(vec!["k".into(); p.len()])
+                    }
                     f => f.clone(),
                 };
                 let value = match t.field {
@@ -256,7 +260,11 @@ mod tests {
                     | SearchField::LoginsCount => t.value.clone(),
                     _ => "v".into(),
                 };
-                UserQuery::Term(Term { field, value, prefix: t.prefix })
+                UserQuery::Term(Term {
+                    field,
+                    value,
+                    prefix: t.prefix,
+                })
             }
         }
     }
@@ -265,7 +273,11 @@ mod tests {
         let mut seen = std::collections::BTreeSet::new();
         let b = sql.as_bytes();
         for (i, _) in sql.match_indices('$') {
-            let digits: String = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).map(|&c| c as char).collect();
+            let digits: String = b[i + 1..]
+                .iter()
+                .take_while(|c| c.is_ascii_digit())
+                .map(|&c| c as char)
+                .collect();
             if let Ok(n) = digits.parse::<usize>() {
                 seen.insert(n);
             }

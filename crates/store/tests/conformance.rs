@@ -2322,7 +2322,6 @@ async fn login_failures_count_and_claim_turns(s: Stores) {
     );
 }
 
-
 async fn outbox_claims_are_exclusive_and_retried(s: Stores) {
     use gatehouse_core::outbox::{OutboxMessage, OutboxState};
     let at = now();
@@ -2520,7 +2519,6 @@ async fn outbox_claims_are_exclusive_and_retried(s: Stores) {
         1
     );
 }
-
 
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
