@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::log::LogEvent;
 use gatehouse_core::password_policy::PasswordPolicy;
+use gatehouse_core::user::{Identity, User};
 use serde::Deserialize;
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
@@ -46,6 +47,52 @@ pub struct ChangePassword {
     client_id: Option<String>,
 }
 
+/// Whether `email` has had its share of reset mails this hour: counted in the database so the
+/// limit holds across replicas, and before anything tells known and unknown addresses apart.
+/// Over it, the caller gets the same answer and nothing is queued.
+async fn over_reset_limit(
+    state: &AppState,
+    email: &str,
+    client_id: Option<&str>,
+    connection: &str,
+) -> Result<bool, OAuthError> {
+    let since = OffsetDateTime::now_utc() - MAIL_WINDOW;
+    let asked = state
+        .stores
+        .outbox
+        .count_messages(KIND, &outbox::recipient_hash(state, email), since)
+        .await?;
+    if asked < MAILS_PER_WINDOW {
+        return Ok(false);
+    }
+    let mut event = LogEvent::new("fcpr");
+    event.description = Some("Too many password reset requests for this address".into());
+    event.client_id = client_id.map(str::to_owned);
+    event.connection = Some(connection.to_owned());
+    state.logs.record(event);
+    Ok(true)
+}
+
+/// The identity `email` belongs to and the address to write to (a linked identity has its
+/// own password and address).
+fn reset_target<'a>(
+    user: &'a User,
+    connection: &str,
+    email: &str,
+) -> Option<(&'a User, &'a Identity, String)> {
+    let position = user
+        .identities
+        .iter()
+        .position(|i| Some(i) == user.identity_for_login(connection, email))?;
+    let identity = &user.identities[position];
+    let address = if position == 0 {
+        user.email.clone()
+    } else {
+        identity.profile_data["email"].as_str().map(str::to_owned)
+    }?;
+    Some((user, identity, address))
+}
+
 /// `POST /dbconnections/change_password`: 200 text/plain, always the same sentence.
 pub async fn change_password(
     State(state): State<AppState>,
@@ -64,21 +111,7 @@ pub async fn change_password(
         .connection
         .filter(|c| !c.is_empty())
         .ok_or_else(|| OAuthError::InvalidRequest("Missing connection".into()))?;
-    // A few reset mails per address an hour, counted in the database so the limit holds
-    // across replicas, and before anything tells known and unknown addresses apart. Over
-    // it, the same answer, and nothing is queued.
-    let since = OffsetDateTime::now_utc() - MAIL_WINDOW;
-    let asked = state
-        .stores
-        .outbox
-        .count_messages(KIND, &outbox::recipient_hash(&state, &email), since)
-        .await?;
-    if asked >= MAILS_PER_WINDOW {
-        let mut event = LogEvent::new("fcpr");
-        event.description = Some("Too many password reset requests for this address".into());
-        event.client_id = req.client_id.clone();
-        event.connection = Some(connection.clone());
-        state.logs.record(event);
+    if over_reset_limit(&state, &email, req.client_id.as_deref(), &connection).await? {
         return Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], SENT).into_response());
     }
     // Only database connections have passwords to reset.
@@ -112,20 +145,9 @@ pub async fn change_password(
         }
         false => None,
     };
-    // The identity the address belongs to (a linked one has its own password and address).
-    let target = found.as_ref().and_then(|user| {
-        let position = user
-            .identities
-            .iter()
-            .position(|i| Some(i) == user.identity_for_login(&connection, &email))?;
-        let identity = &user.identities[position];
-        let address = if position == 0 {
-            user.email.clone()
-        } else {
-            identity.profile_data["email"].as_str().map(str::to_owned)
-        }?;
-        Some((user, identity, address))
-    });
+    let target = found
+        .as_ref()
+        .and_then(|user| reset_target(user, &connection, &email));
     if let Some((user, identity, address)) = target {
         let subject = format!("{}~{}", identity.connection, identity.user_id);
         let link = ui::ticket_link_for(
