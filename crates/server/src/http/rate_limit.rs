@@ -176,17 +176,24 @@ fn set_headers(h: &mut HeaderMap, d: &Decision) {
 }
 
 /// The Management bucket of a request: a verified person's `sub`, a verified machine token's
-/// client, else the client IP (key).
-fn mgmt_key(state: &AppState, headers: &HeaderMap, ip: &str) -> String {
-    match crate::mgmt::auth::Caller::from_headers(state, headers) {
-        Ok(c) if c.sub.ends_with("@clients") => format!("client:{}", c.azp),
-        Ok(c) => format!("user:{}", c.sub),
+/// client, else the client IP (key). A verified caller is kept for the `Caller` extractor.
+fn mgmt_key(state: &AppState, request: &mut Request, ip: &str) -> String {
+    match crate::mgmt::auth::Caller::from_headers(state, request.headers()) {
+        Ok(c) => {
+            let key = if c.sub.ends_with("@clients") {
+                format!("client:{}", c.azp)
+            } else {
+                format!("user:{}", c.sub)
+            };
+            request.extensions_mut().insert(c);
+            key
+        }
         Err(_) => format!("ip:{ip}"),
     }
 }
 
 /// The middleware.
-pub async fn limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn limit(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let Some(class) = class_of(request.uri().path()) else {
         return next.run(request).await;
     };
@@ -200,10 +207,11 @@ pub async fn limit(State(state): State<AppState>, request: Request, next: Next) 
         match class {
             Class::Auth => (limits.auth.as_ref(), format!("ip:{ip}")),
             Class::Public => (limits.public.as_ref(), format!("ip:{ip}")),
-            Class::Mgmt => (
-                limits.mgmt.as_ref(),
-                mgmt_key(&state, request.headers(), &ip),
-            ),
+            // Without a Management limit the token is verified once, by the extractor.
+            Class::Mgmt => match limits.mgmt.as_ref() {
+                Some(l) => (Some(l), mgmt_key(&state, &mut request, &ip)),
+                None => (None, String::new()),
+            },
         }
     };
     let Some(limiter) = limiter else {
