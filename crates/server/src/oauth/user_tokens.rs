@@ -1,13 +1,12 @@
 //! Tokens for a user: the access token, the ID token when `openid` was asked for, and a
 //! refresh token when `offline_access` was asked for and allowed. Shared by every grant that
-//! ends with a person (password, refresh, and the authorization code to come).
+//! ends with a person (authorization code, refresh, password, passwordless) and by the
+//! implicit and hybrid responses of `/authorize`.
 
 use std::sync::Arc;
 
-use axum::Json;
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
 use gatehouse_core::client::{AppType, Client};
+use gatehouse_core::log::LogEvent;
 use gatehouse_core::refresh_token::{RefreshPolicy, RefreshToken};
 use gatehouse_core::resource_server::ResourceServer;
 use gatehouse_core::role::Permission;
@@ -21,6 +20,7 @@ use time::{Duration, OffsetDateTime};
 use crate::AppState;
 use crate::crypto::random_secret;
 use crate::error::OAuthError;
+use crate::oauth::token::{TokenRequest, TokenResponse};
 
 /// Access tokens that only open `/userinfo` live as long as Auth0's (24 h).
 const USERINFO_TOKEN_LIFETIME: i64 = 86_400;
@@ -137,40 +137,44 @@ async fn grant_scope(
     Ok((scope, permissions))
 }
 
-/// Tokens for a person who just proved who they are at the token endpoint (the password and
-/// passwordless grants): counts the login, takes `audience` (or the tenant's default) and
-/// `scope` from the request, notes the audience in the grant's log event.
+/// A person who just proved who they are at the token endpoint (the password and
+/// passwordless grants).
+pub struct DirectLogin<'a> {
+    /// The user.
+    pub user: &'a User,
+    /// The connection they proved it with.
+    pub connection: &'a str,
+    /// The `gty` claim.
+    pub gty: &'static str,
+    /// The `scope` asked for (None: what the API defines).
+    pub scope: Option<&'a Scope>,
+}
+
+/// Tokens for a direct login: counts the login, takes `audience` (or the tenant's default)
+/// from the request, notes the audience in the grant's log event.
 pub async fn issue_direct_login(
     state: &AppState,
-    client: &Arc<Client>,
-    user: &User,
-    connection: &str,
-    gty: &'static str,
-    req: (&crate::oauth::params::Params, Option<&Scope>, Option<&str>),
-    event: &mut gatehouse_core::log::LogEvent,
-) -> Result<Response, OAuthError> {
-    let (params, scope, ip) = req;
-    let now = OffsetDateTime::now_utc();
+    req: &TokenRequest,
+    login: DirectLogin<'_>,
+    event: &mut LogEvent,
+) -> Result<TokenResponse, OAuthError> {
     state
         .stores
         .users
-        .record_login(&user.user_id, ip, now)
+        .record_login(&login.user.user_id, req.caller.ip.as_deref(), req.now)
         .await?;
-    let audience = match params.get("audience") {
-        Some(a) => Some(a.to_owned()),
-        None => state.catalog.tenant().await?.default_audience.clone(),
-    };
+    let audience = req.audience(state).await?;
     event.audience = audience.clone();
-    issue(
+    mint(
         state,
         UserTokenRequest {
-            client,
-            user,
-            connection,
+            client: &req.client,
+            user: login.user,
+            connection: login.connection,
             audience: audience.as_deref(),
-            scope,
-            gty,
-            auth_time: now.unix_timestamp(),
+            scope: login.scope,
+            gty: login.gty,
+            auth_time: req.now.unix_timestamp(),
             refresh: RefreshMode::Fresh,
             nonce: None,
             sid: None,
@@ -181,13 +185,12 @@ pub async fn issue_direct_login(
     .await
 }
 
-/// Issues the tokens and returns the RFC 6749 s5.1 response.
-pub async fn issue(state: &AppState, req: UserTokenRequest<'_>) -> Result<Response, OAuthError> {
-    Ok(no_store(Json(mint(state, req).await?).into_response()))
-}
-
-/// Makes the tokens; the JSON object of a token response.
-pub async fn mint(state: &AppState, req: UserTokenRequest<'_>) -> Result<Value, OAuthError> {
+/// Makes the tokens for a person: for the grants, and for the implicit and hybrid responses
+/// of `/authorize`.
+pub async fn mint(
+    state: &AppState,
+    req: UserTokenRequest<'_>,
+) -> Result<TokenResponse, OAuthError> {
     let api = match req.audience {
         Some(aud) => Some(
             state
@@ -224,12 +227,14 @@ pub async fn mint(state: &AppState, req: UserTokenRequest<'_>) -> Result<Value, 
         permissions,
     };
     let access_token = state.keys.sign(&access.to_json())?;
-    let mut body = json!({
-        "access_token": access_token,
-        "token_type": "Bearer",
-        "expires_in": lifetime,
-        "scope": scope.to_string(),
-    });
+    let mut body = TokenResponse {
+        access_token: access_token.clone(),
+        token_type: "Bearer",
+        expires_in: lifetime,
+        scope: scope.to_string(),
+        id_token: None,
+        refresh_token: None,
+    };
     if scope.contains("openid") {
         let lifetime = req
             .client
@@ -257,7 +262,7 @@ pub async fn mint(state: &AppState, req: UserTokenRequest<'_>) -> Result<Value, 
         if let Some(code) = req.c_hash_of {
             claims.insert("c_hash".into(), json!(half_hash(code)));
         }
-        body["id_token"] = json!(state.keys.sign(&Value::Object(claims))?);
+        body.id_token = Some(state.keys.sign(&Value::Object(claims))?);
     }
     let offline_ok = api.as_ref().is_none_or(|a| a.allow_offline_access);
     let may_refresh = req
@@ -308,15 +313,7 @@ pub async fn mint(state: &AppState, req: UserTokenRequest<'_>) -> Result<Value, 
             };
             return Err(OAuthError::InvalidGrant(what.into()));
         }
-        body["refresh_token"] = json!(secret);
+        body.refresh_token = Some(secret);
     }
     Ok(body)
-}
-
-/// Token responses are never cached (RFC 6749 s5.1).
-pub fn no_store(mut response: Response) -> Response {
-    let h = response.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    response
 }

@@ -2,57 +2,52 @@
 //! says so, and treating a replayed retired token as theft: the whole family is revoked
 //! (RFC 9700 s4.14.2), logged as `ferrt`.
 
-use axum::http::HeaderMap;
-use axum::response::Response;
 use gatehouse_core::client::AppType;
 use gatehouse_core::log::LogEvent;
 use gatehouse_core::refresh_token::{self, RefreshDecision, RefreshPolicy};
 use gatehouse_core::scope::Scope;
-use time::{Duration, OffsetDateTime};
+use time::Duration;
 
+use super::{Grant, GrantFuture, LogCodes};
 use crate::AppState;
 use crate::error::OAuthError;
-use crate::http::caller_info::CallerInfo;
-use crate::oauth::client_auth;
-use crate::oauth::params::Params;
-use crate::oauth::token::GrantLog;
+use crate::oauth::client_auth::ClientAuth;
+use crate::oauth::token::{TokenRequest, TokenResponse};
 use crate::oauth::user_tokens::{self, RefreshMode, UserTokenRequest};
 
-/// `grant_type=refresh_token`.
-pub const REFRESH_TOKEN: &str = "refresh_token";
+/// `grant_type=refresh_token`: public clients too (the token is bound to the client); logs
+/// `sertft`, `fertft` or `ferrt`.
+pub const GRANT: Grant = Grant {
+    name: "refresh_token",
+    client_auth: ClientAuth::ConfidentialOrPublic,
+    trusts_forwarded_for: false,
+    log: LogCodes {
+        failure: "fertft",
+        success: "sertft",
+        description: "Refresh Token for Access Token",
+    },
+    handle,
+};
+
+fn handle<'a>(
+    state: &'a AppState,
+    req: &'a TokenRequest,
+    event: &'a mut LogEvent,
+) -> GrantFuture<'a> {
+    Box::pin(run(state, req, event))
+}
 
 fn invalid() -> OAuthError {
     // spa-js falls back to an iframe when it reads "invalid refresh token".
     OAuthError::InvalidGrant("Unknown or invalid refresh token.".into())
 }
 
-/// Runs the grant and logs `sertft`, `fertft` or `ferrt`.
-pub async fn grant(
-    state: &AppState,
-    caller: CallerInfo,
-    headers: &HeaderMap,
-    params: &Params,
-) -> Result<Response, OAuthError> {
-    let mut log = GrantLog::start(
-        &caller,
-        params,
-        "fertft",
-        "sertft",
-        "Refresh Token for Access Token",
-    );
-    let result = run(state, headers, params, &mut log.event).await;
-    log.finish(state, &result);
-    result
-}
-
 async fn run(
     state: &AppState,
-    headers: &HeaderMap,
-    params: &Params,
+    req: &TokenRequest,
     event: &mut LogEvent,
-) -> Result<Response, OAuthError> {
-    let client =
-        client_auth::client_for_grant(state, headers, params, REFRESH_TOKEN, event).await?;
+) -> Result<TokenResponse, OAuthError> {
+    let (client, params, now) = (&req.client, &req.params, req.now);
     let presented = params.require("refresh_token")?;
     let hash = state.hasher.hash(presented);
     let stored = state.stores.refresh_tokens.refresh_token(&hash).await?;
@@ -60,7 +55,6 @@ async fn run(
         client.settings.extra.get("refresh_token"),
         client.app_type == AppType::Spa,
     );
-    let now = OffsetDateTime::now_utc();
     let revoke = |family: String| async move {
         state
             .stores
@@ -117,19 +111,11 @@ async fn run(
         }
         None => original,
     };
-    let user = state
-        .stores
-        .users
-        .user(&token.user_id)
-        .await?
-        .ok_or_else(invalid)?;
-    if user.blocked {
-        return Err(OAuthError::Unauthorized("user is blocked".into()));
-    }
-    user_tokens::issue(
+    let user = super::active_user(state, &token.user_id, invalid).await?;
+    user_tokens::mint(
         state,
         UserTokenRequest {
-            client: &client,
+            client,
             user: &user,
             connection: &token.connection,
             audience: token.audience.as_deref(),
