@@ -130,6 +130,7 @@ async fn run(
             sid: Some(&grant.sid),
             at_hash: false,
             c_hash_of: None,
+            now,
         },
     )
     .await

@@ -2,11 +2,10 @@
 //! says so, and treating a replayed retired token as theft: the whole family is revoked
 //! (RFC 9700 s4.14.2), logged as `ferrt`.
 
-use gatehouse_core::client::AppType;
 use gatehouse_core::log::LogEvent;
-use gatehouse_core::refresh_token::{self, RefreshDecision, RefreshPolicy};
+use gatehouse_core::refresh_token::{self, RefreshDecision, RefreshPolicy, RefreshToken};
 use gatehouse_core::scope::Scope;
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 
 use super::{Grant, GrantFuture, LogCodes};
 use crate::AppState;
@@ -47,75 +46,16 @@ async fn run(
     req: &TokenRequest,
     event: &mut LogEvent,
 ) -> Result<TokenResponse, OAuthError> {
-    let (client, params, now) = (&req.client, &req.params, req.now);
-    let presented = params.require("refresh_token")?;
-    let hash = state.hasher.hash(presented);
-    let stored = state.stores.refresh_tokens.refresh_token(&hash).await?;
-    let policy = RefreshPolicy::from_settings(
-        client.settings.extra.get("refresh_token"),
-        client.app_type == AppType::Spa,
-    );
-    let revoke = |family: String| async move {
-        state
-            .stores
-            .refresh_tokens
-            .revoke_refresh_family(&family, now)
-            .await
-    };
-    let token = match refresh_token::decide(stored.as_ref(), &client.client_id, policy, now) {
-        RefreshDecision::Invalid => return Err(invalid()),
-        RefreshDecision::Reuse => {
-            let t = stored.ok_or_else(invalid)?;
-            revoke(t.family_id.clone()).await?;
-            event.kind = "ferrt".into();
-            event.user_id = Some(t.user_id);
-            event.description =
-                Some("Reused rotating refresh token detected; its family was revoked".into());
-            return Err(invalid());
-        }
-        RefreshDecision::Renew => stored.ok_or_else(invalid)?,
-    };
-    event.user_id = Some(token.user_id.clone());
-    if policy.rotating && token.rotated_at.is_none() {
-        // Exactly one of two concurrent redemptions retires the token; the other is a replay.
-        if !state
-            .stores
-            .refresh_tokens
-            .retire_refresh_token(&token.token_hash, now)
-            .await?
-            && policy.leeway == 0
-        {
-            revoke(token.family_id.clone()).await?;
-            event.kind = "ferrt".into();
-            return Err(invalid());
-        }
-    } else if !policy.rotating
-        && let Some(idle) = policy.idle_lifetime
-    {
-        state
-            .stores
-            .refresh_tokens
-            .touch_refresh_token(&token.token_hash, now + Duration::seconds(idle))
-            .await?;
-    }
-    // Down-scoping only: a narrower scope may be asked for, never a wider one.
+    let policy = RefreshPolicy::of(&req.client);
+    let token = redeem(state, req, policy, event).await?;
     let original = Scope::parse(&token.scope).map_err(|_| invalid())?;
-    let scope = match params.scope()? {
-        Some(asked) => {
-            if asked.tokens().iter().any(|s| !original.contains(s)) {
-                return Err(OAuthError::InvalidScope(
-                    "The requested scope exceeds the scope of the refresh token".into(),
-                ));
-            }
-            asked
-        }
-        None => original,
-    };
+    let scope = refresh_token::narrow_scope(original, req.params.scope()?)
+        .map_err(|e| OAuthError::InvalidScope(e.to_string()))?;
     let user = super::active_user(state, &token.user_id, invalid).await?;
     user_tokens::mint(
         state,
         UserTokenRequest {
-            client,
+            client: &req.client,
             user: &user,
             connection: &token.connection,
             audience: token.audience.as_deref(),
@@ -131,7 +71,72 @@ async fn run(
             sid: None,
             at_hash: false,
             c_hash_of: None,
+            now: req.now,
         },
     )
     .await
+}
+
+/// Finds the presented token and spends it as `policy` says: a rotating token is retired
+/// (its successor comes with the response), a non-rotating one has its idle expiry pushed
+/// back. A retired token presented again is theft: its family is revoked.
+async fn redeem(
+    state: &AppState,
+    req: &TokenRequest,
+    policy: RefreshPolicy,
+    event: &mut LogEvent,
+) -> Result<RefreshToken, OAuthError> {
+    let now = req.now;
+    let hash = state.hasher.hash(req.params.require("refresh_token")?);
+    let stored = state.stores.refresh_tokens.refresh_token(&hash).await?;
+    let decision = refresh_token::decide(stored.as_ref(), &req.client.client_id, policy, now);
+    let token = match (decision, stored) {
+        (RefreshDecision::Renew, Some(t)) => t,
+        (RefreshDecision::Reuse, Some(t)) => {
+            revoke_family(state, &t, now, event).await?;
+            event.user_id = Some(t.user_id);
+            event.description =
+                Some("Reused rotating refresh token detected; its family was revoked".into());
+            return Err(invalid());
+        }
+        _ => return Err(invalid()),
+    };
+    event.user_id = Some(token.user_id.clone());
+    if policy.rotating && token.rotated_at.is_none() {
+        // Exactly one of two concurrent redemptions retires the token; the other is a replay.
+        let retired = state
+            .stores
+            .refresh_tokens
+            .retire_refresh_token(&token.token_hash, now)
+            .await?;
+        if !retired && policy.leeway == 0 {
+            revoke_family(state, &token, now, event).await?;
+            return Err(invalid());
+        }
+    } else if !policy.rotating
+        && let Some(idle) = policy.idle_lifetime
+    {
+        state
+            .stores
+            .refresh_tokens
+            .touch_refresh_token(&token.token_hash, now + Duration::seconds(idle))
+            .await?;
+    }
+    Ok(token)
+}
+
+/// Revokes the family of a replayed token (RFC 9700 s4.14.2), logged as `ferrt`.
+async fn revoke_family(
+    state: &AppState,
+    token: &RefreshToken,
+    now: OffsetDateTime,
+    event: &mut LogEvent,
+) -> Result<(), OAuthError> {
+    state
+        .stores
+        .refresh_tokens
+        .revoke_refresh_family(&token.family_id, now)
+        .await?;
+    event.kind = "ferrt".into();
+    Ok(())
 }
