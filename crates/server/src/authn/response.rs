@@ -22,7 +22,8 @@ pub fn respond(
     }
     fields.push(("iss", state.issuer.clone()));
     if tx.response_mode == "web_message" {
-        let origin = crate::http::cors::origin_of(&tx.redirect_uri).unwrap_or_default();
+        let origin =
+            gatehouse_core::authorize_request::origin_of(&tx.redirect_uri).unwrap_or_default();
         let response: serde_json::Map<String, serde_json::Value> = fields
             .iter()
             .map(|(k, v)| ((*k).to_owned(), serde_json::json!(v)))
