@@ -1,9 +1,8 @@
 //! The Authentication API (OAuth 2.0 / OpenID Connect endpoints).
 
-pub mod account_backoff;
+pub mod authorization_response;
 pub mod authorize;
 pub mod client_auth;
-pub mod database_connection;
 pub mod dbconnections;
 pub mod discovery;
 pub mod grants;
@@ -11,7 +10,6 @@ pub mod jwks;
 pub mod logout;
 pub mod mobile;
 pub mod params;
-pub mod password;
 pub mod revoke;
 pub mod token;
 pub mod user_tokens;

@@ -5,5 +5,4 @@
 
 pub mod delivery;
 pub mod link;
-pub mod otp;
 pub mod start;

@@ -1,16 +1,16 @@
 //! The password grants: `password` (the tenant's default directory) and Auth0's
 //! `http://auth0.com/oauth/grant-type/password-realm` (a named database connection), for
 //! first-party back ends that collect credentials themselves. The password check itself
-//! (brute-force counting, back-off, decoy hash) is `oauth::password::check_password`.
+//! (brute-force counting, back-off, decoy hash) is `authn::accounts::check_password`.
 
 use gatehouse_core::log::LogEvent;
 
 use super::{Grant, GrantFuture, LogCodes};
 use crate::AppState;
+use crate::authn::accounts::{BACK_OFF, LoginFailure, TOO_MANY_ATTEMPTS, check_password};
+use crate::authn::database_connection;
 use crate::error::OAuthError;
 use crate::oauth::client_auth::ClientAuth;
-use crate::oauth::database_connection;
-use crate::oauth::password::{BACK_OFF, LoginFailure, TOO_MANY_ATTEMPTS, check_password};
 use crate::oauth::token::{TokenRequest, TokenResponse};
 use crate::oauth::user_tokens::{self, DirectLogin};
 

@@ -6,11 +6,11 @@ use gatehouse_core::log::LogEvent;
 
 use super::{Grant, GrantFuture, LogCodes};
 use crate::AppState;
+use crate::authn::otp;
 use crate::error::OAuthError;
 use crate::oauth::client_auth::ClientAuth;
 use crate::oauth::token::{TokenRequest, TokenResponse};
 use crate::oauth::user_tokens::{self, DirectLogin};
-use crate::passwordless::otp;
 
 /// `grant_type=http://auth0.com/oauth/grant-type/passwordless/otp`; logs `s` or `fepotpft`.
 pub const GRANT: Grant = Grant {
@@ -58,7 +58,7 @@ async fn run(
         otp::CodeCheck::Wrong => return Err(otp::wrong_code(&connection)),
         otp::CodeCheck::TooManyAttempts => {
             return Err(OAuthError::TooManyAttempts(
-                crate::oauth::password::TOO_MANY_ATTEMPTS.into(),
+                crate::authn::accounts::TOO_MANY_ATTEMPTS.into(),
             ));
         }
     }
