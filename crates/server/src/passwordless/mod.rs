@@ -3,6 +3,5 @@
 //! `http://auth0.com/oauth/grant-type/passwordless/otp` grant (`oauth::grants`) or on the login pages, the
 //! link at `/passwordless/verify_redirect`.
 
-pub mod delivery;
 pub mod link;
 pub mod start;
