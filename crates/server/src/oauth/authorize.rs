@@ -226,7 +226,7 @@ pub async fn current_session(
     let Some(id) = cookie(headers, SESSION_COOKIE) else {
         return Ok(None);
     };
-    let now = OffsetDateTime::now_utc();
+    let now = state.clock.now();
     let idle = state.catalog.tenant().await?.idle_session_lifetime();
     Ok(state
         .stores
@@ -565,7 +565,7 @@ pub async fn authorize(
     };
     let prompt = q.prompt.as_deref().unwrap_or_default();
     // OIDC Core s3.1.2.1: an authentication older than max_age does not count.
-    let now_ts = OffsetDateTime::now_utc().unix_timestamp();
+    let now_ts = state.clock.now().unix_timestamp();
     let session = current_session(&state, &headers)
         .await?
         .filter(|s| max_age.is_none_or(|m| now_ts - s.auth_time <= m))
