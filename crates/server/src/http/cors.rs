@@ -5,6 +5,10 @@
 //! (`allowed_origins`, `web_origins` and the origins of their callbacks); discovery and JWKS
 //! for everyone. Preflights allow `Auth0-Client`, which auth0-spa-js sends. No cookie is ever
 //! allowed across origins (no `Access-Control-Allow-Credentials`).
+//!
+//! Not tower-http's `CorsLayer`: it answers every `OPTIONS` as a preflight with 200 (ours:
+//! 204, and only when `Access-Control-Request-Method` is present) and sends the allowed
+//! methods and headers to origins it refuses; matching it would take a layer to undo both.
 
 use axum::extract::{Request, State};
 use axum::http::header::{
