@@ -4,8 +4,6 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gatehouse_core::connection::Connection;
 use gatehouse_core::ids;
 use gatehouse_core::store::{ConnectionFilter, StoreError};
@@ -17,6 +15,7 @@ use super::error::MgmtError;
 use super::page::{Checkpoint, PageQuery, envelope, parse_bool};
 use super::validate::{self as v, bad};
 use crate::AppState;
+use crate::secrets::{SEALED, seal_connection_secret};
 
 /// Strategies gatehouse stores. Logins through `auth0`, `email`, `sms` and `oidc` arrive
 /// with the login issues; the rest are kept so configurations can be carried over.
@@ -126,13 +125,6 @@ fn validate_options(strategy: &str, value: &Value) -> Result<Value, MgmtError> {
 /// shown back, and kept when a PATCH leaves them out.
 const SECRET_OPTIONS: &[&[&str]] = &[&["twilio_token"], &["gateway_authentication", "secret"]];
 
-/// Marks a sealed value in stored options.
-const SEALED: &str = "$sealed";
-
-fn seal_context(connection_id: &str, path: &str) -> String {
-    format!("connection_secret:{connection_id}:{path}")
-}
-
 fn at_path<'a>(v: &'a mut Value, path: &[&str]) -> Option<&'a mut Value> {
     let mut v = v;
     for p in path {
@@ -161,11 +153,9 @@ fn seal_secrets(state: &AppState, c: &mut Connection, before: Option<&Connection
         let current = at_path(&mut c.options, path).map(|v| v.clone());
         match current {
             Some(Value::String(plain)) => {
-                let sealed = state
-                    .sealer
-                    .seal(&seal_context(&c.id, &joined), plain.as_bytes());
+                let sealed = seal_connection_secret(&state.sealer, &c.id, &joined, &plain);
                 if let Some(slot) = at_path(&mut c.options, path) {
-                    *slot = json!({ SEALED: URL_SAFE_NO_PAD.encode(sealed) });
+                    *slot = sealed;
                 }
             }
             None => {
@@ -186,21 +176,6 @@ fn seal_secrets(state: &AppState, c: &mut Connection, before: Option<&Connection
             Some(_) => {}
         }
     }
-}
-
-/// Opens a secret of a connection's options as `seal_secrets` stored it.
-pub fn open_secret(
-    state: &AppState,
-    connection_id: &str,
-    path: &str,
-    stored: &Value,
-) -> Option<String> {
-    let sealed = URL_SAFE_NO_PAD.decode(stored.get(SEALED)?.as_str()?).ok()?;
-    let plain = state
-        .sealer
-        .open(&seal_context(connection_id, path), &sealed)
-        .ok()?;
-    String::from_utf8(plain).ok()
 }
 
 /// The options as shown to callers: sealed secrets left out.

@@ -20,7 +20,6 @@ const PROPERTIES: &[&str] = &[
     "credentials",
     "settings",
 ];
-const SEAL_CONTEXT: &str = "email_provider:credentials";
 
 fn not_configured() -> MgmtError {
     MgmtError::not_found(
@@ -85,8 +84,7 @@ fn apply(
             "credentials" => {
                 let (public, all) = credentials(value)?;
                 p.credentials_public = public;
-                let bytes = serde_json::to_vec(&all).map_err(|e| MgmtError::Internal(e.into()))?;
-                p.credentials_sealed = state.sealer.seal(SEAL_CONTEXT, &bytes);
+                p.credentials_sealed = crate::secrets::seal_email_credentials(&state.sealer, &all);
             }
             "settings" => p.settings = Value::Object(v::object("settings", value)?.clone()),
             _ => {}
@@ -161,10 +159,4 @@ pub async fn delete(State(state): State<AppState>) -> Result<StatusCode, MgmtErr
     t.email_provider.take().ok_or_else(not_configured)?;
     state.stores.tenant.update_tenant(&t).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// The stored SMTP credentials, opened (for the mailer to come).
-pub fn open_credentials(state: &AppState, p: &EmailProvider) -> anyhow::Result<Value> {
-    let bytes = state.sealer.open(SEAL_CONTEXT, &p.credentials_sealed)?;
-    Ok(serde_json::from_slice(&bytes)?)
 }
