@@ -4,7 +4,8 @@
 
 use gatehouse_core::client::{AppType, Client, ClientSettings, StoredSecret};
 use gatehouse_core::client_grant::ClientGrant;
-use gatehouse_core::connection::Connection;
+use gatehouse_core::connection::{Connection, ConnectionOptions};
+use gatehouse_core::strategy::Strategy;
 use gatehouse_core::ids;
 use gatehouse_core::resource_server::{ResourceServer, ScopeDef};
 use gatehouse_core::seed::{BootstrapClient, MANAGEMENT_SCOPES, SeedPlan};
@@ -30,6 +31,13 @@ fn now() -> OffsetDateTime {
     let t = OffsetDateTime::now_utc();
     t.replace_nanosecond(t.nanosecond() / 1000 * 1000)
         .expect("valid nanosecond")
+}
+
+fn other_options(v: serde_json::Value) -> ConnectionOptions {
+    match v {
+        serde_json::Value::Object(m) => ConnectionOptions::Other(m),
+        _ => ConnectionOptions::Other(serde_json::Map::new()),
+    }
 }
 
 fn key(state: KeyState) -> SigningKey {
@@ -145,7 +153,7 @@ async fn seed_is_idempotent(s: Stores) {
         .await
         .expect("get")
         .expect("connection seeded");
-    assert_eq!(conn.strategy, "auth0");
+    assert_eq!(conn.strategy, Strategy::Database);
     let boot = s
         .clients
         .client("boot")
@@ -338,8 +346,8 @@ async fn connections_keep_enabled_clients(s: Stores) {
     let conn = Connection {
         id: ids::new_connection_id(),
         name: "email".into(),
-        strategy: "email".into(),
-        options: json!({"totp": {"time_step": 180, "length": 6}}),
+        strategy: Strategy::Email,
+        options: other_options(json!({"totp": {"time_step": 180, "length": 6}})),
         enabled_clients: enabled,
         extra: [("display_name".to_owned(), json!("Email"))]
             .into_iter()
@@ -398,8 +406,8 @@ async fn new_clients_are_enabled_on_every_connection(s: Stores) {
     let email = Connection {
         id: ids::new_connection_id(),
         name: "email".into(),
-        strategy: "email".into(),
-        options: json!({}),
+        strategy: Strategy::Email,
+        options: other_options(json!({})),
         enabled_clients: vec![],
         extra: Default::default(),
         created_at: now(),
@@ -449,8 +457,8 @@ async fn connections_filter_update_and_delete(s: Stores) {
     let mut sms = Connection {
         id: ids::new_connection_id(),
         name: "sms".into(),
-        strategy: "sms".into(),
-        options: json!({}),
+        strategy: Strategy::Sms,
+        options: other_options(json!({})),
         enabled_clients: vec![c1.client_id.clone()],
         extra: Default::default(),
         created_at: now(),
@@ -480,7 +488,7 @@ async fn connections_filter_update_and_delete(s: Stores) {
         .expect("list");
     assert_eq!(listed, vec![sms.clone()]);
 
-    sms.options = json!({"totp": {"length": 8}});
+    sms.options = other_options(json!({"totp": {"length": 8}}));
     sms.extra.insert("display_name".into(), json!("Text"));
     sms.enabled_clients = vec![c2.client_id.clone()];
     s.connections.update_connection(&sms).await.expect("update");
