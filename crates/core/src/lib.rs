@@ -6,6 +6,7 @@
 pub mod authorize_request;
 pub mod client;
 pub mod client_grant;
+pub mod client_settings;
 pub mod connection;
 pub mod grants;
 pub mod ids;
