@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use gatehouse_core::strategy::Strategy;
 use gatehouse_core::client::Client;
 use gatehouse_core::connection::Connection;
 use gatehouse_core::ids;
@@ -56,7 +57,7 @@ pub async fn connection_for(
 /// The recipient for `connection` from what the caller typed: a lower-cased email, or an
 /// E.164 phone number; else Auth0's `bad.email` / `bad.phone_number`.
 pub fn recipient(connection: &Connection, given: Option<&str>) -> Result<String, OAuthError> {
-    if connection.strategy == "email" {
+    if connection.strategy == Strategy::Email {
         let e = given.ok_or_else(|| OAuthError::Auth0 {
             code: "bad.email",
             description: "Missing required property: email".into(),
@@ -121,7 +122,7 @@ pub async fn send(state: &AppState, req: SendRequest<'_>) -> Result<(), OAuthErr
         ));
     }
     let options =
-        PasswordlessOptions::from_options(&req.connection.strategy, &req.connection.options);
+        PasswordlessOptions::of(req.connection);
     let existing = state
         .stores
         .users
@@ -184,7 +185,7 @@ pub async fn send(state: &AppState, req: SendRequest<'_>) -> Result<(), OAuthErr
     let body = render(&options.template, &values);
     // Queued, not sent: the answer does not wait on (or reveal anything through) the
     // provider. A delivery failure is logged (`fn`) by the outbox, not told to the caller.
-    let content = if req.connection.strategy == "email" {
+    let content = if req.connection.strategy == Strategy::Email {
         outbox::Content::Email {
             to: req.recipient.to_owned(),
             from: options.from.as_deref().map(|f| render(f, &values)),
@@ -214,7 +215,7 @@ pub fn otp_secret(connection: &str, recipient: &str, code: &str) -> String {
 }
 
 fn verify_link(state: &AppState, req: &SendRequest<'_>, code: &str) -> String {
-    let field = if req.connection.strategy == "email" {
+    let field = if req.connection.strategy == Strategy::Email {
         "email"
     } else {
         "phone_number"
@@ -249,7 +250,7 @@ pub async fn check(
     code: &str,
     caller: &CallerInfo,
 ) -> Result<CodeCheck, OAuthError> {
-    let options = PasswordlessOptions::from_options(&connection.strategy, &connection.options);
+    let options = PasswordlessOptions::of(connection);
     let threshold = state
         .config
         .brute_force_threshold
@@ -317,7 +318,7 @@ pub async fn check(
 
 /// Auth0's words for a wrong code, by strategy.
 pub fn wrong_code(connection: &Connection) -> OAuthError {
-    OAuthError::InvalidGrant(if connection.strategy == "email" {
+    OAuthError::InvalidGrant(if connection.strategy == Strategy::Email {
         "Wrong email or verification code.".into()
     } else {
         "Wrong phone number or verification code.".into()
@@ -338,13 +339,13 @@ pub async fn user_for(
             .identities
             .first()
             .is_some_and(|i| i.connection == connection.name);
-        let unverified = if connection.strategy == "email" {
+        let unverified = if connection.strategy == Strategy::Email {
             !user.email_verified
         } else {
             !user.phone_verified
         };
         if primary_matches && unverified {
-            if connection.strategy == "email" {
+            if connection.strategy == Strategy::Email {
                 user.email_verified = true;
             } else {
                 user.phone_verified = true;
@@ -354,19 +355,19 @@ pub async fn user_for(
         }
         return Ok(Some((user, false)));
     }
-    let options = PasswordlessOptions::from_options(&connection.strategy, &connection.options);
+    let options = PasswordlessOptions::of(connection);
     if options.disable_signup {
         return Ok(None);
     }
     let identity = Identity {
-        provider: connection.strategy.clone(),
+        provider: connection.strategy.to_string(),
         connection: connection.name.clone(),
         user_id: ids::new_database_user_id(),
         is_social: false,
         profile_data: json!({}),
         password_hash: None,
     };
-    let (email, phone) = if connection.strategy == "email" {
+    let (email, phone) = if connection.strategy == Strategy::Email {
         (Some(recipient.to_owned()), None)
     } else {
         (None, Some(recipient.to_owned()))

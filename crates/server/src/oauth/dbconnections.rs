@@ -90,7 +90,7 @@ async fn run(
             "The connection does not exist, is not a database connection, or is not enabled for this application",
         )));
     };
-    if conn.options.get("disable_signup") == Some(&json!(true)) {
+    if conn.options.database().is_some_and(|d| d.signup_disabled()) {
         return Ok(Err(SignupError::bad(
             "operation_not_allowed",
             "Public signup is disabled",

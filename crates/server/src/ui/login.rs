@@ -211,7 +211,7 @@ pub async fn submit_signup(
     };
     let (name, connection) = connection_of(&state, &tx, &client).await?;
     let connection =
-        connection.filter(|c| c.options.get("disable_signup") != Some(&serde_json::json!(true)));
+        connection.filter(|c| c.options.database().is_none_or(|d| !d.signup_disabled()));
     let mut event = LogEvent::new("fs");
     event.ip = caller.ip.clone();
     event.client_id = Some(client.client_id.clone());

@@ -9,6 +9,7 @@ use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use gatehouse_core::strategy::Strategy;
 use gatehouse_core::client::Client;
 use gatehouse_core::connection::Connection;
 use gatehouse_core::passwordless::Send;
@@ -169,7 +170,7 @@ pub async fn submit_start(
     };
     let recipient = match otp::recipient(&connection, Some(typed)) {
         Ok(r) => r,
-        Err(_) if connection.strategy == "email" => {
+        Err(_) if connection.strategy == Strategy::Email => {
             return again("Enter a valid email address.".into()).await;
         }
         Err(_) => {
@@ -177,7 +178,7 @@ pub async fn submit_start(
                 .await;
         }
     };
-    let link = form.send == "link" && connection.strategy == "email";
+    let link = form.send == "link" && connection.strategy == Strategy::Email;
     let sent = otp::send(
         &state,
         SendRequest {

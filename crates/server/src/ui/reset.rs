@@ -11,7 +11,6 @@ use gatehouse_core::log::LogEvent;
 use gatehouse_core::password_policy::PasswordPolicy;
 use gatehouse_core::user::{Identity, User};
 use serde::Deserialize;
-use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
 use crate::AppState;
@@ -119,7 +118,7 @@ pub async fn change_password(
         .connections
         .connection_by_name(&connection)
         .await?
-        .filter(|c| c.strategy == "auth0");
+        .filter(|c| c.strategy.is_database());
     // An application may send reset mail only for a connection it is enabled on (an unknown
     // application is enabled on none). Without `client_id`, as Auth0 allows, the mail names
     // no application: it goes to the account's own address with a link to our own page.
@@ -292,7 +291,7 @@ pub async fn submit(
         .connections
         .connection_by_name(&target.connection)
         .await?
-        .map(|c| PasswordPolicy::parse(c.options.get("passwordPolicy").and_then(Value::as_str)))
+        .and_then(|c| c.options.database().map(|d| d.policy()))
         .unwrap_or(PasswordPolicy::Good);
     if let Err(message) = policy.check(&form.password) {
         failed_event(

@@ -74,7 +74,7 @@ async fn run(
         .connections
         .connection_by_name(&realm)
         .await?
-        .filter(|c| c.strategy == "auth0")
+        .filter(|c| c.strategy.is_database())
         .ok_or_else(|| {
             OAuthError::InvalidRequest(format!("connection {realm} is not a database connection"))
         })?;
