@@ -4,8 +4,6 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::refresh_token::RefreshPolicy;
-
 /// `refresh_token`: how the client's refresh tokens rotate and expire.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RefreshTokenSettings {
@@ -33,24 +31,6 @@ pub struct RefreshTokenSettings {
     /// Everything else Auth0 sends (`policies`, ...).
     #[serde(flatten)]
     pub other: Map<String, Value>,
-}
-
-impl RefreshTokenSettings {
-    /// The policy these settings give, with Auth0's defaults; single-page apps always rotate
-    /// (their tokens live in a browser).
-    pub fn policy(settings: Option<&Self>, spa: bool) -> RefreshPolicy {
-        let s = settings.cloned().unwrap_or_default();
-        let rotating = spa || s.rotation_type.as_deref() == Some("rotating");
-        let expiring = rotating || s.expiration_type.as_deref() == Some("expiring");
-        RefreshPolicy {
-            rotating,
-            leeway: s.leeway.unwrap_or(0),
-            lifetime: (expiring && s.infinite_token_lifetime != Some(true))
-                .then(|| s.token_lifetime.unwrap_or(2_592_000)),
-            idle_lifetime: (expiring && s.infinite_idle_token_lifetime != Some(true))
-                .then(|| s.idle_token_lifetime.unwrap_or(1_296_000)),
-        }
-    }
 }
 
 /// `jwt_configuration`: the ID token's lifetime and algorithm.
@@ -97,8 +77,8 @@ impl IosSettings {
     pub fn app_id(&self) -> Option<String> {
         Some(format!(
             "{}.{}",
-            self.team_id.as_deref().filter(|s| !s.is_empty())?,
-            self.app_bundle_identifier.as_deref().filter(|s| !s.is_empty())?
+            self.team_id.as_deref()?,
+            self.app_bundle_identifier.as_deref()?
         ))
     }
 }
@@ -121,30 +101,6 @@ pub struct AndroidSettings {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    fn policy(v: Value, spa: bool) -> RefreshPolicy {
-        let s: RefreshTokenSettings = serde_json::from_value(v).expect("parses");
-        RefreshTokenSettings::policy(Some(&s), spa)
-    }
-
-    #[test]
-    fn refresh_policies_follow_auth0_defaults() {
-        let none = RefreshTokenSettings::policy(None, false);
-        assert!(!none.rotating && none.lifetime.is_none() && none.idle_lifetime.is_none());
-        let spa = RefreshTokenSettings::policy(None, true);
-        assert!(spa.rotating);
-        assert_eq!(spa.lifetime, Some(2_592_000));
-        assert_eq!(spa.idle_lifetime, Some(1_296_000));
-        let p = policy(
-            json!({"rotation_type": "rotating", "leeway": 3, "token_lifetime": 60,
-                   "infinite_idle_token_lifetime": true}),
-            false,
-        );
-        assert!(p.rotating);
-        assert_eq!((p.leeway, p.lifetime, p.idle_lifetime), (3, Some(60), None));
-        let p = policy(json!({"expiration_type": "expiring"}), false);
-        assert!(!p.rotating && p.lifetime.is_some());
-    }
 
     #[test]
     fn settings_round_trip_with_unknown_fields() {

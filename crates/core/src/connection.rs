@@ -71,7 +71,9 @@ pub struct DatabaseOptions {
 impl DatabaseOptions {
     /// The password policy in force (Auth0's default is `good`).
     pub fn policy(&self) -> PasswordPolicy {
-        self.password_policy.flatten().unwrap_or(PasswordPolicy::Good)
+        self.password_policy
+            .flatten()
+            .unwrap_or(PasswordPolicy::Good)
     }
 
     /// Whether public signup is off.
@@ -176,8 +178,8 @@ mod tests {
             json!({"brute_force_protection": false, "requires_username": true,
                    "validation": {"username": {"min": 1, "max": 15}}}),
         ] {
-            let o = ConnectionOptions::from_json(&Strategy::Database, given.clone())
-                .expect("parses");
+            let o =
+                ConnectionOptions::from_json(&Strategy::Database, given.clone()).expect("parses");
             assert_eq!(o.to_json(), given);
         }
     }
@@ -194,7 +196,10 @@ mod tests {
         let d = parse(json!({}));
         assert_eq!(d.policy(), PasswordPolicy::Good);
         assert!(!d.signup_disabled() && !d.username_required() && d.brute_force_protected());
-        assert_eq!(parse(json!({"passwordPolicy": null})).policy(), PasswordPolicy::Good);
+        assert_eq!(
+            parse(json!({"passwordPolicy": null})).policy(),
+            PasswordPolicy::Good
+        );
         let d = parse(json!({"passwordPolicy": "low", "disable_signup": true,
                              "requires_username": true, "brute_force_protection": false}));
         assert_eq!(d.policy(), PasswordPolicy::Low);

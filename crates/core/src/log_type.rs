@@ -115,6 +115,9 @@ mod tests {
             assert_eq!(LogType::parse(t.code()), Some(*t));
         }
         assert_eq!(LogType::parse("nope"), None);
-        assert_eq!(LogType::SuccessExchangeClientCredentials.to_string(), "seccft");
+        assert_eq!(
+            LogType::SuccessExchangeClientCredentials.to_string(),
+            "seccft"
+        );
     }
 }

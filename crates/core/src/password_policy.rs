@@ -103,9 +103,8 @@ impl serde::Serialize for PasswordPolicy {
 impl<'de> serde::Deserialize<'de> for PasswordPolicy {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let name = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        PasswordPolicy::from_name(&name).ok_or_else(|| {
-            serde::de::Error::custom(format!("unknown password policy {name}"))
-        })
+        PasswordPolicy::from_name(&name)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown password policy {name}")))
     }
 }
 

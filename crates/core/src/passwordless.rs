@@ -267,14 +267,16 @@ mod tests {
         let d = PasswordlessOptions::from_options(&Strategy::Email, &json!({}));
         assert_eq!((d.time_step, d.length, d.disable_signup), (180, 6, false));
         assert_eq!(d.subject, DEFAULT_EMAIL_SUBJECT);
-        let nested = PasswordlessOptions::from_options(&Strategy::Email,
+        let nested = PasswordlessOptions::from_options(
+            &Strategy::Email,
             &json!({"email": {"from": "id@acme.test", "subject": "Hi", "body": "{{ code }}"},
                     "totp": {"time_step": 300, "length": 8}, "disable_signup": true}),
         );
         assert_eq!(nested.from.as_deref(), Some("id@acme.test"));
         assert_eq!((nested.time_step, nested.length), (300, 8));
         assert!(nested.disable_signup);
-        let flat = PasswordlessOptions::from_options(&Strategy::Email,
+        let flat = PasswordlessOptions::from_options(
+            &Strategy::Email,
             &json!({"from": "x@acme.test", "template": "T", "totp": {"length": 99}}),
         );
         assert_eq!((flat.template.as_str(), flat.length), ("T", 6));

@@ -5,11 +5,13 @@ use time::OffsetDateTime;
 
 use crate::client::{AppType, Client, ClientSettings, StoredSecret};
 use crate::client_grant::ClientGrant;
-use crate::connection::{Connection, ConnectionOptions, DEFAULT_DATABASE_CONNECTION, DatabaseOptions};
+use crate::connection::{
+    Connection, ConnectionOptions, DEFAULT_DATABASE_CONNECTION, DatabaseOptions,
+};
 use crate::password_policy::PasswordPolicy;
-use crate::strategy::Strategy;
 use crate::resource_server::{DEFAULT_TOKEN_LIFETIME, ResourceServer, ScopeDef};
 use crate::signing_key::SigningKey;
+use crate::strategy::Strategy;
 use crate::{ids, tenant::TenantSettings};
 
 /// Auth0's Management API v2 permission names (the scopes of its system API).

@@ -118,6 +118,9 @@ mod tests {
     fn serializes_as_auth0_names() {
         let s: Strategy = serde_json::from_str("\"google-oauth2\"").expect("parses");
         assert_eq!(s, Strategy::Google);
-        assert_eq!(serde_json::to_string(&s).expect("serializes"), "\"google-oauth2\"");
+        assert_eq!(
+            serde_json::to_string(&s).expect("serializes"),
+            "\"google-oauth2\""
+        );
     }
 }

@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 use gatehouse_core::connection::{Connection, ConnectionOptions};
-use gatehouse_core::strategy::Strategy;
 use gatehouse_core::store::{ConnectionFilter, ConnectionStore, Page, StoreError, StoreResult};
+use gatehouse_core::strategy::Strategy;
 use serde_json::{Map, Value};
 use sqlx::types::Json;
 use time::OffsetDateTime;

@@ -5,12 +5,12 @@
 use gatehouse_core::client::{AppType, Client, ClientSettings, StoredSecret};
 use gatehouse_core::client_grant::ClientGrant;
 use gatehouse_core::connection::{Connection, ConnectionOptions};
-use gatehouse_core::strategy::Strategy;
 use gatehouse_core::ids;
 use gatehouse_core::resource_server::{ResourceServer, ScopeDef};
 use gatehouse_core::seed::{BootstrapClient, MANAGEMENT_SCOPES, SeedPlan};
 use gatehouse_core::signing_key::{KeyState, SigningKey};
 use gatehouse_core::store::{ClientGrantFilter, ConnectionFilter, Page, StoreError, Stores};
+use gatehouse_core::strategy::Strategy;
 use gatehouse_core::user::{Identity, User};
 use gatehouse_store::SqlStore;
 use gatehouse_store::testing::TestDatabase;

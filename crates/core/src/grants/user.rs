@@ -178,10 +178,9 @@ impl IdTokenClaims {
     ) -> Self {
         let lifetime = client
             .settings
-            .extra
-            .get("jwt_configuration")
-            .and_then(|j| j.get("lifetime_in_seconds"))
-            .and_then(Value::as_i64)
+            .jwt_configuration
+            .as_ref()
+            .and_then(|j| j.lifetime_in_seconds)
             .unwrap_or(ID_TOKEN_LIFETIME);
         IdTokenClaims {
             iss: issuer.to_owned(),
@@ -224,6 +223,7 @@ impl IdTokenClaims {
 mod tests {
     use super::*;
     use crate::client::{AppType, ClientSettings};
+    use crate::client_settings::JwtConfiguration;
     use crate::resource_server::ScopeDef;
     use time::OffsetDateTime;
 
@@ -483,10 +483,10 @@ mod tests {
         assert_eq!(json["at_hash"], "h");
         assert!(json.get("sid").is_none() && json.get("c_hash").is_none());
 
-        c.settings.extra.insert(
-            "jwt_configuration".into(),
-            json!({"lifetime_in_seconds": 60}),
-        );
+        c.settings.jwt_configuration = Some(JwtConfiguration {
+            lifetime_in_seconds: Some(60),
+            ..JwtConfiguration::default()
+        });
         let claims = IdTokenClaims::new(ISS, &c, &user, &scope("openid"), 900, 1_000);
         assert_eq!(claims.exp, 1_060);
         assert!(

@@ -240,7 +240,12 @@ pub async fn create_user(
             "Invalid email address",
         )));
     }
-    if conn.options.database().is_some_and(|d| d.username_required()) && username.is_none() {
+    if conn
+        .options
+        .database()
+        .is_some_and(|d| d.username_required())
+        && username.is_none()
+    {
         return Ok(Err(SignupError::bad("invalid_signup", "Missing username")));
     }
     let policy = conn

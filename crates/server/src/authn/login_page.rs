@@ -7,10 +7,10 @@ use std::sync::Arc;
 use askama::Template;
 use axum::http::{StatusCode, header};
 use axum::response::Response;
-use gatehouse_core::strategy::Strategy;
 use gatehouse_core::client::Client;
 use gatehouse_core::connection::Connection;
 use gatehouse_core::store::{ConnectionFilter, Page};
+use gatehouse_core::strategy::Strategy;
 
 use super::cookies::{CSRF_COOKIE, set_cookie};
 use super::database_connection;

@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use gatehouse_core::strategy::Strategy;
 use gatehouse_core::client::Client;
 use gatehouse_core::connection::Connection;
 use gatehouse_core::ids;
@@ -14,6 +13,7 @@ use gatehouse_core::passwordless::{
     TemplateValues, is_e164, new_code, normalize_email, render,
 };
 use gatehouse_core::store::StoreError;
+use gatehouse_core::strategy::Strategy;
 use gatehouse_core::user::{Identity, User};
 use serde_json::{Map, Value, json};
 use time::{Duration, OffsetDateTime};
@@ -121,8 +121,7 @@ pub async fn send(state: &AppState, req: SendRequest<'_>) -> Result<(), OAuthErr
             "Too many codes were sent to this recipient; wait a few minutes".into(),
         ));
     }
-    let options =
-        PasswordlessOptions::of(req.connection);
+    let options = PasswordlessOptions::of(req.connection);
     let existing = state
         .stores
         .users

@@ -5,9 +5,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use gatehouse_core::strategy::Strategy;
 use gatehouse_core::client::Client;
 use gatehouse_core::passwordless::Send;
+use gatehouse_core::strategy::Strategy;
 use serde_json::{Map, Value, json};
 
 use crate::AppState;

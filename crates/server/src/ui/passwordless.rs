@@ -9,10 +9,10 @@ use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use gatehouse_core::strategy::Strategy;
 use gatehouse_core::client::Client;
 use gatehouse_core::connection::Connection;
 use gatehouse_core::passwordless::Send;
+use gatehouse_core::strategy::Strategy;
 use serde::Deserialize;
 use serde_json::json;
 
