@@ -1267,10 +1267,18 @@ async fn roles_permissions_and_members(s: Stores) {
 
 async fn logs_append_filter_and_page(s: Stores) {
     use gatehouse_core::log::{LogEvent, LogFilter};
+    use gatehouse_core::log_type::LogType;
     let mut events = Vec::new();
-    for (i, kind) in ["seccft", "feccft", "sapi", "seccft"].iter().enumerate() {
-        let mut e = LogEvent::new(kind);
-        e.date = now();
+    for (i, kind) in [
+        LogType::SuccessExchangeClientCredentials,
+        LogType::FailedExchangeClientCredentials,
+        LogType::SuccessApiOperation,
+        LogType::SuccessExchangeClientCredentials,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut e = LogEvent::new(kind, uuid::Uuid::now_v7().simple().to_string(), now());
         e.client_id = Some(format!("c{}", i % 2));
         e.user_id = (i == 2).then(|| "auth0|u".to_owned());
         e.audience = Some("https://api".into());

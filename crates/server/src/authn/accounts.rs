@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::connection::Connection;
 use gatehouse_core::ids;
-use gatehouse_core::log::LogEvent;
+use gatehouse_core::log_type::LogType;
 use gatehouse_core::password_policy::PasswordPolicy;
 use gatehouse_core::store::StoreError;
 use gatehouse_core::user::{Identity, User};
@@ -170,7 +170,7 @@ pub async fn check_password(
                                 .await;
                         });
                     }
-                    let mut event = LogEvent::new("limit_wc");
+                    let mut event = crate::audit::event(&state.clock, LogType::BlockedAccount);
                     event.user_id = Some(u.user_id.clone());
                     event.ip = caller.ip.clone();
                     event.description = Some(TOO_MANY_ATTEMPTS.into());

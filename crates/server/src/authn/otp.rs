@@ -7,7 +7,7 @@ use std::sync::Arc;
 use gatehouse_core::client::Client;
 use gatehouse_core::connection::Connection;
 use gatehouse_core::ids;
-use gatehouse_core::log::LogEvent;
+use gatehouse_core::log_type::LogType;
 use gatehouse_core::passwordless::{
     FAILURE_WINDOW_SECONDS, MAX_ATTEMPTS, MAX_RECIPIENT_FAILURES, Otp, PasswordlessOptions, Send,
     TemplateValues, is_e164, new_code, normalize_email, render,
@@ -127,10 +127,13 @@ pub async fn send(state: &AppState, req: SendRequest<'_>) -> Result<(), OAuthErr
         .users
         .user_by_login(&req.connection.name, req.recipient)
         .await?;
-    let mut event = LogEvent::new(match req.send {
-        Send::Code => "cs",
-        Send::Link => "cls",
-    });
+    let mut event = crate::audit::event(
+        &state.clock,
+        match req.send {
+            Send::Code => LogType::CodeSent,
+            Send::Link => LogType::CodeLinkSent,
+        },
+    );
     event.client_id = Some(req.client.client_id.clone());
     event.client_name = Some(req.client.name.clone());
     event.connection = Some(req.connection.name.clone());
@@ -301,7 +304,7 @@ pub async fn check(
         (None, Some(limit), Some(u)) => {
             let n = users.record_login_failure(&u.user_id, ip, now).await?;
             if n >= i64::from(limit) {
-                let mut event = LogEvent::new("limit_wc");
+                let mut event = crate::audit::event(&state.clock, LogType::BlockedAccount);
                 event.user_id = Some(u.user_id.clone());
                 event.ip = caller.ip.clone();
                 event.connection = Some(connection.name.clone());
@@ -394,7 +397,7 @@ pub async fn user_for(
 
 /// Logs `ss` for a user made by a first passwordless login.
 pub fn log_signup(state: &AppState, user: &User, connection: &Connection, client_id: &str) {
-    let mut e = LogEvent::new("ss");
+    let mut e = crate::audit::event(&state.clock, LogType::SuccessSignup);
     e.description = Some("Successful signup (first passwordless login)".into());
     e.user_id = Some(user.user_id.clone());
     e.connection = Some(connection.name.clone());

@@ -7,6 +7,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::log::LogEvent;
+use gatehouse_core::log_type::LogType;
 use serde_json::{Map, Value, json};
 
 use crate::AppState;
@@ -35,13 +36,13 @@ pub async fn signup(
     caller: CallerInfo,
     body: Bytes,
 ) -> Result<Response, OAuthError> {
-    let mut event = LogEvent::new("fs");
+    let mut event = crate::audit::event(&state.clock, LogType::FailedSignup);
     event.ip = caller.ip;
     event.user_agent = caller.user_agent;
     let result = run(&state, &body, &mut event).await?;
     match &result {
         Ok(_) => {
-            event.kind = "ss".into();
+            event.kind = LogType::SuccessSignup;
             event.description = Some("Successful signup".into());
         }
         Err(e) => event.description = Some(e.description.clone()),

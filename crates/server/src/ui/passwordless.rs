@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::client::Client;
 use gatehouse_core::connection::Connection;
+use gatehouse_core::log_type::LogType;
 use gatehouse_core::passwordless::Send;
 use gatehouse_core::strategy::Strategy;
 use serde::Deserialize;
@@ -289,7 +290,7 @@ pub async fn submit_code(
     let Some(recipient) = tx.recipient.clone() else {
         return Ok(pages::error_page(&tenant, "Ask for a code first."));
     };
-    let mut event = crate::authn::login_event(&caller, &client, &connection.name);
+    let mut event = crate::authn::login_event(&state.clock, &caller, &client, &connection.name);
     let checked = otp::check(&state, &connection, &recipient, &form.code, &caller).await?;
     let blocked = matches!(checked, otp::CodeCheck::TooManyAttempts);
     let found = match checked {
@@ -318,7 +319,7 @@ pub async fn submit_code(
     if created {
         otp::log_signup(&state, &user, &connection, &client.client_id);
     }
-    event.kind = "s".into();
+    event.kind = LogType::SuccessLogin;
     event.description = Some("Successful login (passwordless code)".into());
     event.user_id = Some(user.user_id.clone());
     state.logs.record(event);

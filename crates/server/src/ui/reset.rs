@@ -7,7 +7,7 @@ use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use gatehouse_core::log::LogEvent;
+use gatehouse_core::log_type::LogType;
 use gatehouse_core::password_policy::PasswordPolicy;
 use gatehouse_core::user::{Identity, User};
 use serde::Deserialize;
@@ -63,7 +63,7 @@ async fn over_reset_limit(
     if asked < MAILS_PER_WINDOW {
         return Ok(false);
     }
-    let mut event = LogEvent::new("fcpr");
+    let mut event = crate::audit::event(&state.clock, LogType::FailedChangePasswordRequest);
     event.description = Some("Too many password reset requests for this address".into());
     event.client_id = client_id.map(str::to_owned);
     event.connection = Some(connection.to_owned());
@@ -169,7 +169,7 @@ pub async fn change_password(
             body: text,
         };
         outbox::enqueue(&state, KIND, &email, Some(mail)).await?;
-        let mut event = LogEvent::new("scpr");
+        let mut event = crate::audit::event(&state.clock, LogType::SuccessChangePasswordRequest);
         event.description = Some("Password reset email queued".into());
         event.user_id = Some(user.user_id.clone());
         event.client_id = req.client_id.clone();
@@ -200,7 +200,7 @@ const USED_LINK: &str = "Expired or used reset link";
 
 /// Logs a failed change of password (`fcp`).
 fn failed_event(state: &AppState, user_id: Option<&str>, why: &str) {
-    let mut event = LogEvent::new("fcp");
+    let mut event = crate::audit::event(&state.clock, LogType::FailedChangePassword);
     event.description = Some(why.into());
     event.user_id = user_id.map(str::to_owned);
     state.logs.record(event);
@@ -337,7 +337,7 @@ pub async fn submit(
         .users
         .clear_login_failures(&user.user_id, None)
         .await?;
-    let mut event = LogEvent::new("scp");
+    let mut event = crate::audit::event(&state.clock, LogType::SuccessChangePassword);
     event.description = Some("Password changed".into());
     event.user_id = Some(user.user_id.clone());
     state.logs.record(event);

@@ -4,6 +4,7 @@
 //! (brute-force counting, back-off, decoy hash) is `authn::accounts::check_password`.
 
 use gatehouse_core::log::LogEvent;
+use gatehouse_core::log_type::LogType;
 
 use super::{Grant, GrantFuture, LogCodes};
 use crate::AppState;
@@ -15,8 +16,8 @@ use crate::oauth::token::{TokenRequest, TokenResponse};
 use crate::oauth::user_tokens::{self, DirectLogin};
 
 const LOG: LogCodes = LogCodes {
-    failure: "fepft",
-    success: "sepft",
+    failure: LogType::FailedExchangePassword,
+    success: LogType::SuccessExchangePassword,
     description: "Password for Access Token",
 };
 
