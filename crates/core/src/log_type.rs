@@ -103,6 +103,12 @@ impl fmt::Display for LogType {
     }
 }
 
+impl serde::Serialize for LogType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.code())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
