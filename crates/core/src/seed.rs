@@ -179,6 +179,8 @@ impl SeedPlan {
             signing_alg: "RS256".to_owned(),
             token_lifetime: DEFAULT_TOKEN_LIFETIME,
             allow_offline_access: false,
+            enforce_policies: false,
+            token_dialect: Default::default(),
             extra: serde_json::Map::new(),
             created_at: now,
         };

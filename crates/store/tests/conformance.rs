@@ -285,6 +285,8 @@ async fn client_grants_need_client_and_api(s: Stores) {
         signing_alg: "RS256".into(),
         token_lifetime: 600,
         allow_offline_access: true,
+        enforce_policies: false,
+        token_dialect: Default::default(),
         extra: Default::default(),
         created_at: now(),
     };
@@ -698,6 +700,8 @@ fn api(identifier: &str) -> ResourceServer {
         signing_alg: "RS256".into(),
         token_lifetime: 600,
         allow_offline_access: false,
+        enforce_policies: false,
+        token_dialect: Default::default(),
         extra: Default::default(),
         created_at: now(),
     }
@@ -783,7 +787,12 @@ async fn resource_servers_update_and_delete(s: Stores) {
     rs.name = "Orders".into();
     rs.token_lifetime = 60;
     rs.allow_offline_access = true;
-    rs.extra.insert("enforce_policies".into(), json!(true));
+    rs.enforce_policies = true;
+    rs.token_dialect = gatehouse_core::resource_server::TokenDialect::Rfc9068ProfileAuthz;
+    rs.extra.insert(
+        "skip_consent_for_verifiable_first_party_clients".into(),
+        json!(true),
+    );
     s.resource_servers
         .update_resource_server(&rs)
         .await

@@ -20,16 +20,13 @@ pub const ID_TOKEN_LIFETIME: i64 = 36_000;
 /// Whether the API enforces RBAC (`enforce_policies`): then its scopes go only to users who
 /// hold them as permissions, and the server must fetch those.
 pub fn enforces_policies(api: &ResourceServer) -> bool {
-    api.extra.get("enforce_policies") == Some(&Value::Bool(true))
+    api.enforce_policies
 }
 
 /// Whether the API's `token_dialect` (`access_token_authz`, `rfc9068_profile_authz`) puts
 /// the user's permissions in a `permissions` claim.
 fn authz_dialect(api: &ResourceServer) -> bool {
-    api.extra
-        .get("token_dialect")
-        .and_then(Value::as_str)
-        .is_some_and(|d| d.ends_with("_authz"))
+    api.token_dialect.has_permissions_claim()
 }
 
 /// What decides a person's token.
@@ -263,7 +260,12 @@ mod tests {
             signing_alg: "RS256".into(),
             token_lifetime: 600,
             allow_offline_access: true,
-            extra: extra.as_object().cloned().unwrap_or_default(),
+            enforce_policies: extra["enforce_policies"] == json!(true),
+            token_dialect: extra["token_dialect"]
+                .as_str()
+                .and_then(crate::resource_server::TokenDialect::parse)
+                .unwrap_or_default(),
+            extra: serde_json::Map::new(),
             created_at: OffsetDateTime::UNIX_EPOCH,
         }
     }
