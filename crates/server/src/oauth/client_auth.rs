@@ -41,10 +41,9 @@ fn presented(headers: &HeaderMap, params: &Params) -> Result<Presented, OAuthErr
                 .ok_or_else(|| invalid("Malformed Basic authorization header", true))?;
             // RFC 6749 s2.3.1 form-encodes both parts before base64.
             let unescape = |s: &str| {
-                url::form_urlencoded::parse(format!("x={s}").as_bytes())
-                    .next()
-                    .map(|(_, v)| v.into_owned())
-                    .unwrap_or_default()
+                percent_encoding::percent_decode_str(&s.replace('+', " "))
+                    .decode_utf8_lossy()
+                    .into_owned()
             };
             Some((unescape(id), unescape(secret)))
         }
