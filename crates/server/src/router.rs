@@ -84,7 +84,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/dbconnections/change_password",
-            post(crate::ui::reset::change_password),
+            post(crate::oauth::dbconnections::change_password),
         )
         .route("/u/email-verification", get(crate::ui::verify::verify))
         .route(
