@@ -96,11 +96,10 @@ async fn unknown_management_paths_are_404_in_auth0_shape() {
 #[tokio::test]
 async fn one_signature_verification_per_request() {
     for limit in ["300:100", "off"] {
-        let app = crate::helpers::spawn_app_on(
-            crate::helpers::TestDb::sqlite(),
-            &[("GATEHOUSE_RATE_LIMIT_MGMT", limit)],
-        )
-        .await;
+        let app = crate::helpers::TestApp::builder()
+            .env("GATEHOUSE_RATE_LIMIT_MGMT", limit)
+            .spawn()
+            .await;
         let mgmt = app.mgmt().await;
         let narrow = Mgmt {
             app: &app,
