@@ -22,8 +22,9 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::auth::Caller;
+use super::body::typed;
 use super::error::MgmtError;
-use super::users::new_user;
+use super::users::{NewUser, new_user};
 use crate::AppState;
 
 /// The attributes an imported user may have (Auth0's bulk import schema, less the
@@ -306,7 +307,8 @@ async fn import_one(
         Ok(h) => h,
         Err(p) => return Ok(Err(p)),
     };
-    let mut user = match new_user(connection, body) {
+    let attributes = typed::<NewUser>(Value::Object(body.clone()));
+    let mut user = match attributes.and_then(|a| new_user(connection, a)) {
         Ok(u) => u,
         Err(e) => return Ok(Err(problem("INVALID_FORMAT", e.to_string(), None))),
     };
