@@ -69,6 +69,14 @@ pub fn typed<T: DeserializeOwned>(body: Value) -> Result<T, MgmtError> {
     })
 }
 
+/// Reads a body that must be an array of objects into a list of `T`, in Auth0's words.
+pub fn typed_list<T: DeserializeOwned>(body: Value) -> Result<Vec<T>, MgmtError> {
+    let Value::Array(items) = body else {
+        return Err(super::validate::wrong_type("body", "array", &body));
+    };
+    items.into_iter().map(typed).collect()
+}
+
 /// Serde's path less array indices (`grant_types[2]` is property `grant_types` to Auth0).
 fn property_path(path: &str) -> String {
     let mut out = String::with_capacity(path.len());

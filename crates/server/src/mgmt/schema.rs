@@ -7,7 +7,19 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
+use super::client_grants::{ClientGrantCreate, ClientGrantPatch, ClientGrantView};
 use super::clients::{ClientBody, ClientView};
+use super::connections::body::{ClientToggle, ConnectionBody};
+use super::connections::{ConnectionView, EnabledClient};
+use super::emails::{EmailProviderBody, EmailProviderView};
+use super::identities::LinkBody;
+use super::jobs::JobView;
+use super::keys::{KeyView, RotatedKeyView};
+use super::resource_servers::{ResourceServerBody, ResourceServerView};
+use super::roles::{
+    PermissionView, PermissionsBody, RoleBody, RoleUserView, RoleView, RolesBody, UsersBody,
+};
+use super::tenant::{BrandingPatch, BrandingView, TenantSettingsPatch, TenantSettingsView};
 use super::users::{IdentityView, UserCreate, UserPatch, UserView};
 
 /// The schemas of one operation's bodies (`None`: no body, or not described yet).
@@ -74,6 +86,15 @@ fn requiring(schema: Value, required: &[&str]) -> Value {
     json!({"allOf": [schema, {"required": required}]})
 }
 
+/// A checkpoint page (`page.rs`): `{<key>: [T], next?}`.
+fn checkpoint(item: Value, key: &str) -> Value {
+    json!({
+        "type": "object",
+        "required": [key],
+        "properties": {key: {"type": "array", "items": item}, "next": {"type": "string"}},
+    })
+}
+
 /// The bodies of the operation `method path`, as listed in `spec::OPERATIONS`.
 pub fn bodies(reg: &mut Registry, method: &str, path: &str) -> Bodies {
     let (request, response) = match (method, path) {
@@ -89,6 +110,72 @@ pub fn bodies(reg: &mut Registry, method: &str, path: &str) -> Bodies {
         ("get", "/clients/{id}") | ("post", "/clients/{id}/rotate-secret") => {
             (None, Some(reg.reference::<ClientView>()))
         }
+        ("get", "/resource-servers") => (
+            None,
+            Some(reg.list::<ResourceServerView>("resource_servers")),
+        ),
+        ("post", "/resource-servers") => (
+            Some(requiring(
+                reg.reference::<ResourceServerBody>(),
+                &["identifier"],
+            )),
+            Some(reg.reference::<ResourceServerView>()),
+        ),
+        ("patch", "/resource-servers/{id}") => (
+            Some(reg.reference::<ResourceServerBody>()),
+            Some(reg.reference::<ResourceServerView>()),
+        ),
+        ("get", "/resource-servers/{id}") => (None, Some(reg.reference::<ResourceServerView>())),
+        ("get", "/client-grants") => (None, Some(grant_pages(reg))),
+        ("post", "/client-grants") => (
+            Some(reg.reference::<ClientGrantCreate>()),
+            Some(reg.reference::<ClientGrantView>()),
+        ),
+        ("patch", "/client-grants/{id}") => (
+            Some(reg.reference::<ClientGrantPatch>()),
+            Some(reg.reference::<ClientGrantView>()),
+        ),
+        ("get", "/connections") => (None, Some(connection_pages(reg))),
+        ("post", "/connections") => (
+            Some(requiring(
+                reg.reference::<ConnectionBody>(),
+                &["name", "strategy"],
+            )),
+            Some(reg.reference::<ConnectionView>()),
+        ),
+        ("patch", "/connections/{id}") => (
+            Some(reg.reference::<ConnectionBody>()),
+            Some(reg.reference::<ConnectionView>()),
+        ),
+        ("get", "/connections/{id}") => (None, Some(reg.reference::<ConnectionView>())),
+        ("get", "/connections/{id}/clients") => (
+            None,
+            Some(checkpoint(reg.reference::<EnabledClient>(), "clients")),
+        ),
+        ("patch", "/connections/{id}/clients") => {
+            let mut list = reg.array::<ClientToggle>();
+            list["maxItems"] = json!(50);
+            (Some(list), None)
+        }
+        _ => user_bodies(reg, method, path),
+    };
+    Bodies { request, response }
+}
+
+fn grant_pages(reg: &mut Registry) -> Value {
+    let offset = reg.list::<ClientGrantView>("client_grants");
+    let item = reg.reference::<ClientGrantView>();
+    json!({"oneOf": [offset["oneOf"][0], offset["oneOf"][1], checkpoint(item, "client_grants")]})
+}
+
+fn connection_pages(reg: &mut Registry) -> Value {
+    let offset = reg.list::<ConnectionView>("connections");
+    let item = reg.reference::<ConnectionView>();
+    json!({"oneOf": [offset["oneOf"][0], offset["oneOf"][1], checkpoint(item, "connections")]})
+}
+
+fn user_bodies(reg: &mut Registry, method: &str, path: &str) -> (Option<Value>, Option<Value>) {
+    match (method, path) {
         ("get", "/users") => (None, Some(reg.list::<UserView>("users"))),
         ("post", "/users") => (
             Some(reg.reference::<UserCreate>()),
@@ -100,12 +187,90 @@ pub fn bodies(reg: &mut Registry, method: &str, path: &str) -> Bodies {
             Some(reg.reference::<UserView>()),
         ),
         ("get", "/users-by-email") => (None, Some(reg.array::<UserView>())),
+        ("post", "/users/{id}/identities") => (
+            Some(reg.reference::<LinkBody>()),
+            Some(reg.array::<IdentityView>()),
+        ),
         ("delete", "/users/{id}/identities/{provider}/{user_id}") => {
             (None, Some(reg.array::<IdentityView>()))
         }
+        ("get", "/users/{id}/roles") => (None, Some(reg.list::<RoleView>("roles"))),
+        ("post" | "delete", "/users/{id}/roles") => (Some(reg.reference::<RolesBody>()), None),
+        ("get", "/users/{id}/permissions") | ("get", "/roles/{id}/permissions") => {
+            (None, Some(reg.list::<PermissionView>("permissions")))
+        }
+        ("post" | "delete", "/users/{id}/permissions")
+        | ("post" | "delete", "/roles/{id}/permissions") => {
+            (Some(reg.reference::<PermissionsBody>()), None)
+        }
+        _ => other_bodies(reg, method, path),
+    }
+}
+
+fn other_bodies(reg: &mut Registry, method: &str, path: &str) -> (Option<Value>, Option<Value>) {
+    match (method, path) {
+        ("get", "/roles") => (None, Some(reg.list::<RoleView>("roles"))),
+        ("post", "/roles") => (
+            Some(requiring(reg.reference::<RoleBody>(), &["name"])),
+            Some(reg.reference::<RoleView>()),
+        ),
+        ("get", "/roles/{id}") => (None, Some(reg.reference::<RoleView>())),
+        ("patch", "/roles/{id}") => (
+            Some(reg.reference::<RoleBody>()),
+            Some(reg.reference::<RoleView>()),
+        ),
+        ("get", "/roles/{id}/users") => {
+            let item = reg.reference::<RoleUserView>();
+            let offset = reg.list::<RoleUserView>("users");
+            (
+                None,
+                Some(
+                    json!({"oneOf": [offset["oneOf"][0], offset["oneOf"][1], checkpoint(item, "users")]}),
+                ),
+            )
+        }
+        ("post", "/roles/{id}/users") => (Some(reg.reference::<UsersBody>()), None),
+        ("get", "/keys/signing") => (None, Some(reg.array::<KeyView>())),
+        ("get", "/keys/signing/{kid}") => (None, Some(reg.reference::<KeyView>())),
+        ("post", "/keys/signing/rotate") => (None, Some(reg.reference::<RotatedKeyView>())),
+        ("get", "/emails/provider") => (None, Some(reg.reference::<EmailProviderView>())),
+        ("post", "/emails/provider") => (
+            Some(requiring(
+                reg.reference::<EmailProviderBody>(),
+                &["name", "credentials"],
+            )),
+            Some(reg.reference::<EmailProviderView>()),
+        ),
+        ("patch", "/emails/provider") => (
+            Some(reg.reference::<EmailProviderBody>()),
+            Some(reg.reference::<EmailProviderView>()),
+        ),
+        ("get" | "patch", "/tenants/settings") => (
+            (method == "patch").then(|| reg.reference::<TenantSettingsPatch>()),
+            Some(reg.reference::<TenantSettingsView>()),
+        ),
+        ("get" | "patch", "/branding") => (
+            (method == "patch").then(|| reg.reference::<BrandingPatch>()),
+            Some(reg.reference::<BrandingView>()),
+        ),
+        ("post", "/jobs/users-imports") | ("get", "/jobs/{id}") => {
+            (None, Some(reg.reference::<JobView>()))
+        }
+        ("get", "/jobs/{id}/errors") => (
+            None,
+            Some(json!({"type": "array", "items": {"type": "object"}})),
+        ),
+        // Log events keep Auth0's open shape (`logs.rs`).
+        ("get", "/logs") | ("get", "/users/{id}/logs") => (
+            None,
+            Some(json!({"oneOf": [
+                {"type": "array", "items": {"type": "object"}},
+                {"type": "object"},
+            ]})),
+        ),
+        ("get", "/logs/{id}") => (None, Some(json!({"type": "object"}))),
         _ => (None, None),
-    };
-    Bodies { request, response }
+    }
 }
 
 #[cfg(test)]
@@ -125,19 +290,32 @@ mod tests {
         }
     }
 
+    /// Operations whose success answers no body.
+    const NO_BODY: &[(&str, &str)] = &[
+        ("delete", "/roles/{id}"),
+        ("delete", "/roles/{id}/permissions"),
+        ("post", "/roles/{id}/users"),
+        ("post", "/roles/{id}/permissions"),
+        ("post", "/users/{id}/permissions"),
+    ];
+
     #[test]
-    fn every_reference_resolves() {
+    fn every_operation_has_its_schemas_and_every_reference_resolves() {
         let mut reg = Registry::default();
         let mut used = Vec::new();
-        for (m, p) in [
-            ("get", "/clients"),
-            ("post", "/clients"),
-            ("patch", "/clients/{id}"),
-            ("get", "/users"),
-            ("post", "/users"),
-            ("patch", "/users/{id}"),
-        ] {
-            let b = bodies(&mut reg, m, p);
+        for op in super::super::spec::OPERATIONS {
+            let b = bodies(&mut reg, op.method, op.path);
+            if op.body && !op.multipart {
+                assert!(b.request.is_some(), "request {} {}", op.method, op.path);
+            }
+            let answers = op.success != 204 && !NO_BODY.contains(&(op.method, op.path));
+            assert_eq!(
+                b.response.is_some(),
+                answers,
+                "response {} {}",
+                op.method,
+                op.path
+            );
             refs(&json!([b.request, b.response]), &mut used);
         }
         let schemas = reg.into_schemas();
