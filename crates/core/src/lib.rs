@@ -3,6 +3,7 @@
 //! Everything here is plain data and rules. Storage is described by the traits in
 //! [`store`]; the `gatehouse-store` crate implements them for SQLite and PostgreSQL.
 
+pub mod authorize_request;
 pub mod client;
 pub mod client_grant;
 pub mod connection;

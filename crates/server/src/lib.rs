@@ -1,8 +1,10 @@
 //! gatehouse-server: the HTTP face of gatehouse (Authentication API, Management API,
 //! operations endpoints), its configuration and its command line.
 
+pub mod account_mail;
 pub mod app;
 pub mod audit;
+pub mod authn;
 pub mod catalog;
 pub mod cli;
 pub mod config;
@@ -14,6 +16,7 @@ pub mod mgmt;
 pub mod oauth;
 pub mod ops;
 pub mod outbox;
+pub mod pages;
 pub mod passwordless;
 pub mod passwords;
 pub mod router;

@@ -5,54 +5,15 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use gatehouse_core::ids;
 use gatehouse_core::log::LogEvent;
-use gatehouse_core::password_policy::PasswordPolicy;
-use gatehouse_core::store::StoreError;
-use gatehouse_core::user::{Identity, User};
 use serde_json::{Map, Value, json};
-use time::OffsetDateTime;
 
 use crate::AppState;
+use crate::authn::accounts::{SignupError, create_user};
+use crate::authn::database_connection;
 use crate::error::OAuthError;
 use crate::http::caller_info::CallerInfo;
-use crate::oauth::database_connection;
-
-/// An error in the `/dbconnections` shape.
-pub struct SignupError {
-    name: &'static str,
-    code: &'static str,
-    /// What went wrong, for people.
-    pub description: String,
-}
-
-impl SignupError {
-    /// A `BadRequestError` with Auth0's `code`.
-    pub fn bad(code: &'static str, description: impl Into<String>) -> Self {
-        SignupError {
-            name: "BadRequestError",
-            code,
-            description: description.into(),
-        }
-    }
-}
-
-impl IntoResponse for SignupError {
-    fn into_response(self) -> Response {
-        (
-            StatusCode::BAD_REQUEST,
-            Json(json!({
-                "name": self.name,
-                "code": self.code,
-                "description": self.description,
-                "statusCode": 400,
-            })),
-        )
-            .into_response()
-    }
-}
 
 const PROFILE: &[(&str, usize)] = &[
     ("given_name", 150),
@@ -193,66 +154,4 @@ async fn run(
         out[k] = v.clone();
     }
     Ok(Ok(Json(out).into_response()))
-}
-
-/// Creates a user in database connection `conn` (sign-up through the API or the page):
-/// email and username rules, the password policy, the Argon2id hash, Auth0's default
-/// names, and a verification email. A taken address is `invalid_signup`, like any refusal.
-pub async fn create_user(
-    state: &AppState,
-    conn: &gatehouse_core::connection::Connection,
-    email: &str,
-    password: &str,
-    username: Option<String>,
-    mut profile: Map<String, Value>,
-    user_metadata: Map<String, Value>,
-) -> Result<Result<User, SignupError>, OAuthError> {
-    let email = email.to_lowercase();
-    let valid_email = matches!(email.split_once('@'), Some((l, d)) if !l.is_empty() && !d.is_empty() && !d.contains('@'))
-        && !email.chars().any(char::is_whitespace)
-        && email.len() <= 254;
-    if !valid_email {
-        return Ok(Err(SignupError::bad(
-            "invalid_signup",
-            "Invalid email address",
-        )));
-    }
-    if conn.options.get("requires_username") == Some(&json!(true)) && username.is_none() {
-        return Ok(Err(SignupError::bad("invalid_signup", "Missing username")));
-    }
-    let policy = PasswordPolicy::parse(conn.options.get("passwordPolicy").and_then(Value::as_str));
-    if let Err(message) = policy.check(password) {
-        return Ok(Err(SignupError {
-            name: "PasswordStrengthError",
-            code: "invalid_password",
-            description: message,
-        }));
-    }
-    User::fill_default_names(&mut profile, Some(&email), None, username.as_deref());
-    let hash = state
-        .passwords
-        .hash(password.to_owned())
-        .await
-        .map_err(OAuthError::Internal)?;
-    let now = OffsetDateTime::now_utc();
-    let identity = Identity {
-        provider: "auth0".into(),
-        connection: conn.name.clone(),
-        user_id: ids::new_database_user_id(),
-        is_social: false,
-        profile_data: json!({}),
-        password_hash: Some(hash),
-    };
-    let mut user = User::new(identity, Some(email), username, None, profile, now);
-    user.user_metadata = user_metadata;
-    match state.stores.users.insert_user(&user).await {
-        Ok(()) => {}
-        // Same answer as any other refusal: whether an address is registered stays private.
-        Err(StoreError::Conflict(_)) => {
-            return Ok(Err(SignupError::bad("invalid_signup", "Invalid sign up")));
-        }
-        Err(e) => return Err(e.into()),
-    }
-    crate::ui::verify::send_verification(state, &user).await;
-    Ok(Ok(user))
 }

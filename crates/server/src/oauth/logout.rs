@@ -22,20 +22,20 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::AppState;
+use crate::authn::cookies::{SESSION_COOKIE, cookie, set_session_cookie};
 use crate::error::OAuthError;
-use crate::oauth::authorize::{SESSION_COOKIE, cookie, set_session_cookie};
-use crate::ui;
+use crate::pages;
 
 #[derive(Template)]
 #[template(path = "logged_out.html")]
 struct LoggedOut<'a> {
-    tenant: &'a crate::ui::Brand,
+    tenant: &'a crate::pages::Brand,
 }
 
 #[derive(Template)]
 #[template(path = "confirm_logout.html")]
 struct ConfirmLogout<'a> {
-    tenant: &'a crate::ui::Brand,
+    tenant: &'a crate::pages::Brand,
     /// The endpoint the form posts back to, with the request's own parameters.
     action: &'a str,
     fields: &'a [(&'a str, String)],
@@ -177,7 +177,7 @@ fn may_end_without_asking(
 /// token that proves the user saw it. It sets no cookie and changes nothing.
 fn ask(
     state: &AppState,
-    tenant: &ui::Brand,
+    tenant: &pages::Brand,
     headers: &HeaderMap,
     action: &str,
     fields: &[(&str, Option<&String>)],
@@ -189,7 +189,7 @@ fn ask(
         .iter()
         .filter_map(|(name, value)| value.map(|v| (*name, v.clone())))
         .collect();
-    ui::render(
+    pages::render(
         StatusCode::OK,
         &ConfirmLogout {
             tenant,
@@ -225,7 +225,7 @@ async fn end_session(
     Ok(())
 }
 
-fn finish(state: &AppState, tenant: &ui::Brand, to: Option<String>) -> Response {
+fn finish(state: &AppState, tenant: &pages::Brand, to: Option<String>) -> Response {
     let mut r = match to {
         Some(url) => {
             let mut r = StatusCode::FOUND.into_response();
@@ -234,7 +234,7 @@ fn finish(state: &AppState, tenant: &ui::Brand, to: Option<String>) -> Response 
             }
             r
         }
-        None => ui::render(StatusCode::OK, &LoggedOut { tenant }),
+        None => pages::render(StatusCode::OK, &LoggedOut { tenant }),
     };
     r.headers_mut()
         .append(header::SET_COOKIE, set_session_cookie(state, "", 0));
@@ -260,14 +260,17 @@ pub async fn v2_logout(
     // `Form` reads the query string on GET and the body on POST.
     form: Result<Form<V2Logout>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, OAuthError> {
-    let tenant = crate::ui::brand(&state).await;
+    let tenant = crate::pages::brand(&state).await;
     let Ok(Form(q)) = form else {
-        return Ok(ui::error_page(&tenant, "The logout request is malformed."));
+        return Ok(pages::error_page(
+            &tenant,
+            "The logout request is malformed.",
+        ));
     };
     let allowed: Vec<String> = match q.client_id.as_deref() {
         Some(id) => match state.catalog.client(id).await? {
             Some(c) => c.settings.allowed_logout_urls.clone(),
-            None => return Ok(ui::error_page(&tenant, "Unknown client.")),
+            None => return Ok(pages::error_page(&tenant, "Unknown client.")),
         },
         None => state.catalog.tenant().await?.allowed_logout_urls.clone(),
     };
@@ -276,7 +279,7 @@ pub async fn v2_logout(
     let to = match &q.return_to {
         Some(url) if redirect_uri::allowed(&allowed, url, false) => Some(url.clone()),
         Some(_) => {
-            return Ok(ui::error_page(
+            return Ok(pages::error_page(
                 &tenant,
                 "The returnTo URL is not in the Allowed Logout URLs.",
             ));
@@ -332,21 +335,29 @@ pub async fn oidc_logout(
     // `Form` reads the query string on GET and the body on POST.
     form: Result<Form<OidcLogout>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, OAuthError> {
-    let tenant = crate::ui::brand(&state).await;
+    let tenant = crate::pages::brand(&state).await;
     let Ok(Form(p)) = form else {
-        return Ok(ui::error_page(&tenant, "The logout request is malformed."));
+        return Ok(pages::error_page(
+            &tenant,
+            "The logout request is malformed.",
+        ));
     };
     let hint = match p.id_token_hint.as_deref() {
         Some(t) => match parse_hint(&state, t) {
             Some(h) => Some(h),
-            None => return Ok(ui::error_page(&tenant, "The id_token_hint is not valid.")),
+            None => {
+                return Ok(pages::error_page(
+                    &tenant,
+                    "The id_token_hint is not valid.",
+                ));
+            }
         },
         None => None,
     };
     if let (Some(h), Some(c)) = (&hint, &p.client_id)
         && h.aud != *c
     {
-        return Ok(ui::error_page(
+        return Ok(pages::error_page(
             &tenant,
             "client_id does not match the id_token_hint.",
         ));
@@ -357,10 +368,10 @@ pub async fn oidc_logout(
     let to = match (&p.post_logout_redirect_uri, &client_id) {
         (Some(uri), Some(id)) => {
             let Some(client) = state.catalog.client(id).await? else {
-                return Ok(ui::error_page(&tenant, "Unknown client."));
+                return Ok(pages::error_page(&tenant, "Unknown client."));
             };
             if !redirect_uri::allowed(&client.settings.allowed_logout_urls, uri, false) {
-                return Ok(ui::error_page(
+                return Ok(pages::error_page(
                     &tenant,
                     "The post_logout_redirect_uri is not in the Allowed Logout URLs.",
                 ));
@@ -376,7 +387,7 @@ pub async fn oidc_logout(
             Some(url)
         }
         (Some(_), None) => {
-            return Ok(ui::error_page(
+            return Ok(pages::error_page(
                 &tenant,
                 "post_logout_redirect_uri needs id_token_hint or client_id.",
             ));

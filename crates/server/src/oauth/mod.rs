@@ -1,10 +1,9 @@
 //! The Authentication API (OAuth 2.0 / OpenID Connect endpoints).
 
-pub mod account_backoff;
+pub mod authorization_response;
 pub mod authorize;
 pub mod client_auth;
 pub mod code;
-pub mod database_connection;
 pub mod dbconnections;
 pub mod discovery;
 pub mod jwks;

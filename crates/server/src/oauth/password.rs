@@ -4,19 +4,17 @@
 
 use axum::http::HeaderMap;
 use axum::response::Response;
-use gatehouse_core::connection::Connection;
 use gatehouse_core::log::LogEvent;
 
 use crate::AppState;
+use crate::authn::accounts::{BACK_OFF, LoginFailure, TOO_MANY_ATTEMPTS, check_password};
+use crate::authn::database_connection;
 use crate::error::OAuthError;
 use crate::http::caller_info::CallerInfo;
-use crate::oauth::account_backoff::{self, Gate};
 use crate::oauth::client_auth;
-use crate::oauth::database_connection;
 use crate::oauth::params::Params;
 use crate::oauth::token::GrantLog;
 use crate::oauth::user_tokens;
-use crate::passwords::Passwords;
 
 /// `grant_type=password`.
 pub const PASSWORD: &str = "password";
@@ -103,164 +101,4 @@ async fn run(
         event,
     )
     .await
-}
-
-/// Why a username and password did not log anyone in.
-#[derive(Debug)]
-pub enum LoginFailure {
-    /// No such user in the connection.
-    UnknownUser,
-    /// The password is wrong for this user.
-    WrongPassword(String),
-    /// Right password, blocked user.
-    Blocked(String),
-    /// Too many consecutive failures of this user from this address.
-    TooManyAttempts(String),
-    /// Too many consecutive failures of this user from any addresses: wait a moment
-    /// (`account_backoff`).
-    BackOff(String),
-}
-
-/// Auth0's words for a brute-force block.
-pub const TOO_MANY_ATTEMPTS: &str =
-    "Your account has been blocked after multiple consecutive login attempts.";
-
-/// Our words for the per-account back-off (`account_backoff`), answered like a block.
-pub const BACK_OFF: &str =
-    "Too many failed login attempts for this account. Wait a moment and try again.";
-
-impl LoginFailure {
-    /// The user concerned, when there is one.
-    pub fn user_id(&self) -> Option<&str> {
-        match self {
-            LoginFailure::UnknownUser => None,
-            LoginFailure::WrongPassword(id)
-            | LoginFailure::Blocked(id)
-            | LoginFailure::TooManyAttempts(id)
-            | LoginFailure::BackOff(id) => Some(id),
-        }
-    }
-}
-
-/// Replaces an imported (bcrypt) or outdated hash with Argon2id now that the password is
-/// known; a failure only means the next login tries again.
-async fn upgrade_hash(
-    state: &AppState,
-    user: &gatehouse_core::user::User,
-    identity: &gatehouse_core::user::Identity,
-    old: &str,
-    password: &str,
-) {
-    let upgraded = match state.passwords.hash(password.to_owned()).await {
-        Ok(new) => state
-            .stores
-            .users
-            .upgrade_password_hash(&identity.connection, &identity.user_id, old, &new)
-            .await
-            .map_err(anyhow::Error::from),
-        Err(e) => Err(e),
-    };
-    if let Err(e) = upgraded {
-        tracing::warn!(user_id = %user.user_id, error = %e, "password hash upgrade failed");
-    }
-}
-
-/// Checks a username (email or username) and password against a database connection. The
-/// work is the same whether or not the user exists. With brute-force protection on, a user
-/// who failed `threshold` times in a row from the caller's address (key: IPv6 by /64) is
-/// refused from there, without a password check, until an administrator unblocks them
-/// (`DELETE /api/v2/user-blocks/{id}`); a success clears the count. Failures from any
-/// addresses also feed the account's back-off (`account_backoff`).
-pub async fn check_password(
-    state: &AppState,
-    connection: &Connection,
-    username: &str,
-    password: &str,
-    caller: &CallerInfo,
-) -> Result<Result<gatehouse_core::user::User, LoginFailure>, OAuthError> {
-    let user = state
-        .stores
-        .users
-        .user_by_login(&connection.name, username)
-        .await?;
-    let ip = caller.ip_key.as_deref().unwrap_or_default();
-    // The connection's `brute_force_protection` (on unless set to false) gates the tenant's
-    // threshold, as in Auth0.
-    let protected = connection.options["brute_force_protection"].as_bool() != Some(false);
-    let threshold = state.config.brute_force_threshold.filter(|_| protected);
-    if let (Some(limit), Some(u)) = (threshold, &user)
-        && state.stores.users.login_failures(&u.user_id, ip).await? >= i64::from(limit)
-    {
-        return Ok(Err(LoginFailure::TooManyAttempts(u.user_id.clone())));
-    }
-    let mut backoff_recorded = false;
-    if let (Some(limit), Some(u)) = (threshold, &user) {
-        match account_backoff::enter(state, &u.user_id, limit).await? {
-            Gate::Wait(_) => return Ok(Err(LoginFailure::BackOff(u.user_id.clone()))),
-            Gate::Open { recorded } => backoff_recorded = recorded,
-        }
-    }
-    // The identity the username belongs to: a user may have linked two accounts of one
-    // connection, each with its own password.
-    let identity = user
-        .as_ref()
-        .and_then(|u| u.identity_for_login(&connection.name, username))
-        .cloned();
-    let hash = identity.as_ref().and_then(|i| i.password_hash.clone());
-    let verified = state
-        .passwords
-        .verify_or_decoy(password, hash.as_deref())
-        .await
-        .map_err(OAuthError::Internal)?;
-    let now = time::OffsetDateTime::now_utc();
-    Ok(match user {
-        Some(u) if verified && u.blocked => Err(LoginFailure::Blocked(u.user_id)),
-        Some(u) if verified => {
-            if threshold.is_some() {
-                state
-                    .stores
-                    .users
-                    .clear_login_failures(&u.user_id, Some(ip))
-                    .await?;
-                if backoff_recorded {
-                    account_backoff::succeeded(state, &u.user_id).await?;
-                }
-            }
-            if let (Some(old), Some(identity)) =
-                (hash.filter(|h| Passwords::needs_upgrade(h)), &identity)
-            {
-                upgrade_hash(state, &u, identity, &old, password).await;
-            }
-            Ok(u)
-        }
-        Some(u) => {
-            if let Some(limit) = threshold {
-                account_backoff::failed(state, &u.user_id, limit).await?;
-                let n = state
-                    .stores
-                    .users
-                    .record_login_failure(&u.user_id, ip, now)
-                    .await?;
-                if n >= i64::from(limit) {
-                    // Once per block, from the attempt that reaches the limit; in the
-                    // background, so the answer does not wait on SMTP.
-                    if n == i64::from(limit) {
-                        let (state, user) = (state.clone(), u.clone());
-                        let ip = caller.ip.clone().unwrap_or_default();
-                        tokio::spawn(async move {
-                            crate::ui::unblock::send_unblock_link(&state, &user, &ip).await;
-                        });
-                    }
-                    let mut event = LogEvent::new("limit_wc");
-                    event.user_id = Some(u.user_id.clone());
-                    event.ip = caller.ip.clone();
-                    event.description = Some(TOO_MANY_ATTEMPTS.into());
-                    state.logs.record(event);
-                    return Ok(Err(LoginFailure::TooManyAttempts(u.user_id)));
-                }
-            }
-            Err(LoginFailure::WrongPassword(u.user_id))
-        }
-        None => Err(LoginFailure::UnknownUser),
-    })
 }

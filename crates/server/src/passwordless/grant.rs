@@ -6,8 +6,8 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use gatehouse_core::log::LogEvent;
 
-use super::otp;
 use crate::AppState;
+use crate::authn::otp;
 use crate::error::OAuthError;
 use crate::http::caller_info::CallerInfo;
 use crate::oauth::client_auth;
@@ -67,7 +67,7 @@ async fn run(
         otp::CodeCheck::Wrong => return Err(otp::wrong_code(&connection)),
         otp::CodeCheck::TooManyAttempts => {
             return Err(OAuthError::TooManyAttempts(
-                crate::oauth::password::TOO_MANY_ATTEMPTS.into(),
+                crate::authn::accounts::TOO_MANY_ATTEMPTS.into(),
             ));
         }
     }

@@ -14,14 +14,14 @@ use axum::response::Response;
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
-use super::otp;
 use crate::AppState;
+use crate::authn::cookies::{SameSite, cookie, cookie_header};
+use crate::authn::otp;
+use crate::authn::request::{AuthorizeQuery, Checked, check_request};
+use crate::authn::response::error_to_client;
 use crate::error::OAuthError;
 use crate::http::caller_info::CallerInfo;
-use crate::oauth::authorize::{
-    AuthorizeQuery, Checked, SameSite, check_request, cookie, cookie_header, error_to_client,
-};
-use crate::ui;
+use crate::pages;
 
 /// The link's query (and the button's form).
 #[derive(Debug, Default, Deserialize)]
@@ -41,7 +41,7 @@ const LINK_COOKIE: &str = "gh_link";
 #[derive(Template)]
 #[template(path = "passwordless_link.html")]
 struct LinkPage<'a> {
-    tenant: &'a ui::Brand,
+    tenant: &'a pages::Brand,
     client_name: &'a str,
     recipient: &'a str,
     fields: Vec<(&'a str, &'a str)>,
@@ -58,8 +58,8 @@ fn link_cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
     )
 }
 
-fn used(tenant: &ui::Brand) -> Response {
-    ui::error_page(
+fn used(tenant: &pages::Brand) -> Response {
+    pages::error_page(
         tenant,
         "This link has expired or was already used. Ask for a new one.",
     )
@@ -71,7 +71,7 @@ pub async fn show(
     // `Form` reads the query string on GET.
     form: Result<Form<LinkParams>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, OAuthError> {
-    let tenant = ui::brand(&state).await;
+    let tenant = pages::brand(&state).await;
     let Ok(Form(p)) = form else {
         return Ok(used(&tenant));
     };
@@ -94,7 +94,7 @@ pub async fn show(
         .or(p.phone_number.as_deref())
         .unwrap_or_default();
     let nonce = crate::crypto::random_secret(24);
-    let mut r = ui::render(
+    let mut r = pages::render(
         StatusCode::OK,
         &LinkPage {
             tenant: &tenant,
@@ -121,7 +121,7 @@ pub async fn verify(
     headers: HeaderMap,
     form: Result<Form<LinkParams>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, OAuthError> {
-    let tenant = ui::brand(&state).await;
+    let tenant = pages::brand(&state).await;
     let Ok(Form(p)) = form else {
         return Ok(used(&tenant));
     };
@@ -131,7 +131,7 @@ pub async fn verify(
         _ => false,
     };
     if !from_our_page {
-        return Ok(ui::error_page(
+        return Ok(pages::error_page(
             &tenant,
             "Open the link from your email in this browser, then use its button.",
         ));
@@ -151,7 +151,7 @@ pub async fn verify(
     let Ok(recipient) = otp::recipient(&connection, given) else {
         return Ok(used(&tenant));
     };
-    let mut event = ui::login_event(&caller, &client, &connection.name);
+    let mut event = crate::authn::login_event(&caller, &client, &connection.name);
     let checked = otp::check(&state, &connection, &recipient, code, &caller).await?;
     let otp = match checked {
         otp::CodeCheck::Valid(o) => Some(o),
@@ -199,8 +199,14 @@ pub async fn verify(
     event.kind = "s".into();
     event.description = Some("Successful login (magic link)".into());
     state.logs.record(event);
-    let mut r =
-        ui::login::finish(&state, &tx, &user, &connection.name, caller.ip.as_deref()).await?;
+    let mut r = crate::oauth::authorization_response::complete_login(
+        &state,
+        &tx,
+        &user,
+        &connection.name,
+        caller.ip.as_deref(),
+    )
+    .await?;
     r.headers_mut()
         .append(header::SET_COOKIE, link_cookie(&state, "", 0));
     Ok(r)

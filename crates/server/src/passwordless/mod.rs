@@ -6,5 +6,4 @@
 pub mod delivery;
 pub mod grant;
 pub mod link;
-pub mod otp;
 pub mod start;

@@ -9,11 +9,11 @@ use gatehouse_core::client::Client;
 use gatehouse_core::passwordless::Send;
 use serde_json::{Map, Value, json};
 
-use super::otp::{self, SendRequest};
 use crate::AppState;
+use crate::authn::otp::{self, SendRequest};
+use crate::authn::request::{AuthorizeQuery, Checked, check_request};
 use crate::error::OAuthError;
 use crate::http::caller_info::CallerInfo;
-use crate::oauth::authorize::{AuthorizeQuery, Checked, check_request};
 use crate::oauth::client_auth;
 use crate::oauth::params::Params;
 

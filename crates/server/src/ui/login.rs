@@ -5,26 +5,26 @@ use std::sync::Arc;
 
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use gatehouse_core::client::Client;
 use gatehouse_core::connection::Connection;
 use gatehouse_core::log::LogEvent;
-use gatehouse_core::session::Session;
-use gatehouse_core::user::User;
 use serde::Deserialize;
 use serde_json::Map;
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
 use crate::AppState;
-use crate::crypto::random_secret;
+use crate::authn::accounts::{LoginFailure, check_password};
+use crate::authn::cookies::{CSRF_COOKIE, cookie};
+use crate::authn::database_connection;
+use crate::authn::login_page::signup_page;
+use crate::authn::transaction::Transaction;
 use crate::error::OAuthError;
 use crate::http::caller_info::CallerInfo;
-use crate::oauth::authorize::{self, CSRF_COOKIE, Transaction, cookie, set_cookie};
-use crate::oauth::database_connection;
-use crate::oauth::password::{LoginFailure, check_password};
-use crate::ui::{self, Brand, SignupPage};
+use crate::oauth::authorization_response::complete_login;
+use crate::pages::{self, Brand};
 
 /// The transaction of a submitted form, if it is sealed by us, unexpired, and bound to this
 /// browser's CSRF cookie (login CSRF); otherwise the error page to show.
@@ -35,7 +35,7 @@ pub async fn bound_transaction(
     tenant: &Brand,
 ) -> Result<(Transaction, Arc<Client>), Response> {
     let Some(tx) = Transaction::open(state, sealed) else {
-        return Err(ui::error_page(
+        return Err(pages::error_page(
             tenant,
             "This login page has expired. Go back to the application and start again.",
         ));
@@ -43,14 +43,14 @@ pub async fn bound_transaction(
     let bound = cookie(headers, CSRF_COOKIE)
         .is_some_and(|c| bool::from(c.as_bytes().ct_eq(tx.csrf.as_bytes())));
     if !bound {
-        return Err(ui::error_page(
+        return Err(pages::error_page(
             tenant,
             "This form was not opened in this browser. Go back to the application and start again.",
         ));
     }
     match state.catalog.client(&tx.client_id).await {
         Ok(Some(client)) => Ok((tx, client)),
-        _ => Err(ui::error_page(tenant, "Unknown client.")),
+        _ => Err(pages::error_page(tenant, "Unknown client.")),
     }
 }
 
@@ -74,49 +74,6 @@ async fn connection_of(
     Ok((name, found))
 }
 
-/// Starts a session for `user` and sends the code to the client (303), with the cookies.
-pub async fn finish(
-    state: &AppState,
-    tx: &Transaction,
-    user: &User,
-    connection: &str,
-    ip: Option<&str>,
-) -> Result<Response, OAuthError> {
-    let now = OffsetDateTime::now_utc();
-    state
-        .stores
-        .users
-        .record_login(&user.user_id, ip, now)
-        .await?;
-    let lifetime = state.catalog.tenant().await?.session_lifetime();
-    let cookie_value = random_secret(32);
-    let session = Session {
-        id_hash: state.hasher.hash(&cookie_value),
-        sid: random_secret(16),
-        user_id: user.user_id.clone(),
-        connection: connection.to_owned(),
-        auth_time: now.unix_timestamp(),
-        created_at: now,
-        last_interaction_at: now,
-        expires_at: now + lifetime,
-        revoked_at: None,
-    };
-    state.stores.sessions.insert_session(&session).await?;
-    let mut response = authorize::issue_code(state, tx, &session, true).await?;
-    response.headers_mut().append(
-        header::SET_COOKIE,
-        authorize::set_session_cookie(state, &cookie_value, lifetime.whole_seconds()),
-    );
-    // The transaction is done once the response goes to the client; a consent screen still
-    // needs the cookie its form is bound to.
-    if response.status().is_redirection() {
-        response
-            .headers_mut()
-            .append(header::SET_COOKIE, set_cookie(state, CSRF_COOKIE, "", 0));
-    }
-    Ok(response)
-}
-
 /// The login form.
 #[derive(Debug, Deserialize)]
 pub struct LoginForm {
@@ -134,9 +91,9 @@ pub async fn submit(
     headers: HeaderMap,
     form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, OAuthError> {
-    let tenant = ui::brand(&state).await;
+    let tenant = pages::brand(&state).await;
     let Ok(Form(form)) = form else {
-        return Ok(ui::error_page(
+        return Ok(pages::error_page(
             &tenant,
             "The login form was not filled in properly.",
         ));
@@ -146,7 +103,7 @@ pub async fn submit(
         Err(page) => return Ok(page),
     };
     let (connection, database) = connection_of(&state, &tx, &client).await?;
-    let mut event = ui::login_event(&caller, &client, &connection);
+    let mut event = crate::authn::login_event(&caller, &client, &connection);
     let outcome = match database {
         Some(db) if !form.username.is_empty() && !form.password.is_empty() => {
             check_password(&state, &db, &form.username, &form.password, &caller).await?
@@ -161,15 +118,15 @@ pub async fn submit(
                 LoginFailure::WrongPassword(_) => ("fp", "Wrong email or password."),
                 LoginFailure::Blocked(_) => ("f", "Your account has been blocked."),
                 LoginFailure::TooManyAttempts(_) => {
-                    ("f", crate::oauth::password::TOO_MANY_ATTEMPTS)
+                    ("f", crate::authn::accounts::TOO_MANY_ATTEMPTS)
                 }
-                LoginFailure::BackOff(_) => ("f", crate::oauth::password::BACK_OFF),
+                LoginFailure::BackOff(_) => ("f", crate::authn::accounts::BACK_OFF),
             };
             event.kind = kind.into();
             event.user_id = failure.user_id().map(str::to_owned);
             event.description = Some(message.into());
             state.logs.record(event);
-            return authorize::login_page(
+            return crate::authn::login_page::login_page(
                 &state,
                 &client,
                 &tx,
@@ -184,7 +141,7 @@ pub async fn submit(
     event.description = Some("Successful login".into());
     event.user_id = Some(user.user_id.clone());
     state.logs.record(event);
-    finish(&state, &tx, &user, &connection, caller.ip.as_deref()).await
+    complete_login(&state, &tx, &user, &connection, caller.ip.as_deref()).await
 }
 
 /// The `tx` of a link between the login and sign-up pages.
@@ -200,36 +157,14 @@ pub async fn show_login(
     headers: HeaderMap,
     Query(q): Query<TxQuery>,
 ) -> Result<Response, OAuthError> {
-    let tenant = ui::brand(&state).await;
+    let tenant = pages::brand(&state).await;
     match bound_transaction(&state, &headers, &q.tx, &tenant).await {
         Ok((tx, client)) => {
-            authorize::login_page(&state, &client, &tx, "", None, StatusCode::OK).await
+            crate::authn::login_page::login_page(&state, &client, &tx, "", None, StatusCode::OK)
+                .await
         }
         Err(page) => Ok(page),
     }
-}
-
-/// Renders the sign-up form (the CSRF cookie is already set by the login page).
-pub async fn signup_page(
-    state: &AppState,
-    client: &Client,
-    tx: &Transaction,
-    email: &str,
-    error: Option<&str>,
-    status: StatusCode,
-) -> Result<Response, OAuthError> {
-    let sealed = tx.seal(state)?;
-    let tenant = ui::brand(state).await;
-    Ok(ui::render(
-        status,
-        &SignupPage {
-            tenant: &tenant,
-            client_name: &client.name,
-            tx: &sealed,
-            email,
-            error,
-        },
-    ))
 }
 
 /// `GET /u/signup?tx=`.
@@ -238,7 +173,7 @@ pub async fn show_signup(
     headers: HeaderMap,
     Query(q): Query<TxQuery>,
 ) -> Result<Response, OAuthError> {
-    let tenant = ui::brand(&state).await;
+    let tenant = pages::brand(&state).await;
     match bound_transaction(&state, &headers, &q.tx, &tenant).await {
         Ok((tx, client)) => signup_page(&state, &client, &tx, "", None, StatusCode::OK).await,
         Err(page) => Ok(page),
@@ -263,9 +198,9 @@ pub async fn submit_signup(
     headers: HeaderMap,
     form: Result<Form<SignupForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, OAuthError> {
-    let tenant = ui::brand(&state).await;
+    let tenant = pages::brand(&state).await;
     let Ok(Form(form)) = form else {
-        return Ok(ui::error_page(
+        return Ok(pages::error_page(
             &tenant,
             "The sign-up form was not filled in properly.",
         ));
@@ -294,7 +229,7 @@ pub async fn submit_signup(
         )
         .await;
     };
-    let created = crate::oauth::dbconnections::create_user(
+    let created = crate::authn::accounts::create_user(
         &state,
         &connection,
         &form.email,
@@ -324,7 +259,7 @@ pub async fn submit_signup(
     event.description = Some("Successful signup".into());
     event.user_id = Some(user.user_id.clone());
     state.logs.record(event);
-    finish(&state, &tx, &user, &name, caller.ip.as_deref()).await
+    complete_login(&state, &tx, &user, &name, caller.ip.as_deref()).await
 }
 
 /// The consent form.
@@ -342,9 +277,9 @@ pub async fn submit_consent(
     headers: HeaderMap,
     form: Result<Form<ConsentForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, OAuthError> {
-    let tenant = ui::brand(&state).await;
+    let tenant = pages::brand(&state).await;
     let Ok(Form(form)) = form else {
-        return Ok(ui::error_page(
+        return Ok(pages::error_page(
             &tenant,
             "The consent form was not filled in properly.",
         ));
@@ -355,7 +290,7 @@ pub async fn submit_consent(
     };
     // The session must count for this application: a browser could swap in a session from
     // a connection the application is not enabled on between the login and this form.
-    let session = match authorize::current_session(&state, &headers).await? {
+    let session = match crate::authn::session::current_session(&state, &headers).await? {
         Some(s)
             if database_connection::session_counts_for(
                 &state,
@@ -369,13 +304,13 @@ pub async fn submit_consent(
         _ => None,
     };
     let Some(session) = session else {
-        return Ok(ui::error_page(
+        return Ok(pages::error_page(
             &tenant,
             "Your session has ended. Go back to the application and start again.",
         ));
     };
     if crate::user_access::is_blocked(&state, &session.user_id).await? {
-        return authorize::login_page(
+        return crate::authn::login_page::login_page(
             &state,
             &client,
             &tx,
@@ -386,7 +321,7 @@ pub async fn submit_consent(
         .await;
     }
     if form.decision != "accept" {
-        return Ok(authorize::error_to_client(
+        return Ok(crate::authn::response::error_to_client(
             &state,
             &tx,
             "access_denied",
@@ -410,5 +345,5 @@ pub async fn submit_consent(
             OffsetDateTime::now_utc(),
         )
         .await?;
-    authorize::authorization_response(&state, &tx, &session, true).await
+    crate::oauth::authorization_response::authorization_response(&state, &tx, &session, true).await
 }

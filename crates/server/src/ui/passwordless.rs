@@ -12,27 +12,17 @@ use axum::response::{IntoResponse, Response};
 use gatehouse_core::client::Client;
 use gatehouse_core::connection::Connection;
 use gatehouse_core::passwordless::Send;
-use gatehouse_core::store::{ConnectionFilter, Page};
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::AppState;
+use crate::authn::login_page::{start_page, usable_connection};
+use crate::authn::otp::{self, SendRequest};
+use crate::authn::transaction::Transaction;
 use crate::error::OAuthError;
 use crate::http::caller_info::CallerInfo;
-use crate::oauth::authorize::Transaction;
-use crate::passwordless::otp::{self, SendRequest};
-use crate::ui::{self, Brand};
-
-#[derive(Template)]
-#[template(path = "passwordless_start.html")]
-struct StartPage<'a> {
-    tenant: &'a Brand,
-    client_name: &'a str,
-    tx: &'a str,
-    is_email: bool,
-    value: &'a str,
-    error: Option<&'a str>,
-}
+use crate::pages::{self, Brand};
+use crate::ui::login::bound_transaction;
 
 #[derive(Template)]
 #[template(path = "passwordless_code.html")]
@@ -43,79 +33,6 @@ struct CodePage<'a> {
     error: Option<&'a str>,
 }
 
-/// The passwordless connection `name`, if it is one and `client` may use it.
-pub async fn usable_connection(
-    state: &AppState,
-    client: &Client,
-    name: &str,
-) -> Result<Option<Connection>, OAuthError> {
-    Ok(state
-        .stores
-        .connections
-        .connection_by_name(name)
-        .await?
-        .filter(|c| {
-            matches!(c.strategy.as_str(), "email" | "sms")
-                && c.enabled_clients.contains(&client.client_id)
-        }))
-}
-
-/// The passwordless connections `client` offers on its login page, with link texts.
-pub async fn offered(
-    state: &AppState,
-    client: &Client,
-) -> Result<Vec<(String, String)>, OAuthError> {
-    let filter = ConnectionFilter {
-        strategies: vec!["email".into(), "sms".into()],
-        name: None,
-    };
-    let page = Page {
-        offset: 0,
-        limit: 20,
-    };
-    Ok(state
-        .stores
-        .connections
-        .list_connections(&filter, page)
-        .await?
-        .into_iter()
-        .filter(|c| c.enabled_clients.contains(&client.client_id))
-        .map(|c| {
-            let label = if c.strategy == "email" {
-                "Log in with a code sent by email"
-            } else {
-                "Log in with a code sent by text message"
-            };
-            (c.name, label.to_owned())
-        })
-        .collect())
-}
-
-/// The page asking for the email or phone number of `connection`.
-pub async fn start_page(
-    state: &AppState,
-    client: &Client,
-    tx: &Transaction,
-    connection: &Connection,
-    value: &str,
-    error: Option<&str>,
-    status: StatusCode,
-) -> Result<Response, OAuthError> {
-    let sealed = tx.seal(state)?;
-    let tenant = ui::brand(state).await;
-    Ok(ui::render(
-        status,
-        &StartPage {
-            tenant: &tenant,
-            client_name: &client.name,
-            tx: &sealed,
-            is_email: connection.strategy == "email",
-            value,
-            error,
-        },
-    ))
-}
-
 fn code_page(
     state: &AppState,
     tenant: &Brand,
@@ -124,7 +41,7 @@ fn code_page(
     status: StatusCode,
 ) -> Result<Response, OAuthError> {
     let sealed = tx.seal(state)?;
-    Ok(ui::render(
+    Ok(pages::render(
         status,
         &CodePage {
             tenant,
@@ -142,7 +59,7 @@ async fn bound(
     sealed: &str,
     tenant: &Brand,
 ) -> Result<Result<(Transaction, Arc<Client>, Connection), Response>, OAuthError> {
-    let (tx, client) = match ui::login::bound_transaction(state, headers, sealed, tenant).await {
+    let (tx, client) = match bound_transaction(state, headers, sealed, tenant).await {
         Ok(found) => found,
         Err(page) => return Ok(Err(page)),
     };
@@ -152,7 +69,7 @@ async fn bound(
     };
     Ok(match connection {
         Some(c) => Ok((tx, client, c)),
-        None => Err(ui::error_page(
+        None => Err(pages::error_page(
             tenant,
             "This application does not offer passwordless login.",
         )),
@@ -174,12 +91,11 @@ pub async fn choose(
     headers: HeaderMap,
     Query(q): Query<ChooseQuery>,
 ) -> Result<Response, OAuthError> {
-    let tenant = ui::brand(&state).await;
-    let (mut tx, client) =
-        match ui::login::bound_transaction(&state, &headers, &q.tx, &tenant).await {
-            Ok(found) => found,
-            Err(page) => return Ok(page),
-        };
+    let tenant = pages::brand(&state).await;
+    let (mut tx, client) = match bound_transaction(&state, &headers, &q.tx, &tenant).await {
+        Ok(found) => found,
+        Err(page) => return Ok(page),
+    };
     if let Some(name) = q.connection {
         tx.connection = Some(name);
     }
@@ -188,7 +104,7 @@ pub async fn choose(
         None => None,
     };
     let Some(connection) = connection else {
-        return Ok(ui::error_page(
+        return Ok(pages::error_page(
             &tenant,
             "This application does not offer that way to log in.",
         ));
@@ -224,9 +140,9 @@ pub async fn submit_start(
     headers: HeaderMap,
     form: Result<Form<StartForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, OAuthError> {
-    let tenant = ui::brand(&state).await;
+    let tenant = pages::brand(&state).await;
     let Ok(Form(form)) = form else {
-        return Ok(ui::error_page(
+        return Ok(pages::error_page(
             &tenant,
             "The form was not filled in properly.",
         ));
@@ -306,12 +222,12 @@ pub async fn show_code(
     headers: HeaderMap,
     Query(q): Query<TxQuery>,
 ) -> Result<Response, OAuthError> {
-    let tenant = ui::brand(&state).await;
+    let tenant = pages::brand(&state).await;
     match bound(&state, &headers, &q.tx, &tenant).await? {
         Ok((tx, _, _)) if tx.recipient.is_some() => {
             code_page(&state, &tenant, &tx, None, StatusCode::OK)
         }
-        Ok(_) => Ok(ui::error_page(&tenant, "Ask for a code first.")),
+        Ok(_) => Ok(pages::error_page(&tenant, "Ask for a code first.")),
         Err(page) => Ok(page),
     }
 }
@@ -322,16 +238,16 @@ pub async fn show_sent(
     headers: HeaderMap,
     Query(q): Query<TxQuery>,
 ) -> Result<Response, OAuthError> {
-    let tenant = ui::brand(&state).await;
+    let tenant = pages::brand(&state).await;
     match bound(&state, &headers, &q.tx, &tenant).await? {
         Ok((tx, _, _)) => {
             let message = format!(
                 "We sent a link to {}. Open it to log in: it works once, for a few minutes.",
                 tx.recipient.as_deref().unwrap_or("your email address")
             );
-            Ok(ui::render(
+            Ok(pages::render(
                 StatusCode::OK,
-                &ui::MessagePage {
+                &pages::MessagePage {
                     tenant: &tenant,
                     heading: "Check your email",
                     message: &message,
@@ -358,9 +274,9 @@ pub async fn submit_code(
     headers: HeaderMap,
     form: Result<Form<CodeForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, OAuthError> {
-    let tenant = ui::brand(&state).await;
+    let tenant = pages::brand(&state).await;
     let Ok(Form(form)) = form else {
-        return Ok(ui::error_page(
+        return Ok(pages::error_page(
             &tenant,
             "The form was not filled in properly.",
         ));
@@ -370,9 +286,9 @@ pub async fn submit_code(
         Err(page) => return Ok(page),
     };
     let Some(recipient) = tx.recipient.clone() else {
-        return Ok(ui::error_page(&tenant, "Ask for a code first."));
+        return Ok(pages::error_page(&tenant, "Ask for a code first."));
     };
-    let mut event = ui::login_event(&caller, &client, &connection.name);
+    let mut event = crate::authn::login_event(&caller, &client, &connection.name);
     let checked = otp::check(&state, &connection, &recipient, &form.code, &caller).await?;
     let blocked = matches!(checked, otp::CodeCheck::TooManyAttempts);
     let found = match checked {
@@ -384,7 +300,7 @@ pub async fn submit_code(
     };
     let Some((user, created)) = found.filter(|(u, _)| !u.blocked) else {
         let message = if blocked {
-            crate::oauth::password::TOO_MANY_ATTEMPTS.to_owned()
+            crate::authn::accounts::TOO_MANY_ATTEMPTS.to_owned()
         } else {
             otp::wrong_code(&connection).description()
         };
@@ -405,5 +321,12 @@ pub async fn submit_code(
     event.description = Some("Successful login (passwordless code)".into());
     event.user_id = Some(user.user_id.clone());
     state.logs.record(event);
-    ui::login::finish(&state, &tx, &user, &connection.name, caller.ip.as_deref()).await
+    crate::oauth::authorization_response::complete_login(
+        &state,
+        &tx,
+        &user,
+        &connection.name,
+        caller.ip.as_deref(),
+    )
+    .await
 }

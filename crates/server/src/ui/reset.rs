@@ -15,12 +15,11 @@ use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
 use crate::AppState;
+use crate::authn::accounts::SignupError;
+use crate::authn::database_connection;
 use crate::error::OAuthError;
-use crate::oauth::authorize;
-use crate::oauth::database_connection;
-use crate::oauth::dbconnections::SignupError;
 use crate::outbox;
-use crate::ui::{self, MessagePage};
+use crate::pages::{self, MessagePage};
 
 /// How long a reset link works.
 const TICKET_LIFETIME: Duration = Duration::hours(1);
@@ -34,7 +33,7 @@ pub const SENT: &str = "We've just sent you an email to reset your password.";
 #[derive(Template)]
 #[template(path = "reset_password.html")]
 struct ResetPage<'a> {
-    tenant: &'a crate::ui::Brand,
+    tenant: &'a crate::pages::Brand,
     ticket: &'a str,
     error: Option<&'a str>,
 }
@@ -150,7 +149,7 @@ pub async fn change_password(
         .and_then(|user| reset_target(user, &connection, &email));
     if let Some((user, identity, address)) = target {
         let subject = format!("{}~{}", identity.connection, identity.user_id);
-        let link = ui::ticket_link_for(
+        let link = crate::account_mail::ticket_link_for(
             &state,
             KIND,
             &user.user_id,
@@ -192,8 +191,8 @@ pub struct TicketQuery {
 }
 
 async fn expired(state: &AppState) -> Response {
-    ui::error_page(
-        &ui::brand(state).await,
+    pages::error_page(
+        &pages::brand(state).await,
         "This link has expired or was already used. Ask for a new one.",
     )
 }
@@ -232,8 +231,8 @@ pub async fn page(
     {
         return Ok(expired(&state).await);
     }
-    let tenant = crate::ui::brand(&state).await;
-    Ok(ui::render(
+    let tenant = crate::pages::brand(&state).await;
+    Ok(pages::render(
         StatusCode::OK,
         &ResetPage {
             tenant: &tenant,
@@ -257,7 +256,7 @@ pub async fn submit(
     headers: HeaderMap,
     form: Result<Form<ResetForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, OAuthError> {
-    let tenant = crate::ui::brand(&state).await;
+    let tenant = crate::pages::brand(&state).await;
     let Ok(Form(form)) = form else {
         return Ok(failed(&state, None, USED_LINK).await);
     };
@@ -271,13 +270,14 @@ pub async fn submit(
     };
     // The identity the link was sent for (links made before identities were named: the
     // primary).
-    let position = match ui::ticket_subject(&form.ticket).and_then(|s| s.split_once('~')) {
-        Some((connection, id)) => user
-            .identities
-            .iter()
-            .position(|i| i.connection == connection && i.user_id == id),
-        None => (!user.identities.is_empty()).then_some(0),
-    };
+    let position =
+        match crate::account_mail::ticket_subject(&form.ticket).and_then(|s| s.split_once('~')) {
+            Some((connection, id)) => user
+                .identities
+                .iter()
+                .position(|i| i.connection == connection && i.user_id == id),
+            None => (!user.identities.is_empty()).then_some(0),
+        };
     let Some(position) = position else {
         return Ok(failed(
             &state,
@@ -305,7 +305,7 @@ pub async fn submit(
             ticket: &form.ticket,
             error: Some(&message),
         };
-        return Ok(ui::render(StatusCode::BAD_REQUEST, &page));
+        return Ok(pages::render(StatusCode::BAD_REQUEST, &page));
     }
     // The ticket is spent only now, so a too-weak attempt does not waste it; of two
     // concurrent submissions one wins.
@@ -330,7 +330,8 @@ pub async fn submit(
     // this address first) is logged out and loses their refresh tokens; this browser keeps
     // its own session, if it has one.
     let this_browser =
-        authorize::cookie(&headers, authorize::SESSION_COOKIE).map(|c| state.hasher.hash(c));
+        crate::authn::cookies::cookie(&headers, crate::authn::cookies::SESSION_COOKIE)
+            .map(|c| state.hasher.hash(c));
     crate::user_access::end_user_access(&state, &user.user_id, this_browser.as_deref()).await?;
     state
         .stores
@@ -341,7 +342,7 @@ pub async fn submit(
     event.description = Some("Password changed".into());
     event.user_id = Some(user.user_id.clone());
     state.logs.record(event);
-    Ok(ui::render(
+    Ok(pages::render(
         StatusCode::OK,
         &MessagePage {
             tenant: &tenant,

@@ -8,53 +8,20 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use gatehouse_core::log::LogEvent;
-use gatehouse_core::user::User;
 use serde::Deserialize;
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 use crate::AppState;
 use crate::error::OAuthError;
-use crate::ui::{self, MessagePage};
+use crate::pages::{self, MessagePage};
 
-const KIND: &str = "unblock";
-/// How long an unblock link works.
-const TICKET_LIFETIME: Duration = Duration::days(1);
+use crate::account_mail::unblock::KIND;
 
 #[derive(Template)]
 #[template(path = "unblock.html")]
 struct UnblockPage<'a> {
-    tenant: &'a ui::Brand,
+    tenant: &'a pages::Brand,
     ticket: &'a str,
-}
-
-/// Queues an unblock link for `user` after a block from `ip` (see `crate::outbox`). Failures are logged, not raised:
-/// the login answer is the same either way, and an administrator can still unblock.
-pub async fn send_unblock_link(state: &AppState, user: &User, ip: &str) {
-    let Some(email) = user.email.clone() else {
-        return;
-    };
-    let sent = match ui::ticket_link(state, KIND, &user.user_id, TICKET_LIFETIME, "u/unblock").await
-    {
-        Ok(link) => {
-            let text = format!(
-                "Your account was blocked after too many failed logins from the address {ip}.\n\n\
-                 If that was you, unblock it by opening:\n{link}\n\n\
-                 The link works for one day, once. If it was not you, someone may be guessing \
-                 your password: consider changing it.\n"
-            );
-            let mail = crate::outbox::Content::Email {
-                to: email.clone(),
-                from: None,
-                subject: "Your account has been blocked".into(),
-                body: text,
-            };
-            crate::outbox::enqueue(state, KIND, &email, Some(mail)).await
-        }
-        Err(e) => Err(e),
-    };
-    if let Err(e) = sent {
-        tracing::warn!(error = %e, "unblock email not queued");
-    }
 }
 
 /// The ticket, in the link's query or the form.
@@ -64,8 +31,8 @@ pub struct Ticket {
 }
 
 async fn expired(state: &AppState) -> Response {
-    ui::error_page(
-        &ui::brand(state).await,
+    pages::error_page(
+        &pages::brand(state).await,
         "This link has expired or was already used.",
     )
 }
@@ -89,8 +56,8 @@ pub async fn page(
     {
         return Ok(expired(&state).await);
     }
-    let tenant = ui::brand(&state).await;
-    Ok(ui::render(
+    let tenant = pages::brand(&state).await;
+    Ok(pages::render(
         StatusCode::OK,
         &UnblockPage {
             tenant: &tenant,
@@ -125,8 +92,8 @@ pub async fn submit(
     event.description = Some("User unblocked through the emailed link".into());
     event.user_id = Some(user_id);
     state.logs.record(event);
-    let tenant = ui::brand(&state).await;
-    Ok(ui::render(
+    let tenant = pages::brand(&state).await;
+    Ok(pages::render(
         StatusCode::OK,
         &MessagePage {
             tenant: &tenant,

@@ -294,7 +294,7 @@ impl TestApp {
         expires_in: i64,
     ) {
         let now = time::OffsetDateTime::now_utc();
-        let secret = gatehouse_server::passwordless::otp::otp_secret("email", recipient, code);
+        let secret = gatehouse_server::authn::otp::otp_secret("email", recipient, code);
         self.state
             .stores
             .otps

@@ -327,7 +327,7 @@ pub async fn create(
         .await
         .map_err(conflict)?;
     if verify_email && user.email.is_some() && user.identities[0].provider == "auth0" {
-        crate::ui::verify::send_verification(&state, &user).await;
+        crate::account_mail::verification::send_verification(&state, &user).await;
     }
     Ok((StatusCode::CREATED, Json(UserView::new(&user))).into_response())
 }

@@ -305,7 +305,7 @@ pub async fn check(
                 event.user_id = Some(u.user_id.clone());
                 event.ip = caller.ip.clone();
                 event.connection = Some(connection.name.clone());
-                event.description = Some(crate::oauth::password::TOO_MANY_ATTEMPTS.into());
+                event.description = Some(crate::authn::accounts::TOO_MANY_ATTEMPTS.into());
                 state.logs.record(event);
                 return Ok(CodeCheck::TooManyAttempts);
             }

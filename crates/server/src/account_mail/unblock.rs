@@ -1,0 +1,42 @@
+//! The brute-force unblock link, mailed when failed logins block a user from one address.
+
+use gatehouse_core::user::User;
+use time::Duration;
+
+use crate::AppState;
+
+/// The ticket kind of an unblock link.
+pub const KIND: &str = "unblock";
+/// How long an unblock link works.
+const TICKET_LIFETIME: Duration = Duration::days(1);
+
+/// Queues an unblock link for `user` after a block from `ip` (on the outbox). Failures are logged, not raised:
+/// the login answer is the same either way, and an administrator can still unblock.
+pub async fn send_unblock_link(state: &AppState, user: &User, ip: &str) {
+    let Some(email) = user.email.clone() else {
+        return;
+    };
+    let sent = match super::ticket_link(state, KIND, &user.user_id, TICKET_LIFETIME, "u/unblock")
+        .await
+    {
+        Ok(link) => {
+            let text = format!(
+                "Your account was blocked after too many failed logins from the address {ip}.\n\n\
+                 If that was you, unblock it by opening:\n{link}\n\n\
+                 The link works for one day, once. If it was not you, someone may be guessing \
+                 your password: consider changing it.\n"
+            );
+            let mail = crate::outbox::Content::Email {
+                to: email.clone(),
+                from: None,
+                subject: "Your account has been blocked".into(),
+                body: text,
+            };
+            crate::outbox::enqueue(state, KIND, &email, Some(mail)).await
+        }
+        Err(e) => Err(e),
+    };
+    if let Err(e) = sent {
+        tracing::warn!(error = %e, "unblock email not queued");
+    }
+}

@@ -1,0 +1,180 @@
+//! The first page of a login: the password form, the sign-up form, or a passwordless
+//! connection's page, each carrying the sealed transaction and setting the CSRF cookie
+//! it is bound to.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::http::{StatusCode, header};
+use axum::response::Response;
+use gatehouse_core::client::Client;
+use gatehouse_core::connection::Connection;
+use gatehouse_core::store::{ConnectionFilter, Page};
+
+use super::cookies::{CSRF_COOKIE, set_cookie};
+use super::database_connection;
+use super::transaction::{TX_LIFETIME, Transaction};
+use crate::AppState;
+use crate::error::OAuthError;
+use crate::pages::{self, Brand, LoginPage, SignupPage};
+
+#[derive(Template)]
+#[template(path = "passwordless_start.html")]
+struct StartPage<'a> {
+    tenant: &'a Brand,
+    client_name: &'a str,
+    tx: &'a str,
+    is_email: bool,
+    value: &'a str,
+    error: Option<&'a str>,
+}
+
+/// The login page for `tx`, setting the CSRF cookie it is bound to.
+pub async fn login_page(
+    state: &AppState,
+    client: &Arc<Client>,
+    tx: &Transaction,
+    login_hint: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Result<Response, OAuthError> {
+    // A passwordless connection asked for: its page instead of the password form.
+    let passwordless = match tx.connection.as_deref() {
+        Some(name) => crate::authn::login_page::usable_connection(state, client, name).await?,
+        None => None,
+    };
+    let mut r = if let Some(connection) = passwordless {
+        crate::authn::login_page::start_page(
+            state,
+            client,
+            tx,
+            &connection,
+            login_hint,
+            error,
+            status,
+        )
+        .await?
+    } else {
+        let sealed = tx.seal(state)?;
+        let tenant = crate::pages::brand(state).await;
+        // A named connection was checked by `check_request`; else the password form shows
+        // only if some database connection is enabled for the application.
+        let database = tx.connection.is_some()
+            || database_connection::for_login(state, &client.client_id)
+                .await?
+                .is_some();
+        pages::render(
+            status,
+            &LoginPage {
+                tenant: &tenant,
+                client_name: &client.name,
+                tx: &sealed,
+                login_hint,
+                error,
+                passwordless: crate::authn::login_page::offered(state, client).await?,
+                database,
+            },
+        )
+    };
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(state, CSRF_COOKIE, &tx.csrf, TX_LIFETIME),
+    );
+    Ok(r)
+}
+
+/// Renders the sign-up form (the CSRF cookie is already set by the login page).
+pub async fn signup_page(
+    state: &AppState,
+    client: &Client,
+    tx: &Transaction,
+    email: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Result<Response, OAuthError> {
+    let sealed = tx.seal(state)?;
+    let tenant = pages::brand(state).await;
+    Ok(pages::render(
+        status,
+        &SignupPage {
+            tenant: &tenant,
+            client_name: &client.name,
+            tx: &sealed,
+            email,
+            error,
+        },
+    ))
+}
+
+/// The passwordless connection `name`, if it is one and `client` may use it.
+pub async fn usable_connection(
+    state: &AppState,
+    client: &Client,
+    name: &str,
+) -> Result<Option<Connection>, OAuthError> {
+    Ok(state
+        .stores
+        .connections
+        .connection_by_name(name)
+        .await?
+        .filter(|c| {
+            matches!(c.strategy.as_str(), "email" | "sms")
+                && c.enabled_clients.contains(&client.client_id)
+        }))
+}
+
+/// The passwordless connections `client` offers on its login page, with link texts.
+pub async fn offered(
+    state: &AppState,
+    client: &Client,
+) -> Result<Vec<(String, String)>, OAuthError> {
+    let filter = ConnectionFilter {
+        strategies: vec!["email".into(), "sms".into()],
+        name: None,
+    };
+    let page = Page {
+        offset: 0,
+        limit: 20,
+    };
+    Ok(state
+        .stores
+        .connections
+        .list_connections(&filter, page)
+        .await?
+        .into_iter()
+        .filter(|c| c.enabled_clients.contains(&client.client_id))
+        .map(|c| {
+            let label = if c.strategy == "email" {
+                "Log in with a code sent by email"
+            } else {
+                "Log in with a code sent by text message"
+            };
+            (c.name, label.to_owned())
+        })
+        .collect())
+}
+
+/// The page asking for the email or phone number of `connection`.
+pub async fn start_page(
+    state: &AppState,
+    client: &Client,
+    tx: &Transaction,
+    connection: &Connection,
+    value: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Result<Response, OAuthError> {
+    let sealed = tx.seal(state)?;
+    let tenant = pages::brand(state).await;
+    Ok(pages::render(
+        status,
+        &StartPage {
+            tenant: &tenant,
+            client_name: &client.name,
+            tx: &sealed,
+            is_email: connection.strategy == "email",
+            value,
+            error,
+        },
+    ))
+}

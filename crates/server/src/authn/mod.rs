@@ -1,0 +1,31 @@
+//! The login flow below the endpoints that drive it (`/authorize`, the Universal Login
+//! forms, the passwordless endpoints): the sealed transaction, cookies, the SSO session,
+//! checking an authorization request, the first login page, response modes, accounts
+//! (passwords, sign-up, back-off), database connections an application may use, and
+//! passwordless codes. It imports no handler module.
+
+pub mod account_backoff;
+pub mod accounts;
+pub mod cookies;
+pub mod database_connection;
+pub mod login_page;
+pub mod otp;
+pub mod request;
+pub mod response;
+pub mod session;
+pub mod transaction;
+
+/// The log event of a login attempt on the pages, as a failure (`f`) until it succeeds.
+pub fn login_event(
+    caller: &crate::http::caller_info::CallerInfo,
+    client: &gatehouse_core::client::Client,
+    connection: &str,
+) -> gatehouse_core::log::LogEvent {
+    let mut event = gatehouse_core::log::LogEvent::new("f");
+    event.ip = caller.ip.clone();
+    event.user_agent = caller.user_agent.clone();
+    event.client_id = Some(client.client_id.clone());
+    event.client_name = Some(client.name.clone());
+    event.connection = Some(connection.to_owned());
+    event
+}

@@ -1,0 +1,181 @@
+//! The pages every flow may show: askama templates (compiled and escaped, working without
+//! JavaScript), the tenant's branding, and rendering. No handlers live here, so the
+//! Authentication API, Universal Login and the passwordless endpoints can all use them.
+
+use askama::Template;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+
+/// The tenant as its pages show it: name, logo and colour (tenant settings and branding).
+#[derive(Debug, Clone)]
+pub struct Brand {
+    /// `friendly_name`, else "gatehouse".
+    pub name: String,
+    /// Logo URL, if set.
+    pub logo: Option<String>,
+    /// Primary colour, `#rrggbb` (validated when set).
+    pub color: String,
+}
+
+impl std::fmt::Display for Brand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
+/// The tenant's branding (defaults when the tenant settings cannot be read).
+pub async fn brand(state: &crate::AppState) -> Brand {
+    let t = state.catalog.tenant().await.ok();
+    Brand {
+        name: t
+            .as_ref()
+            .and_then(|t| t.friendly_name.clone())
+            .unwrap_or_else(|| "gatehouse".into()),
+        logo: t.as_ref().and_then(|t| t.logo_url.clone()),
+        color: t
+            .as_ref()
+            .and_then(|t| t.primary_color.clone())
+            .unwrap_or_else(|| "#3b5bdb".into()),
+    }
+}
+
+/// The login form.
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage<'a> {
+    /// Tenant name for the title.
+    pub tenant: &'a Brand,
+    /// The application's name.
+    pub client_name: &'a str,
+    /// The sealed authorization transaction.
+    pub tx: &'a str,
+    /// The username to prefill.
+    pub login_hint: &'a str,
+    /// What went wrong on the last attempt.
+    pub error: Option<&'a str>,
+    /// Passwordless connections the application offers: (name, link text).
+    pub passwordless: Vec<(String, String)>,
+    /// Whether a database connection is enabled for the application (the password form).
+    pub database: bool,
+}
+
+/// The sign-up form.
+#[derive(Template)]
+#[template(path = "signup.html")]
+pub struct SignupPage<'a> {
+    /// Tenant branding.
+    pub tenant: &'a Brand,
+    /// The application's name.
+    pub client_name: &'a str,
+    /// The sealed authorization transaction.
+    pub tx: &'a str,
+    /// The email to prefill.
+    pub email: &'a str,
+    /// What went wrong on the last attempt.
+    pub error: Option<&'a str>,
+}
+
+/// Consent for a third-party application.
+#[derive(Template)]
+#[template(path = "consent.html")]
+pub struct ConsentPage<'a> {
+    /// Tenant branding.
+    pub tenant: &'a Brand,
+    /// The application's name.
+    pub client_name: &'a str,
+    /// The sealed authorization transaction.
+    pub tx: &'a str,
+    /// The API it asks to call, by name.
+    pub api_name: Option<String>,
+    /// What it asks for: each scope with what it means to the user.
+    pub scopes: Vec<(String, String)>,
+}
+
+/// `response_mode=web_message`: posts the response to the application's window (the
+/// iframe's parent or the popup's opener), to its origin only.
+#[derive(Template)]
+#[template(path = "web_message.html")]
+pub struct WebMessage {
+    /// The response parameters as a JSON object, escaped for a script element.
+    pub response: String,
+    /// The target origin as a JSON string, escaped likewise.
+    pub origin: String,
+}
+
+/// JSON that can sit inside `<script>`: no `<`, `>` or `&` to end the element early.
+pub fn script_json(value: &serde_json::Value) -> String {
+    value
+        .to_string()
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+}
+
+/// A request that cannot be sent back to any application.
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage<'a> {
+    /// Tenant name for the title.
+    pub tenant: &'a Brand,
+    /// What is wrong.
+    pub message: &'a str,
+}
+
+/// `response_mode=form_post`: an auto-submitting form (OAuth 2.0 Form Post Response Mode).
+#[derive(Template)]
+#[template(path = "form_post.html")]
+pub struct FormPost<'a> {
+    /// The redirect URI.
+    pub action: &'a str,
+    /// The response parameters.
+    pub fields: Vec<(&'a str, &'a str)>,
+}
+
+/// Renders a page; a template that fails to render is an internal error page.
+pub fn render(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => {
+            let mut r = (status, Html(html)).into_response();
+            r.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "Internal error").into_response()
+        }
+    }
+}
+
+/// A page with a heading and one sentence.
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct MessagePage<'a> {
+    /// Branding.
+    pub tenant: &'a Brand,
+    /// The heading.
+    pub heading: &'a str,
+    /// The sentence.
+    pub message: &'a str,
+}
+
+/// The error page with `message`.
+pub fn error_page(tenant: &Brand, message: &str) -> Response {
+    render(StatusCode::BAD_REQUEST, &ErrorPage { tenant, message })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn script_json_cannot_close_the_script() {
+        let s = script_json(&serde_json::json!({"state": "</script><script>alert(1)</script>&"}));
+        assert!(
+            !s.contains('<') && !s.contains('>') && !s.contains('&'),
+            "{s}"
+        );
+        let back: serde_json::Value = serde_json::from_str(&s).expect("still JSON");
+        assert_eq!(back["state"], "</script><script>alert(1)</script>&");
+    }
+}
