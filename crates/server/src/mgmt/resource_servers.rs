@@ -40,7 +40,6 @@ wire_enum! {
 
 wire_enum! {
     /// The claims layout of access tokens for the API.
-    #[expect(clippy::enum_variant_names, reason = "Auth0's names")]
     pub enum TokenDialect {
         /// Auth0's default.
         AccessToken = "access_token",
