@@ -292,6 +292,7 @@ mod tests {
 
     /// Operations whose success answers no body.
     const NO_BODY: &[(&str, &str)] = &[
+        ("delete", "/connections/{id}"),
         ("delete", "/roles/{id}"),
         ("delete", "/roles/{id}/permissions"),
         ("post", "/roles/{id}/users"),
