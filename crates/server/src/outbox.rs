@@ -311,9 +311,15 @@ async fn send(state: &AppState, message: &OutboxMessage, c: &Sealed) -> Result<(
             if !provider {
                 return Err(Failure::NoProvider);
             }
-            crate::mailer::send_from(state, c.from.as_deref(), &c.to, &c.subject, c.body.clone())
-                .await
-                .map_err(|e| Failure::Retry(format!("{e:#}")))
+            crate::delivery::email::send_from(
+                state,
+                c.from.as_deref(),
+                &c.to,
+                &c.subject,
+                c.body.clone(),
+            )
+            .await
+            .map_err(|e| Failure::Retry(format!("{e:#}")))
         }
         "sms" => {
             let name = message.connection.as_deref().unwrap_or_default();
@@ -324,7 +330,7 @@ async fn send(state: &AppState, message: &OutboxMessage, c: &Sealed) -> Result<(
                 .await
                 .map_err(|e| Failure::Retry(e.to_string()))?
                 .ok_or_else(|| Failure::Final(format!("The connection {name} no longer exists")))?;
-            crate::passwordless::delivery::sms(state, &connection, &c.to, &c.body)
+            crate::delivery::sms::sms(state, &connection, &c.to, &c.body)
                 .await
                 .map_err(|e| Failure::Retry(e.0))
         }

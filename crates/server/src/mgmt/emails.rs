@@ -16,8 +16,6 @@ use super::error::MgmtError;
 use super::validate::{self as v, bad};
 use crate::AppState;
 
-const SEAL_CONTEXT: &str = "email_provider:credentials";
-
 fn not_configured() -> MgmtError {
     MgmtError::not_found(
         "Email provider has not been configured",
@@ -136,8 +134,8 @@ impl EmailProviderBody {
                 "smtp_user": c.smtp_user,
             });
             p.credentials_public = public.as_object().cloned().unwrap_or_default();
-            let bytes = serde_json::to_vec(&c).map_err(|e| MgmtError::Internal(e.into()))?;
-            p.credentials_sealed = state.sealer.seal(SEAL_CONTEXT, &bytes);
+            let all = serde_json::to_value(&c).map_err(|e| MgmtError::Internal(e.into()))?;
+            p.credentials_sealed = crate::secrets::seal_email_credentials(&state.sealer, &all);
         }
         if let Some(s) = self.settings {
             p.settings = Value::Object(s);
@@ -227,10 +225,4 @@ pub async fn delete(
     t.email_provider.take().ok_or_else(not_configured)?;
     state.stores.tenant.update_tenant(&t).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// The stored SMTP credentials, opened (for the mailer to come).
-pub fn open_credentials(state: &AppState, p: &EmailProvider) -> anyhow::Result<Value> {
-    let bytes = state.sealer.open(SEAL_CONTEXT, &p.credentials_sealed)?;
-    Ok(serde_json::from_slice(&bytes)?)
 }

@@ -3,7 +3,6 @@
 //! `http://auth0.com/oauth/grant-type/passwordless/otp` grant or on the login pages, the
 //! link at `/passwordless/verify_redirect`.
 
-pub mod delivery;
 pub mod grant;
 pub mod link;
 pub mod start;

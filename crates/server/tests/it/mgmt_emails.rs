@@ -40,8 +40,8 @@ async fn smtp_provider_with_sealed_credentials() {
         .expect("row");
     let provider = tenant.email_provider.expect("provider");
     assert!(!String::from_utf8_lossy(&provider.credentials_sealed).contains("hunter2"));
-    let opened =
-        gatehouse_server::mgmt::emails::open_credentials(&app.state, &provider).expect("opens");
+    let opened = gatehouse_server::secrets::open_email_credentials(&app.state.sealer, &provider)
+        .expect("opens");
     assert_eq!(opened["smtp_pass"], "hunter2-smtp");
 
     assert_mgmt_error(

@@ -23,7 +23,6 @@ mod secrets;
 pub mod view;
 
 use body::ConnectionBody;
-pub use secrets::open_secret;
 use secrets::seal_secrets;
 pub use view::{ConnectionView, EnabledClient};
 

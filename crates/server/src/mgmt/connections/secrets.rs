@@ -1,24 +1,16 @@
 //! Secrets in connection options (the Twilio token, the SMS gateway's signing secret):
-//! sealed under the master key before they are stored, never shown back, and kept when a
+//! sealed (`crate::secrets`) before they are stored, never shown back, and kept when a
 //! `PATCH` leaves them out.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gatehouse_core::connection::Connection;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::AppState;
+use crate::secrets::{SEALED, seal_connection_secret};
 
 /// Options that hold secrets: sealed under the master key before they are stored, never
 /// shown back, and kept when a PATCH leaves them out.
 const SECRET_OPTIONS: &[&[&str]] = &[&["twilio_token"], &["gateway_authentication", "secret"]];
-
-/// Marks a sealed value in stored options.
-const SEALED: &str = "$sealed";
-
-fn seal_context(connection_id: &str, path: &str) -> String {
-    format!("connection_secret:{connection_id}:{path}")
-}
 
 fn at_path<'a>(v: &'a mut Value, path: &[&str]) -> Option<&'a mut Value> {
     let mut v = v;
@@ -48,11 +40,9 @@ pub fn seal_secrets(state: &AppState, c: &mut Connection, before: Option<&Connec
         let current = at_path(&mut c.options, path).map(|v| v.clone());
         match current {
             Some(Value::String(plain)) => {
-                let sealed = state
-                    .sealer
-                    .seal(&seal_context(&c.id, &joined), plain.as_bytes());
+                let sealed = seal_connection_secret(&state.sealer, &c.id, &joined, &plain);
                 if let Some(slot) = at_path(&mut c.options, path) {
-                    *slot = json!({ SEALED: URL_SAFE_NO_PAD.encode(sealed) });
+                    *slot = sealed;
                 }
             }
             None => {
@@ -73,21 +63,6 @@ pub fn seal_secrets(state: &AppState, c: &mut Connection, before: Option<&Connec
             Some(_) => {}
         }
     }
-}
-
-/// Opens a secret of a connection's options as `seal_secrets` stored it.
-pub fn open_secret(
-    state: &AppState,
-    connection_id: &str,
-    path: &str,
-    stored: &Value,
-) -> Option<String> {
-    let sealed = URL_SAFE_NO_PAD.decode(stored.get(SEALED)?.as_str()?).ok()?;
-    let plain = state
-        .sealer
-        .open(&seal_context(connection_id, path), &sealed)
-        .ok()?;
-    String::from_utf8(plain).ok()
 }
 
 /// The options as shown to callers: sealed secrets left out.

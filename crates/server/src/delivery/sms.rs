@@ -1,4 +1,4 @@
-//! Sending passwordless SMS (email goes through `crate::mailer`), called only by the outbox
+//! Sending passwordless SMS (email goes through `delivery::email`), called only by the outbox
 //! worker: through the connection's gateway (Auth0's JSON `{recipient, body, sender}` with an
 //! optional HS256 bearer token) or Twilio's Messages API. A failure is returned for the
 //! tenant log (`fn`), which only administrators read: callers of `/passwordless/start` never
@@ -31,13 +31,13 @@ pub async fn sms(
     }
 }
 
-/// The secret at `key` of the connection's options, opened (see `mgmt::connections`).
+/// The secret at `path` of the connection's options, opened.
 fn secret(state: &AppState, connection: &Connection, path: &[&str]) -> Option<String> {
     let mut v = &connection.options;
     for p in path {
         v = &v[*p];
     }
-    crate::mgmt::connections::open_secret(state, &connection.id, &path.join("."), v)
+    crate::secrets::open_connection_secret(&state.sealer, &connection.id, &path.join("."), v)
 }
 
 async fn gateway(

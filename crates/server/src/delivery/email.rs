@@ -1,7 +1,7 @@
 //! Outgoing email through the tenant's SMTP provider (lettre). Port 465 speaks TLS from the
 //! start, a loopback host may be plain (a local relay or a test server), anything else must
 //! upgrade with STARTTLS: credentials never cross a network in the clear. Only the outbox
-//! worker (`crate::outbox`) sends: requests queue their mail.
+//! worker sends: requests queue their mail.
 
 use anyhow::Context;
 use lettre::message::Mailbox;
@@ -31,7 +31,7 @@ pub async fn send_from(
         .as_ref()
         .filter(|p| p.enabled)
         .context("no enabled email provider")?;
-    let creds = crate::mgmt::emails::open_credentials(state, provider)?;
+    let creds = crate::secrets::open_email_credentials(&state.sealer, provider)?;
     let host = creds["smtp_host"].as_str().context("smtp_host")?;
     let port = u16::try_from(creds["smtp_port"].as_i64().context("smtp_port")?)?;
     let user = creds["smtp_user"].as_str().unwrap_or_default();
