@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 use crate::config::{Config, Database};
 use crate::crypto::{MasterKey, Sealer, SecretHasher};
 use crate::http::metrics::Metrics;
-use crate::setup::{self, BootstrapCredentials};
+use crate::setup::{self, BootstrapCredentials, StartOptions};
 use crate::signing::{self, KeyRing, KeySet};
 
 /// How often a replica re-reads the signing keys, to follow a rotation made elsewhere
@@ -53,6 +53,8 @@ pub struct App {
     pub rate_limits: crate::http::rate_limit::RateLimits,
     /// `/passwordless/start` limits: per client IP, per recipient.
     pub passwordless_limits: PasswordlessLimits,
+    /// The time handlers go by (`clock.now()`, not the system clock, so tests can move it).
+    pub clock: crate::clock::Clock,
     /// Outgoing HTTP (SMS gateways, Twilio), with a 30-second timeout as Auth0 uses.
     pub http: reqwest::Client,
     /// Mail and SMS queued for the background sender.
@@ -85,6 +87,15 @@ impl App {
         config: Config,
         issuer: String,
     ) -> anyhow::Result<(Self, Option<BootstrapCredentials>)> {
+        Self::build_with(config, issuer, StartOptions::default()).await
+    }
+
+    /// `build` with a clock and initial keys from `options` (tests).
+    pub async fn build_with(
+        config: Config,
+        issuer: String,
+        options: StartOptions,
+    ) -> anyhow::Result<(Self, Option<BootstrapCredentials>)> {
         let master = match (&config.master_key, &config.database) {
             (Some(key), _) => MasterKey::parse(key.expose()).map_err(anyhow::Error::msg)?,
             (None, Database::Sqlite { path, .. }) => {
@@ -100,7 +111,8 @@ impl App {
         let hasher = SecretHasher::new(&master);
         let store = SqlStore::connect(config.database.url()).await?;
         let stores = store.clone().into_stores();
-        let prepared = setup::prepare(&config, &issuer, &stores, &sealer, &hasher).await?;
+        let prepared =
+            setup::prepare(&config, &issuer, &stores, &sealer, &hasher, &options).await?;
         let app = App {
             logs: crate::audit::LogSink::start(stores.logs.clone()),
             catalog: crate::catalog::Catalog::new(stores.clone()),
@@ -128,6 +140,7 @@ impl App {
                 .redirect(reqwest::redirect::Policy::none())
                 .build()?,
             outbox: crate::outbox::Outbox::new(config.outbox_retry.0, config.outbox_retry.1),
+            clock: options.clock,
             config,
             issuer,
             stores,
@@ -176,6 +189,11 @@ pub struct Application {
 impl Application {
     /// Binds the listener, prepares the database and builds the state.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with(config, StartOptions::default()).await
+    }
+
+    /// `build` with a clock and initial keys from `options` (tests).
+    pub async fn build_with(config: Config, options: StartOptions) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
@@ -192,7 +210,7 @@ impl Application {
             .issuer
             .clone()
             .unwrap_or_else(|| format!("http://{bound}/"));
-        let (app, credentials) = App::build(config, issuer).await?;
+        let (app, credentials) = App::build_with(config, issuer, options).await?;
         Ok(Application {
             listener,
             metrics_listener,

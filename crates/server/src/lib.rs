@@ -7,6 +7,7 @@ pub mod audit;
 pub mod authn;
 pub mod catalog;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod delivery;

@@ -1,15 +1,16 @@
 //! Start-up work on the database: migrations, the seed and the key ring.
 
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::config::{Config, Secret};
+use crate::crypto::{Sealer, SecretHasher, random_secret};
+use crate::signing::{self, KeySet};
 use gatehouse_core::client::StoredSecret;
 use gatehouse_core::ids;
 use gatehouse_core::seed::{BootstrapClient, SeedPlan, management_audience};
 use gatehouse_core::signing_key::KeyState;
 use gatehouse_core::store::Stores;
-use time::OffsetDateTime;
-
-use crate::config::{Config, Secret};
-use crate::crypto::{Sealer, SecretHasher, random_secret};
-use crate::signing::{self, KeySet};
 
 /// Bootstrap credentials gatehouse generated on a new database; shown once, never logged.
 #[derive(Debug, Clone)]
@@ -20,6 +21,17 @@ pub struct BootstrapCredentials {
     pub client_secret: Secret,
     /// The Management API audience to ask tokens for.
     pub audience: String,
+}
+
+/// What a start takes besides the settings: the clock, and where a new database's first
+/// keys come from. Production uses the default; tests swap in an adjustable clock and keys
+/// generated once per test process (two RSA keys per test app would dominate the suite).
+#[derive(Debug, Clone, Default)]
+pub struct StartOptions {
+    /// The clock handlers read.
+    pub clock: Clock,
+    /// PKCS#8 private keys for the current and next key of a new database; `None`: new ones.
+    pub initial_private_keys: Option<Arc<[Vec<u8>; 2]>>,
 }
 
 /// What preparing the database left us with.
@@ -35,14 +47,20 @@ pub async fn prepare(
     config: &Config,
     issuer: &str,
     stores: &Stores,
-    sealer: &std::sync::Arc<Sealer>,
+    sealer: &Arc<Sealer>,
     hasher: &SecretHasher,
+    options: &StartOptions,
 ) -> anyhow::Result<Prepared> {
     stores.setup.migrate().await?;
 
     let existing = stores.signing_keys.signing_keys().await?;
     let initial_keys = if existing.iter().any(|k| k.state == KeyState::Current) {
         Vec::new()
+    } else if let Some([current, next]) = options.initial_private_keys.as_deref() {
+        vec![
+            signing::from_private_key(sealer, current, KeyState::Current)?,
+            signing::from_private_key(sealer, next, KeyState::Next)?,
+        ]
     } else {
         // Two RSA key generations take ~100 ms; run them side by side off the runtime.
         let (a, b) = (sealer.clone(), sealer.clone());
@@ -70,7 +88,7 @@ pub async fn prepare(
             configured,
         },
         initial_keys,
-        OffsetDateTime::now_utc(),
+        options.clock.now(),
     );
     let outcome = stores.setup.apply_seed(&plan).await?;
     if outcome.new_database {

@@ -1,5 +1,6 @@
 //! The storage conformance suite: every test runs on SQLite, and on PostgreSQL when
-//! `GATEHOUSE_TEST_DATABASE_URL` is set (CI sets it), each on a fresh database.
+//! `GATEHOUSE_TEST_DATABASE_URL` is set (CI sets it), each on a fresh database. With `CI` set
+//! and no URL, the PostgreSQL tests fail instead of passing unrun.
 
 use gatehouse_core::client::{AppType, Client, ClientSettings, StoredSecret};
 use gatehouse_core::client_grant::ClientGrant;
@@ -2531,13 +2532,13 @@ macro_rules! conformance {
                 }
             )*
         }
-        /// Skipped (passing) when GATEHOUSE_TEST_DATABASE_URL is unset; `.ci/run` sets it.
+        /// Skipped (passing, with a note on stderr) when GATEHOUSE_TEST_DATABASE_URL is
+        /// unset; failing instead when `CI` is set (`TestDatabase::postgres`).
         mod postgres {
             $(
                 #[tokio::test]
                 async fn $name() {
                     let Some(db) = gatehouse_store::testing::TestDatabase::postgres().await else {
-                        eprintln!("GATEHOUSE_TEST_DATABASE_URL unset: PostgreSQL not tested");
                         return;
                     };
                     super::$name(super::open(&db).await).await;
@@ -2582,8 +2583,8 @@ conformance!(
 #[tokio::test]
 async fn migrations_agree_across_dialects() {
     use sqlx::Connection as _;
+    // Skipped without GATEHOUSE_TEST_DATABASE_URL, failing instead under `CI`.
     let Some(pg) = TestDatabase::postgres().await else {
-        eprintln!("GATEHOUSE_TEST_DATABASE_URL unset: dialect parity not checked");
         return;
     };
     let lite = TestDatabase::sqlite();

@@ -20,7 +20,7 @@
 //! The state is the account's row in `login_failures`, under the address key [`ACCOUNT`],
 //! which no real address key can equal.
 
-use time::{Duration, OffsetDateTime};
+use time::Duration;
 
 use crate::AppState;
 use crate::error::OAuthError;
@@ -63,7 +63,7 @@ pub enum Gate {
 /// Decides whether `user_id` may try a password now.
 pub async fn enter(state: &AppState, user_id: &str, threshold: u32) -> Result<Gate, OAuthError> {
     let users = &state.stores.users;
-    let now = OffsetDateTime::now_utc();
+    let now = state.clock.now();
     let Some((failures, last)) = users.login_failure_state(user_id, ACCOUNT).await? else {
         return Ok(Gate::Open { recorded: false });
     };
@@ -95,7 +95,7 @@ pub async fn failed(state: &AppState, user_id: &str, threshold: u32) -> Result<(
     let n = state
         .stores
         .users
-        .record_login_failure(user_id, ACCOUNT, OffsetDateTime::now_utc())
+        .record_login_failure(user_id, ACCOUNT, state.clock.now())
         .await?;
     if n == starts_after(threshold) {
         let mut event = gatehouse_core::log::LogEvent::new("limit_wc");

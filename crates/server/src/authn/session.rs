@@ -2,7 +2,6 @@
 
 use axum::http::HeaderMap;
 use gatehouse_core::session::Session;
-use time::OffsetDateTime;
 
 use super::cookies::{SESSION_COOKIE, cookie};
 use crate::AppState;
@@ -16,7 +15,7 @@ pub async fn current_session(
     let Some(id) = cookie(headers, SESSION_COOKIE) else {
         return Ok(None);
     };
-    let now = OffsetDateTime::now_utc();
+    let now = state.clock.now();
     let idle = state.catalog.tenant().await?.idle_session_lifetime();
     Ok(state
         .stores

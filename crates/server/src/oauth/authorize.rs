@@ -43,7 +43,7 @@ pub async fn authorize(
     };
     let prompt = q.prompt.as_deref().unwrap_or_default();
     // OIDC Core s3.1.2.1: an authentication older than max_age does not count.
-    let now_ts = OffsetDateTime::now_utc().unix_timestamp();
+    let now_ts = state.clock.now().unix_timestamp();
     let session = current_session(&state, &headers)
         .await?
         .filter(|s| max_age.is_none_or(|m| now_ts - s.auth_time <= m))

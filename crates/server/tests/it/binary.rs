@@ -5,8 +5,10 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::{Child, Command};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 
 const BIN: &str = env!("CARGO_BIN_EXE_gatehouse");
 
@@ -28,11 +30,105 @@ fn gatehouse(dir: &Path) -> Command {
     cmd
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
+/// A running `gatehouse serve` on port 0, and the port it reported.
+struct Served {
+    child: Child,
+    port: u16,
+    /// Everything the server writes on stderr, complete once it exits.
+    stderr: JoinHandle<String>,
+}
+
+/// Starts `cmd` (a `serve` listening on port 0) and waits for the port it bound, read from
+/// its "gatehouse is serving" log line: no port is picked before the server binds it.
+async fn serve(cmd: &mut Command) -> Served {
+    let mut child = cmd.spawn().expect("spawn");
+    let stream = child.stderr.take().expect("piped stderr");
+    let (found, port) = oneshot::channel();
+    let stderr = tokio::spawn(async move {
+        let mut lines = BufReader::new(stream).lines();
+        let mut all = String::new();
+        let mut found = Some(found);
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(port) = serving_port(&line)
+                && let Some(found) = found.take()
+            {
+                found.send(port).ok();
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    match tokio::time::timeout(Duration::from_secs(20), port).await {
+        Ok(Ok(port)) => Served {
+            child,
+            port,
+            stderr,
+        },
+        Ok(Err(_)) => panic!(
+            "the server exited without serving: {}",
+            stderr.await.expect("stderr")
+        ),
+        Err(_) => panic!("the server did not report its address within 20 s"),
+    }
+}
+
+/// The port in the server's "gatehouse is serving" line, pretty (maybe coloured) or JSON.
+fn serving_port(line: &str) -> Option<u16> {
+    let plain = strip_ansi(line);
+    if !plain.contains("gatehouse is serving") {
+        return None;
+    }
+    let (_, rest) = plain
+        .split_once("address=")
+        .or_else(|| plain.split_once("\"address\":\""))?;
+    let addr: String = rest
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '"')
+        .collect();
+    addr.parse::<std::net::SocketAddr>().ok().map(|a| a.port())
+}
+
+/// The text without ANSI colour sequences (`ESC [ ... letter`).
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[test]
+fn serving_port_reads_pretty_coloured_and_json_lines() {
+    let cases = [
+        (
+            "2026-11-28T21:00:00Z  INFO gatehouse_server::app: gatehouse is serving \
+             address=127.0.0.1:41234 issuer=http://127.0.0.1:41234/",
+            Some(41234),
+        ),
+        (
+            "\u{1b}[32m INFO\u{1b}[0m gatehouse is serving \u{1b}[3maddress\u{1b}[0m\u{1b}[2m=\u{1b}[0m127.0.0.1:5 x",
+            Some(5),
+        ),
+        (
+            r#"{"level":"INFO","message":"gatehouse is serving","address":"127.0.0.1:8080"}"#,
+            Some(8080),
+        ),
+        ("serving /metrics address=127.0.0.1:9464", None),
+        ("gatehouse is serving address=nowhere", None),
+    ];
+    for (line, want) in cases {
+        assert_eq!(serving_port(line), want, "{line}");
+    }
 }
 
 async fn wait_healthy(port: u16) {
@@ -52,7 +148,10 @@ async fn wait_healthy(port: u16) {
 }
 
 /// Sends SIGTERM and returns (exit code, stdout, stderr).
-async fn terminate(mut child: Child) -> (i32, String, String) {
+async fn terminate(served: Served) -> (i32, String, String) {
+    let Served {
+        mut child, stderr, ..
+    } = served;
     let pid = child.id().expect("running");
     let status = std::process::Command::new("kill")
         .args(["-TERM", &pid.to_string()])
@@ -64,26 +163,20 @@ async fn terminate(mut child: Child) -> (i32, String, String) {
         .expect("stops within 10 s")
         .expect("exit status");
     let mut out = String::new();
-    let mut err = String::new();
     if let Some(mut s) = child.stdout.take() {
         s.read_to_string(&mut out).await.expect("stdout");
     }
-    if let Some(mut s) = child.stderr.take() {
-        s.read_to_string(&mut err).await.expect("stderr");
-    }
+    let err = stderr.await.expect("stderr");
     (code.code().unwrap_or(-1), out, err)
 }
 
 #[tokio::test]
 async fn first_start_prints_credentials_once_and_restarts_quietly() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let port = free_port();
-    let child = gatehouse(dir.path())
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .spawn()
-        .expect("spawn");
+    let served = serve(gatehouse(dir.path()).args(["serve", "--listen", "127.0.0.1:0"])).await;
+    let port = served.port;
     wait_healthy(port).await;
-    let (code, out, err) = terminate(child).await;
+    let (code, out, err) = terminate(served).await;
     assert_eq!(code, 0, "graceful stop exits 0; stderr: {err}");
     assert!(err.contains("gatehouse stopped"), "{err}");
 
@@ -105,12 +198,18 @@ async fn first_start_prints_credentials_once_and_restarts_quietly() {
         .mode();
     assert_eq!(mode & 0o777, 0o600);
 
-    let child = gatehouse(dir.path())
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .spawn()
-        .expect("spawn");
-    wait_healthy(port).await;
-    let (code, out, _) = terminate(child).await;
+    // Another port, the same issuer: the same tenant, restarted.
+    let issuer = format!("http://127.0.0.1:{port}/");
+    let served = serve(gatehouse(dir.path()).args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--issuer",
+        &issuer,
+    ]))
+    .await;
+    wait_healthy(served.port).await;
+    let (code, out, _) = terminate(served).await;
     assert_eq!(code, 0);
     assert!(!out.contains("SECRET"), "not printed again: {out}");
 }
@@ -151,14 +250,14 @@ async fn a_bad_setting_stops_start_up_with_exit_code_2() {
 #[tokio::test]
 async fn json_logs_are_one_object_per_line() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let port = free_port();
-    let child = gatehouse(dir.path())
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .env("GATEHOUSE_LOG_FORMAT", "json")
-        .spawn()
-        .expect("spawn");
-    wait_healthy(port).await;
-    let (code, _, err) = terminate(child).await;
+    let served = serve(
+        gatehouse(dir.path())
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("GATEHOUSE_LOG_FORMAT", "json"),
+    )
+    .await;
+    wait_healthy(served.port).await;
+    let (code, _, err) = terminate(served).await;
     assert_eq!(code, 0);
     let mut request_logged = false;
     for line in err.lines().filter(|l| !l.trim().is_empty()) {

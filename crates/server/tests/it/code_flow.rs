@@ -747,7 +747,7 @@ async fn max_age_and_connection_parameters() {
         .await
         .expect("authorize");
     assert_eq!(fresh.status(), 302);
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    app.advance_clock(time::Duration::seconds(2));
     let stale = browser
         .get(format!(
             "{}&max_age=0",
@@ -1212,11 +1212,10 @@ async fn session_lifetimes_come_from_the_tenant_settings() {
 
 #[tokio::test]
 async fn on_https_the_session_cookie_works_across_sites() {
-    let app = crate::helpers::spawn_app_on(
-        crate::helpers::TestDb::sqlite(),
-        &[("GATEHOUSE_ISSUER", "https://login.example/")],
-    )
-    .await;
+    let app = TestApp::builder()
+        .env("GATEHOUSE_ISSUER", "https://login.example/")
+        .spawn()
+        .await;
     let apps = setup(&app).await;
     // No cookie jar: Secure cookies are not sent over this test's plain http, so by hand.
     let http = reqwest::Client::builder()

@@ -1,11 +1,15 @@
 //! `spawn_app()`: a real server on 127.0.0.1 port 0 with a fresh database, and an HTTP
 //! client with a cookie jar and redirects off, so flows can be stepped through.
+//! `TestApp::builder()` for other databases and settings. Every test app shares one pair of
+//! signing keys and has an adjustable clock (`TestApp::advance_clock`); `TEST_LOG=1` shows the
+//! server's logs of a failing test.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
+use gatehouse_server::clock::Clock;
 use gatehouse_server::config::{Config, Flags};
 use gatehouse_server::crypto::MasterKey;
-use gatehouse_server::setup::BootstrapCredentials;
+use gatehouse_server::setup::{BootstrapCredentials, StartOptions};
 use gatehouse_server::{AppState, Application};
 use gatehouse_store::testing::TestDatabase;
 use tokio::sync::oneshot;
@@ -82,32 +86,99 @@ pub struct TestApp {
 
 /// A server on a fresh SQLite database.
 pub async fn spawn_app() -> TestApp {
-    spawn_app_on(TestDb::sqlite(), &[]).await
+    TestApp::builder().spawn().await
 }
 
-/// A server on `db` with `extra` settings.
-pub async fn spawn_app_on(db: TestDb, extra: &[(&str, &str)]) -> TestApp {
-    let app = Application::build(db.config(extra))
-        .await
-        .expect("server builds");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    let metrics_address = app.metrics_port().map(|p| format!("http://127.0.0.1:{p}"));
-    let state = app.state().clone();
-    let credentials = app.new_bootstrap_credentials().cloned();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(app.run_until_stopped(async {
-        stopped.await.ok();
-    }));
-    TestApp {
-        address,
-        metrics_address,
-        client: client(),
-        state,
-        credentials,
-        _db: db,
-        stop: Some(stop),
-        server: Some(server),
+/// How to start a test server: `TestApp::builder().db(db).env(NAME, value).spawn()`.
+#[must_use]
+pub struct TestAppBuilder {
+    db: Option<TestDb>,
+    env: Vec<(String, String)>,
+    fresh_keys: bool,
+}
+
+impl TestApp {
+    /// A server on a fresh SQLite database, default settings and the shared test keys.
+    pub fn builder() -> TestAppBuilder {
+        TestAppBuilder {
+            db: None,
+            env: Vec::new(),
+            fresh_keys: false,
+        }
     }
+}
+
+impl TestAppBuilder {
+    /// Serve this database (a clone shares it with another server: a restart, a replica).
+    pub fn db(mut self, db: TestDb) -> Self {
+        self.db = Some(db);
+        self
+    }
+
+    /// One setting, as the `GATEHOUSE_*` environment variable `name` would give it.
+    pub fn env(mut self, name: &str, value: &str) -> Self {
+        self.env.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Several settings (see `env`).
+    pub fn envs(self, pairs: &[(&str, &str)]) -> Self {
+        pairs.iter().fold(self, |b, (k, v)| b.env(k, v))
+    }
+
+    /// Generate this server's first signing keys as production does, instead of installing
+    /// the keys every test app shares: for tests about which keys a start keeps or makes.
+    pub fn fresh_keys(mut self) -> Self {
+        self.fresh_keys = true;
+        self
+    }
+
+    /// Builds the server and serves it on a task until the `TestApp` is stopped or dropped.
+    pub async fn spawn(self) -> TestApp {
+        gatehouse_server::telemetry::init_for_tests();
+        let db = self.db.unwrap_or_else(TestDb::sqlite);
+        let extra: Vec<(&str, &str)> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let options = StartOptions {
+            clock: Clock::adjustable(),
+            initial_private_keys: (!self.fresh_keys).then(shared_private_keys),
+        };
+        let app = Application::build_with(db.config(&extra), options)
+            .await
+            .expect("server builds");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let metrics_address = app.metrics_port().map(|p| format!("http://127.0.0.1:{p}"));
+        let state = app.state().clone();
+        let credentials = app.new_bootstrap_credentials().cloned();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(app.run_until_stopped(async {
+            stopped.await.ok();
+        }));
+        TestApp {
+            address,
+            metrics_address,
+            client: client(),
+            state,
+            credentials,
+            _db: db,
+            stop: Some(stop),
+            server: Some(server),
+        }
+    }
+}
+
+/// Two RSA keys (current and next) made once per test process: generating them for every
+/// test app cost more than most tests.
+fn shared_private_keys() -> Arc<[Vec<u8>; 2]> {
+    static KEYS: OnceLock<Arc<[Vec<u8>; 2]>> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let key = || gatehouse_server::signing::generate_private_key().expect("RSA key");
+        Arc::new([key(), key()])
+    })
+    .clone()
 }
 
 pub fn client() -> reqwest::Client {
@@ -135,6 +206,11 @@ impl TestApp {
         let r = self.get(path).await;
         assert_eq!(r.status(), 200, "GET {path}");
         r.json().await.expect("json body")
+    }
+
+    /// Moves the server's clock forward: what a test would otherwise sleep for.
+    pub fn advance_clock(&self, by: time::Duration) {
+        self.state.clock.advance(by);
     }
 
     /// Stops the server gracefully and waits for it to finish.

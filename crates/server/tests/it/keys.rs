@@ -3,7 +3,7 @@
 use gatehouse_core::signing_key::KeyState;
 use serde_json::Value;
 
-use crate::helpers::{TestDb, spawn_app_on};
+use crate::helpers::{TestApp, TestDb};
 
 fn kids(jwks: &Value) -> Vec<String> {
     jwks["keys"]
@@ -17,7 +17,7 @@ fn kids(jwks: &Value) -> Vec<String> {
 #[tokio::test]
 async fn rotation_promotes_next_and_keeps_previous_published() {
     for db in TestDb::all().await {
-        let app = spawn_app_on(db, &[]).await;
+        let app = TestApp::builder().db(db).spawn().await;
         let before = kids(&app.get_json("/.well-known/jwks.json").await);
         let (current, next) = (before[0].clone(), before[1].clone());
 

@@ -4,7 +4,7 @@ use gatehouse_core::store::Page;
 use gatehouse_core::user::{Identity, User};
 use serde_json::json;
 
-use crate::helpers::{TestDb, spawn_app_on};
+use crate::helpers::{TestApp, TestDb};
 
 const ISSUER: (&str, &str) = ("GATEHOUSE_ISSUER", "http://gatehouse.test/");
 
@@ -40,7 +40,12 @@ fn user() -> User {
 #[tokio::test]
 async fn restart_keeps_keys_and_data() {
     for db in TestDb::all().await {
-        let first = spawn_app_on(db.clone(), &[ISSUER]).await;
+        let first = TestApp::builder()
+            .db(db.clone())
+            .env(ISSUER.0, ISSUER.1)
+            .fresh_keys()
+            .spawn()
+            .await;
         assert!(
             first.credentials.is_some(),
             "first start prints credentials"
@@ -56,7 +61,12 @@ async fn restart_keeps_keys_and_data() {
             .expect("insert");
         first.stop().await;
 
-        let second = spawn_app_on(db.clone(), &[ISSUER]).await;
+        let second = TestApp::builder()
+            .db(db.clone())
+            .env(ISSUER.0, ISSUER.1)
+            .fresh_keys()
+            .spawn()
+            .await;
         assert!(
             second.credentials.is_none(),
             "credentials are shown once only"
@@ -82,9 +92,21 @@ async fn restart_keeps_keys_and_data() {
 async fn replicas_starting_together_seed_once() {
     for db in TestDb::all().await {
         let (a, b, c) = tokio::join!(
-            spawn_app_on(db.clone(), &[ISSUER]),
-            spawn_app_on(db.clone(), &[ISSUER]),
-            spawn_app_on(db.clone(), &[ISSUER]),
+            TestApp::builder()
+                .db(db.clone())
+                .env(ISSUER.0, ISSUER.1)
+                .fresh_keys()
+                .spawn(),
+            TestApp::builder()
+                .db(db.clone())
+                .env(ISSUER.0, ISSUER.1)
+                .fresh_keys()
+                .spawn(),
+            TestApp::builder()
+                .db(db.clone())
+                .env(ISSUER.0, ISSUER.1)
+                .fresh_keys()
+                .spawn(),
         );
         let generated = [&a, &b, &c]
             .iter()
@@ -138,15 +160,15 @@ async fn replicas_starting_together_seed_once() {
 async fn configured_bootstrap_credentials_work_and_are_not_printed() {
     let db = TestDb::sqlite();
     let secret = "an-operator-chosen-secret-of-enough-length-0123";
-    let app = spawn_app_on(
-        db,
-        &[
+    let app = TestApp::builder()
+        .db(db)
+        .envs(&[
             ISSUER,
             ("GATEHOUSE_BOOTSTRAP_CLIENT_ID", "ops-client"),
             ("GATEHOUSE_BOOTSTRAP_CLIENT_SECRET", secret),
-        ],
-    )
-    .await;
+        ])
+        .spawn()
+        .await;
     assert!(
         app.credentials.is_none(),
         "nothing generated, nothing to print"
@@ -184,7 +206,7 @@ async fn configured_bootstrap_credentials_work_and_are_not_printed() {
 
 #[tokio::test]
 async fn generated_bootstrap_secret_is_stored_hashed_and_sealed() {
-    let app = spawn_app_on(TestDb::sqlite(), &[ISSUER]).await;
+    let app = TestApp::builder().envs(&[ISSUER]).spawn().await;
     let creds = app.credentials.clone().expect("generated");
     let secret = creds.client_secret.expose();
     assert!(secret.len() >= 64);

@@ -4,7 +4,7 @@
 use gatehouse_server::mgmt::spec::OPERATIONS;
 use serde_json::{Value, json};
 
-use crate::helpers::{Mgmt, spawn_app};
+use crate::helpers::{Mgmt, TestApp, spawn_app};
 
 fn concrete(path: &str) -> String {
     path.replace("{id}", "auth0%7Cnobody")
@@ -78,11 +78,10 @@ async fn scopes_in_the_route_table_are_the_ones_enforced() {
 #[tokio::test]
 async fn no_input_makes_an_operation_fail_with_500() {
     // Limits off: every request must reach its handler, not a 429.
-    let app = crate::helpers::spawn_app_on(
-        crate::helpers::TestDb::sqlite(),
-        &[("GATEHOUSE_RATE_LIMIT_MGMT", "off")],
-    )
-    .await;
+    let app = TestApp::builder()
+        .env("GATEHOUSE_RATE_LIMIT_MGMT", "off")
+        .spawn()
+        .await;
     let mgmt = app.mgmt().await;
     let bodies = [
         None,

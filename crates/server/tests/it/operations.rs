@@ -26,11 +26,10 @@ async fn readiness_fails_when_the_database_is_gone() {
 
 #[tokio::test]
 async fn metrics_count_requests_by_route_and_status() {
-    let app = crate::helpers::spawn_app_on(
-        crate::helpers::TestDb::sqlite(),
-        &[("GATEHOUSE_METRICS_LISTEN", "127.0.0.1:0")],
-    )
-    .await;
+    let app = crate::helpers::TestApp::builder()
+        .env("GATEHOUSE_METRICS_LISTEN", "127.0.0.1:0")
+        .spawn()
+        .await;
     app.get("/.well-known/jwks.json").await;
     app.get("/.well-known/jwks.json").await;
     app.get("/no/such/path").await;
@@ -111,11 +110,10 @@ async fn unknown_paths_get_an_oauth_shaped_404() {
 
 #[tokio::test]
 async fn https_issuers_get_hsts() {
-    let app = crate::helpers::spawn_app_on(
-        crate::helpers::TestDb::sqlite(),
-        &[("GATEHOUSE_ISSUER", "https://id.example.com/")],
-    )
-    .await;
+    let app = crate::helpers::TestApp::builder()
+        .env("GATEHOUSE_ISSUER", "https://id.example.com/")
+        .spawn()
+        .await;
     let r = app.get("/healthz").await;
     assert!(r.headers().contains_key("strict-transport-security"));
     let doc = app.get_json("/.well-known/openid-configuration").await;

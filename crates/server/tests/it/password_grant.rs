@@ -403,11 +403,10 @@ async fn rotating_refresh_tokens_detect_reuse() {
 
 #[tokio::test]
 async fn brute_force_protection_blocks_a_user_from_an_address() {
-    let app = crate::helpers::spawn_app_on(
-        crate::helpers::TestDb::sqlite(),
-        &[("GATEHOUSE_BRUTE_FORCE_THRESHOLD", "3")],
-    )
-    .await;
+    let app = TestApp::builder()
+        .env("GATEHOUSE_BRUTE_FORCE_THRESHOLD", "3")
+        .spawn()
+        .await;
     let mgmt = app.mgmt().await;
     let s = setup(&app, &mgmt, json!({})).await;
     let attempt = |pw: &'static str| {

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::helpers::{client, spawn_app};
+use crate::helpers::{TestApp, client, spawn_app};
 use crate::smtp::SmtpSink;
 
 #[tokio::test]
@@ -174,11 +174,10 @@ async fn signup_sends_a_verification_link() {
 
 #[tokio::test]
 async fn a_brute_force_block_emails_an_unblock_link() {
-    let app = crate::helpers::spawn_app_on(
-        crate::helpers::TestDb::sqlite(),
-        &[("GATEHOUSE_BRUTE_FORCE_THRESHOLD", "2")],
-    )
-    .await;
+    let app = TestApp::builder()
+        .env("GATEHOUSE_BRUTE_FORCE_THRESHOLD", "2")
+        .spawn()
+        .await;
     let mut smtp = SmtpSink::start().await;
     let mgmt = app.mgmt().await;
     mgmt.post("/emails/provider", json!({"name": "smtp", "default_from_address": "id@example.com",

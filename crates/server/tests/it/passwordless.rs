@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Mgmt, TestApp, TestDb, spawn_app, spawn_app_on};
+use crate::helpers::{Mgmt, TestApp, spawn_app};
 use crate::sms::SmsSink;
 use crate::smtp::SmtpSink;
 
@@ -390,14 +390,13 @@ async fn expired_codes_and_disabled_signup() {
 async fn sms_codes_through_a_gateway_and_through_twilio() {
     let mut sink = SmsSink::start().await;
     // One attempt per message: a retry would reach the sink in the middle of later steps.
-    let app = spawn_app_on(
-        TestDb::sqlite(),
-        &[
+    let app = TestApp::builder()
+        .envs(&[
             ("GATEHOUSE_TWILIO_API_URL", &sink.url),
             ("GATEHOUSE_OUTBOX_RETRY", "1:1"),
-        ],
-    )
-    .await;
+        ])
+        .spawn()
+        .await;
     let mgmt = app.mgmt().await;
     let c = clients(&mgmt).await;
     let (status, conn) = mgmt
@@ -570,11 +569,10 @@ async fn sms_codes_through_a_gateway_and_through_twilio() {
 
 #[tokio::test]
 async fn sending_is_limited_per_recipient() {
-    let app = spawn_app_on(
-        TestDb::sqlite(),
-        &[("GATEHOUSE_RATE_LIMIT_PASSWORDLESS_RECIPIENT", "2:0.001")],
-    )
-    .await;
+    let app = TestApp::builder()
+        .env("GATEHOUSE_RATE_LIMIT_PASSWORDLESS_RECIPIENT", "2:0.001")
+        .spawn()
+        .await;
     let mut smtp = SmtpSink::start().await;
     let mgmt = app.mgmt().await;
     smtp_provider(&mgmt, &smtp).await;
@@ -876,11 +874,10 @@ async fn the_login_pages_log_in_with_an_sms_code() {
 
 #[tokio::test]
 async fn wrong_codes_count_towards_brute_force_protection() {
-    let app = spawn_app_on(
-        TestDb::sqlite(),
-        &[("GATEHOUSE_BRUTE_FORCE_THRESHOLD", "2")],
-    )
-    .await;
+    let app = TestApp::builder()
+        .env("GATEHOUSE_BRUTE_FORCE_THRESHOLD", "2")
+        .spawn()
+        .await;
     let mut smtp = SmtpSink::start().await;
     let mgmt = app.mgmt().await;
     smtp_provider(&mgmt, &smtp).await;
@@ -1058,11 +1055,10 @@ async fn the_login_page_can_email_a_magic_link() {
 #[tokio::test]
 async fn guessing_is_capped_per_recipient_across_codes() {
     // Brute-force protection off: the cap holds for unknown recipients and any address.
-    let app = spawn_app_on(
-        TestDb::sqlite(),
-        &[("GATEHOUSE_BRUTE_FORCE_THRESHOLD", "off")],
-    )
-    .await;
+    let app = TestApp::builder()
+        .env("GATEHOUSE_BRUTE_FORCE_THRESHOLD", "off")
+        .spawn()
+        .await;
     let mgmt = app.mgmt().await;
     let c = clients(&mgmt).await;
     mgmt.post(

@@ -2,11 +2,14 @@
 
 use serde_json::Value;
 
-use crate::helpers::{TestDb, spawn_app_on};
+use crate::helpers::TestApp;
 
 #[tokio::test]
 async fn authentication_api_is_limited_per_ip() {
-    let app = spawn_app_on(TestDb::sqlite(), &[("GATEHOUSE_RATE_LIMIT_AUTH", "3:0.01")]).await;
+    let app = TestApp::builder()
+        .env("GATEHOUSE_RATE_LIMIT_AUTH", "3:0.01")
+        .spawn()
+        .await;
     let mut remaining = Vec::new();
     for _ in 0..3 {
         let r = app
@@ -56,14 +59,13 @@ async fn authentication_api_is_limited_per_ip() {
 
 #[tokio::test]
 async fn management_api_is_limited_per_client() {
-    let app = spawn_app_on(
-        TestDb::sqlite(),
-        &[
+    let app = TestApp::builder()
+        .envs(&[
             ("GATEHOUSE_RATE_LIMIT_MGMT", "2:0.01"),
             ("GATEHOUSE_RATE_LIMIT_AUTH", "off"),
-        ],
-    )
-    .await;
+        ])
+        .spawn()
+        .await;
     let mgmt = app.mgmt().await;
     assert_eq!(mgmt.get("/clients").await.0, 200);
     let (_, created) = mgmt

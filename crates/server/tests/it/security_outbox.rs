@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Mgmt, TestApp, TestDb, spawn_app_on};
+use crate::helpers::{Mgmt, TestApp, TestDb};
 use crate::sms::SmsSink;
 use crate::smtp::SmtpSink;
 
@@ -69,7 +69,7 @@ async fn change_password_takes_as_long_for_known_and_unknown_addresses() {
     // A relay that takes a second to greet: sending inside the request would add that second
     // to registered addresses only.
     let mut smtp = SmtpSink::start_with(Duration::from_secs(1), 0).await;
-    let app = spawn_app_on(TestDb::sqlite(), &[]).await;
+    let app = TestApp::builder().spawn().await;
     let mgmt = app.mgmt().await;
     smtp_provider(&mgmt, smtp.port).await;
     user(&mgmt, "known@example.com").await;
@@ -95,7 +95,7 @@ async fn change_password_takes_as_long_for_known_and_unknown_addresses() {
 #[tokio::test]
 async fn passwordless_start_takes_as_long_for_blocked_and_allowed_recipients() {
     let mut smtp = SmtpSink::start_with(Duration::from_secs(1), 0).await;
-    let app = spawn_app_on(TestDb::sqlite(), &[]).await;
+    let app = TestApp::builder().spawn().await;
     let mgmt = app.mgmt().await;
     smtp_provider(&mgmt, smtp.port).await;
     let (_, spa) = mgmt
@@ -153,7 +153,10 @@ async fn passwordless_start_takes_as_long_for_blocked_and_allowed_recipients() {
 async fn failed_deliveries_are_retried_then_logged() {
     // The relay turns the first two connections away; three attempts, 0.2 s apart at first.
     let mut smtp = SmtpSink::start_with(Duration::ZERO, 2).await;
-    let app = spawn_app_on(TestDb::sqlite(), &[("GATEHOUSE_OUTBOX_RETRY", "3:0.2")]).await;
+    let app = TestApp::builder()
+        .env("GATEHOUSE_OUTBOX_RETRY", "3:0.2")
+        .spawn()
+        .await;
     let mgmt = app.mgmt().await;
     smtp_provider(&mgmt, smtp.port).await;
     user(&mgmt, "retry@example.com").await;
@@ -211,7 +214,7 @@ async fn failed_deliveries_are_retried_then_logged() {
 #[tokio::test]
 async fn reset_mail_is_limited_per_address() {
     let mut smtp = SmtpSink::start().await;
-    let app = spawn_app_on(TestDb::sqlite(), &[]).await;
+    let app = TestApp::builder().spawn().await;
     let mgmt = app.mgmt().await;
     smtp_provider(&mgmt, smtp.port).await;
     user(&mgmt, "bombed@example.com").await;
@@ -249,7 +252,10 @@ async fn reset_mail_is_limited_per_address() {
 /// An app with an SMS connection on a gateway at `gateway` with a bearer secret, and a
 /// client allowed to use it.
 async fn sms_app(gateway: &str) -> (TestApp, String, String) {
-    let app = spawn_app_on(TestDb::sqlite(), &[("GATEHOUSE_OUTBOX_RETRY", "1:1")]).await;
+    let app = TestApp::builder()
+        .env("GATEHOUSE_OUTBOX_RETRY", "1:1")
+        .spawn()
+        .await;
     let mgmt = app.mgmt().await;
     let (_, spa) = mgmt
         .post(
@@ -413,8 +419,8 @@ async fn gateway_errors_are_not_shown_to_callers() {
 async fn two_replicas_send_each_message_once() {
     let mut smtp = SmtpSink::start().await;
     let db = TestDb::sqlite();
-    let first = spawn_app_on(db.clone(), &[]).await;
-    let second = spawn_app_on(db, &[]).await;
+    let first = TestApp::builder().db(db.clone()).spawn().await;
+    let second = TestApp::builder().db(db).spawn().await;
     let mgmt = first.mgmt().await;
     smtp_provider(&mgmt, smtp.port).await;
     let mut expected = Vec::new();

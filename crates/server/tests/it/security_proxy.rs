@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestDb, spawn_app_on};
+use crate::helpers::TestApp;
 
 const DB: &str = "Username-Password-Authentication";
 const PASSWORD: &str = "Sup3r-secret!";
@@ -65,11 +65,10 @@ fn xff(value: &str) -> [(&str, &str); 1] {
 
 #[tokio::test]
 async fn behind_a_trusted_proxy_an_attacker_does_not_lock_out_the_victim() {
-    let app = spawn_app_on(
-        TestDb::sqlite(),
-        &[("GATEHOUSE_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1")],
-    )
-    .await;
+    let app = TestApp::builder()
+        .env("GATEHOUSE_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1")
+        .spawn()
+        .await;
     let client = setup(&app, json!({})).await;
     // The attacker even forges the victim's address on the left; only the right-most
     // entry not written by a trusted proxy counts.
@@ -100,14 +99,13 @@ async fn behind_a_trusted_proxy_an_attacker_does_not_lock_out_the_victim() {
 async fn forwarded_for_is_ignored_without_the_setting_or_from_an_untrusted_peer() {
     // No setting, and a setting that does not name the actual peer (127.0.0.1).
     for trusted in ["", "10.0.0.0/8"] {
-        let app = spawn_app_on(
-            TestDb::sqlite(),
-            &[
+        let app = TestApp::builder()
+            .envs(&[
                 ("GATEHOUSE_BRUTE_FORCE_THRESHOLD", "3"),
                 ("GATEHOUSE_TRUSTED_PROXIES", trusted),
-            ],
-        )
-        .await;
+            ])
+            .spawn()
+            .await;
         let client = setup(&app, json!({})).await;
         // A new forged address each time buys nothing.
         for n in 1..=2 {
@@ -123,14 +121,13 @@ async fn forwarded_for_is_ignored_without_the_setting_or_from_an_untrusted_peer(
 
 #[tokio::test]
 async fn per_ip_rate_limits_use_the_forwarded_client() {
-    let app = spawn_app_on(
-        TestDb::sqlite(),
-        &[
+    let app = TestApp::builder()
+        .envs(&[
             ("GATEHOUSE_TRUSTED_PROXIES", "127.0.0.1"),
             ("GATEHOUSE_RATE_LIMIT_AUTH", "2:0.01"),
-        ],
-    )
-    .await;
+        ])
+        .spawn()
+        .await;
     let get = |from: &'static str| {
         let app = &app;
         async move {
@@ -161,14 +158,13 @@ async fn per_ip_rate_limits_use_the_forwarded_client() {
 
 #[tokio::test]
 async fn ipv6_clients_are_counted_by_their_64() {
-    let app = spawn_app_on(
-        TestDb::sqlite(),
-        &[
+    let app = TestApp::builder()
+        .envs(&[
             ("GATEHOUSE_TRUSTED_PROXIES", "127.0.0.1"),
             ("GATEHOUSE_BRUTE_FORCE_THRESHOLD", "3"),
-        ],
-    )
-    .await;
+        ])
+        .spawn()
+        .await;
     let client = setup(&app, json!({})).await;
     // A fresh /128 per guess is the same /64.
     for from in ["2001:db8:1:2::1", "2001:db8:1:2::2"] {
@@ -189,14 +185,13 @@ async fn server_listening_on_ipv6_loopback_serves_and_counts_the_peer() {
     if std::net::TcpListener::bind("[::1]:0").is_err() {
         return;
     }
-    let app = spawn_app_on(
-        TestDb::sqlite(),
-        &[
+    let app = TestApp::builder()
+        .envs(&[
             ("GATEHOUSE_LISTEN", "[::1]:0"),
             ("GATEHOUSE_RATE_LIMIT_AUTH", "2:0.01"),
-        ],
-    )
-    .await;
+        ])
+        .spawn()
+        .await;
     let port = app.address.rsplit(':').next().expect("port").to_owned();
     let url = format!("http://[::1]:{port}/userinfo");
     let mut statuses = vec![];
@@ -210,11 +205,10 @@ async fn server_listening_on_ipv6_loopback_serves_and_counts_the_peer() {
 
 #[tokio::test]
 async fn auth0_forwarded_for_is_honoured_only_for_trusting_confidential_clients() {
-    let app = spawn_app_on(
-        TestDb::sqlite(),
-        &[("GATEHOUSE_BRUTE_FORCE_THRESHOLD", "3")],
-    )
-    .await;
+    let app = TestApp::builder()
+        .env("GATEHOUSE_BRUTE_FORCE_THRESHOLD", "3")
+        .spawn()
+        .await;
     let trusting = setup(&app, json!({"is_token_endpoint_ip_header_trusted": true})).await;
     let mgmt = app.mgmt().await;
     let unblock = || async {
@@ -285,14 +279,13 @@ async fn auth0_forwarded_for_is_honoured_only_for_trusting_confidential_clients(
 
 #[tokio::test]
 async fn an_account_backs_off_after_failures_from_many_addresses() {
-    let app = spawn_app_on(
-        TestDb::sqlite(),
-        &[
+    let app = TestApp::builder()
+        .envs(&[
             ("GATEHOUSE_TRUSTED_PROXIES", "127.0.0.1"),
             ("GATEHOUSE_BRUTE_FORCE_THRESHOLD", "3"),
-        ],
-    )
-    .await;
+        ])
+        .spawn()
+        .await;
     let client = setup(&app, json!({})).await;
     // Six guesses (twice the per-address threshold) from three addresses, none blocked.
     for from in ["192.0.2.1", "192.0.2.2", "192.0.2.3"] {
@@ -314,7 +307,7 @@ async fn an_account_backs_off_after_failures_from_many_addresses() {
             429
         );
     }
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    app.advance_clock(time::Duration::milliseconds(1200));
     // One attempt after the first second; a failure restarts a wait twice as long
     // (`account_backoff::delay`, unit-tested), counted from the failure's end.
     assert_eq!(
@@ -325,7 +318,7 @@ async fn an_account_backs_off_after_failures_from_many_addresses() {
         login(&app, &client, PASSWORD, &xff("192.0.2.53")).await.0,
         429
     );
-    tokio::time::sleep(Duration::from_millis(2200)).await;
+    app.advance_clock(time::Duration::milliseconds(2200));
     let (status, body) = login(&app, &client, PASSWORD, &xff("192.0.2.55")).await;
     assert_eq!(status, 200, "time-limited: {body}");
     // A success resets the back-off.
@@ -344,14 +337,13 @@ async fn an_account_backs_off_after_failures_from_many_addresses() {
 
 #[tokio::test]
 async fn management_buckets_belong_to_verified_callers() {
-    let app = spawn_app_on(
-        TestDb::sqlite(),
-        &[
+    let app = TestApp::builder()
+        .envs(&[
             ("GATEHOUSE_RATE_LIMIT_MGMT", "2:0.01"),
             ("GATEHOUSE_RATE_LIMIT_AUTH", "off"),
-        ],
-    )
-    .await;
+        ])
+        .spawn()
+        .await;
     let token = app.mgmt_token(None).await;
     let bootstrap = app.credentials.clone().expect("credentials").client_id;
     let audience = app.state.management_audience();
@@ -412,16 +404,15 @@ async fn management_buckets_belong_to_verified_callers() {
 
 #[tokio::test]
 async fn metrics_are_served_only_on_the_metrics_listener() {
-    let app = spawn_app_on(TestDb::sqlite(), &[]).await;
+    let app = TestApp::builder().spawn().await;
     assert_eq!(app.get("/metrics").await.status(), 404);
     assert!(app.metrics_address.is_none(), "off by default");
     app.stop().await;
 
-    let app = spawn_app_on(
-        TestDb::sqlite(),
-        &[("GATEHOUSE_METRICS_LISTEN", "127.0.0.1:0")],
-    )
-    .await;
+    let app = TestApp::builder()
+        .env("GATEHOUSE_METRICS_LISTEN", "127.0.0.1:0")
+        .spawn()
+        .await;
     assert_eq!(app.get("/healthz").await.status(), 200);
     assert_eq!(
         app.get("/metrics").await.status(),
