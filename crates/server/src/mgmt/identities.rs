@@ -161,7 +161,6 @@ pub async fn link(
     Path(id): Path<String>,
     MgmtJson(body): MgmtJson<Value>,
 ) -> Result<Response, MgmtError> {
-    caller.require_any(&["update:users", "update:current_user_identities"])?;
     let body: LinkBody = typed(body)?;
     let secondary_id = match body.link_with.clone() {
         Some(token) => {

@@ -12,7 +12,6 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use super::auth::Caller;
 use super::body::{MgmtJson, MgmtQuery, present, typed, wire_enum};
 use super::error::MgmtError;
 use super::page::{PageQuery, envelope};
@@ -267,11 +266,9 @@ async fn find(state: &AppState, id: &str) -> Result<ResourceServer, MgmtError> {
 /// `GET /resource-servers`; `identifiers` (repeatable) picks APIs by identifier.
 pub async fn list(
     State(state): State<AppState>,
-    caller: Caller,
     MgmtQuery(q): MgmtQuery<PageQuery>,
     uri: axum::http::Uri,
 ) -> Result<Json<Value>, MgmtError> {
-    caller.require_any(&["read:resource_servers"])?;
     let wanted: Vec<String> =
         url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
             .filter(|(k, v)| k == "identifiers" && !v.is_empty())
@@ -335,20 +332,16 @@ pub async fn list(
 /// `GET /resource-servers/{id}` (id or identifier).
 pub async fn get(
     State(state): State<AppState>,
-    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<ResourceServerView>, MgmtError> {
-    caller.require_any(&["read:resource_servers"])?;
     Ok(Json(ResourceServerView::new(&find(&state, &id).await?)))
 }
 
 /// `POST /resource-servers`: 201; 409 if the identifier is taken.
 pub async fn create(
     State(state): State<AppState>,
-    caller: Caller,
     MgmtJson(body): MgmtJson<Value>,
 ) -> Result<Response, MgmtError> {
-    caller.require_any(&["create:resource_servers"])?;
     let body: ResourceServerBody = typed(body)?;
     let identifier = body
         .identifier
@@ -393,11 +386,9 @@ fn system_refusal() -> MgmtError {
 /// `PATCH /resource-servers/{id}`: `identifier` is immutable.
 pub async fn update(
     State(state): State<AppState>,
-    caller: Caller,
     Path(id): Path<String>,
     MgmtJson(body): MgmtJson<Value>,
 ) -> Result<Json<ResourceServerView>, MgmtError> {
-    caller.require_any(&["update:resource_servers"])?;
     let body: ResourceServerBody = typed(body)?;
     let mut rs = find(&state, &id).await?;
     if rs.is_system {
@@ -422,10 +413,8 @@ pub async fn update(
 /// `DELETE /resource-servers/{id}`: 204, its client grants with it.
 pub async fn delete(
     State(state): State<AppState>,
-    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, MgmtError> {
-    caller.require_any(&["delete:resource_servers"])?;
     let rs = find(&state, &id).await?;
     if rs.is_system {
         return Err(system_refusal());
