@@ -15,10 +15,12 @@ pub mod logs;
 pub mod page;
 pub mod resource_servers;
 pub mod roles;
+pub mod schema;
 pub mod spec;
 pub mod tenant;
 pub mod users;
 pub mod validate;
+pub mod view;
 
 use axum::Router;
 use axum::extract::{Request, State};
