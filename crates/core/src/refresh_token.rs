@@ -3,6 +3,9 @@
 
 use time::{Duration, OffsetDateTime};
 
+use crate::client::{AppType, Client};
+use crate::scope::Scope;
+
 /// A refresh token as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RefreshToken {
@@ -48,6 +51,14 @@ pub struct RefreshPolicy {
 }
 
 impl RefreshPolicy {
+    /// The policy of `client` (its `refresh_token` settings; single-page apps rotate).
+    pub fn of(client: &Client) -> Self {
+        Self::from_settings(
+            client.settings.extra.get("refresh_token"),
+            client.app_type == AppType::Spa,
+        )
+    }
+
     /// From the client's `refresh_token` settings, with Auth0's defaults; single-page apps
     /// always rotate (their tokens live in a browser).
     pub fn from_settings(settings: Option<&serde_json::Value>, spa: bool) -> Self {
@@ -69,6 +80,21 @@ impl RefreshPolicy {
             idle_lifetime: (expiring && !flag("infinite_idle_token_lifetime"))
                 .then(|| secs("idle_token_lifetime", 1_296_000)),
         }
+    }
+}
+
+/// A refresh asked for more than its token carries.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("The requested scope exceeds the scope of the refresh token")]
+pub struct ScopeExceeded;
+
+/// The scope of a refresh (RFC 6749 s6): the token's, or a narrower one asked for, never a
+/// wider one.
+pub fn narrow_scope(original: Scope, asked: Option<Scope>) -> Result<Scope, ScopeExceeded> {
+    match asked {
+        Some(asked) if asked.tokens().iter().any(|s| !original.contains(s)) => Err(ScopeExceeded),
+        Some(asked) => Ok(asked),
+        None => Ok(original),
     }
 }
 
@@ -207,5 +233,24 @@ mod tests {
             decide(Some(&revoked), "c", rotating, now),
             RefreshDecision::Invalid
         );
+    }
+
+    #[test]
+    fn refreshes_may_narrow_the_scope_only() {
+        let scope = |s: &str| Scope::parse(s).expect("valid");
+        let original = || scope("openid read:a offline_access");
+        let cases = [
+            (None, Ok("openid read:a offline_access")),
+            (Some("read:a"), Ok("read:a")),
+            (
+                Some("openid offline_access read:a"),
+                Ok("openid offline_access read:a"),
+            ),
+            (Some("read:a write:a"), Err(ScopeExceeded)),
+        ];
+        for (asked, want) in cases {
+            let got = narrow_scope(original(), asked.map(scope)).map(|s| s.to_string());
+            assert_eq!(got, want.map(str::to_owned), "{asked:?}");
+        }
     }
 }

@@ -1,6 +1,9 @@
 //! The claims of the tokens we issue, free of any encoding.
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
 
 use crate::scope::Scope;
 use crate::user::User;
@@ -52,6 +55,13 @@ impl AccessTokenClaims {
         }
         v
     }
+}
+
+/// OIDC Core s3.1.3.6 / s3.3.2.11 (`at_hash`, `c_hash`): the left half of SHA-256 of the
+/// ASCII value, base64url without padding.
+pub fn half_hash(value: &str) -> String {
+    let digest = Sha256::digest(value.as_bytes());
+    URL_SAFE_NO_PAD.encode(&digest[..16])
 }
 
 /// Scopes defined by OpenID Connect rather than by an API.
@@ -129,4 +139,18 @@ pub fn user_claims(user: &User, scope: &Scope) -> Map<String, Value> {
         out.insert("phone_number_verified".into(), json!(user.phone_verified));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn half_hash_is_the_left_half_of_sha256() {
+        // RFC 7636 appendix B: SHA-256 of this verifier, base64url, is
+        // E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM; its first 15 bytes are 20 characters.
+        let h = half_hash("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
+        assert_eq!(h.len(), 22);
+        assert!(h.starts_with("E9Melhoa2OwvFrEMTJgu"), "{h}");
+    }
 }

@@ -1,6 +1,7 @@
 //! Every route in one place, and the middleware around them.
 
 use axum::Router;
+use axum::handler::Handler;
 use axum::http::{Request, header};
 use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
@@ -19,92 +20,22 @@ use crate::{AppState, oauth, ops};
 /// Auth0's Management API payload limit, applied to every body.
 const BODY_LIMIT: usize = 1024 * 1024;
 
-/// The whole HTTP surface.
+/// The whole HTTP surface: route groups, each with its own rate limit and CORS policy, so no
+/// middleware needs to look at the path.
 pub fn router(state: AppState) -> Router {
     let https = state.issuer.starts_with("https://");
+    // Unknown paths count against the Authentication API's bucket of the caller's address.
+    let not_found = (|| async { OAuthError::NotFound }).layer(from_fn_with_state(
+        state.clone(),
+        rate_limit::authentication,
+    ));
     let mut router = Router::new()
-        .route(
-            "/.well-known/openid-configuration",
-            get(oauth::discovery::openid_configuration),
-        )
-        .route(
-            "/.well-known/oauth-authorization-server",
-            get(oauth::discovery::openid_configuration),
-        )
-        .route("/.well-known/jwks.json", get(oauth::jwks::jwks))
-        .route(
-            "/.well-known/apple-app-site-association",
-            get(oauth::mobile::apple_app_site_association),
-        )
-        .route(
-            "/.well-known/assetlinks.json",
-            get(oauth::mobile::assetlinks),
-        )
-        .route("/authorize", get(oauth::authorize::authorize))
-        .route(
-            "/u/login",
-            get(crate::ui::login::show_login).post(crate::ui::login::submit),
-        )
-        .route("/u/consent", post(crate::ui::login::submit_consent))
-        .route("/u/passwordless", get(crate::ui::passwordless::choose))
-        .route(
-            "/u/passwordless/start",
-            post(crate::ui::passwordless::submit_start),
-        )
-        .route(
-            "/u/passwordless/sent",
-            get(crate::ui::passwordless::show_sent),
-        )
-        .route(
-            "/u/passwordless/code",
-            get(crate::ui::passwordless::show_code).post(crate::ui::passwordless::submit_code),
-        )
-        .route(
-            "/u/signup",
-            get(crate::ui::login::show_signup).post(crate::ui::login::submit_signup),
-        )
-        .route(
-            "/v2/logout",
-            get(oauth::logout::v2_logout).post(oauth::logout::v2_logout),
-        )
-        .route(
-            "/oidc/logout",
-            get(oauth::logout::oidc_logout).post(oauth::logout::oidc_logout),
-        )
-        .route("/oauth/token", post(oauth::token::token))
-        .route("/oauth/revoke", post(oauth::revoke::revoke))
-        .route("/dbconnections/signup", post(oauth::dbconnections::signup))
-        .route(
-            "/passwordless/start",
-            post(crate::passwordless::start::start),
-        )
-        .route(
-            "/passwordless/verify_redirect",
-            get(crate::passwordless::link::show).post(crate::passwordless::link::verify),
-        )
-        .route(
-            "/dbconnections/change_password",
-            post(crate::ui::reset::change_password),
-        )
-        .route("/u/email-verification", get(crate::ui::verify::verify))
-        .route(
-            "/u/unblock",
-            get(crate::ui::unblock::page).post(crate::ui::unblock::submit),
-        )
-        .route(
-            "/u/reset-password",
-            get(crate::ui::reset::page).post(crate::ui::reset::submit),
-        )
-        .route(
-            "/userinfo",
-            get(oauth::userinfo::userinfo).post(oauth::userinfo::userinfo),
-        )
+        .nest("/.well-known", discovery(&state))
+        .merge(authentication_api(&state))
+        .merge(login_pages(&state))
         .nest("/api/v2", crate::mgmt::routes(state.clone()))
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .fallback(|| async { OAuthError::NotFound })
-        .layer(from_fn_with_state(state.clone(), cors::cors))
-        .layer(from_fn_with_state(state.clone(), rate_limit::limit))
+        .merge(operations())
+        .fallback(not_found)
         .layer(from_fn_with_state(state.clone(), metrics::track))
         // Outermost of the per-request layers: everything inside counts by this address.
         .layer(from_fn_with_state(state.clone(), client_ip::resolve));
@@ -150,6 +81,122 @@ pub fn router(state: AppState) -> Router {
                 .layer(RequestBodyLimitLayer::new(BODY_LIMIT)),
         )
         .with_state(state)
+}
+
+/// `/.well-known/*`: discovery, JWKS and the mobile app associations, readable by anyone,
+/// limited per address in a bucket of their own (unknown names there too).
+fn discovery(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route(
+            "/openid-configuration",
+            get(oauth::discovery::openid_configuration),
+        )
+        .route(
+            "/oauth-authorization-server",
+            get(oauth::discovery::openid_configuration),
+        )
+        .route("/jwks.json", get(oauth::jwks::jwks))
+        .route(
+            "/apple-app-site-association",
+            get(oauth::mobile::apple_app_site_association),
+        )
+        .route("/assetlinks.json", get(oauth::mobile::assetlinks))
+        .fallback(|| async { OAuthError::NotFound })
+        .layer(from_fn_with_state(
+            (state.clone(), cors::DISCOVERY),
+            cors::cors,
+        ))
+        .layer(from_fn_with_state(state.clone(), rate_limit::discovery))
+}
+
+/// The Authentication API: the endpoints browsers call across origins (CORS for registered
+/// origins), then the redirect-driven ones, all limited per address.
+fn authentication_api(state: &AppState) -> Router<AppState> {
+    let browser_called = Router::new()
+        .route("/oauth/token", post(oauth::token::token))
+        .route("/oauth/revoke", post(oauth::revoke::revoke))
+        .route(
+            "/userinfo",
+            get(oauth::userinfo::userinfo).post(oauth::userinfo::userinfo),
+        )
+        .route("/dbconnections/signup", post(oauth::dbconnections::signup))
+        .route(
+            "/passwordless/start",
+            post(crate::passwordless::start::start),
+        )
+        .layer(from_fn_with_state(
+            (state.clone(), cors::AUTHENTICATION),
+            cors::cors,
+        ));
+    Router::new()
+        .route("/authorize", get(oauth::authorize::authorize))
+        .route(
+            "/v2/logout",
+            get(oauth::logout::v2_logout).post(oauth::logout::v2_logout),
+        )
+        .route(
+            "/oidc/logout",
+            get(oauth::logout::oidc_logout).post(oauth::logout::oidc_logout),
+        )
+        .route(
+            "/passwordless/verify_redirect",
+            get(crate::passwordless::link::show).post(crate::passwordless::link::verify),
+        )
+        .route(
+            "/dbconnections/change_password",
+            post(crate::ui::reset::change_password),
+        )
+        .merge(browser_called)
+        .layer(from_fn_with_state(
+            state.clone(),
+            rate_limit::authentication,
+        ))
+}
+
+/// Universal Login pages (`/u/*`): same-origin forms, limited per address in the
+/// Authentication API's bucket.
+fn login_pages(state: &AppState) -> Router<AppState> {
+    use crate::ui;
+    Router::new()
+        .route(
+            "/u/login",
+            get(ui::login::show_login).post(ui::login::submit),
+        )
+        .route("/u/consent", post(ui::login::submit_consent))
+        .route("/u/passwordless", get(ui::passwordless::choose))
+        .route(
+            "/u/passwordless/start",
+            post(ui::passwordless::submit_start),
+        )
+        .route("/u/passwordless/sent", get(ui::passwordless::show_sent))
+        .route(
+            "/u/passwordless/code",
+            get(ui::passwordless::show_code).post(ui::passwordless::submit_code),
+        )
+        .route(
+            "/u/signup",
+            get(ui::login::show_signup).post(ui::login::submit_signup),
+        )
+        .route("/u/email-verification", get(ui::verify::verify))
+        .route(
+            "/u/unblock",
+            get(ui::unblock::page).post(ui::unblock::submit),
+        )
+        .route(
+            "/u/reset-password",
+            get(ui::reset::page).post(ui::reset::submit),
+        )
+        .layer(from_fn_with_state(
+            state.clone(),
+            rate_limit::authentication,
+        ))
+}
+
+/// Health and readiness: never limited, so probes see the truth under load.
+fn operations() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
 }
 
 /// `/metrics` alone, for the metrics listener (`GATEHOUSE_METRICS_LISTEN`): counters and

@@ -3,6 +3,7 @@
 //! Parsed key pairs stay in memory: parsing and validating an RSA key costs more than the
 //! signature itself (DESIGN.md, "signing speed").
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use anyhow::Context;
@@ -190,6 +191,8 @@ fn public_jwk(k: &SigningKey) -> Value {
 /// The key ring the server signs with; replaced whole when keys rotate.
 pub struct KeyRing {
     inner: RwLock<Arc<KeySet>>,
+    /// RSA signature checks made so far: tests hold each request to the checks it needs.
+    verifications: AtomicU64,
 }
 
 impl KeyRing {
@@ -197,6 +200,7 @@ impl KeyRing {
     pub fn new(set: KeySet) -> Self {
         KeyRing {
             inner: RwLock::new(Arc::new(set)),
+            verifications: AtomicU64::new(0),
         }
     }
 
@@ -207,6 +211,11 @@ impl KeyRing {
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
+    }
+
+    /// How many RSA signatures [`KeyRing::verify`] has checked.
+    pub fn verifications(&self) -> u64 {
+        self.verifications.load(Ordering::Relaxed)
     }
 
     /// Replaces the keys.
@@ -276,6 +285,7 @@ impl KeyRing {
             .map(|(_, key)| key)
             .ok_or(VerifyError("unknown kid"))?;
         let signed_len = h.len() + 1 + p.len();
+        self.verifications.fetch_add(1, Ordering::Relaxed);
         key.verify(
             &RSA_PKCS1_2048_8192_SHA256,
             &token.as_bytes()[..signed_len],

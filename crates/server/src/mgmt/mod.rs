@@ -10,6 +10,7 @@ pub mod error;
 pub mod identities;
 pub mod jobs;
 pub mod keys;
+pub mod limit;
 pub mod logs;
 pub mod page;
 pub mod resource_servers;
@@ -20,14 +21,44 @@ pub mod users;
 pub mod validate;
 
 use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::Method;
+use axum::middleware::{Next, from_fn_with_state};
+use axum::response::Response;
 use axum::routing::get;
 
 use crate::AppState;
+use crate::http::cors;
 
-/// The routes, to be nested under `/api/v2`; writes are recorded in the tenant log.
+/// The routes, to be nested under `/api/v2`. From the outside in: the bearer token verified
+/// once (`auth`), the per-caller limit (`limit`), CORS for registered origins, the audit
+/// trail of writes (`logs`), the catalog refreshed after writes, then each operation's scope
+/// check (`spec`) and its handler.
 pub fn routes(state: AppState) -> Router<AppState> {
     spec::router()
         .route("/openapi.json", get(spec::document))
         .fallback(|| async { error::MgmtError::not_found("Not Found", "not_found") })
-        .layer(axum::middleware::from_fn_with_state(state, logs::audit))
+        .layer(from_fn_with_state(state.clone(), refresh_catalog))
+        .layer(from_fn_with_state(state.clone(), logs::audit))
+        .layer(from_fn_with_state(
+            (state.clone(), cors::MANAGEMENT),
+            cors::cors,
+        ))
+        .layer(from_fn_with_state(state.clone(), limit::limit))
+        .layer(from_fn_with_state(state, auth::authenticate))
+}
+
+/// After every successful write, this replica's catalog (what the token path caches) is
+/// emptied, so no token is minted from the old copy. A layer on the whole group, so no write
+/// handler can forget it.
+async fn refresh_catalog(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let write = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    let response = next.run(request).await;
+    if write && response.status().is_success() {
+        state.catalog.clear();
+    }
+    response
 }

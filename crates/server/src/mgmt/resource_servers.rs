@@ -10,7 +10,6 @@ use gatehouse_core::store::StoreError;
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
-use super::auth::Caller;
 use super::body::{MgmtJson, MgmtQuery};
 use super::error::MgmtError;
 use super::page::{PageQuery, envelope};
@@ -151,11 +150,9 @@ async fn find(state: &AppState, id: &str) -> Result<ResourceServer, MgmtError> {
 /// `GET /resource-servers`; `identifiers` (repeatable) picks APIs by identifier.
 pub async fn list(
     State(state): State<AppState>,
-    caller: Caller,
     MgmtQuery(q): MgmtQuery<PageQuery>,
     uri: axum::http::Uri,
 ) -> Result<Json<Value>, MgmtError> {
-    caller.require_any(&["read:resource_servers"])?;
     let wanted: Vec<String> =
         url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
             .filter(|(k, v)| k == "identifiers" && !v.is_empty())
@@ -219,20 +216,16 @@ pub async fn list(
 /// `GET /resource-servers/{id}` (id or identifier).
 pub async fn get(
     State(state): State<AppState>,
-    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, MgmtError> {
-    caller.require_any(&["read:resource_servers"])?;
     Ok(Json(resource_server_json(&find(&state, &id).await?)))
 }
 
 /// `POST /resource-servers`: 201; 409 if the identifier is taken.
 pub async fn create(
     State(state): State<AppState>,
-    caller: Caller,
     MgmtJson(body): MgmtJson<Map<String, Value>>,
 ) -> Result<Response, MgmtError> {
-    caller.require_any(&["create:resource_servers"])?;
     let identifier = v::non_empty(
         "identifier",
         body.get("identifier")
@@ -276,11 +269,9 @@ fn system_refusal() -> MgmtError {
 /// `PATCH /resource-servers/{id}`: `identifier` is immutable.
 pub async fn update(
     State(state): State<AppState>,
-    caller: Caller,
     Path(id): Path<String>,
     MgmtJson(body): MgmtJson<Map<String, Value>>,
 ) -> Result<Json<Value>, MgmtError> {
-    caller.require_any(&["update:resource_servers"])?;
     let mut rs = find(&state, &id).await?;
     if rs.is_system {
         return Err(system_refusal());
@@ -303,10 +294,8 @@ pub async fn update(
 /// `DELETE /resource-servers/{id}`: 204, its client grants with it.
 pub async fn delete(
     State(state): State<AppState>,
-    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, MgmtError> {
-    caller.require_any(&["delete:resource_servers"])?;
     let rs = find(&state, &id).await?;
     if rs.is_system {
         return Err(system_refusal());

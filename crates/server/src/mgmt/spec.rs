@@ -54,10 +54,16 @@ macro_rules! management_api {
             },
         )*];
 
-        /// The router for [`OPERATIONS`].
+        /// The router for [`OPERATIONS`], each operation behind the check of its scopes.
         pub fn router() -> Router<AppState> {
             let mut r = Router::new();
-            $( r = r.route($path, axum::routing::$method($handler)); )*
+            $( r = r.route(
+                $path,
+                axum::routing::$method($handler).route_layer(axum::middleware::from_fn_with_state(
+                    operation(stringify!($method), $path),
+                    super::auth::require_scopes,
+                )),
+            ); )*
             r
         }
     };
@@ -189,6 +195,18 @@ management_api! {
 
     get "/logs" => logs::list, 200, "logs", "Search log events", ["read:logs"];
     get "/logs/{id}" => logs::get, 200, "logs", "Get a log event", ["read:logs"];
+}
+
+/// The entry of [`OPERATIONS`] for `method` and `path`, which the table itself names.
+fn operation(method: &str, path: &str) -> &'static Operation {
+    #[expect(
+        clippy::expect_used,
+        reason = "the router is built from the same table, so every lookup finds its line"
+    )]
+    OPERATIONS
+        .iter()
+        .find(|o| o.method == method && o.path == path)
+        .expect("an operation of the table")
 }
 
 fn error_response(description: &str) -> Value {

@@ -195,20 +195,20 @@ pub async fn authorization_response(
                 sid: Some(&session.sid),
                 at_hash: with_token,
                 c_hash_of: code.as_deref(),
+                now: time::OffsetDateTime::now_utc(),
             },
         )
         .await?;
         if with_token {
-            for k in ["access_token", "token_type", "expires_in", "scope"] {
-                if let Some(v) = minted.get(k) {
-                    fields.push((k, v.as_str().map_or_else(|| v.to_string(), str::to_owned)));
-                }
-            }
+            fields.push(("access_token", minted.access_token));
+            fields.push(("token_type", minted.token_type.to_owned()));
+            fields.push(("expires_in", minted.expires_in.to_string()));
+            fields.push(("scope", minted.scope));
         }
         if parts.contains(&"id_token")
-            && let Some(id) = minted["id_token"].as_str()
+            && let Some(id) = minted.id_token
         {
-            fields.push(("id_token", id.to_owned()));
+            fields.push(("id_token", id));
         }
     }
     if let Some(c) = code {

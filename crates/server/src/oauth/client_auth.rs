@@ -12,7 +12,7 @@ use crate::AppState;
 use crate::error::OAuthError;
 use crate::oauth::params::Params;
 
-/// A confidential client that proved it holds its secret.
+/// A client that authenticated: a confidential one proved it holds its secret.
 pub struct AuthenticatedClient(pub std::sync::Arc<Client>);
 
 struct Presented {
@@ -41,10 +41,9 @@ fn presented(headers: &HeaderMap, params: &Params) -> Result<Presented, OAuthErr
                 .ok_or_else(|| invalid("Malformed Basic authorization header", true))?;
             // RFC 6749 s2.3.1 form-encodes both parts before base64.
             let unescape = |s: &str| {
-                url::form_urlencoded::parse(format!("x={s}").as_bytes())
-                    .next()
-                    .map(|(_, v)| v.into_owned())
-                    .unwrap_or_default()
+                percent_encoding::percent_decode_str(&s.replace('+', " "))
+                    .decode_utf8_lossy()
+                    .into_owned()
             };
             Some((unescape(id), unescape(secret)))
         }
@@ -81,19 +80,42 @@ fn presented(headers: &HeaderMap, params: &Params) -> Result<Presented, OAuthErr
     }
 }
 
+/// How a grant's client must authenticate at the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// With its secret only (the client-credentials grant: a machine acting for itself).
+    Confidential,
+    /// With its secret, or, for a public client (`token_endpoint_auth_method: none`)
+    /// that presents none, by its id alone (grants for a person, where PKCE, a code or a
+    /// refresh token bound to the client does the proving).
+    ConfidentialOrPublic,
+}
+
+/// Authenticates the client of a request as `how` allows.
+pub async fn for_grant(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &Params,
+    how: ClientAuth,
+) -> Result<std::sync::Arc<Client>, OAuthError> {
+    Ok(match how {
+        ClientAuth::Confidential => authenticate(state, headers, params).await?,
+        ClientAuth::ConfidentialOrPublic => authenticate_client(state, headers, params).await?,
+    }
+    .0)
+}
+
 /// Authenticates a client: confidential clients by their secret; public clients (auth
-/// method `none`) by their id alone when they present no secret. `confidential_only` refuses
-/// public clients (the client-credentials grant).
+/// method `none`) by their id alone when they present no secret.
 pub async fn authenticate_client(
     state: &AppState,
     headers: &HeaderMap,
     params: &Params,
-    confidential_only: bool,
 ) -> Result<AuthenticatedClient, OAuthError> {
     let public_id = params
         .get("client_id")
         .filter(|_| params.get("client_secret").is_none() && !headers.contains_key(AUTHORIZATION));
-    if let (Some(id), false) = (public_id, confidential_only) {
+    if let Some(id) = public_id {
         let client = state.catalog.client(id).await?;
         return match client {
             Some(c) if c.settings.token_endpoint_auth_method.as_deref() == Some("none") => {
@@ -129,24 +151,4 @@ pub async fn authenticate(
         Some(c) if verified => Ok(AuthenticatedClient(c)),
         _ => Err(invalid("Client authentication failed", p.basic)),
     }
-}
-
-/// Authenticates the client of a grant request, notes it in the grant's log event, and
-/// checks that its `grant_types` allow `grant_type` (403 `unauthorized_client` otherwise).
-pub async fn client_for_grant(
-    state: &AppState,
-    headers: &HeaderMap,
-    params: &Params,
-    grant_type: &str,
-    event: &mut gatehouse_core::log::LogEvent,
-) -> Result<std::sync::Arc<Client>, OAuthError> {
-    let client = authenticate_client(state, headers, params, false).await?.0;
-    event.client_id = Some(client.client_id.clone());
-    event.client_name = Some(client.name.clone());
-    if !client.settings.grant_types.iter().any(|g| g == grant_type) {
-        return Err(OAuthError::UnauthorizedClient(format!(
-            "Grant type '{grant_type}' not allowed for the client."
-        )));
-    }
-    Ok(client)
 }

@@ -75,7 +75,7 @@ impl ProviderMetadata {
                 "phone_number",
                 "phone_number_verified",
             ],
-            grant_types_supported: crate::oauth::token::GRANT_TYPES.to_vec(),
+            grant_types_supported: crate::oauth::grants::names(),
             token_endpoint_auth_methods_supported: vec![
                 "client_secret_basic",
                 "client_secret_post",

@@ -3,15 +3,13 @@
 pub mod authorization_response;
 pub mod authorize;
 pub mod client_auth;
-pub mod code;
 pub mod dbconnections;
 pub mod discovery;
+pub mod grants;
 pub mod jwks;
 pub mod logout;
 pub mod mobile;
 pub mod params;
-pub mod password;
-pub mod refresh;
 pub mod revoke;
 pub mod token;
 pub mod user_tokens;

@@ -18,7 +18,7 @@ pub async fn revoke(
     headers: HeaderMap,
     params: Params,
 ) -> Result<StatusCode, OAuthError> {
-    let client = client_auth::authenticate_client(&state, &headers, &params, false)
+    let client = client_auth::authenticate_client(&state, &headers, &params)
         .await?
         .0;
     let token = params.require("token")?;

@@ -1,127 +1,130 @@
-//! `POST /oauth/token`: the token endpoint. Each grant type lives in its own function (and
-//! its rules in `gatehouse_core::grants`).
+//! `POST /oauth/token` as one pipeline: read `grant_type`, find the grant in
+//! [`grants::GRANTS`], open its log event, authenticate the client once (as the grant
+//! requires), check the client's `grant_types`, then hand a [`TokenRequest`] to the grant,
+//! whose [`TokenResponse`] (or error) closes the log event. The grants themselves, and their
+//! rules, are in `oauth::grants` and `gatehouse_core::grants`.
+
+use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use gatehouse_core::grants::client_credentials::{self, ClientCredentialsError};
+use gatehouse_core::client::Client;
 use gatehouse_core::log::LogEvent;
-use gatehouse_core::token::AccessTokenClaims;
-use serde_json::json;
+use serde::Serialize;
+use time::OffsetDateTime;
 
 use crate::AppState;
 use crate::error::OAuthError;
 use crate::http::caller_info::CallerInfo;
+use crate::oauth::client_auth;
+use crate::oauth::grants::{self, Grant, LogCodes};
 use crate::oauth::params::Params;
-use crate::oauth::{client_auth, code, password, refresh};
 
-/// Grant types this server implements, in discovery order.
-pub const GRANT_TYPES: &[&str] = &[
-    code::AUTHORIZATION_CODE,
-    client_credentials::GRANT_TYPE,
-    password::PASSWORD,
-    password::PASSWORD_REALM,
-    refresh::REFRESH_TOKEN,
-    crate::passwordless::grant::PASSWORDLESS_OTP,
-];
-
-/// The handler: dispatch on `grant_type`.
+/// The handler.
 pub async fn token(
     State(state): State<AppState>,
     caller: CallerInfo,
     headers: HeaderMap,
     params: Params,
-) -> Result<Response, OAuthError> {
+) -> Result<TokenResponse, OAuthError> {
     let grant_type = params.require("grant_type")?;
-    match grant_type {
-        client_credentials::GRANT_TYPE => {
-            let mut log = GrantLog::start(
-                &caller,
-                &params,
-                "feccft",
-                "seccft",
-                "Client Credentials for Access Token",
-            );
-            log.event.audience = params.get("audience").map(str::to_owned);
-            let result = client_credentials_grant(&state, &headers, &params, &mut log.event).await;
-            log.finish(&state, &result);
-            result
-        }
-        password::PASSWORD => {
-            password::grant(&state, caller, &headers, &params, password::PASSWORD).await
-        }
-        password::PASSWORD_REALM => {
-            password::grant(&state, caller, &headers, &params, password::PASSWORD_REALM).await
-        }
-        code::AUTHORIZATION_CODE => code::grant(&state, caller, &headers, &params).await,
-        refresh::REFRESH_TOKEN => refresh::grant(&state, caller, &headers, &params).await,
-        crate::passwordless::grant::PASSWORDLESS_OTP => {
-            crate::passwordless::grant::grant(&state, caller, &headers, &params).await
-        }
-        other => Err(OAuthError::UnsupportedGrantType(format!(
-            "Unsupported grant type: {other}"
-        ))),
+    let grant = grants::find(grant_type).ok_or_else(|| {
+        OAuthError::UnsupportedGrantType(format!("Unsupported grant type: {grant_type}"))
+    })?;
+    let mut log = GrantLog::start(&caller, &params, &grant.log);
+    let result = run(&state, grant, caller, &headers, params, &mut log.event).await;
+    log.finish(&state, &result);
+    result
+}
+
+/// Everything after the log event is open: its outcome is the grant's.
+async fn run(
+    state: &AppState,
+    grant: &Grant,
+    caller: CallerInfo,
+    headers: &HeaderMap,
+    params: Params,
+    event: &mut LogEvent,
+) -> Result<TokenResponse, OAuthError> {
+    let client = client_auth::for_grant(state, headers, &params, grant.client_auth).await?;
+    event.client_id = Some(client.client_id.clone());
+    event.client_name = Some(client.name.clone());
+    if !client.settings.grant_types.iter().any(|g| g == grant.name) {
+        return Err(OAuthError::UnauthorizedClient(format!(
+            "Grant type '{}' not allowed for the client.",
+            grant.name
+        )));
+    }
+    let caller = if grant.trusts_forwarded_for {
+        let at_endpoint = caller.at_token_endpoint(&client, headers);
+        event.ip = at_endpoint.ip.clone();
+        at_endpoint
+    } else {
+        caller
+    };
+    let request = TokenRequest {
+        client,
+        params,
+        caller,
+        now: OffsetDateTime::now_utc(),
+    };
+    (grant.handle)(state, &request, event).await
+}
+
+/// A token request whose client has authenticated and may use the grant.
+pub struct TokenRequest {
+    /// The client, authenticated as its grant requires.
+    pub client: Arc<Client>,
+    /// The request's parameters.
+    pub params: Params,
+    /// Who sent it: with Auth0's `auth0-forwarded-for` applied when the grant and the client
+    /// trust it (`CallerInfo::at_token_endpoint`).
+    pub caller: CallerInfo,
+    /// When the request arrived.
+    pub now: OffsetDateTime,
+}
+
+impl TokenRequest {
+    /// The `audience` asked for, else the tenant's default audience (Auth0's
+    /// `default_audience`), else none.
+    pub async fn audience(&self, state: &AppState) -> Result<Option<String>, OAuthError> {
+        Ok(match self.params.get("audience") {
+            Some(a) => Some(a.to_owned()),
+            None => state.catalog.tenant().await?.default_audience.clone(),
+        })
     }
 }
 
-/// The client-credentials grant; returns the client and claims for the log with the response.
-async fn client_credentials_grant(
-    state: &AppState,
-    headers: &HeaderMap,
-    params: &Params,
-    event: &mut LogEvent,
-) -> Result<Response, OAuthError> {
-    let client = client_auth::authenticate(state, headers, params).await?.0;
-    event.client_id = Some(client.client_id.clone());
-    event.client_name = Some(client.name.clone());
-    let requested = params.scope()?;
-    let audience = match params.get("audience") {
-        Some(a) => Some(a.to_owned()),
-        None => state.catalog.tenant().await?.default_audience.clone(),
-    };
-    let (api, grant) = match &audience {
-        Some(aud) => (
-            state.catalog.api(aud).await?,
-            state.catalog.grant(&client.client_id, aud).await?,
-        ),
-        None => (None, None),
-    };
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let claims = client_credentials::decide(
-        &state.issuer,
-        &client,
-        audience.as_deref(),
-        api.as_deref(),
-        grant.as_deref(),
-        requested.as_ref(),
-        now,
-    )
-    .map_err(|e| match e {
-        ClientCredentialsError::GrantTypeNotAllowed => {
-            OAuthError::UnauthorizedClient(e.to_string())
-        }
-        ClientCredentialsError::MissingAudience
-        | ClientCredentialsError::UnknownAudience(_)
-        | ClientCredentialsError::NoClientGrant(_) => OAuthError::AccessDenied(e.to_string()),
-    })?;
-    event.audience = claims.aud.first().cloned();
-    event.scope = Some(claims.scope.to_string());
-    token_response(state, &claims)
+/// The RFC 6749 s5.1 success response.
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenResponse {
+    /// The access token (a JWT).
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds the access token lives.
+    pub expires_in: i64,
+    /// The scopes granted.
+    pub scope: String,
+    /// The ID token, when `openid` was granted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    /// A refresh token, when one was granted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
 }
 
-/// The RFC 6749 s5.1 success response; never cached.
-fn token_response(state: &AppState, claims: &AccessTokenClaims) -> Result<Response, OAuthError> {
-    let access_token = state.keys.sign(&claims.to_json())?;
-    let body = json!({
-        "access_token": access_token,
-        "token_type": "Bearer",
-        "expires_in": claims.exp - claims.iat,
-        "scope": claims.scope.to_string(),
-    });
-    Ok(crate::oauth::user_tokens::no_store(
-        Json(body).into_response(),
-    ))
+impl IntoResponse for TokenResponse {
+    fn into_response(self) -> Response {
+        let mut response = Json(self).into_response();
+        // RFC 6749 s5.1: token responses are never cached.
+        let h = response.headers_mut();
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        response
+    }
 }
 
 /// The log event a grant fills in as it goes (client, user, audience...), written once the
@@ -135,27 +138,23 @@ pub struct GrantLog {
 }
 
 impl GrantLog {
-    /// A failure event of type `failure` until the grant succeeds as `success`.
-    pub fn start(
-        caller: &CallerInfo,
-        params: &Params,
-        failure: &str,
-        success: &'static str,
-        success_description: &'static str,
-    ) -> Self {
-        let mut event = LogEvent::new(failure);
+    /// A failure event of the grant's failure type until the grant succeeds; the client
+    /// and audience are those the request names until the grant knows better.
+    pub fn start(caller: &CallerInfo, params: &Params, codes: &LogCodes) -> Self {
+        let mut event = LogEvent::new(codes.failure);
         event.ip = caller.ip.clone();
         event.user_agent = caller.user_agent.clone();
         event.client_id = params.get("client_id").map(str::to_owned);
+        event.audience = params.get("audience").map(str::to_owned);
         GrantLog {
             event,
-            success,
-            success_description,
+            success: codes.success,
+            success_description: codes.description,
         }
     }
 
     /// Writes the event for `result`.
-    pub fn finish(mut self, state: &AppState, result: &Result<Response, OAuthError>) {
+    pub fn finish<T>(mut self, state: &AppState, result: &Result<T, OAuthError>) {
         match result {
             Ok(_) => {
                 self.event.kind = self.success.into();

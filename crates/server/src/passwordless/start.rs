@@ -55,11 +55,9 @@ async fn client(
             "Client authentication is required".into(),
         ));
     }
-    Ok(
-        client_auth::authenticate_client(state, headers, params, false)
-            .await?
-            .0,
-    )
+    Ok(client_auth::authenticate_client(state, headers, params)
+        .await?
+        .0)
 }
 
 /// The `authParams` of a link, checked now as the authorization request the link will

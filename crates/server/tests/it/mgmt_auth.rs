@@ -90,3 +90,36 @@ async fn unknown_management_paths_are_404_in_auth0_shape() {
     let mgmt = app.mgmt().await;
     assert_mgmt_error(&mgmt.get("/no-such-resource").await, 404, "not_found");
 }
+
+/// Each Management request checks its token's RSA signature once, whether it is limited or
+/// not, read or written (and audited), allowed or refused.
+#[tokio::test]
+async fn one_signature_verification_per_request() {
+    for limit in ["300:100", "off"] {
+        let app = crate::helpers::TestApp::builder()
+            .env("GATEHOUSE_RATE_LIMIT_MGMT", limit)
+            .spawn()
+            .await;
+        let mgmt = app.mgmt().await;
+        let narrow = Mgmt {
+            app: &app,
+            token: app.mgmt_token(Some("read:stats")).await,
+        };
+        let before = app.state.keys.verifications();
+        let (status, _) = mgmt.get("/clients").await;
+        assert_eq!(status, 200);
+        let (status, _) = mgmt.post("/roles", json!({"name": "r"})).await;
+        assert_eq!(status, 200);
+        let (status, _) = mgmt.post("/roles", json!({"name": 1})).await;
+        assert_eq!(status, 400);
+        let (status, _) = narrow.get("/clients").await;
+        assert_eq!(status, 403);
+        let (status, _) = mgmt.get("/nothing-here").await;
+        assert_eq!(status, 404);
+        assert_eq!(
+            app.state.keys.verifications() - before,
+            5,
+            "one verification per request (limit {limit})"
+        );
+    }
+}

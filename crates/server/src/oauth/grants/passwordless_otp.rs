@@ -2,57 +2,48 @@
 //! `username` (email or phone number) and `otp`, for applications that collect the code
 //! themselves. Logs `s` (and `ss` for a new user), or `fepotpft`.
 
-use axum::http::HeaderMap;
-use axum::response::Response;
 use gatehouse_core::log::LogEvent;
 
+use super::{Grant, GrantFuture, LogCodes};
 use crate::AppState;
 use crate::authn::otp;
 use crate::error::OAuthError;
-use crate::http::caller_info::CallerInfo;
-use crate::oauth::client_auth;
-use crate::oauth::params::Params;
-use crate::oauth::token::GrantLog;
-use crate::oauth::user_tokens;
+use crate::oauth::client_auth::ClientAuth;
+use crate::oauth::token::{TokenRequest, TokenResponse};
+use crate::oauth::user_tokens::{self, DirectLogin};
 
-/// The grant type.
-pub const PASSWORDLESS_OTP: &str = "http://auth0.com/oauth/grant-type/passwordless/otp";
+/// `grant_type=http://auth0.com/oauth/grant-type/passwordless/otp`; logs `s` or `fepotpft`.
+pub const GRANT: Grant = Grant {
+    name: "http://auth0.com/oauth/grant-type/passwordless/otp",
+    client_auth: ClientAuth::ConfidentialOrPublic,
+    trusts_forwarded_for: true,
+    log: LogCodes {
+        failure: "fepotpft",
+        success: "s",
+        description: "Successful login (passwordless code)",
+    },
+    handle,
+};
 
-/// Runs the grant and logs its outcome.
-pub async fn grant(
-    state: &AppState,
-    caller: CallerInfo,
-    headers: &HeaderMap,
-    params: &Params,
-) -> Result<Response, OAuthError> {
-    let mut log = GrantLog::start(
-        &caller,
-        params,
-        "fepotpft",
-        "s",
-        "Successful login (passwordless code)",
-    );
-    let result = run(state, &caller, headers, params, &mut log.event).await;
-    log.finish(state, &result);
-    result
+fn handle<'a>(
+    state: &'a AppState,
+    req: &'a TokenRequest,
+    event: &'a mut LogEvent,
+) -> GrantFuture<'a> {
+    Box::pin(run(state, req, event))
 }
 
 async fn run(
     state: &AppState,
-    caller: &CallerInfo,
-    headers: &HeaderMap,
-    params: &Params,
+    req: &TokenRequest,
     event: &mut LogEvent,
-) -> Result<Response, OAuthError> {
-    let client =
-        client_auth::client_for_grant(state, headers, params, PASSWORDLESS_OTP, event).await?;
-    let caller = &caller.clone().at_token_endpoint(&client, headers);
-    event.ip = caller.ip.clone();
+) -> Result<TokenResponse, OAuthError> {
+    let (client, params, caller) = (&req.client, &req.params, &req.caller);
     let realm = params.require("realm")?;
     let username = params.require("username")?;
     let code = params.require("otp")?;
     let scope = params.scope()?;
-    let connection = otp::connection_for(state, &client, realm)
+    let connection = otp::connection_for(state, client, realm)
         .await
         .map_err(|e| OAuthError::InvalidRequest(e.description()))?;
     event.connection = Some(connection.name.clone());
@@ -83,11 +74,13 @@ async fn run(
     }
     user_tokens::issue_direct_login(
         state,
-        &client,
-        &user,
-        &connection.name,
-        "passwordless",
-        (params, scope.as_ref(), caller.ip.as_deref()),
+        req,
+        DirectLogin {
+            user: &user,
+            connection: &connection.name,
+            gty: "passwordless",
+            scope: scope.as_ref(),
+        },
         event,
     )
     .await

@@ -2,23 +2,38 @@
 //! single use, expires in a minute, and is bound to its client, redirect URI (which must be
 //! sent again, identical), PKCE challenge and nonce. A replayed code revokes the refresh tokens it produced (RFC 9700 s4.2.1).
 
-use axum::http::HeaderMap;
-use axum::response::Response;
 use gatehouse_core::log::LogEvent;
 use gatehouse_core::pkce;
 use gatehouse_core::scope::Scope;
-use time::OffsetDateTime;
 
+use super::{Grant, GrantFuture, LogCodes};
 use crate::AppState;
 use crate::error::OAuthError;
-use crate::http::caller_info::CallerInfo;
-use crate::oauth::client_auth;
-use crate::oauth::params::Params;
-use crate::oauth::token::GrantLog;
+use crate::oauth::client_auth::ClientAuth;
+use crate::oauth::token::{TokenRequest, TokenResponse};
 use crate::oauth::user_tokens::{self, RefreshMode, UserTokenRequest};
 
-/// `grant_type=authorization_code`.
-pub const AUTHORIZATION_CODE: &str = "authorization_code";
+/// `grant_type=authorization_code`: public clients too (PKCE proves them); logs `seacft` or
+/// `feacft`.
+pub const GRANT: Grant = Grant {
+    name: "authorization_code",
+    client_auth: ClientAuth::ConfidentialOrPublic,
+    trusts_forwarded_for: false,
+    log: LogCodes {
+        failure: "feacft",
+        success: "seacft",
+        description: "Authorization Code for Access Token",
+    },
+    handle,
+};
+
+fn handle<'a>(
+    state: &'a AppState,
+    req: &'a TokenRequest,
+    event: &'a mut LogEvent,
+) -> GrantFuture<'a> {
+    Box::pin(run(state, req, event))
+}
 
 fn bad_code() -> OAuthError {
     OAuthError::InvalidGrant("Invalid authorization code".into())
@@ -48,36 +63,14 @@ fn family_of(code_hash: &[u8]) -> String {
     format!("code-{hex}")
 }
 
-/// Runs the grant and logs `seacft` or `feacft`.
-pub async fn grant(
-    state: &AppState,
-    caller: CallerInfo,
-    headers: &HeaderMap,
-    params: &Params,
-) -> Result<Response, OAuthError> {
-    let mut log = GrantLog::start(
-        &caller,
-        params,
-        "feacft",
-        "seacft",
-        "Authorization Code for Access Token",
-    );
-    let result = run(state, headers, params, &mut log.event).await;
-    log.finish(state, &result);
-    result
-}
-
 async fn run(
     state: &AppState,
-    headers: &HeaderMap,
-    params: &Params,
+    req: &TokenRequest,
     event: &mut LogEvent,
-) -> Result<Response, OAuthError> {
-    let client =
-        client_auth::client_for_grant(state, headers, params, AUTHORIZATION_CODE, event).await?;
+) -> Result<TokenResponse, OAuthError> {
+    let (client, params, now) = (&req.client, &req.params, req.now);
     let code = params.require("code")?;
     let hash = state.hasher.hash(code);
-    let now = OffsetDateTime::now_utc();
     let Some(grant) = state.stores.sessions.consume_code(&hash, now).await? else {
         if state
             .stores
@@ -120,20 +113,12 @@ async fn run(
         }
         (None, None) => {}
     }
-    let user = state
-        .stores
-        .users
-        .user(&grant.user_id)
-        .await?
-        .ok_or_else(bad_code)?;
-    if user.blocked {
-        return Err(OAuthError::Unauthorized("user is blocked".into()));
-    }
+    let user = super::active_user(state, &grant.user_id, bad_code).await?;
     let scope = Scope::parse(&grant.scope).map_err(|_| bad_code())?;
-    user_tokens::issue(
+    user_tokens::mint(
         state,
         UserTokenRequest {
-            client: &client,
+            client,
             user: &user,
             connection: &grant.connection,
             audience: grant.audience.as_deref(),
@@ -145,6 +130,7 @@ async fn run(
             sid: Some(&grant.sid),
             at_hash: false,
             c_hash_of: None,
+            now,
         },
     )
     .await

@@ -1,0 +1,94 @@
+//! The grants of `POST /oauth/token`, one module each, and [`GRANTS`], the table the token
+//! endpoint (`oauth::token`) dispatches on. Each module declares its grant: name, log event
+//! types, how its client authenticates, and the function that turns an authenticated
+//! [`TokenRequest`] into a [`TokenResponse`]. A new grant is a module and a line here.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use gatehouse_core::log::LogEvent;
+use gatehouse_core::user::User;
+
+use crate::AppState;
+use crate::error::OAuthError;
+use crate::oauth::client_auth::ClientAuth;
+use crate::oauth::token::{TokenRequest, TokenResponse};
+
+pub mod authorization_code;
+pub mod client_credentials;
+pub mod password;
+pub mod passwordless_otp;
+pub mod refresh_token;
+
+/// Every grant this server implements, in discovery order.
+pub const GRANTS: &[Grant] = &[
+    authorization_code::GRANT,
+    client_credentials::GRANT,
+    password::PASSWORD,
+    password::PASSWORD_REALM,
+    refresh_token::GRANT,
+    passwordless_otp::GRANT,
+];
+
+/// The grant named `grant_type`, if we implement it.
+pub fn find(grant_type: &str) -> Option<&'static Grant> {
+    GRANTS.iter().find(|g| g.name == grant_type)
+}
+
+/// The names of the grants, for discovery's `grant_types_supported`.
+pub fn names() -> Vec<&'static str> {
+    GRANTS.iter().map(|g| g.name).collect()
+}
+
+/// What a grant's function returns.
+pub type GrantFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<TokenResponse, OAuthError>> + Send + 'a>>;
+
+/// A grant's function: the request, and the log event to note the user, connection,
+/// audience and scope in (the pipeline writes it with the outcome).
+pub type Handler = for<'a> fn(&'a AppState, &'a TokenRequest, &'a mut LogEvent) -> GrantFuture<'a>;
+
+/// One grant type of the token endpoint.
+pub struct Grant {
+    /// The `grant_type` value, also what a client's `grant_types` must hold.
+    pub name: &'static str,
+    /// How the client authenticates.
+    pub client_auth: ClientAuth,
+    /// Whether Auth0's `auth0-forwarded-for` may name the end user's address (for the
+    /// grants where a back end relays a person's credentials; trusted only from a
+    /// confidential client that enables it).
+    pub trusts_forwarded_for: bool,
+    /// Its Auth0 log event types.
+    pub log: LogCodes,
+    /// Issues the tokens.
+    pub handle: Handler,
+}
+
+/// Auth0's log event types for a grant's outcome.
+pub struct LogCodes {
+    /// The type of a failure (e.g. `feccft`).
+    pub failure: &'static str,
+    /// The type of a success (e.g. `seccft`).
+    pub success: &'static str,
+    /// The description of a success.
+    pub description: &'static str,
+}
+
+/// The user a grant issues tokens for: `missing` when the user is gone, `unauthorized` /
+/// "user is blocked" (which spa-js logs out on) when blocked.
+pub async fn active_user(
+    state: &AppState,
+    user_id: &str,
+    missing: fn() -> OAuthError,
+) -> Result<User, OAuthError> {
+    let user = state
+        .stores
+        .users
+        .user(user_id)
+        .await?
+        .ok_or_else(missing)?;
+    if user.blocked {
+        return Err(OAuthError::Unauthorized("user is blocked".into()));
+    }
+    Ok(user)
+}
