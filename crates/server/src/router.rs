@@ -144,7 +144,7 @@ fn authentication_api(state: &AppState) -> Router<AppState> {
         )
         .route(
             "/dbconnections/change_password",
-            post(crate::ui::reset::change_password),
+            post(oauth::dbconnections::change_password),
         )
         .merge(browser_called)
         .layer(from_fn_with_state(

@@ -1,7 +1,9 @@
-//! Mails that carry a one-time link (email verification, brute-force unblock): the links
-//! are tickets stored hashed; the mails are queued on the outbox. Any flow may send them
-//! (sign-up, the password checks, the Management API), so they live below all of them.
+//! Mails that carry a one-time link (email verification, password reset, brute-force
+//! unblock): the links are tickets stored hashed; the mails are queued on the outbox. Any
+//! flow may send them (sign-up, the password checks, reset requests, the Management API),
+//! so they live below all of them.
 
+pub mod reset;
 pub mod unblock;
 pub mod verification;
 

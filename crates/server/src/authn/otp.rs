@@ -100,11 +100,8 @@ pub struct SendRequest<'a> {
     pub language: &'a str,
 }
 
-/// Sends a code or link, and logs `cs` or `cls`. The answer is the same when nothing is
-/// sent because the person may not log in (blocked, or unknown with sign-up disabled), so
-/// it reveals no one's account. The message is queued (`crate::outbox`): a delivery failure
-/// is logged for the administrator, and the caller is told of success either way.
-pub async fn send(state: &AppState, req: SendRequest<'_>) -> Result<(), OAuthError> {
+/// The limits on sending: per caller address and per recipient of a connection.
+fn check_send_limits(state: &AppState, req: &SendRequest<'_>) -> Result<(), OAuthError> {
     let limits = &state.passwordless_limits;
     if let (Some(l), Some(ip)) = (&limits.per_ip, req.caller.ip_key.as_deref())
         && !l.check(ip).allowed
@@ -121,6 +118,15 @@ pub async fn send(state: &AppState, req: SendRequest<'_>) -> Result<(), OAuthErr
             "Too many codes were sent to this recipient; wait a few minutes".into(),
         ));
     }
+    Ok(())
+}
+
+/// Sends a code or link, and logs `cs` or `cls`. The answer is the same when nothing is
+/// sent because the person may not log in (blocked, or unknown with sign-up disabled), so
+/// it reveals no one's account. The message is queued (`crate::outbox`): a delivery failure
+/// is logged for the administrator, and the caller is told of success either way.
+pub async fn send(state: &AppState, req: SendRequest<'_>) -> Result<(), OAuthError> {
+    check_send_limits(state, &req)?;
     let options = PasswordlessOptions::of(req.connection);
     let existing = state
         .stores

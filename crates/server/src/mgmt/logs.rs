@@ -2,7 +2,6 @@
 
 use axum::Json;
 use axum::extract::{MatchedPath, OriginalUri, Path, Request, State};
-use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 use gatehouse_core::log::{LogEvent, LogFilter};
@@ -168,10 +167,7 @@ pub struct AuditDetails(pub Value);
 /// naming the route, the status, the calling client and the token's subject. Bodies are not
 /// logged: they carry passwords and secrets.
 pub async fn audit(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if matches!(
-        *request.method(),
-        Method::GET | Method::HEAD | Method::OPTIONS
-    ) {
+    if !super::is_write(request.method()) {
         return next.run(request).await;
     }
     let method = request.method().clone();

@@ -1,16 +1,20 @@
 //! `POST /dbconnections/signup`: self-service sign-up into a database connection, with
 //! Auth0's body and its own error shape (`{name, code, description, statusCode}`), which
-//! the SDKs read.
+//! the SDKs read; `POST /dbconnections/change_password`: a password reset link by mail,
+//! answered the same whether or not the address is registered.
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::log::LogEvent;
 use gatehouse_core::log_type::LogType;
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::AppState;
+use crate::account_mail::reset;
 use crate::authn::accounts::{SignupError, create_user};
 use crate::authn::database_connection;
 use crate::error::OAuthError;
@@ -28,6 +32,43 @@ fn text<'a>(body: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
     body.get(key)
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
+}
+
+/// A JSON object's properties.
+type Fields = Map<String, Value>;
+
+/// The profile fields and `user_metadata` of a sign-up body, within Auth0's limits.
+fn profile_of(body: &Fields) -> Result<(Fields, Fields), SignupError> {
+    let mut profile = Map::new();
+    for (k, max) in PROFILE {
+        if let Some(v) = text(body, k) {
+            if v.chars().count() > *max {
+                return Err(SignupError::bad(
+                    "invalid_signup",
+                    format!("{k} is too long"),
+                ));
+            }
+            profile.insert((*k).to_owned(), json!(v));
+        }
+    }
+    let user_metadata = match body.get("user_metadata") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(m))
+            if m.len() <= 10
+                && m.iter().all(|(k, v)| {
+                    k.chars().count() <= 100 && v.as_str().is_some_and(|s| s.chars().count() <= 500)
+                }) =>
+        {
+            m.clone()
+        }
+        Some(_) => {
+            return Err(SignupError::bad(
+                "invalid_signup",
+                "user_metadata: at most 10 properties, names up to 100 characters, string values up to 500",
+            ));
+        }
+    };
+    Ok((profile, user_metadata))
 }
 
 /// The handler; logs `ss` or `fs`.
@@ -98,34 +139,9 @@ async fn run(
         )));
     }
     let username = text(&body, "username").map(str::to_owned);
-    let mut profile = Map::new();
-    for (k, max) in PROFILE {
-        if let Some(v) = text(&body, k) {
-            if v.chars().count() > *max {
-                return Ok(Err(SignupError::bad(
-                    "invalid_signup",
-                    format!("{k} is too long"),
-                )));
-            }
-            profile.insert((*k).to_owned(), json!(v));
-        }
-    }
-    let user_metadata = match body.get("user_metadata") {
-        None | Some(Value::Null) => Map::new(),
-        Some(Value::Object(m))
-            if m.len() <= 10
-                && m.iter().all(|(k, v)| {
-                    k.chars().count() <= 100 && v.as_str().is_some_and(|s| s.chars().count() <= 500)
-                }) =>
-        {
-            m.clone()
-        }
-        Some(_) => {
-            return Ok(Err(SignupError::bad(
-                "invalid_signup",
-                "user_metadata: at most 10 properties, names up to 100 characters, string values up to 500",
-            )));
-        }
+    let (profile, user_metadata) = match profile_of(&body) {
+        Ok(found) => found,
+        Err(e) => return Ok(Err(e)),
     };
     let user = match create_user(
         state,
@@ -155,4 +171,84 @@ async fn run(
         out[k] = v.clone();
     }
     Ok(Ok(Json(out).into_response()))
+}
+
+/// Body of `/dbconnections/change_password`.
+#[derive(Debug, Deserialize)]
+pub struct ChangePassword {
+    email: Option<String>,
+    connection: Option<String>,
+    client_id: Option<String>,
+}
+
+/// Auth0's answer, word for word, sent whatever happened.
+pub const SENT: &str = "We've just sent you an email to reset your password.";
+
+/// `POST /dbconnections/change_password`: 200 text/plain, always the same sentence.
+pub async fn change_password(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Response, OAuthError> {
+    let Ok(req) = serde_json::from_slice::<ChangePassword>(&body) else {
+        return Err(OAuthError::InvalidRequest(
+            "The body must be a JSON object".into(),
+        ));
+    };
+    let email = req
+        .email
+        .filter(|e| !e.is_empty())
+        .ok_or_else(|| OAuthError::InvalidRequest("Missing email".into()))?;
+    let connection = req
+        .connection
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| OAuthError::InvalidRequest("Missing connection".into()))?;
+    let sent = || ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], SENT).into_response();
+    if reset::over_reset_limit(&state, &email, req.client_id.as_deref(), &connection).await? {
+        return Ok(sent());
+    }
+    // Only database connections have passwords to reset.
+    let db_connection = state
+        .stores
+        .connections
+        .connection_by_name(&connection)
+        .await?
+        .filter(|c| c.strategy.is_database());
+    // An application may send reset mail only for a connection it is enabled on (an unknown
+    // application is enabled on none). Without `client_id`, as Auth0 allows, the mail names
+    // no application: it goes to the account's own address with a link to our own page.
+    if let (Some(c), Some(client_id)) = (&db_connection, req.client_id.as_deref())
+        && !client_id.is_empty()
+        && !database_connection::enabled_for(c, client_id)
+    {
+        return Ok(SignupError::bad(
+            "invalid_connection",
+            "The connection is not enabled for this application",
+        )
+        .into_response());
+    }
+    let found = match db_connection {
+        Some(_) => {
+            state
+                .stores
+                .users
+                .user_by_login(&connection, &email)
+                .await?
+        }
+        None => None,
+    };
+    let target = found.as_ref().and_then(|user| {
+        reset::reset_target(user, &connection, &email).map(|(identity, to)| (user, identity, to))
+    });
+    let Some((user, identity, address)) = target else {
+        reset::queue_placeholder(&state, &email).await?;
+        return Ok(sent());
+    };
+    reset::queue_reset_link(&state, user, identity, address, &email).await?;
+    let mut event = crate::audit::event(&state.clock, LogType::SuccessChangePasswordRequest);
+    event.description = Some("Password reset email queued".into());
+    event.user_id = Some(user.user_id.clone());
+    event.client_id = req.client_id.clone();
+    event.connection = Some(connection.clone());
+    state.logs.record(event);
+    Ok(sent())
 }

@@ -1,9 +1,6 @@
 //! `POST /u/login` and `POST /u/signup`: the forms of the Universal Login page, and the
 //! `GET` links that switch between them within one authorization transaction.
 
-use std::sync::Arc;
-
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -12,47 +9,18 @@ use gatehouse_core::connection::Connection;
 use gatehouse_core::log_type::LogType;
 use serde::Deserialize;
 use serde_json::Map;
-use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
 use crate::AppState;
 use crate::authn::accounts::{LoginFailure, check_password};
-use crate::authn::cookies::{CSRF_COOKIE, cookie};
 use crate::authn::database_connection;
 use crate::authn::login_page::signup_page;
 use crate::authn::transaction::Transaction;
 use crate::error::OAuthError;
 use crate::http::caller_info::CallerInfo;
 use crate::oauth::authorization_response::complete_login;
-use crate::pages::{self, Brand};
-
-/// The transaction of a submitted form, if it is sealed by us, unexpired, and bound to this
-/// browser's CSRF cookie (login CSRF); otherwise the error page to show.
-pub async fn bound_transaction(
-    state: &AppState,
-    headers: &HeaderMap,
-    sealed: &str,
-    tenant: &Brand,
-) -> Result<(Transaction, Arc<Client>), Response> {
-    let Some(tx) = Transaction::open(state, sealed) else {
-        return Err(pages::error_page(
-            tenant,
-            "This login page has expired. Go back to the application and start again.",
-        ));
-    };
-    let bound = cookie(headers, CSRF_COOKIE)
-        .is_some_and(|c| bool::from(c.as_bytes().ct_eq(tx.csrf.as_bytes())));
-    if !bound {
-        return Err(pages::error_page(
-            tenant,
-            "This form was not opened in this browser. Go back to the application and start again.",
-        ));
-    }
-    match state.catalog.client(&tx.client_id).await {
-        Ok(Some(client)) => Ok((tx, client)),
-        _ => Err(pages::error_page(tenant, "Unknown client.")),
-    }
-}
+use crate::pages;
+use crate::ui::bound_form::{BoundForm, TxForm, bound_transaction};
 
 /// The database connection a transaction logs in to or signs up with (its name, for the
 /// logs, and the connection if the client is enabled on it): the one `/authorize` named,
@@ -84,24 +52,21 @@ pub struct LoginForm {
     password: String,
 }
 
+impl TxForm for LoginForm {
+    const MALFORMED: &'static str = "The login form was not filled in properly.";
+    fn tx(&self) -> &str {
+        &self.tx
+    }
+}
+
 /// `POST /u/login`: on success a session and a code, else the form again with the error.
 pub async fn submit(
     State(state): State<AppState>,
     caller: CallerInfo,
-    headers: HeaderMap,
-    form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
+    BoundForm {
+        form, tx, client, ..
+    }: BoundForm<LoginForm>,
 ) -> Result<Response, OAuthError> {
-    let tenant = pages::brand(&state).await;
-    let Ok(Form(form)) = form else {
-        return Ok(pages::error_page(
-            &tenant,
-            "The login form was not filled in properly.",
-        ));
-    };
-    let (tx, client) = match bound_transaction(&state, &headers, &form.tx, &tenant).await {
-        Ok(found) => found,
-        Err(page) => return Ok(page),
-    };
     let (connection, database) = connection_of(&state, &tx, &client).await?;
     let mut event = crate::authn::login_event(&state.clock, &caller, &client, &connection);
     let outcome = match database {
@@ -200,25 +165,22 @@ pub struct SignupForm {
     password: String,
 }
 
+impl TxForm for SignupForm {
+    const MALFORMED: &'static str = "The sign-up form was not filled in properly.";
+    fn tx(&self) -> &str {
+        &self.tx
+    }
+}
+
 /// `POST /u/signup`: creates the user (emailing a verification link), logs them in and
 /// sends the code to the client; logs `ss` or `fs`.
 pub async fn submit_signup(
     State(state): State<AppState>,
     caller: CallerInfo,
-    headers: HeaderMap,
-    form: Result<Form<SignupForm>, axum::extract::rejection::FormRejection>,
+    BoundForm {
+        form, tx, client, ..
+    }: BoundForm<SignupForm>,
 ) -> Result<Response, OAuthError> {
-    let tenant = pages::brand(&state).await;
-    let Ok(Form(form)) = form else {
-        return Ok(pages::error_page(
-            &tenant,
-            "The sign-up form was not filled in properly.",
-        ));
-    };
-    let (tx, client) = match bound_transaction(&state, &headers, &form.tx, &tenant).await {
-        Ok(found) => found,
-        Err(page) => return Ok(page),
-    };
     let (name, connection) = connection_of(&state, &tx, &client).await?;
     let connection =
         connection.filter(|c| c.options.database().is_none_or(|d| !d.signup_disabled()));
@@ -280,24 +242,25 @@ pub struct ConsentForm {
     decision: String,
 }
 
+impl TxForm for ConsentForm {
+    const MALFORMED: &'static str = "The consent form was not filled in properly.";
+    fn tx(&self) -> &str {
+        &self.tx
+    }
+}
+
 /// `POST /u/consent`: the user allows (the consent is remembered and the authorization
 /// response goes out) or denies (`access_denied` to the client).
 pub async fn submit_consent(
     State(state): State<AppState>,
     headers: HeaderMap,
-    form: Result<Form<ConsentForm>, axum::extract::rejection::FormRejection>,
+    BoundForm {
+        form,
+        tx,
+        client,
+        tenant,
+    }: BoundForm<ConsentForm>,
 ) -> Result<Response, OAuthError> {
-    let tenant = pages::brand(&state).await;
-    let Ok(Form(form)) = form else {
-        return Ok(pages::error_page(
-            &tenant,
-            "The consent form was not filled in properly.",
-        ));
-    };
-    let (tx, client) = match bound_transaction(&state, &headers, &form.tx, &tenant).await {
-        Ok(found) => found,
-        Err(page) => return Ok(page),
-    };
     // The session must count for this application: a browser could swap in a session from
     // a connection the application is not enabled on between the login and this form.
     let session = match crate::authn::session::current_session(&state, &headers).await? {

@@ -2,6 +2,7 @@
 //! password reset, email verification, unblock). The templates and branding are in
 //! `pages`, the login flow they complete in `authn` and `oauth::authorization_response`.
 
+pub mod bound_form;
 pub mod login;
 pub mod passwordless;
 pub mod reset;

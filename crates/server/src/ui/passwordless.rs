@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -24,7 +23,7 @@ use crate::authn::transaction::Transaction;
 use crate::error::OAuthError;
 use crate::http::caller_info::CallerInfo;
 use crate::pages::{self, Brand};
-use crate::ui::login::bound_transaction;
+use crate::ui::bound_form::{BoundForm, TxForm, bound_transaction};
 
 #[derive(Template)]
 #[template(path = "passwordless_code.html")]
@@ -54,7 +53,26 @@ fn code_page(
     ))
 }
 
-/// The transaction of a form or link, and its passwordless connection.
+/// The passwordless connection of a bound transaction, or the error page.
+async fn passwordless_connection(
+    state: &AppState,
+    tx: &Transaction,
+    client: &Client,
+    tenant: &Brand,
+) -> Result<Result<Connection, Response>, OAuthError> {
+    let connection = match tx.connection.as_deref() {
+        Some(name) => usable_connection(state, client, name).await?,
+        None => None,
+    };
+    Ok(connection.ok_or_else(|| {
+        pages::error_page(
+            tenant,
+            "This application does not offer passwordless login.",
+        )
+    }))
+}
+
+/// The transaction of a link, and its passwordless connection.
 async fn bound(
     state: &AppState,
     headers: &HeaderMap,
@@ -65,17 +83,9 @@ async fn bound(
         Ok(found) => found,
         Err(page) => return Ok(Err(page)),
     };
-    let connection = match tx.connection.as_deref() {
-        Some(name) => usable_connection(state, &client, name).await?,
-        None => None,
-    };
-    Ok(match connection {
-        Some(c) => Ok((tx, client, c)),
-        None => Err(pages::error_page(
-            tenant,
-            "This application does not offer passwordless login.",
-        )),
-    })
+    Ok(passwordless_connection(state, &tx, &client, tenant)
+        .await?
+        .map(|c| (tx, client, c)))
 }
 
 /// `GET /u/passwordless?tx=&connection=`: the login page's link to a passwordless
@@ -135,22 +145,26 @@ pub struct StartForm {
     send: String,
 }
 
+impl TxForm for StartForm {
+    const MALFORMED: &'static str = "The form was not filled in properly.";
+    fn tx(&self) -> &str {
+        &self.tx
+    }
+}
+
 /// `POST /u/passwordless/start`: sends a code, then 303 to the code page.
 pub async fn submit_start(
     State(state): State<AppState>,
     caller: CallerInfo,
-    headers: HeaderMap,
-    form: Result<Form<StartForm>, axum::extract::rejection::FormRejection>,
+    BoundForm {
+        form,
+        mut tx,
+        client,
+        tenant,
+    }: BoundForm<StartForm>,
 ) -> Result<Response, OAuthError> {
-    let tenant = pages::brand(&state).await;
-    let Ok(Form(form)) = form else {
-        return Ok(pages::error_page(
-            &tenant,
-            "The form was not filled in properly.",
-        ));
-    };
-    let (mut tx, client, connection) = match bound(&state, &headers, &form.tx, &tenant).await? {
-        Ok(found) => found,
+    let connection = match passwordless_connection(&state, &tx, &client, &tenant).await? {
+        Ok(c) => c,
         Err(page) => return Ok(page),
     };
     let typed = form.recipient.trim();
@@ -268,23 +282,27 @@ pub struct CodeForm {
     code: String,
 }
 
+impl TxForm for CodeForm {
+    const MALFORMED: &'static str = "The form was not filled in properly.";
+    fn tx(&self) -> &str {
+        &self.tx
+    }
+}
+
 /// `POST /u/passwordless/code`: a right code logs in (a session, then the authorization
 /// response); a wrong one shows the form again.
 pub async fn submit_code(
     State(state): State<AppState>,
     caller: CallerInfo,
-    headers: HeaderMap,
-    form: Result<Form<CodeForm>, axum::extract::rejection::FormRejection>,
+    BoundForm {
+        form,
+        tx,
+        client,
+        tenant,
+    }: BoundForm<CodeForm>,
 ) -> Result<Response, OAuthError> {
-    let tenant = pages::brand(&state).await;
-    let Ok(Form(form)) = form else {
-        return Ok(pages::error_page(
-            &tenant,
-            "The form was not filled in properly.",
-        ));
-    };
-    let (tx, client, connection) = match bound(&state, &headers, &form.tx, &tenant).await? {
-        Ok(found) => found,
+    let connection = match passwordless_connection(&state, &tx, &client, &tenant).await? {
+        Ok(c) => c,
         Err(page) => return Ok(page),
     };
     let Some(recipient) = tx.recipient.clone() else {

@@ -1,33 +1,20 @@
-//! Password reset: `POST /dbconnections/change_password` emails a one-time link; the link
-//! opens `/u/reset-password`, where the user picks a new password under the connection's
-//! policy. The request always answers the same, whether or not the address is registered.
+//! Password reset: the link `POST /dbconnections/change_password` emails opens
+//! `/u/reset-password`, where the user picks a new password under the connection's policy.
 
 use askama::Template;
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use gatehouse_core::log_type::LogType;
 use gatehouse_core::password_policy::PasswordPolicy;
-use gatehouse_core::user::{Identity, User};
 use serde::Deserialize;
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 use crate::AppState;
-use crate::authn::accounts::SignupError;
-use crate::authn::database_connection;
+use crate::account_mail::reset::{KIND, ticket_identity};
 use crate::error::OAuthError;
-use crate::outbox;
 use crate::pages::{self, MessagePage};
-
-/// How long a reset link works.
-const TICKET_LIFETIME: Duration = Duration::hours(1);
-const KIND: &str = "password_reset";
-/// Reset requests per address and window (whether or not the address is registered).
-const MAILS_PER_WINDOW: i64 = 5;
-const MAIL_WINDOW: Duration = Duration::hours(1);
-/// Auth0's answer, word for word, sent whatever happened.
-pub const SENT: &str = "We've just sent you an email to reset your password.";
 
 #[derive(Template)]
 #[template(path = "reset_password.html")]
@@ -35,152 +22,6 @@ struct ResetPage<'a> {
     tenant: &'a crate::pages::Brand,
     ticket: &'a str,
     error: Option<&'a str>,
-}
-
-/// Body of `/dbconnections/change_password`.
-#[derive(Debug, Deserialize)]
-pub struct ChangePassword {
-    email: Option<String>,
-    connection: Option<String>,
-    client_id: Option<String>,
-}
-
-/// Whether `email` has had its share of reset mails this hour: counted in the database so the
-/// limit holds across replicas, and before anything tells known and unknown addresses apart.
-/// Over it, the caller gets the same answer and nothing is queued.
-async fn over_reset_limit(
-    state: &AppState,
-    email: &str,
-    client_id: Option<&str>,
-    connection: &str,
-) -> Result<bool, OAuthError> {
-    let since = OffsetDateTime::now_utc() - MAIL_WINDOW;
-    let asked = state
-        .stores
-        .outbox
-        .count_messages(KIND, &outbox::recipient_hash(state, email), since)
-        .await?;
-    if asked < MAILS_PER_WINDOW {
-        return Ok(false);
-    }
-    let mut event = crate::audit::event(&state.clock, LogType::FailedChangePasswordRequest);
-    event.description = Some("Too many password reset requests for this address".into());
-    event.client_id = client_id.map(str::to_owned);
-    event.connection = Some(connection.to_owned());
-    state.logs.record(event);
-    Ok(true)
-}
-
-/// The identity `email` belongs to and the address to write to (a linked identity has its
-/// own password and address).
-fn reset_target<'a>(
-    user: &'a User,
-    connection: &str,
-    email: &str,
-) -> Option<(&'a User, &'a Identity, String)> {
-    let position = user
-        .identities
-        .iter()
-        .position(|i| Some(i) == user.identity_for_login(connection, email))?;
-    let identity = &user.identities[position];
-    let address = if position == 0 {
-        user.email.clone()
-    } else {
-        identity.profile_data["email"].as_str().map(str::to_owned)
-    }?;
-    Some((user, identity, address))
-}
-
-/// `POST /dbconnections/change_password`: 200 text/plain, always the same sentence.
-pub async fn change_password(
-    State(state): State<AppState>,
-    body: axum::body::Bytes,
-) -> Result<Response, OAuthError> {
-    let Ok(req) = serde_json::from_slice::<ChangePassword>(&body) else {
-        return Err(OAuthError::InvalidRequest(
-            "The body must be a JSON object".into(),
-        ));
-    };
-    let email = req
-        .email
-        .filter(|e| !e.is_empty())
-        .ok_or_else(|| OAuthError::InvalidRequest("Missing email".into()))?;
-    let connection = req
-        .connection
-        .filter(|c| !c.is_empty())
-        .ok_or_else(|| OAuthError::InvalidRequest("Missing connection".into()))?;
-    if over_reset_limit(&state, &email, req.client_id.as_deref(), &connection).await? {
-        return Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], SENT).into_response());
-    }
-    // Only database connections have passwords to reset.
-    let db_connection = state
-        .stores
-        .connections
-        .connection_by_name(&connection)
-        .await?
-        .filter(|c| c.strategy.is_database());
-    // An application may send reset mail only for a connection it is enabled on (an unknown
-    // application is enabled on none). Without `client_id`, as Auth0 allows, the mail names
-    // no application: it goes to the account's own address with a link to our own page.
-    if let (Some(c), Some(client_id)) = (&db_connection, req.client_id.as_deref())
-        && !client_id.is_empty()
-        && !database_connection::enabled_for(c, client_id)
-    {
-        return Ok(SignupError::bad(
-            "invalid_connection",
-            "The connection is not enabled for this application",
-        )
-        .into_response());
-    }
-    let database = db_connection.is_some();
-    let found = match database {
-        true => {
-            state
-                .stores
-                .users
-                .user_by_login(&connection, &email)
-                .await?
-        }
-        false => None,
-    };
-    let target = found
-        .as_ref()
-        .and_then(|user| reset_target(user, &connection, &email));
-    if let Some((user, identity, address)) = target {
-        let subject = format!("{}~{}", identity.connection, identity.user_id);
-        let link = crate::account_mail::ticket_link_for(
-            &state,
-            KIND,
-            &user.user_id,
-            TICKET_LIFETIME,
-            "u/reset-password",
-            Some(&subject),
-        )
-        .await?;
-        let text = format!(
-            "Someone asked to reset the password of your account.\n\nTo choose a new one, open:\n{link}\n\nThe link works for one hour, once. If you did not ask, ignore this email.\n"
-        );
-        // Queued, not sent: the request takes as long as for an unknown address, and a
-        // delivery failure reaches the tenant logs (`fn`) from the outbox.
-        let mail = outbox::Content::Email {
-            to: address,
-            from: None,
-            subject: "Reset your password".into(),
-            body: text,
-        };
-        outbox::enqueue(&state, KIND, &email, Some(mail)).await?;
-        let mut event = crate::audit::event(&state.clock, LogType::SuccessChangePasswordRequest);
-        event.description = Some("Password reset email queued".into());
-        event.user_id = Some(user.user_id.clone());
-        event.client_id = req.client_id.clone();
-        event.connection = Some(connection.clone());
-        state.logs.record(event);
-    } else {
-        // The same write for an address with nothing to send: a placeholder that counts
-        // towards the limit.
-        outbox::enqueue(&state, KIND, &email, None).await?;
-    }
-    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], SENT).into_response())
 }
 
 /// Query of the reset page.
@@ -269,14 +110,13 @@ pub async fn submit(
     };
     // The identity the link was sent for (links made before identities were named: the
     // primary).
-    let position =
-        match crate::account_mail::ticket_subject(&form.ticket).and_then(|s| s.split_once('~')) {
-            Some((connection, id)) => user
-                .identities
-                .iter()
-                .position(|i| i.connection == connection && i.user_id == id),
-            None => (!user.identities.is_empty()).then_some(0),
-        };
+    let position = match ticket_identity(&form.ticket) {
+        Some((connection, id)) => user
+            .identities
+            .iter()
+            .position(|i| i.connection == connection && i.user_id == id),
+        None => (!user.identities.is_empty()).then_some(0),
+    };
     let Some(position) = position else {
         return Ok(failed(
             &state,
