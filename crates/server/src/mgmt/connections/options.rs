@@ -31,7 +31,7 @@ pub fn validate_options(strategy: &Strategy, value: &Value) -> Result<(), MgmtEr
             }
         }
         Strategy::Email | Strategy::Sms => {
-            passwordless_options(strategy.as_str(), o)?;
+            passwordless_options(strategy, o)?;
             if let Some(t) = o.get("totp") {
                 let t = v::object("options.totp", t)?;
                 if let Some(n) = t.get("length") {
@@ -67,7 +67,7 @@ pub fn validate_options(strategy: &Strategy, value: &Value) -> Result<(), MgmtEr
 }
 
 /// The options of `email` and `sms` connections, with Auth0's names.
-fn passwordless_options(strategy: &str, o: &Map<String, Value>) -> Result<(), MgmtError> {
+fn passwordless_options(strategy: &Strategy, o: &Map<String, Value>) -> Result<(), MgmtError> {
     let text = |key: &str, max: usize| -> Result<(), MgmtError> {
         match o.get(key).filter(|v| !v.is_null()) {
             Some(val) => v::string(&format!("options.{key}"), val, max).map(|_| ()),
@@ -89,7 +89,7 @@ fn passwordless_options(strategy: &str, o: &Map<String, Value>) -> Result<(), Mg
     text("from", 255)?;
     text("subject", 255)?;
     text("template", 10_000)?;
-    if strategy == "email" {
+    if *strategy == Strategy::Email {
         if let Some(e) = o.get("email").filter(|v| !v.is_null()) {
             let e = v::object("options.email", e)?;
             for (key, max) in [("from", 255), ("subject", 255), ("body", 10_000)] {

@@ -310,7 +310,7 @@ pub async fn create(
     let password = body.password.clone();
     let verify_email = body.verify_email;
     let mut user = new_user(&connection, body.attributes())?;
-    if user.identities[0].provider == "auth0" {
+    if user.identities[0].strategy().is_database() {
         let password = password.ok_or_else(|| v::missing("password"))?;
         v::max_chars("password", &password, 1000)?;
         user.identities[0].password_hash = Some(hashed(&state, &connection, password).await?);
@@ -325,7 +325,7 @@ pub async fn create(
         .insert_user(&user)
         .await
         .map_err(conflict)?;
-    if verify_email && user.email.is_some() && user.identities[0].provider == "auth0" {
+    if verify_email && user.email.is_some() && user.identities[0].strategy().is_database() {
         crate::account_mail::verification::send_verification(&state, &user).await;
     }
     Ok((StatusCode::CREATED, Json(UserView::new(&user))).into_response())
@@ -409,7 +409,7 @@ async fn set_password(
         .identities
         .first_mut()
         .ok_or_else(|| MgmtError::Internal(anyhow::anyhow!("user without identity")))?;
-    if primary.provider != "auth0" {
+    if !primary.strategy().is_database() {
         return Err(bad("password", "only database users have passwords"));
     }
     let connection = connection_named(state, &primary.connection).await?;
