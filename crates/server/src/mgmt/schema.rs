@@ -339,6 +339,10 @@ mod tests {
         let description = &body["properties"]["description"]["type"];
         assert_eq!(description, &json!(["string", "null"]), "{body}");
         assert_eq!(body["properties"]["name"]["type"], json!("string"));
+        assert_eq!(
+            schemas["AppTypeName"]["enum"],
+            json!(["native", "spa", "regular_web", "non_interactive"])
+        );
         assert!(schemas.contains_key("GrantType"));
         let view = &schemas["ClientView"];
         assert!(

@@ -243,6 +243,9 @@ pub fn openapi(issuer: &str) -> Value {
         ] {
             responses.insert(code.into(), error_response(what));
         }
+        if matches!(op.method, "post" | "patch") {
+            responses.insert("409".into(), error_response("Conflict"));
+        }
         let mut operation = json!({
             "operationId": format!("{}_{}", op.method, op.path.trim_start_matches('/').replace(['/', '-'], "_").replace(['{', '}'], "")),
             "summary": op.summary,
