@@ -195,7 +195,7 @@ pub async fn authorization_response(
                 sid: Some(&session.sid),
                 at_hash: with_token,
                 c_hash_of: code.as_deref(),
-                now: time::OffsetDateTime::now_utc(),
+                now: state.clock.now(),
             },
         )
         .await?;

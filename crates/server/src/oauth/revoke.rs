@@ -29,7 +29,7 @@ pub async fn revoke(
         state
             .stores
             .refresh_tokens
-            .revoke_refresh_family(&t.family_id, time::OffsetDateTime::now_utc())
+            .revoke_refresh_family(&t.family_id, state.clock.now())
             .await?;
         let mut event = LogEvent::new("srrt");
         event.description = Some("Refresh token revoked".into());

@@ -68,7 +68,7 @@ async fn run(
         client,
         params,
         caller,
-        now: OffsetDateTime::now_utc(),
+        now: state.clock.now(),
     };
     (grant.handle)(state, &request, event).await
 }
