@@ -171,8 +171,8 @@ mod tests {
                 (
                     g.client_auth,
                     g.trusts_forwarded_for,
-                    g.log.failure,
-                    g.log.success
+                    g.log.failure.code(),
+                    g.log.success.code()
                 ),
                 (auth, forwarded, failure, success),
                 "{name}"
