@@ -44,7 +44,7 @@ impl AppType {
 /// A client secret as it is kept: a keyed hash to check it, and a ciphertext to show it again.
 ///
 /// Auth0 returns the secret to holders of `read:client_keys`, so a hash alone is not enough;
-/// the hash keeps verification free of decryption (DESIGN.md, "high-entropy secrets").
+/// the hash keeps verification free of decryption (client secrets are high-entropy, so a keyed hash needs no slow KDF).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredSecret {
     /// HMAC-SHA-256 of the secret under a key derived from the master key.

@@ -1,4 +1,4 @@
-//! Users and their identities (see DESIGN.md, "the identity model").
+//! Users and their identities: a user owns identities, primary first (ARCHITECTURE.md, core).
 
 use time::OffsetDateTime;
 
