@@ -121,8 +121,13 @@ pub fn decide(
     }
     // A retired token is a reuse whatever the client's policy is now: switching a client to
     // non-rotating tokens must not bring its retired tokens back to life.
+    // Without a leeway, a retired token is a reuse even if it was retired after `now`: the
+    // token endpoint takes `now` when a request arrives, so a concurrent redemption may
+    // retire the token between that instant and this look-up.
     match t.rotated_at {
-        Some(at) if now - at > Duration::seconds(policy.leeway) => RefreshDecision::Reuse,
+        Some(at) if policy.leeway <= 0 || now - at > Duration::seconds(policy.leeway) => {
+            RefreshDecision::Reuse
+        }
         _ => RefreshDecision::Renew,
     }
 }
@@ -218,6 +223,23 @@ mod tests {
         assert_eq!(
             decide(Some(&t), "c", non_rotating, now),
             RefreshDecision::Renew
+        );
+        // A concurrent redemption retired it after this request's `now`.
+        let mut raced = t.clone();
+        raced.rotated_at = Some(now + Duration::milliseconds(3));
+        let strict = RefreshPolicy {
+            leeway: 0,
+            ..rotating
+        };
+        assert_eq!(
+            decide(Some(&raced), "c", strict, now),
+            RefreshDecision::Reuse,
+            "retired after now, without a leeway"
+        );
+        assert_eq!(
+            decide(Some(&raced), "c", rotating, now),
+            RefreshDecision::Renew,
+            "retired after now, within a leeway"
         );
         let mut old = t.clone();
         old.idle_expires_at = Some(now - Duration::seconds(1));
