@@ -3,11 +3,11 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use gatehouse_core::client_grant::ClientGrant;
 use gatehouse_core::ids;
 use gatehouse_core::resource_server::ResourceServer;
-use gatehouse_core::store::{ClientGrantFilter, StoreError};
+use gatehouse_core::store::ClientGrantFilter;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -208,13 +208,11 @@ pub async fn create(
         scope,
         created_at: OffsetDateTime::now_utc(),
     };
-    match state.stores.client_grants.insert_client_grant(&grant).await {
-        Ok(()) => Ok((StatusCode::CREATED, Json(ClientGrantView::new(&grant))).into_response()),
-        Err(StoreError::Conflict(_)) => Err(MgmtError::conflict(
-            "A client grant for this client and audience already exists",
-        )),
-        Err(e) => Err(e.into()),
-    }
+    MgmtError::created(
+        state.stores.client_grants.insert_client_grant(&grant).await,
+        "A client grant for this client and audience already exists",
+        ClientGrantView::new(&grant),
+    )
 }
 
 /// `PATCH /client-grants/{id}`: replaces `scope`.
@@ -252,11 +250,9 @@ pub async fn delete(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, MgmtError> {
-    state
-        .stores
-        .client_grants
-        .delete_client_grant(&id)
-        .await
-        .map_err(|e| MgmtError::or_missing(e, not_found))?;
-    Ok(StatusCode::NO_CONTENT)
+    MgmtError::deleted(
+        state.stores.client_grants.delete_client_grant(&id).await,
+        not_found,
+        StatusCode::NO_CONTENT,
+    )
 }

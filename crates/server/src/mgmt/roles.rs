@@ -321,13 +321,11 @@ pub async fn delete(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, MgmtError> {
-    state
-        .stores
-        .roles
-        .delete_role(&id)
-        .await
-        .map_err(|e| MgmtError::or_missing(e, not_found))?;
-    Ok(StatusCode::OK)
+    MgmtError::deleted(
+        state.stores.roles.delete_role(&id).await,
+        not_found,
+        StatusCode::OK,
+    )
 }
 
 async fn permission_view(state: &AppState, p: &Permission) -> Result<PermissionView, MgmtError> {

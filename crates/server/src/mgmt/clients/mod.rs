@@ -287,13 +287,11 @@ pub async fn delete(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, MgmtError> {
-    state
-        .stores
-        .clients
-        .delete_client(&id)
-        .await
-        .map_err(|e| MgmtError::or_missing(e, not_found))?;
-    Ok(StatusCode::NO_CONTENT)
+    MgmtError::deleted(
+        state.stores.clients.delete_client(&id).await,
+        not_found,
+        StatusCode::NO_CONTENT,
+    )
 }
 
 /// `POST /clients/{id}/rotate-secret`: a new secret, returned with the client.

@@ -3,10 +3,10 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use gatehouse_core::connection::{Connection, ConnectionOptions};
 use gatehouse_core::ids;
-use gatehouse_core::store::{ConnectionFilter, StoreError};
+use gatehouse_core::store::ConnectionFilter;
 use gatehouse_core::strategy::Strategy;
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
@@ -163,13 +163,11 @@ pub async fn create(
     body.apply(&mut c)?;
     seal_secrets(&state, &mut c, None);
     check_clients(&state, &c.enabled_clients).await?;
-    match state.stores.connections.insert_connection(&c).await {
-        Ok(()) => Ok((StatusCode::CREATED, Json(ConnectionView::new(&c))).into_response()),
-        Err(StoreError::Conflict(_)) => Err(MgmtError::conflict(
-            "A connection with the same name already exists",
-        )),
-        Err(e) => Err(e.into()),
-    }
+    MgmtError::created(
+        state.stores.connections.insert_connection(&c).await,
+        "A connection with the same name already exists",
+        ConnectionView::new(&c),
+    )
 }
 
 /// `PATCH /connections/{id}`: `name` and `strategy` cannot change.
@@ -201,13 +199,11 @@ pub async fn delete(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, MgmtError> {
-    state
-        .stores
-        .connections
-        .delete_connection(&id)
-        .await
-        .map_err(|e| MgmtError::or_missing(e, not_found))?;
-    Ok(StatusCode::ACCEPTED)
+    MgmtError::deleted(
+        state.stores.connections.delete_connection(&id).await,
+        not_found,
+        StatusCode::ACCEPTED,
+    )
 }
 
 /// `GET /connections/{id}/clients`: checkpoint pages of `{clients: [{client_id}], next}`.

@@ -459,13 +459,11 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, MgmtError> {
     authorize(&caller, &id, &["delete:users"], "delete:current_user")?;
-    state
-        .stores
-        .users
-        .delete_user(&id)
-        .await
-        .map_err(|e| MgmtError::or_missing(e, not_found))?;
-    Ok(StatusCode::NO_CONTENT)
+    MgmtError::deleted(
+        state.stores.users.delete_user(&id).await,
+        not_found,
+        StatusCode::NO_CONTENT,
+    )
 }
 
 /// `DELETE /user-blocks/{id}`: lifts brute-force blocks on a user (every address); 204.
