@@ -64,13 +64,13 @@ pub struct ClientGrantCreate {
     pub audience: String,
     /// Scopes the API defines.
     pub scope: Vec<String>,
-    /// Accepted, as in Auth0; organizations are not offered.
+    /// Accepted, as in Auth0 (`deny`, `allow`, `require`); organizations are not offered.
     #[serde(default)]
-    #[schema(value_type = Option<Value>)]
+    #[schema(value_type = Option<String>)]
     pub organization_usage: Option<Value>,
     /// Accepted, as in Auth0; organizations are not offered.
     #[serde(default)]
-    #[schema(value_type = Option<Value>)]
+    #[schema(value_type = Option<bool>)]
     pub allow_any_organization: Option<Value>,
 }
 
@@ -82,13 +82,13 @@ pub struct ClientGrantPatch {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Vec<String>)]
     pub scope: Option<Vec<String>>,
-    /// Accepted, as in Auth0; organizations are not offered.
+    /// Accepted, as in Auth0 (`deny`, `allow`, `require`); organizations are not offered.
     #[serde(default)]
-    #[schema(value_type = Option<Value>)]
+    #[schema(value_type = Option<String>)]
     pub organization_usage: Option<Value>,
     /// Accepted, as in Auth0; organizations are not offered.
     #[serde(default)]
-    #[schema(value_type = Option<Value>)]
+    #[schema(value_type = Option<bool>)]
     pub allow_any_organization: Option<Value>,
 }
 
