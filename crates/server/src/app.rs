@@ -266,7 +266,7 @@ impl Application {
             let mut tick = tokio::time::interval(SWEEP_INTERVAL);
             loop {
                 tick.tick().await;
-                let before = time::OffsetDateTime::now_utc() - SWEEP_GRACE;
+                let before = state.clock.now() - SWEEP_GRACE;
                 match state.stores.setup.sweep_expired(before).await {
                     Ok(n) => tracing::debug!(rows = n, "swept expired rows"),
                     Err(e) => tracing::warn!(error = %e, "could not sweep expired rows"),

@@ -169,3 +169,29 @@ impl GrantLog {
         state.logs.record(self.event);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_responses_are_never_cached_and_omit_absent_tokens() {
+        let response = TokenResponse {
+            access_token: "at".into(),
+            token_type: "Bearer",
+            expires_in: 60,
+            scope: "openid".into(),
+            id_token: None,
+            refresh_token: Some("rt".into()),
+        };
+        let json = serde_json::to_value(&response).expect("serializes");
+        assert_eq!(
+            json,
+            serde_json::json!({"access_token": "at", "token_type": "Bearer", "expires_in": 60,
+                "scope": "openid", "refresh_token": "rt"})
+        );
+        let http = response.into_response();
+        assert_eq!(http.headers()[header::CACHE_CONTROL], "no-store");
+        assert_eq!(http.headers()[header::PRAGMA], "no-cache");
+    }
+}

@@ -369,7 +369,7 @@ impl TestApp {
         client_id: &str,
         expires_in: i64,
     ) {
-        let now = time::OffsetDateTime::now_utc();
+        let now = self.state.clock.now();
         let secret = gatehouse_server::authn::otp::otp_secret("email", recipient, code);
         self.state
             .stores

@@ -135,3 +135,33 @@ async fn run(
     )
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_redirect_uri_must_be_sent_again_identical() {
+        let cases = [
+            ("https://app/cb", Some("https://app/cb"), true),
+            ("https://app/cb", None, false),
+            ("https://app/cb", Some("https://app/cb/"), false),
+            ("https://app/cb", Some("https://APP/cb"), false),
+            ("", None, true),
+            ("", Some("https://app/cb"), false),
+        ];
+        for (authorized, sent, want) in cases {
+            assert_eq!(
+                redirect_uri_matches(authorized, sent),
+                want,
+                "{authorized} {sent:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_codes_family_is_named_after_its_hash() {
+        let hash: Vec<u8> = (0u8..32).collect();
+        assert_eq!(family_of(&hash), "code-000102030405060708090a0b0c0d0e0f");
+    }
+}

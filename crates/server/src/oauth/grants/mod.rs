@@ -21,7 +21,7 @@ pub mod passwordless_otp;
 pub mod refresh_token;
 
 /// Every grant this server implements, in discovery order.
-pub const GRANTS: &[Grant] = &[
+pub static GRANTS: &[Grant] = &[
     authorization_code::GRANT,
     client_credentials::GRANT,
     password::PASSWORD,
@@ -91,4 +91,91 @@ pub async fn active_user(
         return Err(OAuthError::Unauthorized("user is blocked".into()));
     }
     Ok(user)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_names_each_grant_once_in_discovery_order() {
+        assert_eq!(
+            names(),
+            [
+                "authorization_code",
+                "client_credentials",
+                "password",
+                "http://auth0.com/oauth/grant-type/password-realm",
+                "refresh_token",
+                "http://auth0.com/oauth/grant-type/passwordless/otp",
+            ]
+        );
+        for g in GRANTS {
+            assert!(std::ptr::eq(find(g.name).expect("found"), g), "{}", g.name);
+        }
+        assert!(find("urn:ietf:params:oauth:grant-type:device_code").is_none());
+        assert!(find("").is_none());
+    }
+
+    #[test]
+    fn only_machines_must_be_confidential_and_only_relayed_logins_trust_forwarded_for() {
+        // (grant, client authentication, trusts `auth0-forwarded-for`, failure, success)
+        let cases = [
+            (
+                "authorization_code",
+                ClientAuth::ConfidentialOrPublic,
+                false,
+                "feacft",
+                "seacft",
+            ),
+            (
+                "client_credentials",
+                ClientAuth::Confidential,
+                false,
+                "feccft",
+                "seccft",
+            ),
+            (
+                "password",
+                ClientAuth::ConfidentialOrPublic,
+                true,
+                "fepft",
+                "sepft",
+            ),
+            (
+                "http://auth0.com/oauth/grant-type/password-realm",
+                ClientAuth::ConfidentialOrPublic,
+                true,
+                "fepft",
+                "sepft",
+            ),
+            (
+                "refresh_token",
+                ClientAuth::ConfidentialOrPublic,
+                false,
+                "fertft",
+                "sertft",
+            ),
+            (
+                "http://auth0.com/oauth/grant-type/passwordless/otp",
+                ClientAuth::ConfidentialOrPublic,
+                true,
+                "fepotpft",
+                "s",
+            ),
+        ];
+        for (name, auth, forwarded, failure, success) in cases {
+            let g = find(name).expect("grant");
+            assert_eq!(
+                (
+                    g.client_auth,
+                    g.trusts_forwarded_for,
+                    g.log.failure,
+                    g.log.success
+                ),
+                (auth, forwarded, failure, success),
+                "{name}"
+            );
+        }
+    }
 }
