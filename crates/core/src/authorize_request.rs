@@ -357,8 +357,10 @@ mod tests {
         Connection {
             id: "con_1".into(),
             name: "db".into(),
-            strategy: strategy.into(),
-            options: serde_json::json!({}),
+            strategy: crate::strategy::Strategy::parse(strategy),
+            options: crate::connection::ConnectionOptions::empty(
+                &crate::strategy::Strategy::parse(strategy),
+            ),
             enabled_clients: enabled.iter().map(|c| (*c).to_owned()).collect(),
             extra: serde_json::Map::new(),
             created_at: OffsetDateTime::UNIX_EPOCH,

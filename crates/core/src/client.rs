@@ -1,6 +1,8 @@
 //! Applications ("clients" in the Management API).
 
 use serde::{Deserialize, Serialize};
+
+use crate::client_settings::{JwtConfiguration, MobileSettings, RefreshTokenSettings};
 use time::OffsetDateTime;
 
 /// Auth0's application types.
@@ -42,7 +44,7 @@ impl AppType {
 /// A client secret as it is kept: a keyed hash to check it, and a ciphertext to show it again.
 ///
 /// Auth0 returns the secret to holders of `read:client_keys`, so a hash alone is not enough;
-/// the hash keeps verification free of decryption (DESIGN.md, "high-entropy secrets").
+/// the hash keeps verification free of decryption (client secrets are high-entropy, so a keyed hash needs no slow KDF).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredSecret {
     /// HMAC-SHA-256 of the secret under a key derived from the master key.
@@ -73,6 +75,18 @@ pub struct ClientSettings {
     pub is_first_party: bool,
     /// Whether the client follows OIDC-conformant flows only.
     pub oidc_conformant: bool,
+    /// `refresh_token`: how refresh tokens rotate and expire.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<RefreshTokenSettings>,
+    /// `jwt_configuration`: the ID token's lifetime.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwt_configuration: Option<JwtConfiguration>,
+    /// `mobile`: what the app-association documents publish.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mobile: Option<MobileSettings>,
+    /// Auth0's `is_token_endpoint_ip_header_trusted`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_token_endpoint_ip_header_trusted: Option<bool>,
     /// Whatever else the Management API stored (validated by the server).
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -82,8 +96,7 @@ impl ClientSettings {
     /// Auth0's `is_token_endpoint_ip_header_trusted` (default false): whether the client's
     /// `auth0-forwarded-for` header names the end user's address at the token endpoint.
     pub fn trusts_token_endpoint_ip_header(&self) -> bool {
-        self.extra.get("is_token_endpoint_ip_header_trusted")
-            == Some(&serde_json::Value::Bool(true))
+        self.is_token_endpoint_ip_header_trusted == Some(true)
     }
 }
 

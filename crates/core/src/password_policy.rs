@@ -27,6 +27,30 @@ impl PasswordPolicy {
         }
     }
 
+    /// Auth0's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PasswordPolicy::None => "none",
+            PasswordPolicy::Low => "low",
+            PasswordPolicy::Fair => "fair",
+            PasswordPolicy::Good => "good",
+            PasswordPolicy::Excellent => "excellent",
+        }
+    }
+
+    /// The level Auth0 names `name`, if it is one.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [
+            PasswordPolicy::None,
+            PasswordPolicy::Low,
+            PasswordPolicy::Fair,
+            PasswordPolicy::Good,
+            PasswordPolicy::Excellent,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == name)
+    }
+
     /// Checks `password`; the error says what is missing, in Auth0's words.
     pub fn check(self, password: &str) -> Result<(), String> {
         let len = password.chars().count();
@@ -67,6 +91,20 @@ impl PasswordPolicy {
             ),
             _ => Ok(()),
         }
+    }
+}
+
+impl serde::Serialize for PasswordPolicy {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PasswordPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        PasswordPolicy::from_name(&name)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown password policy {name}")))
     }
 }
 

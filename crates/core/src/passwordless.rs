@@ -3,6 +3,9 @@
 
 use serde_json::Value;
 
+use crate::connection::Connection;
+use crate::strategy::Strategy;
+
 /// How long a code lives when the connection does not say (Auth0: three minutes).
 pub const DEFAULT_TIME_STEP: i64 = 180;
 /// Digits in a code when the connection does not say.
@@ -88,10 +91,15 @@ pub struct PasswordlessOptions {
 impl PasswordlessOptions {
     /// Reads a connection's `options`. Email options may be Auth0's nested `email {from,
     /// subject, body}` or the flat `from`/`subject`/`template` other tools write.
-    pub fn from_options(strategy: &str, o: &Value) -> Self {
+    pub fn of(connection: &Connection) -> Self {
+        Self::from_options(&connection.strategy, &connection.options.to_json())
+    }
+
+    /// Reads `options` JSON of a connection of `strategy` (see [`PasswordlessOptions::of`]).
+    pub fn from_options(strategy: &Strategy, o: &Value) -> Self {
         let text = |v: &Value| v.as_str().filter(|s| !s.is_empty()).map(str::to_owned);
         let email = &o["email"];
-        let (template, subject, from) = if strategy == "email" {
+        let (template, subject, from) = if *strategy == Strategy::Email {
             (
                 text(&email["body"])
                     .or_else(|| text(&o["template"]))
@@ -256,11 +264,11 @@ mod tests {
 
     #[test]
     fn options_default_to_auth0s_and_read_both_spellings() {
-        let d = PasswordlessOptions::from_options("email", &json!({}));
+        let d = PasswordlessOptions::from_options(&Strategy::Email, &json!({}));
         assert_eq!((d.time_step, d.length, d.disable_signup), (180, 6, false));
         assert_eq!(d.subject, DEFAULT_EMAIL_SUBJECT);
         let nested = PasswordlessOptions::from_options(
-            "email",
+            &Strategy::Email,
             &json!({"email": {"from": "id@acme.test", "subject": "Hi", "body": "{{ code }}"},
                     "totp": {"time_step": 300, "length": 8}, "disable_signup": true}),
         );
@@ -268,11 +276,11 @@ mod tests {
         assert_eq!((nested.time_step, nested.length), (300, 8));
         assert!(nested.disable_signup);
         let flat = PasswordlessOptions::from_options(
-            "email",
+            &Strategy::Email,
             &json!({"from": "x@acme.test", "template": "T", "totp": {"length": 99}}),
         );
         assert_eq!((flat.template.as_str(), flat.length), ("T", 6));
-        let sms = PasswordlessOptions::from_options("sms", &json!({"from": "+15550001"}));
+        let sms = PasswordlessOptions::from_options(&Strategy::Sms, &json!({"from": "+15550001"}));
         assert_eq!(sms.template, DEFAULT_SMS_TEMPLATE);
     }
 

@@ -4,6 +4,7 @@
 use time::{Duration, OffsetDateTime};
 
 use crate::client::{AppType, Client};
+use crate::client_settings::RefreshTokenSettings;
 use crate::scope::Scope;
 
 /// A refresh token as stored.
@@ -54,31 +55,24 @@ impl RefreshPolicy {
     /// The policy of `client` (its `refresh_token` settings; single-page apps rotate).
     pub fn of(client: &Client) -> Self {
         Self::from_settings(
-            client.settings.extra.get("refresh_token"),
+            client.settings.refresh_token.as_ref(),
             client.app_type == AppType::Spa,
         )
     }
 
     /// From the client's `refresh_token` settings, with Auth0's defaults; single-page apps
     /// always rotate (their tokens live in a browser).
-    pub fn from_settings(settings: Option<&serde_json::Value>, spa: bool) -> Self {
-        let get = |k: &str| settings.and_then(|s| s.get(k));
-        let flag = |k: &str| get(k).and_then(serde_json::Value::as_bool).unwrap_or(false);
-        let rotating = spa || get("rotation_type").and_then(|v| v.as_str()) == Some("rotating");
-        let expiring =
-            rotating || get("expiration_type").and_then(|v| v.as_str()) == Some("expiring");
-        let secs = |k: &str, default: i64| {
-            get(k)
-                .and_then(serde_json::Value::as_i64)
-                .unwrap_or(default)
-        };
+    pub fn from_settings(settings: Option<&RefreshTokenSettings>, spa: bool) -> Self {
+        let s = settings.cloned().unwrap_or_default();
+        let rotating = spa || s.rotation_type.as_deref() == Some("rotating");
+        let expiring = rotating || s.expiration_type.as_deref() == Some("expiring");
         RefreshPolicy {
             rotating,
-            leeway: secs("leeway", 0),
-            lifetime: (expiring && !flag("infinite_token_lifetime"))
-                .then(|| secs("token_lifetime", 2_592_000)),
-            idle_lifetime: (expiring && !flag("infinite_idle_token_lifetime"))
-                .then(|| secs("idle_token_lifetime", 1_296_000)),
+            leeway: s.leeway.unwrap_or(0),
+            lifetime: (expiring && s.infinite_token_lifetime != Some(true))
+                .then(|| s.token_lifetime.unwrap_or(2_592_000)),
+            idle_lifetime: (expiring && s.infinite_idle_token_lifetime != Some(true))
+                .then(|| s.idle_token_lifetime.unwrap_or(1_296_000)),
         }
     }
 }
@@ -127,8 +121,13 @@ pub fn decide(
     }
     // A retired token is a reuse whatever the client's policy is now: switching a client to
     // non-rotating tokens must not bring its retired tokens back to life.
+    // Without a leeway, a retired token is a reuse even if it was retired after `now`: the
+    // token endpoint takes `now` when a request arrives, so a concurrent redemption may
+    // retire the token between that instant and this look-up.
     match t.rotated_at {
-        Some(at) if now - at > Duration::seconds(policy.leeway) => RefreshDecision::Reuse,
+        Some(at) if policy.leeway <= 0 || now - at > Duration::seconds(policy.leeway) => {
+            RefreshDecision::Reuse
+        }
         _ => RefreshDecision::Renew,
     }
 }
@@ -162,12 +161,16 @@ mod tests {
         assert!(spa.rotating && spa.lifetime == Some(2_592_000));
         let web = RefreshPolicy::from_settings(None, false);
         assert!(!web.rotating && web.lifetime.is_none() && web.idle_lifetime.is_none());
-        let custom = RefreshPolicy::from_settings(
-            Some(
-                &json!({"rotation_type": "rotating", "leeway": 5, "token_lifetime": 60, "infinite_idle_token_lifetime": true}),
-            ),
-            false,
-        );
+        let settings: RefreshTokenSettings = serde_json::from_value(json!({
+            "rotation_type": "rotating", "leeway": 5, "token_lifetime": 60,
+            "infinite_idle_token_lifetime": true,
+        }))
+        .expect("parses");
+        let custom = RefreshPolicy::from_settings(Some(&settings), false);
+        let expiring: RefreshTokenSettings =
+            serde_json::from_value(json!({"expiration_type": "expiring"})).expect("parses");
+        let expiring = RefreshPolicy::from_settings(Some(&expiring), false);
+        assert!(!expiring.rotating && expiring.lifetime == Some(2_592_000));
         assert_eq!(
             custom,
             RefreshPolicy {
@@ -220,6 +223,23 @@ mod tests {
         assert_eq!(
             decide(Some(&t), "c", non_rotating, now),
             RefreshDecision::Renew
+        );
+        // A concurrent redemption retired it after this request's `now`.
+        let mut raced = t.clone();
+        raced.rotated_at = Some(now + Duration::milliseconds(3));
+        let strict = RefreshPolicy {
+            leeway: 0,
+            ..rotating
+        };
+        assert_eq!(
+            decide(Some(&raced), "c", strict, now),
+            RefreshDecision::Reuse,
+            "retired after now, without a leeway"
+        );
+        assert_eq!(
+            decide(Some(&raced), "c", rotating, now),
+            RefreshDecision::Renew,
+            "retired after now, within a leeway"
         );
         let mut old = t.clone();
         old.idle_expires_at = Some(now - Duration::seconds(1));

@@ -5,9 +5,13 @@ use time::OffsetDateTime;
 
 use crate::client::{AppType, Client, ClientSettings, StoredSecret};
 use crate::client_grant::ClientGrant;
-use crate::connection::{Connection, DEFAULT_DATABASE_CONNECTION};
+use crate::connection::{
+    Connection, ConnectionOptions, DEFAULT_DATABASE_CONNECTION, DatabaseOptions,
+};
+use crate::password_policy::PasswordPolicy;
 use crate::resource_server::{DEFAULT_TOKEN_LIFETIME, ResourceServer, ScopeDef};
 use crate::signing_key::SigningKey;
+use crate::strategy::Strategy;
 use crate::{ids, tenant::TenantSettings};
 
 /// Auth0's Management API v2 permission names (the scopes of its system API).
@@ -175,6 +179,8 @@ impl SeedPlan {
             signing_alg: "RS256".to_owned(),
             token_lifetime: DEFAULT_TOKEN_LIFETIME,
             allow_offline_access: false,
+            enforce_policies: false,
+            token_dialect: Default::default(),
             extra: serde_json::Map::new(),
             created_at: now,
         };
@@ -204,10 +210,11 @@ impl SeedPlan {
         let database_connection = Connection {
             id: ids::new_connection_id(),
             name: DEFAULT_DATABASE_CONNECTION.to_owned(),
-            strategy: "auth0".to_owned(),
-            options: serde_json::json!({
-                "brute_force_protection": true,
-                "passwordPolicy": "good",
+            strategy: Strategy::Database,
+            options: ConnectionOptions::Database(DatabaseOptions {
+                brute_force_protection: Some(true),
+                password_policy: Some(Some(PasswordPolicy::Good)),
+                ..DatabaseOptions::default()
             }),
             // The store enables the bootstrap client on it with the client, as any new one.
             enabled_clients: vec![bootstrap.client_id.clone()],

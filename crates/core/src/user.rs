@@ -1,11 +1,11 @@
-//! Users and their identities (see DESIGN.md, "the identity model").
+//! Users and their identities: a user owns identities, primary first (ARCHITECTURE.md, core).
 
 use time::OffsetDateTime;
 
 /// One way to prove one is a user: a provider-side account in one connection.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Identity {
-    /// `auth0`, `email`, `sms`, `oidc`, ...
+    /// `auth0`, `email`, `sms`, `oidc`, ... (Auth0's strategy name; see [`Identity::strategy`]).
     pub provider: String,
     /// The connection name; (`connection`, `user_id`) is unique across the tenant.
     pub connection: String,
@@ -17,6 +17,13 @@ pub struct Identity {
     pub profile_data: serde_json::Value,
     /// Argon2id PHC string, for database connections.
     pub password_hash: Option<String>,
+}
+
+impl Identity {
+    /// The strategy of the connection it belongs to.
+    pub fn strategy(&self) -> crate::strategy::Strategy {
+        crate::strategy::Strategy::parse(&self.provider)
+    }
 }
 
 /// A user profile; `identities[0]` is the primary one.

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use gatehouse_core::log::LogEvent;
+use gatehouse_core::log_type::LogType;
 use gatehouse_core::store::LogStore;
 use tokio::sync::{mpsc, oneshot};
 
@@ -89,4 +90,10 @@ async fn write_loop(store: Arc<dyn LogStore>, mut rx: mpsc::Receiver<Command>) {
             w.send(()).ok();
         }
     }
+}
+
+/// A log event of `kind` happening now by `clock`, with a fresh time-ordered id (a UUIDv7:
+/// sorting by id sorts by time).
+pub fn event(clock: &crate::clock::Clock, kind: LogType) -> LogEvent {
+    LogEvent::new(kind, uuid::Uuid::now_v7().simple().to_string(), clock.now())
 }

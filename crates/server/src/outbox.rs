@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gatehouse_core::ids;
-use gatehouse_core::log::LogEvent;
+use gatehouse_core::log_type::LogType;
 use gatehouse_core::outbox::{OutboxMessage, OutboxState, retry_at};
 use gatehouse_core::store::StoreResult;
 use serde::{Deserialize, Serialize};
@@ -246,7 +246,7 @@ async fn deliver(state: &AppState, message: OutboxMessage, token: &str) {
                     (d, retry)
                 }
             };
-            let mut event = LogEvent::new("fn");
+            let mut event = crate::audit::event(&state.clock, LogType::FailedNotification);
             event.description = Some(format!(
                 "Failed to send the {} {}{}",
                 message.kind.replace('_', " "),

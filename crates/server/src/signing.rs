@@ -1,7 +1,9 @@
 //! Token signing keys: generation, the in-memory key ring, the JWKS and RS256 signatures.
 //!
 //! Parsed key pairs stay in memory: parsing and validating an RSA key costs more than the
-//! signature itself (DESIGN.md, "signing speed").
+//! signature itself. That is why signing is hand-written rather than `jsonwebtoken`'s, which
+//! parses the key on every call: with the parsed aws-lc-rs key, signing measured ~2.5x faster
+//! here (see ARCHITECTURE.md, "Invariants").
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};

@@ -1,8 +1,9 @@
 //! Connections and the clients enabled on them.
 
 use async_trait::async_trait;
-use gatehouse_core::connection::Connection;
-use gatehouse_core::store::{ConnectionFilter, ConnectionStore, Page, StoreResult};
+use gatehouse_core::connection::{Connection, ConnectionOptions};
+use gatehouse_core::store::{ConnectionFilter, ConnectionStore, Page, StoreError, StoreResult};
+use gatehouse_core::strategy::Strategy;
 use serde_json::{Map, Value};
 use sqlx::types::Json;
 use time::OffsetDateTime;
@@ -23,7 +24,7 @@ macro_rules! bind_connection {
         sqlx::query($sql)
             .bind(&c.id)
             .bind(&c.name)
-            .bind(&c.strategy)
+            .bind(c.strategy.as_str())
             .bind(sqlx::types::Json(&c.options))
             .bind(sqlx::types::Json(&c.extra))
             .bind(c.created_at)
@@ -56,8 +57,10 @@ struct ConnectionRow {
     enabled: Option<String>,
 }
 
-impl From<ConnectionRow> for Connection {
-    fn from(r: ConnectionRow) -> Self {
+impl TryFrom<ConnectionRow> for Connection {
+    type Error = StoreError;
+
+    fn try_from(r: ConnectionRow) -> StoreResult<Self> {
         let mut enabled_clients: Vec<String> = r
             .enabled
             .as_deref()
@@ -67,15 +70,18 @@ impl From<ConnectionRow> for Connection {
             .map(str::to_owned)
             .collect();
         enabled_clients.sort();
-        Connection {
+        let strategy = Strategy::parse(&r.strategy);
+        let options = ConnectionOptions::from_json(&strategy, r.options.0)
+            .map_err(|e| StoreError::Corrupt(format!("options of connection {}: {e}", r.name)))?;
+        Ok(Connection {
             id: r.id,
             name: r.name,
-            strategy: r.strategy,
-            options: r.options.0,
+            strategy,
+            options,
             enabled_clients,
             extra: r.extra.0,
             created_at: r.created_at,
-        }
+        })
     }
 }
 
@@ -99,7 +105,7 @@ impl SqlStore {
             .fetch_optional(p)
             .await
             .map_err(db))?;
-        Ok(row.map(Connection::from))
+        row.map(Connection::try_from).transpose()
     }
 }
 
@@ -147,7 +153,7 @@ impl ConnectionStore for SqlStore {
             .fetch_all(p)
             .await
             .map_err(db))?;
-        Ok(rows.into_iter().map(Connection::from).collect())
+        rows.into_iter().map(Connection::try_from).collect()
     }
 
     async fn count_connections(&self, filter: &ConnectionFilter) -> StoreResult<i64> {

@@ -2,7 +2,8 @@
 
 use async_trait::async_trait;
 use gatehouse_core::log::{LogEvent, LogFilter};
-use gatehouse_core::store::{LogStore, Page, StoreResult};
+use gatehouse_core::log_type::LogType;
+use gatehouse_core::store::{LogStore, Page, StoreError, StoreResult};
 use serde_json::Value;
 use sqlx::types::Json;
 use time::OffsetDateTime;
@@ -35,12 +36,16 @@ struct LogRow {
     details: Json<Value>,
 }
 
-impl From<LogRow> for LogEvent {
-    fn from(r: LogRow) -> Self {
-        LogEvent {
+impl TryFrom<LogRow> for LogEvent {
+    type Error = StoreError;
+
+    fn try_from(r: LogRow) -> StoreResult<Self> {
+        let kind = LogType::parse(&r.r#type)
+            .ok_or_else(|| StoreError::Corrupt(format!("log event type {}", r.r#type)))?;
+        Ok(LogEvent {
             log_id: r.log_id,
             date: r.date,
-            kind: r.r#type,
+            kind,
             description: r.description,
             client_id: r.client_id,
             client_name: r.client_name,
@@ -51,7 +56,7 @@ impl From<LogRow> for LogEvent {
             audience: r.audience,
             scope: r.scope,
             details: r.details.0,
-        }
+        })
     }
 }
 
@@ -70,7 +75,7 @@ impl LogStore for SqlStore {
                 )
                 .bind(&e.log_id)
                 .bind(e.date)
-                .bind(&e.kind)
+                .bind(e.kind.code())
                 .bind(&e.description)
                 .bind(&e.client_id)
                 .bind(&e.client_name)
@@ -96,7 +101,7 @@ impl LogStore for SqlStore {
             .fetch_optional(p)
             .await
             .map_err(db))?;
-        Ok(row.map(LogEvent::from))
+        row.map(LogEvent::try_from).transpose()
     }
 
     async fn list_logs(
@@ -124,7 +129,7 @@ impl LogStore for SqlStore {
             .fetch_all(p)
             .await
             .map_err(db))?;
-        Ok(rows.into_iter().map(LogEvent::from).collect())
+        rows.into_iter().map(LogEvent::try_from).collect()
     }
 
     async fn count_logs(&self, f: &LogFilter) -> StoreResult<i64> {

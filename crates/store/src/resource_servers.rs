@@ -1,7 +1,7 @@
 //! APIs (resource servers).
 
 use async_trait::async_trait;
-use gatehouse_core::resource_server::{ResourceServer, ScopeDef};
+use gatehouse_core::resource_server::{ResourceServer, ScopeDef, TokenDialect};
 use gatehouse_core::store::{Page, ResourceServerStore, StoreResult};
 use serde_json::{Map, Value, json};
 use sqlx::types::Json;
@@ -43,7 +43,7 @@ macro_rules! bind_resource_server {
             .bind(&rs.signing_alg)
             .bind(rs.token_lifetime)
             .bind(rs.allow_offline_access)
-            .bind(sqlx::types::Json(&rs.extra))
+            .bind(sqlx::types::Json($crate::resource_servers::extra_json(rs)))
             .bind(rs.created_at)
     }};
 }
@@ -62,6 +62,17 @@ struct ResourceServerRow {
     allow_offline_access: bool,
     extra: Json<Map<String, Value>>,
     created_at: OffsetDateTime,
+}
+
+/// The `extra` document as stored: the settings `ResourceServer` types, then the rest.
+pub(crate) fn extra_json(rs: &ResourceServer) -> Map<String, Value> {
+    let mut extra = rs.extra.clone();
+    extra.insert("enforce_policies".into(), Value::Bool(rs.enforce_policies));
+    extra.insert(
+        "token_dialect".into(),
+        Value::String(rs.token_dialect.as_str().into()),
+    );
+    extra
 }
 
 impl TryFrom<ResourceServerRow> for ResourceServer {
@@ -87,6 +98,16 @@ impl TryFrom<ResourceServerRow> for ResourceServer {
             })
             .collect::<Option<Vec<_>>>()
             .ok_or_else(bad)?;
+        // The typed settings live in the `extra` document, so adding them took no migration.
+        let mut extra = r.extra.0;
+        let enforce_policies = extra.remove("enforce_policies") == Some(Value::Bool(true));
+        let token_dialect = match extra.remove("token_dialect") {
+            None | Some(Value::Null) => TokenDialect::default(),
+            Some(d) => d
+                .as_str()
+                .and_then(TokenDialect::parse)
+                .ok_or_else(|| corrupt(format!("resource server {} token_dialect", r.id)))?,
+        };
         Ok(ResourceServer {
             id: r.id,
             name: r.name,
@@ -96,7 +117,9 @@ impl TryFrom<ResourceServerRow> for ResourceServer {
             signing_alg: r.signing_alg,
             token_lifetime: r.token_lifetime,
             allow_offline_access: r.allow_offline_access,
-            extra: r.extra.0,
+            enforce_policies,
+            token_dialect,
+            extra,
             created_at: r.created_at,
         })
     }
@@ -151,7 +174,7 @@ impl ResourceServerStore for SqlStore {
         .bind(&rs.signing_alg)
         .bind(rs.token_lifetime)
         .bind(rs.allow_offline_access)
-        .bind(Json(&rs.extra))
+        .bind(Json(extra_json(rs)))
         .execute(p)
         .await
         .map(|r| r.rows_affected())

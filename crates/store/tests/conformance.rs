@@ -4,12 +4,13 @@
 
 use gatehouse_core::client::{AppType, Client, ClientSettings, StoredSecret};
 use gatehouse_core::client_grant::ClientGrant;
-use gatehouse_core::connection::Connection;
+use gatehouse_core::connection::{Connection, ConnectionOptions};
 use gatehouse_core::ids;
 use gatehouse_core::resource_server::{ResourceServer, ScopeDef};
 use gatehouse_core::seed::{BootstrapClient, MANAGEMENT_SCOPES, SeedPlan};
 use gatehouse_core::signing_key::{KeyState, SigningKey};
 use gatehouse_core::store::{ClientGrantFilter, ConnectionFilter, Page, StoreError, Stores};
+use gatehouse_core::strategy::Strategy;
 use gatehouse_core::user::{Identity, User};
 use gatehouse_store::SqlStore;
 use gatehouse_store::testing::TestDatabase;
@@ -30,6 +31,13 @@ fn now() -> OffsetDateTime {
     let t = OffsetDateTime::now_utc();
     t.replace_nanosecond(t.nanosecond() / 1000 * 1000)
         .expect("valid nanosecond")
+}
+
+fn other_options(v: serde_json::Value) -> ConnectionOptions {
+    match v {
+        serde_json::Value::Object(m) => ConnectionOptions::Other(m),
+        _ => ConnectionOptions::Other(serde_json::Map::new()),
+    }
 }
 
 fn key(state: KeyState) -> SigningKey {
@@ -145,7 +153,7 @@ async fn seed_is_idempotent(s: Stores) {
         .await
         .expect("get")
         .expect("connection seeded");
-    assert_eq!(conn.strategy, "auth0");
+    assert_eq!(conn.strategy, Strategy::Database);
     let boot = s
         .clients
         .client("boot")
@@ -277,6 +285,8 @@ async fn client_grants_need_client_and_api(s: Stores) {
         signing_alg: "RS256".into(),
         token_lifetime: 600,
         allow_offline_access: true,
+        enforce_policies: false,
+        token_dialect: Default::default(),
         extra: Default::default(),
         created_at: now(),
     };
@@ -338,8 +348,8 @@ async fn connections_keep_enabled_clients(s: Stores) {
     let conn = Connection {
         id: ids::new_connection_id(),
         name: "email".into(),
-        strategy: "email".into(),
-        options: json!({"totp": {"time_step": 180, "length": 6}}),
+        strategy: Strategy::Email,
+        options: other_options(json!({"totp": {"time_step": 180, "length": 6}})),
         enabled_clients: enabled,
         extra: [("display_name".to_owned(), json!("Email"))]
             .into_iter()
@@ -398,8 +408,8 @@ async fn new_clients_are_enabled_on_every_connection(s: Stores) {
     let email = Connection {
         id: ids::new_connection_id(),
         name: "email".into(),
-        strategy: "email".into(),
-        options: json!({}),
+        strategy: Strategy::Email,
+        options: other_options(json!({})),
         enabled_clients: vec![],
         extra: Default::default(),
         created_at: now(),
@@ -449,8 +459,8 @@ async fn connections_filter_update_and_delete(s: Stores) {
     let mut sms = Connection {
         id: ids::new_connection_id(),
         name: "sms".into(),
-        strategy: "sms".into(),
-        options: json!({}),
+        strategy: Strategy::Sms,
+        options: other_options(json!({})),
         enabled_clients: vec![c1.client_id.clone()],
         extra: Default::default(),
         created_at: now(),
@@ -480,7 +490,7 @@ async fn connections_filter_update_and_delete(s: Stores) {
         .expect("list");
     assert_eq!(listed, vec![sms.clone()]);
 
-    sms.options = json!({"totp": {"length": 8}});
+    sms.options = other_options(json!({"totp": {"length": 8}}));
     sms.extra.insert("display_name".into(), json!("Text"));
     sms.enabled_clients = vec![c2.client_id.clone()];
     s.connections.update_connection(&sms).await.expect("update");
@@ -690,6 +700,8 @@ fn api(identifier: &str) -> ResourceServer {
         signing_alg: "RS256".into(),
         token_lifetime: 600,
         allow_offline_access: false,
+        enforce_policies: false,
+        token_dialect: Default::default(),
         extra: Default::default(),
         created_at: now(),
     }
@@ -775,7 +787,12 @@ async fn resource_servers_update_and_delete(s: Stores) {
     rs.name = "Orders".into();
     rs.token_lifetime = 60;
     rs.allow_offline_access = true;
-    rs.extra.insert("enforce_policies".into(), json!(true));
+    rs.enforce_policies = true;
+    rs.token_dialect = gatehouse_core::resource_server::TokenDialect::Rfc9068ProfileAuthz;
+    rs.extra.insert(
+        "skip_consent_for_verifiable_first_party_clients".into(),
+        json!(true),
+    );
     s.resource_servers
         .update_resource_server(&rs)
         .await
@@ -1259,10 +1276,18 @@ async fn roles_permissions_and_members(s: Stores) {
 
 async fn logs_append_filter_and_page(s: Stores) {
     use gatehouse_core::log::{LogEvent, LogFilter};
+    use gatehouse_core::log_type::LogType;
     let mut events = Vec::new();
-    for (i, kind) in ["seccft", "feccft", "sapi", "seccft"].iter().enumerate() {
-        let mut e = LogEvent::new(kind);
-        e.date = now();
+    for (i, kind) in [
+        LogType::SuccessExchangeClientCredentials,
+        LogType::FailedExchangeClientCredentials,
+        LogType::SuccessApiOperation,
+        LogType::SuccessExchangeClientCredentials,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut e = LogEvent::new(kind, uuid::Uuid::now_v7().simple().to_string(), now());
         e.client_id = Some(format!("c{}", i % 2));
         e.user_id = (i == 2).then(|| "auth0|u".to_owned());
         e.audience = Some("https://api".into());

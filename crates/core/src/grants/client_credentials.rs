@@ -94,6 +94,8 @@ mod tests {
             signing_alg: "RS256".into(),
             token_lifetime: 600,
             allow_offline_access: false,
+            enforce_policies: false,
+            token_dialect: Default::default(),
             extra: Default::default(),
             created_at: now,
         };

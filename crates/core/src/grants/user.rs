@@ -20,16 +20,13 @@ pub const ID_TOKEN_LIFETIME: i64 = 36_000;
 /// Whether the API enforces RBAC (`enforce_policies`): then its scopes go only to users who
 /// hold them as permissions, and the server must fetch those.
 pub fn enforces_policies(api: &ResourceServer) -> bool {
-    api.extra.get("enforce_policies") == Some(&Value::Bool(true))
+    api.enforce_policies
 }
 
 /// Whether the API's `token_dialect` (`access_token_authz`, `rfc9068_profile_authz`) puts
 /// the user's permissions in a `permissions` claim.
 fn authz_dialect(api: &ResourceServer) -> bool {
-    api.extra
-        .get("token_dialect")
-        .and_then(Value::as_str)
-        .is_some_and(|d| d.ends_with("_authz"))
+    api.token_dialect.has_permissions_claim()
 }
 
 /// What decides a person's token.
@@ -178,10 +175,9 @@ impl IdTokenClaims {
     ) -> Self {
         let lifetime = client
             .settings
-            .extra
-            .get("jwt_configuration")
-            .and_then(|j| j.get("lifetime_in_seconds"))
-            .and_then(Value::as_i64)
+            .jwt_configuration
+            .as_ref()
+            .and_then(|j| j.lifetime_in_seconds)
             .unwrap_or(ID_TOKEN_LIFETIME);
         IdTokenClaims {
             iss: issuer.to_owned(),
@@ -224,6 +220,7 @@ impl IdTokenClaims {
 mod tests {
     use super::*;
     use crate::client::{AppType, ClientSettings};
+    use crate::client_settings::JwtConfiguration;
     use crate::resource_server::ScopeDef;
     use time::OffsetDateTime;
 
@@ -263,7 +260,12 @@ mod tests {
             signing_alg: "RS256".into(),
             token_lifetime: 600,
             allow_offline_access: true,
-            extra: extra.as_object().cloned().unwrap_or_default(),
+            enforce_policies: extra["enforce_policies"] == json!(true),
+            token_dialect: extra["token_dialect"]
+                .as_str()
+                .and_then(crate::resource_server::TokenDialect::parse)
+                .unwrap_or_default(),
+            extra: serde_json::Map::new(),
             created_at: OffsetDateTime::UNIX_EPOCH,
         }
     }
@@ -483,10 +485,10 @@ mod tests {
         assert_eq!(json["at_hash"], "h");
         assert!(json.get("sid").is_none() && json.get("c_hash").is_none());
 
-        c.settings.extra.insert(
-            "jwt_configuration".into(),
-            json!({"lifetime_in_seconds": 60}),
-        );
+        c.settings.jwt_configuration = Some(JwtConfiguration {
+            lifetime_in_seconds: Some(60),
+            ..JwtConfiguration::default()
+        });
         let claims = IdTokenClaims::new(ISS, &c, &user, &scope("openid"), 900, 1_000);
         assert_eq!(claims.exp, 1_060);
         assert!(

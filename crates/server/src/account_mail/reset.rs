@@ -2,7 +2,7 @@
 //! per-address limit counted on the outbox (so it holds across replicas, and for known and
 //! unknown addresses alike).
 
-use gatehouse_core::log::LogEvent;
+use gatehouse_core::log_type::LogType;
 use gatehouse_core::store::StoreError;
 use gatehouse_core::user::{Identity, User};
 use time::{Duration, OffsetDateTime};
@@ -37,7 +37,7 @@ pub async fn over_reset_limit(
     if asked < MAILS_PER_WINDOW {
         return Ok(false);
     }
-    let mut event = LogEvent::new("fcpr");
+    let mut event = crate::audit::event(&state.clock, LogType::FailedChangePasswordRequest);
     event.description = Some("Too many password reset requests for this address".into());
     event.client_id = client_id.map(str::to_owned);
     event.connection = Some(connection.to_owned());

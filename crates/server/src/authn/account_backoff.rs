@@ -22,6 +22,8 @@
 
 use time::Duration;
 
+use gatehouse_core::log_type::LogType;
+
 use crate::AppState;
 use crate::error::OAuthError;
 
@@ -98,7 +100,7 @@ pub async fn failed(state: &AppState, user_id: &str, threshold: u32) -> Result<(
         .record_login_failure(user_id, ACCOUNT, state.clock.now())
         .await?;
     if n == starts_after(threshold) {
-        let mut event = gatehouse_core::log::LogEvent::new("limit_wc");
+        let mut event = crate::audit::event(&state.clock, LogType::BlockedAccount);
         event.user_id = Some(user_id.to_owned());
         event.description = Some(format!(
             "{n} failed logins in a row from any addresses: further attempts must wait"

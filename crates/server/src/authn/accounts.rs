@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::connection::Connection;
 use gatehouse_core::ids;
-use gatehouse_core::log::LogEvent;
+use gatehouse_core::log_type::LogType;
 use gatehouse_core::password_policy::PasswordPolicy;
 use gatehouse_core::store::StoreError;
 use gatehouse_core::user::{Identity, User};
@@ -101,7 +101,10 @@ pub async fn check_password(
     let ip = caller.ip_key.as_deref().unwrap_or_default();
     // The connection's `brute_force_protection` (on unless set to false) gates the tenant's
     // threshold, as in Auth0.
-    let protected = connection.options["brute_force_protection"].as_bool() != Some(false);
+    let protected = connection
+        .options
+        .database()
+        .is_none_or(|d| d.brute_force_protected());
     let threshold = state.config.brute_force_threshold.filter(|_| protected);
     if let (Some(limit), Some(u)) = (threshold, &user)
         && state.stores.users.login_failures(&u.user_id, ip).await? >= i64::from(limit)
@@ -167,7 +170,7 @@ pub async fn check_password(
                                 .await;
                         });
                     }
-                    let mut event = LogEvent::new("limit_wc");
+                    let mut event = crate::audit::event(&state.clock, LogType::BlockedAccount);
                     event.user_id = Some(u.user_id.clone());
                     event.ip = caller.ip.clone();
                     event.description = Some(TOO_MANY_ATTEMPTS.into());
@@ -237,10 +240,18 @@ pub async fn create_user(
             "Invalid email address",
         )));
     }
-    if conn.options.get("requires_username") == Some(&json!(true)) && username.is_none() {
+    if conn
+        .options
+        .database()
+        .is_some_and(|d| d.username_required())
+        && username.is_none()
+    {
         return Ok(Err(SignupError::bad("invalid_signup", "Missing username")));
     }
-    let policy = PasswordPolicy::parse(conn.options.get("passwordPolicy").and_then(Value::as_str));
+    let policy = conn
+        .options
+        .database()
+        .map_or(PasswordPolicy::Good, |d| d.policy());
     if let Err(message) = policy.check(password) {
         return Ok(Err(SignupError {
             name: "PasswordStrengthError",

@@ -26,7 +26,7 @@ pub async fn named(
         .connections
         .connection_by_name(name)
         .await?
-        .filter(|c| c.strategy == "auth0" && enabled_for(c, client_id)))
+        .filter(|c| c.strategy.is_database() && enabled_for(c, client_id)))
 }
 
 /// The tenant's default directory: `default_directory`, else `Username-Password-Authentication`.

@@ -10,6 +10,7 @@ use axum::response::Response;
 use gatehouse_core::client::Client;
 use gatehouse_core::connection::Connection;
 use gatehouse_core::store::{ConnectionFilter, Page};
+use gatehouse_core::strategy::Strategy;
 
 use super::cookies::{CSRF_COOKIE, set_cookie};
 use super::database_connection;
@@ -144,7 +145,7 @@ pub async fn offered(
         .into_iter()
         .filter(|c| c.enabled_clients.contains(&client.client_id))
         .map(|c| {
-            let label = if c.strategy == "email" {
+            let label = if c.strategy == Strategy::Email {
                 "Log in with a code sent by email"
             } else {
                 "Log in with a code sent by text message"
@@ -172,7 +173,7 @@ pub async fn start_page(
             tenant: &tenant,
             client_name: &client.name,
             tx: &sealed,
-            is_email: connection.strategy == "email",
+            is_email: connection.strategy == Strategy::Email,
             value,
             error,
         },

@@ -17,11 +17,12 @@ pub mod transaction;
 
 /// The log event of a login attempt on the pages, as a failure (`f`) until it succeeds.
 pub fn login_event(
+    clock: &crate::clock::Clock,
     caller: &crate::http::caller_info::CallerInfo,
     client: &gatehouse_core::client::Client,
     connection: &str,
 ) -> gatehouse_core::log::LogEvent {
-    let mut event = gatehouse_core::log::LogEvent::new("f");
+    let mut event = crate::audit::event(clock, gatehouse_core::log_type::LogType::FailedLogin);
     event.ip = caller.ip.clone();
     event.user_agent = caller.user_agent.clone();
     event.client_id = Some(client.client_id.clone());

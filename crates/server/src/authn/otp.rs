@@ -7,12 +7,13 @@ use std::sync::Arc;
 use gatehouse_core::client::Client;
 use gatehouse_core::connection::Connection;
 use gatehouse_core::ids;
-use gatehouse_core::log::LogEvent;
+use gatehouse_core::log_type::LogType;
 use gatehouse_core::passwordless::{
     FAILURE_WINDOW_SECONDS, MAX_ATTEMPTS, MAX_RECIPIENT_FAILURES, Otp, PasswordlessOptions, Send,
     TemplateValues, is_e164, new_code, normalize_email, render,
 };
 use gatehouse_core::store::StoreError;
+use gatehouse_core::strategy::Strategy;
 use gatehouse_core::user::{Identity, User};
 use serde_json::{Map, Value, json};
 use time::{Duration, OffsetDateTime};
@@ -56,7 +57,7 @@ pub async fn connection_for(
 /// The recipient for `connection` from what the caller typed: a lower-cased email, or an
 /// E.164 phone number; else Auth0's `bad.email` / `bad.phone_number`.
 pub fn recipient(connection: &Connection, given: Option<&str>) -> Result<String, OAuthError> {
-    if connection.strategy == "email" {
+    if connection.strategy == Strategy::Email {
         let e = given.ok_or_else(|| OAuthError::Auth0 {
             code: "bad.email",
             description: "Missing required property: email".into(),
@@ -126,17 +127,19 @@ fn check_send_limits(state: &AppState, req: &SendRequest<'_>) -> Result<(), OAut
 /// is logged for the administrator, and the caller is told of success either way.
 pub async fn send(state: &AppState, req: SendRequest<'_>) -> Result<(), OAuthError> {
     check_send_limits(state, &req)?;
-    let options =
-        PasswordlessOptions::from_options(&req.connection.strategy, &req.connection.options);
+    let options = PasswordlessOptions::of(req.connection);
     let existing = state
         .stores
         .users
         .user_by_login(&req.connection.name, req.recipient)
         .await?;
-    let mut event = LogEvent::new(match req.send {
-        Send::Code => "cs",
-        Send::Link => "cls",
-    });
+    let mut event = crate::audit::event(
+        &state.clock,
+        match req.send {
+            Send::Code => LogType::CodeSent,
+            Send::Link => LogType::CodeLinkSent,
+        },
+    );
     event.client_id = Some(req.client.client_id.clone());
     event.client_name = Some(req.client.name.clone());
     event.connection = Some(req.connection.name.clone());
@@ -190,7 +193,7 @@ pub async fn send(state: &AppState, req: SendRequest<'_>) -> Result<(), OAuthErr
     let body = render(&options.template, &values);
     // Queued, not sent: the answer does not wait on (or reveal anything through) the
     // provider. A delivery failure is logged (`fn`) by the outbox, not told to the caller.
-    let content = if req.connection.strategy == "email" {
+    let content = if req.connection.strategy == Strategy::Email {
         outbox::Content::Email {
             to: req.recipient.to_owned(),
             from: options.from.as_deref().map(|f| render(f, &values)),
@@ -220,7 +223,7 @@ pub fn otp_secret(connection: &str, recipient: &str, code: &str) -> String {
 }
 
 fn verify_link(state: &AppState, req: &SendRequest<'_>, code: &str) -> String {
-    let field = if req.connection.strategy == "email" {
+    let field = if req.connection.strategy == Strategy::Email {
         "email"
     } else {
         "phone_number"
@@ -255,7 +258,7 @@ pub async fn check(
     code: &str,
     caller: &CallerInfo,
 ) -> Result<CodeCheck, OAuthError> {
-    let options = PasswordlessOptions::from_options(&connection.strategy, &connection.options);
+    let options = PasswordlessOptions::of(connection);
     let threshold = state
         .config
         .brute_force_threshold
@@ -307,7 +310,7 @@ pub async fn check(
         (None, Some(limit), Some(u)) => {
             let n = users.record_login_failure(&u.user_id, ip, now).await?;
             if n >= i64::from(limit) {
-                let mut event = LogEvent::new("limit_wc");
+                let mut event = crate::audit::event(&state.clock, LogType::BlockedAccount);
                 event.user_id = Some(u.user_id.clone());
                 event.ip = caller.ip.clone();
                 event.connection = Some(connection.name.clone());
@@ -323,7 +326,7 @@ pub async fn check(
 
 /// Auth0's words for a wrong code, by strategy.
 pub fn wrong_code(connection: &Connection) -> OAuthError {
-    OAuthError::InvalidGrant(if connection.strategy == "email" {
+    OAuthError::InvalidGrant(if connection.strategy == Strategy::Email {
         "Wrong email or verification code.".into()
     } else {
         "Wrong phone number or verification code.".into()
@@ -344,13 +347,13 @@ pub async fn user_for(
             .identities
             .first()
             .is_some_and(|i| i.connection == connection.name);
-        let unverified = if connection.strategy == "email" {
+        let unverified = if connection.strategy == Strategy::Email {
             !user.email_verified
         } else {
             !user.phone_verified
         };
         if primary_matches && unverified {
-            if connection.strategy == "email" {
+            if connection.strategy == Strategy::Email {
                 user.email_verified = true;
             } else {
                 user.phone_verified = true;
@@ -360,19 +363,19 @@ pub async fn user_for(
         }
         return Ok(Some((user, false)));
     }
-    let options = PasswordlessOptions::from_options(&connection.strategy, &connection.options);
+    let options = PasswordlessOptions::of(connection);
     if options.disable_signup {
         return Ok(None);
     }
     let identity = Identity {
-        provider: connection.strategy.clone(),
+        provider: connection.strategy.to_string(),
         connection: connection.name.clone(),
         user_id: ids::new_database_user_id(),
         is_social: false,
         profile_data: json!({}),
         password_hash: None,
     };
-    let (email, phone) = if connection.strategy == "email" {
+    let (email, phone) = if connection.strategy == Strategy::Email {
         (Some(recipient.to_owned()), None)
     } else {
         (None, Some(recipient.to_owned()))
@@ -400,7 +403,7 @@ pub async fn user_for(
 
 /// Logs `ss` for a user made by a first passwordless login.
 pub fn log_signup(state: &AppState, user: &User, connection: &Connection, client_id: &str) {
-    let mut e = LogEvent::new("ss");
+    let mut e = crate::audit::event(&state.clock, LogType::SuccessSignup);
     e.description = Some("Successful signup (first passwordless login)".into());
     e.user_id = Some(user.user_id.clone());
     e.connection = Some(connection.name.clone());

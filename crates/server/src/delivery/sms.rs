@@ -24,7 +24,7 @@ pub async fn sms(
     to: &str,
     body: &str,
 ) -> Result<(), DeliveryError> {
-    let o = &connection.options;
+    let o = connection.options.to_json();
     match o["provider"].as_str().unwrap_or("twilio") {
         "sms_gateway" => gateway(state, connection, to, body).await,
         _ => twilio(state, connection, to, body).await,
@@ -33,7 +33,8 @@ pub async fn sms(
 
 /// The secret at `path` of the connection's options, opened.
 fn secret(state: &AppState, connection: &Connection, path: &[&str]) -> Option<String> {
-    let mut v = &connection.options;
+    let options = connection.options.to_json();
+    let mut v = &options;
     for p in path {
         v = &v[*p];
     }
@@ -46,7 +47,7 @@ async fn gateway(
     to: &str,
     body: &str,
 ) -> Result<(), DeliveryError> {
-    let o = &connection.options;
+    let o = connection.options.to_json();
     let url = o["gateway_url"]
         .as_str()
         .ok_or_else(|| DeliveryError("The SMS gateway URL is not configured".into()))?;
@@ -111,7 +112,7 @@ async fn twilio(
     to: &str,
     body: &str,
 ) -> Result<(), DeliveryError> {
-    let o = &connection.options;
+    let o = connection.options.to_json();
     let sid = o["twilio_sid"]
         .as_str()
         .filter(|s| !s.is_empty())

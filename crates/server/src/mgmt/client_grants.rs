@@ -3,16 +3,17 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use gatehouse_core::client_grant::ClientGrant;
 use gatehouse_core::ids;
 use gatehouse_core::resource_server::ResourceServer;
-use gatehouse_core::store::{ClientGrantFilter, StoreError};
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use gatehouse_core::store::ClientGrantFilter;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
-use super::body::{MgmtJson, MgmtQuery};
+use super::body::{MgmtJson, MgmtQuery, present, typed};
 use super::error::MgmtError;
 use super::page::{Checkpoint, PageQuery, envelope};
 use super::validate::{self as v, bad};
@@ -22,19 +23,80 @@ fn not_found() -> MgmtError {
     MgmtError::not_found("The client grant does not exist", "inexistent_client_grant")
 }
 
-/// The Auth0 representation.
-pub fn grant_json(g: &ClientGrant) -> Value {
-    json!({
-        "id": g.id,
-        "client_id": g.client_id,
-        "audience": g.audience,
-        "scope": g.scope,
-    })
+/// A client grant in Auth0's representation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientGrantView {
+    /// Its id.
+    pub id: String,
+    /// The client.
+    pub client_id: String,
+    /// The API.
+    pub audience: String,
+    /// Scopes granted.
+    pub scope: Vec<String>,
+}
+
+impl ClientGrantView {
+    /// The view of `g`.
+    pub fn new(g: &ClientGrant) -> Self {
+        ClientGrantView {
+            id: g.id.clone(),
+            client_id: g.client_id.clone(),
+            audience: g.audience.clone(),
+            scope: g.scope.clone(),
+        }
+    }
+
+    fn json(g: &ClientGrant) -> Value {
+        serde_json::to_value(Self::new(g)).unwrap_or(Value::Null)
+    }
+}
+
+/// The body of `POST /client-grants`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientGrantCreate {
+    /// The client.
+    #[schema(min_length = 1, max_length = 200)]
+    pub client_id: String,
+    /// The API's identifier.
+    #[schema(min_length = 1, max_length = 600)]
+    pub audience: String,
+    /// Scopes the API defines.
+    pub scope: Vec<String>,
+    /// Accepted, as in Auth0; organizations are not offered.
+    #[serde(default)]
+    #[schema(value_type = Option<Value>)]
+    pub organization_usage: Option<Value>,
+    /// Accepted, as in Auth0; organizations are not offered.
+    #[serde(default)]
+    #[schema(value_type = Option<Value>)]
+    pub allow_any_organization: Option<Value>,
+}
+
+/// The body of `PATCH /client-grants/{id}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientGrantPatch {
+    /// Scopes the API defines (replacing the grant's).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Vec<String>)]
+    pub scope: Option<Vec<String>>,
+    /// Accepted, as in Auth0; organizations are not offered.
+    #[serde(default)]
+    #[schema(value_type = Option<Value>)]
+    pub organization_usage: Option<Value>,
+    /// Accepted, as in Auth0; organizations are not offered.
+    #[serde(default)]
+    #[schema(value_type = Option<Value>)]
+    pub allow_any_organization: Option<Value>,
 }
 
 /// Scopes must be ones the API defines (Auth0 answers 400 otherwise).
-fn checked_scopes(value: &Value, api: &ResourceServer) -> Result<Vec<String>, MgmtError> {
-    let scopes = v::strings("scope", value, 280)?;
+fn checked_scopes(scopes: Vec<String>, api: &ResourceServer) -> Result<Vec<String>, MgmtError> {
+    for s in &scopes {
+        v::max_chars("scope", s, 280)?;
+    }
     if let Some(unknown) = scopes
         .iter()
         .find(|s| !api.scopes.iter().any(|d| &d.value == *s))
@@ -82,9 +144,10 @@ pub async fn list(
             .client_grants
             .list_client_grants(&filter, cp.page())
             .await?;
-        return Ok(Json(
-            cp.body("client_grants", rows.iter().map(grant_json).collect()),
-        ));
+        return Ok(Json(cp.body(
+            "client_grants",
+            rows.iter().map(ClientGrantView::json).collect(),
+        )));
     }
     let page = q.page.page()?;
     let totals = q.page.include_totals()?;
@@ -94,7 +157,7 @@ pub async fn list(
         .list_client_grants(&filter, page)
         .await?
         .iter()
-        .map(grant_json)
+        .map(ClientGrantView::json)
         .collect();
     let total = if totals {
         state
@@ -111,20 +174,15 @@ pub async fn list(
 /// `POST /client-grants`: 201; 409 if the client already has a grant for the audience.
 pub async fn create(
     State(state): State<AppState>,
-    MgmtJson(body): MgmtJson<Map<String, Value>>,
+    MgmtJson(body): MgmtJson<Value>,
 ) -> Result<Response, MgmtError> {
-    v::only_known(
-        &body,
-        &[
-            "client_id",
-            "audience",
-            "scope",
-            "organization_usage",
-            "allow_any_organization",
-        ],
-    )?;
-    let client_id = v::non_empty("client_id", v::required(&body, "client_id")?, 200)?;
-    let audience = v::non_empty("audience", v::required(&body, "audience")?, 600)?;
+    let body: ClientGrantCreate = typed(body)?;
+    let client_id = body.client_id;
+    v::max_chars("client_id", &client_id, 200)?;
+    v::not_blank("client_id", &client_id)?;
+    let audience = body.audience;
+    v::max_chars("audience", &audience, 600)?;
+    v::not_blank("audience", &audience)?;
     let api = state
         .stores
         .resource_servers
@@ -142,7 +200,7 @@ pub async fn create(
             "inexistent_client",
         ));
     }
-    let scope = checked_scopes(v::required(&body, "scope")?, &api)?;
+    let scope = checked_scopes(body.scope, &api)?;
     let grant = ClientGrant {
         id: ids::new_client_grant_id(),
         client_id,
@@ -150,32 +208,27 @@ pub async fn create(
         scope,
         created_at: OffsetDateTime::now_utc(),
     };
-    match state.stores.client_grants.insert_client_grant(&grant).await {
-        Ok(()) => Ok((StatusCode::CREATED, Json(grant_json(&grant))).into_response()),
-        Err(StoreError::Conflict(_)) => Err(MgmtError::conflict(
-            "A client grant for this client and audience already exists",
-        )),
-        Err(e) => Err(e.into()),
-    }
+    MgmtError::created(
+        state.stores.client_grants.insert_client_grant(&grant).await,
+        "A client grant for this client and audience already exists",
+        ClientGrantView::new(&grant),
+    )
 }
 
 /// `PATCH /client-grants/{id}`: replaces `scope`.
 pub async fn update(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    MgmtJson(body): MgmtJson<Map<String, Value>>,
-) -> Result<Json<Value>, MgmtError> {
-    v::only_known(
-        &body,
-        &["scope", "organization_usage", "allow_any_organization"],
-    )?;
+    MgmtJson(body): MgmtJson<Value>,
+) -> Result<Json<ClientGrantView>, MgmtError> {
+    let body: ClientGrantPatch = typed(body)?;
     let mut grant = state
         .stores
         .client_grants
         .client_grant_by_id(&id)
         .await?
         .ok_or_else(not_found)?;
-    if let Some(scope) = body.get("scope") {
+    if let Some(scope) = body.scope {
         let api = state
             .stores
             .resource_servers
@@ -189,7 +242,7 @@ pub async fn update(
             .update_client_grant_scope(&grant.id, &grant.scope)
             .await?;
     }
-    Ok(Json(grant_json(&grant)))
+    Ok(Json(ClientGrantView::new(&grant)))
 }
 
 /// `DELETE /client-grants/{id}`: 204.
@@ -197,11 +250,9 @@ pub async fn delete(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, MgmtError> {
-    state
-        .stores
-        .client_grants
-        .delete_client_grant(&id)
-        .await
-        .map_err(|e| MgmtError::or_missing(e, not_found))?;
-    Ok(StatusCode::NO_CONTENT)
+    MgmtError::deleted(
+        state.stores.client_grants.delete_client_grant(&id).await,
+        not_found,
+        StatusCode::NO_CONTENT,
+    )
 }

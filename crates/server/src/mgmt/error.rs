@@ -88,6 +88,30 @@ impl MgmtError {
         }
     }
 
+    /// The answer to a delete: `status` once done, `not_found()` when there was nothing.
+    pub fn deleted(
+        result: Result<(), StoreError>,
+        not_found: fn() -> MgmtError,
+        status: StatusCode,
+    ) -> Result<StatusCode, MgmtError> {
+        result
+            .map(|()| status)
+            .map_err(|e| MgmtError::or_missing(e, not_found))
+    }
+
+    /// The answer to a create: 201 with `view`, or 409 with `conflict` when it exists.
+    pub fn created<V: serde::Serialize>(
+        result: Result<(), StoreError>,
+        conflict: &str,
+        view: V,
+    ) -> Result<Response, MgmtError> {
+        match result {
+            Ok(()) => Ok((StatusCode::CREATED, Json(view)).into_response()),
+            Err(StoreError::Conflict(_)) => Err(MgmtError::conflict(conflict)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// 404 with `message` and `code`.
     pub fn not_found(message: &str, code: &'static str) -> Self {
         MgmtError::NotFound {

@@ -12,11 +12,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::store::StoreError;
 use gatehouse_core::user::{Identity, User};
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
 use super::auth::Caller;
-use super::body::MgmtJson;
+use super::body::{MgmtJson, nullable, present, typed};
 use super::error::MgmtError;
 use super::logs::AuditDetails;
 use super::users::{authorize, find, identities_json};
@@ -71,18 +73,17 @@ fn linked_by_token(state: &AppState, caller: &Caller, token: &str) -> Result<Str
 
 /// The user whose primary identity is (`provider`, `user_id`), in the connection
 /// `connection_id` when given.
-async fn linked_by_identity(
-    state: &AppState,
-    body: &Map<String, Value>,
-) -> Result<String, MgmtError> {
-    let provider = v::non_empty("provider", v::required(body, "provider")?, 100)?;
-    let user_id = match v::required(body, "user_id")? {
+async fn linked_by_identity(state: &AppState, body: LinkBody) -> Result<String, MgmtError> {
+    let provider = body.provider.ok_or_else(|| v::missing("provider"))?;
+    v::max_chars("provider", &provider, 100)?;
+    v::not_blank("provider", &provider)?;
+    let user_id = match body.user_id.ok_or_else(|| v::missing("user_id"))? {
         Value::Number(n) => n.to_string(),
-        other => v::non_empty("user_id", other, 255)?,
+        other => v::non_empty("user_id", &other, 255)?,
     };
-    let connection = match body.get("connection_id").filter(|c| !c.is_null()) {
-        Some(c) => {
-            let id = v::string("connection_id", c, 64)?;
+    let connection = match body.connection_id.flatten() {
+        Some(id) => {
+            v::max_chars("connection_id", &id, 64)?;
             let found = state.stores.connections.connection(&id).await?;
             Some(
                 found
@@ -131,23 +132,39 @@ fn profile_data(u: &User) -> Value {
     Value::Object(p)
 }
 
+/// The body of `POST /users/{id}/identities`: an ID token (`link_with`), or the identity
+/// (`provider`, `user_id`, optionally `connection_id`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkBody {
+    /// An ID token of the account to link, from the caller's own first-party application.
+    #[schema(max_length = 10000)]
+    pub link_with: Option<String>,
+    /// The provider of the account to link.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, max_length = 100)]
+    pub provider: Option<String>,
+    /// Its id within the provider (a string or a number).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Value>)]
+    pub user_id: Option<Value>,
+    /// Its connection.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, max_length = 64)]
+    pub connection_id: Option<Option<String>>,
+}
+
 /// `POST /users/{id}/identities`: 201 with the primary's identities.
 pub async fn link(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    MgmtJson(body): MgmtJson<Map<String, Value>>,
+    MgmtJson(body): MgmtJson<Value>,
 ) -> Result<Response, MgmtError> {
-    v::only_known(
-        &body,
-        &["link_with", "provider", "user_id", "connection_id"],
-    )?;
-    let secondary_id = match body.get("link_with").filter(|t| !t.is_null()) {
+    let body: LinkBody = typed(body)?;
+    let secondary_id = match body.link_with.clone() {
         Some(token) => {
-            if ["provider", "user_id", "connection_id"]
-                .iter()
-                .any(|k| body.contains_key(*k))
-            {
+            if body.provider.is_some() || body.user_id.is_some() || body.connection_id.is_some() {
                 return Err(bad(
                     "link_with",
                     "cannot be combined with provider, user_id or connection_id",
@@ -159,7 +176,8 @@ pub async fn link(
                 &["update:users"],
                 "update:current_user_identities",
             )?;
-            let token = v::non_empty("link_with", token, 10_000)?;
+            v::max_chars("link_with", &token, 10_000)?;
+            v::not_blank("link_with", &token)?;
             // Only a first-party application may link accounts with a person's logins.
             let first_party = state
                 .catalog
@@ -176,7 +194,7 @@ pub async fn link(
         }
         None => {
             caller.require_any(&["update:users"])?;
-            linked_by_identity(&state, &body).await?
+            linked_by_identity(&state, body).await?
         }
     };
     let primary = find(&state, &id).await?;

@@ -17,13 +17,16 @@ use gatehouse_core::job::{
 };
 use gatehouse_core::store::StoreError;
 use gatehouse_core::user::User;
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use utoipa::ToSchema;
 
 use super::auth::Caller;
+use super::body::typed;
 use super::error::MgmtError;
-use super::users::new_user;
+use super::users::{NewUser, new_user};
 use crate::AppState;
 
 /// The attributes an imported user may have (Auth0's bulk import schema, less the
@@ -48,19 +51,41 @@ const IMPORT_PROPERTIES: &[&str] = &[
 /// Auth0 imports at most this many users per file.
 const MAX_USERS: usize = 10_000;
 
-fn job_json(job: &Job) -> Value {
-    let mut out = json!({
-        "id": job.id,
-        "type": job.kind,
-        "status": job.status,
-        "connection_id": job.connection_id,
-        "created_at": job.created_at.format(&Rfc3339).unwrap_or_default(),
-        "summary": job.summary,
-    });
-    if let Some(e) = &job.external_id {
-        out["external_id"] = json!(e);
+/// A users-import job.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobView {
+    /// `job_...`.
+    pub id: String,
+    /// `users_import`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `completed` once seen.
+    pub status: String,
+    /// The connection imported into.
+    pub connection_id: String,
+    /// When it ran (RFC 3339).
+    pub created_at: String,
+    /// Counts of inserted, updated, failed and total users.
+    #[schema(value_type = Object)]
+    pub summary: Value,
+    /// The caller's reference.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+}
+
+impl JobView {
+    /// The view of `job`.
+    pub fn new(job: &Job) -> Self {
+        JobView {
+            id: job.id.clone(),
+            kind: job.kind.clone(),
+            status: job.status.clone(),
+            connection_id: job.connection_id.clone(),
+            created_at: job.created_at.format(&Rfc3339).unwrap_or_default(),
+            summary: json!(job.summary),
+            external_id: job.external_id.clone(),
+        }
     }
-    out
 }
 
 fn bad_form(what: impl std::fmt::Display) -> MgmtError {
@@ -145,7 +170,7 @@ pub async fn import_users(
         .connections
         .connection(&connection_id)
         .await?
-        .filter(|c| c.strategy == "auth0")
+        .filter(|c| c.strategy.is_database())
         .ok_or_else(|| bad_form("connection_id must name a database connection"))?;
     let file = form
         .users
@@ -185,7 +210,7 @@ pub async fn import_users(
     }
     state.stores.jobs.save_job(&job).await?;
     // Users changed: the audit middleware logs the call; the catalog holds no users.
-    Ok((StatusCode::CREATED, Json(job_json(&job))).into_response())
+    Ok((StatusCode::CREATED, Json(JobView::new(&job))).into_response())
 }
 
 /// The fields of a rejected entry kept in the job's errors, to tell which user it was. The
@@ -305,7 +330,8 @@ async fn import_one(
         Ok(h) => h,
         Err(p) => return Ok(Err(p)),
     };
-    let mut user = match new_user(connection, body) {
+    let attributes = typed::<NewUser>(Value::Object(body.clone()));
+    let mut user = match attributes.and_then(|a| new_user(connection, a)) {
         Ok(u) => u,
         Err(e) => return Ok(Err(problem("INVALID_FORMAT", e.to_string(), None))),
     };
@@ -418,8 +444,8 @@ async fn load(state: &AppState, id: &str) -> Result<Job, MgmtError> {
 pub async fn get(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, MgmtError> {
-    Ok(Json(job_json(&load(&state, &id).await?)))
+) -> Result<Json<JobView>, MgmtError> {
+    Ok(Json(JobView::new(&load(&state, &id).await?)))
 }
 
 /// `GET /jobs/{id}/errors`: the users that failed, each with its problems (204 when none).

@@ -7,8 +7,9 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use gatehouse_core::signing_key::{KeyState, SigningKey};
-use serde_json::{Value, json};
+use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
+use utoipa::ToSchema;
 
 use super::error::MgmtError;
 use crate::AppState;
@@ -26,43 +27,75 @@ fn pem(der_b64: &str) -> String {
 
 /// Auth0's signing key object: `kid`, PEM `cert`, SHA-1 `fingerprint`/`thumbprint` of the
 /// certificate, and where the key stands in rotation.
-fn key_json(k: &SigningKey) -> Value {
-    let cert_b64 = k.public_jwk["x5c"][0].as_str().unwrap_or_default();
-    let der = STANDARD.decode(cert_b64).unwrap_or_default();
-    let sha1 = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, &der);
-    let hex: Vec<String> = sha1.as_ref().iter().map(|b| format!("{b:02X}")).collect();
-    let created = k.created_at.format(&Rfc3339).unwrap_or_default();
-    let mut out = json!({
-        "kid": k.kid,
-        "cert": pem(cert_b64),
-        "fingerprint": hex.join(":"),
-        "thumbprint": hex.concat().to_lowercase(),
-        "current": k.state == KeyState::Current,
-        "next": k.state == KeyState::Next,
-        "previous": k.state == KeyState::Previous,
-        "revoked": k.state == KeyState::Retired,
-    });
-    if k.state == KeyState::Current {
-        out["current_since"] = json!(created);
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyView {
+    /// Key id.
+    pub kid: String,
+    /// The certificate, PEM.
+    pub cert: String,
+    /// SHA-1 of the certificate, colon-separated hex.
+    pub fingerprint: String,
+    /// SHA-1 of the certificate, lower-case hex.
+    pub thumbprint: String,
+    /// Whether it signs now.
+    pub current: bool,
+    /// Whether it signs next.
+    pub next: bool,
+    /// Whether it signed before the current one.
+    pub previous: bool,
+    /// Whether it is retired.
+    pub revoked: bool,
+    /// Since when it signs (the current key only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_since: Option<String>,
+}
+
+/// The answer of a rotation: the key now current.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RotatedKeyView {
+    /// The certificate, PEM.
+    pub cert: String,
+    /// Key id.
+    pub kid: String,
+}
+
+impl KeyView {
+    /// The view of `k`.
+    pub fn new(k: &SigningKey) -> Self {
+        let cert_b64 = k.public_jwk["x5c"][0].as_str().unwrap_or_default();
+        let der = STANDARD.decode(cert_b64).unwrap_or_default();
+        let sha1 = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, &der);
+        let hex: Vec<String> = sha1.as_ref().iter().map(|b| format!("{b:02X}")).collect();
+        KeyView {
+            kid: k.kid.clone(),
+            cert: pem(cert_b64),
+            fingerprint: hex.join(":"),
+            thumbprint: hex.concat().to_lowercase(),
+            current: k.state == KeyState::Current,
+            next: k.state == KeyState::Next,
+            previous: k.state == KeyState::Previous,
+            revoked: k.state == KeyState::Retired,
+            current_since: (k.state == KeyState::Current)
+                .then(|| k.created_at.format(&Rfc3339).unwrap_or_default()),
+        }
     }
-    out
 }
 
 /// `GET /keys/signing`: a bare array, as Auth0 returns it.
-pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, MgmtError> {
+pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<KeyView>>, MgmtError> {
     let keys = state.stores.signing_keys.signing_keys().await?;
-    Ok(Json(Value::Array(keys.iter().map(key_json).collect())))
+    Ok(Json(keys.iter().map(KeyView::new).collect()))
 }
 
 /// `GET /keys/signing/{kid}`.
 pub async fn get(
     State(state): State<AppState>,
     Path(kid): Path<String>,
-) -> Result<Json<Value>, MgmtError> {
+) -> Result<Json<KeyView>, MgmtError> {
     let keys = state.stores.signing_keys.signing_keys().await?;
     keys.iter()
         .find(|k| k.kid == kid)
-        .map(|k| Json(key_json(k)))
+        .map(|k| Json(KeyView::new(k)))
         .ok_or_else(|| MgmtError::not_found("Signing key not found", "inexistent_signing_key"))
 }
 
@@ -91,10 +124,13 @@ pub async fn rotate(State(state): State<AppState>) -> Result<Response, MgmtError
         .iter()
         .find(|k| k.state == KeyState::Current)
         .ok_or_else(|| MgmtError::Internal(anyhow::anyhow!("no current key after rotation")))?;
-    let body = key_json(current);
+    let view = KeyView::new(current);
     Ok((
         StatusCode::CREATED,
-        Json(json!({"cert": body["cert"], "kid": body["kid"]})),
+        Json(RotatedKeyView {
+            cert: view.cert,
+            kid: view.kid,
+        }),
     )
         .into_response())
 }

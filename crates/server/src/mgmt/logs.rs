@@ -2,10 +2,10 @@
 
 use axum::Json;
 use axum::extract::{MatchedPath, OriginalUri, Path, Request, State};
-use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 use gatehouse_core::log::{LogEvent, LogFilter};
+use gatehouse_core::log_type::LogType;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use time::format_description::well_known::Rfc3339;
@@ -167,10 +167,7 @@ pub struct AuditDetails(pub Value);
 /// naming the route, the status, the calling client and the token's subject. Bodies are not
 /// logged: they carry passwords and secrets.
 pub async fn audit(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if matches!(
-        *request.method(),
-        Method::GET | Method::HEAD | Method::OPTIONS
-    ) {
+    if !super::is_write(request.method()) {
         return next.run(request).await;
     }
     let method = request.method().clone();
@@ -192,7 +189,14 @@ pub async fn audit(State(state): State<AppState>, request: Request, next: Next) 
         .and_then(|a| a.signed_by.clone());
     let response = next.run(Request::from_parts(parts, body)).await;
     let status = response.status();
-    let mut event = LogEvent::new(if status.is_success() { "sapi" } else { "fapi" });
+    let mut event = crate::audit::event(
+        &state.clock,
+        if status.is_success() {
+            LogType::SuccessApiOperation
+        } else {
+            LogType::FailedApiOperation
+        },
+    );
     event.description = Some(format!("{method} {route}"));
     event.ip = info.ip;
     event.user_agent = info.user_agent;

@@ -15,10 +15,12 @@ pub mod logs;
 pub mod page;
 pub mod resource_servers;
 pub mod roles;
+pub mod schema;
 pub mod spec;
 pub mod tenant;
 pub mod users;
 pub mod validate;
+pub mod view;
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -52,13 +54,36 @@ pub fn routes(state: AppState) -> Router<AppState> {
 /// emptied, so no token is minted from the old copy. A layer on the whole group, so no write
 /// handler can forget it.
 async fn refresh_catalog(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let write = !matches!(
-        *request.method(),
-        Method::GET | Method::HEAD | Method::OPTIONS
-    );
+    let write = is_write(request.method());
     let response = next.run(request).await;
     if write && response.status().is_success() {
         state.catalog.clear();
     }
     response
+}
+
+/// Whether a Management request may change something: what the audit records and what
+/// empties the catalog. Reads and preflights do not.
+pub fn is_write(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_are_the_methods_that_change_state() {
+        for (method, write) in [
+            (Method::GET, false),
+            (Method::HEAD, false),
+            (Method::OPTIONS, false),
+            (Method::POST, true),
+            (Method::PATCH, true),
+            (Method::PUT, true),
+            (Method::DELETE, true),
+        ] {
+            assert_eq!(is_write(&method), write, "{method}");
+        }
+    }
 }

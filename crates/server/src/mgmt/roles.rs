@@ -6,11 +6,12 @@ use axum::http::StatusCode;
 use gatehouse_core::ids;
 use gatehouse_core::role::{Permission, PermissionSource, Role};
 use gatehouse_core::store::{Page, StoreError};
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
-use super::body::{MgmtJson, MgmtQuery};
+use super::body::{MgmtJson, MgmtQuery, nullable, present, typed};
 use super::error::MgmtError;
 use super::page::{Checkpoint, PageQuery, envelope};
 use super::validate::{self as v, bad};
@@ -24,8 +25,125 @@ fn user_not_found() -> MgmtError {
     MgmtError::not_found("The user does not exist.", "inexistent_user")
 }
 
-fn role_json(r: &Role) -> Value {
-    json!({"id": r.id, "name": r.name, "description": r.description})
+/// A role in Auth0's representation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RoleView {
+    /// Its id.
+    pub id: String,
+    /// Unique name.
+    pub name: String,
+    /// What it is for.
+    pub description: String,
+}
+
+impl RoleView {
+    /// The view of `r`.
+    pub fn new(r: &Role) -> Self {
+        RoleView {
+            id: r.id.clone(),
+            name: r.name.clone(),
+            description: r.description.clone(),
+        }
+    }
+
+    fn json(r: &Role) -> Value {
+        serde_json::to_value(Self::new(r)).unwrap_or(Value::Null)
+    }
+}
+
+/// The body of `POST /roles` (`name` required) and `PATCH /roles/{id}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleBody {
+    /// Unique name.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = String, min_length = 1, max_length = 50)]
+    pub name: Option<String>,
+    /// What it is for (`null` empties it).
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, max_length = 140)]
+    pub description: Option<Option<String>>,
+}
+
+/// One permission: a scope of an API.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PermissionRef {
+    /// The API's identifier.
+    #[schema(min_length = 1, max_length = 600)]
+    pub resource_server_identifier: String,
+    /// A scope it defines.
+    #[schema(min_length = 1, max_length = 280)]
+    pub permission_name: String,
+}
+
+/// `{permissions: [...]}`, at least one.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PermissionsBody {
+    /// The permissions.
+    #[schema(min_items = 1)]
+    pub permissions: Vec<PermissionRef>,
+}
+
+/// `{users: [ids]}`, at least one.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UsersBody {
+    /// User ids.
+    #[schema(min_items = 1)]
+    pub users: Vec<String>,
+}
+
+/// `{roles: [ids]}`, at least one.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RolesBody {
+    /// Role ids.
+    #[schema(min_items = 1)]
+    pub roles: Vec<String>,
+}
+
+/// A permission as listed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PermissionView {
+    /// The scope.
+    pub permission_name: String,
+    /// The scope's description.
+    pub description: String,
+    /// The API's name.
+    pub resource_server_name: String,
+    /// The API's identifier.
+    pub resource_server_identifier: String,
+    /// Where a user's permission comes from (`GET /users/{id}/permissions` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sources: Option<Vec<PermissionSourceView>>,
+}
+
+/// Where a user's permission comes from.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PermissionSourceView {
+    /// The role's id (empty for a direct grant).
+    pub source_id: String,
+    /// The role's name (empty for a direct grant).
+    pub source_name: String,
+    /// `DIRECT` or `ROLE`.
+    pub source_type: String,
+}
+
+/// A member of a role.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RoleUserView {
+    /// The user.
+    pub user_id: String,
+    /// Email address.
+    pub email: Option<String>,
+    /// Name.
+    #[schema(value_type = Option<String>)]
+    pub name: Value,
+    /// Picture URL.
+    #[schema(value_type = Option<String>)]
+    pub picture: Value,
 }
 
 async fn find(state: &AppState, id: &str) -> Result<Role, MgmtError> {
@@ -42,33 +160,20 @@ async fn user_exists(state: &AppState, id: &str) -> Result<(), MgmtError> {
         .ok_or_else(user_not_found)
 }
 
-/// `{permissions: [{resource_server_identifier, permission_name}]}`; each must be a scope
-/// its API defines.
-async fn permissions_body(
-    state: &AppState,
-    body: &Map<String, Value>,
-) -> Result<Vec<Permission>, MgmtError> {
-    v::only_known(body, &["permissions"])?;
-    let items = v::required(body, "permissions")?
-        .as_array()
-        .ok_or_else(|| bad("permissions", "Expected type array"))?;
+/// The permissions of a body; each must be a scope its API defines.
+async fn permissions_body(state: &AppState, body: Value) -> Result<Vec<Permission>, MgmtError> {
+    let items = typed::<PermissionsBody>(body)?.permissions;
     if items.is_empty() {
         return Err(bad("permissions", "Array is too short (0), minimum 1"));
     }
     let mut out = Vec::with_capacity(items.len());
     for item in items {
-        let o = v::object("permissions[]", item)?;
-        v::only_known(o, &["resource_server_identifier", "permission_name"])?;
-        let rs_id = v::non_empty(
-            "resource_server_identifier",
-            o.get("resource_server_identifier").unwrap_or(&Value::Null),
-            600,
-        )?;
-        let name = v::non_empty(
-            "permission_name",
-            o.get("permission_name").unwrap_or(&Value::Null),
-            280,
-        )?;
+        let rs_id = item.resource_server_identifier;
+        v::max_chars("resource_server_identifier", &rs_id, 600)?;
+        v::not_blank("resource_server_identifier", &rs_id)?;
+        let name = item.permission_name;
+        v::max_chars("permission_name", &name, 280)?;
+        v::not_blank("permission_name", &name)?;
         let api = state
             .stores
             .resource_servers
@@ -94,10 +199,11 @@ async fn permissions_body(
     Ok(out)
 }
 
-/// `{<key>: [ids]}`, at least one.
-fn ids_body(body: &Map<String, Value>, key: &str) -> Result<Vec<String>, MgmtError> {
-    v::only_known(body, &[key])?;
-    let ids = v::strings(key, v::required(body, key)?, 255)?;
+/// Ids of a `{users}` or `{roles}` body, at least one.
+fn ids_body(key: &str, ids: Vec<String>) -> Result<Vec<String>, MgmtError> {
+    for id in &ids {
+        v::max_chars(key, id, 255)?;
+    }
     if ids.is_empty() {
         return Err(bad(key, "Array is too short (0), minimum 1"));
     }
@@ -126,7 +232,7 @@ pub async fn list(
         .list_roles(filter, page)
         .await?
         .iter()
-        .map(role_json)
+        .map(RoleView::json)
         .collect();
     let total = if totals {
         state.stores.roles.count_roles(filter).await?
@@ -141,22 +247,23 @@ pub async fn get(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, MgmtError> {
-    Ok(Json(role_json(&find(&state, &id).await?)))
+    Ok(Json(RoleView::json(&find(&state, &id).await?)))
 }
 
-fn apply(role: &mut Role, body: &Map<String, Value>) -> Result<(), MgmtError> {
-    v::only_known(body, &["name", "description"])?;
-    if let Some(n) = body.get("name") {
-        role.name = v::non_empty("name", n, 50)?;
+impl RoleBody {
+    fn apply(self, role: &mut Role) -> Result<(), MgmtError> {
+        if let Some(n) = self.name {
+            v::max_chars("name", &n, 50)?;
+            v::not_blank("name", &n)?;
+            role.name = n;
+        }
+        if let Some(d) = self.description {
+            let d = d.unwrap_or_default();
+            v::max_chars("description", &d, 140)?;
+            role.description = d;
+        }
+        Ok(())
     }
-    if let Some(d) = body.get("description") {
-        role.description = if d.is_null() {
-            String::new()
-        } else {
-            v::string("description", d, 140)?
-        };
-    }
-    Ok(())
 }
 
 fn role_conflict(e: StoreError) -> MgmtError {
@@ -169,40 +276,44 @@ fn role_conflict(e: StoreError) -> MgmtError {
 /// `POST /roles`: 200 with the role, as Auth0's specification says.
 pub async fn create(
     State(state): State<AppState>,
-    MgmtJson(body): MgmtJson<Map<String, Value>>,
+    MgmtJson(body): MgmtJson<Value>,
 ) -> Result<Json<Value>, MgmtError> {
-    v::required(&body, "name")?;
+    let body: RoleBody = typed(body)?;
+    if body.name.is_none() {
+        return Err(v::missing("name"));
+    }
     let mut role = Role {
         id: ids::new_role_id(),
         name: String::new(),
         description: String::new(),
         created_at: OffsetDateTime::now_utc(),
     };
-    apply(&mut role, &body)?;
+    body.apply(&mut role)?;
     state
         .stores
         .roles
         .insert_role(&role)
         .await
         .map_err(role_conflict)?;
-    Ok(Json(role_json(&role)))
+    Ok(Json(RoleView::json(&role)))
 }
 
 /// `PATCH /roles/{id}`.
 pub async fn update(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    MgmtJson(body): MgmtJson<Map<String, Value>>,
+    MgmtJson(body): MgmtJson<Value>,
 ) -> Result<Json<Value>, MgmtError> {
+    let body: RoleBody = typed(body)?;
     let mut role = find(&state, &id).await?;
-    apply(&mut role, &body)?;
+    body.apply(&mut role)?;
     state
         .stores
         .roles
         .update_role(&role)
         .await
         .map_err(role_conflict)?;
-    Ok(Json(role_json(&role)))
+    Ok(Json(RoleView::json(&role)))
 }
 
 /// `DELETE /roles/{id}`.
@@ -210,16 +321,14 @@ pub async fn delete(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, MgmtError> {
-    state
-        .stores
-        .roles
-        .delete_role(&id)
-        .await
-        .map_err(|e| MgmtError::or_missing(e, not_found))?;
-    Ok(StatusCode::OK)
+    MgmtError::deleted(
+        state.stores.roles.delete_role(&id).await,
+        not_found,
+        StatusCode::OK,
+    )
 }
 
-async fn permission_json(state: &AppState, p: &Permission) -> Result<Value, MgmtError> {
+async fn permission_view(state: &AppState, p: &Permission) -> Result<PermissionView, MgmtError> {
     let api = state
         .stores
         .resource_servers
@@ -230,12 +339,13 @@ async fn permission_json(state: &AppState, p: &Permission) -> Result<Value, Mgmt
         .and_then(|a| a.scopes.iter().find(|s| s.value == p.permission_name))
         .map(|s| s.description.clone())
         .unwrap_or_default();
-    Ok(json!({
-        "permission_name": p.permission_name,
-        "description": description,
-        "resource_server_name": api.map(|a| a.name).unwrap_or_default(),
-        "resource_server_identifier": p.resource_server_identifier,
-    }))
+    Ok(PermissionView {
+        permission_name: p.permission_name.clone(),
+        description,
+        resource_server_name: api.map(|a| a.name).unwrap_or_default(),
+        resource_server_identifier: p.resource_server_identifier.clone(),
+        sources: None,
+    })
 }
 
 /// `GET /roles/{id}/permissions`.
@@ -249,7 +359,7 @@ pub async fn permissions(
     let totals = q.include_totals()?;
     let mut items = Vec::new();
     for p in state.stores.roles.role_permissions(&id, page).await? {
-        items.push(permission_json(&state, &p).await?);
+        items.push(json!(permission_view(&state, &p).await?));
     }
     let total = if totals {
         state.stores.roles.count_role_permissions(&id).await?
@@ -263,10 +373,10 @@ pub async fn permissions(
 pub async fn add_permissions(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    MgmtJson(body): MgmtJson<Map<String, Value>>,
+    MgmtJson(body): MgmtJson<Value>,
 ) -> Result<StatusCode, MgmtError> {
     find(&state, &id).await?;
-    let perms = permissions_body(&state, &body).await?;
+    let perms = permissions_body(&state, body).await?;
     state.stores.roles.add_role_permissions(&id, &perms).await?;
     Ok(StatusCode::CREATED)
 }
@@ -275,10 +385,10 @@ pub async fn add_permissions(
 pub async fn remove_permissions(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    MgmtJson(body): MgmtJson<Map<String, Value>>,
+    MgmtJson(body): MgmtJson<Value>,
 ) -> Result<StatusCode, MgmtError> {
     find(&state, &id).await?;
-    let perms = permissions_body(&state, &body).await?;
+    let perms = permissions_body(&state, body).await?;
     state
         .stores
         .roles
@@ -311,11 +421,11 @@ pub async fn users(
     let mut items = Vec::new();
     for user_id in state.stores.roles.role_users(&id, page).await? {
         if let Some(u) = state.stores.users.user(&user_id).await? {
-            items.push(json!({
-                "user_id": u.user_id,
-                "email": u.email,
-                "name": u.profile.get("name").cloned().unwrap_or(Value::Null),
-                "picture": u.profile.get("picture").cloned().unwrap_or(Value::Null),
+            items.push(json!(RoleUserView {
+                name: u.profile.get("name").cloned().unwrap_or(Value::Null),
+                picture: u.profile.get("picture").cloned().unwrap_or(Value::Null),
+                user_id: u.user_id,
+                email: u.email,
             }));
         }
     }
@@ -341,10 +451,10 @@ pub async fn users(
 pub async fn add_users(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    MgmtJson(body): MgmtJson<Map<String, Value>>,
+    MgmtJson(body): MgmtJson<Value>,
 ) -> Result<StatusCode, MgmtError> {
     find(&state, &id).await?;
-    let users = ids_body(&body, "users")?;
+    let users = ids_body("users", typed::<UsersBody>(body)?.users)?;
     for u in &users {
         user_exists(&state, u).await?;
     }
@@ -367,7 +477,7 @@ pub async fn user_roles(
         .user_roles(&id, page)
         .await?
         .iter()
-        .map(role_json)
+        .map(RoleView::json)
         .collect();
     let total = if totals {
         state.stores.roles.count_user_roles(&id).await?
@@ -390,10 +500,10 @@ async fn checked_roles(state: &AppState, ids: &[String]) -> Result<(), MgmtError
 pub async fn add_user_roles(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    MgmtJson(body): MgmtJson<Map<String, Value>>,
+    MgmtJson(body): MgmtJson<Value>,
 ) -> Result<StatusCode, MgmtError> {
     user_exists(&state, &id).await?;
-    let roles = ids_body(&body, "roles")?;
+    let roles = ids_body("roles", typed::<RolesBody>(body)?.roles)?;
     checked_roles(&state, &roles).await?;
     state.stores.roles.add_user_roles(&id, &roles).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -403,10 +513,10 @@ pub async fn add_user_roles(
 pub async fn remove_user_roles(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    MgmtJson(body): MgmtJson<Map<String, Value>>,
+    MgmtJson(body): MgmtJson<Value>,
 ) -> Result<StatusCode, MgmtError> {
     user_exists(&state, &id).await?;
-    let roles = ids_body(&body, "roles")?;
+    let roles = ids_body("roles", typed::<RolesBody>(body)?.roles)?;
     state.stores.roles.remove_user_roles(&id, &roles).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -428,20 +538,25 @@ pub async fn user_permissions(
         .skip(usize::try_from(page.offset).unwrap_or(usize::MAX))
         .take(page.limit as usize)
     {
-        let mut p = permission_json(&state, &up.permission).await?;
-        p["sources"] = up
-            .sources
-            .iter()
-            .map(|s| match s {
-                PermissionSource::Direct => {
-                    json!({"source_id": "", "source_name": "", "source_type": "DIRECT"})
-                }
-                PermissionSource::Role { id, name } => {
-                    json!({"source_id": id, "source_name": name, "source_type": "ROLE"})
-                }
-            })
-            .collect();
-        items.push(p);
+        let mut p = permission_view(&state, &up.permission).await?;
+        p.sources = Some(
+            up.sources
+                .iter()
+                .map(|s| match s {
+                    PermissionSource::Direct => PermissionSourceView {
+                        source_id: String::new(),
+                        source_name: String::new(),
+                        source_type: "DIRECT".into(),
+                    },
+                    PermissionSource::Role { id, name } => PermissionSourceView {
+                        source_id: id.clone(),
+                        source_name: name.clone(),
+                        source_type: "ROLE".into(),
+                    },
+                })
+                .collect(),
+        );
+        items.push(json!(p));
     }
     Ok(Json(envelope("permissions", items, page, total, totals)))
 }
@@ -450,10 +565,10 @@ pub async fn user_permissions(
 pub async fn add_user_permissions(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    MgmtJson(body): MgmtJson<Map<String, Value>>,
+    MgmtJson(body): MgmtJson<Value>,
 ) -> Result<StatusCode, MgmtError> {
     user_exists(&state, &id).await?;
-    let perms = permissions_body(&state, &body).await?;
+    let perms = permissions_body(&state, body).await?;
     state.stores.roles.add_user_permissions(&id, &perms).await?;
     Ok(StatusCode::CREATED)
 }
@@ -462,10 +577,10 @@ pub async fn add_user_permissions(
 pub async fn remove_user_permissions(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    MgmtJson(body): MgmtJson<Map<String, Value>>,
+    MgmtJson(body): MgmtJson<Value>,
 ) -> Result<StatusCode, MgmtError> {
     user_exists(&state, &id).await?;
-    let perms = permissions_body(&state, &body).await?;
+    let perms = permissions_body(&state, body).await?;
     state
         .stores
         .roles

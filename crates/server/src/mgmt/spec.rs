@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::{
     client_grants, clients, connections, emails, identities, jobs, keys, logs, resource_servers,
-    roles, tenant, users,
+    roles, schema, tenant, users,
 };
 use crate::AppState;
 
@@ -219,7 +219,9 @@ fn error_response(description: &str) -> Value {
 /// The OpenAPI 3.1 document for a tenant at `issuer`.
 pub fn openapi(issuer: &str) -> Value {
     let mut paths = Map::new();
+    let mut registry = schema::Registry::default();
     for op in OPERATIONS {
+        let bodies = schema::bodies(&mut registry, op.method, op.path);
         let params: Vec<Value> = op
             .path
             .split('/')
@@ -227,7 +229,11 @@ pub fn openapi(issuer: &str) -> Value {
             .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
             .collect();
         let mut responses = Map::new();
-        responses.insert(op.success.to_string(), json!({"description": "Success"}));
+        let mut success = json!({"description": "Success"});
+        if let Some(body) = bodies.response {
+            success["content"] = json!({"application/json": {"schema": body}});
+        }
+        responses.insert(op.success.to_string(), success);
         for (code, what) in [
             ("400", "Invalid request body or query"),
             ("401", "Missing or invalid token"),
@@ -236,6 +242,9 @@ pub fn openapi(issuer: &str) -> Value {
             ("429", "Too many requests"),
         ] {
             responses.insert(code.into(), error_response(what));
+        }
+        if matches!(op.method, "post" | "patch") {
+            responses.insert("409".into(), error_response("Conflict"));
         }
         let mut operation = json!({
             "operationId": format!("{}_{}", op.method, op.path.trim_start_matches('/').replace(['/', '-'], "_").replace(['{', '}'], "")),
@@ -267,9 +276,12 @@ pub fn openapi(issuer: &str) -> Value {
                 }}},
             });
         } else if op.body {
+            let body = bodies
+                .request
+                .unwrap_or_else(|| json!({"type": ["object", "array"]}));
             operation["requestBody"] = json!({
                 "required": true,
-                "content": {"application/json": {"schema": {"type": ["object", "array"]}}},
+                "content": {"application/json": {"schema": body}},
             });
         }
         let item = paths
@@ -277,6 +289,20 @@ pub fn openapi(issuer: &str) -> Value {
             .or_insert_with(|| Value::Object(Map::new()));
         item[op.method] = operation;
     }
+    let mut schemas: Map<String, Value> = registry.into_schemas().into_iter().collect();
+    schemas.insert(
+        "Error".into(),
+        json!({
+            "type": "object",
+            "required": ["statusCode", "error", "message", "errorCode"],
+            "properties": {
+                "statusCode": {"type": "integer"},
+                "error": {"type": "string"},
+                "message": {"type": "string"},
+                "errorCode": {"type": "string"},
+            },
+        }),
+    );
     let scopes: Map<String, Value> = gatehouse_core::seed::MANAGEMENT_SCOPES
         .iter()
         .map(|s| ((*s).to_owned(), json!(s)))
@@ -293,18 +319,7 @@ pub fn openapi(issuer: &str) -> Value {
                     "flows": {"clientCredentials": {"tokenUrl": format!("{issuer}oauth/token"), "scopes": scopes}},
                 },
             },
-            "schemas": {
-                "Error": {
-                    "type": "object",
-                    "required": ["statusCode", "error", "message", "errorCode"],
-                    "properties": {
-                        "statusCode": {"type": "integer"},
-                        "error": {"type": "string"},
-                        "message": {"type": "string"},
-                        "errorCode": {"type": "string"},
-                    },
-                },
-            },
+            "schemas": schemas,
         },
     })
 }

@@ -8,9 +8,11 @@ use gatehouse_core::tenant::{
     DEFAULT_IDLE_SESSION_LIFETIME_HOURS, DEFAULT_SESSION_LIFETIME_HOURS,
     MAX_SESSION_LIFETIME_HOURS, TenantSettings,
 };
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
 
-use super::body::MgmtJson;
+use super::body::{MgmtJson, nullable, present, typed};
 use super::error::MgmtError;
 use super::validate::{self as v, bad};
 use crate::AppState;
@@ -19,33 +21,122 @@ async fn load(state: &AppState) -> Result<TenantSettings, MgmtError> {
     Ok(state.stores.tenant.tenant().await?.unwrap_or_default())
 }
 
-fn settings_json(t: &TenantSettings) -> Value {
-    json!({
-        "friendly_name": t.friendly_name,
-        "support_email": t.support_email,
-        "default_audience": t.default_audience.clone().unwrap_or_default(),
-        "default_directory": t.default_directory.clone().unwrap_or_default(),
-        "allowed_logout_urls": t.allowed_logout_urls,
-        "picture_url": t.logo_url,
-        "session_lifetime": t.session_lifetime.unwrap_or(DEFAULT_SESSION_LIFETIME_HOURS),
-        "idle_session_lifetime": t.idle_session_lifetime.unwrap_or(DEFAULT_IDLE_SESSION_LIFETIME_HOURS),
-        "flags": {"enable_client_connections": t.enables_new_clients_everywhere()},
-    })
+/// Tenant flags.
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TenantFlags {
+    /// Whether a new client is enabled on every connection (default true).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = bool)]
+    pub enable_client_connections: Option<bool>,
 }
 
-fn optional_text(key: &str, value: &Value, max: usize) -> Result<Option<String>, MgmtError> {
-    if value.is_null() {
-        return Ok(None);
+/// The tenant settings the grants, logout and the login pages read.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TenantSettingsView {
+    /// The tenant's name on login pages.
+    pub friendly_name: Option<String>,
+    /// Support address on login pages.
+    pub support_email: Option<String>,
+    /// Audience of tokens asked for without one (empty: none).
+    pub default_audience: String,
+    /// Database connection of password grants without a realm (empty: none).
+    pub default_directory: String,
+    /// Where logout may return to without a client.
+    pub allowed_logout_urls: Vec<String>,
+    /// Logo on login pages.
+    pub picture_url: Option<String>,
+    /// Session lifetime in hours.
+    pub session_lifetime: u32,
+    /// Idle session lifetime in hours.
+    pub idle_session_lifetime: u32,
+    /// Flags.
+    pub flags: TenantFlags,
+}
+
+impl TenantSettingsView {
+    /// The view of `t`, with Auth0's defaults.
+    pub fn new(t: &TenantSettings) -> Self {
+        TenantSettingsView {
+            friendly_name: t.friendly_name.clone(),
+            support_email: t.support_email.clone(),
+            default_audience: t.default_audience.clone().unwrap_or_default(),
+            default_directory: t.default_directory.clone().unwrap_or_default(),
+            allowed_logout_urls: t.allowed_logout_urls.clone(),
+            picture_url: t.logo_url.clone(),
+            session_lifetime: t.session_lifetime.unwrap_or(DEFAULT_SESSION_LIFETIME_HOURS),
+            idle_session_lifetime: t
+                .idle_session_lifetime
+                .unwrap_or(DEFAULT_IDLE_SESSION_LIFETIME_HOURS),
+            flags: TenantFlags {
+                enable_client_connections: Some(t.enables_new_clients_everywhere()),
+            },
+        }
     }
-    let s = v::string(key, value, max)?;
+}
+
+/// A patchable property: absent leaves it, `null` unsets it.
+type Patch<T> = Option<Option<T>>;
+
+/// The body of `PATCH /tenants/settings`; `null` or `""` unsets a text.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TenantSettingsPatch {
+    /// The tenant's name on login pages.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, max_length = 255)]
+    pub friendly_name: Patch<String>,
+    /// Support address.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, max_length = 320)]
+    pub support_email: Patch<String>,
+    /// Audience of tokens asked for without one.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, max_length = 600)]
+    pub default_audience: Patch<String>,
+    /// A database connection's name.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, max_length = 128)]
+    pub default_directory: Patch<String>,
+    /// Where logout may return to without a client.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Vec<String>)]
+    pub allowed_logout_urls: Option<Vec<String>>,
+    /// Logo on login pages.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, format = "uri")]
+    pub picture_url: Patch<String>,
+    /// Hours, or `null` for the default.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 8760)]
+    pub session_lifetime: Patch<Value>,
+    /// Hours, or `null` for the default.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 8760)]
+    pub idle_session_lifetime: Patch<Value>,
+    /// Flags.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = TenantFlags)]
+    pub flags: Option<TenantFlags>,
+}
+
+fn optional_text(
+    key: &str,
+    value: Option<String>,
+    max: usize,
+) -> Result<Option<String>, MgmtError> {
+    let Some(s) = value else {
+        return Ok(None);
+    };
+    v::max_chars(key, &s, max)?;
     Ok((!s.is_empty()).then_some(s))
 }
 
 /// A lifetime in whole hours, or `null` for Auth0's default.
-fn hours(key: &str, value: &Value) -> Result<Option<u32>, MgmtError> {
-    if value.is_null() {
+fn hours(key: &str, value: Option<Value>) -> Result<Option<u32>, MgmtError> {
+    let Some(value) = value else {
         return Ok(None);
-    }
+    };
     value
         .as_u64()
         .filter(|h| (1..=u64::from(MAX_SESSION_LIFETIME_HOURS)).contains(h))
@@ -60,110 +151,138 @@ fn hours(key: &str, value: &Value) -> Result<Option<u32>, MgmtError> {
 }
 
 /// `GET /tenants/settings`.
-pub async fn get_settings(State(state): State<AppState>) -> Result<Json<Value>, MgmtError> {
-    Ok(Json(settings_json(&load(&state).await?)))
+pub async fn get_settings(
+    State(state): State<AppState>,
+) -> Result<Json<TenantSettingsView>, MgmtError> {
+    Ok(Json(TenantSettingsView::new(&load(&state).await?)))
 }
 
 /// `PATCH /tenants/settings`.
 pub async fn update_settings(
     State(state): State<AppState>,
-    MgmtJson(body): MgmtJson<Map<String, Value>>,
-) -> Result<Json<Value>, MgmtError> {
-    v::only_known(
-        &body,
-        &[
-            "friendly_name",
-            "support_email",
-            "default_audience",
-            "default_directory",
-            "allowed_logout_urls",
-            "picture_url",
-            "session_lifetime",
-            "idle_session_lifetime",
-            "flags",
-        ],
-    )?;
+    MgmtJson(body): MgmtJson<Value>,
+) -> Result<Json<TenantSettingsView>, MgmtError> {
+    let body: TenantSettingsPatch = typed(body)?;
     let mut t = load(&state).await?;
-    for (key, value) in &body {
-        match key.as_str() {
-            "friendly_name" => t.friendly_name = optional_text(key, value, 255)?,
-            "support_email" => {
-                t.support_email = optional_text(key, value, 320)?;
-                if t.support_email.as_deref().is_some_and(|e| !e.contains('@')) {
-                    return Err(bad(key, "must be an email address"));
-                }
-            }
-            "default_audience" => t.default_audience = optional_text(key, value, 600)?,
-            "default_directory" => {
-                t.default_directory = optional_text(key, value, 128)?;
-                if let Some(name) = &t.default_directory {
-                    let c = state.stores.connections.connection_by_name(name).await?;
-                    if c.is_none_or(|c| c.strategy != "auth0") {
-                        return Err(bad(key, "must name a database connection"));
-                    }
-                }
-            }
-            "allowed_logout_urls" => t.allowed_logout_urls = v::strings(key, value, 2000)?,
-            "picture_url" => {
-                t.logo_url = if value.is_null() {
-                    None
-                } else {
-                    Some(v::url(key, value, false)?)
-                };
-            }
-            "session_lifetime" => t.session_lifetime = hours(key, value)?,
-            "idle_session_lifetime" => t.idle_session_lifetime = hours(key, value)?,
-            "flags" => {
-                let flags = v::object(key, value)?;
-                v::only_known(flags, &["enable_client_connections"])?;
-                if let Some(on) = flags.get("enable_client_connections") {
-                    t.enable_client_connections =
-                        Some(v::boolean("flags.enable_client_connections", on)?);
-                }
-            }
-            _ => {}
+    if let Some(n) = body.friendly_name {
+        t.friendly_name = optional_text("friendly_name", n, 255)?;
+    }
+    if let Some(e) = body.support_email {
+        t.support_email = optional_text("support_email", e, 320)?;
+        if t.support_email.as_deref().is_some_and(|e| !e.contains('@')) {
+            return Err(bad("support_email", "must be an email address"));
         }
     }
+    if let Some(a) = body.default_audience {
+        t.default_audience = optional_text("default_audience", a, 600)?;
+    }
+    if let Some(d) = body.default_directory {
+        t.default_directory = optional_text("default_directory", d, 128)?;
+        if let Some(name) = &t.default_directory {
+            let c = state.stores.connections.connection_by_name(name).await?;
+            if c.is_none_or(|c| !c.strategy.is_database()) {
+                return Err(bad("default_directory", "must name a database connection"));
+            }
+        }
+    }
+    if let Some(urls) = body.allowed_logout_urls {
+        for u in &urls {
+            v::max_chars("allowed_logout_urls", u, 2000)?;
+        }
+        t.allowed_logout_urls = urls;
+    }
+    if let Some(p) = body.picture_url {
+        if let Some(u) = &p {
+            v::check_url("picture_url", u, false)?;
+        }
+        t.logo_url = p;
+    }
+    if let Some(h) = body.session_lifetime {
+        t.session_lifetime = hours("session_lifetime", h)?;
+    }
+    if let Some(h) = body.idle_session_lifetime {
+        t.idle_session_lifetime = hours("idle_session_lifetime", h)?;
+    }
+    if let Some(on) = body.flags.and_then(|f| f.enable_client_connections) {
+        t.enable_client_connections = Some(on);
+    }
     state.stores.tenant.update_tenant(&t).await?;
-    Ok(Json(settings_json(&t)))
+    Ok(Json(TenantSettingsView::new(&t)))
 }
 
-fn branding_json(t: &TenantSettings) -> Value {
-    json!({"colors": {"primary": t.primary_color}, "logo_url": t.logo_url})
+/// Colours of the login pages.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Colors {
+    /// `#rrggbb`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, pattern = "^#[0-9a-fA-F]{6}$")]
+    pub primary: Option<String>,
+    /// Accepted, as in Auth0, and not used.
+    #[serde(default, skip_serializing)]
+    #[schema(value_type = Option<Value>)]
+    pub page_background: Option<Value>,
+}
+
+/// Universal Login branding.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BrandingView {
+    /// Colours.
+    pub colors: Colors,
+    /// Logo.
+    pub logo_url: Option<String>,
+}
+
+/// The body of `PATCH /branding`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BrandingPatch {
+    /// Colours.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Colors)]
+    pub colors: Option<Colors>,
+    /// Logo (`null` removes it).
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, format = "uri")]
+    pub logo_url: Patch<String>,
+}
+
+fn branding(t: &TenantSettings) -> BrandingView {
+    BrandingView {
+        colors: Colors {
+            primary: t.primary_color.clone(),
+            page_background: None,
+        },
+        logo_url: t.logo_url.clone(),
+    }
 }
 
 /// `GET /branding`.
-pub async fn get_branding(State(state): State<AppState>) -> Result<Json<Value>, MgmtError> {
-    Ok(Json(branding_json(&load(&state).await?)))
+pub async fn get_branding(State(state): State<AppState>) -> Result<Json<BrandingView>, MgmtError> {
+    Ok(Json(branding(&load(&state).await?)))
 }
 
 /// `PATCH /branding`: `colors.primary` (`#rrggbb`) and `logo_url`.
 pub async fn update_branding(
     State(state): State<AppState>,
-    MgmtJson(body): MgmtJson<Map<String, Value>>,
-) -> Result<Json<Value>, MgmtError> {
-    v::only_known(&body, &["colors", "logo_url"])?;
+    MgmtJson(body): MgmtJson<Value>,
+) -> Result<Json<BrandingView>, MgmtError> {
+    let body: BrandingPatch = typed(body)?;
     let mut t = load(&state).await?;
-    if let Some(colors) = body.get("colors") {
-        let colors = v::object("colors", colors)?;
-        v::only_known(colors, &["primary", "page_background"])?;
-        if let Some(p) = colors.get("primary") {
-            let p = v::string("colors.primary", p, 7)?;
-            // Only a plain hex colour reaches the page's CSS.
-            if p.len() != 7 || !p.starts_with('#') || !p[1..].bytes().all(|b| b.is_ascii_hexdigit())
-            {
-                return Err(bad("colors.primary", "must be #rrggbb"));
-            }
-            t.primary_color = Some(p);
+    if let Some(p) = body.colors.and_then(|c| c.primary) {
+        v::max_chars("colors.primary", &p, 7)?;
+        // Only a plain hex colour reaches the page's CSS.
+        if p.len() != 7 || !p.starts_with('#') || !p[1..].bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(bad("colors.primary", "must be #rrggbb"));
         }
+        t.primary_color = Some(p);
     }
-    if let Some(logo) = body.get("logo_url") {
-        t.logo_url = if logo.is_null() {
-            None
-        } else {
-            Some(v::url("logo_url", logo, false)?)
-        };
+    if let Some(logo) = body.logo_url {
+        if let Some(u) = &logo {
+            v::check_url("logo_url", u, false)?;
+        }
+        t.logo_url = logo;
     }
     state.stores.tenant.update_tenant(&t).await?;
-    Ok(Json(branding_json(&t)))
+    Ok(Json(branding(&t)))
 }

@@ -20,7 +20,8 @@ pub fn bad(property: &str, what: impl std::fmt::Display) -> MgmtError {
     MgmtError::invalid_body(format!("'{what}' on property {property}."))
 }
 
-fn type_name(v: &Value) -> &'static str {
+/// The JSON Schema type name of `v`.
+pub fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "boolean",
@@ -45,24 +46,42 @@ pub fn string(property: &str, v: &Value, max: usize) -> Result<String, MgmtError
     let s = v
         .as_str()
         .ok_or_else(|| wrong_type(property, "string", v))?;
-    if s.chars().count() > max {
+    max_chars(property, s, max)?;
+    Ok(s.to_owned())
+}
+
+/// Passes if `s` has at most `max` characters.
+pub fn max_chars(property: &str, s: &str, max: usize) -> Result<(), MgmtError> {
+    let n = s.chars().count();
+    if n > max {
         return Err(bad(
             property,
-            format!(
-                "String is too long ({} chars), maximum {max}",
-                s.chars().count()
-            ),
+            format!("String is too long ({n} chars), maximum {max}"),
         ));
     }
-    Ok(s.to_owned())
+    Ok(())
+}
+
+/// Passes if `s` is not blank.
+pub fn not_blank(property: &str, s: &str) -> Result<(), MgmtError> {
+    if s.trim().is_empty() {
+        return Err(bad(property, "String is too short (0 chars), minimum 1"));
+    }
+    Ok(())
+}
+
+/// Passes if `n` is in `min..=max`.
+pub fn in_range(property: &str, n: i64, min: i64, max: i64) -> Result<(), MgmtError> {
+    if n < min || n > max {
+        return Err(bad(property, format!("Value {n} is outside {min}..={max}")));
+    }
+    Ok(())
 }
 
 /// A non-empty string of at most `max` characters.
 pub fn non_empty(property: &str, v: &Value, max: usize) -> Result<String, MgmtError> {
     let s = string(property, v, max)?;
-    if s.trim().is_empty() {
-        return Err(bad(property, "String is too short (0 chars), minimum 1"));
-    }
+    not_blank(property, &s)?;
     Ok(s)
 }
 
@@ -77,9 +96,7 @@ pub fn integer(property: &str, v: &Value, min: i64, max: i64) -> Result<i64, Mgm
     let n = v
         .as_i64()
         .ok_or_else(|| wrong_type(property, "integer", v))?;
-    if n < min || n > max {
-        return Err(bad(property, format!("Value {n} is outside {min}..={max}")));
-    }
+    in_range(property, n, min, max)?;
     Ok(n)
 }
 
@@ -110,7 +127,15 @@ pub fn one_of(property: &str, v: &Value, allowed: &[&str]) -> Result<String, Mgm
 /// An absolute URL; `https_only` for fields Auth0 restricts to https.
 pub fn url(property: &str, v: &Value, https_only: bool) -> Result<String, MgmtError> {
     let s = string(property, v, 2000)?;
-    let parsed = url::Url::parse(&s).map_err(|_| {
+    check_url(property, &s, https_only)?;
+    Ok(s)
+}
+
+/// Passes if `s` is an absolute URL of at most 2000 characters; `https_only` for fields Auth0
+/// restricts to https.
+pub fn check_url(property: &str, s: &str, https_only: bool) -> Result<(), MgmtError> {
+    max_chars(property, s, 2000)?;
+    let parsed = url::Url::parse(s).map_err(|_| {
         bad(
             property,
             "Object didn't pass validation for format absolute-uri",
@@ -130,7 +155,7 @@ pub fn url(property: &str, v: &Value, https_only: bool) -> Result<String, MgmtEr
             ),
         ));
     }
-    Ok(s)
+    Ok(())
 }
 
 /// An object.

@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::log::LogEvent;
+use gatehouse_core::log_type::LogType;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -76,13 +77,13 @@ pub async fn signup(
     caller: CallerInfo,
     body: Bytes,
 ) -> Result<Response, OAuthError> {
-    let mut event = LogEvent::new("fs");
+    let mut event = crate::audit::event(&state.clock, LogType::FailedSignup);
     event.ip = caller.ip;
     event.user_agent = caller.user_agent;
     let result = run(&state, &body, &mut event).await?;
     match &result {
         Ok(_) => {
-            event.kind = "ss".into();
+            event.kind = LogType::SuccessSignup;
             event.description = Some("Successful signup".into());
         }
         Err(e) => event.description = Some(e.description.clone()),
@@ -131,7 +132,7 @@ async fn run(
             "The connection does not exist, is not a database connection, or is not enabled for this application",
         )));
     };
-    if conn.options.get("disable_signup") == Some(&json!(true)) {
+    if conn.options.database().is_some_and(|d| d.signup_disabled()) {
         return Ok(Err(SignupError::bad(
             "operation_not_allowed",
             "Public signup is disabled",
@@ -211,7 +212,7 @@ pub async fn change_password(
         .connections
         .connection_by_name(&connection)
         .await?
-        .filter(|c| c.strategy == "auth0");
+        .filter(|c| c.strategy.is_database());
     // An application may send reset mail only for a connection it is enabled on (an unknown
     // application is enabled on none). Without `client_id`, as Auth0 allows, the mail names
     // no application: it goes to the account's own address with a link to our own page.
@@ -243,7 +244,7 @@ pub async fn change_password(
         return Ok(sent());
     };
     reset::queue_reset_link(&state, user, identity, address, &email).await?;
-    let mut event = LogEvent::new("scpr");
+    let mut event = crate::audit::event(&state.clock, LogType::SuccessChangePasswordRequest);
     event.description = Some("Password reset email queued".into());
     event.user_id = Some(user.user_id.clone());
     event.client_id = req.client_id.clone();

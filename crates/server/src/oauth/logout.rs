@@ -15,7 +15,7 @@ use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use gatehouse_core::log::LogEvent;
+use gatehouse_core::log_type::LogType;
 use gatehouse_core::redirect_uri;
 use gatehouse_core::session::Session;
 use serde::Deserialize;
@@ -215,7 +215,7 @@ async fn end_session(
             .revoke_session(&state.hasher.hash(id), now)
             .await?;
         if let Some(s) = session {
-            let mut event = LogEvent::new("slo");
+            let mut event = crate::audit::event(&state.clock, LogType::SuccessLogout);
             event.description = Some("User successfully logged out".into());
             event.user_id = Some(s.user_id);
             event.client_id = client_id.map(str::to_owned);

@@ -24,10 +24,6 @@ async fn all_clients(state: &AppState) -> Result<Vec<Client>, OAuthError> {
         .await?)
 }
 
-fn mobile<'a>(c: &'a Client, platform: &str) -> Option<&'a serde_json::Map<String, Value>> {
-    c.settings.extra.get("mobile")?.get(platform)?.as_object()
-}
-
 /// iOS: `{applinks: {apps: [], details: [{appID, paths}]}, webcredentials: {apps}}`.
 pub async fn apple_app_site_association(
     State(state): State<AppState>,
@@ -35,16 +31,13 @@ pub async fn apple_app_site_association(
     let mut details = Vec::new();
     let mut apps = Vec::new();
     for c in all_clients(&state).await? {
-        let Some(ios) = mobile(&c, "ios") else {
+        let Some(ios) = c.settings.mobile.as_ref().and_then(|m| m.ios.as_ref()) else {
             continue;
         };
-        let (Some(team), Some(bundle)) = (
-            ios.get("team_id").and_then(Value::as_str),
-            ios.get("app_bundle_identifier").and_then(Value::as_str),
-        ) else {
+        let (Some(app_id), Some(bundle)) = (ios.app_id(), ios.app_bundle_identifier.as_deref())
+        else {
             continue;
         };
-        let app_id = format!("{team}.{bundle}");
         details.push(json!({"appID": app_id, "paths": [format!("/ios/{bundle}/*")]}));
         apps.push(Value::String(app_id));
     }
@@ -61,16 +54,13 @@ pub async fn apple_app_site_association(
 pub async fn assetlinks(State(state): State<AppState>) -> Result<impl IntoResponse, OAuthError> {
     let mut statements = Vec::new();
     for c in all_clients(&state).await? {
-        let Some(android) = mobile(&c, "android") else {
+        let Some(android) = c.settings.mobile.as_ref().and_then(|m| m.android.as_ref()) else {
             continue;
         };
-        let Some(package) = android.get("app_package_name").and_then(Value::as_str) else {
+        let Some(package) = android.app_package_name.as_deref() else {
             continue;
         };
-        let prints = android
-            .get("sha256_cert_fingerprints")
-            .cloned()
-            .unwrap_or_else(|| json!([]));
+        let prints = android.sha256_cert_fingerprints.clone().unwrap_or_default();
         statements.push(json!({
             "relation": ["delegate_permission/common.handle_all_urls"],
             "target": {

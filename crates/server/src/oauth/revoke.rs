@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use gatehouse_core::log::LogEvent;
+use gatehouse_core::log_type::LogType;
 
 use crate::AppState;
 use crate::error::OAuthError;
@@ -31,7 +31,7 @@ pub async fn revoke(
             .refresh_tokens
             .revoke_refresh_family(&t.family_id, state.clock.now())
             .await?;
-        let mut event = LogEvent::new("srrt");
+        let mut event = crate::audit::event(&state.clock, LogType::SuccessRevocation);
         event.description = Some("Refresh token revoked".into());
         event.client_id = Some(client.client_id.clone());
         event.client_name = Some(client.name.clone());

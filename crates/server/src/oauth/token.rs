@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::client::Client;
 use gatehouse_core::log::LogEvent;
+use gatehouse_core::log_type::LogType;
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -33,7 +34,7 @@ pub async fn token(
     let grant = grants::find(grant_type).ok_or_else(|| {
         OAuthError::UnsupportedGrantType(format!("Unsupported grant type: {grant_type}"))
     })?;
-    let mut log = GrantLog::start(&caller, &params, &grant.log);
+    let mut log = GrantLog::start(&state.clock, &caller, &params, &grant.log);
     let result = run(&state, grant, caller, &headers, params, &mut log.event).await;
     log.finish(&state, &result);
     result
@@ -133,15 +134,20 @@ impl IntoResponse for TokenResponse {
 pub struct GrantLog {
     /// The event being built.
     pub event: LogEvent,
-    success: &'static str,
+    success: LogType,
     success_description: &'static str,
 }
 
 impl GrantLog {
     /// A failure event of the grant's failure type until the grant succeeds; the client
     /// and audience are those the request names until the grant knows better.
-    pub fn start(caller: &CallerInfo, params: &Params, codes: &LogCodes) -> Self {
-        let mut event = LogEvent::new(codes.failure);
+    pub fn start(
+        clock: &crate::clock::Clock,
+        caller: &CallerInfo,
+        params: &Params,
+        codes: &LogCodes,
+    ) -> Self {
+        let mut event = crate::audit::event(clock, codes.failure);
         event.ip = caller.ip.clone();
         event.user_agent = caller.user_agent.clone();
         event.client_id = params.get("client_id").map(str::to_owned);
@@ -157,7 +163,7 @@ impl GrantLog {
     pub fn finish<T>(mut self, state: &AppState, result: &Result<T, OAuthError>) {
         match result {
             Ok(_) => {
-                self.event.kind = self.success.into();
+                self.event.kind = self.success;
                 self.event.description = Some(self.success_description.into());
             }
             Err(e) => {

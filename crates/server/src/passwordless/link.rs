@@ -11,6 +11,7 @@ use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
+use gatehouse_core::log_type::LogType;
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
@@ -151,7 +152,7 @@ pub async fn verify(
     let Ok(recipient) = otp::recipient(&connection, given) else {
         return Ok(used(&tenant));
     };
-    let mut event = crate::authn::login_event(&caller, &client, &connection.name);
+    let mut event = crate::authn::login_event(&state.clock, &caller, &client, &connection.name);
     let checked = otp::check(&state, &connection, &recipient, code, &caller).await?;
     let otp = match checked {
         otp::CodeCheck::Valid(o) => Some(o),
@@ -196,7 +197,7 @@ pub async fn verify(
     if created {
         otp::log_signup(&state, &user, &connection, &client.client_id);
     }
-    event.kind = "s".into();
+    event.kind = LogType::SuccessLogin;
     event.description = Some("Successful login (magic link)".into());
     state.logs.record(event);
     let mut r = crate::oauth::authorization_response::complete_login(

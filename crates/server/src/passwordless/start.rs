@@ -7,6 +7,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::client::Client;
 use gatehouse_core::passwordless::Send;
+use gatehouse_core::strategy::Strategy;
 use serde_json::{Map, Value, json};
 
 use crate::AppState;
@@ -128,7 +129,7 @@ pub async fn start(
         .get("connection")
         .ok_or_else(|| bad("bad.connection", "Missing required property: connection"))?;
     let connection = otp::connection_for(&state, &client, name).await?;
-    let email = connection.strategy == "email";
+    let email = connection.strategy == Strategy::Email;
     let recipient = otp::recipient(
         &connection,
         params.get(if email { "email" } else { "phone_number" }),

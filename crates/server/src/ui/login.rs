@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use gatehouse_core::client::Client;
 use gatehouse_core::connection::Connection;
-use gatehouse_core::log::LogEvent;
+use gatehouse_core::log_type::LogType;
 use serde::Deserialize;
 use serde_json::Map;
 use time::OffsetDateTime;
@@ -68,7 +68,7 @@ pub async fn submit(
     }: BoundForm<LoginForm>,
 ) -> Result<Response, OAuthError> {
     let (connection, database) = connection_of(&state, &tx, &client).await?;
-    let mut event = crate::authn::login_event(&caller, &client, &connection);
+    let mut event = crate::authn::login_event(&state.clock, &caller, &client, &connection);
     let outcome = match database {
         Some(db) if !form.username.is_empty() && !form.password.is_empty() => {
             check_password(&state, &db, &form.username, &form.password, &caller).await?
@@ -79,15 +79,25 @@ pub async fn submit(
         Ok(u) => u,
         Err(failure) => {
             let (kind, message) = match &failure {
-                LoginFailure::UnknownUser => ("fu", "Wrong email or password."),
-                LoginFailure::WrongPassword(_) => ("fp", "Wrong email or password."),
-                LoginFailure::Blocked(_) => ("f", "Your account has been blocked."),
-                LoginFailure::TooManyAttempts(_) => {
-                    ("f", crate::authn::accounts::TOO_MANY_ATTEMPTS)
+                LoginFailure::UnknownUser => {
+                    (LogType::FailedLoginUnknownUser, "Wrong email or password.")
                 }
-                LoginFailure::BackOff(_) => ("f", crate::authn::accounts::BACK_OFF),
+                LoginFailure::WrongPassword(_) => (
+                    LogType::FailedLoginWrongPassword,
+                    "Wrong email or password.",
+                ),
+                LoginFailure::Blocked(_) => {
+                    (LogType::FailedLogin, "Your account has been blocked.")
+                }
+                LoginFailure::TooManyAttempts(_) => (
+                    LogType::FailedLogin,
+                    crate::authn::accounts::TOO_MANY_ATTEMPTS,
+                ),
+                LoginFailure::BackOff(_) => {
+                    (LogType::FailedLogin, crate::authn::accounts::BACK_OFF)
+                }
             };
-            event.kind = kind.into();
+            event.kind = kind;
             event.user_id = failure.user_id().map(str::to_owned);
             event.description = Some(message.into());
             state.logs.record(event);
@@ -102,7 +112,7 @@ pub async fn submit(
             .await;
         }
     };
-    event.kind = "s".into();
+    event.kind = LogType::SuccessLogin;
     event.description = Some("Successful login".into());
     event.user_id = Some(user.user_id.clone());
     state.logs.record(event);
@@ -173,8 +183,8 @@ pub async fn submit_signup(
 ) -> Result<Response, OAuthError> {
     let (name, connection) = connection_of(&state, &tx, &client).await?;
     let connection =
-        connection.filter(|c| c.options.get("disable_signup") != Some(&serde_json::json!(true)));
-    let mut event = LogEvent::new("fs");
+        connection.filter(|c| c.options.database().is_none_or(|d| !d.signup_disabled()));
+    let mut event = crate::audit::event(&state.clock, LogType::FailedSignup);
     event.ip = caller.ip.clone();
     event.client_id = Some(client.client_id.clone());
     event.connection = Some(name.clone());
@@ -217,7 +227,7 @@ pub async fn submit_signup(
             .await;
         }
     };
-    event.kind = "ss".into();
+    event.kind = LogType::SuccessSignup;
     event.description = Some("Successful signup".into());
     event.user_id = Some(user.user_id.clone());
     state.logs.record(event);

@@ -10,7 +10,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::client::Client;
 use gatehouse_core::connection::Connection;
+use gatehouse_core::log_type::LogType;
 use gatehouse_core::passwordless::Send;
+use gatehouse_core::strategy::Strategy;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -183,7 +185,7 @@ pub async fn submit_start(
     };
     let recipient = match otp::recipient(&connection, Some(typed)) {
         Ok(r) => r,
-        Err(_) if connection.strategy == "email" => {
+        Err(_) if connection.strategy == Strategy::Email => {
             return again("Enter a valid email address.".into()).await;
         }
         Err(_) => {
@@ -191,7 +193,7 @@ pub async fn submit_start(
                 .await;
         }
     };
-    let link = form.send == "link" && connection.strategy == "email";
+    let link = form.send == "link" && connection.strategy == Strategy::Email;
     let sent = otp::send(
         &state,
         SendRequest {
@@ -306,7 +308,7 @@ pub async fn submit_code(
     let Some(recipient) = tx.recipient.clone() else {
         return Ok(pages::error_page(&tenant, "Ask for a code first."));
     };
-    let mut event = crate::authn::login_event(&caller, &client, &connection.name);
+    let mut event = crate::authn::login_event(&state.clock, &caller, &client, &connection.name);
     let checked = otp::check(&state, &connection, &recipient, &form.code, &caller).await?;
     let blocked = matches!(checked, otp::CodeCheck::TooManyAttempts);
     let found = match checked {
@@ -335,7 +337,7 @@ pub async fn submit_code(
     if created {
         otp::log_signup(&state, &user, &connection, &client.client_id);
     }
-    event.kind = "s".into();
+    event.kind = LogType::SuccessLogin;
     event.description = Some("Successful login (passwordless code)".into());
     event.user_id = Some(user.user_id.clone());
     state.logs.record(event);

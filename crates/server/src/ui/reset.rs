@@ -6,10 +6,9 @@ use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use gatehouse_core::log::LogEvent;
+use gatehouse_core::log_type::LogType;
 use gatehouse_core::password_policy::PasswordPolicy;
 use serde::Deserialize;
-use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::AppState;
@@ -42,7 +41,7 @@ const USED_LINK: &str = "Expired or used reset link";
 
 /// Logs a failed change of password (`fcp`).
 fn failed_event(state: &AppState, user_id: Option<&str>, why: &str) {
-    let mut event = LogEvent::new("fcp");
+    let mut event = crate::audit::event(&state.clock, LogType::FailedChangePassword);
     event.description = Some(why.into());
     event.user_id = user_id.map(str::to_owned);
     state.logs.record(event);
@@ -132,7 +131,7 @@ pub async fn submit(
         .connections
         .connection_by_name(&target.connection)
         .await?
-        .map(|c| PasswordPolicy::parse(c.options.get("passwordPolicy").and_then(Value::as_str)))
+        .and_then(|c| c.options.database().map(|d| d.policy()))
         .unwrap_or(PasswordPolicy::Good);
     if let Err(message) = policy.check(&form.password) {
         failed_event(
@@ -178,7 +177,7 @@ pub async fn submit(
         .users
         .clear_login_failures(&user.user_id, None)
         .await?;
-    let mut event = LogEvent::new("scp");
+    let mut event = crate::audit::event(&state.clock, LogType::SuccessChangePassword);
     event.description = Some("Password changed".into());
     event.user_id = Some(user.user_id.clone());
     state.logs.record(event);

@@ -7,7 +7,7 @@ use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use gatehouse_core::log::LogEvent;
+use gatehouse_core::log_type::LogType;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
@@ -88,7 +88,7 @@ pub async fn submit(
         .users
         .clear_login_failures(&user_id, None)
         .await?;
-    let mut event = LogEvent::new("ublkdu");
+    let mut event = crate::audit::event(&state.clock, LogType::UserBlockReleased);
     event.description = Some("User unblocked through the emailed link".into());
     event.user_id = Some(user_id);
     state.logs.record(event);

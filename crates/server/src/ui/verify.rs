@@ -4,7 +4,7 @@
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use gatehouse_core::log::LogEvent;
+use gatehouse_core::log_type::LogType;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
@@ -42,7 +42,7 @@ pub async fn verify(
     };
     let Some(mut user) = user else {
         state.logs.record({
-            let mut e = LogEvent::new("fv");
+            let mut e = crate::audit::event(&state.clock, LogType::FailedVerificationEmail);
             e.description = Some("Invalid or used email verification link".into());
             e
         });
@@ -52,7 +52,7 @@ pub async fn verify(
         ));
     };
     if !sent_to(&state, &ticket, user.email.as_deref()) {
-        let mut event = LogEvent::new("fv");
+        let mut event = crate::audit::event(&state.clock, LogType::FailedVerificationEmail);
         event.description = Some("The link was sent to another address than the user's".into());
         event.user_id = Some(user.user_id.clone());
         state.logs.record(event);
@@ -64,7 +64,7 @@ pub async fn verify(
     user.email_verified = true;
     user.updated_at = now;
     state.stores.users.update_user(&user).await?;
-    let mut event = LogEvent::new("sv");
+    let mut event = crate::audit::event(&state.clock, LogType::SuccessVerificationEmail);
     event.description = Some("Email verified".into());
     event.user_id = Some(user.user_id.clone());
     state.logs.record(event);

@@ -283,6 +283,8 @@ async fn audiences_need_an_api_and_a_client_grant() {
             signing_alg: "RS256".into(),
             token_lifetime: 600,
             allow_offline_access: false,
+            enforce_policies: false,
+            token_dialect: Default::default(),
             extra: Default::default(),
             created_at: now,
         })

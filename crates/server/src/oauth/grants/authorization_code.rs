@@ -3,6 +3,7 @@
 //! sent again, identical), PKCE challenge and nonce. A replayed code revokes the refresh tokens it produced (RFC 9700 s4.2.1).
 
 use gatehouse_core::log::LogEvent;
+use gatehouse_core::log_type::LogType;
 use gatehouse_core::pkce;
 use gatehouse_core::scope::Scope;
 
@@ -20,8 +21,8 @@ pub const GRANT: Grant = Grant {
     client_auth: ClientAuth::ConfidentialOrPublic,
     trusts_forwarded_for: false,
     log: LogCodes {
-        failure: "feacft",
-        success: "seacft",
+        failure: LogType::FailedExchangeAuthorizationCode,
+        success: LogType::SuccessExchangeAuthorizationCode,
         description: "Authorization Code for Access Token",
     },
     handle,

@@ -3,6 +3,7 @@
 
 use gatehouse_core::grants::client_credentials::{self, ClientCredentialsError};
 use gatehouse_core::log::LogEvent;
+use gatehouse_core::log_type::LogType;
 
 use super::{Grant, GrantFuture, LogCodes};
 use crate::AppState;
@@ -16,8 +17,8 @@ pub const GRANT: Grant = Grant {
     client_auth: ClientAuth::Confidential,
     trusts_forwarded_for: false,
     log: LogCodes {
-        failure: "feccft",
-        success: "seccft",
+        failure: LogType::FailedExchangeClientCredentials,
+        success: LogType::SuccessExchangeClientCredentials,
         description: "Client Credentials for Access Token",
     },
     handle,

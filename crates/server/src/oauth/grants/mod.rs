@@ -7,6 +7,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use gatehouse_core::log::LogEvent;
+use gatehouse_core::log_type::LogType;
 use gatehouse_core::user::User;
 
 use crate::AppState;
@@ -67,9 +68,9 @@ pub struct Grant {
 /// Auth0's log event types for a grant's outcome.
 pub struct LogCodes {
     /// The type of a failure (e.g. `feccft`).
-    pub failure: &'static str,
+    pub failure: LogType,
     /// The type of a success (e.g. `seccft`).
-    pub success: &'static str,
+    pub success: LogType,
     /// The description of a success.
     pub description: &'static str,
 }
@@ -170,8 +171,8 @@ mod tests {
                 (
                     g.client_auth,
                     g.trusts_forwarded_for,
-                    g.log.failure,
-                    g.log.success
+                    g.log.failure.code(),
+                    g.log.success.code()
                 ),
                 (auth, forwarded, failure, success),
                 "{name}"

@@ -4,6 +4,7 @@
 //! (brute-force counting, back-off, decoy hash) is `authn::accounts::check_password`.
 
 use gatehouse_core::log::LogEvent;
+use gatehouse_core::log_type::LogType;
 
 use super::{Grant, GrantFuture, LogCodes};
 use crate::AppState;
@@ -15,8 +16,8 @@ use crate::oauth::token::{TokenRequest, TokenResponse};
 use crate::oauth::user_tokens::{self, DirectLogin};
 
 const LOG: LogCodes = LogCodes {
-    failure: "fepft",
-    success: "sepft",
+    failure: LogType::FailedExchangePassword,
+    success: LogType::SuccessExchangePassword,
     description: "Password for Access Token",
 };
 
@@ -74,7 +75,7 @@ async fn run(
         .connections
         .connection_by_name(&realm)
         .await?
-        .filter(|c| c.strategy == "auth0")
+        .filter(|c| c.strategy.is_database())
         .ok_or_else(|| {
             OAuthError::InvalidRequest(format!("connection {realm} is not a database connection"))
         })?;

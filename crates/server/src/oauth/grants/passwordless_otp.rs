@@ -3,6 +3,7 @@
 //! themselves. Logs `s` (and `ss` for a new user), or `fepotpft`.
 
 use gatehouse_core::log::LogEvent;
+use gatehouse_core::log_type::LogType;
 
 use super::{Grant, GrantFuture, LogCodes};
 use crate::AppState;
@@ -18,8 +19,8 @@ pub const GRANT: Grant = Grant {
     client_auth: ClientAuth::ConfidentialOrPublic,
     trusts_forwarded_for: true,
     log: LogCodes {
-        failure: "fepotpft",
-        success: "s",
+        failure: LogType::FailedExchangePasswordlessOtp,
+        success: LogType::SuccessLogin,
         description: "Successful login (passwordless code)",
     },
     handle,

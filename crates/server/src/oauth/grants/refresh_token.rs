@@ -3,6 +3,7 @@
 //! (RFC 9700 s4.14.2), logged as `ferrt`.
 
 use gatehouse_core::log::LogEvent;
+use gatehouse_core::log_type::LogType;
 use gatehouse_core::refresh_token::{self, RefreshDecision, RefreshPolicy, RefreshToken};
 use gatehouse_core::scope::Scope;
 use time::{Duration, OffsetDateTime};
@@ -21,8 +22,8 @@ pub const GRANT: Grant = Grant {
     client_auth: ClientAuth::ConfidentialOrPublic,
     trusts_forwarded_for: false,
     log: LogCodes {
-        failure: "fertft",
-        success: "sertft",
+        failure: LogType::FailedExchangeRefreshToken,
+        success: LogType::SuccessExchangeRefreshToken,
         description: "Refresh Token for Access Token",
     },
     handle,
@@ -137,6 +138,6 @@ async fn revoke_family(
         .refresh_tokens
         .revoke_refresh_family(&token.family_id, now)
         .await?;
-    event.kind = "ferrt".into();
+    event.kind = LogType::FailedRefreshTokenReuse;
     Ok(())
 }

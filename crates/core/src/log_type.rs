@@ -1,0 +1,129 @@
+//! Auth0's log event types: the short codes tenant logs carry in `type` (`s`, `feccft`, ...).
+
+use std::fmt;
+
+macro_rules! log_types {
+    ($( $(#[$doc:meta])* $variant:ident = $code:literal, )*) => {
+        /// The event types gatehouse writes, named; the wire form is Auth0's code.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum LogType {
+            $( $(#[$doc])* $variant, )*
+        }
+
+        impl LogType {
+            /// Every type gatehouse writes.
+            pub const ALL: &'static [LogType] = &[$( LogType::$variant, )*];
+
+            /// Auth0's code.
+            pub fn code(self) -> &'static str {
+                match self {
+                    $( LogType::$variant => $code, )*
+                }
+            }
+
+            /// The type for Auth0's `code`, if gatehouse writes it.
+            pub fn parse(code: &str) -> Option<Self> {
+                match code {
+                    $( $code => Some(LogType::$variant), )*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+log_types! {
+    /// Successful login.
+    SuccessLogin = "s",
+    /// Failed login (a blocked account, too many attempts, other).
+    FailedLogin = "f",
+    /// Failed login: no such user.
+    FailedLoginUnknownUser = "fu",
+    /// Failed login: wrong password.
+    FailedLoginWrongPassword = "fp",
+    /// Successful signup.
+    SuccessSignup = "ss",
+    /// Failed signup.
+    FailedSignup = "fs",
+    /// Email verified.
+    SuccessVerificationEmail = "sv",
+    /// Email verification failed.
+    FailedVerificationEmail = "fv",
+    /// Password changed.
+    SuccessChangePassword = "scp",
+    /// Password change failed.
+    FailedChangePassword = "fcp",
+    /// Password reset requested.
+    SuccessChangePasswordRequest = "scpr",
+    /// Password reset request failed.
+    FailedChangePasswordRequest = "fcpr",
+    /// Logout.
+    SuccessLogout = "slo",
+    /// A refresh token revoked.
+    SuccessRevocation = "srrt",
+    /// A rotated refresh token reused: the family is revoked.
+    FailedRefreshTokenReuse = "ferrt",
+    /// Refresh token exchanged for an access token.
+    SuccessExchangeRefreshToken = "sertft",
+    /// Refresh token exchange failed.
+    FailedExchangeRefreshToken = "fertft",
+    /// Authorization code exchanged for an access token.
+    SuccessExchangeAuthorizationCode = "seacft",
+    /// Authorization code exchange failed.
+    FailedExchangeAuthorizationCode = "feacft",
+    /// Client credentials exchanged for an access token.
+    SuccessExchangeClientCredentials = "seccft",
+    /// Client credentials exchange failed.
+    FailedExchangeClientCredentials = "feccft",
+    /// Password exchanged for an access token.
+    SuccessExchangePassword = "sepft",
+    /// Password exchange failed.
+    FailedExchangePassword = "fepft",
+    /// Passwordless one-time code exchange failed.
+    FailedExchangePasswordlessOtp = "fepotpft",
+    /// A passwordless code sent.
+    CodeSent = "cs",
+    /// A passwordless code or link sent.
+    CodeLinkSent = "cls",
+    /// A Management API write succeeded.
+    SuccessApiOperation = "sapi",
+    /// A Management API write failed.
+    FailedApiOperation = "fapi",
+    /// An account blocked after too many failed attempts.
+    BlockedAccount = "limit_wc",
+    /// A brute-force block released by the user.
+    UserBlockReleased = "ublkdu",
+    /// A notification (email, text message) could not be delivered.
+    FailedNotification = "fn",
+}
+
+impl fmt::Display for LogType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl serde::Serialize for LogType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.code())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_distinct_and_round_trip() {
+        let mut seen = std::collections::HashSet::new();
+        for t in LogType::ALL {
+            assert!(seen.insert(t.code()), "{} twice", t.code());
+            assert_eq!(LogType::parse(t.code()), Some(*t));
+        }
+        assert_eq!(LogType::parse("nope"), None);
+        assert_eq!(
+            LogType::SuccessExchangeClientCredentials.to_string(),
+            "seccft"
+        );
+    }
+}

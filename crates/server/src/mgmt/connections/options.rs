@@ -1,0 +1,151 @@
+//! Per-strategy rules for connection `options`, with Auth0's names and messages. (The
+//! options stay a JSON document here; their typed form per strategy belongs to core.)
+
+use gatehouse_core::strategy::Strategy;
+use serde_json::{Map, Value};
+
+use crate::mgmt::error::MgmtError;
+use crate::mgmt::validate::{self as v, bad};
+
+/// Checks `value` as the options of a `strategy` connection.
+pub fn validate_options(strategy: &Strategy, value: &Value) -> Result<(), MgmtError> {
+    let o = v::object("options", value)?;
+    match strategy {
+        Strategy::Database => {
+            if let Some(p) = o.get("passwordPolicy").filter(|p| !p.is_null()) {
+                v::one_of(
+                    "options.passwordPolicy",
+                    p,
+                    &["none", "low", "fair", "good", "excellent"],
+                )?;
+            }
+            for flag in [
+                "requires_username",
+                "brute_force_protection",
+                "disable_signup",
+                "import_mode",
+            ] {
+                if let Some(b) = o.get(flag) {
+                    v::boolean(&format!("options.{flag}"), b)?;
+                }
+            }
+        }
+        Strategy::Email | Strategy::Sms => {
+            passwordless_options(strategy, o)?;
+            if let Some(t) = o.get("totp") {
+                let t = v::object("options.totp", t)?;
+                if let Some(n) = t.get("length") {
+                    v::integer("options.totp.length", n, 4, 10)?;
+                }
+                if let Some(n) = t.get("time_step") {
+                    v::integer("options.totp.time_step", n, 30, 86_400)?;
+                }
+            }
+        }
+        Strategy::Oidc => {
+            for url in [
+                "discovery_url",
+                "issuer",
+                "authorization_endpoint",
+                "token_endpoint",
+                "jwks_uri",
+            ] {
+                if let Some(u) = o.get(url) {
+                    v::url(&format!("options.{url}"), u, false)?;
+                }
+            }
+            if let Some(t) = o.get("type") {
+                v::one_of("options.type", t, &["back_channel", "front_channel"])?;
+            }
+            if let Some(c) = o.get("client_id") {
+                v::string("options.client_id", c, 500)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The options of `email` and `sms` connections, with Auth0's names.
+fn passwordless_options(strategy: &Strategy, o: &Map<String, Value>) -> Result<(), MgmtError> {
+    let text = |key: &str, max: usize| -> Result<(), MgmtError> {
+        match o.get(key).filter(|v| !v.is_null()) {
+            Some(val) => v::string(&format!("options.{key}"), val, max).map(|_| ()),
+            None => Ok(()),
+        }
+    };
+    for flag in [
+        "disable_signup",
+        "brute_force_protection",
+        "forward_req_info",
+    ] {
+        if let Some(b) = o.get(flag).filter(|v| !v.is_null()) {
+            v::boolean(&format!("options.{flag}"), b)?;
+        }
+    }
+    if let Some(syntax) = o.get("syntax").filter(|v| !v.is_null()) {
+        v::one_of("options.syntax", syntax, &["liquid", "md_with_macros"])?;
+    }
+    text("from", 255)?;
+    text("subject", 255)?;
+    text("template", 10_000)?;
+    if *strategy == Strategy::Email {
+        if let Some(e) = o.get("email").filter(|v| !v.is_null()) {
+            let e = v::object("options.email", e)?;
+            for (key, max) in [("from", 255), ("subject", 255), ("body", 10_000)] {
+                if let Some(val) = e.get(key).filter(|v| !v.is_null()) {
+                    v::string(&format!("options.email.{key}"), val, max)?;
+                }
+            }
+            if let Some(syntax) = e.get("syntax").filter(|v| !v.is_null()) {
+                v::one_of("options.email.syntax", syntax, &["liquid"])?;
+            }
+        }
+        return Ok(());
+    }
+    let provider = match o.get("provider").filter(|v| !v.is_null()) {
+        Some(p) => v::one_of("options.provider", p, &["twilio", "sms_gateway"])?,
+        None => "twilio".to_owned(),
+    };
+    if let Some(from) = o.get("from").and_then(Value::as_str)
+        && from.starts_with('+')
+        && !gatehouse_core::passwordless::is_e164(from)
+    {
+        return Err(bad(
+            "options.from",
+            "must be an E.164 number or a sender name",
+        ));
+    }
+    text("twilio_sid", 64)?;
+    text("twilio_token", 256)?;
+    text("messaging_service_sid", 64)?;
+    if provider == "sms_gateway" {
+        let url = o
+            .get("gateway_url")
+            .ok_or_else(|| v::missing("options.gateway_url"))?;
+        v::url("options.gateway_url", url, false)?;
+        if let Some(a) = o.get("gateway_authentication").filter(|v| !v.is_null()) {
+            let a = v::object("options.gateway_authentication", a)?;
+            v::one_of(
+                "options.gateway_authentication.method",
+                v::required(a, "method")?,
+                &["bearer"],
+            )?;
+            v::string(
+                "options.gateway_authentication.audience",
+                v::required(a, "audience")?,
+                500,
+            )?;
+            if let Some(sub) = a.get("subject").filter(|v| !v.is_null()) {
+                v::string("options.gateway_authentication.subject", sub, 500)?;
+            }
+            if let Some(secret) = a.get("secret") {
+                v::non_empty("options.gateway_authentication.secret", secret, 1000)?;
+            }
+            if let Some(b) = a.get("secret_base64_encoded").filter(|v| !v.is_null()) {
+                v::boolean("options.gateway_authentication.secret_base64_encoded", b)?;
+            }
+        }
+    }
+    Ok(())
+}
