@@ -173,9 +173,6 @@ pub fn origin_of(url: &str) -> Option<String> {
     (!authority.is_empty() && !authority.contains('@')).then(|| format!("{scheme}://{authority}"))
 }
 
-/// Strategies a login may be sent to with `connection=`.
-const LOGIN_STRATEGIES: &[&str] = &["auth0", "email", "sms"];
-
 impl AuthorizeRequest {
     /// Checks `params` for `client`. `connection` is the connection named by
     /// `params.connection` (when it is not empty), if it exists.
@@ -297,7 +294,8 @@ impl AuthorizeRequest {
         let named = params.connection.filter(|c| !c.is_empty());
         if named.is_some() {
             let usable = connection.is_some_and(|c| {
-                LOGIN_STRATEGIES.contains(&c.strategy.as_str())
+                // Strategies a login may be sent to with `connection=`.
+                (c.strategy.is_database() || c.strategy.is_passwordless())
                     && c.enabled_clients.contains(&client.client_id)
             });
             if !usable {
@@ -329,6 +327,20 @@ impl AuthorizeRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn origins() {
+        assert_eq!(
+            origin_of("https://app.example.com/cb?x=1").as_deref(),
+            Some("https://app.example.com")
+        );
+        assert_eq!(
+            origin_of("http://localhost:3000").as_deref(),
+            Some("http://localhost:3000")
+        );
+        assert_eq!(origin_of("https://u@evil.com/cb"), None);
+        assert_eq!(origin_of("nonsense"), None);
+    }
     use crate::client::ClientSettings;
     use time::OffsetDateTime;
 

@@ -117,7 +117,7 @@ impl Catalog {
                 .chain(&s.web_origins)
                 .chain(&s.callbacks)
             {
-                if let Some(o) = crate::http::cors::origin_of(url) {
+                if let Some(o) = gatehouse_core::authorize_request::origin_of(url) {
                     set.insert(o);
                 }
             }

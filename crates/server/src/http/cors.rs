@@ -22,13 +22,6 @@ use axum::response::{IntoResponse, Response};
 
 use crate::AppState;
 
-/// The origin (`scheme://host[:port]`) of a URL, as browsers send it.
-pub fn origin_of(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    (!authority.is_empty() && !authority.contains('@')).then(|| format!("{scheme}://{authority}"))
-}
-
 /// Which origins a route group answers with `Access-Control-Allow-Origin`.
 #[derive(Debug, Clone, Copy)]
 pub enum Origins {
@@ -117,23 +110,4 @@ pub async fn cors(
         }
     }
     response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn origins() {
-        assert_eq!(
-            origin_of("https://app.example.com/cb?x=1").as_deref(),
-            Some("https://app.example.com")
-        );
-        assert_eq!(
-            origin_of("http://localhost:3000").as_deref(),
-            Some("http://localhost:3000")
-        );
-        assert_eq!(origin_of("https://u@evil.com/cb"), None);
-        assert_eq!(origin_of("nonsense"), None);
-    }
 }
