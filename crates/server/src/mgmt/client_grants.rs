@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 
 use super::body::{MgmtJson, MgmtQuery, present, typed};
 use super::error::MgmtError;
-use super::page::{Checkpoint, PageQuery, envelope};
+use super::page::{Listing, PageQuery};
 use super::validate::{self as v, bad};
 use crate::AppState;
 
@@ -138,37 +138,13 @@ pub async fn list(
         client_id: q.client_id.filter(|s| !s.is_empty()),
         audience: q.audience.filter(|s| !s.is_empty()),
     };
-    if let Some(cp) = Checkpoint::parse(q.take.as_deref(), q.from.as_deref())? {
-        let rows = state
-            .stores
-            .client_grants
-            .list_client_grants(&filter, cp.page())
-            .await?;
-        return Ok(Json(cp.body(
-            "client_grants",
-            rows.iter().map(ClientGrantView::json).collect(),
-        )));
-    }
-    let page = q.page.page()?;
-    let totals = q.page.include_totals()?;
-    let items = state
-        .stores
-        .client_grants
-        .list_client_grants(&filter, page)
-        .await?
-        .iter()
-        .map(ClientGrantView::json)
-        .collect();
-    let total = if totals {
-        state
-            .stores
-            .client_grants
-            .count_client_grants(&filter)
-            .await?
-    } else {
-        0
-    };
-    Ok(Json(envelope("client_grants", items, page, total, totals)))
+    let listing = Listing::parse(&q.page, q.take.as_deref(), q.from.as_deref())?;
+    let grants = &state.stores.client_grants;
+    let rows = grants.list_client_grants(&filter, listing.page()).await?;
+    let items = rows.iter().map(ClientGrantView::json).collect();
+    listing
+        .answer("client_grants", items, grants.count_client_grants(&filter))
+        .await
 }
 
 /// `POST /client-grants`: 201; 409 if the client already has a grant for the audience.

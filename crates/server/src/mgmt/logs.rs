@@ -13,7 +13,7 @@ use time::format_description::well_known::Rfc3339;
 use super::auth::Authentication;
 use super::body::MgmtQuery;
 use super::error::MgmtError;
-use super::page::{MAX_PER_PAGE, PageQuery, envelope, parse_bool};
+use super::page::{Listing, MAX_PER_PAGE, PageQuery, parse_bool};
 use super::validate as v;
 use crate::AppState;
 use crate::http::caller_info::CallerInfo;
@@ -103,19 +103,14 @@ async fn respond(
         let events = state.stores.logs.list_logs(&filter, true, page).await?;
         return Ok(Json(Value::Array(render(events))));
     }
-    let page = q.page.page()?;
-    let totals = q.page.include_totals()?;
-    let events = state
-        .stores
-        .logs
-        .list_logs(&filter, oldest_first(q.sort.as_deref())?, page)
+    let listing = Listing::offset(&q.page)?;
+    let logs = &state.stores.logs;
+    let events = logs
+        .list_logs(&filter, oldest_first(q.sort.as_deref())?, listing.page())
         .await?;
-    let total = if totals {
-        state.stores.logs.count_logs(&filter).await?
-    } else {
-        0
-    };
-    Ok(Json(envelope("logs", render(events), page, total, totals)))
+    listing
+        .answer("logs", render(events), logs.count_logs(&filter))
+        .await
 }
 
 /// `GET /logs`.

@@ -1,7 +1,10 @@
 //! Offset pagination as the Management API does it: `page` (0-based), `per_page`,
 //! `include_totals`; with totals, `{start, limit, length, total, <items>}`.
 
-use gatehouse_core::store::Page;
+use std::future::Future;
+
+use axum::Json;
+use gatehouse_core::store::{Page, StoreResult};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -129,5 +132,68 @@ impl Checkpoint {
             body["next"] = json!((self.offset + i64::from(self.take)).to_string());
         }
         body
+    }
+}
+
+/// How one list request pages (offset pages, or checkpoints where the endpoint has them),
+/// and the one place that turns its rows into Auth0's list body.
+#[derive(Debug, Clone, Copy)]
+pub struct Listing {
+    checkpoint: Option<Checkpoint>,
+    page: Page,
+    totals: bool,
+}
+
+impl Listing {
+    /// Offset paging from `page`, `per_page` and `include_totals`.
+    pub fn offset(q: &PageQuery) -> Result<Self, MgmtError> {
+        Ok(Listing {
+            checkpoint: None,
+            page: q.page()?,
+            totals: q.include_totals()?,
+        })
+    }
+
+    /// Checkpoint paging when the request sent `take`, offset paging otherwise.
+    pub fn parse(q: &PageQuery, take: Option<&str>, from: Option<&str>) -> Result<Self, MgmtError> {
+        match Checkpoint::parse(take, from)? {
+            Some(cp) => Ok(Listing {
+                checkpoint: Some(cp),
+                page: cp.page(),
+                totals: false,
+            }),
+            None => Self::offset(q),
+        }
+    }
+
+    /// The rows to load.
+    pub fn page(&self) -> Page {
+        self.page
+    }
+
+    /// The body for `items` loaded for [`Listing::page`]; `count` (the total) is awaited only
+    /// when the request asked for totals.
+    pub async fn answer(
+        self,
+        key: &str,
+        items: Vec<Value>,
+        count: impl Future<Output = StoreResult<i64>>,
+    ) -> Result<Json<Value>, MgmtError> {
+        if let Some(cp) = self.checkpoint {
+            return Ok(Json(cp.body(key, items)));
+        }
+        let total = if self.totals { count.await? } else { 0 };
+        Ok(Json(envelope(key, items, self.page, total, self.totals)))
+    }
+
+    /// The body for a list held whole in memory: the page is cut from `all`.
+    pub fn answer_all(self, key: &str, all: Vec<Value>) -> Json<Value> {
+        let total = all.len() as i64;
+        let items = all
+            .into_iter()
+            .skip(usize::try_from(self.page.offset).unwrap_or(usize::MAX))
+            .take(self.page.limit as usize)
+            .collect();
+        Json(envelope(key, items, self.page, total, self.totals))
     }
 }

@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 
 use super::body::{MgmtJson, MgmtQuery, present, typed, wire_enum};
 use super::error::MgmtError;
-use super::page::{PageQuery, envelope};
+use super::page::{Listing, PageQuery};
 use super::validate::{self as v, bad};
 use crate::AppState;
 
@@ -269,59 +269,22 @@ pub async fn list(
             .filter(|(k, v)| k == "identifiers" && !v.is_empty())
             .map(|(_, v)| v.into_owned())
             .collect();
+    let listing = Listing::offset(&q)?;
+    let apis = &state.stores.resource_servers;
     if !wanted.is_empty() {
-        let page = q.page()?;
         let mut found = Vec::new();
         for identifier in &wanted {
-            if let Some(rs) = state
-                .stores
-                .resource_servers
-                .resource_server_by_identifier(identifier)
-                .await?
-            {
+            if let Some(rs) = apis.resource_server_by_identifier(identifier).await? {
                 found.push(ResourceServerView::json(&rs));
             }
         }
-        let total = found.len() as i64;
-        let items = found
-            .into_iter()
-            .skip(usize::try_from(page.offset).unwrap_or(usize::MAX))
-            .take(page.limit as usize)
-            .collect();
-        return Ok(Json(envelope(
-            "resource_servers",
-            items,
-            page,
-            total,
-            q.include_totals()?,
-        )));
+        return Ok(listing.answer_all("resource_servers", found));
     }
-    let page = q.page()?;
-    let totals = q.include_totals()?;
-    let items = state
-        .stores
-        .resource_servers
-        .list_resource_servers(page)
-        .await?
-        .iter()
-        .map(ResourceServerView::json)
-        .collect();
-    let total = if totals {
-        state
-            .stores
-            .resource_servers
-            .count_resource_servers()
-            .await?
-    } else {
-        0
-    };
-    Ok(Json(envelope(
-        "resource_servers",
-        items,
-        page,
-        total,
-        totals,
-    )))
+    let rows = apis.list_resource_servers(listing.page()).await?;
+    let items = rows.iter().map(ResourceServerView::json).collect();
+    listing
+        .answer("resource_servers", items, apis.count_resource_servers())
+        .await
 }
 
 /// `GET /resource-servers/{id}` (id or identifier).

@@ -16,9 +16,8 @@ use super::identities::LinkBody;
 use super::jobs::JobView;
 use super::keys::{KeyView, RotatedKeyView};
 use super::resource_servers::{ResourceServerBody, ResourceServerView};
-use super::roles::{
-    PermissionView, PermissionsBody, RoleBody, RoleUserView, RoleView, RolesBody, UsersBody,
-};
+use super::roles::permissions::{PermissionView, PermissionsBody};
+use super::roles::{RoleBody, RoleUserView, RoleView, RolesBody, UsersBody};
 use super::tenant::{BrandingPatch, BrandingView, TenantSettingsPatch, TenantSettingsView};
 use super::users::{IdentityView, UserCreate, UserPatch, UserView};
 

@@ -7,6 +7,7 @@ use axum::Router;
 use axum::extract::State;
 use serde_json::{Map, Value, json};
 
+use super::roles::permissions::{self as perms, OfRole, OfUser};
 use super::{
     client_grants, clients, connections, emails, identities, jobs, keys, logs, resource_servers,
     roles, schema, tenant, users,
@@ -144,11 +145,11 @@ management_api! {
         ["update:users", "create:role_members"];
     delete "/users/{id}/roles" => roles::remove_user_roles, 204, "users", "Remove roles from a user",
         ["update:users", "delete:role_members"], with_body;
-    get "/users/{id}/permissions" => roles::user_permissions, 200, "users", "Get a user's permissions",
+    get "/users/{id}/permissions" => perms::user_permissions, 200, "users", "Get a user's permissions",
         ["read:users"];
-    post "/users/{id}/permissions" => roles::add_user_permissions, 201, "users",
+    post "/users/{id}/permissions" => perms::add::<OfUser>, 201, "users",
         "Assign permissions to a user", ["update:users"];
-    delete "/users/{id}/permissions" => roles::remove_user_permissions, 204, "users",
+    delete "/users/{id}/permissions" => perms::remove::<OfUser>, 204, "users",
         "Remove permissions from a user", ["update:users"], with_body;
     get "/users/{id}/logs" => logs::user_logs, 200, "users", "Get a user's log events",
         ["read:logs", "read:logs_users"];
@@ -158,10 +159,10 @@ management_api! {
     get "/roles/{id}" => roles::get, 200, "roles", "Get a role", ["read:roles"];
     patch "/roles/{id}" => roles::update, 200, "roles", "Update a role", ["update:roles"];
     delete "/roles/{id}" => roles::delete, 200, "roles", "Delete a role", ["delete:roles"];
-    get "/roles/{id}/permissions" => roles::permissions, 200, "roles", "Get a role's permissions", ["read:roles"];
-    post "/roles/{id}/permissions" => roles::add_permissions, 201, "roles", "Add permissions to a role",
+    get "/roles/{id}/permissions" => perms::permissions, 200, "roles", "Get a role's permissions", ["read:roles"];
+    post "/roles/{id}/permissions" => perms::add::<OfRole>, 201, "roles", "Add permissions to a role",
         ["update:roles"];
-    delete "/roles/{id}/permissions" => roles::remove_permissions, 200, "roles",
+    delete "/roles/{id}/permissions" => perms::remove::<OfRole>, 200, "roles",
         "Remove permissions from a role", ["update:roles"], with_body;
     get "/roles/{id}/users" => roles::users, 200, "roles", "Get a role's users", ["read:roles", "read:role_members"];
     post "/roles/{id}/users" => roles::add_users, 200, "roles", "Assign users to a role",

@@ -9,6 +9,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use gatehouse_core::client::Client;
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
 
@@ -17,12 +18,18 @@ use crate::authn::cookies::{CSRF_COOKIE, cookie};
 use crate::authn::transaction::Transaction;
 use crate::pages::{self, Brand};
 
-/// A form that carries a sealed transaction.
+/// The fields of a form that also carries a sealed transaction (`tx`).
 pub trait TxForm: DeserializeOwned + Send {
     /// The error page's sentence when the form cannot be read.
     const MALFORMED: &'static str;
-    /// The sealed transaction field.
-    fn tx(&self) -> &str;
+}
+
+/// What every Universal Login form posts: the sealed transaction beside the form's fields.
+#[derive(Deserialize)]
+struct Posted<T> {
+    tx: String,
+    #[serde(flatten)]
+    form: T,
 }
 
 /// A submitted form with its transaction, bound to this browser, and its client.
@@ -43,10 +50,11 @@ impl<T: TxForm> FromRequest<AppState> for BoundForm<T> {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let tenant = pages::brand(state).await;
         let headers = req.headers().clone();
-        let Ok(Form(form)) = Form::<T>::from_request(req, state).await else {
+        let Ok(Form(Posted { tx, form })) = Form::<Posted<T>>::from_request(req, state).await
+        else {
             return Err(pages::error_page(&tenant, T::MALFORMED));
         };
-        let (tx, client) = bound_transaction(state, &headers, form.tx(), &tenant).await?;
+        let (tx, client) = bound_transaction(state, &headers, &tx, &tenant).await?;
         Ok(BoundForm {
             form,
             tx,

@@ -45,7 +45,6 @@ async fn connection_of(
 /// The login form.
 #[derive(Debug, Deserialize)]
 pub struct LoginForm {
-    tx: String,
     #[serde(default)]
     username: String,
     #[serde(default)]
@@ -54,9 +53,6 @@ pub struct LoginForm {
 
 impl TxForm for LoginForm {
     const MALFORMED: &'static str = "The login form was not filled in properly.";
-    fn tx(&self) -> &str {
-        &self.tx
-    }
 }
 
 /// `POST /u/login`: on success a session and a code, else the form again with the error.
@@ -158,7 +154,6 @@ pub async fn show_signup(
 /// The sign-up form.
 #[derive(Debug, Deserialize)]
 pub struct SignupForm {
-    tx: String,
     #[serde(default)]
     email: String,
     #[serde(default)]
@@ -167,9 +162,6 @@ pub struct SignupForm {
 
 impl TxForm for SignupForm {
     const MALFORMED: &'static str = "The sign-up form was not filled in properly.";
-    fn tx(&self) -> &str {
-        &self.tx
-    }
 }
 
 /// `POST /u/signup`: creates the user (emailing a verification link), logs them in and
@@ -237,16 +229,12 @@ pub async fn submit_signup(
 /// The consent form.
 #[derive(Debug, Deserialize)]
 pub struct ConsentForm {
-    tx: String,
     #[serde(default)]
     decision: String,
 }
 
 impl TxForm for ConsentForm {
     const MALFORMED: &'static str = "The consent form was not filled in properly.";
-    fn tx(&self) -> &str {
-        &self.tx
-    }
 }
 
 /// `POST /u/consent`: the user allows (the consent is remembered and the authorization

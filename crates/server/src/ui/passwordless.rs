@@ -137,7 +137,6 @@ pub async fn choose(
 /// The first form.
 #[derive(Debug, Deserialize)]
 pub struct StartForm {
-    tx: String,
     #[serde(default)]
     recipient: String,
     /// `link` for a magic link (email only); a code otherwise.
@@ -147,9 +146,6 @@ pub struct StartForm {
 
 impl TxForm for StartForm {
     const MALFORMED: &'static str = "The form was not filled in properly.";
-    fn tx(&self) -> &str {
-        &self.tx
-    }
 }
 
 /// `POST /u/passwordless/start`: sends a code, then 303 to the code page.
@@ -277,16 +273,12 @@ pub async fn show_sent(
 /// The code form.
 #[derive(Debug, Deserialize)]
 pub struct CodeForm {
-    tx: String,
     #[serde(default)]
     code: String,
 }
 
 impl TxForm for CodeForm {
     const MALFORMED: &'static str = "The form was not filled in properly.";
-    fn tx(&self) -> &str {
-        &self.tx
-    }
 }
 
 /// `POST /u/passwordless/code`: a right code logs in (a session, then the authorization

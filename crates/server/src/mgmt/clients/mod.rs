@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::client::{AppType, Client, ClientSettings, StoredSecret};
 use gatehouse_core::ids;
+use gatehouse_core::store::Page;
 use serde::Deserialize;
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -13,7 +14,7 @@ use time::OffsetDateTime;
 use super::auth::Caller;
 use super::body::{MgmtJson, MgmtQuery, typed};
 use super::error::MgmtError;
-use super::page::{PageQuery, envelope, parse_bool};
+use super::page::{Listing, PageQuery, parse_bool};
 use super::validate as v;
 use crate::AppState;
 use crate::crypto::random_secret;
@@ -126,40 +127,31 @@ pub async fn list(
     caller: Caller,
     MgmtQuery(q): MgmtQuery<ListQuery>,
 ) -> Result<Json<Value>, MgmtError> {
-    let page = q.page.page()?;
-    let totals = q.page.include_totals()?;
+    let listing = Listing::offset(&q.page)?;
     let (fields, include) = wants_fields(q.fields.as_deref(), q.include_fields.as_deref())?;
     let app_types: Option<Vec<&str>> = q.app_type.as_deref().map(|t| t.split(',').collect());
-    // Filters are applied after paging a full scan only when asked for; clients are few.
-    let clients = if app_types.is_some() {
-        let all = state
-            .stores
-            .clients
-            .list_clients(gatehouse_core::store::Page::number(0, 10_000))
-            .await?;
-        all.into_iter()
-            .filter(|c| {
-                app_types
-                    .as_ref()
-                    .is_none_or(|t| t.contains(&c.app_type.as_str()))
-            })
-            .skip(usize::try_from(page.offset).unwrap_or(usize::MAX))
-            .take(page.limit as usize)
-            .collect()
-    } else {
-        state.stores.clients.list_clients(page).await?
+    let views = |clients: &[Client]| -> Result<Vec<Value>, MgmtError> {
+        let mut items = clients
+            .iter()
+            .map(|c| render(&state, &caller, c))
+            .collect::<Result<Vec<_>, _>>()?;
+        v::select_fields(&mut items, fields.as_deref(), include);
+        Ok(items)
     };
-    let total = if totals {
-        state.stores.clients.count_clients().await?
-    } else {
-        0
-    };
-    let mut items = clients
-        .iter()
-        .map(|c| render(&state, &caller, c))
-        .collect::<Result<Vec<_>, _>>()?;
-    v::select_fields(&mut items, fields.as_deref(), include);
-    Ok(Json(envelope("clients", items, page, total, totals)))
+    let store = &state.stores.clients;
+    if let Some(app_types) = app_types {
+        // Filtered over a full scan (clients are few), so the page and its total are cut here.
+        let all = store.list_clients(Page::number(0, 10_000)).await?;
+        let kept: Vec<Client> = all
+            .into_iter()
+            .filter(|c| app_types.contains(&c.app_type.as_str()))
+            .collect();
+        return Ok(listing.answer_all("clients", views(&kept)?));
+    }
+    let rows = store.list_clients(listing.page()).await?;
+    listing
+        .answer("clients", views(&rows)?, store.count_clients())
+        .await
 }
 
 /// Query of `GET /clients/{id}`.

@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 
 use super::body::{MgmtJson, typed, typed_list};
 use super::error::MgmtError;
-use super::page::{Checkpoint, PageQuery, envelope, parse_bool};
+use super::page::{Checkpoint, Listing, PageQuery, parse_bool};
 use super::validate::{self as v, bad};
 use crate::AppState;
 
@@ -99,41 +99,19 @@ pub async fn list(
         None => true,
         other => parse_bool("include_fields", other)?,
     };
-    let render = |rows: Vec<Connection>| {
-        let mut items: Vec<Value> = rows
-            .iter()
-            .map(|c| ConnectionView::new(c).into_json())
-            .collect();
-        v::select_fields(&mut items, q.fields.as_deref(), include);
-        items
-    };
-    if let Some(cp) = Checkpoint::parse(q.take.as_deref(), q.from.as_deref())? {
-        let rows = state
-            .stores
-            .connections
-            .list_connections(&filter, cp.page())
-            .await?;
-        return Ok(Json(cp.body("connections", render(rows))));
-    }
-    let page = q.page.page()?;
-    let totals = q.page.include_totals()?;
-    let rows = state
-        .stores
-        .connections
-        .list_connections(&filter, page)
+    let listing = Listing::parse(&q.page, q.take.as_deref(), q.from.as_deref())?;
+    let connections = &state.stores.connections;
+    let rows = connections
+        .list_connections(&filter, listing.page())
         .await?;
-    let total = if totals {
-        state.stores.connections.count_connections(&filter).await?
-    } else {
-        0
-    };
-    Ok(Json(envelope(
-        "connections",
-        render(rows),
-        page,
-        total,
-        totals,
-    )))
+    let mut items: Vec<Value> = rows
+        .iter()
+        .map(|c| ConnectionView::new(c).into_json())
+        .collect();
+    v::select_fields(&mut items, q.fields.as_deref(), include);
+    listing
+        .answer("connections", items, connections.count_connections(&filter))
+        .await
 }
 
 /// `GET /connections/{id}`.

@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 use super::auth::Caller;
 use super::body::{MgmtJson, MgmtQuery, typed};
 use super::error::MgmtError;
-use super::page::{PageQuery, envelope, parse_bool};
+use super::page::{Listing, PageQuery, parse_bool};
 use super::validate::{self as v, bad};
 use crate::AppState;
 
@@ -131,13 +131,13 @@ pub async fn list(
     {
         return Err(MgmtError::invalid_query("search_engine must be v3"));
     }
-    let page = q.page.page()?;
+    let listing = Listing::offset(&q.page)?;
+    let page = listing.page();
     if page.offset + i64::from(page.limit) > MAX_RESULTS {
         return Err(MgmtError::invalid_query(
             "You can only page through the first 1000 records. See https://auth0.com/docs/users/search/v3/view-search-results-by-page#limitation",
         ));
     }
-    let totals = q.page.include_totals()?;
     let query =
         q.q.as_deref()
             .filter(|s| !s.trim().is_empty())
@@ -152,24 +152,12 @@ pub async fn list(
         .map_err(MgmtError::invalid_query)?
         .unwrap_or_default();
     let include = field_choice(q.include_fields.as_deref())?;
-    let users = state
-        .stores
-        .users
-        .search_users(query.as_ref(), sort, page)
-        .await?;
-    let total = if totals {
-        state
-            .stores
-            .users
-            .count_users(query.as_ref())
-            .await?
-            .min(MAX_RESULTS)
-    } else {
-        0
-    };
-    let mut items: Vec<Value> = users.iter().map(|u| UserView::new(u).into_json()).collect();
+    let users = &state.stores.users;
+    let rows = users.search_users(query.as_ref(), sort, page).await?;
+    let mut items: Vec<Value> = rows.iter().map(|u| UserView::new(u).into_json()).collect();
     v::select_fields(&mut items, q.fields.as_deref(), include);
-    Ok(Json(envelope("users", items, page, total, totals)))
+    let total = async { Ok(users.count_users(query.as_ref()).await?.min(MAX_RESULTS)) };
+    listing.answer("users", items, total).await
 }
 
 /// Query of `GET /users-by-email` and `GET /users/{id}`.

@@ -7,7 +7,7 @@ use gatehouse_core::log_type::LogType;
 use gatehouse_core::pkce;
 use gatehouse_core::scope::Scope;
 
-use super::{Grant, GrantFuture, LogCodes};
+use super::{Grant, LogCodes};
 use crate::AppState;
 use crate::error::OAuthError;
 use crate::oauth::client_auth::ClientAuth;
@@ -25,16 +25,8 @@ pub const GRANT: Grant = Grant {
         success: LogType::SuccessExchangeAuthorizationCode,
         description: "Authorization Code for Access Token",
     },
-    handle,
+    handle: handler!(run),
 };
-
-fn handle<'a>(
-    state: &'a AppState,
-    req: &'a TokenRequest,
-    event: &'a mut LogEvent,
-) -> GrantFuture<'a> {
-    Box::pin(run(state, req, event))
-}
 
 fn bad_code() -> OAuthError {
     OAuthError::InvalidGrant("Invalid authorization code".into())

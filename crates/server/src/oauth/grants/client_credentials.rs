@@ -5,7 +5,7 @@ use gatehouse_core::grants::client_credentials::{self, ClientCredentialsError};
 use gatehouse_core::log::LogEvent;
 use gatehouse_core::log_type::LogType;
 
-use super::{Grant, GrantFuture, LogCodes};
+use super::{Grant, LogCodes};
 use crate::AppState;
 use crate::error::OAuthError;
 use crate::oauth::client_auth::ClientAuth;
@@ -21,16 +21,8 @@ pub const GRANT: Grant = Grant {
         success: LogType::SuccessExchangeClientCredentials,
         description: "Client Credentials for Access Token",
     },
-    handle,
+    handle: handler!(run),
 };
-
-fn handle<'a>(
-    state: &'a AppState,
-    req: &'a TokenRequest,
-    event: &'a mut LogEvent,
-) -> GrantFuture<'a> {
-    Box::pin(run(state, req, event))
-}
 
 async fn run(
     state: &AppState,

@@ -15,6 +15,21 @@ use crate::error::OAuthError;
 use crate::oauth::client_auth::ClientAuth;
 use crate::oauth::token::{TokenRequest, TokenResponse};
 
+/// A [`Handler`] from an `async fn(&AppState, &TokenRequest, &mut LogEvent)`: the table
+/// holds plain function pointers, so each grant's future is boxed here, once.
+macro_rules! handler {
+    ($run:path) => {{
+        fn handle<'a>(
+            state: &'a $crate::AppState,
+            req: &'a $crate::oauth::token::TokenRequest,
+            event: &'a mut gatehouse_core::log::LogEvent,
+        ) -> $crate::oauth::grants::GrantFuture<'a> {
+            Box::pin($run(state, req, event))
+        }
+        handle
+    }};
+}
+
 pub mod authorization_code;
 pub mod client_credentials;
 pub mod password;

@@ -6,7 +6,7 @@
 use gatehouse_core::log::LogEvent;
 use gatehouse_core::log_type::LogType;
 
-use super::{Grant, GrantFuture, LogCodes};
+use super::{Grant, LogCodes};
 use crate::AppState;
 use crate::authn::accounts::{BACK_OFF, LoginFailure, TOO_MANY_ATTEMPTS, check_password};
 use crate::authn::database_connection;
@@ -27,7 +27,7 @@ pub const PASSWORD: Grant = Grant {
     client_auth: ClientAuth::ConfidentialOrPublic,
     trusts_forwarded_for: true,
     log: LOG,
-    handle: default_directory,
+    handle: handler!(default_directory),
 };
 
 /// Auth0's password grant with a `realm`, the database connection to use (the default
@@ -37,23 +37,23 @@ pub const PASSWORD_REALM: Grant = Grant {
     client_auth: ClientAuth::ConfidentialOrPublic,
     trusts_forwarded_for: true,
     log: LOG,
-    handle: with_realm,
+    handle: handler!(with_realm),
 };
 
-fn default_directory<'a>(
-    state: &'a AppState,
-    req: &'a TokenRequest,
-    event: &'a mut LogEvent,
-) -> GrantFuture<'a> {
-    Box::pin(run(state, req, event, None))
+async fn default_directory(
+    state: &AppState,
+    req: &TokenRequest,
+    event: &mut LogEvent,
+) -> Result<TokenResponse, OAuthError> {
+    run(state, req, event, None).await
 }
 
-fn with_realm<'a>(
-    state: &'a AppState,
-    req: &'a TokenRequest,
-    event: &'a mut LogEvent,
-) -> GrantFuture<'a> {
-    Box::pin(run(state, req, event, req.params.get("realm")))
+async fn with_realm(
+    state: &AppState,
+    req: &TokenRequest,
+    event: &mut LogEvent,
+) -> Result<TokenResponse, OAuthError> {
+    run(state, req, event, req.params.get("realm")).await
 }
 
 async fn run(

@@ -5,7 +5,7 @@
 use gatehouse_core::log::LogEvent;
 use gatehouse_core::log_type::LogType;
 
-use super::{Grant, GrantFuture, LogCodes};
+use super::{Grant, LogCodes};
 use crate::AppState;
 use crate::authn::otp;
 use crate::error::OAuthError;
@@ -23,16 +23,8 @@ pub const GRANT: Grant = Grant {
         success: LogType::SuccessLogin,
         description: "Successful login (passwordless code)",
     },
-    handle,
+    handle: handler!(run),
 };
-
-fn handle<'a>(
-    state: &'a AppState,
-    req: &'a TokenRequest,
-    event: &'a mut LogEvent,
-) -> GrantFuture<'a> {
-    Box::pin(run(state, req, event))
-}
 
 async fn run(
     state: &AppState,

@@ -8,7 +8,7 @@ use gatehouse_core::refresh_token::{self, RefreshDecision, RefreshPolicy, Refres
 use gatehouse_core::scope::Scope;
 use time::{Duration, OffsetDateTime};
 
-use super::{Grant, GrantFuture, LogCodes};
+use super::{Grant, LogCodes};
 use crate::AppState;
 use crate::error::OAuthError;
 use crate::oauth::client_auth::ClientAuth;
@@ -26,16 +26,8 @@ pub const GRANT: Grant = Grant {
         success: LogType::SuccessExchangeRefreshToken,
         description: "Refresh Token for Access Token",
     },
-    handle,
+    handle: handler!(run),
 };
-
-fn handle<'a>(
-    state: &'a AppState,
-    req: &'a TokenRequest,
-    event: &'a mut LogEvent,
-) -> GrantFuture<'a> {
-    Box::pin(run(state, req, event))
-}
 
 fn invalid() -> OAuthError {
     // spa-js falls back to an iframe when it reads "invalid refresh token".
