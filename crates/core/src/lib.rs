@@ -9,7 +9,6 @@ pub mod client_grant;
 pub mod client_settings;
 pub mod connection;
 pub mod grants;
-pub mod ids;
 pub mod job;
 pub mod log;
 pub mod log_type;

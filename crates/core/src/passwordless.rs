@@ -150,15 +150,6 @@ pub fn is_e164(p: &str) -> bool {
         .is_some_and(|d| (1..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// A new code of `length` decimal digits from the CSPRNG.
-pub fn new_code(length: usize) -> String {
-    use rand::RngExt;
-    let mut rng = rand::rng();
-    (0..length)
-        .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
-        .collect()
-}
-
 /// The values a message template may use.
 pub struct TemplateValues<'a> {
     /// The one-time code.
@@ -297,15 +288,6 @@ mod tests {
         for bad in ["14155550123", "+", "+1 415", "+1234567890123456", "+12a"] {
             assert!(!is_e164(bad), "{bad}");
         }
-    }
-
-    #[test]
-    fn codes_have_the_asked_length_and_vary() {
-        let a = new_code(6);
-        assert_eq!(a.len(), 6);
-        assert!(a.bytes().all(|b| b.is_ascii_digit()));
-        let distinct: std::collections::HashSet<String> = (0..50).map(|_| new_code(8)).collect();
-        assert!(distinct.len() > 45);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::password_policy::PasswordPolicy;
 use crate::resource_server::{DEFAULT_TOKEN_LIFETIME, ResourceServer, ScopeDef};
 use crate::signing_key::SigningKey;
 use crate::strategy::Strategy;
-use crate::{ids, tenant::TenantSettings};
+use crate::tenant::TenantSettings;
 
 /// Auth0's Management API v2 permission names (the scopes of its system API).
 pub const MANAGEMENT_SCOPES: &[&str] = &[
@@ -144,6 +144,17 @@ pub struct SeedPlan {
     pub initial_keys: Vec<SigningKey>,
 }
 
+/// The ids of the rows a seed creates (the server draws them; core holds no randomness).
+#[derive(Debug, Clone)]
+pub struct SeedIds {
+    /// The Management API's resource server id.
+    pub management_api: String,
+    /// The bootstrap client's grant on it.
+    pub bootstrap_grant: String,
+    /// The default database connection's id.
+    pub database_connection: String,
+}
+
 /// What applying a [`SeedPlan`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SeedOutcome {
@@ -161,11 +172,12 @@ impl SeedPlan {
         issuer: &str,
         bootstrap: BootstrapClient,
         initial_keys: Vec<SigningKey>,
+        ids: SeedIds,
         now: OffsetDateTime,
     ) -> Self {
         let audience = management_audience(issuer);
         let management_api = ResourceServer {
-            id: ids::new_resource_server_id(),
+            id: ids.management_api,
             name: "Auth0 Management API".to_owned(),
             identifier: audience.clone(),
             is_system: true,
@@ -201,14 +213,14 @@ impl SeedPlan {
             updated_at: now,
         };
         let bootstrap_grant = ClientGrant {
-            id: ids::new_client_grant_id(),
+            id: ids.bootstrap_grant,
             client_id: bootstrap.client_id.clone(),
             audience,
             scope: MANAGEMENT_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
             created_at: now,
         };
         let database_connection = Connection {
-            id: ids::new_connection_id(),
+            id: ids.database_connection,
             name: DEFAULT_DATABASE_CONNECTION.to_owned(),
             strategy: Strategy::Database,
             options: ConnectionOptions::Database(DatabaseOptions {

@@ -13,6 +13,7 @@ pub mod crypto;
 pub mod delivery;
 pub mod error;
 pub mod http;
+pub mod ids;
 pub mod mgmt;
 pub mod oauth;
 pub mod ops;

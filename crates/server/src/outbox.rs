@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use gatehouse_core::ids;
+use crate::ids;
 use gatehouse_core::log_type::LogType;
 use gatehouse_core::outbox::{OutboxMessage, OutboxState, retry_at};
 use gatehouse_core::store::StoreResult;

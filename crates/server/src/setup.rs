@@ -5,9 +5,9 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::config::{Config, Secret};
 use crate::crypto::{Sealer, SecretHasher, random_secret};
+use crate::ids;
 use crate::signing::{self, KeySet};
 use gatehouse_core::client::StoredSecret;
-use gatehouse_core::ids;
 use gatehouse_core::seed::{BootstrapClient, SeedPlan, management_audience};
 use gatehouse_core::signing_key::KeyState;
 use gatehouse_core::store::Stores;
@@ -88,6 +88,7 @@ pub async fn prepare(
             configured,
         },
         initial_keys,
+        ids::seed_ids(),
         options.clock.now(),
     );
     let outcome = stores.setup.apply_seed(&plan).await?;

@@ -5,9 +5,8 @@
 use gatehouse_core::client::{AppType, Client, ClientSettings, StoredSecret};
 use gatehouse_core::client_grant::ClientGrant;
 use gatehouse_core::connection::{Connection, ConnectionOptions};
-use gatehouse_core::ids;
 use gatehouse_core::resource_server::{ResourceServer, ScopeDef};
-use gatehouse_core::seed::{BootstrapClient, MANAGEMENT_SCOPES, SeedPlan};
+use gatehouse_core::seed::{BootstrapClient, MANAGEMENT_SCOPES, SeedIds, SeedPlan};
 use gatehouse_core::signing_key::{KeyState, SigningKey};
 use gatehouse_core::store::{ClientGrantFilter, ConnectionFilter, Page, StoreError, Stores};
 use gatehouse_core::strategy::Strategy;
@@ -16,6 +15,38 @@ use gatehouse_store::SqlStore;
 use gatehouse_store::testing::TestDatabase;
 use serde_json::json;
 use time::OffsetDateTime;
+
+/// Fresh ids for test rows (the server's generators live in the server crate; any unique
+/// string will do for storage).
+mod ids {
+    fn fresh(prefix: &str) -> String {
+        format!("{prefix}{}", uuid::Uuid::new_v4().simple())
+    }
+    pub fn random_alphanumeric(len: usize) -> String {
+        fresh("").chars().take(len).collect()
+    }
+    pub fn new_client_id() -> String {
+        fresh("")
+    }
+    pub fn new_database_user_id() -> String {
+        fresh("")
+    }
+    pub fn new_resource_server_id() -> String {
+        fresh("")
+    }
+    pub fn new_client_grant_id() -> String {
+        fresh("cgr_")
+    }
+    pub fn new_connection_id() -> String {
+        fresh("con_")
+    }
+    pub fn new_role_id() -> String {
+        fresh("rol_")
+    }
+    pub fn new_job_id() -> String {
+        fresh("job_")
+    }
+}
 
 const ISSUER: &str = "http://127.0.0.1:8080/";
 
@@ -67,6 +98,11 @@ fn plan(client_id: &str, configured: bool, tag: u8) -> SeedPlan {
             configured,
         },
         vec![key(KeyState::Current), key(KeyState::Next)],
+        SeedIds {
+            management_api: ids::new_resource_server_id(),
+            bootstrap_grant: ids::new_client_grant_id(),
+            database_connection: ids::new_connection_id(),
+        },
         now(),
     )
 }
@@ -1654,7 +1690,7 @@ async fn jobs_keep_their_outcome(s: Stores) {
     use gatehouse_core::job::{ImportError, ImportProblem, ImportSummary, Job};
     let created_at = time::OffsetDateTime::from_unix_timestamp(1_700_000_000).expect("time");
     let mut job = Job {
-        id: gatehouse_core::ids::new_job_id(),
+        id: ids::new_job_id(),
         kind: "users_import".into(),
         status: "pending".into(),
         connection_id: "con_abc".into(),

@@ -2,11 +2,11 @@
 //! users, brute-force counting per user and address, the account back-off) and creating a
 //! user on sign-up (email and username rules, the password policy, a verification mail).
 
+use crate::ids;
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::connection::Connection;
-use gatehouse_core::ids;
 use gatehouse_core::log_type::LogType;
 use gatehouse_core::password_policy::PasswordPolicy;
 use gatehouse_core::store::StoreError;

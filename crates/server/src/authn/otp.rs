@@ -4,13 +4,13 @@
 
 use std::sync::Arc;
 
+use crate::ids;
 use gatehouse_core::client::Client;
 use gatehouse_core::connection::Connection;
-use gatehouse_core::ids;
 use gatehouse_core::log_type::LogType;
 use gatehouse_core::passwordless::{
     FAILURE_WINDOW_SECONDS, MAX_ATTEMPTS, MAX_RECIPIENT_FAILURES, Otp, PasswordlessOptions, Send,
-    TemplateValues, is_e164, new_code, normalize_email, render,
+    TemplateValues, is_e164, normalize_email, render,
 };
 use gatehouse_core::store::StoreError;
 use gatehouse_core::strategy::Strategy;
@@ -159,7 +159,7 @@ pub async fn send(state: &AppState, req: SendRequest<'_>) -> Result<(), OAuthErr
     }
     // Links are opened, not typed: they carry a long secret instead of a short code.
     let code = match req.send {
-        Send::Code => new_code(options.length),
+        Send::Code => crate::ids::new_code(options.length),
         Send::Link => crate::crypto::random_secret(32),
     };
     let now = OffsetDateTime::now_utc();

@@ -1,11 +1,11 @@
 //! `/api/v2/client-grants`: which client may get tokens for which API, with which scopes.
 
+use crate::ids;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use gatehouse_core::client_grant::ClientGrant;
-use gatehouse_core::ids;
 use gatehouse_core::resource_server::ResourceServer;
 use gatehouse_core::store::ClientGrantFilter;
 use serde::{Deserialize, Serialize};

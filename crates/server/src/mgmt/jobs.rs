@@ -5,13 +5,13 @@
 //! only hashes are imported) and run before the response, so a job is `completed` when it is
 //! first seen and no replica can lose one half done.
 
+use crate::ids;
 use axum::Json;
 use axum::extract::multipart::{Multipart, MultipartRejection};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::connection::Connection;
-use gatehouse_core::ids;
 use gatehouse_core::job::{
     ImportError, ImportProblem, ImportSummary, Job, MAX_IMPORT_BYTES, is_bcrypt_hash,
 };

@@ -1,10 +1,10 @@
 //! `/api/v2/resource-servers`: APIs, addressed by id or by identifier.
 
+use crate::ids;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use gatehouse_core::ids;
 use gatehouse_core::resource_server::{DEFAULT_TOKEN_LIFETIME, ResourceServer, ScopeDef};
 use gatehouse_core::store::StoreError;
 use serde::{Deserialize, Serialize};

@@ -181,7 +181,7 @@ pub async fn start(
     )
     .await?;
     // The same answer whether or not the person has an account.
-    let id = gatehouse_core::ids::random_hex(12);
+    let id = crate::ids::random_hex(12);
     let body = if email {
         json!({"_id": id, "email": recipient, "email_verified": false})
     } else {

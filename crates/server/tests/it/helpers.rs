@@ -375,7 +375,7 @@ impl TestApp {
             .stores
             .otps
             .put_otp(&gatehouse_core::passwordless::Otp {
-                id: gatehouse_core::ids::random_alphanumeric(24),
+                id: gatehouse_server::ids::random_alphanumeric(24),
                 connection: "email".into(),
                 recipient: recipient.into(),
                 code_hash: self.state.hasher.hash(&secret),

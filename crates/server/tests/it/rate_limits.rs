@@ -97,7 +97,7 @@ async fn management_api_is_limited_per_client() {
         .stores
         .client_grants
         .insert_client_grant(&gatehouse_core::client_grant::ClientGrant {
-            id: gatehouse_core::ids::new_client_grant_id(),
+            id: gatehouse_server::ids::new_client_grant_id(),
             client_id: id.to_owned(),
             audience: audience.clone(),
             scope: vec!["read:clients".into()],

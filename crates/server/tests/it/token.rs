@@ -275,7 +275,7 @@ async fn audiences_need_an_api_and_a_client_grant() {
         .stores
         .resource_servers
         .insert_resource_server(&ResourceServer {
-            id: gatehouse_core::ids::new_resource_server_id(),
+            id: gatehouse_server::ids::new_resource_server_id(),
             name: "reports".into(),
             identifier: "https://reports.example".into(),
             is_system: false,

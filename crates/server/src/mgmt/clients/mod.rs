@@ -1,11 +1,11 @@
 //! `/api/v2/clients`: applications, with Auth0's fields, scopes and secret handling.
 
+use crate::ids;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::client::{AppType, Client, ClientSettings, StoredSecret};
-use gatehouse_core::ids;
 use gatehouse_core::store::Page;
 use serde::Deserialize;
 use serde_json::Value;

@@ -1,11 +1,11 @@
 //! `/api/v2/connections`: where identities come from, and which clients may use them.
 
+use crate::ids;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use gatehouse_core::connection::{Connection, ConnectionOptions};
-use gatehouse_core::ids;
 use gatehouse_core::store::ConnectionFilter;
 use gatehouse_core::strategy::Strategy;
 use serde_json::{Map, Value, json};

@@ -3,10 +3,10 @@
 
 pub mod permissions;
 
+use crate::ids;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use gatehouse_core::ids;
 use gatehouse_core::role::Role;
 use gatehouse_core::store::{Page, StoreError};
 use serde::{Deserialize, Serialize};

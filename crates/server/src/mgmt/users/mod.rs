@@ -1,12 +1,12 @@
 //! `/api/v2/users` and `/api/v2/users-by-email`: profiles, identities, search, Auth0's
 //! PATCH semantics, blocking and deletion.
 
+use crate::ids;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::connection::Connection;
-use gatehouse_core::ids;
 use gatehouse_core::password_policy::PasswordPolicy;
 use gatehouse_core::store::StoreError;
 use gatehouse_core::user::{Identity, User};

@@ -1,4 +1,5 @@
-//! Identifier formats, modelled on the ones Auth0 hands out.
+//! New identifiers, in the formats Auth0 hands out, drawn from the CSPRNG (here, not in
+//! core, which takes ids and random values as inputs).
 
 use rand::RngExt;
 use rand::distr::Alphanumeric;
@@ -49,9 +50,26 @@ pub fn new_resource_server_id() -> String {
     random_hex(12)
 }
 
+/// Fresh ids for the rows a new database's seed creates.
+pub fn seed_ids() -> gatehouse_core::seed::SeedIds {
+    gatehouse_core::seed::SeedIds {
+        management_api: new_resource_server_id(),
+        bootstrap_grant: new_client_grant_id(),
+        database_connection: new_connection_id(),
+    }
+}
+
 /// A new provider-side id for a database-connection identity (`auth0|<this>`).
 pub fn new_database_user_id() -> String {
     random_hex(12)
+}
+
+/// A new passwordless code of `length` decimal digits.
+pub fn new_code(length: usize) -> String {
+    let mut rng = rand::rng();
+    (0..length)
+        .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -69,5 +87,14 @@ mod tests {
         assert_eq!(rs.len(), 24);
         assert!(rs.chars().all(|c| c.is_ascii_hexdigit()));
         assert_ne!(new_client_id(), new_client_id());
+    }
+
+    #[test]
+    fn codes_have_the_asked_length_and_vary() {
+        let a = new_code(6);
+        assert_eq!(a.len(), 6);
+        assert!(a.bytes().all(|b| b.is_ascii_digit()));
+        let distinct: std::collections::HashSet<String> = (0..50).map(|_| new_code(8)).collect();
+        assert!(distinct.len() > 45);
     }
 }
