@@ -373,7 +373,7 @@ mod tests {
             options: crate::connection::ConnectionOptions::empty(
                 &crate::strategy::Strategy::parse(strategy),
             ),
-            enabled_clients: enabled.iter().map(|c| (*c).to_owned()).collect(),
+            enabled_clients: enabled.iter().map(|c| (*c).into()).collect(),
             extra: serde_json::Map::new(),
             created_at: OffsetDateTime::UNIX_EPOCH,
         }

@@ -104,7 +104,7 @@ impl ClientSettings {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Client {
     /// The public client id.
-    pub client_id: String,
+    pub client_id: crate::id::ClientId,
     /// Display name.
     pub name: String,
     /// Application type.

@@ -8,9 +8,9 @@ pub struct ClientGrant {
     /// `cgr_` id.
     pub id: String,
     /// The client allowed.
-    pub client_id: String,
+    pub client_id: crate::id::ClientId,
     /// The API identifier.
-    pub audience: String,
+    pub audience: crate::id::Audience,
     /// Scopes granted.
     pub scope: Vec<String>,
     /// When it was created.

@@ -16,13 +16,13 @@ pub struct Connection {
     /// `con_` id.
     pub id: String,
     /// Unique name, used as `connection`/`realm` in requests.
-    pub name: String,
+    pub name: crate::id::ConnectionName,
     /// How it authenticates people.
     pub strategy: Strategy,
     /// Strategy-specific options.
     pub options: ConnectionOptions,
     /// Clients allowed to use it.
-    pub enabled_clients: Vec<String>,
+    pub enabled_clients: Vec<crate::id::ClientId>,
     /// Settings outside `options` (`display_name`, `metadata`, `realms`, ...).
     pub extra: Map<String, Value>,
     /// When it was created.

@@ -9,6 +9,7 @@ pub mod client_grant;
 pub mod client_settings;
 pub mod connection;
 pub mod grants;
+pub mod id;
 pub mod job;
 pub mod log;
 pub mod log_type;

@@ -31,13 +31,13 @@ pub struct Otp {
     /// Random id.
     pub id: String,
     /// The passwordless connection's name.
-    pub connection: String,
+    pub connection: crate::id::ConnectionName,
     /// Normalised email or E.164 phone number.
     pub recipient: String,
     /// Keyed hash of the code.
     pub code_hash: Vec<u8>,
     /// The application that asked for it.
-    pub client_id: String,
+    pub client_id: crate::id::ClientId,
     /// `code` or `link`.
     pub send: String,
     /// For links: the authorization parameters the link completes.

@@ -15,13 +15,13 @@ pub struct RefreshToken {
     /// Every token rotated from one login shares this id.
     pub family_id: String,
     /// The client it was issued to.
-    pub client_id: String,
+    pub client_id: crate::id::ClientId,
     /// The user it speaks for.
-    pub user_id: String,
+    pub user_id: crate::id::UserId,
     /// The connection the user logged in with.
-    pub connection: String,
+    pub connection: crate::id::ConnectionName,
     /// The API of its access tokens, if any.
-    pub audience: Option<String>,
+    pub audience: Option<crate::id::Audience>,
     /// The scopes it may renew.
     pub scope: String,
     /// When the login happened (for `auth_time`).

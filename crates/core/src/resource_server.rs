@@ -19,7 +19,7 @@ pub struct ResourceServer {
     /// Display name.
     pub name: String,
     /// The audience (`aud`) value; immutable.
-    pub identifier: String,
+    pub identifier: crate::id::Audience,
     /// Whether gatehouse owns it (the Management API).
     pub is_system: bool,
     /// Defined scopes.

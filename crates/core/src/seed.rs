@@ -109,15 +109,15 @@ pub const USER_MANAGEMENT_SCOPES: &[&str] = &[
 ];
 
 /// The Management API's audience for a tenant whose issuer is `issuer` (with its trailing slash).
-pub fn management_audience(issuer: &str) -> String {
-    format!("{issuer}api/v2/")
+pub fn management_audience(issuer: &str) -> crate::id::Audience {
+    format!("{issuer}api/v2/").into()
 }
 
 /// Credentials for the bootstrap client, already protected for storage.
 #[derive(Debug, Clone)]
 pub struct BootstrapClient {
     /// The client id.
-    pub client_id: String,
+    pub client_id: crate::id::ClientId,
     /// The secret, hashed and sealed.
     pub secret: StoredSecret,
     /// True when the operator configured these credentials: they are then enforced on
@@ -179,7 +179,7 @@ impl SeedPlan {
         let management_api = ResourceServer {
             id: ids.management_api,
             name: "Auth0 Management API".to_owned(),
-            identifier: audience.clone(),
+            identifier: audience.as_str().into(),
             is_system: true,
             scopes: MANAGEMENT_SCOPES
                 .iter()
@@ -221,7 +221,7 @@ impl SeedPlan {
         };
         let database_connection = Connection {
             id: ids.database_connection,
-            name: DEFAULT_DATABASE_CONNECTION.to_owned(),
+            name: DEFAULT_DATABASE_CONNECTION.into(),
             strategy: Strategy::Database,
             options: ConnectionOptions::Database(DatabaseOptions {
                 brute_force_protection: Some(true),
@@ -235,7 +235,7 @@ impl SeedPlan {
         };
         SeedPlan {
             tenant: TenantSettings {
-                bootstrap_client_id: Some(bootstrap.client_id),
+                bootstrap_client_id: Some(bootstrap.client_id.into_string()),
                 ..TenantSettings::default()
             },
             management_api,

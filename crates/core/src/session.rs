@@ -10,9 +10,9 @@ pub struct Session {
     /// The public session id (`sid` in ID tokens); not the cookie value.
     pub sid: String,
     /// Who logged in.
-    pub user_id: String,
+    pub user_id: crate::id::UserId,
     /// With which connection.
-    pub connection: String,
+    pub connection: crate::id::ConnectionName,
     /// When they authenticated (seconds since the epoch).
     pub auth_time: i64,
     /// When it was created.
@@ -31,17 +31,17 @@ pub struct AuthorizationCode {
     /// Keyed hash of the code.
     pub code_hash: Vec<u8>,
     /// The client it was issued to.
-    pub client_id: String,
+    pub client_id: crate::id::ClientId,
     /// The user.
-    pub user_id: String,
+    pub user_id: crate::id::UserId,
     /// The connection they used.
-    pub connection: String,
+    pub connection: crate::id::ConnectionName,
     /// The redirect URI of the authorization request.
     pub redirect_uri: String,
     /// Granted scopes.
     pub scope: String,
     /// The API, if any.
-    pub audience: Option<String>,
+    pub audience: Option<crate::id::Audience>,
     /// The `nonce` to put in the ID token.
     pub nonce: Option<String>,
     /// The PKCE S256 challenge, if the request had one.

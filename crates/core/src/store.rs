@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use crate::client::Client;
 use crate::client_grant::ClientGrant;
 use crate::connection::Connection;
+use crate::id::{Audience, ClientId, ConnectionName, UserId};
 use crate::log::{LogEvent, LogFilter};
 use crate::refresh_token::RefreshToken;
 use crate::resource_server::ResourceServer;
@@ -91,7 +92,7 @@ pub trait ClientStore: Send + Sync {
     /// the id is taken.
     async fn insert_client_on_all_connections(&self, client: &Client) -> StoreResult<()>;
     /// One client by id.
-    async fn client(&self, client_id: &str) -> StoreResult<Option<Client>>;
+    async fn client(&self, client_id: &ClientId) -> StoreResult<Option<Client>>;
     /// A page of clients, oldest first.
     async fn list_clients(&self, page: Page) -> StoreResult<Vec<Client>>;
     /// How many clients there are.
@@ -99,7 +100,7 @@ pub trait ClientStore: Send + Sync {
     /// Replaces a client's fields (all but `client_id` and `created_at`); `NotFound` if absent.
     async fn update_client(&self, client: &Client) -> StoreResult<()>;
     /// Deletes a client with its grants and its place on connections; `NotFound` if absent.
-    async fn delete_client(&self, client_id: &str) -> StoreResult<()>;
+    async fn delete_client(&self, client_id: &ClientId) -> StoreResult<()>;
 }
 
 /// APIs.
@@ -110,7 +111,7 @@ pub trait ResourceServerStore: Send + Sync {
     /// One API by its identifier (audience).
     async fn resource_server_by_identifier(
         &self,
-        identifier: &str,
+        identifier: &Audience,
     ) -> StoreResult<Option<ResourceServer>>;
     /// One API by its id or its identifier (Auth0 accepts either in the path).
     async fn resource_server(&self, id_or_identifier: &str) -> StoreResult<Option<ResourceServer>>;
@@ -133,8 +134,8 @@ pub trait ClientGrantStore: Send + Sync {
     /// The grant of `client_id` for `audience`.
     async fn client_grant(
         &self,
-        client_id: &str,
-        audience: &str,
+        client_id: &ClientId,
+        audience: &Audience,
     ) -> StoreResult<Option<ClientGrant>>;
     /// One grant by id.
     async fn client_grant_by_id(&self, id: &str) -> StoreResult<Option<ClientGrant>>;
@@ -167,7 +168,7 @@ pub trait ConnectionStore: Send + Sync {
     /// Inserts a connection; `Conflict` if the name is taken.
     async fn insert_connection(&self, connection: &Connection) -> StoreResult<()>;
     /// One connection by name.
-    async fn connection_by_name(&self, name: &str) -> StoreResult<Option<Connection>>;
+    async fn connection_by_name(&self, name: &ConnectionName) -> StoreResult<Option<Connection>>;
     /// One connection by id.
     async fn connection(&self, id: &str) -> StoreResult<Option<Connection>>;
     /// A page of connections matching `filter`, oldest first.
@@ -205,15 +206,15 @@ pub trait UserStore: Send + Sync {
     /// the connection is taken.
     async fn insert_user(&self, user: &User) -> StoreResult<()>;
     /// One user with its identities, primary first.
-    async fn user(&self, user_id: &str) -> StoreResult<Option<User>>;
+    async fn user(&self, user_id: &UserId) -> StoreResult<Option<User>>;
     /// The user owning the identity (`connection`, provider-side `user_id`); login starts here.
     async fn user_by_identity(
         &self,
-        connection: &str,
+        connection: &ConnectionName,
         identity_user_id: &str,
     ) -> StoreResult<Option<User>>;
     /// Deletes a user and all its identities; `NotFound` if there is none.
-    async fn delete_user(&self, user_id: &str) -> StoreResult<()>;
+    async fn delete_user(&self, user_id: &UserId) -> StoreResult<()>;
     /// Replaces a user's root attributes, metadata and identities' credentials and profile
     /// data (identities are matched by connection and id); `Conflict` when a new email,
     /// username or phone number is taken in the connection; `NotFound` if absent.
@@ -231,29 +232,33 @@ pub trait UserStore: Send + Sync {
     async fn users_by_email(&self, email: &str) -> StoreResult<Vec<User>>;
     /// The user who logs in to `connection` with `login` (email, username or phone number,
     /// any case).
-    async fn user_by_login(&self, connection: &str, login: &str) -> StoreResult<Option<User>>;
+    async fn user_by_login(
+        &self,
+        connection: &ConnectionName,
+        login: &str,
+    ) -> StoreResult<Option<User>>;
     /// Adds one consecutive failed login for (`user_id`, `ip`) and returns the count.
     async fn record_login_failure(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         ip: &str,
         at: time::OffsetDateTime,
     ) -> StoreResult<i64>;
     /// Consecutive failed logins for (`user_id`, `ip`).
-    async fn login_failures(&self, user_id: &str, ip: &str) -> StoreResult<i64>;
+    async fn login_failures(&self, user_id: &UserId, ip: &str) -> StoreResult<i64>;
     /// Forgets failed logins: of one address, or all of the user's when `ip` is `None`.
-    async fn clear_login_failures(&self, user_id: &str, ip: Option<&str>) -> StoreResult<()>;
+    async fn clear_login_failures(&self, user_id: &UserId, ip: Option<&str>) -> StoreResult<()>;
     /// The count of (`user_id`, `ip`) and when its last failure was, if it has any.
     async fn login_failure_state(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         ip: &str,
     ) -> StoreResult<Option<(i64, time::OffsetDateTime)>>;
     /// Moves the last failure of (`user_id`, `ip`) to `at` if it was at or before `cutoff`,
     /// and says whether it did: of concurrent attempts once a wait is over, exactly one wins.
     async fn claim_login_attempt(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         ip: &str,
         cutoff: time::OffsetDateTime,
         at: time::OffsetDateTime,
@@ -266,19 +271,19 @@ pub trait UserStore: Send + Sync {
     /// secondary, one wins.
     async fn link_identity(
         &self,
-        primary_id: &str,
-        secondary_id: &str,
+        primary_id: &UserId,
+        secondary_id: &UserId,
         profile_data: &serde_json::Value,
     ) -> StoreResult<()>;
     /// Detaches the non-primary identity (`connection`, `identity_user_id`) of `primary_id`
     /// into `standalone`, a new user whose only identity it becomes (its `identities` say
     /// which); `NotFound` if the primary has no such secondary identity.
-    async fn unlink_identity(&self, primary_id: &str, standalone: &User) -> StoreResult<()>;
+    async fn unlink_identity(&self, primary_id: &UserId, standalone: &User) -> StoreResult<()>;
     /// Swaps an identity's password hash for a stronger one, only if it is still `old` (so a
     /// password changed meanwhile is kept); whether it was swapped.
     async fn upgrade_password_hash(
         &self,
-        connection: &str,
+        connection: &ConnectionName,
         identity_user_id: &str,
         old: &str,
         new: &str,
@@ -286,7 +291,7 @@ pub trait UserStore: Send + Sync {
     /// Counts a successful login: `logins_count`, `last_login`, `last_ip`.
     async fn record_login(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         ip: Option<&str>,
         at: time::OffsetDateTime,
     ) -> StoreResult<()>;
@@ -303,7 +308,7 @@ pub trait OtpStore: Send + Sync {
     /// attempts left. Atomic, so concurrent guesses cannot exceed the limit.
     async fn claim_otp_attempt(
         &self,
-        connection: &str,
+        connection: &ConnectionName,
         recipient: &str,
         max_attempts: i64,
         now: time::OffsetDateTime,
@@ -320,7 +325,7 @@ pub trait OtpStore: Send + Sync {
     /// Wrong codes for (`connection`, `recipient`) since `window_start`.
     async fn otp_failures(
         &self,
-        connection: &str,
+        connection: &ConnectionName,
         recipient: &str,
         window_start: time::OffsetDateTime,
     ) -> StoreResult<i64>;
@@ -399,7 +404,7 @@ pub trait SessionStore: Send + Sync {
     /// changed the password); returns how many were live.
     async fn revoke_user_sessions(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         keep: Option<&[u8]>,
         at: time::OffsetDateTime,
     ) -> StoreResult<u64>;
@@ -417,16 +422,16 @@ pub trait SessionStore: Send + Sync {
     /// The scopes `user_id` allowed `client_id` for `audience` ("" for none), if any.
     async fn consent(
         &self,
-        user_id: &str,
-        client_id: &str,
-        audience: &str,
+        user_id: &UserId,
+        client_id: &ClientId,
+        audience: &Audience,
     ) -> StoreResult<Option<Vec<String>>>;
     /// Records (replaces) what the user allowed.
     async fn save_consent(
         &self,
-        user_id: &str,
-        client_id: &str,
-        audience: &str,
+        user_id: &UserId,
+        client_id: &ClientId,
+        audience: &Audience,
         scope: &[String],
         at: time::OffsetDateTime,
     ) -> StoreResult<()>;
@@ -435,7 +440,7 @@ pub trait SessionStore: Send + Sync {
         &self,
         ticket_hash: &[u8],
         kind: &str,
-        user_id: &str,
+        user_id: &UserId,
         now: time::OffsetDateTime,
         expires_at: time::OffsetDateTime,
     ) -> StoreResult<()>;
@@ -489,7 +494,7 @@ pub trait RefreshTokenStore: Send + Sync {
     /// user was blocked or changed their password. Returns how many tokens were live.
     async fn revoke_user_refresh_tokens(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         at: time::OffsetDateTime,
     ) -> StoreResult<u64>;
 }
@@ -540,27 +545,27 @@ pub trait RoleStore: Send + Sync {
     /// Ids of a role's users.
     async fn role_users(&self, role_id: &str, page: Page) -> StoreResult<Vec<String>>;
     /// Gives a user roles; `NotFound` if the user or a role is missing (nothing changes then).
-    async fn add_user_roles(&self, user_id: &str, role_ids: &[String]) -> StoreResult<()>;
+    async fn add_user_roles(&self, user_id: &UserId, role_ids: &[String]) -> StoreResult<()>;
     /// Takes roles from a user.
-    async fn remove_user_roles(&self, user_id: &str, role_ids: &[String]) -> StoreResult<()>;
+    async fn remove_user_roles(&self, user_id: &UserId, role_ids: &[String]) -> StoreResult<()>;
     /// A user's roles, by name.
-    async fn user_roles(&self, user_id: &str, page: Page) -> StoreResult<Vec<Role>>;
+    async fn user_roles(&self, user_id: &UserId, page: Page) -> StoreResult<Vec<Role>>;
     /// How many roles a user has.
-    async fn count_user_roles(&self, user_id: &str) -> StoreResult<i64>;
+    async fn count_user_roles(&self, user_id: &UserId) -> StoreResult<i64>;
     /// Gives a user permissions directly.
     async fn add_user_permissions(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         permissions: &[Permission],
     ) -> StoreResult<()>;
     /// Takes direct permissions from a user.
     async fn remove_user_permissions(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         permissions: &[Permission],
     ) -> StoreResult<()>;
     /// Every permission a user has, directly or through roles, with its sources.
-    async fn user_permissions(&self, user_id: &str) -> StoreResult<Vec<UserPermission>>;
+    async fn user_permissions(&self, user_id: &UserId) -> StoreResult<Vec<UserPermission>>;
 }
 
 /// Tenant logs.

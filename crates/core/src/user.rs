@@ -8,7 +8,7 @@ pub struct Identity {
     /// `auth0`, `email`, `sms`, `oidc`, ... (Auth0's strategy name; see [`Identity::strategy`]).
     pub provider: String,
     /// The connection name; (`connection`, `user_id`) is unique across the tenant.
-    pub connection: String,
+    pub connection: crate::id::ConnectionName,
     /// The provider-side id (bare, without `provider|`).
     pub user_id: String,
     /// Whether the provider is a social one.
@@ -30,7 +30,7 @@ impl Identity {
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {
     /// `<provider>|<primary identity id>`.
-    pub user_id: String,
+    pub user_id: crate::id::UserId,
     /// Email address, if any.
     pub email: Option<String>,
     /// Whether the email address is verified.
@@ -145,8 +145,8 @@ impl User {
     }
 
     /// The `user_id` a user has whose primary identity is `identity`.
-    pub fn id_for(identity: &Identity) -> String {
-        format!("{}|{}", identity.provider, identity.user_id)
+    pub fn id_for(identity: &Identity) -> crate::id::UserId {
+        crate::id::UserId::new(format!("{}|{}", identity.provider, identity.user_id))
     }
 }
 

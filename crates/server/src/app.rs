@@ -156,7 +156,7 @@ impl App {
 
     /// The Management API's audience, `<issuer>api/v2/`.
     pub fn management_audience(&self) -> String {
-        gatehouse_core::seed::management_audience(&self.issuer)
+        gatehouse_core::seed::management_audience(&self.issuer).into_string()
     }
 
     /// Closes the database pool; later storage calls fail.

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use gatehouse_core::client::Client;
 use gatehouse_core::client_grant::ClientGrant;
+use gatehouse_core::id::{Audience, ClientId};
 use gatehouse_core::resource_server::ResourceServer;
 use gatehouse_core::store::{StoreResult, Stores};
 use gatehouse_core::tenant::TenantSettings;
@@ -65,9 +66,9 @@ impl<K: Eq + Hash + Clone, V: Clone> Map<K, V> {
 /// The cached reads, absent results included (so unknown ids cost no query either).
 pub struct Catalog {
     stores: Stores,
-    clients: Map<String, Option<Arc<Client>>>,
-    apis: Map<String, Option<Arc<ResourceServer>>>,
-    grants: Map<(String, String), Option<Arc<ClientGrant>>>,
+    clients: Map<ClientId, Option<Arc<Client>>>,
+    apis: Map<Audience, Option<Arc<ResourceServer>>>,
+    grants: Map<(ClientId, Audience), Option<Arc<ClientGrant>>>,
     tenant: Map<(), Arc<TenantSettings>>,
     origins: Map<(), Arc<std::collections::HashSet<String>>>,
 }
@@ -128,18 +129,18 @@ impl Catalog {
     }
 
     /// A client by id.
-    pub async fn client(&self, id: &str) -> StoreResult<Option<Arc<Client>>> {
-        if let Some(hit) = self.clients.get(&id.to_owned()) {
+    pub async fn client(&self, id: &ClientId) -> StoreResult<Option<Arc<Client>>> {
+        if let Some(hit) = self.clients.get(id) {
             return Ok(hit);
         }
         let found = self.stores.clients.client(id).await?.map(Arc::new);
-        self.clients.put(id.to_owned(), found.clone());
+        self.clients.put(id.clone(), found.clone());
         Ok(found)
     }
 
     /// An API by identifier.
-    pub async fn api(&self, identifier: &str) -> StoreResult<Option<Arc<ResourceServer>>> {
-        if let Some(hit) = self.apis.get(&identifier.to_owned()) {
+    pub async fn api(&self, identifier: &Audience) -> StoreResult<Option<Arc<ResourceServer>>> {
+        if let Some(hit) = self.apis.get(identifier) {
             return Ok(hit);
         }
         let found = self
@@ -148,17 +149,17 @@ impl Catalog {
             .resource_server_by_identifier(identifier)
             .await?
             .map(Arc::new);
-        self.apis.put(identifier.to_owned(), found.clone());
+        self.apis.put(identifier.clone(), found.clone());
         Ok(found)
     }
 
     /// The grant of a client for an audience.
     pub async fn grant(
         &self,
-        client_id: &str,
-        audience: &str,
+        client_id: &ClientId,
+        audience: &Audience,
     ) -> StoreResult<Option<Arc<ClientGrant>>> {
-        let key = (client_id.to_owned(), audience.to_owned());
+        let key = (client_id.clone(), audience.clone());
         if let Some(hit) = self.grants.get(&key) {
             return Ok(hit);
         }

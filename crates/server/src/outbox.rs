@@ -4,6 +4,7 @@
 //! an administrator sees it in `GET /api/v2/logs`. The content is sealed under the master
 //! key, bound to its row: it carries one-time codes and links.
 
+use gatehouse_core::id::ConnectionName;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,7 +14,6 @@ use gatehouse_core::outbox::{OutboxMessage, OutboxState, retry_at};
 use gatehouse_core::store::StoreResult;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use time::OffsetDateTime;
 use tokio::sync::{Notify, Semaphore};
 
 use crate::AppState;
@@ -148,7 +148,7 @@ pub async fn enqueue(
     };
     let id = ids::random_alphanumeric(24);
     let plain = serde_json::to_vec(&sealed).unwrap_or_default();
-    let now = OffsetDateTime::now_utc();
+    let now = state.clock.now();
     let message = OutboxMessage {
         sealed: state.sealer.seal(&seal_context(&id), &plain),
         id,
@@ -178,7 +178,7 @@ pub async fn run(state: AppState) {
                 return;
             };
             let token = crate::crypto::random_secret(16);
-            let now = OffsetDateTime::now_utc();
+            let now = state.clock.now();
             let claimed = state
                 .stores
                 .outbox
@@ -214,7 +214,7 @@ async fn deliver(state: &AppState, message: OutboxMessage, token: &str) {
         Ok(content) => send(state, &message, content).await,
         Err(e) => Err(Failure::Final(e.clone())),
     };
-    let now = OffsetDateTime::now_utc();
+    let now = state.clock.now();
     let recorded = match sent {
         // Mail is off on this tenant: not a failed delivery to report, as before the outbox.
         Err(Failure::NoProvider) => {
@@ -326,7 +326,7 @@ async fn send(state: &AppState, message: &OutboxMessage, c: &Sealed) -> Result<(
             let connection = state
                 .stores
                 .connections
-                .connection_by_name(name)
+                .connection_by_name(&ConnectionName::from(name))
                 .await
                 .map_err(|e| Failure::Retry(e.to_string()))?
                 .ok_or_else(|| Failure::Final(format!("The connection {name} no longer exists")))?;

@@ -83,7 +83,7 @@ pub async fn prepare(
     let plan = SeedPlan::new(
         issuer,
         BootstrapClient {
-            client_id: client_id.clone(),
+            client_id: client_id.clone().into(),
             secret: stored,
             configured,
         },
@@ -102,7 +102,7 @@ pub async fn prepare(
         (!configured && outcome.bootstrap_client_written).then(|| BootstrapCredentials {
             client_id,
             client_secret: secret,
-            audience: management_audience(issuer),
+            audience: management_audience(issuer).into_string(),
         });
 
     let keys = KeySet::from_stored(&stores.signing_keys.signing_keys().await?, sealer)?;

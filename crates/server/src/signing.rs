@@ -19,7 +19,6 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use gatehouse_core::signing_key::{KeyState, SigningKey};
 use serde_json::{Value, json};
-use time::OffsetDateTime;
 
 use crate::crypto::Sealer;
 
@@ -75,7 +74,7 @@ pub fn from_private_key(
         kid,
         alg: ALG.to_owned(),
         state,
-        created_at: OffsetDateTime::now_utc(),
+        created_at: time::OffsetDateTime::now_utc(),
     })
 }
 
@@ -92,7 +91,7 @@ fn self_signed_certificate(pkcs8: &[u8]) -> anyhow::Result<Vec<u8>> {
     params
         .distinguished_name
         .push(rcgen::DnType::CommonName, "gatehouse token signing key");
-    let now = OffsetDateTime::now_utc();
+    let now = time::OffsetDateTime::now_utc();
     params.not_before = now - time::Duration::days(1);
     params.not_after = now + time::Duration::days(3650);
     let cert = params

@@ -2,8 +2,8 @@
 //! session and refresh token they hold ends (the browser that changed the password keeps its
 //! own session): a thief's, or an attacker's who signed up with the address first, included.
 
+use gatehouse_core::id::UserId;
 use gatehouse_core::store::StoreError;
-use time::OffsetDateTime;
 
 use crate::AppState;
 
@@ -19,16 +19,16 @@ pub async fn end_user_access(
     user_id: &str,
     keep_session: Option<&[u8]>,
 ) -> Result<(), StoreError> {
-    let now = OffsetDateTime::now_utc();
+    let now = state.clock.now();
     let sessions = state
         .stores
         .sessions
-        .revoke_user_sessions(user_id, keep_session, now)
+        .revoke_user_sessions(&UserId::from(user_id), keep_session, now)
         .await?;
     let tokens = state
         .stores
         .refresh_tokens
-        .revoke_user_refresh_tokens(user_id, now)
+        .revoke_user_refresh_tokens(&UserId::from(user_id), now)
         .await?;
     tracing::info!(
         sessions,
@@ -43,7 +43,7 @@ pub async fn is_blocked(state: &AppState, user_id: &str) -> Result<bool, StoreEr
     Ok(state
         .stores
         .users
-        .user(user_id)
+        .user(&UserId::from(user_id))
         .await?
         .is_none_or(|u| u.blocked))
 }

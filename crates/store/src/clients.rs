@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use gatehouse_core::client::{AppType, Client, ClientSettings, StoredSecret};
 use gatehouse_core::client_grant::ClientGrant;
+use gatehouse_core::id::{Audience, ClientId};
 use gatehouse_core::store::{ClientGrantFilter, ClientGrantStore, ClientStore, Page, StoreResult};
 use sqlx::types::Json;
 use time::OffsetDateTime;
@@ -30,8 +31,8 @@ macro_rules! bind_client {
     ($sql:expr, $c:expr) => {{
         let c: &gatehouse_core::client::Client = $c;
         sqlx::query($sql)
-            .bind(&c.client_id)
-            .bind(&c.name)
+            .bind(c.client_id.as_str())
+            .bind(c.name.as_str())
             .bind(c.app_type.as_str())
             .bind(c.is_system)
             .bind(c.secret.as_ref().map(|s| s.hash.clone()))
@@ -48,8 +49,8 @@ macro_rules! bind_client_grant {
         let g: &gatehouse_core::client_grant::ClientGrant = $g;
         sqlx::query($sql)
             .bind(&g.id)
-            .bind(&g.client_id)
-            .bind(&g.audience)
+            .bind(g.client_id.as_str())
+            .bind(g.audience.as_str())
             .bind(sqlx::types::Json(&g.scope))
             .bind(g.created_at)
     }};
@@ -81,7 +82,7 @@ impl TryFrom<ClientRow> for Client {
             _ => None,
         };
         Ok(Client {
-            client_id: r.client_id,
+            client_id: r.client_id.into(),
             name: r.name,
             app_type,
             is_system: r.is_system,
@@ -106,8 +107,8 @@ impl From<ClientGrantRow> for ClientGrant {
     fn from(r: ClientGrantRow) -> Self {
         ClientGrant {
             id: r.id,
-            client_id: r.client_id,
-            audience: r.audience,
+            client_id: r.client_id.into(),
+            audience: r.audience.into(),
             scope: r.scope.0,
             created_at: r.created_at,
         }
@@ -128,7 +129,7 @@ impl ClientStore for SqlStore {
                 .await
                 .map_err(db)?;
             sqlx::query(ENABLE_ON_ALL_CONNECTIONS)
-                .bind(&client.client_id)
+                .bind(client.client_id.as_str())
                 .execute(&mut *tx)
                 .await
                 .map_err(db)?;
@@ -136,10 +137,10 @@ impl ClientStore for SqlStore {
         Ok(())
     }
 
-    async fn client(&self, client_id: &str) -> StoreResult<Option<Client>> {
+    async fn client(&self, client_id: &ClientId) -> StoreResult<Option<Client>> {
         let sql = sqlx::AssertSqlSafe(format!("{CLIENT_COLUMNS} WHERE client_id = $1"));
         let row: Option<ClientRow> = on_pool!(self, p => sqlx::query_as(sql)
-            .bind(client_id)
+            .bind(client_id.as_str())
             .fetch_optional(p)
             .await
             .map_err(db))?;
@@ -172,8 +173,8 @@ impl ClientStore for SqlStore {
             "UPDATE clients SET name = $2, app_type = $3, is_system = $4, secret_hash = $5, \
              secret_sealed = $6, settings = $7, updated_at = $8 WHERE client_id = $1",
         )
-        .bind(&c.client_id)
-        .bind(&c.name)
+        .bind(c.client_id.as_str())
+        .bind(c.name.as_str())
         .bind(c.app_type.as_str())
         .bind(c.is_system)
         .bind(c.secret.as_ref().map(|s| s.hash.clone()))
@@ -187,9 +188,9 @@ impl ClientStore for SqlStore {
         one_row(n, format!("client {}", c.client_id))
     }
 
-    async fn delete_client(&self, client_id: &str) -> StoreResult<()> {
+    async fn delete_client(&self, client_id: &ClientId) -> StoreResult<()> {
         let n = on_pool!(self, p => sqlx::query("DELETE FROM clients WHERE client_id = $1")
-            .bind(client_id)
+            .bind(client_id.as_str())
             .execute(p)
             .await
             .map(|r| r.rows_affected())
@@ -207,15 +208,15 @@ impl ClientGrantStore for SqlStore {
 
     async fn client_grant(
         &self,
-        client_id: &str,
-        audience: &str,
+        client_id: &ClientId,
+        audience: &Audience,
     ) -> StoreResult<Option<ClientGrant>> {
         let row: Option<ClientGrantRow> = on_pool!(self, p => sqlx::query_as(
             "SELECT id, client_id, audience, scope, created_at FROM client_grants \
              WHERE client_id = $1 AND audience = $2",
         )
-        .bind(client_id)
-        .bind(audience)
+        .bind(client_id.as_str())
+        .bind(audience.as_str())
         .fetch_optional(p)
         .await
         .map_err(db))?;

@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use gatehouse_core::connection::{Connection, ConnectionOptions};
+use gatehouse_core::id::ConnectionName;
 use gatehouse_core::store::{ConnectionFilter, ConnectionStore, Page, StoreError, StoreResult};
 use gatehouse_core::strategy::Strategy;
 use serde_json::{Map, Value};
@@ -23,7 +24,7 @@ macro_rules! bind_connection {
         let c: &gatehouse_core::connection::Connection = $c;
         sqlx::query($sql)
             .bind(&c.id)
-            .bind(&c.name)
+            .bind(c.name.as_str())
             .bind(c.strategy.as_str())
             .bind(sqlx::types::Json(&c.options))
             .bind(sqlx::types::Json(&c.extra))
@@ -75,10 +76,10 @@ impl TryFrom<ConnectionRow> for Connection {
             .map_err(|e| StoreError::Corrupt(format!("options of connection {}: {e}", r.name)))?;
         Ok(Connection {
             id: r.id,
-            name: r.name,
+            name: r.name.into(),
             strategy,
             options,
-            enabled_clients,
+            enabled_clients: enabled_clients.into_iter().map(Into::into).collect(),
             extra: r.extra.0,
             created_at: r.created_at,
         })
@@ -120,7 +121,7 @@ impl ConnectionStore for SqlStore {
             for client_id in &connection.enabled_clients {
                 sqlx::query(INSERT_CONNECTION_CLIENT)
                     .bind(&connection.id)
-                    .bind(client_id)
+                    .bind(client_id.as_str())
                     .execute(&mut *tx)
                     .await
                     .map_err(db)?;
@@ -129,7 +130,7 @@ impl ConnectionStore for SqlStore {
         Ok(())
     }
 
-    async fn connection_by_name(&self, name: &str) -> StoreResult<Option<Connection>> {
+    async fn connection_by_name(&self, name: &ConnectionName) -> StoreResult<Option<Connection>> {
         self.one_connection("WHERE c.name = $1", name).await
     }
 
@@ -189,7 +190,7 @@ impl ConnectionStore for SqlStore {
             for client_id in &c.enabled_clients {
                 sqlx::query(INSERT_CONNECTION_CLIENT)
                     .bind(&c.id)
-                    .bind(client_id)
+                    .bind(client_id.as_str())
                     .execute(&mut *tx)
                     .await
                     .map_err(db)?;
@@ -218,7 +219,7 @@ impl ConnectionStore for SqlStore {
                 };
                 sqlx::query(sql)
                     .bind(id)
-                    .bind(client_id)
+                    .bind(client_id.as_str())
                     .execute(&mut *tx)
                     .await
                     .map_err(db)?;

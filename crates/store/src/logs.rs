@@ -83,7 +83,7 @@ impl LogStore for SqlStore {
                 .bind(&e.connection)
                 .bind(&e.ip)
                 .bind(&e.user_agent)
-                .bind(&e.audience)
+                .bind(e.audience.as_deref())
                 .bind(&e.scope)
                 .bind(Json(&e.details))
                 .execute(&mut *tx)

@@ -1,6 +1,7 @@
 //! Passwordless one-time codes.
 
 use async_trait::async_trait;
+use gatehouse_core::id::ConnectionName;
 use gatehouse_core::passwordless::Otp;
 use gatehouse_core::store::{OtpStore, StoreResult};
 use serde_json::Value;
@@ -29,10 +30,10 @@ impl From<OtpRow> for Otp {
     fn from(r: OtpRow) -> Self {
         Otp {
             id: r.id,
-            connection: r.connection,
+            connection: r.connection.into(),
             recipient: r.recipient,
             code_hash: r.code_hash,
-            client_id: r.client_id,
+            client_id: r.client_id.into(),
             send: r.send,
             auth_params: r.auth_params.0,
             attempts: r.attempts,
@@ -54,10 +55,10 @@ impl OtpStore for SqlStore {
              used_at = NULL",
         )
         .bind(&otp.id)
-        .bind(&otp.connection)
+        .bind(otp.connection.as_str())
         .bind(&otp.recipient)
         .bind(&otp.code_hash)
-        .bind(&otp.client_id)
+        .bind(otp.client_id.as_str())
         .bind(&otp.send)
         .bind(Json(&otp.auth_params))
         .bind(otp.attempts)
@@ -72,7 +73,7 @@ impl OtpStore for SqlStore {
 
     async fn claim_otp_attempt(
         &self,
-        connection: &str,
+        connection: &ConnectionName,
         recipient: &str,
         max_attempts: i64,
         now: OffsetDateTime,
@@ -82,7 +83,7 @@ impl OtpStore for SqlStore {
              WHERE connection = $1 AND recipient = $2 AND used_at IS NULL AND expires_at > $3 AND attempts < $4 \
              RETURNING id, connection, recipient, code_hash, client_id, send, auth_params, attempts, created_at, expires_at",
         )
-        .bind(connection)
+        .bind(connection.as_str())
         .bind(recipient)
         .bind(now)
         .bind(max_attempts)
@@ -115,14 +116,14 @@ impl OtpStore for SqlStore {
 
     async fn otp_failures(
         &self,
-        connection: &str,
+        connection: &ConnectionName,
         recipient: &str,
         window_start: OffsetDateTime,
     ) -> StoreResult<i64> {
         let row: Option<(i64,)> = on_pool!(self, p => sqlx::query_as(
             "SELECT failures FROM otps WHERE connection = $1 AND recipient = $2 AND failures_since >= $3",
         )
-        .bind(connection)
+        .bind(connection.as_str())
         .bind(recipient)
         .bind(window_start)
         .fetch_optional(p)

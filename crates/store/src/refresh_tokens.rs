@@ -1,6 +1,7 @@
 //! Refresh tokens, stored by keyed hash.
 
 use async_trait::async_trait;
+use gatehouse_core::id::UserId;
 use gatehouse_core::refresh_token::RefreshToken;
 use gatehouse_core::store::{RefreshTokenStore, StoreResult};
 use serde_json::{Value, json};
@@ -43,10 +44,10 @@ impl From<Row> for RefreshToken {
                 .unwrap_or(0),
             token_hash: r.token_hash,
             family_id: r.family_id,
-            client_id: r.client_id,
-            user_id: r.user_id,
-            connection: r.connection,
-            audience: r.audience,
+            client_id: r.client_id.into(),
+            user_id: r.user_id.into(),
+            connection: r.connection.into(),
+            audience: r.audience.map(Into::into),
             scope: r.scope,
             created_at: r.created_at,
             expires_at: r.expires_at,
@@ -79,10 +80,10 @@ impl RefreshTokenStore for SqlStore {
             )
             .bind(&t.token_hash)
             .bind(&t.family_id)
-            .bind(&t.client_id)
-            .bind(&t.user_id)
-            .bind(&t.connection)
-            .bind(&t.audience)
+            .bind(t.client_id.as_str())
+            .bind(t.user_id.as_str())
+            .bind(t.connection.as_str())
+            .bind(t.audience.as_deref())
             .bind(&t.scope)
             .bind(Json(json!({"auth_time": t.auth_time})))
             .bind(t.created_at)
@@ -169,7 +170,7 @@ impl RefreshTokenStore for SqlStore {
 
     async fn revoke_user_refresh_tokens(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         at: OffsetDateTime,
     ) -> StoreResult<u64> {
         let n = in_transaction!(self, tx => {
@@ -181,7 +182,7 @@ impl RefreshTokenStore for SqlStore {
                  ON CONFLICT (family_id) DO UPDATE SET revoked_at = \
                  COALESCE(refresh_token_families.revoked_at, excluded.revoked_at)",
             )
-            .bind(user_id)
+            .bind(user_id.as_str())
             .bind(at)
             .execute(&mut *tx)
             .await
@@ -189,7 +190,7 @@ impl RefreshTokenStore for SqlStore {
             sqlx::query(
                 "UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL",
             )
-            .bind(user_id)
+            .bind(user_id.as_str())
             .bind(at)
             .execute(&mut *tx)
             .await

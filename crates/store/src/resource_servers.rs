@@ -1,6 +1,7 @@
 //! APIs (resource servers).
 
 use async_trait::async_trait;
+use gatehouse_core::id::Audience;
 use gatehouse_core::resource_server::{ResourceServer, ScopeDef, TokenDialect};
 use gatehouse_core::store::{Page, ResourceServerStore, StoreResult};
 use serde_json::{Map, Value, json};
@@ -34,8 +35,8 @@ macro_rules! bind_resource_server {
         let rs: &gatehouse_core::resource_server::ResourceServer = $rs;
         sqlx::query($sql)
             .bind(&rs.id)
-            .bind(&rs.identifier)
-            .bind(&rs.name)
+            .bind(rs.identifier.as_str())
+            .bind(rs.name.as_str())
             .bind(rs.is_system)
             .bind(sqlx::types::Json($crate::resource_servers::scopes_json(
                 &rs.scopes,
@@ -111,7 +112,7 @@ impl TryFrom<ResourceServerRow> for ResourceServer {
         Ok(ResourceServer {
             id: r.id,
             name: r.name,
-            identifier: r.identifier,
+            identifier: r.identifier.into(),
             is_system: r.is_system,
             scopes,
             signing_alg: r.signing_alg,
@@ -134,11 +135,11 @@ impl ResourceServerStore for SqlStore {
 
     async fn resource_server_by_identifier(
         &self,
-        identifier: &str,
+        identifier: &Audience,
     ) -> StoreResult<Option<ResourceServer>> {
         let sql = sqlx::AssertSqlSafe(format!("{RS_COLUMNS} WHERE identifier = $1"));
         let row: Option<ResourceServerRow> = on_pool!(self, p => sqlx::query_as(sql)
-            .bind(identifier)
+            .bind(identifier.as_str())
             .fetch_optional(p)
             .await
             .map_err(db))?;
@@ -169,7 +170,7 @@ impl ResourceServerStore for SqlStore {
              allow_offline_access = $6, extra = $7 WHERE id = $1",
         )
         .bind(&rs.id)
-        .bind(&rs.name)
+        .bind(rs.name.as_str())
         .bind(Json(scopes_json(&rs.scopes)))
         .bind(&rs.signing_alg)
         .bind(rs.token_lifetime)

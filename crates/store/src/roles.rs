@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
+use gatehouse_core::id::UserId;
 use gatehouse_core::role::{Permission, PermissionSource, Role, UserPermission};
 use gatehouse_core::store::{Page, RoleStore, StoreResult};
 use time::OffsetDateTime;
@@ -78,7 +79,7 @@ impl RoleStore for SqlStore {
             "INSERT INTO roles (id, name, description, created_at) VALUES ($1, $2, $3, $4)",
         )
         .bind(&role.id)
-        .bind(&role.name)
+        .bind(role.name.as_str())
         .bind(&role.description)
         .bind(role.created_at)
         .execute(p)
@@ -127,7 +128,7 @@ impl RoleStore for SqlStore {
     async fn update_role(&self, role: &Role) -> StoreResult<()> {
         let n = on_pool!(self, p => sqlx::query("UPDATE roles SET name = $2, description = $3 WHERE id = $1")
             .bind(&role.id)
-            .bind(&role.name)
+            .bind(role.name.as_str())
             .bind(&role.description)
             .execute(p)
             .await
@@ -223,16 +224,19 @@ impl RoleStore for SqlStore {
         Ok(rows.into_iter().map(|(u,)| u).collect())
     }
 
-    async fn add_user_roles(&self, user_id: &str, role_ids: &[String]) -> StoreResult<()> {
-        let pairs: Vec<(&str, &str)> = role_ids.iter().map(|r| (user_id, r.as_str())).collect();
+    async fn add_user_roles(&self, user_id: &UserId, role_ids: &[String]) -> StoreResult<()> {
+        let pairs: Vec<(&str, &str)> = role_ids
+            .iter()
+            .map(|r| (user_id.as_str(), r.as_str()))
+            .collect();
         self.link_user_roles(&pairs).await
     }
 
-    async fn remove_user_roles(&self, user_id: &str, role_ids: &[String]) -> StoreResult<()> {
+    async fn remove_user_roles(&self, user_id: &UserId, role_ids: &[String]) -> StoreResult<()> {
         in_transaction!(self, tx => {
             for role in role_ids {
                 sqlx::query("DELETE FROM user_roles WHERE user_id = $1 AND role_id = $2")
-                    .bind(user_id)
+                    .bind(user_id.as_str())
                     .bind(role)
                     .execute(&mut *tx)
                     .await
@@ -242,13 +246,13 @@ impl RoleStore for SqlStore {
         Ok(())
     }
 
-    async fn user_roles(&self, user_id: &str, page: Page) -> StoreResult<Vec<Role>> {
+    async fn user_roles(&self, user_id: &UserId, page: Page) -> StoreResult<Vec<Role>> {
         let rows: Vec<RoleRow> = on_pool!(self, p => sqlx::query_as(
             "SELECT r.id, r.name, r.description, r.created_at FROM roles r \
              JOIN user_roles ur ON ur.role_id = r.id WHERE ur.user_id = $1 \
              ORDER BY r.name, r.id LIMIT $2 OFFSET $3",
         )
-        .bind(user_id)
+        .bind(user_id.as_str())
         .bind(i64::from(page.limit))
         .bind(page.offset)
         .fetch_all(p)
@@ -257,11 +261,11 @@ impl RoleStore for SqlStore {
         Ok(rows.into_iter().map(Role::from).collect())
     }
 
-    async fn count_user_roles(&self, user_id: &str) -> StoreResult<i64> {
+    async fn count_user_roles(&self, user_id: &UserId) -> StoreResult<i64> {
         let (n,): (i64,) = on_pool!(self, p => sqlx::query_as(
             "SELECT COUNT(*) FROM user_roles WHERE user_id = $1",
         )
-        .bind(user_id)
+        .bind(user_id.as_str())
         .fetch_one(p)
         .await
         .map_err(db))?;
@@ -270,7 +274,7 @@ impl RoleStore for SqlStore {
 
     async fn add_user_permissions(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         permissions: &[Permission],
     ) -> StoreResult<()> {
         self.change_permissions(
@@ -284,7 +288,7 @@ impl RoleStore for SqlStore {
 
     async fn remove_user_permissions(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         permissions: &[Permission],
     ) -> StoreResult<()> {
         self.change_permissions(
@@ -296,7 +300,7 @@ impl RoleStore for SqlStore {
         .await
     }
 
-    async fn user_permissions(&self, user_id: &str) -> StoreResult<Vec<UserPermission>> {
+    async fn user_permissions(&self, user_id: &UserId) -> StoreResult<Vec<UserPermission>> {
         // Direct grants have no role (NULL id and name); role grants name their role.
         let rows: Vec<(String, String, Option<String>, Option<String>)> = on_pool!(self, p => sqlx::query_as(
             "SELECT resource_server_identifier, permission_name, NULL, NULL FROM user_permissions \
@@ -306,7 +310,7 @@ impl RoleStore for SqlStore {
              JOIN roles r ON r.id = ur.role_id JOIN role_permissions rp ON rp.role_id = r.id \
              WHERE ur.user_id = $1",
         )
-        .bind(user_id)
+        .bind(user_id.as_str())
         .fetch_all(p)
         .await
         .map_err(db))?;

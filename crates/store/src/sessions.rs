@@ -1,6 +1,7 @@
 //! Sessions and authorization codes.
 
 use async_trait::async_trait;
+use gatehouse_core::id::{Audience, ClientId, UserId};
 use gatehouse_core::session::{AuthorizationCode, Session};
 use gatehouse_core::store::{SessionStore, StoreResult};
 use serde_json::{Value, json};
@@ -29,8 +30,8 @@ impl From<SessionRow> for Session {
             sid: r.data.0["sid"].as_str().unwrap_or_default().to_owned(),
             auth_time: r.data.0["auth_time"].as_i64().unwrap_or_default(),
             id_hash: r.id_hash,
-            user_id: r.user_id,
-            connection: r.connection,
+            user_id: r.user_id.into(),
+            connection: r.connection.into(),
             created_at: r.created_at,
             last_interaction_at: r.last_interaction_at,
             expires_at: r.expires_at,
@@ -58,15 +59,15 @@ impl From<CodeRow> for AuthorizationCode {
         let text = |k: &str| d[k].as_str().map(str::to_owned);
         AuthorizationCode {
             scope: text("scope").unwrap_or_default(),
-            audience: text("audience"),
+            audience: text("audience").map(Into::into),
             nonce: text("nonce"),
             code_challenge: text("code_challenge"),
             sid: text("sid").unwrap_or_default(),
             auth_time: d["auth_time"].as_i64().unwrap_or_default(),
             code_hash: r.code_hash,
-            client_id: r.client_id,
-            user_id: r.user_id,
-            connection: r.connection,
+            client_id: r.client_id.into(),
+            user_id: r.user_id.into(),
+            connection: r.connection.into(),
             redirect_uri: r.redirect_uri,
             created_at: r.created_at,
             expires_at: r.expires_at,
@@ -85,8 +86,8 @@ impl SessionStore for SqlStore {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&s.id_hash)
-        .bind(&s.user_id)
-        .bind(&s.connection)
+        .bind(s.user_id.as_str())
+        .bind(s.connection.as_str())
         .bind(Json(json!({"sid": s.sid, "auth_time": s.auth_time})))
         .bind(s.created_at)
         .bind(s.last_interaction_at)
@@ -142,7 +143,7 @@ impl SessionStore for SqlStore {
 
     async fn revoke_user_sessions(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         keep: Option<&[u8]>,
         at: OffsetDateTime,
     ) -> StoreResult<u64> {
@@ -150,7 +151,7 @@ impl SessionStore for SqlStore {
         let n = on_pool!(self, p => sqlx::query(
             "UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL AND id_hash <> $3",
         )
-        .bind(user_id)
+        .bind(user_id.as_str())
         .bind(at)
         .bind(keep.unwrap_or_default())
         .execute(p)
@@ -170,9 +171,9 @@ impl SessionStore for SqlStore {
              created_at, expires_at, consumed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&c.code_hash)
-        .bind(&c.client_id)
-        .bind(&c.user_id)
-        .bind(&c.connection)
+        .bind(c.client_id.as_str())
+        .bind(c.user_id.as_str())
+        .bind(c.connection.as_str())
         .bind(&c.redirect_uri)
         .bind(Json(&data))
         .bind(c.created_at)
@@ -219,7 +220,7 @@ impl SessionStore for SqlStore {
         &self,
         ticket_hash: &[u8],
         kind: &str,
-        user_id: &str,
+        user_id: &UserId,
         now: OffsetDateTime,
         expires_at: OffsetDateTime,
     ) -> StoreResult<()> {
@@ -228,7 +229,7 @@ impl SessionStore for SqlStore {
         )
         .bind(ticket_hash)
         .bind(kind)
-        .bind(user_id)
+        .bind(user_id.as_str())
         .bind(now)
         .bind(expires_at)
         .execute(p)
@@ -277,16 +278,16 @@ impl SessionStore for SqlStore {
 
     async fn consent(
         &self,
-        user_id: &str,
-        client_id: &str,
-        audience: &str,
+        user_id: &UserId,
+        client_id: &ClientId,
+        audience: &Audience,
     ) -> StoreResult<Option<Vec<String>>> {
         let row: Option<(Json<Vec<String>>,)> = on_pool!(self, p => sqlx::query_as(
             "SELECT scope FROM consents WHERE user_id = $1 AND client_id = $2 AND audience = $3",
         )
-        .bind(user_id)
-        .bind(client_id)
-        .bind(audience)
+        .bind(user_id.as_str())
+        .bind(client_id.as_str())
+        .bind(audience.as_str())
         .fetch_optional(p)
         .await
         .map_err(db))?;
@@ -295,9 +296,9 @@ impl SessionStore for SqlStore {
 
     async fn save_consent(
         &self,
-        user_id: &str,
-        client_id: &str,
-        audience: &str,
+        user_id: &UserId,
+        client_id: &ClientId,
+        audience: &Audience,
         scope: &[String],
         at: OffsetDateTime,
     ) -> StoreResult<()> {
@@ -305,9 +306,9 @@ impl SessionStore for SqlStore {
             "INSERT INTO consents (user_id, client_id, audience, scope, updated_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (user_id, client_id, audience) DO UPDATE SET scope = excluded.scope, updated_at = excluded.updated_at",
         )
-        .bind(user_id)
-        .bind(client_id)
-        .bind(audience)
+        .bind(user_id.as_str())
+        .bind(client_id.as_str())
+        .bind(audience.as_str())
         .bind(Json(scope))
         .bind(at)
         .execute(p)

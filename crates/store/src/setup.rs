@@ -91,7 +91,7 @@ impl SetupStore for SqlStore {
             let client = &plan.bootstrap_client;
             let stored: Option<(Option<Vec<u8>>,)> =
                 sqlx::query_as("SELECT secret_hash FROM clients WHERE client_id = $1")
-                    .bind(&client.client_id)
+                    .bind(client.client_id.as_str())
                     .fetch_optional(&mut *tx)
                     .await
                     .map_err(db)?;
@@ -101,7 +101,7 @@ impl SetupStore for SqlStore {
                     bind_client!(INSERT_CLIENT, client).execute(&mut *tx).await.map_err(db)?;
                     // Like any new application, on every connection (the default one included).
                     sqlx::query(ENABLE_ON_ALL_CONNECTIONS)
-                        .bind(&client.client_id)
+                        .bind(client.client_id.as_str())
                         .execute(&mut *tx)
                         .await
                         .map_err(db)?;
@@ -112,7 +112,7 @@ impl SetupStore for SqlStore {
                         "UPDATE clients SET secret_hash = $2, secret_sealed = $3, updated_at = $4 \
                          WHERE client_id = $1",
                     )
-                    .bind(&client.client_id)
+                    .bind(client.client_id.as_str())
                     .bind(wanted_hash)
                     .bind(client.secret.as_ref().map(|s| s.sealed.clone()))
                     .bind(client.updated_at)

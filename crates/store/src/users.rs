@@ -1,6 +1,7 @@
 //! Users and their identities.
 
 use async_trait::async_trait;
+use gatehouse_core::id::{ConnectionName, UserId};
 use gatehouse_core::store::Page;
 use gatehouse_core::store::{StoreError, StoreResult, UserStore};
 use gatehouse_core::user::{Identity, User};
@@ -107,7 +108,7 @@ impl From<IdentityRow> for Identity {
     fn from(r: IdentityRow) -> Self {
         Identity {
             provider: r.provider,
-            connection: r.connection,
+            connection: r.connection.into(),
             user_id: r.provider_user_id,
             is_social: r.is_social,
             profile_data: r.profile_data.0,
@@ -118,7 +119,7 @@ impl From<IdentityRow> for Identity {
 
 fn assemble(u: UserRow, identities: Vec<IdentityRow>) -> User {
     User {
-        user_id: u.user_id,
+        user_id: u.user_id.into(),
         email: u.email,
         email_verified: u.email_verified,
         username: u.username,
@@ -147,7 +148,7 @@ impl UserStore for SqlStore {
         }
         in_transaction!(self, tx => {
             sqlx::query(INSERT_USER)
-                .bind(&user.user_id)
+                .bind(user.user_id.as_str())
                 .bind(&user.email)
                 .bind(user.email_verified)
                 .bind(&user.username)
@@ -167,9 +168,9 @@ impl UserStore for SqlStore {
             for (position, identity) in (0i32..).zip(&user.identities) {
                 let [email, username, phone] = login_keys(user, position, identity);
                 sqlx::query(INSERT_IDENTITY)
-                    .bind(&identity.connection)
-                    .bind(&identity.user_id)
-                    .bind(&user.user_id)
+                    .bind(identity.connection.as_str())
+                    .bind(identity.user_id.as_str())
+                    .bind(user.user_id.as_str())
                     .bind(position)
                     .bind(&identity.provider)
                     .bind(identity.is_social)
@@ -187,10 +188,10 @@ impl UserStore for SqlStore {
         Ok(())
     }
 
-    async fn user(&self, user_id: &str) -> StoreResult<Option<User>> {
+    async fn user(&self, user_id: &UserId) -> StoreResult<Option<User>> {
         on_pool!(self, p => {
             let Some(row) = sqlx::query_as::<_, UserRow>(SELECT_USER)
-                .bind(user_id)
+                .bind(user_id.as_str())
                 .fetch_optional(p)
                 .await
                 .map_err(db)?
@@ -198,7 +199,7 @@ impl UserStore for SqlStore {
                 return Ok(None);
             };
             let identities: Vec<IdentityRow> = sqlx::query_as(SELECT_IDENTITIES)
-                .bind(user_id)
+                .bind(user_id.as_str())
                 .fetch_all(p)
                 .await
                 .map_err(db)?;
@@ -208,26 +209,26 @@ impl UserStore for SqlStore {
 
     async fn user_by_identity(
         &self,
-        connection: &str,
+        connection: &ConnectionName,
         identity_user_id: &str,
     ) -> StoreResult<Option<User>> {
         let owner: Option<(String,)> = on_pool!(self, p => sqlx::query_as(
             "SELECT owner_id FROM identities WHERE connection = $1 AND provider_user_id = $2",
         )
-        .bind(connection)
+        .bind(connection.as_str())
         .bind(identity_user_id)
         .fetch_optional(p)
         .await
         .map_err(db))?;
         match owner {
-            Some((owner_id,)) => self.user(&owner_id).await,
+            Some((owner_id,)) => self.user(&UserId::from(owner_id)).await,
             None => Ok(None),
         }
     }
 
-    async fn delete_user(&self, user_id: &str) -> StoreResult<()> {
+    async fn delete_user(&self, user_id: &UserId) -> StoreResult<()> {
         let done = on_pool!(self, p => sqlx::query("DELETE FROM users WHERE user_id = $1")
-            .bind(user_id)
+            .bind(user_id.as_str())
             .execute(p)
             .await
             .map(|r| r.rows_affected())
@@ -245,7 +246,7 @@ impl UserStore for SqlStore {
                  phone_verified = $6, profile = $7, user_metadata = $8, app_metadata = $9, blocked = $10, \
                  logins_count = $11, last_login = $12, updated_at = $13 WHERE user_id = $1",
             )
-            .bind(&user.user_id)
+            .bind(user.user_id.as_str())
             .bind(&user.email)
             .bind(user.email_verified)
             .bind(&user.username)
@@ -270,14 +271,14 @@ impl UserStore for SqlStore {
                      login_username = $6, login_phone = $7 \
                      WHERE connection = $1 AND provider_user_id = $2 AND owner_id = $8",
                 )
-                .bind(&identity.connection)
-                .bind(&identity.user_id)
+                .bind(identity.connection.as_str())
+                .bind(identity.user_id.as_str())
                 .bind(Json(&identity.profile_data))
                 .bind(&identity.password_hash)
                 .bind(email)
                 .bind(username)
                 .bind(phone)
-                .bind(&user.user_id)
+                .bind(user.user_id.as_str())
                 .execute(&mut *tx)
                 .await
                 .map_err(db)?;
@@ -328,7 +329,11 @@ impl UserStore for SqlStore {
         self.with_identities(rows).await
     }
 
-    async fn user_by_login(&self, connection: &str, login: &str) -> StoreResult<Option<User>> {
+    async fn user_by_login(
+        &self,
+        connection: &ConnectionName,
+        login: &str,
+    ) -> StoreResult<Option<User>> {
         // A phone number only ever matches a phone number; otherwise an email beats a
         // username that happens to spell it, so the answer never depends on row order.
         let sql = if gatehouse_core::passwordless::is_e164(login) {
@@ -341,20 +346,20 @@ impl UserStore for SqlStore {
         let owner: Option<(String,)> = on_pool!(self, p => sqlx::query_as(
             sql,
         )
-        .bind(connection)
+        .bind(connection.as_str())
         .bind(login.to_lowercase())
         .fetch_optional(p)
         .await
         .map_err(db))?;
         match owner {
-            Some((id,)) => self.user(&id).await,
+            Some((id,)) => self.user(&UserId::from(id)).await,
             None => Ok(None),
         }
     }
 
     async fn record_login_failure(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         ip: &str,
         at: OffsetDateTime,
     ) -> StoreResult<i64> {
@@ -363,7 +368,7 @@ impl UserStore for SqlStore {
              ON CONFLICT (user_id, ip) DO UPDATE SET failures = login_failures.failures + 1, last_failure = $3 \
              RETURNING CAST(failures AS BIGINT)",
         )
-        .bind(user_id)
+        .bind(user_id.as_str())
         .bind(ip)
         .bind(at)
         .fetch_one(p)
@@ -372,11 +377,11 @@ impl UserStore for SqlStore {
         Ok(n)
     }
 
-    async fn login_failures(&self, user_id: &str, ip: &str) -> StoreResult<i64> {
+    async fn login_failures(&self, user_id: &UserId, ip: &str) -> StoreResult<i64> {
         let row: Option<(i64,)> = on_pool!(self, p => sqlx::query_as(
             "SELECT CAST(failures AS BIGINT) FROM login_failures WHERE user_id = $1 AND ip = $2",
         )
-        .bind(user_id)
+        .bind(user_id.as_str())
         .bind(ip)
         .fetch_optional(p)
         .await
@@ -386,13 +391,13 @@ impl UserStore for SqlStore {
 
     async fn login_failure_state(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         ip: &str,
     ) -> StoreResult<Option<(i64, OffsetDateTime)>> {
         on_pool!(self, p => sqlx::query_as(
             "SELECT CAST(failures AS BIGINT), last_failure FROM login_failures WHERE user_id = $1 AND ip = $2",
         )
-        .bind(user_id)
+        .bind(user_id.as_str())
         .bind(ip)
         .fetch_optional(p)
         .await
@@ -401,7 +406,7 @@ impl UserStore for SqlStore {
 
     async fn claim_login_attempt(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         ip: &str,
         cutoff: OffsetDateTime,
         at: OffsetDateTime,
@@ -410,7 +415,7 @@ impl UserStore for SqlStore {
             "UPDATE login_failures SET last_failure = $4 \
              WHERE user_id = $1 AND ip = $2 AND last_failure <= $3",
         )
-        .bind(user_id)
+        .bind(user_id.as_str())
         .bind(ip)
         .bind(cutoff)
         .bind(at)
@@ -421,9 +426,9 @@ impl UserStore for SqlStore {
         Ok(n == 1)
     }
 
-    async fn clear_login_failures(&self, user_id: &str, ip: Option<&str>) -> StoreResult<()> {
+    async fn clear_login_failures(&self, user_id: &UserId, ip: Option<&str>) -> StoreResult<()> {
         on_pool!(self, p => sqlx::query("DELETE FROM login_failures WHERE user_id = $1 AND ($2 IS NULL OR ip = $2)")
-            .bind(user_id)
+            .bind(user_id.as_str())
             .bind(ip)
             .execute(p)
             .await
@@ -434,8 +439,8 @@ impl UserStore for SqlStore {
 
     async fn link_identity(
         &self,
-        primary_id: &str,
-        secondary_id: &str,
+        primary_id: &UserId,
+        secondary_id: &UserId,
         profile_data: &Value,
     ) -> StoreResult<()> {
         if primary_id == secondary_id {
@@ -453,8 +458,8 @@ impl UserStore for SqlStore {
         in_transaction!(self, tx => {
             // Both rows locked, in one order, so concurrent links cannot interleave.
             let found: Vec<(String, bool)> = sqlx::query_as(AssertSqlSafe(lock_users))
-                .bind(primary_id)
-                .bind(secondary_id)
+                .bind(primary_id.as_str())
+                .bind(secondary_id.as_str())
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(db)?;
@@ -468,7 +473,7 @@ impl UserStore for SqlStore {
             let moving: Vec<(String, String, i32, String, String, String, String)> = sqlx::query_as(
                 "SELECT connection, provider_user_id, position, COALESCE(login_email, ''),                  COALESCE(login_username, ''), COALESCE(login_phone, ''), provider                  FROM identities WHERE owner_id = $1",
             )
-            .bind(secondary_id)
+            .bind(secondary_id.as_str())
             .fetch_all(&mut *tx)
             .await
             .map_err(db)?;
@@ -480,7 +485,7 @@ impl UserStore for SqlStore {
             let (next,): (i32,) = sqlx::query_as(
                 "SELECT COALESCE(MAX(position), -1) + 1 FROM identities WHERE owner_id = $1",
             )
-            .bind(primary_id)
+            .bind(primary_id.as_str())
             .fetch_one(&mut *tx)
             .await
             .map_err(db)?;
@@ -488,16 +493,16 @@ impl UserStore for SqlStore {
                 "UPDATE identities SET owner_id = $3, position = $4, profile_data = $5 \
                  WHERE connection = $1 AND provider_user_id = $2",
             )
-            .bind(connection)
+            .bind(connection.as_str())
             .bind(provider_user_id)
-            .bind(primary_id)
+            .bind(primary_id.as_str())
             .bind(next)
             .bind(Json(profile_data))
             .execute(&mut *tx)
             .await
             .map_err(db)?;
             sqlx::query("DELETE FROM users WHERE user_id = $1")
-                .bind(secondary_id)
+                .bind(secondary_id.as_str())
                 .execute(&mut *tx)
                 .await
                 .map_err(db)?;
@@ -505,7 +510,7 @@ impl UserStore for SqlStore {
         Ok(())
     }
 
-    async fn unlink_identity(&self, primary_id: &str, standalone: &User) -> StoreResult<()> {
+    async fn unlink_identity(&self, primary_id: &UserId, standalone: &User) -> StoreResult<()> {
         let Some(identity) = standalone.identities.first() else {
             return Err(StoreError::Corrupt(
                 "a standalone user needs its identity".into(),
@@ -514,7 +519,7 @@ impl UserStore for SqlStore {
         let [email, username, phone] = login_keys(standalone, 0, identity);
         in_transaction!(self, tx => {
             sqlx::query(INSERT_USER)
-                .bind(&standalone.user_id)
+                .bind(standalone.user_id.as_str())
                 .bind(&standalone.email)
                 .bind(standalone.email_verified)
                 .bind(&standalone.username)
@@ -536,11 +541,11 @@ impl UserStore for SqlStore {
                  login_email = $6, login_username = $7, login_phone = $8 \
                  WHERE connection = $1 AND provider_user_id = $2 AND owner_id = $5 AND position > 0",
             )
-            .bind(&identity.connection)
-            .bind(&identity.user_id)
-            .bind(&standalone.user_id)
+            .bind(identity.connection.as_str())
+            .bind(identity.user_id.as_str())
+            .bind(standalone.user_id.as_str())
             .bind(Json(&identity.profile_data))
-            .bind(primary_id)
+            .bind(primary_id.as_str())
             .bind(email)
             .bind(username)
             .bind(phone)
@@ -561,7 +566,7 @@ impl UserStore for SqlStore {
 
     async fn upgrade_password_hash(
         &self,
-        connection: &str,
+        connection: &ConnectionName,
         identity_user_id: &str,
         old: &str,
         new: &str,
@@ -570,7 +575,7 @@ impl UserStore for SqlStore {
             "UPDATE identities SET password_hash = $4 \
              WHERE connection = $1 AND provider_user_id = $2 AND password_hash = $3",
         )
-        .bind(connection)
+        .bind(connection.as_str())
         .bind(identity_user_id)
         .bind(old)
         .bind(new)
@@ -583,14 +588,14 @@ impl UserStore for SqlStore {
 
     async fn record_login(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         ip: Option<&str>,
         at: OffsetDateTime,
     ) -> StoreResult<()> {
         let n = on_pool!(self, p => sqlx::query(
             "UPDATE users SET logins_count = logins_count + 1, last_login = $2, last_ip = $3 WHERE user_id = $1",
         )
-        .bind(user_id)
+        .bind(user_id.as_str())
         .bind(at)
         .bind(ip)
         .execute(p)

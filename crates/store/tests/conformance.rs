@@ -5,6 +5,7 @@
 use gatehouse_core::client::{AppType, Client, ClientSettings, StoredSecret};
 use gatehouse_core::client_grant::ClientGrant;
 use gatehouse_core::connection::{Connection, ConnectionOptions};
+use gatehouse_core::id::{ClientId, ConnectionName, UserId};
 use gatehouse_core::resource_server::{ResourceServer, ScopeDef};
 use gatehouse_core::seed::{BootstrapClient, MANAGEMENT_SCOPES, SeedIds, SeedPlan};
 use gatehouse_core::signing_key::{KeyState, SigningKey};
@@ -109,7 +110,7 @@ fn plan(client_id: &str, configured: bool, tag: u8) -> SeedPlan {
 
 fn client(name: &str) -> Client {
     Client {
-        client_id: ids::new_client_id(),
+        client_id: ids::new_client_id().into(),
         name: name.into(),
         app_type: AppType::Spa,
         is_system: false,
@@ -172,12 +173,18 @@ async fn seed_is_idempotent(s: Stores) {
         .await
         .expect("seed");
     assert_eq!(second, Default::default());
-    assert!(s.clients.client("other").await.expect("get").is_none());
+    assert!(
+        s.clients
+            .client(&ClientId::from("other"))
+            .await
+            .expect("get")
+            .is_none()
+    );
     assert_eq!(s.signing_keys.signing_keys().await.expect("keys").len(), 2);
 
     let api = s
         .resource_servers
-        .resource_server_by_identifier(&format!("{ISSUER}api/v2/"))
+        .resource_server_by_identifier(&format!("{ISSUER}api/v2/").into())
         .await
         .expect("rs")
         .expect("management api seeded");
@@ -185,14 +192,14 @@ async fn seed_is_idempotent(s: Stores) {
     assert_eq!(api.scopes.len(), MANAGEMENT_SCOPES.len());
     let conn = s
         .connections
-        .connection_by_name("Username-Password-Authentication")
+        .connection_by_name(&ConnectionName::from("Username-Password-Authentication"))
         .await
         .expect("get")
         .expect("connection seeded");
     assert_eq!(conn.strategy, Strategy::Database);
     let boot = s
         .clients
-        .client("boot")
+        .client(&ClientId::from("boot"))
         .await
         .expect("get")
         .expect("client");
@@ -200,7 +207,7 @@ async fn seed_is_idempotent(s: Stores) {
     assert_eq!(boot.secret, Some(secret(1)));
     let grant = s
         .client_grants
-        .client_grant("boot", &api.identifier)
+        .client_grant(&ClientId::from("boot"), &api.identifier)
         .await
         .expect("get")
         .expect("grant");
@@ -232,7 +239,7 @@ async fn configured_bootstrap_is_enforced(s: Stores) {
     assert!(out.bootstrap_client_written && !out.new_database);
     assert_eq!(
         s.clients
-            .client("ops")
+            .client(&ClientId::from("ops"))
             .await
             .expect("get")
             .expect("client")
@@ -255,7 +262,7 @@ async fn configured_bootstrap_is_enforced(s: Stores) {
     assert!(changed.bootstrap_client_written);
     assert_eq!(
         s.clients
-            .client("ops")
+            .client(&ClientId::from("ops"))
             .await
             .expect("get")
             .expect("client")
@@ -264,7 +271,7 @@ async fn configured_bootstrap_is_enforced(s: Stores) {
     );
     let grant = s
         .client_grants
-        .client_grant("ops", &format!("{ISSUER}api/v2/"))
+        .client_grant(&"ops".into(), &format!("{ISSUER}api/v2/").into())
         .await
         .expect("get");
     assert!(grant.is_some());
@@ -398,7 +405,7 @@ async fn connections_keep_enabled_clients(s: Stores) {
         .expect("insert");
     assert_eq!(
         s.connections
-            .connection_by_name("email")
+            .connection_by_name(&ConnectionName::from("email"))
             .await
             .expect("get"),
         Some(conn.clone())
@@ -419,7 +426,7 @@ async fn connections_keep_enabled_clients(s: Stores) {
     assert!(s.connections.insert_connection(&clash).await.is_err());
     assert!(
         s.connections
-            .connection_by_name("sms")
+            .connection_by_name(&ConnectionName::from("sms"))
             .await
             .expect("get")
             .is_none()
@@ -435,7 +442,7 @@ async fn new_clients_are_enabled_on_every_connection(s: Stores) {
         .expect("seed");
     let default = || async {
         s.connections
-            .connection_by_name("Username-Password-Authentication")
+            .connection_by_name(&ConnectionName::from("Username-Password-Authentication"))
             .await
             .expect("get")
             .expect("seeded")
@@ -461,7 +468,10 @@ async fn new_clients_are_enabled_on_every_connection(s: Stores) {
         .insert_client_on_all_connections(&everywhere)
         .await
         .expect("insert");
-    let mut both = vec!["boot".to_owned(), everywhere.client_id.clone()];
+    let mut both = vec![
+        "boot".to_owned(),
+        everywhere.client_id.clone().into_string(),
+    ];
     both.sort();
     assert_eq!(default().await.enabled_clients, both);
     let on_email = s.connections.connection(&email.id).await.expect("get");
@@ -538,7 +548,10 @@ async fn connections_filter_update_and_delete(s: Stores) {
     s.connections
         .set_connection_clients(
             &sms.id,
-            &[(c1.client_id.clone(), true), (c2.client_id.clone(), false)],
+            &[
+                (c1.client_id.clone().into_string(), true),
+                (c2.client_id.clone().into_string(), false),
+            ],
         )
         .await
         .expect("set clients");
@@ -569,7 +582,7 @@ async fn connections_filter_update_and_delete(s: Stores) {
     // Deleting the database connection deletes its users.
     let db = s
         .connections
-        .connection_by_name("Username-Password-Authentication")
+        .connection_by_name(&ConnectionName::from("Username-Password-Authentication"))
         .await
         .expect("get")
         .expect("seeded");
@@ -647,7 +660,13 @@ async fn users_resolve_through_identities(s: Stores) {
         s.users.insert_user(&twin).await,
         Err(StoreError::Conflict(_))
     ));
-    assert!(s.users.user("auth0|twin").await.expect("get").is_none());
+    assert!(
+        s.users
+            .user(&UserId::from("auth0|twin"))
+            .await
+            .expect("get")
+            .is_none()
+    );
 
     s.users.delete_user(&user.user_id).await.expect("delete");
     assert!(s.users.user(&user.user_id).await.expect("get").is_none());
@@ -905,7 +924,7 @@ async fn client_grants_filter_page_and_update(s: Stores) {
         .await
         .expect("grant b");
     let on_a = ClientGrantFilter {
-        audience: Some(a.identifier.clone()),
+        audience: Some(a.identifier.clone().into_string()),
         client_id: None,
     };
     assert_eq!(
@@ -935,7 +954,7 @@ async fn client_grants_filter_page_and_update(s: Stores) {
         .expect("list");
     assert_eq!(window, grants[1..].to_vec());
     let mine = ClientGrantFilter {
-        client_id: Some(clients[0].client_id.clone()),
+        client_id: Some(clients[0].client_id.clone().into_string()),
         audience: None,
     };
     assert_eq!(
@@ -1136,7 +1155,7 @@ async fn roles_permissions_and_members(s: Stores) {
         .await
         .expect("api");
     let perm = |name: &str| Permission {
-        resource_server_identifier: rs.identifier.clone(),
+        resource_server_identifier: rs.identifier.clone().into_string(),
         permission_name: name.into(),
     };
     let role = |name: &str| Role {
@@ -1210,7 +1229,7 @@ async fn roles_permissions_and_members(s: Stores) {
     let user = database_user("rbac@example.com");
     s.users.insert_user(&user).await.expect("user");
     s.roles
-        .add_role_users(&admin.id, std::slice::from_ref(&user.user_id))
+        .add_role_users(&admin.id, &[user.user_id.to_string()])
         .await
         .expect("members");
     s.roles
@@ -1396,7 +1415,11 @@ async fn logins_and_refresh_tokens(s: Stores) {
     s.users.insert_user(&user).await.expect("user");
     let db = "Username-Password-Authentication";
     for login in ["log.in@example.com", "LOG.IN@example.com", "Loggy"] {
-        let found = s.users.user_by_login(db, login).await.expect("lookup");
+        let found = s
+            .users
+            .user_by_login(&ConnectionName::from(db), login)
+            .await
+            .expect("lookup");
         assert_eq!(
             found.map(|u| u.user_id),
             Some(user.user_id.clone()),
@@ -1405,7 +1428,7 @@ async fn logins_and_refresh_tokens(s: Stores) {
     }
     assert!(
         s.users
-            .user_by_login("email", "log.in@example.com")
+            .user_by_login(&ConnectionName::from("email"), "log.in@example.com")
             .await
             .expect("lookup")
             .is_none()
@@ -1654,7 +1677,7 @@ async fn sessions_and_codes(s: Stores) {
             .ticket_user(&[5; 32], "reset", at)
             .await
             .expect("peek"),
-        Some(user.user_id.clone())
+        Some(user.user_id.to_string())
     );
     let (x, y) = tokio::join!(
         s.sessions.use_ticket(&[5; 32], "reset", at),
@@ -1739,7 +1762,8 @@ async fn otps_are_single_use_with_few_attempts(s: Stores) {
     s.otps.put_otp(&otp("o1", b"first")).await.expect("put");
     // A newer code replaces the older one.
     s.otps.put_otp(&otp("o2", b"second")).await.expect("put");
-    let claim = || s.otps.claim_otp_attempt("email", "a@example.com", 3, now);
+    let email = ConnectionName::from("email");
+    let claim = || s.otps.claim_otp_attempt(&email, "a@example.com", 3, now);
     let got = claim().await.expect("claim").expect("live");
     assert_eq!(
         (got.id.as_str(), got.code_hash.as_slice(), got.attempts),
@@ -1781,7 +1805,7 @@ async fn otps_are_single_use_with_few_attempts(s: Stores) {
     s.otps.put_otp(&otp("o6", b"sixth")).await.expect("put");
     assert_eq!(
         s.otps
-            .otp_failures("email", "a@example.com", window)
+            .otp_failures(&ConnectionName::from("email"), "a@example.com", window)
             .await
             .expect("count"),
         2
@@ -1796,7 +1820,11 @@ async fn otps_are_single_use_with_few_attempts(s: Stores) {
     let later = now + time::Duration::hours(2);
     assert_eq!(
         s.otps
-            .otp_failures("email", "a@example.com", later - time::Duration::hours(1))
+            .otp_failures(
+                &ConnectionName::from("email"),
+                "a@example.com",
+                later - time::Duration::hours(1)
+            )
             .await
             .expect("count"),
         0
@@ -1815,7 +1843,7 @@ async fn otps_are_single_use_with_few_attempts(s: Stores) {
     assert!(claim().await.expect("claim").is_none());
     assert!(
         s.otps
-            .claim_otp_attempt("email", "b@example.com", 3, now)
+            .claim_otp_attempt(&ConnectionName::from("email"), "b@example.com", 3, now)
             .await
             .expect("claim")
             .is_none()
@@ -1877,7 +1905,10 @@ async fn identities_link_and_unlink(s: Stores) {
     // The linked identity logs in as the primary.
     let by_login = s
         .users
-        .user_by_login("Username-Password-Authentication", "second@example.com")
+        .user_by_login(
+            &ConnectionName::from("Username-Password-Authentication"),
+            "second@example.com",
+        )
         .await
         .expect("get")
         .expect("user");
@@ -1938,7 +1969,7 @@ async fn identities_link_and_unlink(s: Stores) {
     ));
     assert!(
         s.users
-            .user("auth0|elsewhere")
+            .user(&UserId::from("auth0|elsewhere"))
             .await
             .expect("get")
             .is_none(),
@@ -1958,7 +1989,10 @@ async fn identities_link_and_unlink(s: Stores) {
     s.users.delete_user(&winner.user_id).await.expect("delete");
     assert!(
         s.users
-            .user_by_login("Username-Password-Authentication", "fourth@example.com")
+            .user_by_login(
+                &ConnectionName::from("Username-Password-Authentication"),
+                "fourth@example.com"
+            )
             .await
             .expect("get")
             .is_none()

@@ -54,8 +54,8 @@ pub fn decide(
     Ok(AccessTokenClaims {
         iss: issuer.to_owned(),
         sub: format!("{}@clients", client.client_id),
-        aud: vec![api.identifier.clone()],
-        azp: client.client_id.clone(),
+        aud: vec![api.identifier.to_string()],
+        azp: client.client_id.to_string(),
         iat: now,
         exp: now + api.token_lifetime,
         scope,

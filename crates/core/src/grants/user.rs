@@ -109,7 +109,11 @@ pub fn grant_scope(g: &UserGrant<'_>) -> (Scope, Option<Vec<String>>) {
 /// `<issuer>userinfo` with `openid` or without an API), the API's lifetime (else 24 h).
 pub fn decide(g: &UserGrant<'_>) -> UserAccess {
     let (scope, permissions) = grant_scope(g);
-    let mut aud: Vec<String> = g.api.map(|a| a.identifier.clone()).into_iter().collect();
+    let mut aud: Vec<String> = g
+        .api
+        .map(|a| a.identifier.to_string())
+        .into_iter()
+        .collect();
     if scope.contains("openid") || aud.is_empty() {
         aud.push(format!("{}userinfo", g.issuer));
     }
@@ -126,7 +130,7 @@ pub fn decide(g: &UserGrant<'_>) -> UserAccess {
             iss: g.issuer.to_owned(),
             sub: g.user_id.to_owned(),
             aud,
-            azp: g.client.client_id.clone(),
+            azp: g.client.client_id.to_string(),
             iat: g.now,
             exp: g.now + lifetime,
             scope,
@@ -181,7 +185,7 @@ impl IdTokenClaims {
             .unwrap_or(ID_TOKEN_LIFETIME);
         IdTokenClaims {
             iss: issuer.to_owned(),
-            aud: client.client_id.clone(),
+            aud: client.client_id.to_string(),
             iat: now,
             exp: now + lifetime,
             auth_time,

@@ -7,6 +7,7 @@ pub mod reset;
 pub mod unblock;
 pub mod verification;
 
+use gatehouse_core::id::UserId;
 use gatehouse_core::store::StoreError;
 
 use crate::AppState;
@@ -39,14 +40,14 @@ pub async fn ticket_link_for(
         ticket.push('.');
         ticket.push_str(s);
     }
-    let now = time::OffsetDateTime::now_utc();
+    let now = state.clock.now();
     state
         .stores
         .sessions
         .insert_ticket(
             &state.hasher.hash(&ticket),
             kind,
-            user_id,
+            &UserId::from(user_id),
             now,
             now + lifetime,
         )

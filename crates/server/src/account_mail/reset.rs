@@ -5,7 +5,7 @@
 use gatehouse_core::log_type::LogType;
 use gatehouse_core::store::StoreError;
 use gatehouse_core::user::{Identity, User};
-use time::{Duration, OffsetDateTime};
+use time::Duration;
 
 use crate::AppState;
 use crate::outbox;
@@ -28,7 +28,7 @@ pub async fn over_reset_limit(
     client_id: Option<&str>,
     connection: &str,
 ) -> Result<bool, StoreError> {
-    let since = OffsetDateTime::now_utc() - MAIL_WINDOW;
+    let since = state.clock.now() - MAIL_WINDOW;
     let asked = state
         .stores
         .outbox

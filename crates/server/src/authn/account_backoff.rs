@@ -20,6 +20,7 @@
 //! The state is the account's row in `login_failures`, under the address key [`ACCOUNT`],
 //! which no real address key can equal.
 
+use gatehouse_core::id::UserId;
 use time::Duration;
 
 use gatehouse_core::log_type::LogType;
@@ -66,11 +67,16 @@ pub enum Gate {
 pub async fn enter(state: &AppState, user_id: &str, threshold: u32) -> Result<Gate, OAuthError> {
     let users = &state.stores.users;
     let now = state.clock.now();
-    let Some((failures, last)) = users.login_failure_state(user_id, ACCOUNT).await? else {
+    let Some((failures, last)) = users
+        .login_failure_state(&UserId::from(user_id), ACCOUNT)
+        .await?
+    else {
         return Ok(Gate::Open { recorded: false });
     };
     if now - last > FORGET_AFTER {
-        users.clear_login_failures(user_id, Some(ACCOUNT)).await?;
+        users
+            .clear_login_failures(&UserId::from(user_id), Some(ACCOUNT))
+            .await?;
         return Ok(Gate::Open { recorded: false });
     }
     if failures < starts_after(threshold) {
@@ -83,7 +89,7 @@ pub async fn enter(state: &AppState, user_id: &str, threshold: u32) -> Result<Ga
     // Take the turn before the password is checked (moving the last failure to now), so
     // that of many concurrent attempts only one is checked; the others wait again.
     if users
-        .claim_login_attempt(user_id, ACCOUNT, now - wait, now)
+        .claim_login_attempt(&UserId::from(user_id), ACCOUNT, now - wait, now)
         .await?
     {
         Ok(Gate::Open { recorded: true })
@@ -97,7 +103,7 @@ pub async fn failed(state: &AppState, user_id: &str, threshold: u32) -> Result<(
     let n = state
         .stores
         .users
-        .record_login_failure(user_id, ACCOUNT, state.clock.now())
+        .record_login_failure(&UserId::from(user_id), ACCOUNT, state.clock.now())
         .await?;
     if n == starts_after(threshold) {
         let mut event = crate::audit::event(&state.clock, LogType::BlockedAccount);
@@ -115,7 +121,7 @@ pub async fn succeeded(state: &AppState, user_id: &str) -> Result<(), OAuthError
     state
         .stores
         .users
-        .clear_login_failures(user_id, Some(ACCOUNT))
+        .clear_login_failures(&UserId::from(user_id), Some(ACCOUNT))
         .await?;
     Ok(())
 }

@@ -12,7 +12,6 @@ use gatehouse_core::password_policy::PasswordPolicy;
 use gatehouse_core::store::StoreError;
 use gatehouse_core::user::{Identity, User};
 use serde_json::{Map, Value, json};
-use time::OffsetDateTime;
 
 use super::account_backoff::{self, Gate};
 use crate::AppState;
@@ -109,12 +108,16 @@ pub async fn check_password(
     if let (Some(limit), Some(u)) = (threshold, &user)
         && state.stores.users.login_failures(&u.user_id, ip).await? >= i64::from(limit)
     {
-        return Ok(Err(LoginFailure::TooManyAttempts(u.user_id.clone())));
+        return Ok(Err(LoginFailure::TooManyAttempts(
+            u.user_id.clone().into_string(),
+        )));
     }
     let mut backoff_recorded = false;
     if let (Some(limit), Some(u)) = (threshold, &user) {
         match account_backoff::enter(state, &u.user_id, limit).await? {
-            Gate::Wait(_) => return Ok(Err(LoginFailure::BackOff(u.user_id.clone()))),
+            Gate::Wait(_) => {
+                return Ok(Err(LoginFailure::BackOff(u.user_id.clone().into_string())));
+            }
             Gate::Open { recorded } => backoff_recorded = recorded,
         }
     }
@@ -130,9 +133,9 @@ pub async fn check_password(
         .verify_or_decoy(password, hash.as_deref())
         .await
         .map_err(OAuthError::Internal)?;
-    let now = time::OffsetDateTime::now_utc();
+    let now = state.clock.now();
     Ok(match user {
-        Some(u) if verified && u.blocked => Err(LoginFailure::Blocked(u.user_id)),
+        Some(u) if verified && u.blocked => Err(LoginFailure::Blocked(u.user_id.into_string())),
         Some(u) if verified => {
             if threshold.is_some() {
                 state
@@ -171,14 +174,14 @@ pub async fn check_password(
                         });
                     }
                     let mut event = crate::audit::event(&state.clock, LogType::BlockedAccount);
-                    event.user_id = Some(u.user_id.clone());
+                    event.user_id = Some(u.user_id.clone().into_string());
                     event.ip = caller.ip.clone();
                     event.description = Some(TOO_MANY_ATTEMPTS.into());
                     state.logs.record(event);
-                    return Ok(Err(LoginFailure::TooManyAttempts(u.user_id)));
+                    return Ok(Err(LoginFailure::TooManyAttempts(u.user_id.into_string())));
                 }
             }
-            Err(LoginFailure::WrongPassword(u.user_id))
+            Err(LoginFailure::WrongPassword(u.user_id.into_string()))
         }
         None => Err(LoginFailure::UnknownUser),
     })
@@ -265,7 +268,7 @@ pub async fn create_user(
         .hash(password.to_owned())
         .await
         .map_err(OAuthError::Internal)?;
-    let now = OffsetDateTime::now_utc();
+    let now = state.clock.now();
     let identity = Identity {
         provider: "auth0".into(),
         connection: conn.name.clone(),

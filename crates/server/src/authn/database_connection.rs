@@ -5,6 +5,7 @@
 //! meant for another application.
 
 use gatehouse_core::connection::{Connection, DEFAULT_DATABASE_CONNECTION};
+use gatehouse_core::id::ConnectionName;
 use gatehouse_core::store::{ConnectionFilter, Page};
 
 use crate::AppState;
@@ -24,7 +25,7 @@ pub async fn named(
     Ok(state
         .stores
         .connections
-        .connection_by_name(name)
+        .connection_by_name(&ConnectionName::from(name))
         .await?
         .filter(|c| c.strategy.is_database() && enabled_for(c, client_id)))
 }
@@ -79,7 +80,7 @@ pub async fn session_counts_for(
     Ok(state
         .stores
         .connections
-        .connection_by_name(name)
+        .connection_by_name(&ConnectionName::from(name))
         .await?
         .is_some_and(|c| enabled_for(&c, client_id)))
 }

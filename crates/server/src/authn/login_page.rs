@@ -2,6 +2,7 @@
 //! connection's page, each carrying the sealed transaction and setting the CSRF cookie
 //! it is bound to.
 
+use gatehouse_core::id::ConnectionName;
 use std::sync::Arc;
 
 use askama::Template;
@@ -116,7 +117,7 @@ pub async fn usable_connection(
     Ok(state
         .stores
         .connections
-        .connection_by_name(name)
+        .connection_by_name(&ConnectionName::from(name))
         .await?
         .filter(|c| {
             matches!(c.strategy.as_str(), "email" | "sms")
@@ -150,7 +151,7 @@ pub async fn offered(
             } else {
                 "Log in with a code sent by text message"
             };
-            (c.name, label.to_owned())
+            (c.name.into_string(), label.to_owned())
         })
         .collect())
 }

@@ -25,7 +25,7 @@ pub fn login_event(
     let mut event = crate::audit::event(clock, gatehouse_core::log_type::LogType::FailedLogin);
     event.ip = caller.ip.clone();
     event.user_agent = caller.user_agent.clone();
-    event.client_id = Some(client.client_id.clone());
+    event.client_id = Some(client.client_id.clone().into_string());
     event.client_name = Some(client.name.clone());
     event.connection = Some(connection.to_owned());
     event

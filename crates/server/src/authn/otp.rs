@@ -2,6 +2,7 @@
 //! sending a code (limits, hashing, template, delivery), checking one (three attempts,
 //! single use), and finding or creating the user it proves.
 
+use gatehouse_core::id::ConnectionName;
 use std::sync::Arc;
 
 use crate::ids;
@@ -16,7 +17,7 @@ use gatehouse_core::store::StoreError;
 use gatehouse_core::strategy::Strategy;
 use gatehouse_core::user::{Identity, User};
 use serde_json::{Map, Value, json};
-use time::{Duration, OffsetDateTime};
+use time::Duration;
 
 use crate::AppState;
 use crate::error::OAuthError;
@@ -40,7 +41,7 @@ pub async fn connection_for(
     let c = state
         .stores
         .connections
-        .connection_by_name(name)
+        .connection_by_name(&ConnectionName::from(name))
         .await?
         .ok_or_else(|| bad("Connection does not exist"))?;
     if !matches!(c.strategy.as_str(), "email" | "sms") {
@@ -140,11 +141,11 @@ pub async fn send(state: &AppState, req: SendRequest<'_>) -> Result<(), OAuthErr
             Send::Link => LogType::CodeLinkSent,
         },
     );
-    event.client_id = Some(req.client.client_id.clone());
+    event.client_id = Some(req.client.client_id.clone().into_string());
     event.client_name = Some(req.client.name.clone());
-    event.connection = Some(req.connection.name.clone());
+    event.connection = Some(req.connection.name.clone().into_string());
     event.ip = req.caller.ip.clone();
-    event.user_id = existing.as_ref().map(|u| u.user_id.clone());
+    event.user_id = (existing.as_ref().map(|u| u.user_id.clone())).map(Into::into);
     event.details = json!({"strategy": req.connection.strategy, "recipient": req.recipient});
     let may_log_in = match &existing {
         Some(u) => !u.blocked,
@@ -162,7 +163,7 @@ pub async fn send(state: &AppState, req: SendRequest<'_>) -> Result<(), OAuthErr
         Send::Code => crate::ids::new_code(options.length),
         Send::Link => crate::crypto::random_secret(32),
     };
-    let now = OffsetDateTime::now_utc();
+    let now = state.clock.now();
     let otp = Otp {
         id: ids::random_alphanumeric(24),
         connection: req.connection.name.clone(),
@@ -202,7 +203,7 @@ pub async fn send(state: &AppState, req: SendRequest<'_>) -> Result<(), OAuthErr
         }
     } else {
         outbox::Content::Sms {
-            connection: req.connection.name.clone(),
+            connection: req.connection.name.clone().into_string(),
             to: req.recipient.to_owned(),
             body,
         }
@@ -275,7 +276,7 @@ pub async fn check(
     {
         return Ok(CodeCheck::TooManyAttempts);
     }
-    let now = OffsetDateTime::now_utc();
+    let now = state.clock.now();
     // Guessing across codes is capped per recipient in the database, whichever replica
     // answers and from however many addresses.
     let window_start = now - Duration::seconds(FAILURE_WINDOW_SECONDS);
@@ -311,9 +312,9 @@ pub async fn check(
             let n = users.record_login_failure(&u.user_id, ip, now).await?;
             if n >= i64::from(limit) {
                 let mut event = crate::audit::event(&state.clock, LogType::BlockedAccount);
-                event.user_id = Some(u.user_id.clone());
+                event.user_id = Some(u.user_id.clone().into_string());
                 event.ip = caller.ip.clone();
-                event.connection = Some(connection.name.clone());
+                event.connection = Some(connection.name.clone().into_string());
                 event.description = Some(crate::authn::accounts::TOO_MANY_ATTEMPTS.into());
                 state.logs.record(event);
                 return Ok(CodeCheck::TooManyAttempts);
@@ -358,7 +359,7 @@ pub async fn user_for(
             } else {
                 user.phone_verified = true;
             }
-            user.updated_at = OffsetDateTime::now_utc();
+            user.updated_at = state.clock.now();
             users.update_user(&user).await?;
         }
         return Ok(Some((user, false)));
@@ -380,14 +381,7 @@ pub async fn user_for(
     } else {
         (None, Some(recipient.to_owned()))
     };
-    let mut user = User::new(
-        identity,
-        email,
-        None,
-        phone,
-        Map::new(),
-        OffsetDateTime::now_utc(),
-    );
+    let mut user = User::new(identity, email, None, phone, Map::new(), state.clock.now());
     user.email_verified = user.email.is_some();
     user.phone_verified = user.phone_number.is_some();
     match users.insert_user(&user).await {
@@ -405,8 +399,8 @@ pub async fn user_for(
 pub fn log_signup(state: &AppState, user: &User, connection: &Connection, client_id: &str) {
     let mut e = crate::audit::event(&state.clock, LogType::SuccessSignup);
     e.description = Some("Successful signup (first passwordless login)".into());
-    e.user_id = Some(user.user_id.clone());
-    e.connection = Some(connection.name.clone());
+    e.user_id = Some(user.user_id.clone().into_string());
+    e.connection = Some(connection.name.clone().into_string());
     e.client_id = Some(client_id.to_owned());
     state.logs.record(e);
 }

@@ -3,13 +3,13 @@
 //! Until the client and its redirect URI are known good, nothing is sent anywhere; after
 //! that, errors go back to the client.
 
+use gatehouse_core::id::{ClientId, ConnectionName};
 use std::sync::Arc;
 
 use axum::response::Response;
 use gatehouse_core::authorize_request::{AuthorizeError, AuthorizeParams, AuthorizeRequest};
 use gatehouse_core::client::Client;
 use serde::Deserialize;
-use time::OffsetDateTime;
 
 use super::response::error_to_client;
 use super::transaction::{TX_LIFETIME, Transaction};
@@ -85,7 +85,7 @@ impl AuthorizeQuery {
             prompt: self.prompt.clone(),
             recipient: None,
             csrf: random_secret(24),
-            exp: OffsetDateTime::now_utc().unix_timestamp() + TX_LIFETIME,
+            exp: time::OffsetDateTime::now_utc().unix_timestamp() + TX_LIFETIME,
         }
     }
 }
@@ -103,11 +103,17 @@ pub async fn check_request(state: &AppState, q: &AuthorizeQuery) -> Result<Check
     let Some(client_id) = q.client_id.as_deref() else {
         return refuse_page("Missing required parameter: client_id").await;
     };
-    let Some(client) = state.catalog.client(client_id).await? else {
+    let Some(client) = state.catalog.client(&ClientId::from(client_id)).await? else {
         return refuse_page("Unknown client.").await;
     };
     let connection = match q.connection.as_deref().filter(|c| !c.is_empty()) {
-        Some(name) => state.stores.connections.connection_by_name(name).await?,
+        Some(name) => {
+            state
+                .stores
+                .connections
+                .connection_by_name(&ConnectionName::from(name))
+                .await?
+        }
         None => None,
     };
     let request = match AuthorizeRequest::parse(&q.params(), &client, connection.as_ref()) {

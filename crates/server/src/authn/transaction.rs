@@ -5,7 +5,6 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 
 use crate::AppState;
 use crate::error::OAuthError;
@@ -17,7 +16,7 @@ pub const TX_LIFETIME: i64 = 600;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Transaction {
     /// The client.
-    pub client_id: String,
+    pub client_id: gatehouse_core::id::ClientId,
     /// Where the response goes.
     pub redirect_uri: String,
     /// `query`, `fragment` or `form_post`.
@@ -98,6 +97,6 @@ impl Transaction {
         let bytes = URL_SAFE_NO_PAD.decode(sealed).ok()?;
         let json = state.sealer.open(TX_CONTEXT, &bytes).ok()?;
         let tx: Transaction = serde_json::from_slice(&json).ok()?;
-        (tx.exp > OffsetDateTime::now_utc().unix_timestamp()).then_some(tx)
+        (tx.exp > state.clock.now().unix_timestamp()).then_some(tx)
     }
 }

@@ -67,7 +67,7 @@ async fn gateway(
         } else {
             secret.into_bytes()
         };
-        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let now = state.clock.now().unix_timestamp();
         let token = hs256(
             &key,
             &json!({"sub": auth["subject"], "aud": auth["audience"], "iat": now, "exp": now + 300}),

@@ -126,7 +126,7 @@ impl Authentication {
 /// The caller of verified `claims`, if they are current and for this Management API.
 fn caller_of(state: &AppState, claims: &Value) -> Result<Caller, &'static str> {
     const INVALID: &str = "Invalid token";
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let now = state.clock.now().unix_timestamp();
     let exp = claims["exp"].as_i64().ok_or(INVALID)?;
     if exp <= now {
         return Err("Expired token received for JSON Web Token validation");

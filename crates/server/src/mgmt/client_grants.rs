@@ -6,11 +6,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use gatehouse_core::client_grant::ClientGrant;
+use gatehouse_core::id::{Audience, ClientId};
 use gatehouse_core::resource_server::ResourceServer;
 use gatehouse_core::store::ClientGrantFilter;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use super::body::{MgmtJson, MgmtQuery, present, typed};
@@ -41,8 +41,8 @@ impl ClientGrantView {
     pub fn new(g: &ClientGrant) -> Self {
         ClientGrantView {
             id: g.id.clone(),
-            client_id: g.client_id.clone(),
-            audience: g.audience.clone(),
+            client_id: g.client_id.clone().into_string(),
+            audience: g.audience.clone().into_string(),
             scope: g.scope.clone(),
         }
     }
@@ -162,7 +162,7 @@ pub async fn create(
     let api = state
         .stores
         .resource_servers
-        .resource_server_by_identifier(&audience)
+        .resource_server_by_identifier(&Audience::from(&audience))
         .await?
         .ok_or_else(|| {
             MgmtError::not_found(
@@ -170,7 +170,13 @@ pub async fn create(
                 "inexistent_resource_server",
             )
         })?;
-    if state.stores.clients.client(&client_id).await?.is_none() {
+    if state
+        .stores
+        .clients
+        .client(&ClientId::from(&client_id))
+        .await?
+        .is_none()
+    {
         return Err(MgmtError::not_found(
             "The client does not exist",
             "inexistent_client",
@@ -179,10 +185,10 @@ pub async fn create(
     let scope = checked_scopes(body.scope, &api)?;
     let grant = ClientGrant {
         id: ids::new_client_grant_id(),
-        client_id,
-        audience,
+        client_id: client_id.into(),
+        audience: audience.into(),
         scope,
-        created_at: OffsetDateTime::now_utc(),
+        created_at: state.clock.now(),
     };
     MgmtError::created(
         state.stores.client_grants.insert_client_grant(&grant).await,

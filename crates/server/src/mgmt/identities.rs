@@ -10,11 +10,11 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use gatehouse_core::id::{ClientId, UserId};
 use gatehouse_core::store::StoreError;
 use gatehouse_core::user::{Identity, User};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use super::auth::Caller;
@@ -45,7 +45,7 @@ fn linked_by_token(state: &AppState, caller: &Caller, token: &str) -> Result<Str
         .keys
         .verify(token)
         .map_err(|_| invalid("must be an RS256 ID token signed by this tenant"))?;
-    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let now = state.clock.now().unix_timestamp();
     if claims["iss"] != state.issuer.as_str() {
         return Err(invalid("was not issued by this tenant"));
     }
@@ -97,7 +97,7 @@ async fn linked_by_identity(state: &AppState, body: LinkBody) -> Result<String, 
     let user = state
         .stores
         .users
-        .user(&candidate)
+        .user(&UserId::from(&candidate))
         .await?
         .ok_or_else(gone)?;
     let primary = user.identities.first().ok_or_else(gone)?;
@@ -181,7 +181,7 @@ pub async fn link(
             // Only a first-party application may link accounts with a person's logins.
             let first_party = state
                 .catalog
-                .client(&caller.azp)
+                .client(&ClientId::from(&caller.azp))
                 .await?
                 .is_some_and(|c| c.settings.is_first_party);
             if !first_party {
@@ -207,7 +207,7 @@ pub async fn link(
     let secondary = state
         .stores
         .users
-        .user(&secondary_id)
+        .user(&UserId::from(secondary_id))
         .await?
         .ok_or_else(gone)?;
     // A blocked account links to nothing, on either side: unlinking recreates the secondary
@@ -293,7 +293,7 @@ pub async fn unlink(
         text("username"),
         text("phone_number"),
         profile,
-        OffsetDateTime::now_utc(),
+        state.clock.now(),
     );
     standalone.email_verified = p["email_verified"].as_bool().unwrap_or(false);
     standalone.phone_verified = p["phone_verified"].as_bool().unwrap_or(false);

@@ -19,7 +19,6 @@ use gatehouse_core::store::StoreError;
 use gatehouse_core::user::User;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
-use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 
@@ -188,7 +187,7 @@ pub async fn import_users(
         status: "completed".into(),
         connection_id,
         external_id: form.external_id,
-        created_at: OffsetDateTime::now_utc(),
+        created_at: state.clock.now(),
         summary: ImportSummary {
             total: users.len() as u64,
             ..ImportSummary::default()
@@ -413,7 +412,7 @@ async fn update_existing(
     // The password hash is never replaced: an import that only needs `create:users` and
     // `update:users` must not become a way to take over an account by setting a password
     // the importer knows (a reset, or PATCH with its own checks, changes passwords).
-    user.updated_at = OffsetDateTime::now_utc();
+    user.updated_at = state.clock.now();
     // As with PATCH: a block ends the user's sessions and refresh tokens.
     let ends_access = given("blocked") && user.blocked;
     match state.stores.users.update_user(&user).await {

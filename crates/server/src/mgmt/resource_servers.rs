@@ -5,11 +5,11 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use gatehouse_core::id::Audience;
 use gatehouse_core::resource_server::{DEFAULT_TOKEN_LIFETIME, ResourceServer, ScopeDef};
 use gatehouse_core::store::StoreError;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use super::body::{MgmtJson, MgmtQuery, present, typed, wire_enum};
@@ -220,7 +220,7 @@ impl ResourceServerView {
             id: rs.id.clone(),
             name: rs.name.clone(),
             is_system: rs.is_system,
-            identifier: rs.identifier.clone(),
+            identifier: rs.identifier.clone().into_string(),
             scopes: rs
                 .scopes
                 .iter()
@@ -274,7 +274,10 @@ pub async fn list(
     if !wanted.is_empty() {
         let mut found = Vec::new();
         for identifier in &wanted {
-            if let Some(rs) = apis.resource_server_by_identifier(identifier).await? {
+            if let Some(rs) = apis
+                .resource_server_by_identifier(&Audience::from(identifier))
+                .await?
+            {
                 found.push(ResourceServerView::json(&rs));
             }
         }
@@ -310,7 +313,7 @@ pub async fn create(
     let mut rs = ResourceServer {
         id: ids::new_resource_server_id(),
         name: identifier.clone(),
-        identifier,
+        identifier: identifier.into(),
         is_system: false,
         scopes: Vec::new(),
         signing_alg: "RS256".into(),
@@ -319,7 +322,7 @@ pub async fn create(
         enforce_policies: false,
         token_dialect: Default::default(),
         extra: Map::new(),
-        created_at: OffsetDateTime::now_utc(),
+        created_at: state.clock.now(),
     };
     body.apply(&mut rs)?;
     match state

@@ -4,6 +4,7 @@
 
 use axum::Json;
 use axum::extract::State;
+use gatehouse_core::id::ConnectionName;
 use gatehouse_core::tenant::{
     DEFAULT_IDLE_SESSION_LIFETIME_HOURS, DEFAULT_SESSION_LIFETIME_HOURS,
     MAX_SESSION_LIFETIME_HOURS, TenantSettings,
@@ -179,7 +180,11 @@ pub async fn update_settings(
     if let Some(d) = body.default_directory {
         t.default_directory = optional_text("default_directory", d, 128)?;
         if let Some(name) = &t.default_directory {
-            let c = state.stores.connections.connection_by_name(name).await?;
+            let c = state
+                .stores
+                .connections
+                .connection_by_name(&ConnectionName::from(name))
+                .await?;
             if c.is_none_or(|c| !c.strategy.is_database()) {
                 return Err(bad("default_directory", "must name a database connection"));
             }

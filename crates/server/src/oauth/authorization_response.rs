@@ -5,9 +5,10 @@
 use axum::http::{StatusCode, header};
 use axum::response::Response;
 use gatehouse_core::client::Client;
+use gatehouse_core::id::Audience;
 use gatehouse_core::session::{AuthorizationCode, Session};
 use gatehouse_core::user::User;
-use time::{Duration, OffsetDateTime};
+use time::Duration;
 
 use crate::AppState;
 use crate::authn::cookies::{CSRF_COOKIE, set_cookie};
@@ -28,7 +29,7 @@ pub async fn complete_login(
     connection: &str,
     ip: Option<&str>,
 ) -> Result<Response, OAuthError> {
-    let now = OffsetDateTime::now_utc();
+    let now = state.clock.now();
     state
         .stores
         .users
@@ -40,7 +41,7 @@ pub async fn complete_login(
         id_hash: state.hasher.hash(&cookie_value),
         sid: random_secret(16),
         user_id: user.user_id.clone(),
-        connection: connection.to_owned(),
+        connection: connection.to_owned().into(),
         auth_time: now.unix_timestamp(),
         created_at: now,
         last_interaction_at: now,
@@ -84,7 +85,11 @@ pub async fn issue_code(
         let granted = state
             .stores
             .sessions
-            .consent(&session.user_id, &client.client_id, &audience)
+            .consent(
+                &session.user_id,
+                &client.client_id,
+                &Audience::from(audience),
+            )
             .await?;
         let covered = granted.is_some_and(|g| requested.tokens().iter().all(|s| g.contains(s)));
         match tx.prompt.as_deref() {
@@ -114,7 +119,7 @@ async fn consent_page(
     let sealed = tx.seal(state)?;
     let tenant = crate::pages::brand(state).await;
     let api = match tx.audience.as_deref() {
-        Some(a) => state.catalog.api(a).await?,
+        Some(a) => state.catalog.api(&Audience::from(a)).await?,
         None => None,
     };
     let scopes = requested
@@ -224,7 +229,7 @@ async fn store_code(
     session: &Session,
 ) -> Result<String, OAuthError> {
     let code = random_secret(32);
-    let now = OffsetDateTime::now_utc();
+    let now = state.clock.now();
     state
         .stores
         .sessions
@@ -235,7 +240,7 @@ async fn store_code(
             connection: session.connection.clone(),
             redirect_uri: tx.redirect_uri.clone(),
             scope: tx.scope.clone(),
-            audience: tx.audience.clone(),
+            audience: tx.audience.clone().map(Into::into),
             nonce: tx.nonce.clone(),
             code_challenge: tx.code_challenge.clone(),
             sid: session.sid.clone(),

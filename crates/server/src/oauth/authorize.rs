@@ -10,7 +10,6 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use gatehouse_core::client::Client;
 use gatehouse_core::session::Session;
-use time::OffsetDateTime;
 
 use crate::AppState;
 use crate::authn::cookies::{CSRF_COOKIE, set_cookie};
@@ -71,7 +70,7 @@ pub async fn authorize(
             state
                 .stores
                 .sessions
-                .touch_session(&s.id_hash, OffsetDateTime::now_utc())
+                .touch_session(&s.id_hash, state.clock.now())
                 .await?;
             issue_code(&state, &tx, &s, false).await
         }
@@ -125,7 +124,7 @@ async fn refuse_blocked(
     state
         .stores
         .sessions
-        .revoke_session(&session.id_hash, OffsetDateTime::now_utc())
+        .revoke_session(&session.id_hash, state.clock.now())
         .await?;
     if silent {
         return Ok(blocked_to_client(state, tx));

@@ -7,6 +7,7 @@ use axum::http::header::AUTHORIZATION;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use gatehouse_core::client::Client;
+use gatehouse_core::id::ClientId;
 
 use crate::AppState;
 use crate::error::OAuthError;
@@ -116,7 +117,7 @@ pub async fn authenticate_client(
         .get("client_id")
         .filter(|_| params.get("client_secret").is_none() && !headers.contains_key(AUTHORIZATION));
     if let Some(id) = public_id {
-        let client = state.catalog.client(id).await?;
+        let client = state.catalog.client(&ClientId::from(id)).await?;
         return match client {
             Some(c) if c.settings.token_endpoint_auth_method.as_deref() == Some("none") => {
                 Ok(AuthenticatedClient(c))
@@ -134,7 +135,7 @@ pub async fn authenticate(
     params: &Params,
 ) -> Result<AuthenticatedClient, OAuthError> {
     let p = presented(headers, params)?;
-    let client = state.catalog.client(&p.client_id).await?;
+    let client = state.catalog.client(&ClientId::from(p.client_id)).await?;
     let verified = match (&client, &p.secret) {
         (Some(c), Some(secret)) => c
             .secret

@@ -8,6 +8,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use gatehouse_core::id::{ClientId, ConnectionName};
 use gatehouse_core::log::LogEvent;
 use gatehouse_core::log_type::LogType;
 use serde::Deserialize;
@@ -122,7 +123,12 @@ async fn run(
     };
     event.client_id = Some(client_id.to_owned());
     event.connection = Some(connection.to_owned());
-    if state.catalog.client(client_id).await?.is_none() {
+    if state
+        .catalog
+        .client(&ClientId::from(client_id))
+        .await?
+        .is_none()
+    {
         return Ok(Err(SignupError::bad("invalid_signup", "Unknown client")));
     }
     // A connection the client is not enabled on answers as an unknown one does.
@@ -157,7 +163,7 @@ async fn run(
         Ok(u) => u,
         Err(e) => return Ok(Err(e)),
     };
-    event.user_id = Some(user.user_id.clone());
+    event.user_id = Some(user.user_id.clone().into_string());
     let bare = user
         .identities
         .first()
@@ -210,7 +216,7 @@ pub async fn change_password(
     let db_connection = state
         .stores
         .connections
-        .connection_by_name(&connection)
+        .connection_by_name(&ConnectionName::from(&connection))
         .await?
         .filter(|c| c.strategy.is_database());
     // An application may send reset mail only for a connection it is enabled on (an unknown
@@ -231,7 +237,7 @@ pub async fn change_password(
             state
                 .stores
                 .users
-                .user_by_login(&connection, &email)
+                .user_by_login(&ConnectionName::from(&connection), &email)
                 .await?
         }
         None => None,
@@ -246,7 +252,7 @@ pub async fn change_password(
     reset::queue_reset_link(&state, user, identity, address, &email).await?;
     let mut event = crate::audit::event(&state.clock, LogType::SuccessChangePasswordRequest);
     event.description = Some("Password reset email queued".into());
-    event.user_id = Some(user.user_id.clone());
+    event.user_id = Some(user.user_id.clone().into_string());
     event.client_id = req.client_id.clone();
     event.connection = Some(connection.clone());
     state.logs.record(event);

@@ -15,6 +15,7 @@ use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use gatehouse_core::id::ClientId;
 use gatehouse_core::log_type::LogType;
 use gatehouse_core::redirect_uri;
 use gatehouse_core::session::Session;
@@ -126,7 +127,7 @@ async fn current_session(
     let Some(id) = cookie(headers, SESSION_COOKIE) else {
         return Ok(None);
     };
-    let now = time::OffsetDateTime::now_utc();
+    let now = state.clock.now();
     let idle = state.catalog.tenant().await?.idle_session_lifetime();
     Ok(state
         .stores
@@ -208,7 +209,7 @@ async fn end_session(
     client_id: Option<&str>,
 ) -> Result<(), OAuthError> {
     if let Some(id) = cookie(headers, SESSION_COOKIE) {
-        let now = time::OffsetDateTime::now_utc();
+        let now = state.clock.now();
         state
             .stores
             .sessions
@@ -217,7 +218,7 @@ async fn end_session(
         if let Some(s) = session {
             let mut event = crate::audit::event(&state.clock, LogType::SuccessLogout);
             event.description = Some("User successfully logged out".into());
-            event.user_id = Some(s.user_id);
+            event.user_id = Some(s.user_id.into_string());
             event.client_id = client_id.map(str::to_owned);
             state.logs.record(event);
         }
@@ -268,7 +269,7 @@ pub async fn v2_logout(
         ));
     };
     let allowed: Vec<String> = match q.client_id.as_deref() {
-        Some(id) => match state.catalog.client(id).await? {
+        Some(id) => match state.catalog.client(&ClientId::from(id)).await? {
             Some(c) => c.settings.allowed_logout_urls.clone(),
             None => return Ok(pages::error_page(&tenant, "Unknown client.")),
         },
@@ -367,7 +368,7 @@ pub async fn oidc_logout(
     // nothing.
     let to = match (&p.post_logout_redirect_uri, &client_id) {
         (Some(uri), Some(id)) => {
-            let Some(client) = state.catalog.client(id).await? else {
+            let Some(client) = state.catalog.client(&ClientId::from(id)).await? else {
                 return Ok(pages::error_page(&tenant, "Unknown client."));
             };
             if !redirect_uri::allowed(&client.settings.allowed_logout_urls, uri, false) {

@@ -33,9 +33,9 @@ pub async fn revoke(
             .await?;
         let mut event = crate::audit::event(&state.clock, LogType::SuccessRevocation);
         event.description = Some("Refresh token revoked".into());
-        event.client_id = Some(client.client_id.clone());
+        event.client_id = Some(client.client_id.clone().into_string());
         event.client_name = Some(client.name.clone());
-        event.user_id = Some(t.user_id);
+        event.user_id = Some(t.user_id.into_string());
         event.ip = caller.ip;
         event.user_agent = caller.user_agent;
         state.logs.record(event);

@@ -50,7 +50,7 @@ async fn run(
     event: &mut LogEvent,
 ) -> Result<TokenResponse, OAuthError> {
     let client = client_auth::for_grant(state, headers, &params, grant.client_auth).await?;
-    event.client_id = Some(client.client_id.clone());
+    event.client_id = Some(client.client_id.clone().into_string());
     event.client_name = Some(client.name.clone());
     if !client.settings.grant_types.iter().any(|g| g == grant.name) {
         return Err(OAuthError::UnauthorizedClient(format!(

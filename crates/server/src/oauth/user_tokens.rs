@@ -4,6 +4,7 @@
 //! implicit and hybrid responses of `/authorize`. What the tokens say is decided in
 //! `gatehouse_core::grants::user`; here are the look-ups, the signing and the storage.
 
+use gatehouse_core::id::Audience;
 use std::sync::Arc;
 
 use gatehouse_core::client::Client;
@@ -121,7 +122,7 @@ pub async fn mint(
         Some(aud) => Some(
             state
                 .catalog
-                .api(aud)
+                .api(&Audience::from(aud))
                 .await?
                 .ok_or_else(|| OAuthError::AccessDenied(format!("Service not found: {aud}")))?,
         ),
@@ -223,8 +224,8 @@ async fn store_refresh_token(
         family_id,
         client_id: req.client.client_id.clone(),
         user_id: req.user.user_id.clone(),
-        connection: req.connection.to_owned(),
-        audience: req.audience.map(str::to_owned),
+        connection: req.connection.to_owned().into(),
+        audience: req.audience.map(str::to_owned).map(Into::into),
         scope: scope.to_string(),
         auth_time: req.auth_time,
         created_at: now,

@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::header::WWW_AUTHENTICATE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use gatehouse_core::id::UserId;
 use gatehouse_core::scope::Scope;
 use gatehouse_core::token::user_claims;
 use serde_json::{Value, json};
@@ -43,7 +44,7 @@ pub async fn userinfo(
         Value::Array(items) => items.iter().any(|a| *a == userinfo.as_str()),
         _ => false,
     };
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let now = state.clock.now().unix_timestamp();
     if !aud_ok
         || claims["iss"] != state.issuer.as_str()
         || claims["exp"].as_i64().is_none_or(|e| e <= now)
@@ -51,7 +52,7 @@ pub async fn userinfo(
         return Ok(invalid_token("Invalid access token"));
     }
     let sub = claims["sub"].as_str().unwrap_or_default();
-    let Some(user) = state.stores.users.user(sub).await? else {
+    let Some(user) = state.stores.users.user(&UserId::from(sub)).await? else {
         return Ok(invalid_token("The user no longer exists"));
     };
     let scope = Scope::parse(claims["scope"].as_str().unwrap_or_default()).unwrap_or_default();

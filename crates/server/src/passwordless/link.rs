@@ -11,6 +11,7 @@ use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
+use gatehouse_core::id::ClientId;
 use gatehouse_core::log_type::LogType;
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
@@ -81,7 +82,7 @@ pub async fn show(
     else {
         return Ok(used(&tenant));
     };
-    let Some(client) = state.catalog.client(client_id).await? else {
+    let Some(client) = state.catalog.client(&ClientId::from(client_id)).await? else {
         return Ok(used(&tenant));
     };
     let recipient_field = if p.email.is_some() {
@@ -142,7 +143,7 @@ pub async fn verify(
     else {
         return Ok(used(&tenant));
     };
-    let Some(client) = state.catalog.client(client_id).await? else {
+    let Some(client) = state.catalog.client(&ClientId::from(client_id)).await? else {
         return Ok(used(&tenant));
     };
     let Ok(connection) = otp::connection_for(&state, &client, name).await else {
@@ -183,7 +184,7 @@ pub async fn verify(
             "Sign-ups are disabled for this connection",
         ));
     };
-    event.user_id = Some(user.user_id.clone());
+    event.user_id = Some(user.user_id.clone().into_string());
     if user.blocked {
         event.description = Some("user is blocked".into());
         state.logs.record(event);

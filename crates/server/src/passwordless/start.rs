@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::client::Client;
+use gatehouse_core::id::ClientId;
 use gatehouse_core::passwordless::Send;
 use gatehouse_core::strategy::Strategy;
 use serde_json::{Map, Value, json};
@@ -49,7 +50,7 @@ async fn client(
     let presents_secret = params.get("client_secret").is_some()
         || headers.contains_key(axum::http::header::AUTHORIZATION);
     if !presents_secret
-        && let Some(c) = state.catalog.client(id).await?
+        && let Some(c) = state.catalog.client(&ClientId::from(id)).await?
         && c.settings.token_endpoint_auth_method.as_deref() != Some("none")
     {
         return Err(OAuthError::UnauthorizedClient(

@@ -6,10 +6,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use gatehouse_core::client::Client;
 use gatehouse_core::connection::Connection;
+use gatehouse_core::id::Audience;
 use gatehouse_core::log_type::LogType;
 use serde::Deserialize;
 use serde_json::Map;
-use time::OffsetDateTime;
 
 use crate::AppState;
 use crate::authn::accounts::{LoginFailure, check_password};
@@ -36,10 +36,10 @@ async fn connection_of(
     };
     let name = match (&found, &tx.connection) {
         (Some(c), _) => c.name.clone(),
-        (None, Some(name)) => name.clone(),
-        (None, None) => database_connection::default_name(state).await?,
+        (None, Some(name)) => name.clone().into(),
+        (None, None) => database_connection::default_name(state).await?.into(),
     };
-    Ok((name, found))
+    Ok((name.into_string(), found))
 }
 
 /// The login form.
@@ -110,7 +110,7 @@ pub async fn submit(
     };
     event.kind = LogType::SuccessLogin;
     event.description = Some("Successful login".into());
-    event.user_id = Some(user.user_id.clone());
+    event.user_id = Some(user.user_id.clone().into_string());
     state.logs.record(event);
     complete_login(&state, &tx, &user, &connection, caller.ip.as_deref()).await
 }
@@ -178,7 +178,7 @@ pub async fn submit_signup(
         connection.filter(|c| c.options.database().is_none_or(|d| !d.signup_disabled()));
     let mut event = crate::audit::event(&state.clock, LogType::FailedSignup);
     event.ip = caller.ip.clone();
-    event.client_id = Some(client.client_id.clone());
+    event.client_id = Some(client.client_id.clone().into_string());
     event.connection = Some(name.clone());
     let Some(connection) = connection else {
         event.description = Some("Sign-up is not available".into());
@@ -221,7 +221,7 @@ pub async fn submit_signup(
     };
     event.kind = LogType::SuccessSignup;
     event.description = Some("Successful signup".into());
-    event.user_id = Some(user.user_id.clone());
+    event.user_id = Some(user.user_id.clone().into_string());
     state.logs.record(event);
     complete_login(&state, &tx, &user, &name, caller.ip.as_deref()).await
 }
@@ -301,9 +301,9 @@ pub async fn submit_consent(
         .save_consent(
             &session.user_id,
             &client.client_id,
-            tx.audience.as_deref().unwrap_or_default(),
+            &Audience::from(tx.audience.as_deref().unwrap_or_default()),
             &scopes,
-            OffsetDateTime::now_utc(),
+            state.clock.now(),
         )
         .await?;
     crate::oauth::authorization_response::authorization_response(&state, &tx, &session, true).await

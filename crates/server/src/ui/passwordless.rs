@@ -331,7 +331,7 @@ pub async fn submit_code(
     }
     event.kind = LogType::SuccessLogin;
     event.description = Some("Successful login (passwordless code)".into());
-    event.user_id = Some(user.user_id.clone());
+    event.user_id = Some(user.user_id.clone().into_string());
     state.logs.record(event);
     crate::oauth::authorization_response::complete_login(
         &state,

@@ -6,10 +6,10 @@ use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use gatehouse_core::id::UserId;
 use gatehouse_core::log_type::LogType;
 use gatehouse_core::password_policy::PasswordPolicy;
 use serde::Deserialize;
-use time::OffsetDateTime;
 
 use crate::AppState;
 use crate::account_mail::reset::{KIND, ticket_identity};
@@ -61,7 +61,7 @@ pub async fn page(
     let Some(ticket) = q.ticket else {
         return Ok(expired(&state).await);
     };
-    let now = OffsetDateTime::now_utc();
+    let now = state.clock.now();
     if state
         .stores
         .sessions
@@ -101,11 +101,11 @@ pub async fn submit(
         return Ok(failed(&state, None, USED_LINK).await);
     };
     let hash = state.hasher.hash(&form.ticket);
-    let now = OffsetDateTime::now_utc();
+    let now = state.clock.now();
     let Some(user_id) = state.stores.sessions.ticket_user(&hash, KIND, now).await? else {
         return Ok(failed(&state, None, USED_LINK).await);
     };
-    let Some(mut user) = state.stores.users.user(&user_id).await? else {
+    let Some(mut user) = state.stores.users.user(&UserId::from(&user_id)).await? else {
         return Ok(failed(&state, None, USED_LINK).await);
     };
     // The identity the link was sent for (links made before identities were named: the
@@ -179,7 +179,7 @@ pub async fn submit(
         .await?;
     let mut event = crate::audit::event(&state.clock, LogType::SuccessChangePassword);
     event.description = Some("Password changed".into());
-    event.user_id = Some(user.user_id.clone());
+    event.user_id = Some(user.user_id.clone().into_string());
     state.logs.record(event);
     Ok(pages::render(
         StatusCode::OK,

@@ -7,9 +7,9 @@ use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use gatehouse_core::id::UserId;
 use gatehouse_core::log_type::LogType;
 use serde::Deserialize;
-use time::OffsetDateTime;
 
 use crate::AppState;
 use crate::error::OAuthError;
@@ -45,7 +45,7 @@ pub async fn page(
     let Some(ticket) = q.ticket else {
         return Ok(expired(&state).await);
     };
-    let now = OffsetDateTime::now_utc();
+    let now = state.clock.now();
     let hash = state.hasher.hash(&ticket);
     if state
         .stores
@@ -74,7 +74,7 @@ pub async fn submit(
     let Some(ticket) = form.ok().and_then(|Form(f)| f.ticket) else {
         return Ok(expired(&state).await);
     };
-    let now = OffsetDateTime::now_utc();
+    let now = state.clock.now();
     let Some(user_id) = state
         .stores
         .sessions
@@ -86,7 +86,7 @@ pub async fn submit(
     state
         .stores
         .users
-        .clear_login_failures(&user_id, None)
+        .clear_login_failures(&UserId::from(&user_id), None)
         .await?;
     let mut event = crate::audit::event(&state.clock, LogType::UserBlockReleased);
     event.description = Some("User unblocked through the emailed link".into());

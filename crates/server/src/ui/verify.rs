@@ -4,9 +4,9 @@
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use gatehouse_core::id::UserId;
 use gatehouse_core::log_type::LogType;
 use serde::Deserialize;
-use time::OffsetDateTime;
 
 use crate::AppState;
 use crate::account_mail::verification::{KIND, sent_to};
@@ -25,7 +25,7 @@ pub async fn verify(
     Query(q): Query<TicketQuery>,
 ) -> Result<Response, OAuthError> {
     let tenant = pages::brand(&state).await;
-    let now = OffsetDateTime::now_utc();
+    let now = state.clock.now();
     let ticket = q.ticket.unwrap_or_default();
     let user_id = if ticket.is_empty() {
         None
@@ -37,7 +37,7 @@ pub async fn verify(
             .await?
     };
     let user = match user_id {
-        Some(id) => state.stores.users.user(&id).await?,
+        Some(id) => state.stores.users.user(&UserId::from(id)).await?,
         None => None,
     };
     let Some(mut user) = user else {
@@ -54,7 +54,7 @@ pub async fn verify(
     if !sent_to(&state, &ticket, user.email.as_deref()) {
         let mut event = crate::audit::event(&state.clock, LogType::FailedVerificationEmail);
         event.description = Some("The link was sent to another address than the user's".into());
-        event.user_id = Some(user.user_id.clone());
+        event.user_id = Some(user.user_id.clone().into_string());
         state.logs.record(event);
         return Ok(pages::error_page(
             &tenant,
@@ -66,7 +66,7 @@ pub async fn verify(
     state.stores.users.update_user(&user).await?;
     let mut event = crate::audit::event(&state.clock, LogType::SuccessVerificationEmail);
     event.description = Some("Email verified".into());
-    event.user_id = Some(user.user_id.clone());
+    event.user_id = Some(user.user_id.clone().into_string());
     state.logs.record(event);
     Ok(pages::render(
         StatusCode::OK,

@@ -1,5 +1,6 @@
 //! Start, restart and replicas: data and keys survive, the seed happens once.
 
+use gatehouse_core::id::{ClientId, UserId};
 use gatehouse_core::store::Page;
 use gatehouse_core::user::{Identity, User};
 use serde_json::json;
@@ -77,7 +78,7 @@ async fn restart_keeps_keys_and_data() {
             .state
             .stores
             .users
-            .user("auth0|65f0c0ffee0123456789abcd")
+            .user(&UserId::from("auth0|65f0c0ffee0123456789abcd"))
             .await
             .expect("get");
         assert_eq!(
@@ -177,7 +178,7 @@ async fn configured_bootstrap_credentials_work_and_are_not_printed() {
         .state
         .stores
         .clients
-        .client("ops-client")
+        .client(&ClientId::from("ops-client"))
         .await
         .expect("get")
         .expect("bootstrap client exists");
@@ -194,7 +195,10 @@ async fn configured_bootstrap_credentials_work_and_are_not_printed() {
         .state
         .stores
         .client_grants
-        .client_grant("ops-client", "http://gatehouse.test/api/v2/")
+        .client_grant(
+            &"ops-client".into(),
+            &"http://gatehouse.test/api/v2/".into(),
+        )
         .await
         .expect("get")
         .expect("grant on the Management API");
@@ -214,7 +218,7 @@ async fn generated_bootstrap_secret_is_stored_hashed_and_sealed() {
         .state
         .stores
         .clients
-        .client(&creds.client_id)
+        .client(&ClientId::from(creds.client_id))
         .await
         .expect("get")
         .expect("exists");

@@ -2,6 +2,7 @@
 //! with their old passwords, and leave with Argon2id hashes; bad entries are reported per
 //! user; `upsert` updates.
 
+use gatehouse_core::id::UserId;
 use serde_json::{Value, json};
 
 use crate::helpers::{Mgmt, TestApp, assert_mgmt_error, spawn_app};
@@ -89,7 +90,7 @@ async fn stored_hash(app: &TestApp, user_id: &str) -> String {
     app.state
         .stores
         .users
-        .user(user_id)
+        .user(&UserId::from(user_id))
         .await
         .expect("read")
         .expect("user")

@@ -1,5 +1,6 @@
 //! `/api/v2/users` and `/api/v2/users-by-email`.
 
+use gatehouse_core::id::UserId;
 use serde_json::{Value, json};
 
 use crate::helpers::{Mgmt, TestApp, assert_mgmt_error, spawn_app};
@@ -23,7 +24,7 @@ async fn stored_hash(app: &TestApp, id: &str) -> String {
         .state
         .stores
         .users
-        .user(id)
+        .user(&UserId::from(id))
         .await
         .expect("get")
         .expect("exists");

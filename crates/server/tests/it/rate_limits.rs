@@ -98,8 +98,8 @@ async fn management_api_is_limited_per_client() {
         .client_grants
         .insert_client_grant(&gatehouse_core::client_grant::ClientGrant {
             id: gatehouse_server::ids::new_client_grant_id(),
-            client_id: id.to_owned(),
-            audience: audience.clone(),
+            client_id: id.to_owned().into(),
+            audience: audience.clone().into(),
             scope: vec!["read:clients".into()],
             created_at: time::OffsetDateTime::now_utc(),
         })

@@ -4,6 +4,7 @@
 //! retired refresh tokens stay retired when a client stops rotating; an email verification
 //! link verifies only the address it was sent to.
 
+use gatehouse_core::id::UserId;
 use std::collections::HashMap;
 
 use serde_json::{Value, json};
@@ -177,7 +178,11 @@ async fn refresh(app: &TestApp, w: &World, token: &str) -> (u16, Value) {
 /// it: the user's sessions are still live.
 async fn block_in_store(app: &TestApp, user_id: &str, blocked: bool) {
     let users = &app.state.stores.users;
-    let mut user = users.user(user_id).await.expect("get").expect("user");
+    let mut user = users
+        .user(&UserId::from(user_id))
+        .await
+        .expect("get")
+        .expect("user");
     user.blocked = blocked;
     users.update_user(&user).await.expect("update");
 }

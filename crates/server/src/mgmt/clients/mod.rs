@@ -6,10 +6,10 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::client::{AppType, Client, ClientSettings, StoredSecret};
+use gatehouse_core::id::ClientId;
 use gatehouse_core::store::Page;
 use serde::Deserialize;
 use serde_json::Value;
-use time::OffsetDateTime;
 
 use super::auth::Caller;
 use super::body::{MgmtJson, MgmtQuery, typed};
@@ -171,7 +171,7 @@ pub async fn get(
     let client = state
         .stores
         .clients
-        .client(&id)
+        .client(&ClientId::from(id))
         .await?
         .ok_or_else(not_found)?;
     let (fields, include) = wants_fields(q.fields.as_deref(), q.include_fields.as_deref())?;
@@ -190,10 +190,10 @@ pub async fn create(
         return Err(v::missing("name"));
     }
     let default_grants = body.grant_types.is_none();
-    let now = OffsetDateTime::now_utc();
+    let now = state.clock.now();
     let client_id = ids::new_client_id();
     let mut client = Client {
-        client_id: client_id.clone(),
+        client_id: client_id.clone().into(),
         name: String::new(),
         app_type: AppType::RegularWeb,
         is_system: false,
@@ -254,7 +254,7 @@ pub async fn update(
     let mut client = state
         .stores
         .clients
-        .client(&id)
+        .client(&ClientId::from(id))
         .await?
         .ok_or_else(not_found)?;
     let before = ClientView::new(&client, None).without_credentials();
@@ -269,7 +269,7 @@ pub async fn update(
     if let Some(secret) = secret {
         client.secret = Some(stored_secret(&state, &client.client_id, &secret));
     }
-    client.updated_at = OffsetDateTime::now_utc();
+    client.updated_at = state.clock.now();
     state.stores.clients.update_client(&client).await?;
     Ok(Json(render(&state, &caller, &client)?))
 }
@@ -280,7 +280,11 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, MgmtError> {
     MgmtError::deleted(
-        state.stores.clients.delete_client(&id).await,
+        state
+            .stores
+            .clients
+            .delete_client(&ClientId::from(id))
+            .await,
         not_found,
         StatusCode::NO_CONTENT,
     )
@@ -294,12 +298,12 @@ pub async fn rotate_secret(
     let mut client = state
         .stores
         .clients
-        .client(&id)
+        .client(&ClientId::from(id))
         .await?
         .ok_or_else(not_found)?;
     let (secret, stored) = new_secret(&state, &client.client_id);
     client.secret = Some(stored);
-    client.updated_at = OffsetDateTime::now_utc();
+    client.updated_at = state.clock.now();
     state.stores.clients.update_client(&client).await?;
     Ok(Json(ClientView::new(&client, Some(&secret))))
 }

@@ -122,7 +122,7 @@ impl ClientView {
         }
         let e = &s.extra;
         ClientView {
-            client_id: c.client_id.clone(),
+            client_id: c.client_id.clone().into_string(),
             name: c.name.clone(),
             description: s.description.clone(),
             app_type: c.app_type.into(),

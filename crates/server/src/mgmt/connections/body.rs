@@ -165,7 +165,7 @@ impl ConnectionBody {
             }
             ids.sort();
             ids.dedup();
-            c.enabled_clients = ids;
+            c.enabled_clients = ids.into_iter().map(Into::into).collect();
         }
         if let Some(Some(d)) = &self.display_name {
             v::max_chars("display_name", d, 128)?;

@@ -6,10 +6,10 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use gatehouse_core::connection::{Connection, ConnectionOptions};
+use gatehouse_core::id::ClientId;
 use gatehouse_core::store::ConnectionFilter;
 use gatehouse_core::strategy::Strategy;
 use serde_json::{Map, Value, json};
-use time::OffsetDateTime;
 
 use super::body::{MgmtJson, typed, typed_list};
 use super::error::MgmtError;
@@ -30,7 +30,7 @@ fn not_found() -> MgmtError {
     MgmtError::not_found("The connection does not exist", "inexistent_connection")
 }
 
-async fn check_clients(state: &AppState, ids: &[String]) -> Result<(), MgmtError> {
+async fn check_clients(state: &AppState, ids: &[ClientId]) -> Result<(), MgmtError> {
     for id in ids {
         if state.stores.clients.client(id).await?.is_none() {
             return Err(bad(
@@ -131,12 +131,12 @@ pub async fn create(
     let (name, strategy) = body.identity()?;
     let mut c = Connection {
         id: ids::new_connection_id(),
-        name,
+        name: name.into(),
         options: ConnectionOptions::empty(&Strategy::parse(strategy.as_str())),
         strategy: Strategy::parse(strategy.as_str()),
         enabled_clients: Vec::new(),
         extra: Map::new(),
-        created_at: OffsetDateTime::now_utc(),
+        created_at: state.clock.now(),
     };
     body.apply(&mut c)?;
     seal_secrets(&state, &mut c, None);
@@ -202,7 +202,7 @@ pub async fn clients(
         .take(page.limit as usize)
         .map(|id| {
             json!(EnabledClient {
-                client_id: id.clone()
+                client_id: id.clone().into_string()
             })
         })
         .collect();
@@ -217,10 +217,10 @@ pub async fn update_clients(
 ) -> Result<StatusCode, MgmtError> {
     let changes = body::changes(typed_list(body)?)?;
     find(&state, &id).await?;
-    let enabling: Vec<String> = changes
+    let enabling: Vec<ClientId> = changes
         .iter()
         .filter(|(_, on)| *on)
-        .map(|(c, _)| c.clone())
+        .map(|(c, _)| ClientId::from(c))
         .collect();
     check_clients(&state, &enabling).await?;
     state

@@ -51,12 +51,20 @@ impl ConnectionView {
         let e = &c.extra;
         ConnectionView {
             id: c.id.clone(),
-            name: c.name.clone(),
+            name: c.name.clone().into_string(),
             strategy: c.strategy.to_string(),
             options: public_options(&c.options.to_json()),
-            enabled_clients: c.enabled_clients.clone(),
+            enabled_clients: c
+                .enabled_clients
+                .clone()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
             is_domain_connection: get(e, "is_domain_connection").unwrap_or(false),
-            realms: get(e, "realms").unwrap_or_else(|| vec![c.name.clone()]),
+            realms: (get(e, "realms").unwrap_or_else(|| vec![c.name.clone()]))
+                .into_iter()
+                .map(Into::into)
+                .collect(),
             display_name: get(e, "display_name"),
             show_as_button: get(e, "show_as_button"),
             metadata: get(e, "metadata"),

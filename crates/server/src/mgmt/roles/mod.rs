@@ -7,11 +7,11 @@ use crate::ids;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use gatehouse_core::id::UserId;
 use gatehouse_core::role::Role;
 use gatehouse_core::store::{Page, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use super::body::{MgmtJson, MgmtQuery, nullable, present, typed};
@@ -109,7 +109,7 @@ async fn user_exists(state: &AppState, id: &str) -> Result<(), MgmtError> {
     state
         .stores
         .users
-        .user(id)
+        .user(&UserId::from(id))
         .await?
         .map(|_| ())
         .ok_or_else(user_not_found)
@@ -193,7 +193,7 @@ pub async fn create(
         id: ids::new_role_id(),
         name: String::new(),
         description: String::new(),
-        created_at: OffsetDateTime::now_utc(),
+        created_at: state.clock.now(),
     };
     body.apply(&mut role)?;
     state
@@ -255,11 +255,11 @@ pub async fn users(
     let roles = &state.stores.roles;
     let mut items = Vec::new();
     for user_id in roles.role_users(&id, listing.page()).await? {
-        if let Some(u) = state.stores.users.user(&user_id).await? {
+        if let Some(u) = state.stores.users.user(&UserId::from(user_id)).await? {
             items.push(json!(RoleUserView {
                 name: u.profile.get("name").cloned().unwrap_or(Value::Null),
                 picture: u.profile.get("picture").cloned().unwrap_or(Value::Null),
-                user_id: u.user_id,
+                user_id: u.user_id.into_string(),
                 email: u.email,
             }));
         }
@@ -296,10 +296,10 @@ pub async fn user_roles(
     user_exists(&state, &id).await?;
     let listing = Listing::offset(&q)?;
     let roles = &state.stores.roles;
-    let rows = roles.user_roles(&id, listing.page()).await?;
+    let rows = roles.user_roles(&UserId::from(&id), listing.page()).await?;
     let items = rows.iter().map(RoleView::json).collect();
     listing
-        .answer("roles", items, roles.count_user_roles(&id))
+        .answer("roles", items, roles.count_user_roles(&UserId::from(&id)))
         .await
 }
 
@@ -321,7 +321,11 @@ pub async fn add_user_roles(
     user_exists(&state, &id).await?;
     let roles = ids_body("roles", typed::<RolesBody>(body)?.roles)?;
     checked_roles(&state, &roles).await?;
-    state.stores.roles.add_user_roles(&id, &roles).await?;
+    state
+        .stores
+        .roles
+        .add_user_roles(&UserId::from(&id), &roles)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -333,6 +337,10 @@ pub async fn remove_user_roles(
 ) -> Result<StatusCode, MgmtError> {
     user_exists(&state, &id).await?;
     let roles = ids_body("roles", typed::<RolesBody>(body)?.roles)?;
-    state.stores.roles.remove_user_roles(&id, &roles).await?;
+    state
+        .stores
+        .roles
+        .remove_user_roles(&UserId::from(&id), &roles)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -2,6 +2,7 @@
 //! `/users/{id}/permissions`): one pair of add and remove handlers, generic over the
 //! [`Holder`], and the two listings, which differ (a user's shows where each comes from).
 
+use gatehouse_core::id::{Audience, UserId};
 use std::future::Future;
 
 use axum::Json;
@@ -69,10 +70,18 @@ impl Holder for OfUser {
         user_exists(state, id).await
     }
     async fn add(state: &AppState, id: &str, perms: &[Permission]) -> StoreResult<()> {
-        state.stores.roles.add_user_permissions(id, perms).await
+        state
+            .stores
+            .roles
+            .add_user_permissions(&UserId::from(id), perms)
+            .await
     }
     async fn remove(state: &AppState, id: &str, perms: &[Permission]) -> StoreResult<()> {
-        state.stores.roles.remove_user_permissions(id, perms).await
+        state
+            .stores
+            .roles
+            .remove_user_permissions(&UserId::from(id), perms)
+            .await
     }
 }
 
@@ -165,7 +174,7 @@ async fn permissions_body(state: &AppState, body: Value) -> Result<Vec<Permissio
         let api = state
             .stores
             .resource_servers
-            .resource_server_by_identifier(&rs_id)
+            .resource_server_by_identifier(&Audience::from(&rs_id))
             .await?
             .ok_or_else(|| {
                 bad(
@@ -191,7 +200,7 @@ async fn permission_view(state: &AppState, p: &Permission) -> Result<PermissionV
     let api = state
         .stores
         .resource_servers
-        .resource_server_by_identifier(&p.resource_server_identifier)
+        .resource_server_by_identifier(&Audience::from(&p.resource_server_identifier))
         .await?;
     let description = api
         .as_ref()
@@ -234,7 +243,11 @@ pub async fn user_permissions(
     user_exists(&state, &id).await?;
     let listing = Listing::offset(&q)?;
     let page = listing.page();
-    let all = state.stores.roles.user_permissions(&id).await?;
+    let all = state
+        .stores
+        .roles
+        .user_permissions(&UserId::from(id))
+        .await?;
     let total = all.len() as i64;
     let mut items = Vec::new();
     for up in all

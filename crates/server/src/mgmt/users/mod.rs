@@ -7,13 +7,13 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::connection::Connection;
+use gatehouse_core::id::{ConnectionName, UserId};
 use gatehouse_core::password_policy::PasswordPolicy;
 use gatehouse_core::store::StoreError;
 use gatehouse_core::user::{Identity, User};
 use gatehouse_core::user_search::{self, UserSort};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use time::OffsetDateTime;
 
 use super::auth::Caller;
 use super::body::{MgmtJson, MgmtQuery, typed};
@@ -49,7 +49,7 @@ pub(super) async fn connection_named(
     state
         .stores
         .connections
-        .connection_by_name(name)
+        .connection_by_name(&ConnectionName::from(name))
         .await?
         .ok_or_else(|| {
             MgmtError::invalid_body(format!(
@@ -99,7 +99,12 @@ pub(super) fn authorize(
 }
 
 pub(super) async fn find(state: &AppState, id: &str) -> Result<User, MgmtError> {
-    state.stores.users.user(id).await?.ok_or_else(not_found)
+    state
+        .stores
+        .users
+        .user(&UserId::from(id))
+        .await?
+        .ok_or_else(not_found)
 }
 
 /// Query of `GET /users`.
@@ -276,7 +281,7 @@ pub(super) fn new_user(connection: &Connection, body: NewUser) -> Result<User, M
         uname,
         phone_number,
         profile,
-        OffsetDateTime::now_utc(),
+        time::OffsetDateTime::now_utc(),
     );
     user.email_verified = body.email_verified.unwrap_or(false);
     user.phone_verified = body.phone_verified.unwrap_or(false);
@@ -424,7 +429,7 @@ pub async fn update(
     if let Some(password) = password {
         set_password(&state, &mut user, password).await?;
     }
-    user.updated_at = OffsetDateTime::now_utc();
+    user.updated_at = state.clock.now();
     state
         .stores
         .users
@@ -448,7 +453,7 @@ pub async fn delete(
 ) -> Result<StatusCode, MgmtError> {
     authorize(&caller, &id, &["delete:users"], "delete:current_user")?;
     MgmtError::deleted(
-        state.stores.users.delete_user(&id).await,
+        state.stores.users.delete_user(&UserId::from(id)).await,
         not_found,
         StatusCode::NO_CONTENT,
     )
@@ -461,6 +466,10 @@ pub async fn unblock(
     Path(id): Path<String>,
 ) -> Result<StatusCode, MgmtError> {
     find(&state, &id).await?;
-    state.stores.users.clear_login_failures(&id, None).await?;
+    state
+        .stores
+        .users
+        .clear_login_failures(&UserId::from(id), None)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -31,7 +31,7 @@ pub fn identities(u: &User) -> Vec<IdentityView> {
         .iter()
         .enumerate()
         .map(|(i, id)| IdentityView {
-            connection: id.connection.clone(),
+            connection: id.connection.clone().into_string(),
             user_id: id.user_id.clone(),
             provider: id.provider.clone(),
             is_social: id.is_social,
@@ -109,7 +109,7 @@ impl UserView {
         let mut profile = u.profile.clone();
         profile.retain(|k, _| !own.contains(&k.as_str()));
         UserView {
-            user_id: u.user_id.clone(),
+            user_id: u.user_id.clone().into_string(),
             email: u.email.clone(),
             email_verified: u.email.as_ref().map(|_| u.email_verified),
             username: u.username.clone(),

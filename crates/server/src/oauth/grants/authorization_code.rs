@@ -82,7 +82,7 @@ async fn run(
         }
         return Err(bad_code());
     };
-    event.user_id = Some(grant.user_id.clone());
+    event.user_id = Some(grant.user_id.clone().into_string());
     if grant.client_id != client.client_id {
         return Err(bad_code());
     }

@@ -2,6 +2,7 @@
 //! `gatehouse_core::grants::client_credentials` from the client grant for the audience.
 
 use gatehouse_core::grants::client_credentials::{self, ClientCredentialsError};
+use gatehouse_core::id::Audience;
 use gatehouse_core::log::LogEvent;
 use gatehouse_core::log_type::LogType;
 
@@ -33,8 +34,11 @@ async fn run(
     let audience = req.audience(state).await?;
     let (api, grant) = match &audience {
         Some(aud) => (
-            state.catalog.api(aud).await?,
-            state.catalog.grant(&req.client.client_id, aud).await?,
+            state.catalog.api(&Audience::from(aud)).await?,
+            state
+                .catalog
+                .grant(&req.client.client_id, &Audience::from(aud))
+                .await?,
         ),
         None => (None, None),
     };

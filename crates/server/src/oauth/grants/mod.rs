@@ -3,6 +3,7 @@
 //! types, how its client authenticates, and the function that turns an authenticated
 //! [`TokenRequest`] into a [`TokenResponse`]. A new grant is a module and a line here.
 
+use gatehouse_core::id::UserId;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -100,7 +101,7 @@ pub async fn active_user(
     let user = state
         .stores
         .users
-        .user(user_id)
+        .user(&UserId::from(user_id))
         .await?
         .ok_or_else(missing)?;
     if user.blocked {

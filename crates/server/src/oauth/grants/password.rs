@@ -3,6 +3,7 @@
 //! first-party back ends that collect credentials themselves. The password check itself
 //! (brute-force counting, back-off, decoy hash) is `authn::accounts::check_password`.
 
+use gatehouse_core::id::ConnectionName;
 use gatehouse_core::log::LogEvent;
 use gatehouse_core::log_type::LogType;
 
@@ -73,13 +74,13 @@ async fn run(
     let connection = state
         .stores
         .connections
-        .connection_by_name(&realm)
+        .connection_by_name(&ConnectionName::from(&realm))
         .await?
         .filter(|c| c.strategy.is_database())
         .ok_or_else(|| {
             OAuthError::InvalidRequest(format!("connection {realm} is not a database connection"))
         })?;
-    event.connection = Some(connection.name.clone());
+    event.connection = Some(connection.name.clone().into_string());
     // Only a connection the client is enabled on: no guessing a connection's passwords, or
     // logging its users in, through another application (Auth0's 400 `invalid_request`).
     if !database_connection::enabled_for(&connection, &req.client.client_id) {
@@ -101,7 +102,7 @@ async fn run(
             });
         }
     };
-    event.user_id = Some(user.user_id.clone());
+    event.user_id = Some(user.user_id.clone().into_string());
     user_tokens::issue_direct_login(
         state,
         req,

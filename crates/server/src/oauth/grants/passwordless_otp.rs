@@ -39,7 +39,7 @@ async fn run(
     let connection = otp::connection_for(state, client, realm)
         .await
         .map_err(|e| OAuthError::InvalidRequest(e.description()))?;
-    event.connection = Some(connection.name.clone());
+    event.connection = Some(connection.name.clone().into_string());
     // A malformed username cannot have been sent a code: the same answer as a wrong code.
     let Ok(recipient) = otp::recipient(&connection, Some(username)) else {
         return Err(otp::wrong_code(&connection));
@@ -58,7 +58,7 @@ async fn run(
     let Some((user, created)) = otp::user_for(state, &connection, &recipient).await? else {
         return Err(otp::wrong_code(&connection));
     };
-    event.user_id = Some(user.user_id.clone());
+    event.user_id = Some(user.user_id.clone().into_string());
     if user.blocked {
         return Err(OAuthError::Unauthorized("user is blocked".into()));
     }

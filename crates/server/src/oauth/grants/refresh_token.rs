@@ -87,14 +87,14 @@ async fn redeem(
         (RefreshDecision::Renew, Some(t)) => t,
         (RefreshDecision::Reuse, Some(t)) => {
             revoke_family(state, &t, now, event).await?;
-            event.user_id = Some(t.user_id);
+            event.user_id = Some(t.user_id.into_string());
             event.description =
                 Some("Reused rotating refresh token detected; its family was revoked".into());
             return Err(invalid());
         }
         _ => return Err(invalid()),
     };
-    event.user_id = Some(token.user_id.clone());
+    event.user_id = Some(token.user_id.clone().into_string());
     if policy.rotating && token.rotated_at.is_none() {
         // Exactly one of two concurrent redemptions retires the token; the other is a replay.
         let retired = state
