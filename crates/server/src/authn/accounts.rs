@@ -163,21 +163,7 @@ pub async fn check_password(
                     .record_login_failure(&u.user_id, ip, now)
                     .await?;
                 if n >= i64::from(limit) {
-                    // Once per block, from the attempt that reaches the limit; in the
-                    // background, so the answer does not wait on SMTP.
-                    if n == i64::from(limit) {
-                        let (state, user) = (state.clone(), u.clone());
-                        let ip = caller.ip.clone().unwrap_or_default();
-                        tokio::spawn(async move {
-                            crate::account_mail::unblock::send_unblock_link(&state, &user, &ip)
-                                .await;
-                        });
-                    }
-                    let mut event = crate::audit::event(&state.clock, LogType::BlockedAccount);
-                    event.user_id = Some(u.user_id.clone().into_string());
-                    event.ip = caller.ip.clone();
-                    event.description = Some(TOO_MANY_ATTEMPTS.into());
-                    state.logs.record(event);
+                    blocked(state, caller, &u, n == i64::from(limit));
                     return Ok(Err(LoginFailure::TooManyAttempts(u.user_id.into_string())));
                 }
             }
@@ -185,6 +171,23 @@ pub async fn check_password(
         }
         None => Err(LoginFailure::UnknownUser),
     })
+}
+
+/// Logs a login refused for too many failures; the attempt that reaches the limit (`first`)
+/// also emails the unblock link, in the background so the answer does not wait on SMTP.
+fn blocked(state: &AppState, caller: &CallerInfo, u: &User, first: bool) {
+    if first {
+        let (state, user) = (state.clone(), u.clone());
+        let ip = caller.ip.clone().unwrap_or_default();
+        tokio::spawn(async move {
+            crate::account_mail::unblock::send_unblock_link(&state, &user, &ip).await;
+        });
+    }
+    let mut event = crate::audit::event(&state.clock, LogType::BlockedAccount);
+    event.user_id = Some(u.user_id.to_string());
+    event.ip = caller.ip.clone();
+    event.description = Some(TOO_MANY_ATTEMPTS.into());
+    state.logs.record(event);
 }
 
 /// An error in the `/dbconnections` shape.
