@@ -295,7 +295,9 @@ impl AuthorizeRequest {
         if named.is_some() {
             let usable = connection.is_some_and(|c| {
                 // Strategies a login may be sent to with `connection=`.
-                (c.strategy.is_database() || c.strategy.is_passwordless())
+                (c.strategy.is_database()
+                    || c.strategy.is_passwordless()
+                    || c.strategy == crate::strategy::Strategy::Oidc)
                     && c.enabled_clients.contains(&client.client_id)
             });
             if !usable {
@@ -639,6 +641,8 @@ mod tests {
             (connection("sms", &["c1"]), true),
             (connection("auth0", &["other"]), false),
             (connection("google-oauth2", &["c1"]), false),
+            (connection("oidc", &["c1"]), true),
+            (connection("oidc", &["other"]), false),
         ];
         for (conn, ok) in cases {
             let got = AuthorizeRequest::parse(&p, &c, Some(&conn));

@@ -30,5 +30,6 @@ pub mod store;
 pub mod strategy;
 pub mod tenant;
 pub mod token;
+pub mod upstream;
 pub mod user;
 pub mod user_search;

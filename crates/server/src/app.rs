@@ -59,6 +59,8 @@ pub struct App {
     pub http: reqwest::Client,
     /// Mail and SMS queued for the background sender.
     pub outbox: crate::outbox::Outbox,
+    /// Upstream identity providers: their HTTP client and what discovery told of them.
+    pub upstreams: crate::upstream::Upstreams,
     store: SqlStore,
 }
 
@@ -141,6 +143,7 @@ impl App {
                 .build()?,
             outbox: crate::outbox::Outbox::new(config.outbox_retry.0, config.outbox_retry.1),
             clock: options.clock,
+            upstreams: crate::upstream::Upstreams::default(),
             config,
             issuer,
             stores,

@@ -27,6 +27,7 @@ pub mod setup;
 pub mod signing;
 pub mod telemetry;
 pub mod ui;
+pub mod upstream;
 pub mod user_access;
 
 pub use app::{App, AppState, Application};

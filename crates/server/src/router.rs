@@ -131,6 +131,10 @@ fn authentication_api(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/authorize", get(oauth::authorize::authorize))
         .route(
+            "/login/callback",
+            get(crate::upstream::callback_get).post(crate::upstream::callback_post),
+        )
+        .route(
             "/v2/logout",
             get(oauth::logout::v2_logout).post(oauth::logout::v2_logout),
         )

@@ -62,6 +62,16 @@ pub async fn authorize(
         }
         other => other,
     };
+    // A login through an upstream provider goes there instead of to our pages.
+    let upstream = match tx.connection.as_deref() {
+        Some(name) => state
+            .stores
+            .connections
+            .connection_by_name(&name.into())
+            .await?
+            .filter(crate::upstream::is_upstream),
+        None => None,
+    };
     match (session, prompt) {
         (Some(s), p) if p != "login" => {
             if crate::user_access::is_blocked(&state, &s.user_id).await? {
@@ -80,6 +90,10 @@ pub async fn authorize(
             "login_required",
             "Login required",
         )),
+        (_, _) if upstream.is_some() => match &upstream {
+            Some(connection) => crate::upstream::start(&state, &tx, connection).await,
+            None => Err(OAuthError::Internal(anyhow::anyhow!("no upstream"))),
+        },
         _ if q.screen_hint.as_deref() == Some("signup") => {
             let hint = q.login_hint.as_deref().unwrap_or_default();
             let mut r = crate::authn::login_page::signup_page(

@@ -32,4 +32,5 @@ mod signup;
 mod sms;
 mod smtp;
 mod token;
+mod upstream_oidc;
 mod well_known;

@@ -10,7 +10,11 @@ use crate::secrets::{SEALED, seal_connection_secret};
 
 /// Options that hold secrets: sealed under the master key before they are stored, never
 /// shown back, and kept when a PATCH leaves them out.
-const SECRET_OPTIONS: &[&[&str]] = &[&["twilio_token"], &["gateway_authentication", "secret"]];
+const SECRET_OPTIONS: &[&[&str]] = &[
+    &["twilio_token"],
+    &["gateway_authentication", "secret"],
+    &["client_secret"],
+];
 
 fn at_path<'a>(v: &'a mut Value, path: &[&str]) -> Option<&'a mut Value> {
     let mut v = v;

@@ -1,0 +1,395 @@
+//! Logins through upstream identity providers (`oidc` connections so far): `/authorize`
+//! with `connection=<upstream>` sends the browser to the provider with a sealed `state`
+//! bound to this browser by a cookie, and `/login/callback` takes the provider's answer,
+//! checks it, makes or refreshes the user and finishes the application's login as a
+//! database login would (`authn::authorization_response::complete_login`).
+
+pub mod http;
+pub mod id_token;
+pub mod oidc;
+mod provision;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use gatehouse_core::connection::Connection;
+use gatehouse_core::id::ConnectionName;
+use gatehouse_core::log_type::LogType;
+use gatehouse_core::strategy::Strategy;
+use gatehouse_core::upstream::OidcOptions;
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+
+use self::http::{UpstreamError, UpstreamHttp};
+use self::id_token::Refusal;
+use self::oidc::{Credentials, Provider};
+use crate::AppState;
+use crate::authn::cookies::{SameSite, cookie, cookie_header};
+use crate::authn::response::{blocked_to_client, error_to_client};
+use crate::authn::transaction::{TX_LIFETIME, Transaction};
+use crate::crypto::random_secret;
+use crate::error::OAuthError;
+use crate::http::caller_info::CallerInfo;
+use crate::pages;
+
+/// The cookie that binds a login at a provider to the browser that started it.
+pub const BINDING_COOKIE: &str = "gh_upstream";
+/// The sealing context of the `state` sent to providers.
+const STATE_CONTEXT: &str = "upstream_state";
+/// How long a provider's discovery document and keys are trusted before they are read again.
+const PROVIDER_TTL: Duration = Duration::from_secs(600);
+
+/// The HTTP client for providers and what it learnt of them.
+#[derive(Default)]
+pub struct Upstreams {
+    /// The client.
+    pub http: UpstreamHttp,
+    providers: Mutex<HashMap<String, (Instant, Arc<Provider>)>>,
+}
+
+impl Upstreams {
+    /// The provider behind `discovery_url`, read at most every ten minutes (or again when
+    /// `fresh` asks, after an ID token named a key it did not know).
+    async fn provider(
+        &self,
+        discovery_url: &str,
+        fresh: bool,
+    ) -> Result<Arc<Provider>, UpstreamError> {
+        if !fresh
+            && let Ok(cache) = self.providers.lock()
+            && let Some((at, p)) = cache.get(discovery_url)
+            && at.elapsed() < PROVIDER_TTL
+        {
+            return Ok(p.clone());
+        }
+        let p = Arc::new(Provider::discover(&self.http, discovery_url).await?);
+        if let Ok(mut cache) = self.providers.lock() {
+            cache.insert(discovery_url.to_owned(), (Instant::now(), p.clone()));
+        }
+        Ok(p)
+    }
+}
+
+/// Whether logins through `c` go to an upstream provider.
+pub fn is_upstream(c: &Connection) -> bool {
+    c.strategy == Strategy::Oidc
+}
+
+/// What `state` carries to the provider and back, sealed.
+#[derive(Serialize, Deserialize)]
+struct Pending {
+    tx: Transaction,
+    connection: String,
+    nonce: String,
+    pkce_verifier: Option<String>,
+    /// SHA-256 of the binding cookie's value.
+    binding: Vec<u8>,
+}
+
+impl Pending {
+    fn seal(&self, state: &AppState) -> Result<String, OAuthError> {
+        let json = serde_json::to_vec(self).map_err(|e| OAuthError::Internal(e.into()))?;
+        Ok(URL_SAFE_NO_PAD.encode(state.sealer.seal(STATE_CONTEXT, &json)))
+    }
+
+    fn open(state: &AppState, sealed: &str) -> Option<Self> {
+        let raw = URL_SAFE_NO_PAD.decode(sealed).ok()?;
+        let json = state.sealer.open(STATE_CONTEXT, &raw).ok()?;
+        serde_json::from_slice(&json).ok()
+    }
+}
+
+/// The connection's options, client credentials (the secret opened) and discovery URL.
+fn settings(
+    state: &AppState,
+    connection: &Connection,
+) -> Result<(OidcOptions, Credentials, String), UpstreamError> {
+    let options = OidcOptions::of(connection)
+        .ok_or_else(|| UpstreamError::Misconfigured("not an oidc connection".into()))?;
+    if !options.back_channel() {
+        return Err(UpstreamError::Misconfigured(
+            "front-channel connections are not supported yet".into(),
+        ));
+    }
+    let discovery = options
+        .discovery_url()
+        .ok_or_else(|| UpstreamError::Misconfigured("no discovery_url or issuer".into()))?;
+    let client_id = options
+        .client_id
+        .clone()
+        .ok_or_else(|| UpstreamError::Misconfigured("no client_id".into()))?;
+    let secret = connection
+        .options
+        .to_json()
+        .get("client_secret")
+        .and_then(|s| {
+            crate::secrets::open_connection_secret(
+                &state.sealer,
+                &connection.id,
+                "client_secret",
+                s,
+            )
+        });
+    let credentials = Credentials { client_id, secret };
+    Ok((options, credentials, discovery))
+}
+
+/// Our redirect URI at every provider.
+fn callback_url(state: &AppState) -> String {
+    format!("{}login/callback", state.issuer)
+}
+
+/// Sends the browser to `connection`'s provider to log in for `tx` (302), with the binding
+/// cookie; a provider that cannot be used is reported to the application.
+pub async fn start(
+    state: &AppState,
+    tx: &Transaction,
+    connection: &Connection,
+) -> Result<Response, OAuthError> {
+    let started = async {
+        let (options, credentials, discovery) = settings(state, connection)?;
+        let provider = state.upstreams.provider(&discovery, false).await?;
+        let binding = random_secret(32);
+        let nonce = random_secret(24);
+        let pkce_verifier = provider.pkce().then(|| random_secret(48));
+        let pending = Pending {
+            tx: tx.clone(),
+            connection: connection.name.to_string(),
+            nonce: nonce.clone(),
+            pkce_verifier: pkce_verifier.clone(),
+            binding: state.hasher.hash(&binding),
+        };
+        let sealed = pending
+            .seal(state)
+            .map_err(|e| UpstreamError::Invalid(e.to_string()))?;
+        let url = provider.authorization_url(
+            &credentials,
+            &callback_url(state),
+            &options.scopes(),
+            sealed,
+            nonce,
+            pkce_verifier.as_deref(),
+        )?;
+        Ok::<_, UpstreamError>((url, binding))
+    }
+    .await;
+    match started {
+        Ok((url, binding)) => {
+            let mut r = Redirect::to(&url).into_response();
+            r.headers_mut().append(
+                header::SET_COOKIE,
+                cookie_header(
+                    state,
+                    BINDING_COOKIE,
+                    &binding,
+                    TX_LIFETIME,
+                    "/login/callback",
+                    SameSite::Lax,
+                ),
+            );
+            Ok(r)
+        }
+        Err(e) => {
+            tracing::warn!(connection = %connection.name, error = %e, "upstream login not started");
+            Ok(error_to_client(state, tx, "server_error", &e.to_string()))
+        }
+    }
+}
+
+/// What a provider sends to `/login/callback`.
+#[derive(Debug, Default, Deserialize)]
+pub struct CallbackParams {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+    /// RFC 9207: the issuer of the response, when the provider says it.
+    iss: Option<String>,
+}
+
+/// `GET /login/callback`.
+pub async fn callback_get(
+    State(state): State<AppState>,
+    caller: CallerInfo,
+    headers: HeaderMap,
+    Query(params): Query<CallbackParams>,
+) -> Result<Response, OAuthError> {
+    callback(&state, &caller, &headers, params).await
+}
+
+/// `POST /login/callback` (providers answering with `response_mode=form_post`).
+pub async fn callback_post(
+    State(state): State<AppState>,
+    caller: CallerInfo,
+    headers: HeaderMap,
+    Form(params): Form<CallbackParams>,
+) -> Result<Response, OAuthError> {
+    callback(&state, &caller, &headers, params).await
+}
+
+/// Error codes a provider may send that the application may see as they are.
+const PASSED_ON: &[&str] = &[
+    "access_denied",
+    "login_required",
+    "consent_required",
+    "interaction_required",
+    "temporarily_unavailable",
+];
+
+async fn callback(
+    state: &AppState,
+    caller: &CallerInfo,
+    headers: &HeaderMap,
+    params: CallbackParams,
+) -> Result<Response, OAuthError> {
+    let pending = params
+        .state
+        .as_deref()
+        .and_then(|s| Pending::open(state, s));
+    // The state must be ours and this browser's; the cookie goes at once (one use).
+    let bound = pending.as_ref().is_some_and(|p| {
+        cookie(headers, BINDING_COOKIE)
+            .is_some_and(|c| bool::from(state.hasher.hash(c).ct_eq(&p.binding)))
+    });
+    let (Some(pending), true) = (pending, bound) else {
+        let tenant = pages::brand(state).await;
+        return Ok(pages::error_page(
+            &tenant,
+            "This login is not valid or was already used. Go back to the application and start again.",
+        ));
+    };
+    let mut response = answer(state, caller, &pending, params).await?;
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        cookie_header(
+            state,
+            BINDING_COOKIE,
+            "",
+            0,
+            "/login/callback",
+            SameSite::Lax,
+        ),
+    );
+    Ok(response)
+}
+
+/// The application's answer to a provider's answer.
+async fn answer(
+    state: &AppState,
+    caller: &CallerInfo,
+    pending: &Pending,
+    params: CallbackParams,
+) -> Result<Response, OAuthError> {
+    let tx = &pending.tx;
+    let Some(client) = state.catalog.client(&tx.client_id).await? else {
+        return Err(OAuthError::InvalidRequest("unknown client".into()));
+    };
+    let mut event = crate::authn::login_event(&state.clock, caller, &client, &pending.connection);
+    let refuse = |event: &mut gatehouse_core::log::LogEvent, error: &str, description: &str| {
+        event.description = Some(description.to_owned());
+        state.logs.record(event.clone());
+        Ok(error_to_client(state, tx, error, description))
+    };
+    if let Some(error) = params.error.as_deref() {
+        let code = if PASSED_ON.contains(&error) {
+            error
+        } else {
+            "access_denied"
+        };
+        let description = params
+            .error_description
+            .unwrap_or_else(|| "The identity provider refused the login".into());
+        return refuse(&mut event, code, &description);
+    }
+    let name = ConnectionName::from(pending.connection.as_str());
+    let connection = state
+        .stores
+        .connections
+        .connection_by_name(&name)
+        .await?
+        .filter(|c| is_upstream(c) && c.enabled_clients.contains(&client.client_id));
+    let Some(connection) = connection else {
+        return refuse(
+            &mut event,
+            "access_denied",
+            "The connection is no longer available",
+        );
+    };
+    let Some(code) = params.code.as_deref() else {
+        return refuse(
+            &mut event,
+            "access_denied",
+            "The identity provider sent no code",
+        );
+    };
+    match authenticate(state, &connection, pending, params.iss.as_deref(), code).await {
+        Ok(authenticated) => {
+            let user = provision::user_for(state, &connection, &authenticated).await?;
+            event.user_id = Some(user.user_id.to_string());
+            if user.blocked {
+                event.description = Some(crate::user_access::BLOCKED_MESSAGE.into());
+                state.logs.record(event);
+                return Ok(blocked_to_client(state, tx));
+            }
+            event.kind = LogType::SuccessLogin;
+            event.description = None;
+            state.logs.record(event);
+            crate::oauth::authorization_response::complete_login(
+                state,
+                tx,
+                &user,
+                &pending.connection,
+                caller.ip.as_deref(),
+            )
+            .await
+        }
+        Err(e) => {
+            tracing::info!(connection = %connection.name, error = %e, "upstream login refused");
+            refuse(&mut event, "access_denied", &e.to_string())
+        }
+    }
+}
+
+/// Checks the provider's answer and redeems its code.
+async fn authenticate(
+    state: &AppState,
+    connection: &Connection,
+    pending: &Pending,
+    iss: Option<&str>,
+    code: &str,
+) -> Result<oidc::Authenticated, UpstreamError> {
+    let (_, credentials, discovery) = settings(state, connection)?;
+    let provider = state.upstreams.provider(&discovery, false).await?;
+    // RFC 9207: an answer that names another issuer came from a mix-up.
+    if iss.is_some_and(|i| i != provider.issuer) {
+        return Err(UpstreamError::Invalid(
+            "the answer names another identity provider".into(),
+        ));
+    }
+    let jwt = provider
+        .redeem(
+            &state.upstreams.http,
+            &credentials,
+            &callback_url(state),
+            code,
+            pending.pkce_verifier.as_deref(),
+        )
+        .await?;
+    let now = state.clock.now().unix_timestamp();
+    match provider.verify(&jwt, &credentials.client_id, &pending.nonce, now) {
+        // Signed with a key we have not seen: the provider may have rotated; read its keys
+        // again, once.
+        Err(Refusal::UnknownKey) => {
+            let fresh = state.upstreams.provider(&discovery, true).await?;
+            Ok(fresh.verify(&jwt, &credentials.client_id, &pending.nonce, now)?)
+        }
+        other => Ok(other?),
+    }
+}

@@ -1,0 +1,90 @@
+//! The user an upstream login stands for: found by its identity (`oidc|<connection>|<sub>`),
+//! its profile refreshed from the provider at each login (Auth0's default), or made on the
+//! first login.
+
+use gatehouse_core::connection::Connection;
+use gatehouse_core::store::StoreError;
+use gatehouse_core::upstream::oidc_identity_id;
+use gatehouse_core::user::{Identity, User};
+use serde_json::{Map, Value};
+
+use super::oidc::Authenticated;
+use crate::AppState;
+use crate::error::OAuthError;
+
+/// Root profile attributes the provider's claims keep up to date.
+const SYNCED: &[&str] = &["name", "given_name", "family_name", "nickname", "picture"];
+
+/// The user behind `auth`, made on first sight.
+pub async fn user_for(
+    state: &AppState,
+    connection: &Connection,
+    auth: &Authenticated,
+) -> Result<User, OAuthError> {
+    let identity_id = oidc_identity_id(&connection.name, &auth.subject);
+    let users = &state.stores.users;
+    if let Some(mut user) = users
+        .user_by_identity(&connection.name, &identity_id)
+        .await?
+    {
+        sync(&mut user, connection, &identity_id, &auth.profile);
+        user.updated_at = state.clock.now();
+        users.update_user(&user).await?;
+        return Ok(user);
+    }
+    let identity = Identity {
+        provider: connection.strategy.as_str().to_owned(),
+        connection: connection.name.clone(),
+        user_id: identity_id.clone(),
+        is_social: false,
+        profile_data: Value::Object(auth.profile.clone()),
+        password_hash: None,
+    };
+    let email = text(&auth.profile, "email");
+    let profile: Map<String, Value> = SYNCED
+        .iter()
+        .filter_map(|k| auth.profile.get(*k).map(|v| ((*k).to_owned(), v.clone())))
+        .collect();
+    let mut user = User::new(identity, email, None, None, profile, state.clock.now());
+    user.email_verified = auth.profile.get("email_verified") == Some(&Value::Bool(true));
+    match users.insert_user(&user).await {
+        Ok(()) => Ok(user),
+        // A concurrent first login made it: use that one.
+        Err(StoreError::Conflict(_)) => users
+            .user_by_identity(&connection.name, &identity_id)
+            .await?
+            .ok_or_else(|| OAuthError::Internal(anyhow::anyhow!("user vanished after a conflict"))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn text(profile: &Map<String, Value>, key: &str) -> Option<String> {
+    profile.get(key).and_then(Value::as_str).map(str::to_owned)
+}
+
+/// The provider's view on the identity; on the root too when it is the primary identity.
+fn sync(user: &mut User, connection: &Connection, identity_id: &str, profile: &Map<String, Value>) {
+    let primary = user
+        .identities
+        .first()
+        .is_some_and(|i| i.connection == connection.name && i.user_id == identity_id);
+    if let Some(identity) = user
+        .identities
+        .iter_mut()
+        .find(|i| i.connection == connection.name && i.user_id == identity_id)
+    {
+        identity.profile_data = Value::Object(profile.clone());
+    }
+    if !primary {
+        return;
+    }
+    for key in SYNCED {
+        if let Some(v) = profile.get(*key) {
+            user.profile.insert((*key).to_owned(), v.clone());
+        }
+    }
+    if let Some(email) = text(profile, "email") {
+        user.email = Some(email);
+        user.email_verified = profile.get("email_verified") == Some(&Value::Bool(true));
+    }
+}

@@ -1,0 +1,315 @@
+//! Logins through an upstream OpenID Connect provider: a second gatehouse instance (its own
+//! database) on loopback is the provider, driven by a browser-like client with a cookie jar.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, client, jwt_claims, spawn_app};
+
+const CB: &str = "https://app.example/cb";
+
+fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+fn location(r: &reqwest::Response) -> url::Url {
+    url::Url::parse(r.headers()["location"].to_str().expect("ascii")).expect("url")
+}
+
+fn param(u: &url::Url, name: &str) -> Option<String> {
+    u.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+fn tx_of(html: &str) -> String {
+    let start = html.find("name=\"tx\" value=\"").expect("tx field") + 17;
+    html[start..].split('"').next().expect("value").to_owned()
+}
+
+/// The provider (`idp`) and the gatehouse that logs in through it (`rp`), with an
+/// application on `rp` enabled on the `oidc` connection `upstream`.
+struct Federation {
+    idp: TestApp,
+    rp: TestApp,
+    app_id: String,
+    app_secret: String,
+}
+
+async fn federation() -> Federation {
+    let rp = spawn_app().await;
+    let idp = spawn_app().await;
+    let idp_mgmt = idp.mgmt().await;
+    let (status, upstream_client) = idp_mgmt
+        .post(
+            "/clients",
+            json!({"name": "gatehouse rp", "app_type": "regular_web",
+                   "callbacks": [format!("{}login/callback", rp.state.issuer)],
+                   "grant_types": ["authorization_code"]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{upstream_client}");
+    let (status, _) = idp_mgmt
+        .post(
+            "/users",
+            json!({"connection": "Username-Password-Authentication", "email": "ada@example.com",
+                   "password": "Sup3r-secret!", "name": "Ada Lovelace", "email_verified": true}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let rp_mgmt = rp.mgmt().await;
+    let (_, app) = rp_mgmt
+        .post(
+            "/clients",
+            json!({"name": "Shop", "app_type": "regular_web", "callbacks": [CB],
+                   "grant_types": ["authorization_code"]}),
+        )
+        .await;
+    let app_id = app["client_id"].as_str().expect("id").to_owned();
+    let (status, connection) = rp_mgmt
+        .post(
+            "/connections",
+            json!({"name": "upstream", "strategy": "oidc", "enabled_clients": [app_id],
+                   "options": {"type": "back_channel",
+                     "discovery_url": format!("{}.well-known/openid-configuration", idp.state.issuer),
+                     "client_id": upstream_client["client_id"],
+                     "client_secret": upstream_client["client_secret"],
+                     "scopes": "openid profile email"}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{connection}");
+    assert!(
+        connection["options"].get("client_secret").is_none(),
+        "secrets are never shown: {connection}"
+    );
+    Federation {
+        idp,
+        rp,
+        app_id,
+        app_secret: app["client_secret"].as_str().expect("secret").to_owned(),
+    }
+}
+
+fn authorize_url(f: &Federation) -> String {
+    f.rp.url(&format!(
+        "/authorize?response_type=code&client_id={}&redirect_uri={}&scope={}&state=app-state&nonce=app-nonce&connection=upstream",
+        f.app_id,
+        enc(CB),
+        enc("openid profile email")
+    ))
+}
+
+/// Follows `/authorize` to the provider and logs in there; returns the provider's redirect
+/// to our `/login/callback`.
+async fn log_in_upstream(f: &Federation, browser: &reqwest::Client) -> url::Url {
+    let to_idp = browser
+        .get(authorize_url(f))
+        .send()
+        .await
+        .expect("authorize");
+    assert_eq!(to_idp.status(), 303, "{:?}", to_idp.text().await);
+    let at_idp = location(&to_idp);
+    assert!(
+        at_idp.as_str().starts_with(&f.idp.url("/authorize")),
+        "{at_idp}"
+    );
+    assert_eq!(param(&at_idp, "response_type").as_deref(), Some("code"));
+    assert_eq!(
+        param(&at_idp, "redirect_uri"),
+        Some(format!("{}login/callback", f.rp.state.issuer))
+    );
+    assert!(param(&at_idp, "nonce").is_some_and(|n| n.len() >= 24));
+    assert_eq!(
+        param(&at_idp, "code_challenge_method").as_deref(),
+        Some("S256")
+    );
+    let page = browser
+        .get(at_idp.as_str())
+        .send()
+        .await
+        .expect("idp login page");
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.expect("html");
+    let back = browser
+        .post(f.idp.url("/u/login"))
+        .form(&[
+            ("tx", tx_of(&html).as_str()),
+            ("username", "ada@example.com"),
+            ("password", "Sup3r-secret!"),
+        ])
+        .send()
+        .await
+        .expect("idp login");
+    assert_eq!(back.status(), 303, "{:?}", back.text().await);
+    let callback = location(&back);
+    assert!(
+        callback.as_str().starts_with(&f.rp.url("/login/callback")),
+        "{callback}"
+    );
+    callback
+}
+
+async fn exchange(f: &Federation, code: &str) -> Value {
+    let r =
+        f.rp.client
+            .post(f.rp.url("/oauth/token"))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("client_id", f.app_id.as_str()),
+                ("client_secret", f.app_secret.as_str()),
+                ("code", code),
+                ("redirect_uri", CB),
+            ])
+            .send()
+            .await
+            .expect("token");
+    assert_eq!(r.status(), 200);
+    r.json().await.expect("json")
+}
+
+#[tokio::test]
+async fn log_in_through_an_openid_connect_provider() {
+    let f = federation().await;
+    let browser = client();
+    let callback = log_in_upstream(&f, &browser).await;
+    let done = browser
+        .get(callback.as_str())
+        .send()
+        .await
+        .expect("callback");
+    assert_eq!(done.status(), 303, "{:?}", done.text().await);
+    let at_app = location(&done);
+    assert!(at_app.as_str().starts_with(CB), "{at_app}");
+    assert_eq!(param(&at_app, "state").as_deref(), Some("app-state"));
+    let tokens = exchange(
+        &f,
+        &param(&at_app, "code").unwrap_or_else(|| panic!("no code: {at_app}")),
+    )
+    .await;
+    let claims = jwt_claims(tokens["id_token"].as_str().expect("id token"));
+    let sub = claims["sub"].as_str().expect("sub").to_owned();
+    assert!(sub.starts_with("oidc|upstream|auth0|"), "{claims}");
+    assert_eq!(claims["nonce"], "app-nonce");
+    assert_eq!(claims["email"], "ada@example.com");
+    assert_eq!(claims["name"], "Ada Lovelace");
+
+    // The user and its identity, in Auth0's shape.
+    let (status, user) =
+        f.rp.mgmt()
+            .await
+            .get(&format!("/users/{}", enc(&sub)))
+            .await;
+    assert_eq!(status, 200, "{user}");
+    let identity = &user["identities"][0];
+    assert_eq!(identity["provider"], "oidc");
+    assert_eq!(identity["connection"], "upstream");
+    assert_eq!(identity["isSocial"], false);
+    assert_eq!(identity["user_id"].as_str(), sub.strip_prefix("oidc|"));
+    assert_eq!(user["email_verified"], true);
+
+    // The provider's answer works once: the binding cookie is gone.
+    let again = browser.get(callback.as_str()).send().await.expect("replay");
+    assert_eq!(again.status(), 400);
+    assert!(again.headers().get("location").is_none());
+
+    // A second login finds the same user.
+    let browser = client();
+    let callback = log_in_upstream(&f, &browser).await;
+    let done = browser
+        .get(callback.as_str())
+        .send()
+        .await
+        .expect("callback");
+    let tokens = exchange(&f, &param(&location(&done), "code").expect("code")).await;
+    assert_eq!(
+        jwt_claims(tokens["id_token"].as_str().expect("id token"))["sub"],
+        sub.as_str()
+    );
+    f.idp.stop().await;
+}
+
+#[tokio::test]
+async fn provider_refusals_reach_the_application_and_make_no_user() {
+    let f = federation().await;
+    let browser = client();
+    let callback = log_in_upstream(&f, &browser).await;
+    let state = param(&callback, "state").expect("state");
+
+    // Another browser cannot use the provider's answer (no binding cookie).
+    let stranger = client()
+        .get(callback.as_str())
+        .send()
+        .await
+        .expect("stranger");
+    assert_eq!(stranger.status(), 400);
+    // A forged state is refused without a redirect.
+    let forged = browser
+        .get(f.rp.url("/login/callback?code=x&state=forged"))
+        .send()
+        .await
+        .expect("forged");
+    assert_eq!(forged.status(), 400);
+    assert!(forged.headers().get("location").is_none());
+
+    // An answer naming another issuer (RFC 9207) is a mix-up: refused, reported to the app.
+    let code = param(&callback, "code").expect("code");
+    let mixed = browser
+        .get(f.rp.url(&format!(
+            "/login/callback?code={}&state={}&iss={}",
+            enc(&code),
+            enc(&state),
+            enc("https://evil.example/")
+        )))
+        .send()
+        .await
+        .expect("mix-up");
+    assert_eq!(mixed.status(), 302);
+    let at_app = location(&mixed);
+    assert_eq!(param(&at_app, "error").as_deref(), Some("access_denied"));
+    assert_eq!(param(&at_app, "state").as_deref(), Some("app-state"));
+
+    // The provider's own refusal reaches the application with its state.
+    let browser = client();
+    let to_idp = browser
+        .get(authorize_url(&f))
+        .send()
+        .await
+        .expect("authorize");
+    let state = param(&location(&to_idp), "state").expect("state");
+    let denied = browser
+        .get(f.rp.url(&format!(
+            "/login/callback?error=access_denied&error_description=no&state={}",
+            enc(&state)
+        )))
+        .send()
+        .await
+        .expect("denied");
+    assert_eq!(denied.status(), 302);
+    let at_app = location(&denied);
+    assert_eq!(param(&at_app, "error").as_deref(), Some("access_denied"));
+    assert_eq!(param(&at_app, "state").as_deref(), Some("app-state"));
+
+    // A code that is not the provider's fails the exchange: an error, no user.
+    let browser = client();
+    let to_idp = browser
+        .get(authorize_url(&f))
+        .send()
+        .await
+        .expect("authorize");
+    let state = param(&location(&to_idp), "state").expect("state");
+    let bad = browser
+        .get(f.rp.url(&format!(
+            "/login/callback?code=not-a-code&state={}",
+            enc(&state)
+        )))
+        .send()
+        .await
+        .expect("bad code");
+    assert_eq!(bad.status(), 302);
+    assert_eq!(
+        param(&location(&bad), "error").as_deref(),
+        Some("access_denied")
+    );
+    let (_, users) = f.rp.mgmt().await.get("/users").await;
+    assert_eq!(users.as_array().map(Vec::len), Some(0), "{users}");
+    f.idp.stop().await;
+}
