@@ -168,6 +168,7 @@ fn login_pages(state: &AppState) -> Router<AppState> {
         )
         .route("/u/consent", post(ui::login::submit_consent))
         .route("/u/passwordless", get(ui::passwordless::choose))
+        .route("/u/upstream", get(ui::upstream::choose))
         .route(
             "/u/passwordless/start",
             post(ui::passwordless::submit_start),

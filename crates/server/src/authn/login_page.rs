@@ -75,6 +75,7 @@ pub async fn login_page(
                 error,
                 passwordless: crate::authn::login_page::offered(state, client).await?,
                 database,
+                upstream: upstream_offered(state, client).await?,
             },
         )
     };
@@ -152,6 +153,39 @@ pub async fn offered(
                 "Log in with a code sent by text message"
             };
             (c.name.into_string(), label.to_owned())
+        })
+        .collect())
+}
+
+/// The upstream connections `client` offers on its login page, with link texts.
+pub async fn upstream_offered(
+    state: &AppState,
+    client: &Client,
+) -> Result<Vec<(String, String)>, OAuthError> {
+    let filter = ConnectionFilter {
+        strategies: vec![Strategy::Oidc.as_str().to_owned()],
+        name: None,
+    };
+    let page = Page {
+        offset: 0,
+        limit: 20,
+    };
+    Ok(state
+        .stores
+        .connections
+        .list_connections(&filter, page)
+        .await?
+        .into_iter()
+        .filter(|c| c.enabled_clients.contains(&client.client_id))
+        .map(|c| {
+            // Auth0's `display_name`, when the connection has one.
+            let shown = c
+                .extra
+                .get("display_name")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or(&c.name)
+                .to_owned();
+            (c.name.into_string(), format!("Continue with {shown}"))
         })
         .collect())
 }

@@ -57,6 +57,8 @@ pub struct LoginPage<'a> {
     pub passwordless: Vec<(String, String)>,
     /// Whether a database connection is enabled for the application (the password form).
     pub database: bool,
+    /// Upstream identity providers the application offers: (connection name, link text).
+    pub upstream: Vec<(String, String)>,
 }
 
 /// The sign-up form.

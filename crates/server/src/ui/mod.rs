@@ -7,4 +7,5 @@ pub mod login;
 pub mod passwordless;
 pub mod reset;
 pub mod unblock;
+pub mod upstream;
 pub mod verify;

@@ -313,3 +313,38 @@ async fn provider_refusals_reach_the_application_and_make_no_user() {
     assert_eq!(users.as_array().map(Vec::len), Some(0), "{users}");
     f.idp.stop().await;
 }
+
+#[tokio::test]
+async fn the_login_page_links_to_the_provider_without_javascript() {
+    let f = federation().await;
+    let browser = client();
+    let url = authorize_url(&f).replace("&connection=upstream", "");
+    let page = browser.get(&url).send().await.expect("login page");
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.expect("html");
+    let start = html
+        .find("href=\"/u/upstream?")
+        .expect("a link to the provider")
+        + 6;
+    let href = html[start..]
+        .split('"')
+        .next()
+        .expect("href")
+        .replace("&amp;", "&");
+    assert!(html.contains("Continue with upstream"), "{html}");
+    // The link is bound to the browser that opened the page.
+    let stranger = client()
+        .get(f.rp.url(&href))
+        .send()
+        .await
+        .expect("stranger");
+    assert_eq!(stranger.status(), 400);
+    let to_idp = browser.get(f.rp.url(&href)).send().await.expect("follow");
+    assert_eq!(to_idp.status(), 303);
+    assert!(
+        location(&to_idp)
+            .as_str()
+            .starts_with(&f.idp.url("/authorize"))
+    );
+    f.idp.stop().await;
+}
