@@ -35,6 +35,20 @@ impl UpstreamError {
     }
 }
 
+/// Whether `url` is https, or http to this machine (a provider under test or beside us).
+pub fn https_or_loopback(url: &str) -> bool {
+    let Ok(parsed) = url::Url::parse(url) else {
+        return false;
+    };
+    let loopback = match parsed.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    parsed.scheme() == "https" || (parsed.scheme() == "http" && loopback)
+}
+
 /// The HTTP client for providers.
 #[derive(Clone)]
 pub struct UpstreamHttp {
@@ -58,19 +72,12 @@ impl UpstreamHttp {
 
     /// `Ok` for an https URL, or http on a loopback host.
     pub fn check_url(&self, url: &str) -> Result<(), UpstreamError> {
-        let parsed = url::Url::parse(url).map_err(UpstreamError::url)?;
-        let loopback = match parsed.host() {
-            Some(url::Host::Domain(d)) => d == "localhost",
-            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-            None => false,
-        };
-        match parsed.scheme() {
-            "https" => Ok(()),
-            "http" if loopback => Ok(()),
-            _ => Err(UpstreamError::Misconfigured(format!(
+        if https_or_loopback(url) {
+            Ok(())
+        } else {
+            Err(UpstreamError::Misconfigured(format!(
                 "{url} is not an https URL"
-            ))),
+            )))
         }
     }
 

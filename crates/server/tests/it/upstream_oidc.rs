@@ -348,3 +348,50 @@ async fn the_login_page_links_to_the_provider_without_javascript() {
     );
     f.idp.stop().await;
 }
+
+#[tokio::test]
+async fn provider_urls_and_secrets_are_guarded() {
+    let f = federation().await;
+    let mgmt = f.rp.mgmt().await;
+    let (status, body) = mgmt
+        .post(
+            "/connections",
+            json!({"name": "plain", "strategy": "oidc",
+                   "options": {"discovery_url": "http://idp.example/.well-known/openid-configuration",
+                               "client_id": "x"}}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("https")),
+        "{body}"
+    );
+
+    // Pointing the connection elsewhere without sending the secret again drops the secret,
+    // so someone who may edit connections (but not read secrets) cannot send it to a host of
+    // their choosing; the login then fails at the provider.
+    let (_, list) = mgmt.get("/connections?name=upstream").await;
+    let id = list[0]["id"].as_str().expect("id").to_owned();
+    let (status, body) = mgmt
+        .patch(
+            &format!("/connections/{id}"),
+            json!({"options": {"issuer": f.idp.state.issuer, "client_id": list[0]["options"]["client_id"]}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let browser = client();
+    let callback = log_in_upstream(&f, &browser).await;
+    let done = browser
+        .get(callback.as_str())
+        .send()
+        .await
+        .expect("callback");
+    assert_eq!(done.status(), 302);
+    assert_eq!(
+        param(&location(&done), "error").as_deref(),
+        Some("access_denied")
+    );
+    f.idp.stop().await;
+}

@@ -49,9 +49,16 @@ pub fn validate_options(strategy: &Strategy, value: &Value) -> Result<(), MgmtEr
                 "authorization_endpoint",
                 "token_endpoint",
                 "jwks_uri",
+                "userinfo_endpoint",
+                "end_session_endpoint",
             ] {
                 if let Some(u) = o.get(url) {
-                    v::url(&format!("options.{url}"), u, false)?;
+                    let property = format!("options.{url}");
+                    let u = v::url(&property, u, false)?;
+                    // Secrets and logins travel there: https, or a provider on this machine.
+                    if !crate::upstream::http::https_or_loopback(&u) {
+                        return Err(bad(&property, format!("{u} must use https")));
+                    }
                 }
             }
             if let Some(t) = o.get("type") {

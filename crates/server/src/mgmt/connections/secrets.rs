@@ -8,12 +8,28 @@ use serde_json::Value;
 use crate::AppState;
 use crate::secrets::{SEALED, seal_connection_secret};
 
-/// Options that hold secrets: sealed under the master key before they are stored, never
-/// shown back, and kept when a PATCH leaves them out.
-const SECRET_OPTIONS: &[&[&str]] = &[
-    &["twilio_token"],
-    &["gateway_authentication", "secret"],
-    &["client_secret"],
+/// Options that hold secrets (sealed under the master key before they are stored, never
+/// shown back, and kept when a PATCH leaves them out), each with the options that say where
+/// it is sent.
+const SECRET_OPTIONS: &[(&[&str], &[&[&str]])] = &[
+    (&["twilio_token"], &[]),
+    (
+        &["gateway_authentication", "secret"],
+        &[
+            &["gateway_url"],
+            &["gateway_authentication", "audience"],
+            &["gateway_authentication", "subject"],
+        ],
+    ),
+    (
+        &["client_secret"],
+        &[
+            &["discovery_url"],
+            &["issuer"],
+            &["token_endpoint"],
+            &["tokenURL"],
+        ],
+    ),
 ];
 
 fn at_path<'a>(v: &'a mut Value, path: &[&str]) -> Option<&'a mut Value> {
@@ -24,17 +40,22 @@ fn at_path<'a>(v: &'a mut Value, path: &[&str]) -> Option<&'a mut Value> {
     Some(v)
 }
 
-/// Where tokens signed with the SMS gateway secret go, and who they claim to be for.
-fn gateway_destination(options: &Value) -> [&Value; 3] {
-    let auth = &options["gateway_authentication"];
-    [&options["gateway_url"], &auth["audience"], &auth["subject"]]
+/// The values of `paths` in `options` (where a secret is sent, and who it claims to be for).
+fn destination(options: &Value, paths: &[&[&str]]) -> Vec<Value> {
+    paths
+        .iter()
+        .map(|path| {
+            let mut o = options.clone();
+            at_path(&mut o, path).cloned().unwrap_or(Value::Null)
+        })
+        .collect()
 }
 
 /// Seals the secrets in `c.options`; a secret absent from them keeps its value in `before`,
-/// except the SMS gateway secret when the gateway URL, audience or subject changed: whoever
-/// may update connections (but never read their secrets) must not be able to send tokens the
-/// real gateway accepts to a host of their choosing. Without it, delivery fails (and is
-/// logged) instead of sending an unsigned request.
+/// except when where it is sent changed (the SMS gateway's URL, audience or subject; an
+/// identity provider's discovery URL, issuer or token endpoint): whoever may update
+/// connections (but never read their secrets) must not be able to send a secret to a host
+/// of their choosing. Without it, delivery or login fails (and is logged) instead.
 pub fn seal_secrets(state: &AppState, c: &mut Connection, before: Option<&Connection>) {
     // Only untyped (passwordless) options hold secrets; database options have none.
     let ConnectionOptions::Other(map) = &mut c.options else {
@@ -49,9 +70,9 @@ pub fn seal_secrets(state: &AppState, c: &mut Connection, before: Option<&Connec
 }
 
 fn seal_in(state: &AppState, id: &str, options: &mut Value, before: Option<&Value>) {
-    for path in SECRET_OPTIONS {
-        let moved = before.is_some_and(|b| gateway_destination(b) != gateway_destination(options));
-        let kept_here = !(moved && *path == ["gateway_authentication", "secret"]);
+    for (path, sent_to) in SECRET_OPTIONS {
+        let moved =
+            before.is_some_and(|b| destination(b, sent_to) != destination(options, sent_to));
         let joined = path.join(".");
         let current = at_path(options, path).map(|v| v.clone());
         match current {
@@ -63,7 +84,7 @@ fn seal_in(state: &AppState, id: &str, options: &mut Value, before: Option<&Valu
             }
             None => {
                 let kept = before
-                    .filter(|_| kept_here)
+                    .filter(|_| !moved)
                     .and_then(|b| {
                         let mut o = b.clone();
                         at_path(&mut o, path).map(|v| v.clone())
@@ -84,7 +105,7 @@ fn seal_in(state: &AppState, id: &str, options: &mut Value, before: Option<&Valu
 /// The options as shown to callers: sealed secrets left out.
 pub fn public_options(options: &Value) -> Value {
     let mut shown = options.clone();
-    for path in SECRET_OPTIONS {
+    for (path, _) in SECRET_OPTIONS {
         if let Some((last, parents)) = path.split_last()
             && let Some(Value::Object(parent)) = at_path(&mut shown, parents)
         {
