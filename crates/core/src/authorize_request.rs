@@ -297,7 +297,7 @@ impl AuthorizeRequest {
                 // Strategies a login may be sent to with `connection=`.
                 (c.strategy.is_database()
                     || c.strategy.is_passwordless()
-                    || c.strategy == crate::strategy::Strategy::Oidc)
+                    || c.strategy.is_federated())
                     && c.enabled_clients.contains(&client.client_id)
             });
             if !usable {

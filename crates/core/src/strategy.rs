@@ -68,6 +68,11 @@ impl Strategy {
     pub fn is_database(&self) -> bool {
         matches!(self, Strategy::Database)
     }
+
+    /// Whether logins go to an upstream OpenID Connect provider (`oidc`, `google-oauth2`).
+    pub fn is_federated(&self) -> bool {
+        matches!(self, Strategy::Oidc | Strategy::Google)
+    }
 }
 
 impl fmt::Display for Strategy {

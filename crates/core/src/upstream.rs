@@ -1,12 +1,13 @@
-//! Options of upstream identity-provider connections, read from Auth0's JSON (the
-//! connection's `options`, which keep every other field for round trips).
+//! Options of upstream identity-provider connections (`oidc`, `google-oauth2`), read from
+//! Auth0's JSON (the connection's `options`, which keep every other field for round trips),
+//! and how a provider's subject becomes an identity.
 
 use serde::Deserialize;
 
 use crate::connection::{Connection, ConnectionOptions};
 use crate::strategy::Strategy;
 
-/// An `oidc` connection's options, in Auth0's names.
+/// An `oidc` or `google-oauth2` connection's options, in Auth0's names.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct OidcOptions {
     /// `back_channel` (code flow, the default) or `front_channel` (ID token by form post).
@@ -20,14 +21,15 @@ pub struct OidcOptions {
     pub client_id: Option<String>,
     /// Space-separated scopes (Auth0's schema name).
     pub scopes: Option<String>,
-    /// Space-separated scopes (the name Auth0's docs use).
-    pub scope: Option<String>,
+    /// Scopes (the name Auth0's docs use): space-separated, or a list as Google
+    /// connections have them.
+    pub scope: Option<serde_json::Value>,
 }
 
 impl OidcOptions {
-    /// The options of `c` when it is an `oidc` connection.
+    /// The options of `c` when it is an OpenID Connect connection (`oidc`, `google-oauth2`).
     pub fn of(c: &Connection) -> Option<Self> {
-        if c.strategy != Strategy::Oidc {
+        if !matches!(c.strategy, Strategy::Oidc | Strategy::Google) {
             return None;
         }
         let ConnectionOptions::Other(map) = &c.options else {
@@ -55,12 +57,21 @@ impl OidcOptions {
 
     /// The scopes to ask for, `openid` always among them.
     pub fn scopes(&self) -> Vec<String> {
-        let text = self.scopes.as_deref().or(self.scope.as_deref());
-        let mut out: Vec<String> = text
-            .unwrap_or("openid profile email")
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect();
+        let listed: Option<Vec<String>> = match (&self.scopes, &self.scope) {
+            (Some(s), _) => Some(s.split_whitespace().map(str::to_owned).collect()),
+            (None, Some(serde_json::Value::String(s))) => {
+                Some(s.split_whitespace().map(str::to_owned).collect())
+            }
+            (None, Some(serde_json::Value::Array(a))) => Some(
+                a.iter()
+                    .filter_map(serde_json::Value::as_str)
+                    .map(str::to_owned)
+                    .collect(),
+            ),
+            _ => None,
+        };
+        let mut out =
+            listed.unwrap_or_else(|| ["openid", "profile", "email"].map(str::to_owned).to_vec());
         if !out.iter().any(|s| s == "openid") {
             out.insert(0, "openid".into());
         }
@@ -68,10 +79,32 @@ impl OidcOptions {
     }
 }
 
-/// The identity an upstream `sub` becomes in connection `connection`: Auth0's
-/// `<connection>|<sub>` for `oidc` (so the user id is `oidc|<connection>|<sub>`).
-pub fn oidc_identity_id(connection: &str, sub: &str) -> String {
-    format!("{connection}|{sub}")
+/// The identity a provider's subject becomes, in Auth0's shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamIdentity {
+    /// The identity's `provider` (the strategy's name).
+    pub provider: String,
+    /// The identity's `user_id`: `<connection>|<sub>` for `oidc` (so the user id is
+    /// `oidc|<connection>|<sub>`), the bare `sub` for social providers.
+    pub user_id: String,
+    /// Auth0's `isSocial`.
+    pub is_social: bool,
+}
+
+impl UpstreamIdentity {
+    /// The identity of `sub` at connection `connection` of strategy `strategy`.
+    pub fn of(strategy: &Strategy, connection: &str, sub: &str) -> Self {
+        let social = matches!(strategy, Strategy::Google | Strategy::GitHub);
+        UpstreamIdentity {
+            provider: strategy.as_str().to_owned(),
+            user_id: if social {
+                sub.to_owned()
+            } else {
+                format!("{connection}|{sub}")
+            },
+            is_social: social,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -120,6 +153,25 @@ mod tests {
 
     #[test]
     fn identity_ids_follow_auth0() {
-        assert_eq!(oidc_identity_id("up", "auth0|42"), "up|auth0|42");
+        let oidc = UpstreamIdentity::of(&Strategy::Oidc, "up", "auth0|42");
+        assert_eq!(
+            (oidc.provider.as_str(), oidc.user_id.as_str()),
+            ("oidc", "up|auth0|42")
+        );
+        assert!(!oidc.is_social);
+        let google = UpstreamIdentity::of(&Strategy::Google, "google-oauth2", "1077");
+        assert_eq!(
+            (google.provider.as_str(), google.user_id.as_str()),
+            ("google-oauth2", "1077")
+        );
+        assert!(google.is_social);
+    }
+
+    #[test]
+    fn google_scopes_may_be_a_list() {
+        let mut c = connection(serde_json::json!({"scope": ["email", "profile"]}));
+        c.strategy = Strategy::Google;
+        let o = OidcOptions::of(&c).expect("options");
+        assert_eq!(o.scopes(), vec!["openid", "email", "profile"]);
     }
 }

@@ -163,7 +163,10 @@ pub async fn upstream_offered(
     client: &Client,
 ) -> Result<Vec<(String, String)>, OAuthError> {
     let filter = ConnectionFilter {
-        strategies: vec![Strategy::Oidc.as_str().to_owned()],
+        strategies: [Strategy::Oidc, Strategy::Google]
+            .iter()
+            .map(|s| s.as_str().to_owned())
+            .collect(),
         name: None,
     };
     let page = Page {
@@ -183,8 +186,11 @@ pub async fn upstream_offered(
                 .extra
                 .get("display_name")
                 .and_then(serde_json::Value::as_str)
-                .unwrap_or(&c.name)
-                .to_owned();
+                .map(str::to_owned)
+                .unwrap_or_else(|| match c.strategy {
+                    Strategy::Google => "Google".to_owned(),
+                    _ => c.name.to_string(),
+                });
             (c.name.into_string(), format!("Continue with {shown}"))
         })
         .collect())

@@ -30,6 +30,10 @@ pub(super) const SETTINGS: &[(&str, Option<&str>)] = &[
     ("trusted_proxies", None),
     ("metrics_listen", None),
     ("outbox_retry", Some("5:30")),
+    (
+        "google_discovery_url",
+        Some("https://accounts.google.com/.well-known/openid-configuration"),
+    ),
 ];
 
 /// Where a value came from, for error messages.

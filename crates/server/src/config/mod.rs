@@ -65,6 +65,9 @@ pub struct Config {
     /// Outbox delivery: attempts per message and the delay before the first retry
     /// (doubling after each further failure), `GATEHOUSE_OUTBOX_RETRY=attempts:seconds`.
     pub outbox_retry: (u32, std::time::Duration),
+    /// Google's OpenID Connect discovery document (`google-oauth2` connections); a test or a
+    /// proxy may stand in for it.
+    pub google_discovery_url: String,
 }
 
 /// A setting that could not be used.
@@ -123,6 +126,7 @@ impl Config {
         let metrics_listen =
             l.parse_opt("metrics_listen", |v| values::address(v, "127.0.0.1:9464"))?;
         let outbox_retry = l.parse("outbox_retry", values::outbox_retry)?;
+        let google_discovery_url = l.parse("google_discovery_url", values::http_base_url)?;
         Ok(Config {
             listen,
             issuer,
@@ -142,6 +146,7 @@ impl Config {
             trusted_proxies,
             metrics_listen,
             outbox_retry,
+            google_discovery_url,
         })
     }
 }

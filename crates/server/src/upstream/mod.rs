@@ -1,4 +1,4 @@
-//! Logins through upstream identity providers (`oidc` connections so far): `/authorize`
+//! Logins through upstream identity providers (`oidc` and `google-oauth2` connections): `/authorize`
 //! with `connection=<upstream>` sends the browser to the provider with a sealed `state`
 //! bound to this browser by a cookie, and `/login/callback` takes the provider's answer,
 //! checks it, makes or refreshes the user and finishes the application's login as a
@@ -79,7 +79,7 @@ impl Upstreams {
 
 /// Whether logins through `c` go to an upstream provider.
 pub fn is_upstream(c: &Connection) -> bool {
-    c.strategy == Strategy::Oidc
+    c.strategy.is_federated()
 }
 
 /// What `state` carries to the provider and back, sealed.
@@ -112,15 +112,17 @@ fn settings(
     connection: &Connection,
 ) -> Result<(OidcOptions, Credentials, String), UpstreamError> {
     let options = OidcOptions::of(connection)
-        .ok_or_else(|| UpstreamError::Misconfigured("not an oidc connection".into()))?;
+        .ok_or_else(|| UpstreamError::Misconfigured("not an OpenID Connect connection".into()))?;
     if !options.back_channel() {
         return Err(UpstreamError::Misconfigured(
             "front-channel connections are not supported yet".into(),
         ));
     }
-    let discovery = options
-        .discovery_url()
-        .ok_or_else(|| UpstreamError::Misconfigured("no discovery_url or issuer".into()))?;
+    let discovery = match connection.strategy {
+        Strategy::Google => Some(state.config.google_discovery_url.clone()),
+        _ => options.discovery_url(),
+    }
+    .ok_or_else(|| UpstreamError::Misconfigured("no discovery_url or issuer".into()))?;
     let client_id = options
         .client_id
         .clone()

@@ -1,10 +1,11 @@
-//! The user an upstream login stands for: found by its identity (`oidc|<connection>|<sub>`),
+//! The user an upstream login stands for: found by its identity (`oidc|<connection>|<sub>`,
+//! `google-oauth2|<sub>`),
 //! its profile refreshed from the provider at each login (Auth0's default), or made on the
 //! first login.
 
 use gatehouse_core::connection::Connection;
 use gatehouse_core::store::StoreError;
-use gatehouse_core::upstream::oidc_identity_id;
+use gatehouse_core::upstream::UpstreamIdentity;
 use gatehouse_core::user::{Identity, User};
 use serde_json::{Map, Value};
 
@@ -21,7 +22,8 @@ pub async fn user_for(
     connection: &Connection,
     auth: &Authenticated,
 ) -> Result<User, OAuthError> {
-    let identity_id = oidc_identity_id(&connection.name, &auth.subject);
+    let upstream = UpstreamIdentity::of(&connection.strategy, &connection.name, &auth.subject);
+    let identity_id = upstream.user_id.clone();
     let users = &state.stores.users;
     if let Some(mut user) = users
         .user_by_identity(&connection.name, &identity_id)
@@ -33,10 +35,10 @@ pub async fn user_for(
         return Ok(user);
     }
     let identity = Identity {
-        provider: connection.strategy.as_str().to_owned(),
+        provider: upstream.provider,
         connection: connection.name.clone(),
         user_id: identity_id.clone(),
-        is_social: false,
+        is_social: upstream.is_social,
         profile_data: Value::Object(auth.profile.clone()),
         password_hash: None,
     };

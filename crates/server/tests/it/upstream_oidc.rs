@@ -395,3 +395,101 @@ async fn provider_urls_and_secrets_are_guarded() {
     );
     f.idp.stop().await;
 }
+
+#[tokio::test]
+async fn google_connections_use_the_google_discovery_document() {
+    // A gatehouse stands in for Google: its discovery document is the one configured.
+    let google = spawn_app().await;
+    let rp = TestApp::builder()
+        .env(
+            "GATEHOUSE_GOOGLE_DISCOVERY_URL",
+            &format!("{}.well-known/openid-configuration", google.state.issuer),
+        )
+        .spawn()
+        .await;
+    let g_mgmt = google.mgmt().await;
+    let (_, upstream_client) = g_mgmt
+        .post(
+            "/clients",
+            json!({"name": "rp", "app_type": "regular_web",
+                   "callbacks": [format!("{}login/callback", rp.state.issuer)],
+                   "grant_types": ["authorization_code"]}),
+        )
+        .await;
+    g_mgmt
+        .post(
+            "/users",
+            json!({"connection": "Username-Password-Authentication", "email": "ada@example.com",
+                   "password": "Sup3r-secret!", "email_verified": true}),
+        )
+        .await;
+    let rp_mgmt = rp.mgmt().await;
+    let (_, app) = rp_mgmt
+        .post(
+            "/clients",
+            json!({"name": "Shop", "app_type": "regular_web", "callbacks": [CB],
+                   "grant_types": ["authorization_code"]}),
+        )
+        .await;
+    let (status, body) = rp_mgmt
+        .post(
+            "/connections",
+            json!({"name": "google-oauth2", "strategy": "google-oauth2",
+                   "enabled_clients": [app["client_id"]],
+                   "options": {"client_id": upstream_client["client_id"],
+                               "client_secret": upstream_client["client_secret"],
+                               "scope": ["email", "profile"]}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let f = Federation {
+        idp: google,
+        rp,
+        app_id: app["client_id"].as_str().expect("id").to_owned(),
+        app_secret: app["client_secret"].as_str().expect("secret").to_owned(),
+    };
+    let browser = client();
+    let url = authorize_url(&f).replace("connection=upstream", "connection=google-oauth2");
+    let to_google = browser.get(&url).send().await.expect("authorize");
+    assert_eq!(to_google.status(), 303);
+    let page = browser
+        .get(location(&to_google).as_str())
+        .send()
+        .await
+        .expect("google login page");
+    let html = page.text().await.expect("html");
+    let back = browser
+        .post(f.idp.url("/u/login"))
+        .form(&[
+            ("tx", tx_of(&html).as_str()),
+            ("username", "ada@example.com"),
+            ("password", "Sup3r-secret!"),
+        ])
+        .send()
+        .await
+        .expect("login");
+    let done = browser
+        .get(location(&back).as_str())
+        .send()
+        .await
+        .expect("callback");
+    assert_eq!(done.status(), 303);
+    let tokens = exchange(&f, &param(&location(&done), "code").expect("code")).await;
+    let sub = jwt_claims(tokens["id_token"].as_str().expect("id token"))["sub"]
+        .as_str()
+        .expect("sub")
+        .to_owned();
+    assert!(sub.starts_with("google-oauth2|auth0|"), "{sub}");
+    let (_, user) =
+        f.rp.mgmt()
+            .await
+            .get(&format!("/users/{}", enc(&sub)))
+            .await;
+    assert_eq!(user["identities"][0]["provider"], "google-oauth2");
+    assert_eq!(user["identities"][0]["isSocial"], true);
+    assert_eq!(
+        user["identities"][0]["user_id"].as_str(),
+        sub.strip_prefix("google-oauth2|")
+    );
+    f.idp.stop().await;
+}
