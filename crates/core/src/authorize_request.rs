@@ -640,7 +640,8 @@ mod tests {
             (connection("email", &["c1"]), true),
             (connection("sms", &["c1"]), true),
             (connection("auth0", &["other"]), false),
-            (connection("google-oauth2", &["c1"]), false),
+            (connection("google-oauth2", &["c1"]), true),
+            (connection("samlp", &["c1"]), false),
             (connection("oidc", &["c1"]), true),
             (connection("oidc", &["other"]), false),
         ];
