@@ -493,3 +493,66 @@ async fn google_connections_use_the_google_discovery_document() {
     );
     f.idp.stop().await;
 }
+
+#[tokio::test]
+async fn upstream_identities_link_unlink_and_log_in_as_the_primary() {
+    let f = federation().await;
+    // First login through the provider makes the upstream user.
+    let browser = client();
+    let callback = log_in_upstream(&f, &browser).await;
+    let done = browser
+        .get(callback.as_str())
+        .send()
+        .await
+        .expect("callback");
+    let tokens = exchange(&f, &param(&location(&done), "code").expect("code")).await;
+    let upstream_sub = jwt_claims(tokens["id_token"].as_str().expect("id token"))["sub"]
+        .as_str()
+        .expect("sub")
+        .to_owned();
+    let mgmt = f.rp.mgmt().await;
+    let (_, primary) = mgmt
+        .post(
+            "/users",
+            json!({"connection": "Username-Password-Authentication", "email": "ada@shop.example",
+                   "password": "Sup3r-secret!"}),
+        )
+        .await;
+    let primary_id = primary["user_id"].as_str().expect("id").to_owned();
+    let identity_id = upstream_sub.strip_prefix("oidc|").expect("oidc").to_owned();
+    let (status, identities) = mgmt
+        .post(
+            &format!("/users/{}/identities", enc(&primary_id)),
+            json!({"provider": "oidc", "user_id": identity_id}),
+        )
+        .await;
+    assert_eq!(status, 201, "{identities}");
+    assert_eq!(identities[1]["connection"], "upstream");
+
+    // Logging in through the provider now yields the primary user.
+    let browser = client();
+    let callback = log_in_upstream(&f, &browser).await;
+    let done = browser
+        .get(callback.as_str())
+        .send()
+        .await
+        .expect("callback");
+    let tokens = exchange(&f, &param(&location(&done), "code").expect("code")).await;
+    assert_eq!(
+        jwt_claims(tokens["id_token"].as_str().expect("id token"))["sub"],
+        primary_id.as_str()
+    );
+
+    // The identity's user_id holds `|`, URL-encoded in the path.
+    let (status, left) = mgmt
+        .delete(&format!(
+            "/users/{}/identities/oidc/{}",
+            enc(&primary_id),
+            enc(&identity_id)
+        ))
+        .await;
+    assert_eq!(status, 200, "{left}");
+    let (status, standalone) = mgmt.get(&format!("/users/{}", enc(&upstream_sub))).await;
+    assert_eq!(status, 200, "{standalone}");
+    f.idp.stop().await;
+}
