@@ -132,7 +132,7 @@ fn authentication_api(state: &AppState) -> Router<AppState> {
         .route("/authorize", get(oauth::authorize::authorize))
         .route(
             "/login/callback",
-            get(crate::upstream::callback_get).post(crate::upstream::callback_post),
+            get(oauth::login_callback::callback_get).post(oauth::login_callback::callback_post),
         )
         .route(
             "/v2/logout",

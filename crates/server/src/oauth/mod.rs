@@ -7,6 +7,7 @@ pub mod dbconnections;
 pub mod discovery;
 pub mod grants;
 pub mod jwks;
+pub mod login_callback;
 pub mod logout;
 pub mod mobile;
 pub mod params;

@@ -1,27 +1,22 @@
-//! Logins through upstream identity providers (`oidc` and `google-oauth2` connections): `/authorize`
-//! with `connection=<upstream>` sends the browser to the provider with a sealed `state`
-//! bound to this browser by a cookie, and `/login/callback` takes the provider's answer,
-//! checks it, makes or refreshes the user and finishes the application's login as a
-//! database login would (`authn::authorization_response::complete_login`).
+//! Logins through upstream identity providers (`oidc` and `google-oauth2` connections), as
+//! a service below `oauth`: `start` sends the browser to the provider with a sealed `state`
+//! bound to this browser by a cookie; `Pending::open` and `authenticate` check the answer
+//! that `oauth::login_callback` receives, and `provision` makes or refreshes the user.
 
 pub mod http;
 pub mod id_token;
 pub mod oidc;
-mod provision;
+pub mod provision;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::Form;
-use axum::extract::{Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gatehouse_core::connection::Connection;
-use gatehouse_core::id::ConnectionName;
-use gatehouse_core::log_type::LogType;
 use gatehouse_core::strategy::Strategy;
 use gatehouse_core::upstream::OidcOptions;
 use serde::{Deserialize, Serialize};
@@ -32,12 +27,10 @@ use self::id_token::Refusal;
 use self::oidc::{Credentials, Provider};
 use crate::AppState;
 use crate::authn::cookies::{SameSite, cookie, cookie_header};
-use crate::authn::response::{blocked_to_client, error_to_client};
+use crate::authn::response::error_to_client;
 use crate::authn::transaction::{TX_LIFETIME, Transaction};
 use crate::crypto::random_secret;
 use crate::error::OAuthError;
-use crate::http::caller_info::CallerInfo;
-use crate::pages;
 
 /// The cookie that binds a login at a provider to the browser that started it.
 pub const BINDING_COOKIE: &str = "gh_upstream";
@@ -84,9 +77,11 @@ pub fn is_upstream(c: &Connection) -> bool {
 
 /// What `state` carries to the provider and back, sealed.
 #[derive(Serialize, Deserialize)]
-struct Pending {
-    tx: Transaction,
-    connection: String,
+pub struct Pending {
+    /// The application's login transaction.
+    pub tx: Transaction,
+    /// The connection logged in through.
+    pub connection: String,
     nonce: String,
     pkce_verifier: Option<String>,
     /// SHA-256 of the binding cookie's value.
@@ -99,10 +94,15 @@ impl Pending {
         Ok(URL_SAFE_NO_PAD.encode(state.sealer.seal(STATE_CONTEXT, &json)))
     }
 
-    fn open(state: &AppState, sealed: &str) -> Option<Self> {
+    /// The pending login sealed in `sealed` (a provider's `state`), if it is ours and bound
+    /// to this browser's cookie.
+    pub fn open(state: &AppState, sealed: &str, headers: &HeaderMap) -> Option<Self> {
         let raw = URL_SAFE_NO_PAD.decode(sealed).ok()?;
         let json = state.sealer.open(STATE_CONTEXT, &raw).ok()?;
-        serde_json::from_slice(&json).ok()
+        let pending: Self = serde_json::from_slice(&json).ok()?;
+        let bound = cookie(headers, BINDING_COOKIE)
+            .is_some_and(|c| bool::from(state.hasher.hash(c).ct_eq(&pending.binding)));
+        bound.then_some(pending)
     }
 }
 
@@ -205,162 +205,8 @@ pub async fn start(
     }
 }
 
-/// What a provider sends to `/login/callback`.
-#[derive(Debug, Default, Deserialize)]
-pub struct CallbackParams {
-    code: Option<String>,
-    state: Option<String>,
-    error: Option<String>,
-    error_description: Option<String>,
-    /// RFC 9207: the issuer of the response, when the provider says it.
-    iss: Option<String>,
-}
-
-/// `GET /login/callback`.
-pub async fn callback_get(
-    State(state): State<AppState>,
-    caller: CallerInfo,
-    headers: HeaderMap,
-    Query(params): Query<CallbackParams>,
-) -> Result<Response, OAuthError> {
-    callback(&state, &caller, &headers, params).await
-}
-
-/// `POST /login/callback` (providers answering with `response_mode=form_post`).
-pub async fn callback_post(
-    State(state): State<AppState>,
-    caller: CallerInfo,
-    headers: HeaderMap,
-    Form(params): Form<CallbackParams>,
-) -> Result<Response, OAuthError> {
-    callback(&state, &caller, &headers, params).await
-}
-
-/// Error codes a provider may send that the application may see as they are.
-const PASSED_ON: &[&str] = &[
-    "access_denied",
-    "login_required",
-    "consent_required",
-    "interaction_required",
-    "temporarily_unavailable",
-];
-
-async fn callback(
-    state: &AppState,
-    caller: &CallerInfo,
-    headers: &HeaderMap,
-    params: CallbackParams,
-) -> Result<Response, OAuthError> {
-    let pending = params
-        .state
-        .as_deref()
-        .and_then(|s| Pending::open(state, s));
-    // The state must be ours and this browser's; the cookie goes at once (one use).
-    let bound = pending.as_ref().is_some_and(|p| {
-        cookie(headers, BINDING_COOKIE)
-            .is_some_and(|c| bool::from(state.hasher.hash(c).ct_eq(&p.binding)))
-    });
-    let (Some(pending), true) = (pending, bound) else {
-        let tenant = pages::brand(state).await;
-        return Ok(pages::error_page(
-            &tenant,
-            "This login is not valid or was already used. Go back to the application and start again.",
-        ));
-    };
-    let mut response = answer(state, caller, &pending, params).await?;
-    response.headers_mut().append(
-        header::SET_COOKIE,
-        cookie_header(
-            state,
-            BINDING_COOKIE,
-            "",
-            0,
-            "/login/callback",
-            SameSite::Lax,
-        ),
-    );
-    Ok(response)
-}
-
-/// The application's answer to a provider's answer.
-async fn answer(
-    state: &AppState,
-    caller: &CallerInfo,
-    pending: &Pending,
-    params: CallbackParams,
-) -> Result<Response, OAuthError> {
-    let tx = &pending.tx;
-    let Some(client) = state.catalog.client(&tx.client_id).await? else {
-        return Err(OAuthError::InvalidRequest("unknown client".into()));
-    };
-    let mut event = crate::authn::login_event(&state.clock, caller, &client, &pending.connection);
-    let refuse = |event: &mut gatehouse_core::log::LogEvent, error: &str, description: &str| {
-        event.description = Some(description.to_owned());
-        state.logs.record(event.clone());
-        Ok(error_to_client(state, tx, error, description))
-    };
-    if let Some(error) = params.error.as_deref() {
-        let code = if PASSED_ON.contains(&error) {
-            error
-        } else {
-            "access_denied"
-        };
-        let description = params
-            .error_description
-            .unwrap_or_else(|| "The identity provider refused the login".into());
-        return refuse(&mut event, code, &description);
-    }
-    let name = ConnectionName::from(pending.connection.as_str());
-    let connection = state
-        .stores
-        .connections
-        .connection_by_name(&name)
-        .await?
-        .filter(|c| is_upstream(c) && c.enabled_clients.contains(&client.client_id));
-    let Some(connection) = connection else {
-        return refuse(
-            &mut event,
-            "access_denied",
-            "The connection is no longer available",
-        );
-    };
-    let Some(code) = params.code.as_deref() else {
-        return refuse(
-            &mut event,
-            "access_denied",
-            "The identity provider sent no code",
-        );
-    };
-    match authenticate(state, &connection, pending, params.iss.as_deref(), code).await {
-        Ok(authenticated) => {
-            let user = provision::user_for(state, &connection, &authenticated).await?;
-            event.user_id = Some(user.user_id.to_string());
-            if user.blocked {
-                event.description = Some(crate::user_access::BLOCKED_MESSAGE.into());
-                state.logs.record(event);
-                return Ok(blocked_to_client(state, tx));
-            }
-            event.kind = LogType::SuccessLogin;
-            event.description = None;
-            state.logs.record(event);
-            crate::oauth::authorization_response::complete_login(
-                state,
-                tx,
-                &user,
-                &pending.connection,
-                caller.ip.as_deref(),
-            )
-            .await
-        }
-        Err(e) => {
-            tracing::info!(connection = %connection.name, error = %e, "upstream login refused");
-            refuse(&mut event, "access_denied", &e.to_string())
-        }
-    }
-}
-
 /// Checks the provider's answer and redeems its code.
-async fn authenticate(
+pub async fn authenticate(
     state: &AppState,
     connection: &Connection,
     pending: &Pending,

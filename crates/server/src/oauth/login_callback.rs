@@ -1,0 +1,169 @@
+//! `GET|POST /login/callback`: where upstream identity providers answer. The answer is
+//! checked by `upstream` (state bound to this browser, issuer, code, ID token); the user's
+//! login then ends as a password login does (`complete_login`).
+
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, header};
+use axum::response::Response;
+use gatehouse_core::id::ConnectionName;
+use gatehouse_core::log_type::LogType;
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::authn::cookies::{SameSite, cookie_header};
+use crate::authn::response::{blocked_to_client, error_to_client};
+use crate::error::OAuthError;
+use crate::http::caller_info::CallerInfo;
+use crate::pages;
+use crate::upstream::{BINDING_COOKIE, Pending, authenticate, is_upstream, provision};
+
+/// What a provider sends to `/login/callback`.
+#[derive(Debug, Default, Deserialize)]
+pub struct CallbackParams {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+    /// RFC 9207: the issuer of the response, when the provider says it.
+    iss: Option<String>,
+}
+
+/// `GET /login/callback`.
+pub async fn callback_get(
+    State(state): State<AppState>,
+    caller: CallerInfo,
+    headers: HeaderMap,
+    Query(params): Query<CallbackParams>,
+) -> Result<Response, OAuthError> {
+    callback(&state, &caller, &headers, params).await
+}
+
+/// `POST /login/callback` (providers answering with `response_mode=form_post`).
+pub async fn callback_post(
+    State(state): State<AppState>,
+    caller: CallerInfo,
+    headers: HeaderMap,
+    Form(params): Form<CallbackParams>,
+) -> Result<Response, OAuthError> {
+    callback(&state, &caller, &headers, params).await
+}
+
+/// Error codes a provider may send that the application may see as they are.
+const PASSED_ON: &[&str] = &[
+    "access_denied",
+    "login_required",
+    "consent_required",
+    "interaction_required",
+    "temporarily_unavailable",
+];
+
+async fn callback(
+    state: &AppState,
+    caller: &CallerInfo,
+    headers: &HeaderMap,
+    params: CallbackParams,
+) -> Result<Response, OAuthError> {
+    // The state must be ours and this browser's; the cookie goes at once (one use).
+    let pending = params
+        .state
+        .as_deref()
+        .and_then(|s| Pending::open(state, s, headers));
+    let Some(pending) = pending else {
+        let tenant = pages::brand(state).await;
+        return Ok(pages::error_page(
+            &tenant,
+            "This login is not valid or was already used. Go back to the application and start again.",
+        ));
+    };
+    let mut response = answer(state, caller, &pending, params).await?;
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        cookie_header(
+            state,
+            BINDING_COOKIE,
+            "",
+            0,
+            "/login/callback",
+            SameSite::Lax,
+        ),
+    );
+    Ok(response)
+}
+
+/// The application's answer to a provider's answer.
+async fn answer(
+    state: &AppState,
+    caller: &CallerInfo,
+    pending: &Pending,
+    params: CallbackParams,
+) -> Result<Response, OAuthError> {
+    let tx = &pending.tx;
+    let Some(client) = state.catalog.client(&tx.client_id).await? else {
+        return Err(OAuthError::InvalidRequest("unknown client".into()));
+    };
+    let mut event = crate::authn::login_event(&state.clock, caller, &client, &pending.connection);
+    let refuse = |event: &mut gatehouse_core::log::LogEvent, error: &str, description: &str| {
+        event.description = Some(description.to_owned());
+        state.logs.record(event.clone());
+        Ok(error_to_client(state, tx, error, description))
+    };
+    if let Some(error) = params.error.as_deref() {
+        let code = if PASSED_ON.contains(&error) {
+            error
+        } else {
+            "access_denied"
+        };
+        let description = params
+            .error_description
+            .unwrap_or_else(|| "The identity provider refused the login".into());
+        return refuse(&mut event, code, &description);
+    }
+    let name = ConnectionName::from(pending.connection.as_str());
+    let connection = state
+        .stores
+        .connections
+        .connection_by_name(&name)
+        .await?
+        .filter(|c| is_upstream(c) && c.enabled_clients.contains(&client.client_id));
+    let Some(connection) = connection else {
+        return refuse(
+            &mut event,
+            "access_denied",
+            "The connection is no longer available",
+        );
+    };
+    let Some(code) = params.code.as_deref() else {
+        return refuse(
+            &mut event,
+            "access_denied",
+            "The identity provider sent no code",
+        );
+    };
+    match authenticate(state, &connection, pending, params.iss.as_deref(), code).await {
+        Ok(authenticated) => {
+            let user = provision::user_for(state, &connection, &authenticated).await?;
+            event.user_id = Some(user.user_id.to_string());
+            if user.blocked {
+                event.description = Some(crate::user_access::BLOCKED_MESSAGE.into());
+                state.logs.record(event);
+                return Ok(blocked_to_client(state, tx));
+            }
+            event.kind = LogType::SuccessLogin;
+            event.description = None;
+            state.logs.record(event);
+            crate::oauth::authorization_response::complete_login(
+                state,
+                tx,
+                &user,
+                &pending.connection,
+                caller.ip.as_deref(),
+            )
+            .await
+        }
+        Err(e) => {
+            tracing::info!(connection = %connection.name, error = %e, "upstream login refused");
+            refuse(&mut event, "access_denied", &e.to_string())
+        }
+    }
+}
