@@ -251,6 +251,8 @@ pub struct V2Logout {
     /// Not Auth0's, but accepted: a matching one ends the session without asking.
     id_token_hint: Option<String>,
     confirm: Option<String>,
+    /// Auth0's `federated`: also log out of the upstream identity provider.
+    federated: Option<String>,
 }
 
 /// `GET /v2/logout`, and `POST` from its confirmation page.
@@ -311,11 +313,18 @@ pub async fn v2_logout(
                 ("returnTo", q.return_to.as_ref()),
                 ("client_id", q.client_id.as_ref()),
                 ("id_token_hint", q.id_token_hint.as_ref()),
+                ("federated", q.federated.as_ref()),
             ],
         ));
     }
+    let upstream = match (&q.federated, &session) {
+        (Some(_), Some(s)) => {
+            crate::upstream::end_session_url(&state, &s.connection, to.as_deref()).await
+        }
+        _ => None,
+    };
     end_session(&state, &headers, session, q.client_id.as_deref()).await?;
-    Ok(finish(&state, &tenant, to))
+    Ok(finish(&state, &tenant, upstream.or(to)))
 }
 
 /// Parameters of `/oidc/logout` (query or form).

@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gatehouse_core::connection::Connection;
+use gatehouse_core::id::ConnectionName;
 use gatehouse_core::strategy::Strategy;
 use gatehouse_core::upstream::OidcOptions;
 use serde::{Deserialize, Serialize};
@@ -141,6 +142,36 @@ fn settings(
         });
     let credentials = Credentials { client_id, secret };
     Ok((options, credentials, discovery))
+}
+
+/// Where `/v2/logout?federated` sends the browser once our session has ended: the
+/// provider's `end_session_endpoint` (OIDC RP-Initiated Logout), with our `client_id` there
+/// and `post_logout_redirect_uri` when the application gave a `returnTo`. `None` when the
+/// session's connection is not an upstream one or its provider has no such endpoint.
+pub async fn end_session_url(
+    state: &AppState,
+    connection: &ConnectionName,
+    return_to: Option<&str>,
+) -> Option<String> {
+    let c = state
+        .stores
+        .connections
+        .connection_by_name(connection)
+        .await
+        .ok()??;
+    if !is_upstream(&c) {
+        return None;
+    }
+    let (_, credentials, discovery) = settings(state, &c).ok()?;
+    let provider = state.upstreams.provider(&discovery, false).await.ok()?;
+    let mut url = url::Url::parse(provider.end_session_endpoint.as_deref()?).ok()?;
+    url.query_pairs_mut()
+        .append_pair("client_id", &credentials.client_id);
+    if let Some(to) = return_to {
+        url.query_pairs_mut()
+            .append_pair("post_logout_redirect_uri", to);
+    }
+    Some(url.to_string())
 }
 
 /// Our redirect URI at every provider.

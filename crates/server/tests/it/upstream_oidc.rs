@@ -556,3 +556,53 @@ async fn upstream_identities_link_unlink_and_log_in_as_the_primary() {
     assert_eq!(status, 200, "{standalone}");
     f.idp.stop().await;
 }
+
+#[tokio::test]
+async fn federated_logout_goes_on_to_the_provider() {
+    let f = federation().await;
+    let browser = client();
+    let callback = log_in_upstream(&f, &browser).await;
+    let done = browser
+        .get(callback.as_str())
+        .send()
+        .await
+        .expect("callback");
+    let tokens = exchange(&f, &param(&location(&done), "code").expect("code")).await;
+    let id_token = tokens["id_token"].as_str().expect("id token");
+    let out = browser
+        .get(f.rp.url(&format!(
+            "/v2/logout?federated&client_id={}&id_token_hint={id_token}",
+            f.app_id
+        )))
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(out.status(), 302, "{:?}", out.text().await);
+    let to = location(&out);
+    assert!(to.as_str().starts_with(&f.idp.url("/oidc/logout")), "{to}");
+    assert!(param(&to, "client_id").is_some());
+    // Without `federated`, logout stays here.
+    let browser = client();
+    let callback = log_in_upstream(&f, &browser).await;
+    let done = browser
+        .get(callback.as_str())
+        .send()
+        .await
+        .expect("callback");
+    let tokens = exchange(&f, &param(&location(&done), "code").expect("code")).await;
+    let id_token = tokens["id_token"].as_str().expect("id token");
+    let out = browser
+        .get(f.rp.url(&format!(
+            "/v2/logout?client_id={}&id_token_hint={id_token}",
+            f.app_id
+        )))
+        .send()
+        .await
+        .expect("logout");
+    assert!(
+        out.headers()
+            .get("location")
+            .is_none_or(|l| !l.to_str().unwrap_or_default().starts_with(&f.idp.url("/")))
+    );
+    f.idp.stop().await;
+}
