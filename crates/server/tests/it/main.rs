@@ -32,5 +32,6 @@ mod signup;
 mod sms;
 mod smtp;
 mod token;
+mod upstream_hostile;
 mod upstream_oidc;
 mod well_known;

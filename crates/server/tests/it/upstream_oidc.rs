@@ -166,6 +166,21 @@ async fn exchange(f: &Federation, code: &str) -> Value {
     r.json().await.expect("json")
 }
 
+/// A whole login through the provider in a new browser: the browser and the tokens the
+/// application got.
+async fn logged_in(f: &Federation) -> (reqwest::Client, Value) {
+    let browser = client();
+    let callback = log_in_upstream(f, &browser).await;
+    let done = browser
+        .get(callback.as_str())
+        .send()
+        .await
+        .expect("callback");
+    assert_eq!(done.status(), 303);
+    let tokens = exchange(f, &param(&location(&done), "code").expect("code")).await;
+    (browser, tokens)
+}
+
 #[tokio::test]
 async fn log_in_through_an_openid_connect_provider() {
     let f = federation().await;
@@ -212,14 +227,7 @@ async fn log_in_through_an_openid_connect_provider() {
     assert!(again.headers().get("location").is_none());
 
     // A second login finds the same user.
-    let browser = client();
-    let callback = log_in_upstream(&f, &browser).await;
-    let done = browser
-        .get(callback.as_str())
-        .send()
-        .await
-        .expect("callback");
-    let tokens = exchange(&f, &param(&location(&done), "code").expect("code")).await;
+    let (_, tokens) = logged_in(&f).await;
     assert_eq!(
         jwt_claims(tokens["id_token"].as_str().expect("id token"))["sub"],
         sub.as_str()
@@ -498,14 +506,7 @@ async fn google_connections_use_the_google_discovery_document() {
 async fn upstream_identities_link_unlink_and_log_in_as_the_primary() {
     let f = federation().await;
     // First login through the provider makes the upstream user.
-    let browser = client();
-    let callback = log_in_upstream(&f, &browser).await;
-    let done = browser
-        .get(callback.as_str())
-        .send()
-        .await
-        .expect("callback");
-    let tokens = exchange(&f, &param(&location(&done), "code").expect("code")).await;
+    let (_, tokens) = logged_in(&f).await;
     let upstream_sub = jwt_claims(tokens["id_token"].as_str().expect("id token"))["sub"]
         .as_str()
         .expect("sub")
@@ -530,14 +531,7 @@ async fn upstream_identities_link_unlink_and_log_in_as_the_primary() {
     assert_eq!(identities[1]["connection"], "upstream");
 
     // Logging in through the provider now yields the primary user.
-    let browser = client();
-    let callback = log_in_upstream(&f, &browser).await;
-    let done = browser
-        .get(callback.as_str())
-        .send()
-        .await
-        .expect("callback");
-    let tokens = exchange(&f, &param(&location(&done), "code").expect("code")).await;
+    let (_, tokens) = logged_in(&f).await;
     assert_eq!(
         jwt_claims(tokens["id_token"].as_str().expect("id token"))["sub"],
         primary_id.as_str()
@@ -560,14 +554,7 @@ async fn upstream_identities_link_unlink_and_log_in_as_the_primary() {
 #[tokio::test]
 async fn federated_logout_goes_on_to_the_provider() {
     let f = federation().await;
-    let browser = client();
-    let callback = log_in_upstream(&f, &browser).await;
-    let done = browser
-        .get(callback.as_str())
-        .send()
-        .await
-        .expect("callback");
-    let tokens = exchange(&f, &param(&location(&done), "code").expect("code")).await;
+    let (browser, tokens) = logged_in(&f).await;
     let id_token = tokens["id_token"].as_str().expect("id token");
     let out = browser
         .get(f.rp.url(&format!(
@@ -582,14 +569,7 @@ async fn federated_logout_goes_on_to_the_provider() {
     assert!(to.as_str().starts_with(&f.idp.url("/oidc/logout")), "{to}");
     assert!(param(&to, "client_id").is_some());
     // Without `federated`, logout stays here.
-    let browser = client();
-    let callback = log_in_upstream(&f, &browser).await;
-    let done = browser
-        .get(callback.as_str())
-        .send()
-        .await
-        .expect("callback");
-    let tokens = exchange(&f, &param(&location(&done), "code").expect("code")).await;
+    let (browser, tokens) = logged_in(&f).await;
     let id_token = tokens["id_token"].as_str().expect("id token");
     let out = browser
         .get(f.rp.url(&format!(
