@@ -16,12 +16,13 @@ use crate::authn::response::{blocked_to_client, error_to_client};
 use crate::error::OAuthError;
 use crate::http::caller_info::CallerInfo;
 use crate::pages;
-use crate::upstream::{BINDING_COOKIE, Pending, authenticate, is_upstream, provision};
+use crate::upstream::{Answer, BINDING_COOKIE, Pending, authenticate, is_upstream, provision};
 
 /// What a provider sends to `/login/callback`.
 #[derive(Debug, Default, Deserialize)]
 pub struct CallbackParams {
     code: Option<String>,
+    id_token: Option<String>,
     state: Option<String>,
     error: Option<String>,
     error_description: Option<String>,
@@ -85,7 +86,7 @@ async fn callback(
             "",
             0,
             "/login/callback",
-            SameSite::Lax,
+            SameSite::CrossSite,
         ),
     );
     Ok(response)
@@ -133,14 +134,18 @@ async fn answer(
             "The connection is no longer available",
         );
     };
-    let Some(code) = params.code.as_deref() else {
-        return refuse(
-            &mut event,
-            "access_denied",
-            "The identity provider sent no code",
-        );
+    let answer = match (params.code.as_deref(), params.id_token.as_deref()) {
+        (Some(code), _) => Answer::Code(code),
+        (None, Some(jwt)) => Answer::IdToken(jwt),
+        (None, None) => {
+            return refuse(
+                &mut event,
+                "access_denied",
+                "The identity provider sent no code or ID token",
+            );
+        }
     };
-    match authenticate(state, &connection, pending, params.iss.as_deref(), code).await {
+    match authenticate(state, &connection, pending, params.iss.as_deref(), answer).await {
         Ok(authenticated) => {
             let user = provision::user_for(state, &connection, &authenticated).await?;
             event.user_id = Some(user.user_id.to_string());

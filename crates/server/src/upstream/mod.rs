@@ -114,11 +114,6 @@ fn settings(
 ) -> Result<(OidcOptions, Credentials, String), UpstreamError> {
     let options = OidcOptions::of(connection)
         .ok_or_else(|| UpstreamError::Misconfigured("not an OpenID Connect connection".into()))?;
-    if !options.back_channel() {
-        return Err(UpstreamError::Misconfigured(
-            "front-channel connections are not supported yet".into(),
-        ));
-    }
     let discovery = match connection.strategy {
         Strategy::Google => Some(state.config.google_discovery_url.clone()),
         _ => options.discovery_url(),
@@ -191,7 +186,8 @@ pub async fn start(
         let provider = state.upstreams.provider(&discovery, false).await?;
         let binding = random_secret(32);
         let nonce = random_secret(24);
-        let pkce_verifier = provider.pkce().then(|| random_secret(48));
+        // The front channel has no code to bind a verifier to.
+        let pkce_verifier = (provider.pkce() && options.back_channel()).then(|| random_secret(48));
         let pending = Pending {
             tx: tx.clone(),
             connection: connection.name.to_string(),
@@ -205,10 +201,13 @@ pub async fn start(
         let url = provider.authorization_url(
             &credentials,
             &callback_url(state),
-            &options.scopes(),
-            sealed,
-            nonce,
-            pkce_verifier.as_deref(),
+            oidc::Login {
+                scopes: &options.scopes(),
+                state: sealed,
+                nonce,
+                pkce_verifier: pkce_verifier.as_deref(),
+                back_channel: options.back_channel(),
+            },
         )?;
         Ok::<_, UpstreamError>((url, binding))
     }
@@ -224,7 +223,8 @@ pub async fn start(
                     &binding,
                     TX_LIFETIME,
                     "/login/callback",
-                    SameSite::Lax,
+                    // A front-channel provider answers with a cross-site POST.
+                    SameSite::CrossSite,
                 ),
             );
             Ok(r)
@@ -236,15 +236,24 @@ pub async fn start(
     }
 }
 
-/// Checks the provider's answer and redeems its code.
+/// What a provider's answer carries: a code (back channel) or an ID token (front channel).
+pub enum Answer<'a> {
+    /// `code`.
+    Code(&'a str),
+    /// `id_token`.
+    IdToken(&'a str),
+}
+
+/// Checks the provider's answer: redeems its code (back channel) or takes its ID token
+/// (front channel), whichever the connection is set to, and checks the ID token.
 pub async fn authenticate(
     state: &AppState,
     connection: &Connection,
     pending: &Pending,
     iss: Option<&str>,
-    code: &str,
+    answer: Answer<'_>,
 ) -> Result<oidc::Authenticated, UpstreamError> {
-    let (_, credentials, discovery) = settings(state, connection)?;
+    let (options, credentials, discovery) = settings(state, connection)?;
     let provider = state.upstreams.provider(&discovery, false).await?;
     // RFC 9207: an answer that names another issuer came from a mix-up.
     if iss.is_some_and(|i| i != provider.issuer) {
@@ -252,15 +261,25 @@ pub async fn authenticate(
             "the answer names another identity provider".into(),
         ));
     }
-    let jwt = provider
-        .redeem(
-            &state.upstreams.http,
-            &credentials,
-            &callback_url(state),
-            code,
-            pending.pkce_verifier.as_deref(),
-        )
-        .await?;
+    let jwt = match (answer, options.back_channel()) {
+        (Answer::Code(code), true) => {
+            provider
+                .redeem(
+                    &state.upstreams.http,
+                    &credentials,
+                    &callback_url(state),
+                    code,
+                    pending.pkce_verifier.as_deref(),
+                )
+                .await?
+        }
+        (Answer::IdToken(jwt), false) => jwt.to_owned(),
+        _ => {
+            return Err(UpstreamError::Invalid(
+                "the answer does not fit the connection's channel".into(),
+            ));
+        }
+    };
     let now = state.clock.now().unix_timestamp();
     match provider.verify(&jwt, &credentials.client_id, &pending.nonce, now) {
         // Signed with a key we have not seen: the provider may have rotated; read its keys

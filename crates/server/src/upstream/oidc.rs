@@ -42,6 +42,20 @@ struct Discovery {
     token_endpoint_auth_methods_supported: Vec<String>,
 }
 
+/// One login's values for the authorization request.
+pub struct Login<'a> {
+    /// Scopes to ask for.
+    pub scopes: &'a [String],
+    /// The sealed `state`.
+    pub state: String,
+    /// The nonce the ID token must carry.
+    pub nonce: String,
+    /// The PKCE verifier, when the provider takes S256 and the flow has a code.
+    pub pkce_verifier: Option<&'a str>,
+    /// The code flow (or the front channel's `id_token` by form post).
+    pub back_channel: bool,
+}
+
 /// Our client at a provider: the connection's `client_id` and (opened) secret.
 pub struct Credentials {
     /// The client id.
@@ -137,21 +151,31 @@ impl Provider {
         self.pkce
     }
 
-    /// The authorization URL of a back-channel login carrying `state` and `nonce` (and the
-    /// S256 challenge of `pkce_verifier`).
+    /// The authorization URL of a login: the code flow on the back channel (with the S256
+    /// challenge of its verifier), `id_token` by form post on the front channel.
     pub fn authorization_url(
         &self,
         credentials: &Credentials,
         redirect_uri: &str,
-        scopes: &[String],
-        state: String,
-        nonce: String,
-        pkce_verifier: Option<&str>,
+        login: Login<'_>,
     ) -> Result<String, UpstreamError> {
+        let Login {
+            scopes,
+            state,
+            nonce,
+            pkce_verifier,
+            back_channel,
+        } = login;
         let client = self.client(credentials, redirect_uri)?;
+        let flow = if back_channel {
+            AuthenticationFlow::<CoreResponseType>::AuthorizationCode
+        } else {
+            // `id_token` alone, posted back (OIDC Form Post Response Mode).
+            AuthenticationFlow::Implicit(false)
+        };
         let mut request = client
             .authorize_url(
-                AuthenticationFlow::<CoreResponseType>::AuthorizationCode,
+                flow,
                 move || CsrfToken::new(state),
                 move || Nonce::new(nonce),
             )
@@ -162,6 +186,9 @@ impl Provider {
                     .filter(|s| *s != "openid")
                     .map(|s| Scope::new(s.clone())),
             );
+        if !back_channel {
+            request = request.add_extra_param("response_mode", "form_post");
+        }
         if let Some(v) = pkce_verifier {
             let verifier = PkceCodeVerifier::new(v.to_owned());
             request =

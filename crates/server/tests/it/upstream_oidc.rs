@@ -586,3 +586,114 @@ async fn federated_logout_goes_on_to_the_provider() {
     );
     f.idp.stop().await;
 }
+
+/// The hidden fields of a form_post page.
+fn posted_fields(html: &str) -> Vec<(String, String)> {
+    html.split("<input type=\"hidden\" name=\"")
+        .skip(1)
+        .filter_map(|rest| {
+            let (name, rest) = rest.split_once('"')?;
+            let value = rest.split("value=\"").nth(1)?.split('"').next()?;
+            Some((
+                name.to_owned(),
+                value.replace("&#x2f;", "/").replace("&#x3d;", "="),
+            ))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn front_channel_providers_post_an_id_token_back() {
+    let f = federation().await;
+    // The provider's client may use the implicit grant; the connection says front channel.
+    let idp_mgmt = f.idp.mgmt().await;
+    let (_, clients) = idp_mgmt.get("/clients").await;
+    let upstream_client = clients
+        .as_array()
+        .and_then(|all| all.iter().find(|c| c["name"] == "gatehouse rp"))
+        .expect("the rp's client at the provider");
+    let (status, _) = idp_mgmt
+        .patch(
+            &format!(
+                "/clients/{}",
+                upstream_client["client_id"].as_str().expect("id")
+            ),
+            json!({"grant_types": ["authorization_code", "implicit"]}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let rp_mgmt = f.rp.mgmt().await;
+    let (_, list) = rp_mgmt.get("/connections?name=upstream").await;
+    let mut options = list[0]["options"].clone();
+    options["type"] = json!("front_channel");
+    let (status, body) = rp_mgmt
+        .patch(
+            &format!("/connections/{}", list[0]["id"].as_str().expect("id")),
+            json!({ "options": options }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    let browser = client();
+    let to_idp = browser
+        .get(authorize_url(&f))
+        .send()
+        .await
+        .expect("authorize");
+    let at_idp = location(&to_idp);
+    assert_eq!(param(&at_idp, "response_type").as_deref(), Some("id_token"));
+    assert_eq!(
+        param(&at_idp, "response_mode").as_deref(),
+        Some("form_post")
+    );
+    assert!(param(&at_idp, "code_challenge").is_none());
+    let page = browser.get(at_idp.as_str()).send().await.expect("idp page");
+    let html = page.text().await.expect("html");
+    let posted = browser
+        .post(f.idp.url("/u/login"))
+        .form(&[
+            ("tx", tx_of(&html).as_str()),
+            ("username", "ada@example.com"),
+            ("password", "Sup3r-secret!"),
+        ])
+        .send()
+        .await
+        .expect("idp login");
+    assert_eq!(posted.status(), 200);
+    let fields = posted_fields(&posted.text().await.expect("form_post page"));
+    assert!(fields.iter().any(|(k, _)| k == "id_token"), "{fields:?}");
+    let done = browser
+        .post(f.rp.url("/login/callback"))
+        .form(&fields)
+        .send()
+        .await
+        .expect("callback");
+    assert_eq!(done.status(), 303, "{:?}", done.text().await);
+    let tokens = exchange(&f, &param(&location(&done), "code").expect("code")).await;
+    let claims = jwt_claims(tokens["id_token"].as_str().expect("id token"));
+    assert!(
+        claims["sub"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("oidc|upstream|"))
+    );
+
+    // A code sent to a front-channel connection is refused (its answers are ID tokens).
+    let browser = client();
+    let to_idp = browser
+        .get(authorize_url(&f))
+        .send()
+        .await
+        .expect("authorize");
+    let state = param(&location(&to_idp), "state").expect("state");
+    let wrong = browser
+        .post(f.rp.url("/login/callback"))
+        .form(&[("code", "abc"), ("state", state.as_str())])
+        .send()
+        .await
+        .expect("callback");
+    assert_eq!(
+        param(&location(&wrong), "error").as_deref(),
+        Some("access_denied")
+    );
+    f.idp.stop().await;
+}
