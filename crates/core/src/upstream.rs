@@ -24,6 +24,20 @@ pub struct OidcOptions {
     /// Scopes (the name Auth0's docs use): space-separated, or a list as Google
     /// connections have them.
     pub scope: Option<serde_json::Value>,
+    /// Auth0's `set_user_root_attributes`: when the provider's claims update the user's root
+    /// profile (`on_each_login`, the default; `on_first_login`; `never_on_login`).
+    pub set_user_root_attributes: Option<String>,
+}
+
+/// When a provider's claims update the user's root profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RootSync {
+    /// At every login (Auth0's default).
+    EachLogin,
+    /// When the user is made.
+    FirstLogin,
+    /// Never: the claims stay on the identity's `profileData`.
+    Never,
 }
 
 impl OidcOptions {
@@ -48,6 +62,15 @@ impl OidcOptions {
             "{}/.well-known/openid-configuration",
             issuer.trim_end_matches('/')
         ))
+    }
+
+    /// When the provider's claims update the user's root profile.
+    pub fn root_sync(&self) -> RootSync {
+        match self.set_user_root_attributes.as_deref() {
+            Some("on_first_login") => RootSync::FirstLogin,
+            Some("never_on_login") => RootSync::Never,
+            _ => RootSync::EachLogin,
+        }
     }
 
     /// Whether the provider answers on the back channel (the code flow).
@@ -165,6 +188,24 @@ mod tests {
             ("google-oauth2", "1077")
         );
         assert!(google.is_social);
+    }
+
+    #[test]
+    fn root_sync_follows_auth0_names() {
+        for (value, want) in [
+            (serde_json::json!({}), RootSync::EachLogin),
+            (
+                serde_json::json!({"set_user_root_attributes": "on_first_login"}),
+                RootSync::FirstLogin,
+            ),
+            (
+                serde_json::json!({"set_user_root_attributes": "never_on_login"}),
+                RootSync::Never,
+            ),
+        ] {
+            let o = OidcOptions::of(&connection(value)).expect("options");
+            assert_eq!(o.root_sync(), want);
+        }
     }
 
     #[test]

@@ -38,12 +38,14 @@ impl Pool {
                 // migrations, which take longer on a loaded machine.
                 .busy_timeout(Duration::from_secs(15));
             // SQLite has one writer; writes take BEGIN IMMEDIATE, so a few connections suffice.
-            let pool = SqlitePoolOptions::new()
-                .max_connections(4)
-                .min_connections(1)
-                .connect_with(options)
-                .await
-                .map_err(bad_url)?;
+            let pool = crate::error::retry_busy(|| {
+                SqlitePoolOptions::new()
+                    .max_connections(4)
+                    .min_connections(1)
+                    .connect_with(options.clone())
+            })
+            .await
+            .map_err(bad_url)?;
             Ok(Pool::Sqlite(pool))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url).map_err(bad_url)?;

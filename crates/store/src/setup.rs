@@ -40,7 +40,9 @@ impl SetupStore for SqlStore {
         let fail = |e: sqlx::migrate::MigrateError| StoreError::Backend(Box::new(e));
         match &self.pool {
             Pool::Sqlite(p) => {
-                let mut tx = p.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+                let mut tx = crate::error::retry_busy(|| p.begin_with("BEGIN IMMEDIATE"))
+                    .await
+                    .map_err(db)?;
                 // `run_direct` is `run` without the `Acquire` bound that async-trait's Send
                 // check cannot prove for a transaction.
                 SQLITE_MIGRATIONS

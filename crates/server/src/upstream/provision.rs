@@ -1,11 +1,11 @@
 //! The user an upstream login stands for: found by its identity (`oidc|<connection>|<sub>`,
-//! `google-oauth2|<sub>`),
-//! its profile refreshed from the provider at each login (Auth0's default), or made on the
-//! first login.
+//! `google-oauth2|<sub>`), its profile refreshed from the provider at each login (Auth0's
+//! default; the connection's `set_user_root_attributes` may say only at the first, or
+//! never), or made on the first login.
 
 use gatehouse_core::connection::Connection;
 use gatehouse_core::store::StoreError;
-use gatehouse_core::upstream::UpstreamIdentity;
+use gatehouse_core::upstream::{OidcOptions, RootSync, UpstreamIdentity};
 use gatehouse_core::user::{Identity, User};
 use serde_json::{Map, Value};
 
@@ -22,6 +22,7 @@ pub async fn user_for(
     connection: &Connection,
     auth: &Authenticated,
 ) -> Result<User, OAuthError> {
+    let root_sync = OidcOptions::of(connection).map_or(RootSync::EachLogin, |o| o.root_sync());
     let upstream = UpstreamIdentity::of(&connection.strategy, &connection.name, &auth.subject);
     let identity_id = upstream.user_id.clone();
     let users = &state.stores.users;
@@ -29,7 +30,13 @@ pub async fn user_for(
         .user_by_identity(&connection.name, &identity_id)
         .await?
     {
-        sync(&mut user, connection, &identity_id, &auth.profile);
+        sync(
+            &mut user,
+            connection,
+            &identity_id,
+            &auth.profile,
+            root_sync == RootSync::EachLogin,
+        );
         user.updated_at = state.clock.now();
         users.update_user(&user).await?;
         return Ok(user);
@@ -42,13 +49,19 @@ pub async fn user_for(
         profile_data: Value::Object(auth.profile.clone()),
         password_hash: None,
     };
-    let email = text(&auth.profile, "email");
+    // With `never_on_login` the claims stay on the identity only.
+    let claims = if root_sync == RootSync::Never {
+        &Map::new()
+    } else {
+        &auth.profile
+    };
+    let email = text(claims, "email");
     let profile: Map<String, Value> = SYNCED
         .iter()
-        .filter_map(|k| auth.profile.get(*k).map(|v| ((*k).to_owned(), v.clone())))
+        .filter_map(|k| claims.get(*k).map(|v| ((*k).to_owned(), v.clone())))
         .collect();
     let mut user = User::new(identity, email, None, None, profile, state.clock.now());
-    user.email_verified = auth.profile.get("email_verified") == Some(&Value::Bool(true));
+    user.email_verified = claims.get("email_verified") == Some(&Value::Bool(true));
     match users.insert_user(&user).await {
         Ok(()) => Ok(user),
         // A concurrent first login made it: use that one.
@@ -64,8 +77,15 @@ fn text(profile: &Map<String, Value>, key: &str) -> Option<String> {
     profile.get(key).and_then(Value::as_str).map(str::to_owned)
 }
 
-/// The provider's view on the identity; on the root too when it is the primary identity.
-fn sync(user: &mut User, connection: &Connection, identity_id: &str, profile: &Map<String, Value>) {
+/// The provider's view on the identity; on the root too when it is the primary identity and
+/// `root` (the connection's `set_user_root_attributes`) allows it.
+fn sync(
+    user: &mut User,
+    connection: &Connection,
+    identity_id: &str,
+    profile: &Map<String, Value>,
+    root: bool,
+) {
     let primary = user
         .identities
         .first()
@@ -77,7 +97,7 @@ fn sync(user: &mut User, connection: &Connection, identity_id: &str, profile: &M
     {
         identity.profile_data = Value::Object(profile.clone());
     }
-    if !primary {
+    if !primary || !root {
         return;
     }
     for key in SYNCED {

@@ -697,3 +697,58 @@ async fn front_channel_providers_post_an_id_token_back() {
     );
     f.idp.stop().await;
 }
+
+#[tokio::test]
+async fn root_attributes_follow_the_provider_as_the_connection_says() {
+    let f = federation().await;
+    let (_, tokens) = logged_in(&f).await;
+    let sub = jwt_claims(tokens["id_token"].as_str().expect("id token"))["sub"]
+        .as_str()
+        .expect("sub")
+        .to_owned();
+    let idp_mgmt = f.idp.mgmt().await;
+    let (_, idp_users) = idp_mgmt.get("/users").await;
+    let idp_user = idp_users[0]["user_id"].as_str().expect("id").to_owned();
+    let rename = |name: &'static str| {
+        let idp_mgmt = &idp_mgmt;
+        let idp_user = idp_user.clone();
+        async move {
+            let (status, _) = idp_mgmt
+                .patch(
+                    &format!("/users/{}", enc(&idp_user)),
+                    json!({ "name": name }),
+                )
+                .await;
+            assert_eq!(status, 200);
+        }
+    };
+    let rp_user = || async {
+        let (_, u) =
+            f.rp.mgmt()
+                .await
+                .get(&format!("/users/{}", enc(&sub)))
+                .await;
+        u
+    };
+    // Auth0's default: each login refreshes the root profile.
+    rename("Ada King").await;
+    logged_in(&f).await;
+    assert_eq!(rp_user().await["name"], "Ada King");
+
+    // `on_first_login`: the root profile stays as the first login made it.
+    let rp_mgmt = f.rp.mgmt().await;
+    let (_, list) = rp_mgmt.get("/connections?name=upstream").await;
+    let mut options = list[0]["options"].clone();
+    options["set_user_root_attributes"] = json!("on_first_login");
+    let (status, body) = rp_mgmt
+        .patch(
+            &format!("/connections/{}", list[0]["id"].as_str().expect("id")),
+            json!({ "options": options }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    rename("Countess of Lovelace").await;
+    logged_in(&f).await;
+    assert_eq!(rp_user().await["name"], "Ada King");
+    f.idp.stop().await;
+}

@@ -67,6 +67,13 @@ pub fn validate_options(strategy: &Strategy, value: &Value) -> Result<(), MgmtEr
             if let Some(c) = o.get("client_id") {
                 v::string("options.client_id", c, 500)?;
             }
+            if let Some(s) = o.get("set_user_root_attributes") {
+                v::one_of(
+                    "options.set_user_root_attributes",
+                    s,
+                    &["on_each_login", "on_first_login", "never_on_login"],
+                )?;
+            }
         }
         _ => {}
     }
