@@ -126,26 +126,37 @@ pub async fn usable_connection(
         }))
 }
 
-/// The passwordless connections `client` offers on its login page, with link texts.
-pub async fn offered(
+/// The connections of `strategies` enabled for `client` (the first 20), for login links.
+async fn enabled_for(
     state: &AppState,
     client: &Client,
-) -> Result<Vec<(String, String)>, OAuthError> {
+    strategies: &[Strategy],
+) -> Result<Vec<Connection>, OAuthError> {
     let filter = ConnectionFilter {
-        strategies: vec!["email".into(), "sms".into()],
+        strategies: strategies.iter().map(|s| s.as_str().to_owned()).collect(),
         name: None,
     };
     let page = Page {
         offset: 0,
         limit: 20,
     };
-    Ok(state
+    let mut found = state
         .stores
         .connections
         .list_connections(&filter, page)
-        .await?
+        .await?;
+    found.retain(|c| c.enabled_clients.contains(&client.client_id));
+    Ok(found)
+}
+
+/// The passwordless connections `client` offers on its login page, with link texts.
+pub async fn offered(
+    state: &AppState,
+    client: &Client,
+) -> Result<Vec<(String, String)>, OAuthError> {
+    let found = enabled_for(state, client, &[Strategy::Email, Strategy::Sms]).await?;
+    Ok(found
         .into_iter()
-        .filter(|c| c.enabled_clients.contains(&client.client_id))
         .map(|c| {
             let label = if c.strategy == Strategy::Email {
                 "Log in with a code sent by email"
@@ -162,24 +173,9 @@ pub async fn upstream_offered(
     state: &AppState,
     client: &Client,
 ) -> Result<Vec<(String, String)>, OAuthError> {
-    let filter = ConnectionFilter {
-        strategies: [Strategy::Oidc, Strategy::Google]
-            .iter()
-            .map(|s| s.as_str().to_owned())
-            .collect(),
-        name: None,
-    };
-    let page = Page {
-        offset: 0,
-        limit: 20,
-    };
-    Ok(state
-        .stores
-        .connections
-        .list_connections(&filter, page)
-        .await?
+    let found = enabled_for(state, client, &[Strategy::Oidc, Strategy::Google]).await?;
+    Ok(found
         .into_iter()
-        .filter(|c| c.enabled_clients.contains(&client.client_id))
         .map(|c| {
             // Auth0's `display_name`, when the connection has one.
             let shown = c

@@ -166,6 +166,18 @@ async fn exchange(f: &Federation, code: &str) -> Value {
     r.json().await.expect("json")
 }
 
+/// A new browser sent to the provider: the browser and the `state` it carries.
+async fn started(f: &Federation) -> (reqwest::Client, String) {
+    let browser = client();
+    let to_idp = browser
+        .get(authorize_url(f))
+        .send()
+        .await
+        .expect("authorize");
+    let state = param(&location(&to_idp), "state").expect("state");
+    (browser, state)
+}
+
 /// A whole login through the provider in a new browser: the browser and the tokens the
 /// application got.
 async fn logged_in(f: &Federation) -> (reqwest::Client, Value) {
@@ -276,13 +288,7 @@ async fn provider_refusals_reach_the_application_and_make_no_user() {
     assert_eq!(param(&at_app, "state").as_deref(), Some("app-state"));
 
     // The provider's own refusal reaches the application with its state.
-    let browser = client();
-    let to_idp = browser
-        .get(authorize_url(&f))
-        .send()
-        .await
-        .expect("authorize");
-    let state = param(&location(&to_idp), "state").expect("state");
+    let (browser, state) = started(&f).await;
     let denied = browser
         .get(f.rp.url(&format!(
             "/login/callback?error=access_denied&error_description=no&state={}",
@@ -297,13 +303,7 @@ async fn provider_refusals_reach_the_application_and_make_no_user() {
     assert_eq!(param(&at_app, "state").as_deref(), Some("app-state"));
 
     // A code that is not the provider's fails the exchange: an error, no user.
-    let browser = client();
-    let to_idp = browser
-        .get(authorize_url(&f))
-        .send()
-        .await
-        .expect("authorize");
-    let state = param(&location(&to_idp), "state").expect("state");
+    let (browser, state) = started(&f).await;
     let bad = browser
         .get(f.rp.url(&format!(
             "/login/callback?code=not-a-code&state={}",
@@ -678,13 +678,7 @@ async fn front_channel_providers_post_an_id_token_back() {
     );
 
     // A code sent to a front-channel connection is refused (its answers are ID tokens).
-    let browser = client();
-    let to_idp = browser
-        .get(authorize_url(&f))
-        .send()
-        .await
-        .expect("authorize");
-    let state = param(&location(&to_idp), "state").expect("state");
+    let (browser, state) = started(&f).await;
     let wrong = browser
         .post(f.rp.url("/login/callback"))
         .form(&[("code", "abc"), ("state", state.as_str())])
