@@ -9,6 +9,7 @@ use std::sync::Arc;
 use axum::response::Response;
 use gatehouse_core::authorize_request::{AuthorizeError, AuthorizeParams, AuthorizeRequest};
 use gatehouse_core::client::Client;
+use gatehouse_core::connection::Connection;
 use serde::Deserialize;
 
 use super::response::error_to_client;
@@ -43,8 +44,14 @@ pub struct AuthorizeQuery {
 
 /// An authorization request after its checks.
 pub enum Checked {
-    /// Good: the client, the transaction, and `max_age`.
-    Valid(Arc<Client>, Box<Transaction>, Option<i64>),
+    /// Good: the client, the transaction, `max_age`, and the connection it names (read
+    /// once here, so `/authorize` need not read it again).
+    Valid(
+        Arc<Client>,
+        Box<Transaction>,
+        Option<i64>,
+        Option<Connection>,
+    ),
     /// Refused: an error page, or an error sent back to the client.
     Refused(Response),
 }
@@ -143,5 +150,10 @@ pub async fn check_request(state: &AppState, q: &AuthorizeQuery) -> Result<Check
     tx.scope = request.scope;
     tx.code_challenge = request.code_challenge;
     tx.connection = request.connection;
-    Ok(Checked::Valid(client, Box::new(tx), request.max_age))
+    Ok(Checked::Valid(
+        client,
+        Box::new(tx),
+        request.max_age,
+        connection,
+    ))
 }

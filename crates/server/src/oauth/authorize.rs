@@ -36,8 +36,8 @@ pub async fn authorize(
             "The authorization request is malformed.",
         ));
     };
-    let (client, tx, max_age) = match check_request(&state, &q).await? {
-        Checked::Valid(client, tx, max_age) => (client, tx, max_age),
+    let (client, tx, max_age, connection) = match check_request(&state, &q).await? {
+        Checked::Valid(client, tx, max_age, connection) => (client, tx, max_age, connection),
         Checked::Refused(r) => return Ok(r),
     };
     let prompt = q.prompt.as_deref().unwrap_or_default();
@@ -63,15 +63,7 @@ pub async fn authorize(
         other => other,
     };
     // A login through an upstream provider goes there instead of to our pages.
-    let upstream = match tx.connection.as_deref() {
-        Some(name) => state
-            .stores
-            .connections
-            .connection_by_name(&name.into())
-            .await?
-            .filter(crate::upstream::is_upstream),
-        None => None,
-    };
+    let upstream = connection.filter(crate::upstream::is_upstream);
     match (session, prompt) {
         (Some(s), p) if p != "login" => {
             if crate::user_access::is_blocked(&state, &s.user_id).await? {
@@ -90,10 +82,9 @@ pub async fn authorize(
             "login_required",
             "Login required",
         )),
-        (_, _) if upstream.is_some() => match &upstream {
-            Some(connection) => crate::upstream::start(&state, &tx, connection).await,
-            None => Err(OAuthError::Internal(anyhow::anyhow!("no upstream"))),
-        },
+        _ if let Some(connection) = &upstream => {
+            crate::upstream::start(&state, &tx, connection).await
+        }
         _ if q.screen_hint.as_deref() == Some("signup") => {
             let hint = q.login_hint.as_deref().unwrap_or_default();
             let mut r = crate::authn::login_page::signup_page(

@@ -6,7 +6,6 @@ use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
-use gatehouse_core::id::ConnectionName;
 use gatehouse_core::log_type::LogType;
 use serde::Deserialize;
 
@@ -120,11 +119,10 @@ async fn answer(
             .unwrap_or_else(|| "The identity provider refused the login".into());
         return refuse(&mut event, code, &description);
     }
-    let name = ConnectionName::from(pending.connection.as_str());
     let connection = state
         .stores
         .connections
-        .connection_by_name(&name)
+        .connection_by_name(&pending.connection)
         .await?
         .filter(|c| is_upstream(c) && c.enabled_clients.contains(&client.client_id));
     let Some(connection) = connection else {

@@ -170,7 +170,7 @@ pub async fn verify(
     let query: AuthorizeQuery = serde_json::from_value(otp.auth_params.clone())
         .map_err(|e| OAuthError::Internal(e.into()))?;
     let tx = match check_request(&state, &query).await? {
-        Checked::Valid(_, tx, _) => tx,
+        Checked::Valid(_, tx, _, _) => tx,
         Checked::Refused(page) => return Ok(page),
     };
     let found = otp::user_for(&state, &connection, &recipient).await?;

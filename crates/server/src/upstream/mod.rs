@@ -82,7 +82,7 @@ pub struct Pending {
     /// The application's login transaction.
     pub tx: Transaction,
     /// The connection logged in through.
-    pub connection: String,
+    pub connection: ConnectionName,
     nonce: String,
     pkce_verifier: Option<String>,
     /// SHA-256 of the binding cookie's value.
@@ -190,7 +190,7 @@ pub async fn start(
         let pkce_verifier = (provider.pkce() && options.back_channel()).then(|| random_secret(48));
         let pending = Pending {
             tx: tx.clone(),
-            connection: connection.name.to_string(),
+            connection: connection.name.clone(),
             nonce: nonce.clone(),
             pkce_verifier: pkce_verifier.clone(),
             binding: state.hasher.hash(&binding),
