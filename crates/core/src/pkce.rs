@@ -14,12 +14,17 @@ pub fn well_formed(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
+/// The S256 challenge of `verifier`.
+pub fn challenge(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
 /// Whether `verifier` hashes to `challenge` under S256, compared in constant time.
 pub fn verify(verifier: &str, challenge: &str) -> bool {
     if !well_formed(verifier) {
         return false;
     }
-    let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    let computed = self::challenge(verifier);
     computed.as_bytes().ct_eq(challenge.as_bytes()).into()
 }
 
@@ -33,6 +38,7 @@ mod tests {
         let verifier = "dBjftJeZ4CVP-mJ92K1qmvb8sFUU6gePFRvhsnSV-tc";
         let challenge = "HuFUiV4M3K3RApxZm79GGwZY8j5ZSXmXe-PWe0Q9c4U";
         assert!(verify(verifier, challenge));
+        assert_eq!(super::challenge(verifier), challenge);
         assert!(!verify(
             "dBjftJeZ4CVP-mJ92K1qmvb8sFUU6gePFRvhsnSV-tC",
             challenge

@@ -69,9 +69,13 @@ impl Strategy {
         matches!(self, Strategy::Database)
     }
 
-    /// Whether logins go to an upstream OpenID Connect provider (`oidc`, `google-oauth2`).
+    /// Whether logins go to an upstream identity provider (`oidc`, `google-oauth2`,
+    /// `github`, `oauth2`).
     pub fn is_federated(&self) -> bool {
-        matches!(self, Strategy::Oidc | Strategy::Google)
+        matches!(
+            self,
+            Strategy::Oidc | Strategy::Google | Strategy::GitHub | Strategy::OAuth2
+        )
     }
 }
 

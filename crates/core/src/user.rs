@@ -17,6 +17,9 @@ pub struct Identity {
     pub profile_data: serde_json::Value,
     /// Argon2id PHC string, for database connections.
     pub password_hash: Option<String>,
+    /// The identity provider's tokens (access, refresh, expiry), sealed by the server:
+    /// opaque here, shown only to callers allowed to read them.
+    pub idp_tokens: Option<String>,
 }
 
 impl Identity {
@@ -163,6 +166,7 @@ mod tests {
             is_social: false,
             profile_data: profile,
             password_hash: Some(format!("hash-{id}")),
+            idp_tokens: None,
         }
     }
 

@@ -1,11 +1,14 @@
 //! Secrets kept sealed under the master key (AES-256-GCM), each bound to where it is stored
 //! by the associated data: the email provider's SMTP credentials and the secrets in a
-//! connection's options (`twilio_token`, the SMS gateway secret). The Management API seals
-//! them and never shows them again; only mail and SMS delivery open them.
+//! connection's options (`twilio_token`, the SMS gateway secret, an upstream's
+//! `client_secret`), and the tokens an upstream identity provider gave for an identity. The
+//! Management API seals them and never shows them again (IdP tokens only to callers with
+//! `read:user_idp_tokens`); otherwise only delivery and upstream logins open them.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gatehouse_core::tenant::EmailProvider;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::crypto::Sealer;
@@ -58,6 +61,48 @@ pub fn open_connection_secret(
     String::from_utf8(plain).ok()
 }
 
+/// The tokens an identity provider gave at a login, as Auth0 shows them on the identity.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdpTokens {
+    /// The provider's access token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<String>,
+    /// The provider's refresh token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// The access token's lifetime in seconds, as the provider said it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<i64>,
+}
+
+/// The sealing context of an identity's provider tokens.
+fn idp_context(connection: &str, identity: &str) -> String {
+    format!("idp_tokens:{connection}:{identity}")
+}
+
+/// Seals `tokens` for the identity `identity` of `connection`.
+pub fn seal_idp_tokens(
+    sealer: &Sealer,
+    connection: &str,
+    identity: &str,
+    tokens: &IdpTokens,
+) -> String {
+    let json = serde_json::to_vec(tokens).unwrap_or_default();
+    URL_SAFE_NO_PAD.encode(sealer.seal(&idp_context(connection, identity), &json))
+}
+
+/// Opens what `seal_idp_tokens` sealed for this identity; `None` for anything else.
+pub fn open_idp_tokens(
+    sealer: &Sealer,
+    connection: &str,
+    identity: &str,
+    sealed: &str,
+) -> Option<IdpTokens> {
+    let raw = URL_SAFE_NO_PAD.decode(sealed).ok()?;
+    let json = sealer.open(&idp_context(connection, identity), &raw).ok()?;
+    serde_json::from_slice(&json).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,5 +142,22 @@ mod tests {
             open_email_credentials(&sealer, &provider).expect("opens"),
             creds
         );
+    }
+
+    #[test]
+    fn idp_tokens_open_only_for_their_identity() {
+        let sealer = Sealer::new(&MasterKey::generate());
+        let tokens = IdpTokens {
+            access_token: Some("at".into()),
+            refresh_token: Some("rt".into()),
+            expires_in: Some(3600),
+        };
+        let sealed = seal_idp_tokens(&sealer, "github", "42", &tokens);
+        assert_eq!(
+            open_idp_tokens(&sealer, "github", "42", &sealed),
+            Some(tokens)
+        );
+        assert_eq!(open_idp_tokens(&sealer, "github", "43", &sealed), None);
+        assert_eq!(open_idp_tokens(&sealer, "up", "42", &sealed), None);
     }
 }

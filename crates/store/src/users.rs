@@ -21,8 +21,8 @@ const INSERT_USER: &str = "INSERT INTO users (user_id, email, email_verified, us
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
 
 const INSERT_IDENTITY: &str = "INSERT INTO identities (connection, provider_user_id, owner_id, position, \
-    provider, is_social, profile_data, password_hash, created_at, login_email, login_username, login_phone) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+    provider, is_social, profile_data, password_hash, created_at, login_email, login_username, login_phone, \
+    idp_tokens) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
 
 const USER_COLUMNS: &str = "SELECT u.user_id, u.email, u.email_verified, u.username, u.phone_number, \
     u.phone_verified, u.profile, u.user_metadata, u.app_metadata, u.blocked, u.logins_count, u.last_login, \
@@ -63,7 +63,7 @@ const SELECT_USER: &str = "SELECT user_id, email, email_verified, username, phon
     FROM users WHERE user_id = $1";
 
 const SELECT_IDENTITIES: &str = "SELECT connection, provider_user_id, provider, is_social, profile_data, \
-    password_hash FROM identities WHERE owner_id = $1 ORDER BY position";
+    password_hash, idp_tokens FROM identities WHERE owner_id = $1 ORDER BY position";
 
 #[derive(sqlx::FromRow)]
 struct UserRow {
@@ -92,6 +92,7 @@ struct OwnedIdentityRow {
     is_social: bool,
     profile_data: Json<Value>,
     password_hash: Option<String>,
+    idp_tokens: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -102,6 +103,7 @@ struct IdentityRow {
     is_social: bool,
     profile_data: Json<Value>,
     password_hash: Option<String>,
+    idp_tokens: Option<String>,
 }
 
 impl From<IdentityRow> for Identity {
@@ -113,6 +115,7 @@ impl From<IdentityRow> for Identity {
             is_social: r.is_social,
             profile_data: r.profile_data.0,
             password_hash: r.password_hash,
+            idp_tokens: r.idp_tokens,
         }
     }
 }
@@ -180,6 +183,7 @@ impl UserStore for SqlStore {
                     .bind(email)
                     .bind(username)
                     .bind(phone)
+                    .bind(&identity.idp_tokens)
                     .execute(&mut *tx)
                     .await
                     .map_err(db)?;
@@ -268,7 +272,7 @@ impl UserStore for SqlStore {
                 let [email, username, phone] = login_keys(user, position, identity);
                 sqlx::query(
                     "UPDATE identities SET profile_data = $3, password_hash = $4, login_email = $5, \
-                     login_username = $6, login_phone = $7 \
+                     login_username = $6, login_phone = $7, idp_tokens = $9 \
                      WHERE connection = $1 AND provider_user_id = $2 AND owner_id = $8",
                 )
                 .bind(identity.connection.as_str())
@@ -279,6 +283,7 @@ impl UserStore for SqlStore {
                 .bind(username)
                 .bind(phone)
                 .bind(user.user_id.as_str())
+                .bind(&identity.idp_tokens)
                 .execute(&mut *tx)
                 .await
                 .map_err(db)?;
@@ -614,8 +619,8 @@ impl SqlStore {
         }
         let placeholders: Vec<String> = (1..=rows.len()).map(|i| format!("${i}")).collect();
         let sql = AssertSqlSafe(format!(
-            "SELECT owner_id, connection, provider_user_id, provider, is_social, profile_data, password_hash \
-             FROM identities WHERE owner_id IN ({}) ORDER BY owner_id, position",
+            "SELECT owner_id, connection, provider_user_id, provider, is_social, profile_data, password_hash, \
+             idp_tokens FROM identities WHERE owner_id IN ({}) ORDER BY owner_id, position",
             placeholders.join(", ")
         ));
         let ids: Vec<String> = rows.iter().map(|r| r.user_id.clone()).collect();
@@ -636,6 +641,7 @@ impl SqlStore {
                 is_social: r.is_social,
                 profile_data: r.profile_data,
                 password_hash: r.password_hash,
+                idp_tokens: r.idp_tokens,
             });
         }
         Ok(rows

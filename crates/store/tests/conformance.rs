@@ -136,6 +136,7 @@ fn database_user(email: &str) -> User {
         is_social: false,
         profile_data: json!({}),
         password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
+        idp_tokens: None,
     };
     User {
         user_id: User::id_for(&identity),

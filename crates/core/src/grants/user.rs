@@ -465,6 +465,7 @@ mod tests {
             is_social: false,
             profile_data: json!({}),
             password_hash: None,
+            idp_tokens: None,
         };
         let user = User::new(
             identity,

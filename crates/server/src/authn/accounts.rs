@@ -279,6 +279,7 @@ pub async fn create_user(
         is_social: false,
         profile_data: json!({}),
         password_hash: Some(hash),
+        idp_tokens: None,
     };
     let mut user = User::new(identity, Some(email), username, None, profile, now);
     user.user_metadata = user_metadata;

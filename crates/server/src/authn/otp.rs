@@ -375,6 +375,7 @@ pub async fn user_for(
         is_social: false,
         profile_data: json!({}),
         password_hash: None,
+        idp_tokens: None,
     };
     let (email, phone) = if connection.strategy == Strategy::Email {
         (Some(recipient.to_owned()), None)

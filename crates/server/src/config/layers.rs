@@ -34,6 +34,8 @@ pub(super) const SETTINGS: &[(&str, Option<&str>)] = &[
         "google_discovery_url",
         Some("https://accounts.google.com/.well-known/openid-configuration"),
     ),
+    ("github_url", Some("https://github.com")),
+    ("github_api_url", Some("https://api.github.com")),
 ];
 
 /// Where a value came from, for error messages.

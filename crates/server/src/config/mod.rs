@@ -68,6 +68,10 @@ pub struct Config {
     /// Google's OpenID Connect discovery document (`google-oauth2` connections); a test or a
     /// proxy may stand in for it.
     pub google_discovery_url: String,
+    /// GitHub's web base URL (`/login/oauth/authorize`, `/login/oauth/access_token`).
+    pub github_url: String,
+    /// GitHub's API base URL (`/user`, `/user/emails`).
+    pub github_api_url: String,
 }
 
 /// A setting that could not be used.
@@ -127,6 +131,8 @@ impl Config {
             l.parse_opt("metrics_listen", |v| values::address(v, "127.0.0.1:9464"))?;
         let outbox_retry = l.parse("outbox_retry", values::outbox_retry)?;
         let google_discovery_url = l.parse("google_discovery_url", values::http_base_url)?;
+        let github_url = l.parse("github_url", values::http_base_url)?;
+        let github_api_url = l.parse("github_api_url", values::http_base_url)?;
         Ok(Config {
             listen,
             issuer,
@@ -147,6 +153,8 @@ impl Config {
             metrics_listen,
             outbox_retry,
             google_discovery_url,
+            github_url,
+            github_api_url,
         })
     }
 }

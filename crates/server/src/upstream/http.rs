@@ -63,6 +63,8 @@ impl UpstreamHttp {
     pub fn new() -> Self {
         let inner = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            // GitHub's API refuses requests without one.
+            .user_agent(concat!("gatehouse/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(10))
             .build()
@@ -83,11 +85,24 @@ impl UpstreamHttp {
 
     /// GETs a JSON document.
     pub async fn get_json<T: DeserializeOwned>(&self, url: &str) -> Result<T, UpstreamError> {
+        self.get_json_as(url, None).await
+    }
+
+    /// GETs a JSON document with an access token (RFC 6750 bearer).
+    pub async fn get_json_as<T: DeserializeOwned>(
+        &self,
+        url: &str,
+        bearer: Option<&str>,
+    ) -> Result<T, UpstreamError> {
         self.check_url(url)?;
-        let response = self
+        let mut request = self
             .inner
             .get(url)
-            .header(reqwest::header::ACCEPT, "application/json")
+            .header(reqwest::header::ACCEPT, "application/json");
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        let response = request
             .send()
             .await
             .map_err(|e| UpstreamError::Unreachable(e.without_url().to_string()))?;

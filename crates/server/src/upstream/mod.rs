@@ -1,11 +1,14 @@
-//! Logins through upstream identity providers (`oidc` and `google-oauth2` connections), as
-//! a service below `oauth`: `start` sends the browser to the provider with a sealed `state`
-//! bound to this browser by a cookie; `Pending::open` and `authenticate` check the answer
-//! that `oauth::login_callback` receives, and `provision` makes or refreshes the user.
+//! Logins through upstream identity providers (`oidc`, `google-oauth2`, `github` and
+//! `oauth2` connections), as a service below `oauth`: `start` sends the browser to the
+//! provider with a sealed `state` bound to this browser by a cookie; `Pending::open` and
+//! `authenticate` check the answer that `oauth::login_callback` receives, and `provision`
+//! makes or refreshes the user.
 
 pub mod http;
 pub mod id_token;
+pub mod oauth2;
 pub mod oidc;
+pub mod provider;
 pub mod provision;
 
 use std::collections::HashMap;
@@ -19,13 +22,13 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gatehouse_core::connection::Connection;
 use gatehouse_core::id::ConnectionName;
 use gatehouse_core::strategy::Strategy;
-use gatehouse_core::upstream::OidcOptions;
+use gatehouse_core::upstream::UpstreamOptions;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
 use self::http::{UpstreamError, UpstreamHttp};
 use self::id_token::Refusal;
-use self::oidc::{Credentials, Provider};
+use self::provider::{Authenticated, Credentials, Login, Provider, TokenSet};
 use crate::AppState;
 use crate::authn::cookies::{SameSite, cookie, cookie_header};
 use crate::authn::response::error_to_client;
@@ -49,23 +52,38 @@ pub struct Upstreams {
 }
 
 impl Upstreams {
-    /// The provider behind `discovery_url`, read at most every ten minutes (or again when
-    /// `fresh` asks, after an ID token named a key it did not know).
-    async fn provider(
+    /// The OpenID Connect provider behind `discovery_url` (or the connection's own
+    /// endpoints), read at most every ten minutes (or again when `fresh` asks, after an ID
+    /// token named a key it did not know).
+    async fn oidc(
         &self,
-        discovery_url: &str,
+        discovery_url: Option<&str>,
+        options: &UpstreamOptions,
         fresh: bool,
     ) -> Result<Arc<Provider>, UpstreamError> {
+        // Everything the provider is read from, so a changed connection is read anew.
+        let key = [
+            discovery_url,
+            options.issuer.as_deref(),
+            options.authorization_endpoint.as_deref(),
+            options.token_endpoint.as_deref(),
+            options.jwks_uri.as_deref(),
+            options.userinfo_endpoint.as_deref(),
+            options.token_endpoint_auth_method.as_deref(),
+        ]
+        .map(|v| v.unwrap_or_default())
+        .join("\n");
         if !fresh
             && let Ok(cache) = self.providers.lock()
-            && let Some((at, p)) = cache.get(discovery_url)
+            && let Some((at, p)) = cache.get(&key)
             && at.elapsed() < PROVIDER_TTL
         {
             return Ok(p.clone());
         }
-        let p = Arc::new(Provider::discover(&self.http, discovery_url).await?);
+        let p = Arc::new(oidc::provider(&self.http, discovery_url, options).await?);
         if let Ok(mut cache) = self.providers.lock() {
-            cache.insert(discovery_url.to_owned(), (Instant::now(), p.clone()));
+            cache.retain(|_, (at, _)| at.elapsed() < PROVIDER_TTL);
+            cache.insert(key, (Instant::now(), p.clone()));
         }
         Ok(p)
     }
@@ -107,18 +125,13 @@ impl Pending {
     }
 }
 
-/// The connection's options, client credentials (the secret opened) and discovery URL.
+/// The connection's options and client credentials (the secret opened).
 fn settings(
     state: &AppState,
     connection: &Connection,
-) -> Result<(OidcOptions, Credentials, String), UpstreamError> {
-    let options = OidcOptions::of(connection)
-        .ok_or_else(|| UpstreamError::Misconfigured("not an OpenID Connect connection".into()))?;
-    let discovery = match connection.strategy {
-        Strategy::Google => Some(state.config.google_discovery_url.clone()),
-        _ => options.discovery_url(),
-    }
-    .ok_or_else(|| UpstreamError::Misconfigured("no discovery_url or issuer".into()))?;
+) -> Result<(UpstreamOptions, Credentials), UpstreamError> {
+    let options = UpstreamOptions::of(connection)
+        .ok_or_else(|| UpstreamError::Misconfigured("not an upstream connection".into()))?;
     let client_id = options
         .client_id
         .clone()
@@ -136,7 +149,37 @@ fn settings(
             )
         });
     let credentials = Credentials { client_id, secret };
-    Ok((options, credentials, discovery))
+    Ok((options, credentials))
+}
+
+/// The provider behind `connection` (`fresh`: its keys read again).
+async fn provider(
+    state: &AppState,
+    connection: &Connection,
+    options: &UpstreamOptions,
+    fresh: bool,
+) -> Result<Arc<Provider>, UpstreamError> {
+    let upstreams = &state.upstreams;
+    match connection.strategy {
+        Strategy::GitHub => Ok(Arc::new(oauth2::github(
+            &state.config.github_url,
+            &state.config.github_api_url,
+        ))),
+        Strategy::OAuth2 => Ok(Arc::new(oauth2::custom(&upstreams.http, options)?)),
+        // Google is Google's discovery document, whatever the options say.
+        Strategy::Google => {
+            let google = UpstreamOptions {
+                strategy: options.strategy.clone(),
+                ..UpstreamOptions::default()
+            };
+            let url = state.config.google_discovery_url.as_str();
+            upstreams.oidc(Some(url), &google, fresh).await
+        }
+        _ => {
+            let url = options.discovery_url();
+            upstreams.oidc(url.as_deref(), options, fresh).await
+        }
+    }
 }
 
 /// Where `/v2/logout?federated` sends the browser once our session has ended: the
@@ -157,8 +200,8 @@ pub async fn end_session_url(
     if !is_upstream(&c) {
         return None;
     }
-    let (_, credentials, discovery) = settings(state, &c).ok()?;
-    let provider = state.upstreams.provider(&discovery, false).await.ok()?;
+    let (options, credentials) = settings(state, &c).ok()?;
+    let provider = provider(state, &c, &options, false).await.ok()?;
     let mut url = url::Url::parse(provider.end_session_endpoint.as_deref()?).ok()?;
     url.query_pairs_mut()
         .append_pair("client_id", &credentials.client_id);
@@ -182,12 +225,12 @@ pub async fn start(
     connection: &Connection,
 ) -> Result<Response, OAuthError> {
     let started = async {
-        let (options, credentials, discovery) = settings(state, connection)?;
-        let provider = state.upstreams.provider(&discovery, false).await?;
+        let (options, credentials) = settings(state, connection)?;
+        let provider = provider(state, connection, &options, false).await?;
         let binding = random_secret(32);
         let nonce = random_secret(24);
         // The front channel has no code to bind a verifier to.
-        let pkce_verifier = (provider.pkce() && options.back_channel()).then(|| random_secret(48));
+        let pkce_verifier = (provider.pkce && options.back_channel()).then(|| random_secret(48));
         let pending = Pending {
             tx: tx.clone(),
             connection: connection.name.clone(),
@@ -198,17 +241,18 @@ pub async fn start(
         let sealed = pending
             .seal(state)
             .map_err(|e| UpstreamError::Invalid(e.to_string()))?;
-        let url = provider.authorization_url(
-            &credentials,
-            &callback_url(state),
-            oidc::Login {
-                scopes: &options.scopes(),
-                state: sealed,
-                nonce,
-                pkce_verifier: pkce_verifier.as_deref(),
-                back_channel: options.back_channel(),
-            },
-        )?;
+        let login = Login {
+            scopes: &options.scopes(),
+            state: sealed,
+            nonce,
+            pkce_verifier: pkce_verifier.as_deref(),
+            back_channel: options.back_channel(),
+        };
+        let url = if provider.is_oidc() {
+            oidc::authorization_url(&provider, &credentials, &callback_url(state), login)?
+        } else {
+            oauth2::authorization_url(&provider, &credentials, &callback_url(state), login)?
+        };
         Ok::<_, UpstreamError>((url, binding))
     }
     .await;
@@ -245,23 +289,26 @@ pub enum Answer<'a> {
 }
 
 /// Checks the provider's answer: redeems its code (back channel) or takes its ID token
-/// (front channel), whichever the connection is set to, and checks the ID token.
+/// (front channel), whichever the connection is set to; then the ID token (OpenID Connect,
+/// completed from userinfo) or the profile read with the access token (OAuth 2.0).
 pub async fn authenticate(
     state: &AppState,
     connection: &Connection,
     pending: &Pending,
     iss: Option<&str>,
     answer: Answer<'_>,
-) -> Result<oidc::Authenticated, UpstreamError> {
-    let (options, credentials, discovery) = settings(state, connection)?;
-    let provider = state.upstreams.provider(&discovery, false).await?;
+) -> Result<Authenticated, UpstreamError> {
+    let (options, credentials) = settings(state, connection)?;
+    let provider = provider(state, connection, &options, false).await?;
     // RFC 9207: an answer that names another issuer came from a mix-up.
-    if iss.is_some_and(|i| i != provider.issuer) {
+    if let (Some(iss), Some(issuer)) = (iss, provider.issuer.as_deref())
+        && iss != issuer
+    {
         return Err(UpstreamError::Invalid(
             "the answer names another identity provider".into(),
         ));
     }
-    let jwt = match (answer, options.back_channel()) {
+    let tokens = match (answer, options.back_channel()) {
         (Answer::Code(code), true) => {
             provider
                 .redeem(
@@ -273,21 +320,59 @@ pub async fn authenticate(
                 )
                 .await?
         }
-        (Answer::IdToken(jwt), false) => jwt.to_owned(),
+        (Answer::IdToken(jwt), false) => TokenSet {
+            id_token: Some(jwt.to_owned()),
+            ..TokenSet::default()
+        },
         _ => {
             return Err(UpstreamError::Invalid(
                 "the answer does not fit the connection's channel".into(),
             ));
         }
     };
-    let now = state.clock.now().unix_timestamp();
-    match provider.verify(&jwt, &credentials.client_id, &pending.nonce, now) {
-        // Signed with a key we have not seen: the provider may have rotated; read its keys
-        // again, once.
-        Err(Refusal::UnknownKey) => {
-            let fresh = state.upstreams.provider(&discovery, true).await?;
-            Ok(fresh.verify(&jwt, &credentials.client_id, &pending.nonce, now)?)
-        }
-        other => Ok(other?),
+    let http = &state.upstreams.http;
+    if !provider.is_oidc() {
+        let access_token = tokens.access_token.as_deref().ok_or_else(|| {
+            UpstreamError::Invalid("no access token in the token response".into())
+        })?;
+        let (subject, profile) = oauth2::profile(http, &provider, &options, access_token).await?;
+        return Ok(Authenticated {
+            subject,
+            profile,
+            tokens,
+        });
     }
+    let jwt = tokens
+        .id_token
+        .as_deref()
+        .ok_or_else(|| UpstreamError::Invalid("no ID token in the token response".into()))?;
+    let now = state.clock.now().unix_timestamp();
+    let (subject, mut profile) =
+        match oidc::verify(&provider, jwt, &credentials.client_id, &pending.nonce, now) {
+            // Signed with a key we have not seen: the provider may have rotated; read its
+            // keys again, once.
+            Err(Refusal::UnknownKey) => {
+                let fresh = self::provider(state, connection, &options, true).await?;
+                oidc::verify(&fresh, jwt, &credentials.client_id, &pending.nonce, now)?
+            }
+            other => other?,
+        };
+    if let (Some(url), Some(access_token)) = (&provider.userinfo_endpoint, &tokens.access_token) {
+        let userinfo: serde_json::Map<String, serde_json::Value> =
+            http.get_json_as(url, Some(access_token)).await?;
+        // OIDC Core s5.3.2: userinfo about someone else must not be used.
+        if userinfo.get("sub").and_then(|s| s.as_str()) != Some(subject.as_str()) {
+            return Err(UpstreamError::Invalid(
+                "userinfo describes another subject".into(),
+            ));
+        }
+        for (k, v) in oidc::profile_of(&userinfo) {
+            profile.entry(k).or_insert(v);
+        }
+    }
+    Ok(Authenticated {
+        subject,
+        profile,
+        tokens,
+    })
 }

@@ -1,17 +1,19 @@
 //! The user an upstream login stands for: found by its identity (`oidc|<connection>|<sub>`,
-//! `google-oauth2|<sub>`), its profile refreshed from the provider at each login (Auth0's
-//! default; the connection's `set_user_root_attributes` may say only at the first, or
-//! never), or made on the first login.
+//! `google-oauth2|<sub>`, `github|<id>`, `oauth2|<connection>|<id>`), its profile refreshed
+//! from the provider at each login (Auth0's default; the connection's
+//! `set_user_root_attributes` may say only at the first, or never), or made on the first
+//! login. The provider's tokens are kept sealed on the identity.
 
 use gatehouse_core::connection::Connection;
 use gatehouse_core::store::StoreError;
-use gatehouse_core::upstream::{OidcOptions, RootSync, UpstreamIdentity};
+use gatehouse_core::upstream::{RootSync, UpstreamIdentity, UpstreamOptions};
 use gatehouse_core::user::{Identity, User};
 use serde_json::{Map, Value};
 
-use super::oidc::Authenticated;
+use super::provider::Authenticated;
 use crate::AppState;
 use crate::error::OAuthError;
+use crate::secrets::{IdpTokens, open_idp_tokens, seal_idp_tokens};
 
 /// Root profile attributes the provider's claims keep up to date.
 const SYNCED: &[&str] = &["name", "given_name", "family_name", "nickname", "picture"];
@@ -22,7 +24,7 @@ pub async fn user_for(
     connection: &Connection,
     auth: &Authenticated,
 ) -> Result<User, OAuthError> {
-    let root_sync = OidcOptions::of(connection).map_or(RootSync::EachLogin, |o| o.root_sync());
+    let root_sync = UpstreamOptions::of(connection).map_or(RootSync::EachLogin, |o| o.root_sync());
     let upstream = UpstreamIdentity::of(&connection.strategy, &connection.name, &auth.subject);
     let identity_id = upstream.user_id.clone();
     let users = &state.stores.users;
@@ -37,6 +39,19 @@ pub async fn user_for(
             &auth.profile,
             root_sync == RootSync::EachLogin,
         );
+        if let Some(identity) = user
+            .identities
+            .iter_mut()
+            .find(|i| i.connection == connection.name && i.user_id == identity_id)
+        {
+            identity.idp_tokens = sealed_tokens(
+                state,
+                connection,
+                &identity_id,
+                auth,
+                identity.idp_tokens.as_deref(),
+            );
+        }
         user.updated_at = state.clock.now();
         users.update_user(&user).await?;
         return Ok(user);
@@ -48,6 +63,7 @@ pub async fn user_for(
         is_social: upstream.is_social,
         profile_data: Value::Object(auth.profile.clone()),
         password_hash: None,
+        idp_tokens: sealed_tokens(state, connection, &identity_id, auth, None),
     };
     // With `never_on_login` the claims stay on the identity only.
     let claims = if root_sync == RootSync::Never {
@@ -71,6 +87,37 @@ pub async fn user_for(
             .ok_or_else(|| OAuthError::Internal(anyhow::anyhow!("user vanished after a conflict"))),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The login's provider tokens, sealed; a refresh token from an earlier login is kept when
+/// this one brought none (providers send one only at first consent).
+fn sealed_tokens(
+    state: &AppState,
+    connection: &Connection,
+    identity_id: &str,
+    auth: &Authenticated,
+    before: Option<&str>,
+) -> Option<String> {
+    let t = &auth.tokens;
+    let mut tokens = IdpTokens {
+        access_token: t.access_token.clone(),
+        refresh_token: t.refresh_token.clone(),
+        expires_in: t.expires_in,
+    };
+    if tokens.access_token.is_none() && tokens.refresh_token.is_none() {
+        return before.map(str::to_owned);
+    }
+    if tokens.refresh_token.is_none() {
+        tokens.refresh_token = before
+            .and_then(|b| open_idp_tokens(&state.sealer, &connection.name, identity_id, b))
+            .and_then(|b| b.refresh_token);
+    }
+    Some(seal_idp_tokens(
+        &state.sealer,
+        &connection.name,
+        identity_id,
+        &tokens,
+    ))
 }
 
 fn text(profile: &Map<String, Value>, key: &str) -> Option<String> {

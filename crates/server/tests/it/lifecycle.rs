@@ -17,6 +17,7 @@ fn user() -> User {
         is_social: false,
         profile_data: json!({}),
         password_hash: None,
+        idp_tokens: None,
     };
     let now = time::OffsetDateTime::now_utc();
     User {

@@ -205,7 +205,12 @@ pub async fn get(
 ) -> Result<Json<Value>, MgmtError> {
     authorize(&caller, &id, &["read:users"], "read:current_user")?;
     let include = field_choice(q.include_fields.as_deref())?;
-    let mut items = vec![UserView::new(&find(&state, &id).await?).into_json()];
+    let user = find(&state, &id).await?;
+    let mut view = UserView::new(&user);
+    if caller.has("read:user_idp_tokens") {
+        view = view.with_idp_tokens(&user, &state.sealer);
+    }
+    let mut items = vec![view.into_json()];
     v::select_fields(&mut items, q.fields.as_deref(), include);
     Ok(Json(items.remove(0)))
 }
@@ -272,6 +277,7 @@ pub(super) fn new_user(connection: &Connection, body: NewUser) -> Result<User, M
         is_social: false,
         profile_data: json!({}),
         password_hash: None,
+        idp_tokens: None,
     };
     // Auth0's default names come with it. (Auth0 also sets a Gravatar picture; we do not send
     // emails to Gravatar.)

@@ -5,7 +5,9 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
+use crate::crypto::Sealer;
 use crate::mgmt::view::iso;
+use crate::secrets::open_idp_tokens;
 
 /// One identity of a user: the primary first, secondaries with their `profileData`.
 #[derive(Debug, Serialize, ToSchema)]
@@ -23,6 +25,16 @@ pub struct IdentityView {
     #[serde(rename = "profileData", skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub profile_data: Option<Value>,
+    /// The identity provider's access token (callers with `read:user_idp_tokens`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<String>,
+    /// The identity provider's refresh token (callers with `read:user_idp_tokens`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// The access token's lifetime as the provider gave it (callers with
+    /// `read:user_idp_tokens`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<i64>,
 }
 
 /// The user's identities as Auth0 shows them.
@@ -36,6 +48,9 @@ pub fn identities(u: &User) -> Vec<IdentityView> {
             provider: id.provider.clone(),
             is_social: id.is_social,
             profile_data: (i > 0).then(|| id.profile_data.clone()),
+            access_token: None,
+            refresh_token: None,
+            expires_in: None,
         })
         .collect()
 }
@@ -125,6 +140,22 @@ impl UserView {
             last_login: u.last_login.map(iso),
             blocked: u.blocked,
         }
+    }
+
+    /// The view with each identity's provider tokens opened (for callers with
+    /// `read:user_idp_tokens`, as Auth0 shows them).
+    pub fn with_idp_tokens(mut self, u: &User, sealer: &Sealer) -> Self {
+        for (view, identity) in self.identities.iter_mut().zip(&u.identities) {
+            let tokens = identity.idp_tokens.as_deref().and_then(|sealed| {
+                open_idp_tokens(sealer, &identity.connection, &identity.user_id, sealed)
+            });
+            if let Some(t) = tokens {
+                view.access_token = t.access_token;
+                view.refresh_token = t.refresh_token;
+                view.expires_in = t.expires_in;
+            }
+        }
+        self
     }
 
     /// The view as JSON, for field selection.
