@@ -101,12 +101,8 @@ export async function startProvider({ redirectUri }) {
       email: ['email', 'email_verified'],
       profile: ['name', 'given_name', 'family_name'],
     },
-    // OIDC Core 5.4 lets a provider release scope claims from the UserInfo endpoint only when
-    // an access token is issued (oidc-provider's default, conformIdTokenClaims: true). Like
-    // Auth0's, gatehouse's `oidc` connections read the profile from the ID token (UserInfo
-    // only with attribute mapping), so the provider puts the claims in the ID token, as most
-    // providers do.
-    conformIdTokenClaims: false,
+    // oidc-provider's default (conformIdTokenClaims): with an access token, the profile and
+    // email claims come only from UserInfo (OIDC Core s5.4), which gatehouse reads and merges.
     // Gatehouse sends S256 challenges when the provider advertises them: require them.
     pkce: { required: () => true },
     features: { devInteractions: { enabled: false } },

@@ -193,18 +193,9 @@ test('a replayed /login/callback is refused with a 4xx, never a redirect to the 
     assert.ok(!location || !new URL(location, gh.base).searchParams.has('code'), `a code from a replay: ${location}`);
   });
 
-  // GATEHOUSE BUG (found by this suite): the provider's `state` is a sealed, self-contained
-  // value that gatehouse does not remember as used; only the browser's deletion of the
-  // gh_upstream cookie makes it one-use. Replaying the callback request with the cookie it
-  // had (GET /login/callback?code=<used code>&state=<same>&iss=... with
-  // `Cookie: gh_upstream=<same>`) is accepted as a fresh answer: gatehouse redeems the used
-  // code at the provider again (oidc-provider: invalid_grant, and RFC 6749 s4.1.2 lets a
-  // provider revoke what that code gave) and answers 302 to the application's redirect_uri
-  // with error=access_denied&error_description=the+code+exchange+failed%3A+invalid_grant and
-  // the application's original state, instead of refusing the used state with a 4xx.
-  await t.test('the whole request again, with its binding cookie: a 4xx, not a redirect to the app', {
-    todo: 'gatehouse accepts a used upstream state again (no server-side one-use): 302 to the app with error=access_denied after redeeming the used code at the provider again',
-  }, async () => {
+  // gatehouse remembers each state as used (on every replica), so even the cookie it had
+  // does not make an answer usable twice.
+  await t.test('the whole request again, with its binding cookie: a 4xx, not a redirect to the app', async () => {
     const { status, location, body } = await exact();
     assert.ok(status >= 400 && status < 500, `status ${status}, location ${location}: ${body}`);
     assert.equal(location, null);
@@ -252,14 +243,8 @@ test('front channel: id_token by form_post from the provider, then the app code 
 
   // The provider's form post, replayed exactly (its id_token, state and the binding cookie
   // it carried). The ID token is still within its lifetime and its nonce still fits the
-  // sealed state, so only a server-side record of the used state could refuse it.
-  // GATEHOUSE BUG (found by this suite; the same cause as the replayed back-channel
-  // callback): POST /login/callback with the same body and `Cookie: gh_upstream=<same>` is
-  // taken as a new login: 303 to the application's redirect_uri with a new code (and a new
-  // gatehouse session for whoever replayed it), instead of a 4xx.
-  await t.test('the form post replayed with its binding cookie is refused with a 4xx, no code', {
-    todo: 'gatehouse accepts a used upstream state again: a replayed front-channel form post logs in again (303 to the app with a new code)',
-  }, async () => {
+  // sealed state, so only gatehouse's record of the used state refuses it.
+  await t.test('the form post replayed with its binding cookie is refused with a 4xx, no code', async () => {
     const replay = await fetch(post.url, {
       method: 'POST', redirect: 'manual', body: post.sent,
       headers: { cookie: post.cookie, 'content-type': 'application/x-www-form-urlencoded' },

@@ -408,6 +408,15 @@ pub trait SessionStore: Send + Sync {
         keep: Option<&[u8]>,
         at: time::OffsetDateTime,
     ) -> StoreResult<u64>;
+    /// Marks the one-time value whose hash is `key_hash` used until `expires_at` (forgetting
+    /// marks whose time is over at `now`); `false` if it already was: of concurrent uses,
+    /// on any replica, exactly one wins.
+    async fn use_once(
+        &self,
+        key_hash: &[u8],
+        expires_at: time::OffsetDateTime,
+        now: time::OffsetDateTime,
+    ) -> StoreResult<bool>;
     /// Stores a new authorization code.
     async fn insert_code(&self, code: &AuthorizationCode) -> StoreResult<()>;
     /// Redeems a code: returns it if it was unused and unexpired, marking it used in the same

@@ -200,10 +200,11 @@ impl UpstreamOptions {
             if profile.contains_key(attribute) {
                 continue;
             }
-            if let Some(v) = mapped(attribute).and_then(|p| lookup(userinfo, p)) {
-                if !v.is_null() {
-                    profile.insert(attribute.to_owned(), v.clone());
-                }
+            if let Some(v) = mapped(attribute)
+                .and_then(|p| lookup(userinfo, p))
+                .filter(|v| !v.is_null())
+            {
+                profile.insert(attribute.to_owned(), v.clone());
             }
         }
         Some((subject, profile))

@@ -130,6 +130,32 @@ impl SessionStore for SqlStore {
         Ok(())
     }
 
+    async fn use_once(
+        &self,
+        key_hash: &[u8],
+        expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        let n = on_pool!(self, p => {
+            sqlx::query("DELETE FROM used_once WHERE expires_at < $1")
+                .bind(now)
+                .execute(p)
+                .await
+                .map_err(db)?;
+            sqlx::query(
+                "INSERT INTO used_once (key_hash, expires_at) VALUES ($1, $2) \
+                 ON CONFLICT (key_hash) DO NOTHING",
+            )
+            .bind(key_hash)
+            .bind(expires_at)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(db)?
+        });
+        Ok(n == 1)
+    }
+
     async fn revoke_session(&self, id_hash: &[u8], at: OffsetDateTime) -> StoreResult<()> {
         on_pool!(self, p => sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id_hash = $1 AND revoked_at IS NULL")
             .bind(id_hash)

@@ -2617,6 +2617,74 @@ async fn outbox_claims_are_exclusive_and_retried(s: Stores) {
     );
 }
 
+async fn one_time_values_are_used_once(s: Stores) {
+    let at = now();
+    let later = at + time::Duration::minutes(10);
+    let (a, b) = tokio::join!(
+        s.sessions.use_once(&[1; 32], later, at),
+        s.sessions.use_once(&[1; 32], later, at)
+    );
+    assert_eq!(
+        [a.expect("use"), b.expect("use")]
+            .iter()
+            .filter(|won| **won)
+            .count(),
+        1,
+        "of two concurrent uses exactly one wins"
+    );
+    assert!(s.sessions.use_once(&[2; 32], later, at).await.expect("use"));
+    assert!(!s.sessions.use_once(&[1; 32], later, at).await.expect("use"));
+    // Once its time is over a mark is forgotten (its value has expired anyway).
+    assert!(
+        s.sessions
+            .use_once(
+                &[1; 32],
+                later + time::Duration::minutes(10),
+                later + time::Duration::seconds(1)
+            )
+            .await
+            .expect("use")
+    );
+}
+
+async fn idp_tokens_stay_with_their_identity(s: Stores) {
+    s.setup
+        .apply_seed(&plan("boot", false, 1))
+        .await
+        .expect("seed");
+    let mut primary = database_user("main@example.com");
+    let mut secondary = database_user("second@example.com");
+    secondary.identities[0].idp_tokens = Some("sealed-1".into());
+    for u in [&primary, &secondary] {
+        s.users.insert_user(u).await.expect("insert");
+    }
+    let read = |u: &User| {
+        let s = &s;
+        let id = u.user_id.clone();
+        async move { s.users.user(&id).await.expect("read").expect("user") }
+    };
+    assert_eq!(
+        read(&secondary).await.identities[0].idp_tokens.as_deref(),
+        Some("sealed-1")
+    );
+    secondary.identities[0].idp_tokens = Some("sealed-2".into());
+    s.users.update_user(&secondary).await.expect("update");
+    assert_eq!(
+        read(&secondary).await.identities[0].idp_tokens.as_deref(),
+        Some("sealed-2")
+    );
+    s.users
+        .link_identity(&primary.user_id, &secondary.user_id, &json!({}))
+        .await
+        .expect("link");
+    primary = read(&primary).await;
+    assert_eq!(primary.identities[0].idp_tokens, None);
+    assert_eq!(
+        primary.identities[1].idp_tokens.as_deref(),
+        Some("sealed-2")
+    );
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -2673,6 +2741,8 @@ conformance!(
     revoked_refresh_families_stay_revoked,
     user_sessions_end_together,
     blocked_users_do_not_link,
+    one_time_values_are_used_once,
+    idp_tokens_stay_with_their_identity,
 );
 
 /// The two migration trees must define the same tables and columns.

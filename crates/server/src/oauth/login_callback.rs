@@ -64,11 +64,11 @@ async fn callback(
     headers: &HeaderMap,
     params: CallbackParams,
 ) -> Result<Response, OAuthError> {
-    // The state must be ours and this browser's; the cookie goes at once (one use).
-    let pending = params
-        .state
-        .as_deref()
-        .and_then(|s| Pending::open(state, s, headers));
+    // The state must be ours, this browser's and unused; the cookie goes at once.
+    let pending = match params.state.as_deref() {
+        Some(s) => Pending::open(state, s, headers).await?,
+        None => None,
+    };
     let Some(pending) = pending else {
         let tenant = pages::brand(state).await;
         return Ok(pages::error_page(

@@ -113,15 +113,41 @@ impl Pending {
         Ok(URL_SAFE_NO_PAD.encode(state.sealer.seal(STATE_CONTEXT, &json)))
     }
 
-    /// The pending login sealed in `sealed` (a provider's `state`), if it is ours and bound
-    /// to this browser's cookie.
-    pub fn open(state: &AppState, sealed: &str, headers: &HeaderMap) -> Option<Self> {
-        let raw = URL_SAFE_NO_PAD.decode(sealed).ok()?;
-        let json = state.sealer.open(STATE_CONTEXT, &raw).ok()?;
-        let pending: Self = serde_json::from_slice(&json).ok()?;
+    /// The pending login sealed in `sealed` (a provider's `state`), if it is ours, bound
+    /// to this browser's cookie, and not answered before (each state is used once, on every
+    /// replica: a replayed answer, even with the cookie, is refused).
+    pub async fn open(
+        state: &AppState,
+        sealed: &str,
+        headers: &HeaderMap,
+    ) -> Result<Option<Self>, OAuthError> {
+        let opened = URL_SAFE_NO_PAD
+            .decode(sealed)
+            .ok()
+            .and_then(|raw| state.sealer.open(STATE_CONTEXT, &raw).ok())
+            .and_then(|json| serde_json::from_slice::<Self>(&json).ok());
+        let Some(pending) = opened else {
+            return Ok(None);
+        };
         let bound = cookie(headers, BINDING_COOKIE)
             .is_some_and(|c| bool::from(state.hasher.hash(c).ct_eq(&pending.binding)));
-        bound.then_some(pending)
+        let now = state.clock.now();
+        // An expired login's mark may be forgotten, so it must be refused by its age.
+        if !bound || pending.tx.exp <= now.unix_timestamp() {
+            return Ok(None);
+        }
+        let first = state
+            .stores
+            .sessions
+            .use_once(
+                &state
+                    .hasher
+                    .hash(&format!("{STATE_CONTEXT}:{}", pending.nonce)),
+                now + time::Duration::seconds(TX_LIFETIME),
+                now,
+            )
+            .await?;
+        Ok(first.then_some(pending))
     }
 }
 

@@ -34,4 +34,5 @@ mod smtp;
 mod token;
 mod upstream_hostile;
 mod upstream_oidc;
+mod upstream_social;
 mod well_known;

@@ -42,40 +42,79 @@ pub fn validate_options(strategy: &Strategy, value: &Value) -> Result<(), MgmtEr
                 }
             }
         }
-        Strategy::Oidc => {
-            for url in [
-                "discovery_url",
-                "issuer",
-                "authorization_endpoint",
-                "token_endpoint",
-                "jwks_uri",
-                "userinfo_endpoint",
-                "end_session_endpoint",
-            ] {
-                if let Some(u) = o.get(url) {
-                    let property = format!("options.{url}");
-                    let u = v::url(&property, u, false)?;
-                    // Secrets and logins travel there: https, or a provider on this machine.
-                    if !crate::upstream::http::https_or_loopback(&u) {
-                        return Err(bad(&property, format!("{u} must use https")));
-                    }
-                }
-            }
-            if let Some(t) = o.get("type") {
-                v::one_of("options.type", t, &["back_channel", "front_channel"])?;
-            }
-            if let Some(c) = o.get("client_id") {
-                v::string("options.client_id", c, 500)?;
-            }
-            if let Some(s) = o.get("set_user_root_attributes") {
-                v::one_of(
-                    "options.set_user_root_attributes",
-                    s,
-                    &["on_each_login", "on_first_login", "never_on_login"],
-                )?;
-            }
+        Strategy::Oidc | Strategy::Google | Strategy::GitHub | Strategy::OAuth2 => {
+            upstream_options(o)?;
         }
         _ => {}
+    }
+    Ok(())
+}
+
+/// The options of upstream connections (`oidc`, `google-oauth2`, `github`, `oauth2`),
+/// with Auth0's names (`userinfo_url` is gatehouse's, see ARCHITECTURE.md).
+fn upstream_options(o: &Map<String, Value>) -> Result<(), MgmtError> {
+    for url in [
+        "discovery_url",
+        "issuer",
+        "authorization_endpoint",
+        "token_endpoint",
+        "jwks_uri",
+        "userinfo_endpoint",
+        "end_session_endpoint",
+        "authorizationURL",
+        "tokenURL",
+        "userinfo_url",
+    ] {
+        if let Some(u) = o.get(url) {
+            let property = format!("options.{url}");
+            let u = v::url(&property, u, false)?;
+            // Secrets and logins travel there: https, or a provider on this machine.
+            if !crate::upstream::http::https_or_loopback(&u) {
+                return Err(bad(&property, format!("{u} must use https")));
+            }
+        }
+    }
+    if let Some(t) = o.get("type") {
+        v::one_of("options.type", t, &["back_channel", "front_channel"])?;
+    }
+    if let Some(c) = o.get("client_id") {
+        v::string("options.client_id", c, 500)?;
+    }
+    if let Some(s) = o.get("set_user_root_attributes") {
+        v::one_of(
+            "options.set_user_root_attributes",
+            s,
+            &["on_each_login", "on_first_login", "never_on_login"],
+        )?;
+    }
+    if let Some(m) = o.get("token_endpoint_auth_method").filter(|m| !m.is_null()) {
+        v::one_of(
+            "options.token_endpoint_auth_method",
+            m,
+            &["client_secret_post", "client_secret_basic"],
+        )?;
+    }
+    if let Some(b) = o.get("pkce_enabled") {
+        v::boolean("options.pkce_enabled", b)?;
+    }
+    if let Some(map) = o.get("fieldsMap") {
+        for (attribute, from) in v::object("options.fieldsMap", map)? {
+            v::string(&format!("options.fieldsMap.{attribute}"), from, 128)?;
+        }
+    }
+    if let Some(aliases) = o.get("domain_aliases") {
+        let Value::Array(list) = aliases else {
+            return Err(bad("options.domain_aliases", "must be an array of domains"));
+        };
+        for d in list {
+            let d = v::string("options.domain_aliases", d, 255)?;
+            if d.is_empty() || d.contains(['@', '/', ' ']) {
+                return Err(bad(
+                    "options.domain_aliases",
+                    format!("{d} is not a domain"),
+                ));
+            }
+        }
     }
     Ok(())
 }
