@@ -168,12 +168,36 @@ pub async fn offered(
         .collect())
 }
 
+/// The strategies of upstream connections.
+const FEDERATED: &[Strategy] = &[
+    Strategy::Oidc,
+    Strategy::Google,
+    Strategy::GitHub,
+    Strategy::OAuth2,
+];
+
+/// The enterprise connection enabled for `client` whose `domain_aliases` hold the domain of
+/// `email` (home realm discovery: such a person logs in there, not with a password here).
+pub async fn home_realm(
+    state: &AppState,
+    client: &Client,
+    email: &str,
+) -> Result<Option<Connection>, OAuthError> {
+    if !email.contains('@') {
+        return Ok(None);
+    }
+    let found = enabled_for(state, client, &[Strategy::Oidc]).await?;
+    Ok(found.into_iter().find(|c| {
+        gatehouse_core::upstream::UpstreamOptions::of(c).is_some_and(|o| o.serves(email))
+    }))
+}
+
 /// The upstream connections `client` offers on its login page, with link texts.
 pub async fn upstream_offered(
     state: &AppState,
     client: &Client,
 ) -> Result<Vec<(String, String)>, OAuthError> {
-    let found = enabled_for(state, client, &[Strategy::Oidc, Strategy::Google]).await?;
+    let found = enabled_for(state, client, FEDERATED).await?;
     Ok(found
         .into_iter()
         .map(|c| {
@@ -185,6 +209,7 @@ pub async fn upstream_offered(
                 .map(str::to_owned)
                 .unwrap_or_else(|| match c.strategy {
                     Strategy::Google => "Google".to_owned(),
+                    Strategy::GitHub => "GitHub".to_owned(),
                     _ => c.name.to_string(),
                 });
             (c.name.into_string(), format!("Continue with {shown}"))

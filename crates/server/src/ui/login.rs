@@ -60,9 +60,33 @@ pub async fn submit(
     State(state): State<AppState>,
     caller: CallerInfo,
     BoundForm {
-        form, tx, client, ..
+        form,
+        mut tx,
+        client,
+        ..
     }: BoundForm<LoginForm>,
 ) -> Result<Response, OAuthError> {
+    // Home realm discovery: an email of a domain an enterprise connection serves logs in
+    // there, whatever was typed as a password.
+    if let Some(upstream) =
+        crate::authn::login_page::home_realm(&state, &client, form.username.trim()).await?
+    {
+        tx.connection = Some(upstream.name.to_string());
+        return crate::upstream::start(&state, &tx, &upstream).await;
+    }
+    if form.password.is_empty() {
+        // Only an email was given (the page asks for the password only when no enterprise
+        // connection serves the address): nothing was tried, nothing is logged.
+        return crate::authn::login_page::login_page(
+            &state,
+            &client,
+            &tx,
+            &form.username,
+            Some("Enter your password."),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+    }
     let (connection, database) = connection_of(&state, &tx, &client).await?;
     let mut event = crate::authn::login_event(&state.clock, &caller, &client, &connection);
     let outcome = match database {

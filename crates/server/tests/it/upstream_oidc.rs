@@ -746,3 +746,129 @@ async fn root_attributes_follow_the_provider_as_the_connection_says() {
     assert_eq!(rp_user().await["name"], "Ada King");
     f.idp.stop().await;
 }
+
+#[tokio::test]
+async fn an_email_of_an_aliased_domain_goes_to_its_connection() {
+    let f = federation().await;
+    let mgmt = f.rp.mgmt().await;
+    let (_, connections) = mgmt.get("/connections?name=upstream").await;
+    let id = connections[0]["id"].as_str().expect("id").to_owned();
+    // An `options` PATCH replaces them all; the sealed secret stays when left out.
+    let mut options = connections[0]["options"].clone();
+    options["domain_aliases"] = json!(["corp.example"]);
+    let (status, body) = mgmt
+        .patch(&format!("/connections/{id}"), json!({"options": options}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let browser = client();
+    let url = authorize_url(&f).replace("&connection=upstream", "");
+    let html = browser
+        .get(&url)
+        .send()
+        .await
+        .expect("login page")
+        .text()
+        .await
+        .expect("html");
+    let tx = tx_of(&html);
+    // Another domain without a password: asked for it, nothing tried.
+    let other = browser
+        .post(f.rp.url("/u/login"))
+        .form(&[("tx", tx.as_str()), ("username", "ada@elsewhere.example")])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(other.status(), 400);
+    assert!(
+        other
+            .text()
+            .await
+            .expect("html")
+            .contains("Enter your password.")
+    );
+    // The aliased domain (any case) goes to the provider.
+    let to_idp = browser
+        .post(f.rp.url("/u/login"))
+        .form(&[("tx", tx.as_str()), ("username", "Ada@Corp.Example")])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(to_idp.status(), 303);
+    assert!(
+        location(&to_idp)
+            .as_str()
+            .starts_with(&f.idp.url("/authorize")),
+        "{:?}",
+        to_idp.headers().get("location")
+    );
+    let (_, logs) = mgmt.get("/logs").await;
+    assert!(
+        !logs
+            .as_array()
+            .expect("logs")
+            .iter()
+            .any(|l| l["type"] == "fu"),
+        "{logs}"
+    );
+    f.idp.stop().await;
+}
+
+#[tokio::test]
+async fn endpoints_given_without_discovery_and_the_providers_tokens() {
+    let f = federation().await;
+    let mgmt = f.rp.mgmt().await;
+    let (_, connections) = mgmt.get("/connections?name=upstream").await;
+    let id = connections[0]["id"].as_str().expect("id").to_owned();
+    let idp = &f.idp.state.issuer;
+    // No discovery_url: the issuer and each endpoint as Auth0 lets them be set. (An
+    // `options` PATCH replaces them all; the secret is sent again.)
+    let (_, upstream_client) = f
+        .idp
+        .mgmt()
+        .await
+        .get("/clients?fields=client_id,client_secret,name")
+        .await;
+    let upstream_client = upstream_client
+        .as_array()
+        .expect("clients")
+        .iter()
+        .find(|c| c["name"] == "gatehouse rp")
+        .expect("rp client")
+        .clone();
+    let (status, body) = mgmt
+        .patch(
+            &format!("/connections/{id}"),
+            json!({"options": {"type": "back_channel", "issuer": idp,
+                   "authorization_endpoint": format!("{idp}authorize"),
+                   "token_endpoint": format!("{idp}oauth/token"),
+                   "jwks_uri": format!("{idp}.well-known/jwks.json"),
+                   "client_id": upstream_client["client_id"],
+                   "client_secret": upstream_client["client_secret"]}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, tokens) = logged_in(&f).await;
+    let sub = jwt_claims(tokens["id_token"].as_str().expect("id token"))["sub"]
+        .as_str()
+        .expect("sub")
+        .to_owned();
+    assert!(sub.starts_with("oidc|upstream|"), "{sub}");
+    let (_, user) = mgmt.get(&format!("/users/{}", enc(&sub))).await;
+    assert_eq!(user["email"], "ada@example.com");
+    // The provider's access token is kept, and shown with read:user_idp_tokens: it is one
+    // the provider accepts at its userinfo endpoint.
+    let at = user["identities"][0]["access_token"]
+        .as_str()
+        .expect("the provider's access token")
+        .to_owned();
+    let userinfo = f
+        .idp
+        .client
+        .get(f.idp.url("/userinfo"))
+        .bearer_auth(&at)
+        .send()
+        .await
+        .expect("userinfo");
+    assert_eq!(userinfo.status(), 200);
+    f.idp.stop().await;
+}

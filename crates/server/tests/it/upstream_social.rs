@@ -357,6 +357,38 @@ async fn log_in_with_github() {
 }
 
 #[tokio::test]
+async fn the_login_page_offers_github_and_custom_connections() {
+    let s = social("github", "github", github_options).await;
+    let (status, _) =
+        s.rp.mgmt()
+            .await
+            .post(
+                "/connections",
+                json!({"name": "acme", "strategy": "oauth2", "enabled_clients": [s.app_id],
+                   "display_name": "Acme ID",
+                   "options": {"authorizationURL": format!("{}/a", s.base),
+                               "tokenURL": format!("{}/t", s.base), "client_id": "x"}}),
+            )
+            .await;
+    assert_eq!(status, 201);
+    let html = client()
+        .get(s.rp.url(&format!(
+            "/authorize?response_type=code&client_id={}&redirect_uri={}&state=s",
+            s.app_id,
+            enc(CB)
+        )))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(html.contains("Continue with GitHub"), "{html}");
+    assert!(html.contains("connection=github"), "{html}");
+    assert!(html.contains("Continue with Acme ID"), "{html}");
+}
+
+#[tokio::test]
 async fn github_refusals_reach_the_application() {
     let s = social("github", "github", github_options).await;
     let (_, answer) = s.log_in("github", "deny").await;
