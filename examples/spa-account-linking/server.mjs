@@ -5,6 +5,10 @@
 //   HOST              address to listen on (default 127.0.0.1)
 //   GATEHOUSE_DOMAIN  gatehouse's base URL, e.g. http://localhost:8080 (or a bare https host)
 //   CLIENT_ID         the single-page application's client_id
+//   OIDC_CONNECTION   the `oidc` connection behind "Link an OpenID Connect account"
+//                     (default oidc-upstream; empty hides the button)
+//   GITHUB_CONNECTION the `github` connection behind "Link GitHub" (default github; empty
+//                     hides the button)
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { dirname, extname, join, normalize, sep } from 'node:path';
@@ -15,6 +19,9 @@ const PORT = Number(process.env.PORT || 3000);
 const HOST = process.env.HOST || '127.0.0.1';
 const DOMAIN = (process.env.GATEHOUSE_DOMAIN || 'http://localhost:8080').replace(/\/+$/, '');
 const CLIENT_ID = process.env.CLIENT_ID;
+// Connections of upstream identity providers, by name (set but empty: no such button).
+const OIDC_CONNECTION = process.env.OIDC_CONNECTION ?? 'oidc-upstream';
+const GITHUB_CONNECTION = process.env.GITHUB_CONNECTION ?? 'github';
 
 if (!CLIENT_ID) {
   console.error('server.mjs: set CLIENT_ID to the client_id of the single-page application');
@@ -32,7 +39,11 @@ const TYPES = {
   '.map': 'application/json',
 };
 const gatehouseOrigin = new URL(/^https?:\/\//.test(DOMAIN) ? DOMAIN : `https://${DOMAIN}`).origin;
-const CONFIG = JSON.stringify({ domain: DOMAIN, clientId: CLIENT_ID });
+const CONFIG = JSON.stringify({
+  domain: DOMAIN,
+  clientId: CLIENT_ID,
+  connections: { oidc: OIDC_CONNECTION, github: GITHUB_CONNECTION },
+});
 // The page talks to gatehouse only: fetch (tokens, Management API) and the hidden iframe of
 // silent authentication.
 const CSP = [

@@ -16,13 +16,15 @@ const freePort = () =>
   });
 
 // `host` names the issuer's host (`http://<host>:<port>/`); gatehouse always listens on
-// 127.0.0.1, and `base` (for requests from Node) always uses that address.
-export async function startGatehouse({ host = '127.0.0.1' } = {}) {
+// 127.0.0.1, and `base` (for requests from Node) always uses that address. `env` holds
+// settings for this server (GATEHOUSE_* from the caller's environment are not passed on).
+export async function startGatehouse({ host = '127.0.0.1', env: settings = {} } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-'));
   const port = await freePort();
   const issuer = `http://${host}:${port}/`;
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GATEHOUSE_')));
   env.GATEHOUSE_LOG_LEVEL = 'warn';
+  Object.assign(env, settings);
   const proc = spawn(process.env.GATEHOUSE_BIN, ['serve', '--listen', `127.0.0.1:${port}`, '--issuer', issuer], {
     cwd: dir,
     env,

@@ -2,9 +2,15 @@
 // served by its own server.mjs) in headless Chromium against gatehouse, with real SMTP and
 // SMS gateway receivers: sign up, link an email and a phone identity in popups (merging
 // user_metadata), log out, log in with the email code and land on the same user, unlink.
+// Then, in a second browser, upstream identity providers: an OpenID Connect account at a second
+// gatehouse (the provider, behind an `oidc` connection) and a GitHub account (a stand-in for
+// GitHub behind a `github` connection) are linked in popups, log in as the primary, and are
+// unlinked again.
 //
 // The app is on http://localhost:APP_PORT and the issuer is http://localhost:GH_PORT/: both
 // secure contexts, and the same site, so gatehouse's session cookie reaches the SDK's iframe.
+// The upstream provider and the GitHub stand-in are on 127.0.0.1, other sites, as they would be:
+// cookies do not keep ports apart, so a provider on localhost would share gatehouse's cookies.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -14,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { chromium } from 'playwright-core';
 import { startGatehouse } from '../openid_client/gatehouse.mjs';
+import { startGitHub } from './github-standin.mjs';
 import { startSmsGateway, startSmtp } from './receivers.mjs';
 
 const sample = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'examples', 'spa-account-linking');
@@ -23,8 +30,26 @@ const PASSWORD = 'Correct-horse-battery-9';
 const CODE_EMAIL = 'robin.codes@example.com';
 const PHONE = '+14155550142';
 
-let gh, smtp, sms, app, browser, context, page, appUrl, ghOrigin, spa;
-const log = []; // gatehouse requests and responses seen by the browser, for failure messages
+// The upstream scenario: a person with a password account here, an account at the OpenID
+// provider (another gatehouse) and one at GitHub, each with an address of its own.
+const SAM = 'sam@example.com';
+const SAM_SSO = 'sam@corp.example';
+const OIDC_CONNECTION = 'oidc-upstream'; // server.mjs's defaults
+const GITHUB_CONNECTION = 'github';
+const GITHUB_APP = { name: 'Account linking sample', clientId: 'Iv1.0123456789abcdef', clientSecret: 'gh-standin-secret-0123456789' };
+const GITHUB_ACCOUNT = {
+  id: 9_100_042,
+  login: 'sam-octo',
+  name: 'Sam Octo',
+  avatar_url: 'https://avatars.example/u/9100042',
+  emails: [
+    { email: 'sam-octo@users.noreply.example', primary: false, verified: true },
+    { email: 'sam@octo.example', primary: true, verified: true },
+  ],
+};
+
+let gh, op, github, smtp, sms, app, browser, context, page, appUrl, ghOrigin, spa, opUser;
+const log = []; // requests and responses (gatehouse, provider, stand-in) seen by the browser
 const bodies = [];
 const dump = (entries = log) => JSON.stringify(entries.slice(-40), null, 1);
 
@@ -78,8 +103,13 @@ async function mgmt(method, path, body) {
 
 before(async () => {
   buildSample();
-  [gh, smtp, sms, browser] = await Promise.all([
-    startGatehouse({ host: 'localhost' }),
+  github = await startGitHub({ account: GITHUB_ACCOUNT });
+  [gh, op, smtp, sms, browser] = await Promise.all([
+    startGatehouse({
+      host: 'localhost',
+      env: { GATEHOUSE_GITHUB_URL: github.url, GATEHOUSE_GITHUB_API_URL: github.apiUrl },
+    }),
+    startGatehouse(), // the OpenID provider, on 127.0.0.1
     startSmtp(),
     startSmsGateway(),
     chromium.launch({ executablePath: process.env.CHROMIUM_BIN || '/usr/bin/chromium' }),
@@ -122,32 +152,82 @@ before(async () => {
     user_metadata: { plan: 'prepaid', tags: ['phone'] },
   });
 
+  // The upstream providers, as the README sets them up. At the OpenID provider: gatehouse as a
+  // regular web application whose callback is gatehouse's /login/callback, and Sam's account.
+  const callback = `${gh.issuer}login/callback`;
+  const upstreamApp = await op.mgmt('POST', '/clients', {
+    name: 'gatehouse (account linking sample)',
+    app_type: 'regular_web',
+    callbacks: [callback],
+    grant_types: ['authorization_code'],
+  });
+  assert.ok(upstreamApp.client_id && upstreamApp.client_secret, JSON.stringify(upstreamApp));
+  opUser = await op.mgmt('POST', '/users', {
+    connection: 'Username-Password-Authentication',
+    email: SAM_SSO,
+    password: PASSWORD,
+    email_verified: true,
+  });
+  assert.match(opUser.user_id ?? '', /^auth0\|/, JSON.stringify(opUser));
+  await mgmt('POST', '/connections', {
+    name: OIDC_CONNECTION,
+    display_name: 'Corp SSO',
+    strategy: 'oidc',
+    enabled_clients: [spa.client_id],
+    options: {
+      type: 'back_channel',
+      discovery_url: `${op.issuer}.well-known/openid-configuration`,
+      client_id: upstreamApp.client_id,
+      client_secret: upstreamApp.client_secret,
+      scopes: 'openid profile email',
+    },
+  });
+  // At GitHub: an OAuth App whose callback is gatehouse's /login/callback.
+  github.register({ ...GITHUB_APP, callback });
+  await mgmt('POST', '/connections', {
+    name: GITHUB_CONNECTION,
+    strategy: 'github',
+    enabled_clients: [spa.client_id],
+    options: { client_id: GITHUB_APP.clientId, client_secret: GITHUB_APP.clientSecret, scope: ['read:user', 'user:email'] },
+  });
+
   // The sample as a newcomer runs it: PORT, GATEHOUSE_DOMAIN, CLIENT_ID.
   app = await serveSample({ PORT: String(appPort), GATEHOUSE_DOMAIN: ghOrigin, CLIENT_ID: spa.client_id });
   assert.equal(app.url, appUrl);
 
-  context = await browser.newContext();
-  context.setDefaultTimeout(15_000);
-  context.on('request', (r) => {
-    if (r.url().startsWith(ghOrigin)) log.push({ kind: 'request', method: r.method(), url: r.url(), body: r.postData() });
-  });
-  context.on('response', (r) => {
-    if (!r.url().startsWith(ghOrigin)) return;
-    const entry = { kind: 'response', method: r.request().method(), status: r.status(), url: r.url() };
-    log.push(entry);
-    bodies.push(r.text().then((t) => (entry.body = t.slice(0, 2000)), () => {}));
-  });
-  context.on('console', (m) => {
-    if (m.type() === 'error') log.push({ kind: 'console', text: m.text() });
-  });
+  context = await newContext();
   page = await context.newPage();
 });
+
+// A browser context whose requests to gatehouse, the provider and the stand-in are logged.
+async function newContext() {
+  const watched = new Set([ghOrigin, op.issuer.replace(/\/$/, ''), github.url]);
+  const seen = (url) => watched.has(new URL(url).origin);
+  const ctx = await browser.newContext();
+  ctx.setDefaultTimeout(15_000);
+  ctx.on('request', (r) => {
+    if (seen(r.url())) log.push({ kind: 'request', method: r.method(), url: r.url(), body: r.postData() });
+  });
+  ctx.on('response', (r) => {
+    if (!seen(r.url())) return;
+    const entry = { kind: 'response', method: r.request().method(), status: r.status(), url: r.url() };
+    log.push(entry);
+    // A redirect has no body to read.
+    if (r.status() < 300 || r.status() >= 400) bodies.push(r.text().then((t) => (entry.body = t.slice(0, 2000)), () => {}));
+  });
+  ctx.on('console', (m) => {
+    if (m.type() === 'error') log.push({ kind: 'console', text: m.text() });
+  });
+  return ctx;
+}
 
 after(async () => {
   await browser?.close();
   app?.stop();
   smtp?.close();
   sms?.close();
+  github?.close();
+  op?.stop();
   gh?.stop();
 });
 
@@ -203,32 +283,42 @@ async function passwordless(win, recipient, readCode) {
   await win.getByRole('button', { name: 'Log in' }).click();
 }
 
-// Clicks a "Link ..." button of the app and logs in inside the popup it opens.
-async function linkThroughPopup(button, loginInPopup) {
+// Clicks a "Link ..." button of the app and logs in inside the popup it opens, once the popup
+// is at `origin` (gatehouse's, or an upstream provider's).
+async function linkThroughPopup(button, loginInPopup, origin = ghOrigin) {
   const [popup] = await Promise.all([page.waitForEvent('popup'), page.getByRole('button', { name: button }).click()]);
   popup.setDefaultTimeout(15_000);
-  await popup.waitForURL((u) => u.origin === ghOrigin);
   const closed = popup.waitForEvent('close');
-  await loginInPopup(popup);
-  await closed; // the SDK closes it once the web_message response arrived
+  closed.catch(() => {}); // awaited below, unless the login fails first
+  try {
+    await popup.waitForURL((u) => u.origin === origin);
+    await loginInPopup(popup);
+    await closed; // the SDK closes it once the web_message response arrived
+  } catch (e) {
+    await Promise.all(bodies);
+    const where = popup.isClosed() ? 'closed' : `${popup.url()}: ${(await popup.content().catch(() => '')).slice(0, 2000)}`;
+    throw new Error(`${button}: ${e.message}\npopup at ${where}\n${dump()}`);
+  }
 }
 
 let primarySub;
 let emailIdentity;
 
-// The scenario is one story: once a step fails, the later ones are skipped, not timed out.
-let failed = false;
-function step(name, fn) {
-  test(name, async (t) => {
-    if (failed) return t.skip('an earlier step failed');
-    try {
-      await fn(t);
-    } catch (e) {
-      failed = true;
-      throw e;
-    }
-  });
+// Each scenario is one story: once a step fails, its later ones are skipped, not timed out.
+function story() {
+  let failed = false;
+  return (name, fn) =>
+    test(name, async (t) => {
+      if (failed) return t.skip('an earlier step failed');
+      try {
+        await fn(t);
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    });
 }
+const step = story();
 
 step('sign up with a password through the app, then see the profile from /api/v2/users/{id}', async () => {
   await page.goto(appUrl);
@@ -382,4 +472,191 @@ step('link a second password account (signed up in the popup) and keep it as the
     [s.userId, `email|${emailIdentity}`, `sms|${sms.userId}`].sort(),
     JSON.stringify(users),
   );
+});
+
+// Upstream identity providers, in a browser of their own.
+const upstreamStep = story();
+let samSub, oidcIdentity;
+const githubIdentity = String(GITHUB_ACCOUNT.id);
+
+// The primary's identities (provider, connection, user_id, isSocial) by the Management API.
+async function identitiesOf(userId) {
+  const user = await mgmt('GET', `/users/${encodeURIComponent(userId)}`);
+  return user.identities.map(({ provider, connection, user_id, isSocial }) => ({ provider, connection, user_id, isSocial }));
+}
+
+// The user `userId` by the Management API: the user, or the error answer (404: no such user).
+const userOrError = (userId) => gh.mgmt('GET', `/users/${encodeURIComponent(userId)}`);
+
+// The password form of a gatehouse login page (this one's or the provider's).
+async function passwordLogin(win, email) {
+  await win.getByLabel('Email').fill(email);
+  await win.getByLabel('Password').fill(PASSWORD);
+  await win.getByRole('button', { name: 'Continue' }).click();
+}
+
+upstreamStep('upstream: log in with a password in another browser; both upstream buttons are offered', async () => {
+  const sam = await mgmt('POST', '/users', { connection: 'Username-Password-Authentication', email: SAM, password: PASSWORD, email_verified: true });
+  samSub = sam.user_id;
+  context = await newContext();
+  page = await context.newPage();
+  await page.goto(appUrl);
+  await until({ loggedOut: true });
+  await Promise.all([page.waitForURL((u) => u.origin === ghOrigin), page.getByRole('button', { name: 'Log in' }).click()]);
+  await passwordLogin(page, SAM);
+  const s = await until({ rows: 1, userId: samSub });
+  assert.equal(s.userId, samSub);
+  // server.mjs's defaults name the connections the README creates.
+  for (const [name, connection] of [['Link an OpenID Connect account', OIDC_CONNECTION], ['Link GitHub', GITHUB_CONNECTION]]) {
+    const button = page.getByRole('button', { name });
+    assert.ok(await button.isVisible(), name);
+    assert.equal(await button.getAttribute('data-connection'), connection);
+  }
+});
+
+upstreamStep('upstream: link an OpenID Connect account (popup: gatehouse, the provider\'s login page, back)', async () => {
+  const mark = log.length;
+  const opOrigin = op.issuer.replace(/\/$/, '');
+  await linkThroughPopup(
+    'Link an OpenID Connect account',
+    async (popup) => {
+      // At the provider's login page: gatehouse's /authorize sent the popup straight there (303).
+      await passwordLogin(popup, SAM_SSO);
+    },
+    opOrigin,
+  );
+  const s = await until({ rows: 2, status: 'Linked:' });
+  assert.equal(s.userId, samSub);
+  const entries = log.slice(mark);
+  const authorize = entries.find((e) => e.kind === 'response' && e.url.startsWith(`${ghOrigin}/authorize?`));
+  assert.ok(authorize, dump(entries));
+  const asked = new URL(authorize.url).searchParams;
+  assert.deepEqual(
+    [asked.get('connection'), asked.get('prompt'), asked.get('max_age'), asked.get('response_mode')],
+    [OIDC_CONNECTION, 'login', '0', 'web_message'],
+  );
+  assert.equal(authorize.status, 303, dump(entries));
+  assert.ok(entries.some((e) => e.kind === 'request' && e.url.startsWith(`${opOrigin}/authorize?`)), dump(entries));
+  assert.ok(entries.some((e) => e.kind === 'request' && e.url.startsWith(`${ghOrigin}/login/callback?`)), dump(entries));
+
+  oidcIdentity = `${OIDC_CONNECTION}|${opUser.user_id}`;
+  const shown = await identitiesShown();
+  assert.deepEqual(shown[1], { connection: OIDC_CONNECTION, provider: 'oidc', userId: oidcIdentity });
+  const linked = entries.find((e) => e.kind === 'response' && e.method === 'POST' && e.url === `${ghOrigin}/api/v2/users/${encodeURIComponent(samSub)}/identities`);
+  assert.equal(linked?.status, 201, dump(entries));
+
+  // The Management API: the primary holds the identity; the OIDC user is no longer one of its own.
+  assert.deepEqual(await identitiesOf(samSub), [
+    { provider: 'auth0', connection: 'Username-Password-Authentication', user_id: samSub.slice('auth0|'.length), isSocial: false },
+    { provider: 'oidc', connection: OIDC_CONNECTION, user_id: oidcIdentity, isSocial: false },
+  ]);
+  const primary = await mgmt('GET', `/users/${encodeURIComponent(samSub)}`);
+  assert.equal(primary.identities[1].profileData?.email, SAM_SSO, JSON.stringify(primary));
+  assert.equal((await userOrError(`oidc|${oidcIdentity}`)).statusCode, 404);
+});
+
+upstreamStep('upstream: link GitHub (popup: the stand-in\'s Authorize page, click)', async () => {
+  const mark = log.length;
+  const before = github.seen.length;
+  await linkThroughPopup(
+    'Link GitHub',
+    async (popup) => {
+      const authorize = new URL(popup.url());
+      assert.equal(authorize.pathname, '/login/oauth/authorize');
+      assert.equal(authorize.searchParams.get('client_id'), GITHUB_APP.clientId);
+      assert.equal(authorize.searchParams.get('redirect_uri'), `${gh.issuer}login/callback`);
+      assert.equal(authorize.searchParams.get('scope'), 'read:user user:email');
+      assert.equal(authorize.searchParams.get('code_challenge_method'), 'S256');
+      await popup.getByRole('button', { name: 'Authorize' }).click();
+    },
+    github.url,
+  );
+  const s = await until({ rows: 3, status: 'Linked:' });
+  assert.equal(s.userId, samSub);
+  assert.deepEqual(github.complaints, [], JSON.stringify(github.seen.slice(before), null, 1));
+  // gatehouse redeemed the code with its verifier and secret, then read the profile and emails.
+  const calls = github.seen.slice(before).map((r) => `${r.method} ${r.path}`);
+  assert.deepEqual(calls.slice(0, 3), ['GET /login/oauth/authorize', 'POST /login/oauth/authorize', 'POST /login/oauth/access_token']);
+  assert.deepEqual(calls.slice(3).sort(), ['GET /api/user', 'GET /api/user/emails']);
+  const token = github.seen.slice(before).find((r) => r.path === '/login/oauth/access_token');
+  assert.equal(token.form.grant_type, 'authorization_code');
+  assert.ok(token.form.code_verifier, JSON.stringify(token));
+
+  const shown = await identitiesShown();
+  assert.deepEqual(shown[2], { connection: GITHUB_CONNECTION, provider: 'github', userId: githubIdentity });
+  const linked = log
+    .slice(mark)
+    .find((e) => e.kind === 'response' && e.method === 'POST' && e.url === `${ghOrigin}/api/v2/users/${encodeURIComponent(samSub)}/identities`);
+  assert.equal(linked?.status, 201, dump(log.slice(mark)));
+
+  const identities = await identitiesOf(samSub);
+  assert.deepEqual(identities.slice(1), [
+    { provider: 'oidc', connection: OIDC_CONNECTION, user_id: oidcIdentity, isSocial: false },
+    { provider: 'github', connection: GITHUB_CONNECTION, user_id: githubIdentity, isSocial: true },
+  ]);
+  const primary = await mgmt('GET', `/users/${encodeURIComponent(samSub)}`);
+  assert.equal(primary.identities[2].profileData?.email, 'sam@octo.example', JSON.stringify(primary));
+  assert.equal((await userOrError(`github|${githubIdentity}`)).statusCode, 404);
+  // The provider's tokens stay on the identity: the person's own token does not read them
+  // (that takes read:user_idp_tokens), in the link's answer or the profile the page reads.
+  const answers = log.slice(mark).filter((e) => e.kind === 'response' && e.url.startsWith(`${ghOrigin}/api/v2/users/`));
+  assert.ok(answers.length >= 2, dump(log.slice(mark)));
+  for (const a of answers) assert.doesNotMatch(a.body ?? '', /"(access|refresh)_token"/, a.url);
+});
+
+upstreamStep('upstream: log out, log in through the OIDC connection (and GitHub) and land on the primary', async () => {
+  for (const [link, atProvider] of [
+    // The provider still has Sam's session from the popup: no form there this time.
+    ['Continue with Corp SSO', null],
+    // The stand-in asks every time.
+    ['Continue with GitHub', (p) => p.getByRole('button', { name: 'Authorize' }).click()],
+  ]) {
+    await Promise.all([page.waitForEvent('load'), page.getByRole('button', { name: 'Log out' }).click()]);
+    await until({ loggedOut: true });
+    await Promise.all([page.waitForURL((u) => u.origin === ghOrigin), page.getByRole('button', { name: 'Log in' }).click()]);
+    const mark = log.length;
+    await page.getByRole('link', { name: link }).click();
+    if (atProvider) await atProvider(page);
+    const s = await until({ rows: 3 });
+    assert.equal(s.userId, samSub, `${link}: a linked identity logs in as the primary user\n${dump(log.slice(mark))}`);
+    if (!atProvider) {
+      const atOp = log.slice(mark).find((e) => e.kind === 'response' && e.url.startsWith(`${op.issuer}authorize?`));
+      assert.ok(atOp && atOp.status >= 300 && atOp.status < 400, `the provider answered at once\n${dump(log.slice(mark))}`);
+    }
+  }
+});
+
+// DELETE /users/{id}/identities/{provider}/{user_id} as the app sends it: user_id percent-encoded.
+async function unlinkThroughApp(provider, userId, rowsLeft) {
+  const mark = log.length;
+  await page.getByRole('button', { name: `Unlink ${provider}|${userId}` }).click();
+  const s = await until({ rows: rowsLeft, status: 'Unlinked' });
+  assert.equal(s.userId, samSub);
+  const url = `${ghOrigin}/api/v2/users/${encodeURIComponent(samSub)}/identities/${provider}/${encodeURIComponent(userId)}`;
+  const answer = log.slice(mark).find((e) => e.kind === 'response' && e.method === 'DELETE');
+  assert.equal(answer?.url, url, dump(log.slice(mark)));
+  assert.equal(answer.status, 200, dump(log.slice(mark)));
+  return JSON.parse(answer.body);
+}
+
+upstreamStep('upstream: unlink the OIDC identity (its user_id has "|", sent as %7C)', async () => {
+  const remaining = await unlinkThroughApp('oidc', oidcIdentity, 2);
+  assert.deepEqual(remaining.map((i) => i.provider), ['auth0', 'github']);
+  assert.deepEqual((await identitiesOf(samSub)).map((i) => i.provider), ['auth0', 'github']);
+  // A user of its own again, with its one identity.
+  const own = await mgmt('GET', `/users/${encodeURIComponent(`oidc|${oidcIdentity}`)}`);
+  assert.deepEqual(own.identities.map((i) => [i.provider, i.connection, i.user_id]), [['oidc', OIDC_CONNECTION, oidcIdentity]]);
+  assert.equal(own.email, SAM_SSO);
+});
+
+upstreamStep('upstream: unlink GitHub', async () => {
+  const remaining = await unlinkThroughApp('github', githubIdentity, 1);
+  assert.deepEqual(remaining.map((i) => i.provider), ['auth0']);
+  assert.deepEqual(await identitiesOf(samSub), [
+    { provider: 'auth0', connection: 'Username-Password-Authentication', user_id: samSub.slice('auth0|'.length), isSocial: false },
+  ]);
+  const own = await mgmt('GET', `/users/${encodeURIComponent(`github|${githubIdentity}`)}`);
+  assert.deepEqual(own.identities.map((i) => [i.provider, i.connection, i.user_id, i.isSocial]), [['github', GITHUB_CONNECTION, githubIdentity, true]]);
+  assert.equal(own.email, 'sam@octo.example');
+  assert.equal(own.nickname, GITHUB_ACCOUNT.login);
 });

@@ -237,6 +237,14 @@ $('login').addEventListener('click', () => auth0.loginWithRedirect());
 $('signup').addEventListener('click', () => auth0.loginWithRedirect({ authorizationParams: { screen_hint: 'signup' } }));
 $('logout').addEventListener('click', () => auth0.logout({ logoutParams: { returnTo: appUrl } }));
 $('metadata-form').addEventListener('submit', saveMetadata);
+// The upstream providers' buttons name their connection in the configuration (none: no button).
+for (const button of $('link-form').querySelectorAll('button[data-connection-of]')) {
+  const connection = config.connections?.[button.dataset.connectionOf];
+  if (connection) {
+    button.dataset.connection = connection;
+    button.hidden = false;
+  }
+}
 for (const button of $('link-form').querySelectorAll('button[data-connection]')) {
   button.addEventListener('click', () => linkAccount(button.dataset.connection));
 }

@@ -3,6 +3,7 @@
 //! login then ends as a password login does (`complete_login`).
 
 use axum::Form;
+use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
@@ -34,9 +35,12 @@ pub async fn callback_get(
     State(state): State<AppState>,
     caller: CallerInfo,
     headers: HeaderMap,
-    Query(params): Query<CallbackParams>,
+    params: Result<Query<CallbackParams>, QueryRejection>,
 ) -> Result<Response, OAuthError> {
-    callback(&state, &caller, &headers, params).await
+    match params {
+        Ok(Query(params)) => callback(&state, &caller, &headers, params).await,
+        Err(_) => Ok(not_valid(&state).await),
+    }
 }
 
 /// `POST /login/callback` (providers answering with `response_mode=form_post`).
@@ -44,9 +48,21 @@ pub async fn callback_post(
     State(state): State<AppState>,
     caller: CallerInfo,
     headers: HeaderMap,
-    Form(params): Form<CallbackParams>,
+    params: Result<Form<CallbackParams>, FormRejection>,
 ) -> Result<Response, OAuthError> {
-    callback(&state, &caller, &headers, params).await
+    match params {
+        Ok(Form(params)) => callback(&state, &caller, &headers, params).await,
+        Err(_) => Ok(not_valid(&state).await),
+    }
+}
+
+/// The page for an answer that is not one: no redirect, since nothing says where to.
+async fn not_valid(state: &AppState) -> Response {
+    let tenant = pages::brand(state).await;
+    pages::error_page(
+        &tenant,
+        "This login is not valid or was already used. Go back to the application and start again.",
+    )
 }
 
 /// Error codes a provider may send that the application may see as they are.
@@ -70,11 +86,7 @@ async fn callback(
         None => None,
     };
     let Some(pending) = pending else {
-        let tenant = pages::brand(state).await;
-        return Ok(pages::error_page(
-            &tenant,
-            "This login is not valid or was already used. Go back to the application and start again.",
-        ));
+        return Ok(not_valid(state).await);
     };
     let mut response = answer(state, caller, &pending, params).await?;
     response.headers_mut().append(

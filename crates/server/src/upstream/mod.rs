@@ -273,6 +273,10 @@ pub async fn start(
             nonce,
             pkce_verifier: pkce_verifier.as_deref(),
             back_channel: options.back_channel(),
+            prompt: tx
+                .prompt
+                .as_deref()
+                .filter(|p| ["login", "consent", "select_account"].contains(p)),
         };
         let url = if provider.is_oidc() {
             oidc::authorization_url(&provider, &credentials, &callback_url(state), login)?

@@ -171,6 +171,7 @@ pub fn authorization_url(
         nonce,
         pkce_verifier,
         back_channel,
+        prompt,
     } = login;
     let client = client(provider, issuer, jwks, credentials, redirect_uri)?;
     let flow = if back_channel {
@@ -194,6 +195,9 @@ pub fn authorization_url(
         );
     if !back_channel {
         request = request.add_extra_param("response_mode", "form_post");
+    }
+    if let Some(p) = prompt {
+        request = request.add_extra_param("prompt", p);
     }
     if let Some(v) = pkce_verifier {
         let verifier = PkceCodeVerifier::new(v.to_owned());

@@ -79,6 +79,9 @@ pub struct Login<'a> {
     pub pkce_verifier: Option<&'a str>,
     /// The code flow (or the front channel's `id_token` by form post).
     pub back_channel: bool,
+    /// The application's `prompt`, passed on to an OpenID provider (`login`, `consent`,
+    /// `select_account`): a fresh login asked of us is a fresh login there.
+    pub prompt: Option<&'a str>,
 }
 
 /// What a login at the provider proved, ready to become an identity.

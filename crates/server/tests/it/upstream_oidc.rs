@@ -269,6 +269,26 @@ async fn provider_refusals_reach_the_application_and_make_no_user() {
         .expect("forged");
     assert_eq!(forged.status(), 400);
     assert!(forged.headers().get("location").is_none());
+    // Answers that are not forms at all get the same page, not a bare 415.
+    for body in [
+        ("text/plain", "state=x"),
+        ("application/json", "{\"state\": 1}"),
+    ] {
+        let odd = browser
+            .post(f.rp.url("/login/callback"))
+            .header("content-type", body.0)
+            .body(body.1)
+            .send()
+            .await
+            .expect("odd");
+        assert_eq!(odd.status(), 400);
+        assert!(
+            odd.text()
+                .await
+                .expect("html")
+                .contains("This login is not valid")
+        );
+    }
 
     // An answer naming another issuer (RFC 9207) is a mix-up: refused, reported to the app.
     let code = param(&callback, "code").expect("code");
@@ -319,6 +339,22 @@ async fn provider_refusals_reach_the_application_and_make_no_user() {
     );
     let (_, users) = f.rp.mgmt().await.get("/users").await;
     assert_eq!(users.as_array().map(Vec::len), Some(0), "{users}");
+    f.idp.stop().await;
+}
+
+#[tokio::test]
+async fn a_fresh_login_asked_of_us_is_asked_of_the_provider() {
+    let f = federation().await;
+    for (prompt, passed) in [
+        ("login", Some("login")),
+        ("consent", Some("consent")),
+        ("", None),
+    ] {
+        let url = format!("{}&prompt={prompt}", authorize_url(&f));
+        let to_idp = client().get(&url).send().await.expect("authorize");
+        assert_eq!(to_idp.status(), 303);
+        assert_eq!(param(&location(&to_idp), "prompt").as_deref(), passed);
+    }
     f.idp.stop().await;
 }
 
