@@ -1,9 +1,11 @@
 //! Refusals against a hostile OpenID provider: a stand-in on loopback that publishes one key
 //! and answers the code exchange with an ID token broken in the way the code asks for (the
-//! test passes `<mode>:<nonce>` as the code). Every broken token is refused, reported to
-//! the application as `access_denied`, and makes no user.
+//! test passes `<mode>:<nonce>` as the code; the access token is the mode, so userinfo can
+//! misbehave too). Every broken answer is refused, reported to the application as
+//! `access_denied`, and makes no user.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::extract::State;
 use axum::routing::{get, post};
@@ -24,6 +26,10 @@ struct Provider {
     signer: KeyRing,
     stranger: KeyRing,
     jwks: Value,
+    /// A key published only once the provider has rotated to it.
+    next: KeyRing,
+    next_jwks: Value,
+    rotated: AtomicBool,
 }
 
 fn ring(sealer: &Sealer) -> (KeyRing, Value) {
@@ -51,6 +57,11 @@ async fn token(
         "wrong-iss" => claims["iss"] = json!("https://evil.example/"),
         "expired" => claims["exp"] = json!(now - 3600),
         "wrong-nonce" => claims["nonce"] = json!("not-the-nonce"),
+        "no-nonce" => {
+            claims.as_object_mut().map(|c| c.remove("nonce"));
+        }
+        "token-error" => return Json(json!({"error": "invalid_grant"})),
+        "no-id-token" => return Json(json!({"access_token": "at", "token_type": "Bearer"})),
         "wrong-azp" => {
             claims["aud"] = json!(["rp-client", "api"]);
             claims["azp"] = json!("api");
@@ -59,6 +70,10 @@ async fn token(
     }
     let id_token = match mode {
         "stranger-key" => p.stranger.sign(&claims).expect("sign"),
+        "rotated" => {
+            p.rotated.store(true, Ordering::SeqCst);
+            p.next.sign(&claims).expect("sign")
+        }
         "alg-none" => format!(
             "{}.{}.",
             URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#),
@@ -73,13 +88,38 @@ async fn token(
         }
         _ => p.signer.sign(&claims).expect("sign"),
     };
-    Json(json!({"access_token": "at", "token_type": "Bearer", "id_token": id_token}))
+    Json(json!({"access_token": mode, "token_type": "Bearer", "id_token": id_token}))
+}
+
+/// The JWKS: the signing key, and the next one once rotated.
+async fn publish_jwks(State(p): State<Arc<Provider>>) -> Json<Value> {
+    let mut keys = p.jwks["keys"].as_array().cloned().unwrap_or_default();
+    if p.rotated.load(Ordering::SeqCst) {
+        keys.extend(p.next_jwks["keys"].as_array().cloned().unwrap_or_default());
+    }
+    Json(json!({ "keys": keys }))
+}
+
+/// Userinfo: about the ID token's subject, unless the mode says another.
+async fn userinfo(headers: axum::http::HeaderMap) -> Json<Value> {
+    let mode = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    let sub = if mode == "userinfo-other-sub" {
+        "admin"
+    } else {
+        "mallory"
+    };
+    Json(json!({"sub": sub, "name": "Mallory from userinfo", "email": "other@example.com"}))
 }
 
 async fn spawn_provider() -> Arc<Provider> {
     let sealer = Sealer::new(&MasterKey::generate());
     let (signer, jwks) = ring(&sealer);
     let (stranger, _) = ring(&sealer);
+    let (next, next_jwks) = ring(&sealer);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -89,21 +129,25 @@ async fn spawn_provider() -> Arc<Provider> {
         signer,
         stranger,
         jwks,
+        next,
+        next_jwks,
+        rotated: AtomicBool::new(false),
     });
     let discovery = json!({
         "issuer": format!("{base}/"),
         "authorization_endpoint": format!("{base}/authorize"),
         "token_endpoint": format!("{base}/token"),
         "jwks_uri": format!("{base}/jwks"),
+        "userinfo_endpoint": format!("{base}/userinfo"),
         "code_challenge_methods_supported": ["S256"],
     });
-    let jwks = provider.jwks.clone();
     let app = Router::new()
         .route(
             "/.well-known/openid-configuration",
             get(move || async move { Json(discovery) }),
         )
-        .route("/jwks", get(move || async move { Json(jwks) }))
+        .route("/jwks", get(publish_jwks))
+        .route("/userinfo", get(userinfo))
         .route("/token", post(token))
         .with_state(provider.clone());
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -177,7 +221,11 @@ async fn broken_id_tokens_are_refused_and_make_no_user() {
         "wrong-iss",
         "expired",
         "wrong-nonce",
+        "no-nonce",
         "wrong-azp",
+        "token-error",
+        "no-id-token",
+        "userinfo-other-sub",
     ] {
         let at_app = answer(mode).await;
         assert_eq!(
@@ -197,9 +245,31 @@ async fn broken_id_tokens_are_refused_and_make_no_user() {
             "{mode} made a user"
         );
     }
+    // Each refusal is in the tenant's logs as Auth0's failed login (`f`), with its reason.
+    let (_, logs) = mgmt.get("/logs?q=type%3Af&per_page=50").await;
+    let failures: Vec<&Value> = logs
+        .as_array()
+        .expect("logs")
+        .iter()
+        .filter(|l| l["type"] == "f" && l["connection"] == "hostile")
+        .collect();
+    assert_eq!(failures.len(), 12, "one per refusal: {logs}");
+    assert!(
+        failures.iter().any(|l| l["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("nonce"))),
+        "{logs}"
+    );
     // The same provider's good token logs in: the refusals above were about the tokens.
+    // Userinfo fills what the ID token lacks; the ID token's claims win.
     let at_app = answer("good").await;
     assert!(param(&at_app, "code").is_some(), "{at_app}");
     let (_, users) = mgmt.get("/users").await;
     assert_eq!(users[0]["user_id"], "oidc|hostile|mallory");
+    assert_eq!(users[0]["email"], "m@example.com");
+    assert_eq!(users[0]["name"], "Mallory from userinfo");
+    // A token signed by a key the provider published after gatehouse read its JWKS: read
+    // again once, then accepted.
+    let at_app = answer("rotated").await;
+    assert!(param(&at_app, "code").is_some(), "{at_app}");
 }
