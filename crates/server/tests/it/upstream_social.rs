@@ -533,3 +533,60 @@ async fn oauth2_options_are_validated() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_github_user_can_be_the_primary_of_a_link() {
+    let s = social("github", "github", github_options).await;
+    let (_, answer) = s.log_in("github", "").await;
+    s.exchange(&param(&answer, "code").expect("code")).await;
+    let mgmt = s.rp.mgmt().await;
+    let (_, db_user) = mgmt
+        .post(
+            "/users",
+            json!({"connection": "Username-Password-Authentication", "email": "octo@shop.example",
+                   "password": "Sup3r-secret!"}),
+        )
+        .await;
+    let db_id = db_user["user_id"].as_str().expect("id").to_owned();
+    let (status, identities) = mgmt
+        .post(
+            "/users/github%7C583231/identities",
+            json!({"provider": "auth0", "user_id": db_id.strip_prefix("auth0|").expect("auth0")}),
+        )
+        .await;
+    assert_eq!(status, 201, "{identities}");
+    assert_eq!(identities[0]["provider"], "github");
+    assert_eq!(identities[1]["provider"], "auth0");
+    // A password login through the linked database identity yields the GitHub primary.
+    let (status, _) = mgmt
+        .patch(
+            &format!("/clients/{}", s.app_id),
+            json!({"grant_types": ["authorization_code",
+                                   "http://auth0.com/oauth/grant-type/password-realm"]}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let token: Value =
+        s.rp.client
+            .post(s.rp.url("/oauth/token"))
+            .form(&[
+                (
+                    "grant_type",
+                    "http://auth0.com/oauth/grant-type/password-realm",
+                ),
+                ("realm", "Username-Password-Authentication"),
+                ("username", "octo@shop.example"),
+                ("password", "Sup3r-secret!"),
+                ("client_id", s.app_id.as_str()),
+                ("client_secret", s.app_secret.as_str()),
+                ("scope", "openid"),
+            ])
+            .send()
+            .await
+            .expect("token")
+            .json()
+            .await
+            .expect("json");
+    let id_token = token["id_token"].as_str().expect("a password login");
+    assert_eq!(jwt_claims(id_token)["sub"], "github|583231");
+}
