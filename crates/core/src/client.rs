@@ -98,6 +98,31 @@ impl ClientSettings {
     pub fn trusts_token_endpoint_ip_header(&self) -> bool {
         self.is_token_endpoint_ip_header_trusted == Some(true)
     }
+
+    /// Auth0's `cross_origin_authentication` ("Allow Cross-Origin Authentication", off by
+    /// default): whether pages of its web origins may log people in with
+    /// `/co/authenticate` (Lock, auth0.js).
+    pub fn cross_origin_authentication(&self) -> bool {
+        self.extra.get("cross_origin_authentication") == Some(&serde_json::Value::Bool(true))
+    }
+
+    /// Auth0's `cross_origin_loc`: the application's page that answers the cross-origin
+    /// verification fallback (`webAuth.crossOriginVerification()`).
+    pub fn cross_origin_loc(&self) -> Option<&str> {
+        self.extra
+            .get("cross_origin_loc")
+            .and_then(serde_json::Value::as_str)
+            .filter(|s| !s.is_empty())
+    }
+
+    /// The origins its pages may call from across origins: `web_origins` and
+    /// `allowed_origins`, as origins.
+    pub fn web_origins(&self) -> impl Iterator<Item = String> + '_ {
+        self.web_origins
+            .iter()
+            .chain(&self.allowed_origins)
+            .filter_map(|u| crate::authorize_request::origin_of(u))
+    }
 }
 
 /// An application.

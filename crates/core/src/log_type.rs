@@ -95,6 +95,10 @@ log_types! {
     UserBlockReleased = "ublkdu",
     /// A notification (email, text message) could not be delivered.
     FailedNotification = "fn",
+    /// Cross-origin authentication (`/co/authenticate`) succeeded.
+    SuccessCrossOriginAuthentication = "scoa",
+    /// Cross-origin authentication failed.
+    FailedCrossOriginAuthentication = "fcoa",
 }
 
 impl fmt::Display for LogType {

@@ -70,7 +70,16 @@ pub struct Catalog {
     apis: Map<Audience, Option<Arc<ResourceServer>>>,
     grants: Map<(ClientId, Audience), Option<Arc<ClientGrant>>>,
     tenant: Map<(), Arc<TenantSettings>>,
-    origins: Map<(), Arc<std::collections::HashSet<String>>>,
+    origins: Map<Origins, Arc<std::collections::HashSet<String>>>,
+}
+
+/// Which origins a set holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Origins {
+    /// Every origin some client registered for browser calls.
+    Registered,
+    /// The web origins of clients that allow cross-origin authentication.
+    CrossOriginAuthentication,
 }
 
 impl Catalog {
@@ -98,7 +107,22 @@ impl Catalog {
     /// Every origin some client registered for browser calls: `allowed_origins`,
     /// `web_origins` and the origins of `callbacks`.
     pub async fn cors_origins(&self) -> StoreResult<Arc<std::collections::HashSet<String>>> {
-        if let Some(hit) = self.origins.get(&()) {
+        self.origin_set(Origins::Registered).await
+    }
+
+    /// The web origins (`web_origins`, `allowed_origins`) of clients with
+    /// `cross_origin_authentication` on: who may preflight `/co/authenticate`.
+    pub async fn cross_origin_origins(
+        &self,
+    ) -> StoreResult<Arc<std::collections::HashSet<String>>> {
+        self.origin_set(Origins::CrossOriginAuthentication).await
+    }
+
+    async fn origin_set(
+        &self,
+        kind: Origins,
+    ) -> StoreResult<Arc<std::collections::HashSet<String>>> {
+        if let Some(hit) = self.origins.get(&kind) {
             return Ok(hit);
         }
         let clients = self
@@ -112,19 +136,21 @@ impl Catalog {
         let mut set = std::collections::HashSet::new();
         for c in &clients {
             let s = &c.settings;
-            for url in s
-                .allowed_origins
-                .iter()
-                .chain(&s.web_origins)
-                .chain(&s.callbacks)
-            {
-                if let Some(o) = gatehouse_core::authorize_request::origin_of(url) {
-                    set.insert(o);
+            match kind {
+                Origins::Registered => set.extend(
+                    s.callbacks
+                        .iter()
+                        .filter_map(|u| gatehouse_core::authorize_request::origin_of(u))
+                        .chain(s.web_origins()),
+                ),
+                Origins::CrossOriginAuthentication if s.cross_origin_authentication() => {
+                    set.extend(s.web_origins());
                 }
+                Origins::CrossOriginAuthentication => {}
             }
         }
         let set = Arc::new(set);
-        self.origins.put((), set.clone());
+        self.origins.put(kind, set.clone());
         Ok(set)
     }
 

@@ -124,6 +124,7 @@ fn authentication_api(state: &AppState) -> Router<AppState> {
             "/passwordless/start",
             post(crate::passwordless::start::start),
         )
+        .route("/user/geoloc/country", get(oauth::geoloc::country))
         .layer(from_fn_with_state(
             (state.clone(), cors::AUTHENTICATION),
             cors::cors,
@@ -150,6 +151,15 @@ fn authentication_api(state: &AppState) -> Router<AppState> {
             "/dbconnections/change_password",
             post(oauth::dbconnections::change_password),
         )
+        // Cross-origin authentication answers its own CORS, per application and with
+        // credentials (`oauth/cross_origin/authenticate.rs`).
+        .route(
+            "/co/authenticate",
+            post(oauth::cross_origin::authenticate::authenticate)
+                .options(oauth::cross_origin::authenticate::preflight),
+        )
+        .route("/co/verify", post(oauth::cross_origin::verify::verify))
+        .route("/client/{file}", get(oauth::lock_client::client_script))
         .merge(browser_called)
         .layer(from_fn_with_state(
             state.clone(),

@@ -8,6 +8,7 @@ pub mod account_backoff;
 pub mod accounts;
 pub mod cookies;
 pub mod database_connection;
+pub mod direct_login;
 pub mod login_page;
 pub mod otp;
 pub mod request;

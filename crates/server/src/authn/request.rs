@@ -40,6 +40,10 @@ pub struct AuthorizeQuery {
     connection: Option<String>,
     code_challenge: Option<String>,
     code_challenge_method: Option<String>,
+    /// A ticket from `/co/authenticate` (Lock, auth0.js) that logs the user in.
+    pub login_ticket: Option<String>,
+    /// The connection the ticket's login used (auth0.js sends it instead of `connection`).
+    pub realm: Option<String>,
 }
 
 /// An authorization request after its checks.

@@ -36,6 +36,7 @@ pub(super) const SETTINGS: &[(&str, Option<&str>)] = &[
     ),
     ("github_url", Some("https://github.com")),
     ("github_api_url", Some("https://api.github.com")),
+    ("default_country", Some("US")),
 ];
 
 /// Where a value came from, for error messages.

@@ -72,6 +72,8 @@ pub struct Config {
     pub github_url: String,
     /// GitHub's API base URL (`/user`, `/user/emails`).
     pub github_api_url: String,
+    /// The country `/user/geoloc/country` answers (ISO 3166-1 alpha-2), for Lock.
+    pub default_country: String,
 }
 
 /// A setting that could not be used.
@@ -133,6 +135,7 @@ impl Config {
         let google_discovery_url = l.parse("google_discovery_url", values::http_base_url)?;
         let github_url = l.parse("github_url", values::http_base_url)?;
         let github_api_url = l.parse("github_api_url", values::http_base_url)?;
+        let default_country = l.parse("default_country", values::country_code)?;
         Ok(Config {
             listen,
             issuer,
@@ -155,6 +158,7 @@ impl Config {
             google_discovery_url,
             github_url,
             github_api_url,
+            default_country,
         })
     }
 }

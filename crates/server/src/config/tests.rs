@@ -122,6 +122,14 @@ fn bad_values_name_their_setting() {
             &[("GATEHOUSE_METRICS_LISTEN", "9464")],
             "GATEHOUSE_METRICS_LISTEN",
         ),
+        (
+            &[("GATEHOUSE_DEFAULT_COUNTRY", "USA")],
+            "GATEHOUSE_DEFAULT_COUNTRY",
+        ),
+        (
+            &[("GATEHOUSE_GITHUB_URL", "github.com")],
+            "GATEHOUSE_GITHUB_URL",
+        ),
     ];
     for (env, setting) in cases {
         let e = Config::load(&Flags::default(), env_of(env)).expect_err("rejected");

@@ -146,6 +146,16 @@ pub(super) fn http_base_url(raw: &str) -> Result<String, String> {
     }
 }
 
+/// An ISO 3166-1 alpha-2 country code, upper-cased.
+pub(super) fn country_code(raw: &str) -> Result<String, String> {
+    let code = raw.trim().to_ascii_uppercase();
+    if code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase()) {
+        Ok(code)
+    } else {
+        Err("must be a two-letter country code (ISO 3166-1 alpha-2)".into())
+    }
+}
+
 /// Seconds from 10 to a day.
 pub(super) fn link_max_age(raw: &str) -> Result<i64, String> {
     match raw.parse::<i64>() {

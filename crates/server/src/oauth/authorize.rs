@@ -26,6 +26,7 @@ use crate::pages;
 /// The handler.
 pub async fn authorize(
     State(state): State<AppState>,
+    caller: crate::http::caller_info::CallerInfo,
     headers: HeaderMap,
     query: Result<Query<AuthorizeQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, OAuthError> {
@@ -40,6 +41,11 @@ pub async fn authorize(
         Checked::Valid(client, tx, max_age, connection) => (client, tx, max_age, connection),
         Checked::Refused(r) => return Ok(r),
     };
+    // Embedded login (Lock, auth0.js): the ticket names who logged in, whatever the session.
+    if let Some(ticket) = q.login_ticket.as_deref() {
+        return crate::oauth::cross_origin::redeem(&state, &headers, &caller, &client, &tx, ticket)
+            .await;
+    }
     let prompt = q.prompt.as_deref().unwrap_or_default();
     // OIDC Core s3.1.2.1: an authentication older than max_age does not count.
     let now_ts = state.clock.now().unix_timestamp();

@@ -3,10 +3,13 @@
 pub mod authorization_response;
 pub mod authorize;
 pub mod client_auth;
+pub mod cross_origin;
 pub mod dbconnections;
 pub mod discovery;
+pub mod geoloc;
 pub mod grants;
 pub mod jwks;
+pub mod lock_client;
 pub mod login_callback;
 pub mod logout;
 pub mod mobile;

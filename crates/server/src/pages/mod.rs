@@ -93,6 +93,24 @@ pub struct ConsentPage<'a> {
     pub scopes: Vec<(String, String)>,
 }
 
+/// The cross-origin verification page (`oauth::cross_origin::verify`).
+#[derive(Template)]
+#[template(path = "co_verify.html")]
+pub struct CrossOriginVerification<'a> {
+    /// The application's verification page, with `#origin=<our origin>`.
+    pub frame: &'a str,
+    /// Where the verifier is posted (`<issuer>co/verify`).
+    pub action: &'a str,
+    /// The sealed login ticket.
+    pub ticket: &'a str,
+    /// The sealed authorization transaction.
+    pub tx: &'a str,
+    /// The verification page's origin as a JSON string (script-escaped).
+    pub target: String,
+    /// The ticket's `co_id` as a JSON string (script-escaped).
+    pub co_id: String,
+}
+
 /// `response_mode=web_message`: posts the response to the application's window (the
 /// iframe's parent or the popup's opener), to its origin only.
 #[derive(Template)]

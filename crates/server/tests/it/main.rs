@@ -3,6 +3,7 @@
 
 mod binary;
 mod code_flow;
+mod cross_origin;
 mod helpers;
 mod keys;
 mod lifecycle;

@@ -1,16 +1,15 @@
 //! The password grants: `password` (the tenant's default directory) and Auth0's
 //! `http://auth0.com/oauth/grant-type/password-realm` (a named database connection), for
-//! first-party back ends that collect credentials themselves. The password check itself
-//! (brute-force counting, back-off, decoy hash) is `authn::accounts::check_password`.
+//! first-party back ends that collect credentials themselves. The login itself (the
+//! connection's use by the client, brute-force counting, back-off, decoy hash) is
+//! `authn::direct_login::password`.
 
-use gatehouse_core::id::ConnectionName;
 use gatehouse_core::log::LogEvent;
 use gatehouse_core::log_type::LogType;
 
 use super::{Grant, LogCodes};
 use crate::AppState;
-use crate::authn::accounts::{BACK_OFF, LoginFailure, TOO_MANY_ATTEMPTS, check_password};
-use crate::authn::database_connection;
+use crate::authn::direct_login;
 use crate::error::OAuthError;
 use crate::oauth::client_auth::ClientAuth;
 use crate::oauth::token::{TokenRequest, TokenResponse};
@@ -67,42 +66,15 @@ async fn run(
     let username = params.require("username")?;
     let password = params.require("password")?;
     let scope = params.scope()?;
-    let realm = match realm {
-        Some(r) => r.to_owned(),
-        None => database_connection::default_name(state).await?,
-    };
-    let connection = state
-        .stores
-        .connections
-        .connection_by_name(&ConnectionName::from(&realm))
-        .await?
-        .filter(|c| c.strategy.is_database())
-        .ok_or_else(|| {
-            OAuthError::InvalidRequest(format!("connection {realm} is not a database connection"))
-        })?;
-    event.connection = Some(connection.name.clone().into_string());
-    // Only a connection the client is enabled on: no guessing a connection's passwords, or
-    // logging its users in, through another application (Auth0's 400 `invalid_request`).
-    if !database_connection::enabled_for(&connection, &req.client.client_id) {
-        return Err(OAuthError::InvalidRequest(format!(
-            "connection {realm} is not enabled for this client"
-        )));
-    }
-    let user = match check_password(state, &connection, username, password, &req.caller).await? {
-        Ok(u) => u,
-        Err(failure) => {
-            event.user_id = failure.user_id().map(str::to_owned);
-            return Err(match failure {
-                LoginFailure::Blocked(_) => OAuthError::Unauthorized("user is blocked".into()),
-                LoginFailure::TooManyAttempts(_) => {
-                    OAuthError::TooManyAttempts(TOO_MANY_ATTEMPTS.into())
-                }
-                LoginFailure::BackOff(_) => OAuthError::TooManyAttempts(BACK_OFF.into()),
-                _ => OAuthError::InvalidGrant("Wrong email or password.".into()),
-            });
-        }
-    };
-    event.user_id = Some(user.user_id.clone().into_string());
+    let (connection, user) = direct_login::password(
+        state,
+        &req.client,
+        realm,
+        (username, password),
+        &req.caller,
+        event,
+    )
+    .await?;
     user_tokens::issue_direct_login(
         state,
         req,

@@ -7,7 +7,7 @@ use gatehouse_core::log_type::LogType;
 
 use super::{Grant, LogCodes};
 use crate::AppState;
-use crate::authn::otp;
+use crate::authn::direct_login;
 use crate::error::OAuthError;
 use crate::oauth::client_auth::ClientAuth;
 use crate::oauth::token::{TokenRequest, TokenResponse};
@@ -36,35 +36,8 @@ async fn run(
     let username = params.require("username")?;
     let code = params.require("otp")?;
     let scope = params.scope()?;
-    let connection = otp::connection_for(state, client, realm)
-        .await
-        .map_err(|e| OAuthError::InvalidRequest(e.description()))?;
-    event.connection = Some(connection.name.clone().into_string());
-    // A malformed username cannot have been sent a code: the same answer as a wrong code.
-    let Ok(recipient) = otp::recipient(&connection, Some(username)) else {
-        return Err(otp::wrong_code(&connection));
-    };
-    match otp::check(state, &connection, &recipient, code, caller).await? {
-        // A code works for the application it was sent for, and a link's secret is no code.
-        otp::CodeCheck::Valid(o) if o.send == "code" && o.client_id == client.client_id => {}
-        otp::CodeCheck::Valid(_) => return Err(otp::wrong_code(&connection)),
-        otp::CodeCheck::Wrong => return Err(otp::wrong_code(&connection)),
-        otp::CodeCheck::TooManyAttempts => {
-            return Err(OAuthError::TooManyAttempts(
-                crate::authn::accounts::TOO_MANY_ATTEMPTS.into(),
-            ));
-        }
-    }
-    let Some((user, created)) = otp::user_for(state, &connection, &recipient).await? else {
-        return Err(otp::wrong_code(&connection));
-    };
-    event.user_id = Some(user.user_id.clone().into_string());
-    if user.blocked {
-        return Err(OAuthError::Unauthorized("user is blocked".into()));
-    }
-    if created {
-        otp::log_signup(state, &user, &connection, &client.client_id);
-    }
+    let (connection, user) =
+        direct_login::code(state, client, realm, (username, code), caller, event).await?;
     user_tokens::issue_direct_login(
         state,
         req,
