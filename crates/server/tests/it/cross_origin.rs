@@ -528,3 +528,43 @@ async fn lock_gets_a_default_country() {
     let body = app.get_json("/user/geoloc/country").await;
     assert_eq!(body, json!({"country_code": "AR"}));
 }
+
+#[tokio::test]
+async fn a_ticket_wins_over_the_browsers_session() {
+    let e = embedded(json!({})).await;
+    let browser = client();
+    let ticket = e.ticket(&browser).await;
+    let first = browser
+        .get(e.authorize_url(&e.id, ticket["login_ticket"].as_str().expect("ticket")))
+        .send()
+        .await
+        .expect("authorize");
+    assert!(fragment(&location(&first), "id_token").is_some());
+    // The browser now has Ada's session; Bob logs in through the same page.
+    e.app
+        .mgmt()
+        .await
+        .post(
+            "/users",
+            json!({"connection": "Username-Password-Authentication",
+                   "email": "bob@example.com", "password": PASSWORD}),
+        )
+        .await;
+    let r = e
+        .co_authenticate(
+            &browser,
+            ORIGIN,
+            json!({"client_id": e.id, "username": "bob@example.com", "password": PASSWORD,
+                   "realm": "Username-Password-Authentication",
+                   "credential_type": "http://auth0.com/oauth/grant-type/password-realm"}),
+        )
+        .await;
+    let ticket: Value = r.json().await.expect("json");
+    let second = browser
+        .get(e.authorize_url(&e.id, ticket["login_ticket"].as_str().expect("ticket")))
+        .send()
+        .await
+        .expect("authorize");
+    let claims = jwt_claims(&fragment(&location(&second), "id_token").expect("id_token"));
+    assert_eq!(claims["email"], "bob@example.com");
+}
