@@ -24,7 +24,6 @@ import { chromium } from 'playwright-core';
 import { startGatehouse } from '../openid_client/gatehouse.mjs';
 import { startSmsGateway, startSmtp } from '../spa_account_linking/receivers.mjs';
 import { buildScripts, startApp } from './app.mjs';
-import { tapSmtp } from './mailtap.mjs';
 
 const DB = 'Username-Password-Authentication';
 const EMAIL = 'lee@example.com';
@@ -37,7 +36,7 @@ const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 // Nothing but loopback resolves: a request Lock makes to a CDN fails at once (and is logged).
 const LAUNCH_ARGS = ['--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1'];
 
-let gh, ghOrigin, smtp, mailTap, sms, app, browser, scripts;
+let gh, ghOrigin, smtp, sms, app, browser, scripts;
 let appOrigin, otherOrigin, crossSiteOrigin;
 let spa, crossSite, user;
 
@@ -55,7 +54,6 @@ before(async () => {
     chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS }),
     buildScripts(),
   ]);
-  mailTap = await tapSmtp(smtp.port);
   ghOrigin = gh.issuer.replace(/\/$/, '');
 
   const configs = new Map();
@@ -68,7 +66,7 @@ before(async () => {
   await mgmt('POST', '/emails/provider', {
     name: 'smtp',
     default_from_address: 'login@example.com',
-    credentials: { smtp_host: '127.0.0.1', smtp_port: mailTap.port, smtp_user: '', smtp_pass: '' },
+    credentials: { smtp_host: '127.0.0.1', smtp_port: smtp.port, smtp_user: '', smtp_pass: '' },
   });
   const pages = (origin, names) => names.map((n) => `${origin}/${n}.html`);
   spa = await mgmt('POST', '/clients', {
@@ -125,7 +123,6 @@ before(async () => {
 after(async () => {
   await browser?.close();
   app?.close();
-  mailTap?.close();
   smtp?.close();
   sms?.close();
   gh?.stop();
@@ -306,7 +303,7 @@ test('Lock passwordless: a magic link opened in the same browser lands on the ap
     await lockForm(s, 'email');
     await s.page.locator('.auth0-lock input[name="email"]').fill(LINK_EMAIL);
     await submit(s);
-    const link = await mailTap.link(LINK_EMAIL);
+    const link = await smtp.link(LINK_EMAIL);
     assert.ok(link.startsWith(`${gh.issuer}passwordless/verify_redirect?`), link);
     const [start] = requested(s, 'POST', `${ghOrigin}/passwordless/start`);
     assert.equal(JSON.parse(start.body).send, 'link');

@@ -36,6 +36,10 @@ class Inbox {
   }
 }
 
+// A mail body with quoted-printable undone (soft line breaks, `=XX` escapes).
+const decoded = (data) =>
+  data.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)));
+
 // SMTP (RFC 5321) as far as a client that sends one plain mail needs: EHLO/HELO, MAIL, RCPT,
 // DATA, RSET, NOOP, QUIT. Each mail is {from, to: [...], data} with dot-stuffing undone.
 export async function startSmtp() {
@@ -97,8 +101,13 @@ export async function startSmtp() {
     // The code in the next mail to `to` (quoted-printable soft breaks undone).
     async code(to) {
       const mail = await inbox.next((m) => m.to.includes(to.toLowerCase()) && /Code:/.test(m.data));
-      const text = mail.data.replace(/=\r?\n/g, '').replace(/=3D/g, '=');
-      return /Code:\s*(\d+)/.exec(text)[1];
+      return /Code:\s*(\d+)/.exec(decoded(mail.data))[1];
+    },
+    // The magic link (gatehouse's /passwordless/verify_redirect) in the next mail to `to`.
+    async link(to) {
+      const linkIn = (m) => /https?:\/\/\S+\/passwordless\/verify_redirect\?\S+/.exec(decoded(m.data))?.[0];
+      const mail = await inbox.next((m) => m.to.includes(to.toLowerCase()) && linkIn(m) !== undefined);
+      return linkIn(mail);
     },
     close: () => server.close(),
   };
