@@ -22,6 +22,7 @@ pub mod pages;
 pub mod passwordless;
 pub mod passwords;
 pub mod router;
+pub mod saml;
 pub mod secrets;
 pub mod setup;
 pub mod signing;

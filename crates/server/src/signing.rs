@@ -81,7 +81,7 @@ pub fn from_private_key(
 /// A self-signed certificate for the key, published as `x5c` as Auth0 does: some
 /// verifiers (older .NET and Java stacks) read the key only from a certificate. It is made
 /// once with the key, so it costs nothing per request.
-fn self_signed_certificate(pkcs8: &[u8]) -> anyhow::Result<Vec<u8>> {
+pub fn self_signed_certificate(pkcs8: &[u8]) -> anyhow::Result<Vec<u8>> {
     let key = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(
         &rustls_pki_types::PrivatePkcs8KeyDer::from(pkcs8),
         &rcgen::PKCS_RSA_SHA256,
