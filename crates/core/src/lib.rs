@@ -22,6 +22,7 @@ pub mod redirect_uri;
 pub mod refresh_token;
 pub mod resource_server;
 pub mod role;
+pub mod saml;
 pub mod scope;
 pub mod seed;
 pub mod session;

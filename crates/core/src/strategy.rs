@@ -70,11 +70,15 @@ impl Strategy {
     }
 
     /// Whether logins go to an upstream identity provider (`oidc`, `google-oauth2`,
-    /// `github`, `oauth2`).
+    /// `github`, `oauth2`, `samlp`).
     pub fn is_federated(&self) -> bool {
         matches!(
             self,
-            Strategy::Oidc | Strategy::Google | Strategy::GitHub | Strategy::OAuth2
+            Strategy::Oidc
+                | Strategy::Google
+                | Strategy::GitHub
+                | Strategy::OAuth2
+                | Strategy::Samlp
         )
     }
 }

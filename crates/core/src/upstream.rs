@@ -246,7 +246,10 @@ impl UpstreamIdentity {
     pub fn of(strategy: &Strategy, connection: &str, sub: &str) -> Self {
         // Auth0 prefixes the connection where the strategy alone does not name the
         // provider: `oidc|<connection>|<sub>`, `oauth2|<connection>|<id>`.
-        let prefixed = matches!(strategy, Strategy::Oidc | Strategy::OAuth2);
+        let prefixed = matches!(
+            strategy,
+            Strategy::Oidc | Strategy::OAuth2 | Strategy::Samlp
+        );
         UpstreamIdentity {
             provider: strategy.as_str().to_owned(),
             user_id: if prefixed {
@@ -254,7 +257,7 @@ impl UpstreamIdentity {
             } else {
                 sub.to_owned()
             },
-            is_social: !matches!(strategy, Strategy::Oidc),
+            is_social: !matches!(strategy, Strategy::Oidc | Strategy::Samlp),
         }
     }
 }
@@ -369,6 +372,9 @@ mod tests {
         let github = UpstreamIdentity::of(&Strategy::GitHub, "github", "583231");
         assert_eq!(github.user_id, "583231");
         assert!(github.is_social);
+        let saml = UpstreamIdentity::of(&Strategy::Samlp, "corp", "ada@corp.example");
+        assert_eq!(saml.user_id, "corp|ada@corp.example");
+        assert!(!saml.is_social);
         let custom = UpstreamIdentity::of(&Strategy::OAuth2, "acme", "7");
         assert_eq!(
             (custom.provider.as_str(), custom.user_id.as_str()),

@@ -160,6 +160,7 @@ fn authentication_api(state: &AppState) -> Router<AppState> {
         )
         .route("/co/verify", post(oauth::cross_origin::verify::verify))
         .route("/client/{file}", get(oauth::lock_client::client_script))
+        .route("/samlp/metadata", get(oauth::samlp::metadata))
         .merge(browser_called)
         .layer(from_fn_with_state(
             state.clone(),

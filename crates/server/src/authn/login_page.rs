@@ -174,9 +174,10 @@ const FEDERATED: &[Strategy] = &[
     Strategy::Google,
     Strategy::GitHub,
     Strategy::OAuth2,
+    Strategy::Samlp,
 ];
 
-/// The enterprise connection enabled for `client` whose `domain_aliases` hold the domain of
+/// The enterprise connection (`oidc`, `samlp`) enabled for `client` whose `domain_aliases` hold the domain of
 /// `email` (home realm discovery: such a person logs in there, not with a password here).
 pub async fn home_realm(
     state: &AppState,
@@ -186,7 +187,7 @@ pub async fn home_realm(
     if !email.contains('@') {
         return Ok(None);
     }
-    let found = enabled_for(state, client, &[Strategy::Oidc]).await?;
+    let found = enabled_for(state, client, &[Strategy::Oidc, Strategy::Samlp]).await?;
     Ok(found.into_iter().find(|c| {
         gatehouse_core::upstream::UpstreamOptions::of(c).is_some_and(|o| o.serves(email))
     }))

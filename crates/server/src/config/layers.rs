@@ -37,6 +37,7 @@ pub(super) const SETTINGS: &[(&str, Option<&str>)] = &[
     ("github_url", Some("https://github.com")),
     ("github_api_url", Some("https://api.github.com")),
     ("default_country", Some("US")),
+    ("tenant_name", Some("gatehouse")),
 ];
 
 /// Where a value came from, for error messages.

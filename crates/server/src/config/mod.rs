@@ -74,6 +74,8 @@ pub struct Config {
     pub github_api_url: String,
     /// The country `/user/geoloc/country` answers (ISO 3166-1 alpha-2), for Lock.
     pub default_country: String,
+    /// The tenant's name, as in Auth0's SAML entity ids (`urn:auth0:<tenant>:<connection>`).
+    pub tenant_name: String,
 }
 
 /// A setting that could not be used.
@@ -136,6 +138,7 @@ impl Config {
         let github_url = l.parse("github_url", values::http_base_url)?;
         let github_api_url = l.parse("github_api_url", values::http_base_url)?;
         let default_country = l.parse("default_country", values::country_code)?;
+        let tenant_name = l.parse("tenant_name", values::tenant_name)?;
         Ok(Config {
             listen,
             issuer,
@@ -159,6 +162,7 @@ impl Config {
             github_url,
             github_api_url,
             default_country,
+            tenant_name,
         })
     }
 }

@@ -146,6 +146,20 @@ pub(super) fn http_base_url(raw: &str) -> Result<String, String> {
     }
 }
 
+/// A tenant name as Auth0 spells them: lower-case letters, digits and dashes.
+pub(super) fn tenant_name(raw: &str) -> Result<String, String> {
+    let ok = !raw.is_empty()
+        && raw.len() <= 64
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        Ok(raw.to_owned())
+    } else {
+        Err("must be lower-case letters, digits and dashes".into())
+    }
+}
+
 /// An ISO 3166-1 alpha-2 country code, upper-cased.
 pub(super) fn country_code(raw: &str) -> Result<String, String> {
     let code = raw.trim().to_ascii_uppercase();

@@ -28,6 +28,12 @@ pub struct CallbackParams {
     error_description: Option<String>,
     /// RFC 9207: the issuer of the response, when the provider says it.
     iss: Option<String>,
+    /// A SAML provider's response (HTTP-POST binding).
+    #[serde(rename = "SAMLResponse")]
+    saml_response: Option<String>,
+    /// A SAML provider's echo of our state.
+    #[serde(rename = "RelayState")]
+    relay_state: Option<String>,
 }
 
 /// `GET /login/callback`.
@@ -81,7 +87,7 @@ async fn callback(
     params: CallbackParams,
 ) -> Result<Response, OAuthError> {
     // The state must be ours, this browser's and unused; the cookie goes at once.
-    let pending = match params.state.as_deref() {
+    let pending = match params.state.as_deref().or(params.relay_state.as_deref()) {
         Some(s) => Pending::open(state, s, headers).await?,
         None => None,
     };
@@ -144,10 +150,15 @@ async fn answer(
             "The connection is no longer available",
         );
     };
-    let answer = match (params.code.as_deref(), params.id_token.as_deref()) {
-        (Some(code), _) => Answer::Code(code),
-        (None, Some(jwt)) => Answer::IdToken(jwt),
-        (None, None) => {
+    let answer = match (
+        params.code.as_deref(),
+        params.id_token.as_deref(),
+        params.saml_response.as_deref(),
+    ) {
+        (Some(code), _, _) => Answer::Code(code),
+        (None, Some(jwt), _) => Answer::IdToken(jwt),
+        (None, None, Some(response)) => Answer::Saml(response),
+        (None, None, None) => {
             return refuse(
                 &mut event,
                 "access_denied",

@@ -4,9 +4,11 @@
 //! make it fetch URLs or files, run transforms or expand entities; `verify.rs` accepts a
 //! Response only when a certificate we hold signed what we read, and checks what samael
 //! leaves optional (audience, expiry, issue time); `certificate.rs` reads certificates in the
-//! shapes Auth0 stores them.
+//! shapes Auth0 stores them; `issue.rs` makes signed responses (gatehouse as an identity
+//! provider, and the tests' stand-in providers).
 
 pub mod certificate;
+pub mod issue;
 pub mod precheck;
 pub mod verify;
 

@@ -189,61 +189,47 @@ fn conditions_hold(a: &Assertion, expected: &Expected<'_>) -> Result<Verified, S
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::saml::{sign, signature_template};
+    use crate::saml::issue::{self, Issue};
 
     const SP: &str = "urn:auth0:gatehouse:corp";
     const ACS: &str = "https://gh.example/login/callback?connection=corp";
     const IDP: &str = "https://idp.example/metadata";
 
-    struct Idp {
+    struct Keys {
         pkcs8: Vec<u8>,
         certificate: Vec<u8>,
     }
 
-    fn keys() -> Idp {
+    fn keys() -> Keys {
         let pkcs8 = crate::signing::generate_private_key().expect("key");
         let certificate = crate::signing::self_signed_certificate(&pkcs8).expect("certificate");
-        Idp { pkcs8, certificate }
-    }
-
-    fn iso(t: i64) -> String {
-        time::OffsetDateTime::from_unix_timestamp(t)
-            .expect("time")
-            .format(&time::format_description::well_known::Rfc3339)
-            .expect("format")
-    }
-
-    /// An assertion for `name_id`, valid now, for us, answering request `_req1`.
-    fn assertion(id: &str, name_id: &str, audience: &str, now: i64) -> String {
-        format!(
-            r#"<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="{issued}"><saml:Issuer>{IDP}</saml:Issuer>SIGNATURE<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress">{name_id}</saml:NameID><saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData InResponseTo="_req1" NotOnOrAfter="{until}" Recipient="{ACS}"/></saml:SubjectConfirmation></saml:Subject><saml:Conditions NotBefore="{issued}" NotOnOrAfter="{until}"><saml:AudienceRestriction><saml:Audience>{audience}</saml:Audience></saml:AudienceRestriction></saml:Conditions><saml:AuthnStatement AuthnInstant="{issued}" SessionIndex="_s1"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:Password</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement><saml:AttributeStatement><saml:Attribute Name="http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress"><saml:AttributeValue>{name_id}</saml:AttributeValue></saml:Attribute></saml:AttributeStatement></saml:Assertion>"#,
-            issued = iso(now),
-            until = iso(now + 300),
-        )
-    }
-
-    fn envelope(inner: &str) -> String {
-        format!(
-            r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_resp1" Version="2.0" IssueInstant="{}" Destination="{ACS}" InResponseTo="_req1"><saml:Issuer>{IDP}</saml:Issuer><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>{inner}</samlp:Response>"#,
-            iso(now())
-        )
+        Keys { pkcs8, certificate }
     }
 
     fn now() -> i64 {
         time::OffsetDateTime::now_utc().unix_timestamp()
     }
 
-    /// A response whose assertion `name_id` is signed by `by`.
-    fn signed_assertion(by: &Idp, name_id: &str, audience: &str) -> String {
-        let a = assertion("_a1", name_id, audience, now())
-            .replace("SIGNATURE", &signature_template("_a1", &by.certificate));
-        let signed = sign(&a, &by.pkcs8).expect("sign");
-        // xmlsec writes an XML declaration, which may not sit inside the response.
-        let body = match signed.trim_start().strip_prefix("<?xml") {
-            Some(rest) => rest.split_once("?>").map_or(rest, |(_, after)| after),
-            None => &signed,
+    /// A response about `name_id` for `audience`, its assertion signed by `by`.
+    fn signed(by: &Keys, name_id: &str, audience: &str) -> String {
+        let attributes = [(
+            "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress".to_owned(),
+            vec![name_id.to_owned()],
+        )];
+        let issue = Issue {
+            issuer: IDP,
+            ids: ("_resp1", "_a1"),
+            name_id,
+            name_id_format: "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
+            audience,
+            recipient: ACS,
+            in_response_to: Some("_req1"),
+            attributes: &attributes,
+            session_index: "_s1",
+            now: now(),
+            lifetime: 300,
         };
-        envelope(body.trim())
+        issue::response(&issue, &by.pkcs8, &by.certificate).expect("issue")
     }
 
     fn expected<'a>(certs: &'a [Vec<u8>], ids: &'a [&'a str]) -> Expected<'a> {
@@ -257,11 +243,15 @@ mod tests {
         }
     }
 
+    fn refusal(xml: &str, e: &Expected<'_>) -> String {
+        response(xml, e).expect_err("refused").to_string()
+    }
+
     #[test]
     fn a_signed_assertion_for_us_is_accepted() {
         let idp = keys();
         let certs = [idp.certificate.clone()];
-        let xml = signed_assertion(&idp, "ada@corp.example", SP);
+        let xml = signed(&idp, "ada@corp.example", SP);
         let v = response(&xml, &expected(&certs, &["_req1"])).expect("accepted");
         assert_eq!(v.name_id, "ada@corp.example");
         assert_eq!(v.assertion_id, "_a1");
@@ -278,20 +268,17 @@ mod tests {
         let idp = keys();
         let stranger = keys();
         let certs = [idp.certificate.clone()];
-        let refusal =
-            |xml: &str, e: &Expected<'_>| response(xml, e).expect_err("refused").to_string();
-        let forged = signed_assertion(&stranger, "ada@corp.example", SP);
+        let forged = signed(&stranger, "ada@corp.example", SP);
         let e = refusal(&forged, &expected(&certs, &["_req1"]));
         assert!(e.contains("signed"), "{e}");
-        let elsewhere = signed_assertion(&idp, "ada@corp.example", "urn:someone-else");
+        let elsewhere = signed(&idp, "ada@corp.example", "urn:someone-else");
         let e = refusal(&elsewhere, &expected(&certs, &["_req1"]));
         assert!(e.contains("Audience"), "{e}");
-        let good = signed_assertion(&idp, "ada@corp.example", SP);
+        let good = signed(&idp, "ada@corp.example", SP);
         let e = refusal(&good, &expected(&certs, &["_other"]));
         assert!(e.contains("InResponseTo"), "{e}");
         let e = refusal(&good, &expected(&[], &["_req1"]));
         assert!(e.contains("no signing certificate"), "{e}");
-        // Another issuer than the configured one.
         let mut other = expected(&certs, &["_req1"]);
         other.idp_entity_id = Some("https://other.example/");
         let e = refusal(&good, &other);
@@ -302,19 +289,29 @@ mod tests {
     fn unsigned_assertions_are_refused() {
         let idp = keys();
         let certs = [idp.certificate.clone()];
-        let unsigned =
-            envelope(&assertion("_a1", "ada@corp.example", SP, now()).replace("SIGNATURE", ""));
-        assert!(response(&unsigned, &expected(&certs, &["_req1"])).is_err());
+        let good = signed(&idp, "ada@corp.example", SP);
+        let start = good.find("<ds:Signature").expect("signature");
+        let end = good.find("</ds:Signature>").expect("end") + "</ds:Signature>".len();
+        let unsigned = format!("{}{}", &good[..start], &good[end..]);
+        let e = refusal(&unsigned, &expected(&certs, &["_req1"]));
+        assert!(e.contains("signed"), "{e}");
     }
 
     #[test]
     fn a_wrapped_unsigned_assertion_is_never_what_we_read() {
         let idp = keys();
         let certs = [idp.certificate.clone()];
-        let good = signed_assertion(&idp, "ada@corp.example", SP);
-        // An attacker adds an unsigned assertion for someone else before the signed one.
-        let evil = assertion("_evil", "admin@corp.example", SP, now()).replace("SIGNATURE", "");
-        let wrapped = good.replacen("<saml:Assertion", &format!("{evil}<saml:Assertion"), 1);
+        let good = signed(&idp, "ada@corp.example", SP);
+        // An attacker adds an unsigned assertion about someone else before the signed one.
+        let start = good.find("<saml:Assertion").expect("assertion");
+        let end = good.find("</saml:Assertion>").expect("end") + "</saml:Assertion>".len();
+        let evil = good[start..end]
+            .replace("ada@corp.example", "admin@corp.example")
+            .replace("ID=\"_a1\"", "ID=\"_evil\"");
+        let sig_start = evil.find("<ds:Signature").expect("signature");
+        let sig_end = evil.find("</ds:Signature>").expect("end") + "</ds:Signature>".len();
+        let evil = format!("{}{}", &evil[..sig_start], &evil[sig_end..]);
+        let wrapped = format!("{}{evil}{}", &good[..start], &good[start..]);
         let read = response(&wrapped, &expected(&certs, &["_req1"])).expect("the signed one");
         assert_eq!(read.name_id, "ada@corp.example");
         // The signed assertion's text changed (a comment inside NameID): refused.
@@ -322,23 +319,34 @@ mod tests {
             "ada@corp.example</saml:NameID>",
             "ada@corp.example<!---->.evil.test</saml:NameID>",
         );
-        assert!(response(&commented, &expected(&certs, &["_req1"])).is_err());
-        // A tampered value after signing.
+        let e = refusal(&commented, &expected(&certs, &["_req1"]));
+        assert!(e.contains("signed"), "{e}");
         let tampered = good.replace(
             ">ada@corp.example</saml:NameID>",
             ">admin@corp.example</saml:NameID>",
         );
-        assert!(response(&tampered, &expected(&certs, &["_req1"])).is_err());
+        let e = refusal(&tampered, &expected(&certs, &["_req1"]));
+        assert!(e.contains("signed"), "{e}");
     }
 
     #[test]
     fn doctypes_are_refused_before_xmlsec() {
         let idp = keys();
         let certs = [idp.certificate.clone()];
-        let good = signed_assertion(&idp, "ada@corp.example", SP);
+        let good = signed(&idp, "ada@corp.example", SP);
         let with_doctype =
             format!("<!DOCTYPE r [<!ENTITY x SYSTEM \"file:///etc/hostname\">]>{good}");
-        let e = response(&with_doctype, &expected(&certs, &["_req1"])).expect_err("refused");
-        assert!(e.to_string().contains("DOCTYPE"), "{e}");
+        let e = refusal(&with_doctype, &expected(&certs, &["_req1"]));
+        assert!(e.contains("DOCTYPE"), "{e}");
+    }
+
+    #[test]
+    fn issued_text_is_escaped_not_injected() {
+        let idp = keys();
+        let certs = [idp.certificate.clone()];
+        let sneaky = "x</saml:NameID><saml:NameID>admin@corp.example";
+        let xml = signed(&idp, sneaky, SP);
+        let v = response(&xml, &expected(&certs, &["_req1"])).expect("accepted");
+        assert_eq!(v.name_id, sneaky);
     }
 }

@@ -10,6 +10,7 @@ pub mod oauth2;
 pub mod oidc;
 pub mod provider;
 pub mod provision;
+pub mod saml;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -107,7 +108,46 @@ pub struct Pending {
     binding: Vec<u8>,
 }
 
+/// The `Set-Cookie` binding a login at a provider to this browser (`Pending::begin`).
+pub fn binding_cookie(state: &AppState, binding: &str) -> axum::http::HeaderValue {
+    cookie_header(
+        state,
+        BINDING_COOKIE,
+        binding,
+        TX_LIFETIME,
+        "/login/callback",
+        // A front-channel or SAML provider answers with a cross-site POST.
+        SameSite::CrossSite,
+    )
+}
+
 impl Pending {
+    /// A new pending login for `tx` through `connection`, answering `nonce` (an OpenID
+    /// nonce, or a SAML AuthnRequest id): the sealed state to send and the binding cookie's
+    /// value (`binding_cookie`).
+    pub fn begin(
+        state: &AppState,
+        tx: &Transaction,
+        connection: &ConnectionName,
+        nonce: &str,
+        pkce_verifier: Option<String>,
+    ) -> Result<(String, String), OAuthError> {
+        let binding = random_secret(32);
+        let pending = Pending {
+            tx: tx.clone(),
+            connection: connection.clone(),
+            nonce: nonce.to_owned(),
+            pkce_verifier,
+            binding: state.hasher.hash(&binding),
+        };
+        Ok((pending.seal(state)?, binding))
+    }
+
+    /// The nonce (OpenID) or AuthnRequest id (SAML) the answer must carry.
+    pub fn nonce(&self) -> &str {
+        &self.nonce
+    }
+
     fn seal(&self, state: &AppState) -> Result<String, OAuthError> {
         let json = serde_json::to_vec(self).map_err(|e| OAuthError::Internal(e.into()))?;
         Ok(URL_SAFE_NO_PAD.encode(state.sealer.seal(STATE_CONTEXT, &json)))
@@ -250,23 +290,18 @@ pub async fn start(
     tx: &Transaction,
     connection: &Connection,
 ) -> Result<Response, OAuthError> {
+    if connection.strategy == Strategy::Samlp {
+        return saml::start(state, tx, connection).await;
+    }
     let started = async {
         let (options, credentials) = settings(state, connection)?;
         let provider = provider(state, connection, &options, false).await?;
-        let binding = random_secret(32);
         let nonce = random_secret(24);
         // The front channel has no code to bind a verifier to.
         let pkce_verifier = (provider.pkce && options.back_channel()).then(|| random_secret(48));
-        let pending = Pending {
-            tx: tx.clone(),
-            connection: connection.name.clone(),
-            nonce: nonce.clone(),
-            pkce_verifier: pkce_verifier.clone(),
-            binding: state.hasher.hash(&binding),
-        };
-        let sealed = pending
-            .seal(state)
-            .map_err(|e| UpstreamError::Invalid(e.to_string()))?;
+        let (sealed, binding) =
+            Pending::begin(state, tx, &connection.name, &nonce, pkce_verifier.clone())
+                .map_err(|e| UpstreamError::Invalid(e.to_string()))?;
         let login = Login {
             scopes: &options.scopes(),
             state: sealed,
@@ -289,18 +324,8 @@ pub async fn start(
     match started {
         Ok((url, binding)) => {
             let mut r = Redirect::to(&url).into_response();
-            r.headers_mut().append(
-                header::SET_COOKIE,
-                cookie_header(
-                    state,
-                    BINDING_COOKIE,
-                    &binding,
-                    TX_LIFETIME,
-                    "/login/callback",
-                    // A front-channel provider answers with a cross-site POST.
-                    SameSite::CrossSite,
-                ),
-            );
+            r.headers_mut()
+                .append(header::SET_COOKIE, binding_cookie(state, &binding));
             Ok(r)
         }
         Err(e) => {
@@ -310,12 +335,15 @@ pub async fn start(
     }
 }
 
-/// What a provider's answer carries: a code (back channel) or an ID token (front channel).
+/// What a provider's answer carries: a code (back channel), an ID token (front channel), or
+/// a SAML Response.
 pub enum Answer<'a> {
     /// `code`.
     Code(&'a str),
     /// `id_token`.
     IdToken(&'a str),
+    /// `SAMLResponse` (base64).
+    Saml(&'a str),
 }
 
 /// Checks the provider's answer: redeems its code (back channel) or takes its ID token
@@ -328,6 +356,16 @@ pub async fn authenticate(
     iss: Option<&str>,
     answer: Answer<'_>,
 ) -> Result<Authenticated, UpstreamError> {
+    if connection.strategy == Strategy::Samlp {
+        return match answer {
+            Answer::Saml(response) => {
+                saml::authenticate(state, connection, pending, response).await
+            }
+            _ => Err(UpstreamError::Invalid(
+                "a SAML connection is answered with a SAMLResponse".into(),
+            )),
+        };
+    }
     let (options, credentials) = settings(state, connection)?;
     let provider = provider(state, connection, &options, false).await?;
     // RFC 9207: an answer that names another issuer came from a mix-up.

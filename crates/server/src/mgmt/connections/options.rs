@@ -45,6 +45,7 @@ pub fn validate_options(strategy: &Strategy, value: &Value) -> Result<(), MgmtEr
         Strategy::Oidc | Strategy::Google | Strategy::GitHub | Strategy::OAuth2 => {
             upstream_options(o)?;
         }
+        Strategy::Samlp => saml_options(o)?,
         _ => {}
     }
     Ok(())
@@ -99,7 +100,12 @@ fn upstream_options(o: &Map<String, Value>) -> Result<(), MgmtError> {
     }
     if let Some(map) = o.get("fieldsMap") {
         for (attribute, from) in v::object("options.fieldsMap", map)? {
-            v::string(&format!("options.fieldsMap.{attribute}"), from, 128)?;
+            let property = format!("options.fieldsMap.{attribute}");
+            // One attribute, or (SAML) the first present of several.
+            match from {
+                Value::Array(_) => v::strings(&property, from, 128).map(|_| ())?,
+                _ => v::string(&property, from, 128).map(|_| ())?,
+            }
         }
     }
     if let Some(aliases) = o.get("domain_aliases") {
@@ -117,6 +123,42 @@ fn upstream_options(o: &Map<String, Value>) -> Result<(), MgmtError> {
         }
     }
     Ok(())
+}
+
+/// A `samlp` connection's options, with Auth0's names.
+fn saml_options(o: &Map<String, Value>) -> Result<(), MgmtError> {
+    for url in ["signInEndpoint", "signOutEndpoint"] {
+        if let Some(u) = o.get(url) {
+            let property = format!("options.{url}");
+            let u = v::url(&property, u, false)?;
+            if !crate::upstream::http::https_or_loopback(&u) {
+                return Err(bad(&property, format!("{u} must use https")));
+            }
+        }
+    }
+    if let Some(cert) = o.get("signingCert") {
+        let text = v::string("options.signingCert", cert, 20_000)?;
+        if crate::saml::certificate::der(&text).is_none() {
+            return Err(bad(
+                "options.signingCert",
+                "must be an X.509 certificate: base64 DER, PEM, or base64 of PEM",
+            ));
+        }
+    }
+    if let Some(b) = o.get("signSAMLRequest") {
+        v::boolean("options.signSAMLRequest", b)?;
+    }
+    if let Some(binding) = o.get("protocolBinding") {
+        v::one_of(
+            "options.protocolBinding",
+            binding,
+            &[
+                gatehouse_core::saml::HTTP_REDIRECT,
+                gatehouse_core::saml::HTTP_POST,
+            ],
+        )?;
+    }
+    upstream_options(o)
 }
 
 /// The options of `email` and `sms` connections, with Auth0's names.

@@ -1,0 +1,202 @@
+//! SAML identity providers (`samlp` connections) as upstreams. `start` sends the browser to
+//! the provider's `signInEndpoint` with an AuthnRequest (HTTP-Redirect binding) whose `ID` is
+//! the pending login's nonce, and the sealed pending login as `RelayState`; the provider
+//! posts its Response to `<issuer>login/callback?connection=<name>`, where `authenticate`
+//! verifies it (`crate::saml::verify`, off the async threads), uses the assertion id once,
+//! and maps its attributes (`fieldsMap`, Auth0's defaults).
+
+use std::io::Write;
+
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect, Response};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use gatehouse_core::connection::Connection;
+use gatehouse_core::saml::SamlOptions;
+
+use super::http::UpstreamError;
+use super::provider::{Authenticated, TokenSet};
+use super::{Pending, binding_cookie};
+use crate::AppState;
+use crate::authn::response::error_to_client;
+use crate::authn::transaction::Transaction;
+use crate::error::OAuthError;
+use crate::saml::{certificate, precheck, verify};
+
+/// Where providers post responses for `connection` (Auth0's ACS URL).
+pub fn acs_url(state: &AppState, connection: &str) -> String {
+    let name: String = url::form_urlencoded::byte_serialize(connection.as_bytes()).collect();
+    format!("{}login/callback?connection={name}", state.issuer)
+}
+
+/// Our entity id at the provider of `connection`.
+pub fn sp_entity_id(state: &AppState, connection: &Connection, options: &SamlOptions) -> String {
+    options.sp_entity_id(&state.config.tenant_name, &connection.name)
+}
+
+fn options(connection: &Connection) -> Result<SamlOptions, UpstreamError> {
+    SamlOptions::of(connection)
+        .ok_or_else(|| UpstreamError::Misconfigured("not a SAML connection".into()))
+}
+
+/// The AuthnRequest `request_id` for `connection`, deflated and base64-encoded as the
+/// HTTP-Redirect binding carries it.
+fn authn_request(
+    state: &AppState,
+    connection: &Connection,
+    options: &SamlOptions,
+    destination: &str,
+    request_id: &str,
+) -> Result<String, UpstreamError> {
+    let now = state
+        .clock
+        .now()
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| state.clock.now());
+    let issued = now
+        .format(&time::format_description::well_known::Rfc3339)
+        .map_err(|e| UpstreamError::Invalid(e.to_string()))?;
+    let esc = |s: &str| quick_xml::escape::escape(s).into_owned();
+    let xml = format!(
+        concat!(
+            r#"<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" "#,
+            r#"xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" "#,
+            r#"IssueInstant="{issued}" Destination="{destination}" "#,
+            r#"ProtocolBinding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" "#,
+            r#"AssertionConsumerServiceURL="{acs}"><saml:Issuer>{issuer}</saml:Issuer>"#,
+            r#"<samlp:NameIDPolicy AllowCreate="true" "#,
+            r#"Format="urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"/>"#,
+            r#"</samlp:AuthnRequest>"#
+        ),
+        id = esc(request_id),
+        issued = issued,
+        destination = esc(destination),
+        acs = esc(&acs_url(state, &connection.name)),
+        issuer = esc(&sp_entity_id(state, connection, options)),
+    );
+    let mut deflater =
+        flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    deflater
+        .write_all(xml.as_bytes())
+        .map_err(|e| UpstreamError::Invalid(e.to_string()))?;
+    let deflated = deflater
+        .finish()
+        .map_err(|e| UpstreamError::Invalid(e.to_string()))?;
+    Ok(STANDARD.encode(deflated))
+}
+
+/// Sends the browser to the provider with an AuthnRequest (303), with the binding cookie; a
+/// provider that cannot be used is reported to the application.
+pub async fn start(
+    state: &AppState,
+    tx: &Transaction,
+    connection: &Connection,
+) -> Result<Response, OAuthError> {
+    let started = (|| {
+        let options = options(connection)?;
+        let destination = options
+            .sign_in_endpoint
+            .clone()
+            .ok_or_else(|| UpstreamError::Misconfigured("no signInEndpoint".into()))?;
+        state.upstreams.http.check_url(&destination)?;
+        let request_id = format!("_{}", crate::ids::random_hex(20));
+        let (relay_state, binding) = Pending::begin(state, tx, &connection.name, &request_id, None)
+            .map_err(|e| UpstreamError::Invalid(e.to_string()))?;
+        let request = authn_request(state, connection, &options, &destination, &request_id)?;
+        let mut url = url::Url::parse(&destination).map_err(UpstreamError::url)?;
+        url.query_pairs_mut()
+            .append_pair("SAMLRequest", &request)
+            .append_pair("RelayState", &relay_state);
+        Ok::<_, UpstreamError>((url.to_string(), binding))
+    })();
+    match started {
+        Ok((url, binding)) => {
+            let mut r = Redirect::to(&url).into_response();
+            r.headers_mut()
+                .append(header::SET_COOKIE, binding_cookie(state, &binding));
+            Ok(r)
+        }
+        Err(e) => {
+            tracing::warn!(connection = %connection.name, error = %e, "SAML login not started");
+            Ok(error_to_client(state, tx, "server_error", &e.to_string()))
+        }
+    }
+}
+
+/// Verifies the provider's `SAMLResponse` (base64) for `pending`.
+pub async fn authenticate(
+    state: &AppState,
+    connection: &Connection,
+    pending: &Pending,
+    saml_response: &str,
+) -> Result<Authenticated, UpstreamError> {
+    let options = options(connection)?;
+    let certificate = options
+        .signing_cert
+        .as_deref()
+        .and_then(certificate::der)
+        .ok_or_else(|| UpstreamError::Misconfigured("no usable signingCert".into()))?;
+    let compact: String = saml_response
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    if compact.len() > precheck::MAX_DOCUMENT * 4 / 3 + 4 {
+        return Err(UpstreamError::Invalid(
+            "the SAML response is too large".into(),
+        ));
+    }
+    let xml = STANDARD
+        .decode(compact)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| UpstreamError::Invalid("the SAML response is not base64 XML".into()))?;
+    let sp_entity_id = sp_entity_id(state, connection, &options);
+    let acs = acs_url(state, &connection.name);
+    let request_id = pending.nonce().to_owned();
+    let now = state.clock.now().unix_timestamp();
+    // libxmlsec1 works synchronously.
+    let verified = tokio::task::spawn_blocking(move || {
+        let ids = [request_id.as_str()];
+        let certificates = [certificate];
+        verify::response(
+            &xml,
+            &verify::Expected {
+                sp_entity_id: &sp_entity_id,
+                acs_url: &acs,
+                idp_entity_id: None,
+                certificates: &certificates,
+                request_ids: Some(&ids),
+                now,
+            },
+        )
+    })
+    .await
+    .map_err(|e| UpstreamError::Invalid(e.to_string()))?
+    .map_err(|e| UpstreamError::Invalid(e.to_string()))?;
+    // Each assertion is accepted once, on every replica, until it expires anyway.
+    let first = state
+        .stores
+        .sessions
+        .use_once(
+            &state.hasher.hash(&format!(
+                "saml_assertion:{}:{}",
+                verified.issuer.as_deref().unwrap_or_default(),
+                verified.assertion_id
+            )),
+            time::OffsetDateTime::from_unix_timestamp(verified.expires_at)
+                .unwrap_or_else(|_| state.clock.now()),
+            state.clock.now(),
+        )
+        .await
+        .map_err(|e| UpstreamError::Invalid(e.to_string()))?;
+    if !first {
+        return Err(UpstreamError::Invalid(
+            "the assertion was already used".into(),
+        ));
+    }
+    Ok(Authenticated {
+        profile: options.profile(&verified.name_id, &verified.attributes),
+        subject: verified.name_id,
+        tokens: TokenSet::default(),
+    })
+}
