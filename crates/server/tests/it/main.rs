@@ -35,5 +35,6 @@ mod smtp;
 mod token;
 mod upstream_hostile;
 mod upstream_oidc;
+mod upstream_saml;
 mod upstream_social;
 mod well_known;

@@ -1,0 +1,339 @@
+//! Logins through a SAML identity provider (`samlp` connection). The provider is played by
+//! the test: it reads the AuthnRequest from the redirect and posts back a Response signed
+//! with its own key (`gatehouse_server::saml::issue`, libxmlsec1), as an IdP's auto-post
+//! form would.
+
+use std::io::Read;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use gatehouse_server::saml::issue::{self, Issue};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, client, jwt_claims, spawn_app};
+
+const CB: &str = "https://app.example/cb";
+const IDP: &str = "https://idp.example/metadata";
+const SSO: &str = "https://idp.example/sso";
+
+fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+fn location(r: &reqwest::Response) -> url::Url {
+    url::Url::parse(r.headers()["location"].to_str().expect("ascii")).expect("url")
+}
+
+fn param(u: &url::Url, name: &str) -> Option<String> {
+    u.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+struct Keys {
+    pkcs8: Vec<u8>,
+    certificate: Vec<u8>,
+}
+
+fn keys() -> Keys {
+    let pkcs8 = gatehouse_server::signing::generate_private_key().expect("key");
+    let certificate =
+        gatehouse_server::signing::self_signed_certificate(&pkcs8).expect("certificate");
+    Keys { pkcs8, certificate }
+}
+
+struct Saml {
+    app: TestApp,
+    idp: Keys,
+    app_id: String,
+    app_secret: String,
+}
+
+async fn saml() -> Saml {
+    let app = spawn_app().await;
+    let idp = keys();
+    let mgmt = app.mgmt().await;
+    let (_, client_app) = mgmt
+        .post(
+            "/clients",
+            json!({"name": "Shop", "app_type": "regular_web", "callbacks": [CB],
+                   "grant_types": ["authorization_code"]}),
+        )
+        .await;
+    let app_id = client_app["client_id"].as_str().expect("id").to_owned();
+    // The certificate as a PEM file in base64, one of the shapes Auth0 stores.
+    let pem = format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        STANDARD.encode(&idp.certificate)
+    );
+    let (status, body) = mgmt
+        .post(
+            "/connections",
+            json!({"name": "corp", "strategy": "samlp", "enabled_clients": [app_id],
+                   "options": {"signInEndpoint": SSO, "signingCert": STANDARD.encode(pem),
+                               "domain_aliases": ["corp.example"]}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    Saml {
+        app,
+        idp,
+        app_id,
+        app_secret: client_app["client_secret"]
+            .as_str()
+            .expect("secret")
+            .to_owned(),
+    }
+}
+
+/// The AuthnRequest's ID, ACS and issuer from the redirect to the provider.
+fn authn_request(at_idp: &url::Url) -> (String, String, String) {
+    let raw = STANDARD
+        .decode(param(at_idp, "SAMLRequest").expect("SAMLRequest"))
+        .expect("base64");
+    let mut xml = String::new();
+    flate2::read::DeflateDecoder::new(raw.as_slice())
+        .read_to_string(&mut xml)
+        .expect("deflated XML");
+    let attr = |name: &str| {
+        let start = xml.find(&format!(" {name}=\"")).expect(name) + name.len() + 3;
+        xml[start..].split('"').next().expect("value").to_owned()
+    };
+    let issuer_start = xml.find("<saml:Issuer>").expect("issuer") + 13;
+    let issuer = xml[issuer_start..]
+        .split('<')
+        .next()
+        .expect("issuer")
+        .to_owned();
+    (attr("ID"), attr("AssertionConsumerServiceURL"), issuer)
+}
+
+impl Saml {
+    /// Starts a login in a new browser: the browser, the redirect to the provider.
+    async fn start(&self) -> (reqwest::Client, url::Url) {
+        let browser = client();
+        let to_idp = browser
+            .get(self.app.url(&format!(
+                "/authorize?response_type=code&client_id={}&redirect_uri={}&scope=openid%20email&state=app-state&connection=corp",
+                self.app_id,
+                enc(CB)
+            )))
+            .send()
+            .await
+            .expect("authorize");
+        assert_eq!(to_idp.status(), 303, "{:?}", to_idp.text().await);
+        let at_idp = location(&to_idp);
+        assert!(at_idp.as_str().starts_with(SSO), "{at_idp}");
+        (browser, at_idp)
+    }
+
+    /// The provider's signed Response to the request in `at_idp`, about `name_id`.
+    fn answer(&self, at_idp: &url::Url, signer: &Keys, name_id: &str, ids: (&str, &str)) -> String {
+        let (request_id, acs, audience) = authn_request(at_idp);
+        let attributes = [
+            (
+                "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress".to_owned(),
+                vec![name_id.to_owned()],
+            ),
+            (
+                "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname".to_owned(),
+                vec!["Ada".to_owned()],
+            ),
+        ];
+        let xml = issue::response(
+            &Issue {
+                issuer: IDP,
+                ids,
+                name_id,
+                name_id_format: "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
+                audience: &audience,
+                recipient: &acs,
+                in_response_to: Some(&request_id),
+                attributes: &attributes,
+                session_index: "_s1",
+                now: time::OffsetDateTime::now_utc().unix_timestamp(),
+                lifetime: 300,
+            },
+            &signer.pkcs8,
+            &signer.certificate,
+        )
+        .expect("issue");
+        STANDARD.encode(xml)
+    }
+
+    /// Posts `response` to the ACS as the provider's form would.
+    async fn post(
+        &self,
+        browser: &reqwest::Client,
+        at_idp: &url::Url,
+        response: &str,
+    ) -> reqwest::Response {
+        browser
+            .post(self.app.url("/login/callback?connection=corp"))
+            .form(&[
+                ("SAMLResponse", response.to_owned()),
+                (
+                    "RelayState",
+                    param(at_idp, "RelayState").expect("RelayState"),
+                ),
+            ])
+            .send()
+            .await
+            .expect("acs")
+    }
+}
+
+#[tokio::test]
+async fn log_in_through_a_saml_identity_provider() {
+    let s = saml().await;
+    let (browser, at_idp) = s.start().await;
+    let (_, acs, audience) = authn_request(&at_idp);
+    assert_eq!(acs, s.app.url("/login/callback?connection=corp"));
+    assert_eq!(audience, "urn:auth0:gatehouse:corp");
+    let response = s.answer(&at_idp, &s.idp, "ada@corp.example", ("_r1", "_a1"));
+    let done = s.post(&browser, &at_idp, &response).await;
+    assert_eq!(done.status(), 303, "{:?}", done.text().await);
+    let at_app = location(&done);
+    assert_eq!(param(&at_app, "state").as_deref(), Some("app-state"));
+    let tokens: Value = s
+        .app
+        .client
+        .post(s.app.url("/oauth/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", s.app_id.as_str()),
+            ("client_secret", s.app_secret.as_str()),
+            ("code", param(&at_app, "code").expect("code").as_str()),
+            ("redirect_uri", CB),
+        ])
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("json");
+    let claims = jwt_claims(tokens["id_token"].as_str().expect("id token"));
+    assert_eq!(claims["sub"], "samlp|corp|ada@corp.example");
+    assert_eq!(claims["email"], "ada@corp.example");
+    let (_, user) = s
+        .app
+        .mgmt()
+        .await
+        .get("/users/samlp%7Ccorp%7Cada%40corp.example")
+        .await;
+    assert_eq!(
+        user["identities"][0],
+        json!({"provider": "samlp", "connection": "corp", "user_id": "corp|ada@corp.example",
+               "isSocial": false})
+    );
+    assert_eq!(user["given_name"], "Ada");
+
+    // The same post again (the state and the assertion are used): a 400 page, no redirect.
+    let replay = s.post(&browser, &at_idp, &response).await;
+    assert_eq!(replay.status(), 400);
+    assert!(replay.headers().get("location").is_none());
+}
+
+#[tokio::test]
+async fn a_response_signed_by_another_key_makes_no_user() {
+    let s = saml().await;
+    let (browser, at_idp) = s.start().await;
+    let forged = s.answer(&at_idp, &keys(), "admin@corp.example", ("_r1", "_a1"));
+    let done = s.post(&browser, &at_idp, &forged).await;
+    let at_app = location(&done);
+    assert_eq!(param(&at_app, "error").as_deref(), Some("access_denied"));
+    assert_eq!(param(&at_app, "state").as_deref(), Some("app-state"));
+    let (_, users) = s.app.mgmt().await.get("/users").await;
+    assert_eq!(users, json!([]));
+    // Garbage is refused the same way, never a 500.
+    let (browser, at_idp) = s.start().await;
+    let done = s.post(&browser, &at_idp, "bm90IFhNTA==").await;
+    assert_eq!(
+        param(&location(&done), "error").as_deref(),
+        Some("access_denied")
+    );
+}
+
+#[tokio::test]
+async fn an_assertion_is_accepted_once() {
+    let s = saml().await;
+    let (browser, at_idp) = s.start().await;
+    let first = s.answer(&at_idp, &s.idp, "ada@corp.example", ("_r1", "_a1"));
+    assert_eq!(s.post(&browser, &at_idp, &first).await.status(), 303);
+    // A second login whose response reuses the first assertion's id.
+    let (browser, at_idp) = s.start().await;
+    let again = s.answer(&at_idp, &s.idp, "ada@corp.example", ("_r2", "_a1"));
+    let done = s.post(&browser, &at_idp, &again).await;
+    let at_app = location(&done);
+    assert_eq!(param(&at_app, "error").as_deref(), Some("access_denied"));
+    assert!(
+        param(&at_app, "error_description").is_some_and(|d| d.contains("already used")),
+        "{at_app}"
+    );
+}
+
+#[tokio::test]
+async fn metadata_options_and_home_realm() {
+    let s = saml().await;
+    let metadata = client()
+        .get(s.app.url("/samlp/metadata?connection=corp"))
+        .send()
+        .await
+        .expect("metadata");
+    assert_eq!(metadata.status(), 200);
+    let xml = metadata.text().await.expect("xml");
+    assert!(
+        xml.contains(r#"entityID="urn:auth0:gatehouse:corp""#),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(&format!(
+            r#"Location="{}""#,
+            s.app.url("/login/callback?connection=corp")
+        )),
+        "{xml}"
+    );
+    let missing = client()
+        .get(s.app.url("/samlp/metadata?connection=nope"))
+        .send()
+        .await
+        .expect("missing");
+    assert_eq!(missing.status(), 404);
+    // A certificate that is none is refused when the connection is made.
+    let (status, body) = s
+        .app
+        .mgmt()
+        .await
+        .post(
+            "/connections",
+            json!({"name": "bad", "strategy": "samlp",
+                   "options": {"signInEndpoint": SSO, "signingCert": "bm90IGEgY2VydA=="}}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    // An email of the connection's domain goes straight to the provider from the login form.
+    let browser = client();
+    let page = browser
+        .get(s.app.url(&format!(
+            "/authorize?response_type=code&client_id={}&redirect_uri={}&state=s",
+            s.app_id,
+            enc(CB)
+        )))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(page.contains("Continue with corp"), "{page}");
+    let start = page.find("name=\"tx\" value=\"").expect("tx") + 17;
+    let tx = page[start..].split('"').next().expect("tx");
+    let to_idp = browser
+        .post(s.app.url("/u/login"))
+        .form(&[("tx", tx), ("username", "ada@corp.example")])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(to_idp.status(), 303);
+    assert!(location(&to_idp).as_str().starts_with(SSO));
+}
