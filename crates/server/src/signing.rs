@@ -236,18 +236,21 @@ impl KeyRing {
             URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header)?),
             URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims)?)
         );
-        let pair = &set.current.pair;
-        let mut sig = vec![0u8; pair.public_modulus_len()];
-        pair.sign(
-            &RSA_PKCS1_SHA256,
-            &SystemRandom::new(),
-            jws.as_bytes(),
-            &mut sig,
-        )
-        .map_err(|_| anyhow::anyhow!("RSA signature failed"))?;
+        let sig = set.current.sign(jws.as_bytes())?;
         jws.push('.');
         jws.push_str(&URL_SAFE_NO_PAD.encode(sig));
         Ok(jws)
+    }
+}
+
+impl ActiveKey {
+    /// An RSASSA-PKCS1-v1_5 SHA-256 signature of `message` (JWS RS256, SAML's rsa-sha256).
+    pub fn sign(&self, message: &[u8]) -> anyhow::Result<Vec<u8>> {
+        let mut sig = vec![0u8; self.pair.public_modulus_len()];
+        self.pair
+            .sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), message, &mut sig)
+            .map_err(|_| anyhow::anyhow!("RSA signature failed"))?;
+        Ok(sig)
     }
 }
 

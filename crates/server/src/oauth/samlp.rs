@@ -48,7 +48,7 @@ pub async fn metadata(
         concat!(
             r#"<?xml version="1.0" encoding="UTF-8"?>"#,
             r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="{entity}">"#,
-            r#"<md:SPSSODescriptor AuthnRequestsSigned="false" WantAssertionsSigned="true" "#,
+            r#"<md:SPSSODescriptor AuthnRequestsSigned="{signed}" WantAssertionsSigned="true" "#,
             r#"protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">"#,
             r#"<md:KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#">"#,
             r#"<ds:X509Data><ds:X509Certificate>{cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo>"#,
@@ -60,6 +60,7 @@ pub async fn metadata(
             r#"</md:SPSSODescriptor></md:EntityDescriptor>"#
         ),
         entity = esc(&sp_entity_id(&state, &connection, &options)),
+        signed = options.sign_request == Some(true),
         cert = esc(&certificate),
         acs = esc(&acs_url(&state, &connection.name)),
     );

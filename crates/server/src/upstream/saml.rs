@@ -85,6 +85,39 @@ fn authn_request(
     Ok(STANDARD.encode(deflated))
 }
 
+/// The HTTP-Redirect binding's URL: `SAMLRequest` and `RelayState`, and with
+/// `signSAMLRequest` the `SigAlg` and the `Signature` over exactly those encoded parameters
+/// (SAML Bindings s3.4.4.1), by the tenant's current signing key (its certificate is in our
+/// metadata).
+fn redirect_url(
+    state: &AppState,
+    destination: &str,
+    request: &str,
+    relay_state: &str,
+    options: &SamlOptions,
+) -> Result<String, UpstreamError> {
+    let enc = |s: &str| -> String { url::form_urlencoded::byte_serialize(s.as_bytes()).collect() };
+    let mut query = format!(
+        "SAMLRequest={}&RelayState={}",
+        enc(request),
+        enc(relay_state)
+    );
+    if options.sign_request == Some(true) {
+        query.push_str("&SigAlg=");
+        query.push_str(&enc("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"));
+        let signature = state
+            .keys
+            .get()
+            .current
+            .sign(query.as_bytes())
+            .map_err(|e| UpstreamError::Invalid(e.to_string()))?;
+        query.push_str("&Signature=");
+        query.push_str(&enc(&STANDARD.encode(signature)));
+    }
+    let separator = if destination.contains('?') { '&' } else { '?' };
+    Ok(format!("{destination}{separator}{query}"))
+}
+
 /// Sends the browser to the provider with an AuthnRequest (303), with the binding cookie; a
 /// provider that cannot be used is reported to the application.
 pub async fn start(
@@ -103,11 +136,8 @@ pub async fn start(
         let (relay_state, binding) = Pending::begin(state, tx, &connection.name, &request_id, None)
             .map_err(|e| UpstreamError::Invalid(e.to_string()))?;
         let request = authn_request(state, connection, &options, &destination, &request_id)?;
-        let mut url = url::Url::parse(&destination).map_err(UpstreamError::url)?;
-        url.query_pairs_mut()
-            .append_pair("SAMLRequest", &request)
-            .append_pair("RelayState", &relay_state);
-        Ok::<_, UpstreamError>((url.to_string(), binding))
+        let url = redirect_url(state, &destination, &request, &relay_state, &options)?;
+        Ok::<_, UpstreamError>((url, binding))
     })();
     match started {
         Ok((url, binding)) => {

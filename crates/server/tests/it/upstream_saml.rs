@@ -337,3 +337,64 @@ async fn metadata_options_and_home_realm() {
     assert_eq!(to_idp.status(), 303);
     assert!(location(&to_idp).as_str().starts_with(SSO));
 }
+
+#[tokio::test]
+async fn signed_authn_requests_verify_with_the_published_key() {
+    let s = saml().await;
+    let mgmt = s.app.mgmt().await;
+    let (_, found) = mgmt.get("/connections?name=corp").await;
+    let id = found[0]["id"].as_str().expect("id").to_owned();
+    let mut options = found[0]["options"].clone();
+    options["signSAMLRequest"] = json!(true);
+    let (status, body) = mgmt
+        .patch(&format!("/connections/{id}"), json!({"options": options}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, at_idp) = s.start().await;
+    // The signature covers the query exactly as sent, up to `&Signature=`.
+    let query = at_idp.query().expect("query");
+    let (signed, signature) = query.split_once("&Signature=").expect("signed");
+    assert!(
+        signed.contains("&SigAlg=http%3A%2F%2Fwww.w3.org%2F2001%2F04%2Fxmldsig-more%23rsa-sha256")
+    );
+    let signature = STANDARD
+        .decode(
+            url::form_urlencoded::parse(format!("s={signature}").as_bytes())
+                .next()
+                .expect("value")
+                .1
+                .as_bytes(),
+        )
+        .expect("base64");
+    let jwks = s.app.get_json("/.well-known/jwks.json").await;
+    let b64 = |v: &Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(v.as_str().expect("b64"))
+            .expect("decode")
+    };
+    let verified = jwks["keys"].as_array().expect("keys").iter().any(|k| {
+        aws_lc_rs::signature::RsaPublicKeyComponents {
+            n: b64(&k["n"]),
+            e: b64(&k["e"]),
+        }
+        .verify(
+            &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
+            signed.as_bytes(),
+            &signature,
+        )
+        .is_ok()
+    });
+    assert!(
+        verified,
+        "the AuthnRequest's signature verifies with a published key"
+    );
+    let metadata = client()
+        .get(s.app.url("/samlp/metadata?connection=corp"))
+        .send()
+        .await
+        .expect("metadata")
+        .text()
+        .await
+        .expect("xml");
+    assert!(metadata.contains(r#"AuthnRequestsSigned="true""#));
+}
