@@ -9,6 +9,7 @@
 
 pub mod certificate;
 pub mod issue;
+pub mod metadata;
 pub mod precheck;
 pub mod verify;
 

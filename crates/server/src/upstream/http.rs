@@ -117,6 +117,25 @@ impl UpstreamHttp {
             .map_err(|e| UpstreamError::Invalid(format!("{url} is not the expected JSON: {e}")))
     }
 
+    /// GETs a text document (SAML metadata).
+    pub async fn get_text(&self, url: &str) -> Result<String, UpstreamError> {
+        self.check_url(url)?;
+        let response = self
+            .inner
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| UpstreamError::Unreachable(e.without_url().to_string()))?;
+        if !response.status().is_success() {
+            return Err(UpstreamError::Unreachable(format!(
+                "{url} answered {}",
+                response.status()
+            )));
+        }
+        String::from_utf8(read_capped(response).await?)
+            .map_err(|_| UpstreamError::Invalid(format!("{url} is not UTF-8 text")))
+    }
+
     /// POSTs a form and reads the JSON answer, whatever its status (token endpoints answer
     /// errors as JSON with 400); `basic` is HTTP Basic client authentication.
     pub async fn post_form(

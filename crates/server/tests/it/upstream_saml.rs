@@ -398,3 +398,65 @@ async fn signed_authn_requests_verify_with_the_published_key() {
         .expect("xml");
     assert!(metadata.contains(r#"AuthnRequestsSigned="true""#));
 }
+
+#[tokio::test]
+async fn a_connection_can_be_made_from_the_providers_metadata() {
+    let s = saml().await;
+    let xml = format!(
+        concat!(
+            r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="{idp}">"#,
+            r#"<md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">"#,
+            r#"<md:KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#">"#,
+            r#"<ds:X509Data><ds:X509Certificate>{cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo>"#,
+            r#"</md:KeyDescriptor><md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" "#,
+            r#"Location="https://idp.example/slo"/><md:SingleSignOnService "#,
+            r#"Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://idp.example/sso2"/>"#,
+            r#"</md:IDPSSODescriptor></md:EntityDescriptor>"#
+        ),
+        idp = IDP,
+        cert = STANDARD.encode(&s.idp.certificate)
+    );
+    let mgmt = s.app.mgmt().await;
+    let (status, body) = mgmt
+        .post(
+            "/connections",
+            json!({"name": "okta", "strategy": "samlp", "enabled_clients": [s.app_id],
+                   "options": {"metadataXml": xml}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        body["options"]["signInEndpoint"],
+        "https://idp.example/sso2"
+    );
+    assert_eq!(
+        body["options"]["signOutEndpoint"],
+        "https://idp.example/slo"
+    );
+    assert!(body["options"]["signingCert"].is_string());
+    let to_idp = client()
+        .get(s.app.url(&format!(
+            "/authorize?response_type=code&client_id={}&redirect_uri={}&state=s&connection=okta",
+            s.app_id,
+            enc(CB)
+        )))
+        .send()
+        .await
+        .expect("authorize");
+    assert!(
+        location(&to_idp)
+            .as_str()
+            .starts_with("https://idp.example/sso2?SAMLRequest=")
+    );
+    // Metadata without a signing certificate makes no connection.
+    let start = xml.find("<md:KeyDescriptor").expect("key");
+    let end = xml.find("</md:KeyDescriptor>").expect("end") + "</md:KeyDescriptor>".len();
+    let keyless = format!("{}{}", &xml[..start], &xml[end..]);
+    let (status, body) = mgmt
+        .post(
+            "/connections",
+            json!({"name": "keyless", "strategy": "samlp", "options": {"metadataXml": keyless}}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+}

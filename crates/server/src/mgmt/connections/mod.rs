@@ -19,6 +19,7 @@ use crate::AppState;
 
 pub mod body;
 mod options;
+mod saml_metadata;
 mod secrets;
 pub mod view;
 
@@ -139,6 +140,7 @@ pub async fn create(
         created_at: state.clock.now(),
     };
     body.apply(&mut c)?;
+    saml_metadata::import(&state, &mut c).await?;
     seal_secrets(&state, &mut c, None);
     check_clients(&state, &c.enabled_clients).await?;
     MgmtError::created(
@@ -166,6 +168,7 @@ pub async fn update(
     }
     let before = c.clone();
     body.apply(&mut c)?;
+    saml_metadata::import(&state, &mut c).await?;
     seal_secrets(&state, &mut c, Some(&before));
     check_clients(&state, &c.enabled_clients).await?;
     state.stores.connections.update_connection(&c).await?;
