@@ -641,7 +641,8 @@ mod tests {
             (connection("sms", &["c1"]), true),
             (connection("auth0", &["other"]), false),
             (connection("google-oauth2", &["c1"]), true),
-            (connection("samlp", &["c1"]), false),
+            (connection("samlp", &["c1"]), true),
+            (connection("waad", &["c1"]), false),
             (connection("oidc", &["c1"]), true),
             (connection("oidc", &["other"]), false),
         ];
