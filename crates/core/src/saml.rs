@@ -39,6 +39,41 @@ pub struct SamlOptions {
     /// Email domains this connection serves.
     #[serde(default)]
     pub domain_aliases: Vec<String>,
+    /// Logins the provider starts (no AuthnRequest of ours), and where they go.
+    #[serde(rename = "idpinitiated")]
+    pub idp_initiated: Option<IdpInitiated>,
+}
+
+/// Auth0's `idpinitiated`: whether the provider may start logins, for which application,
+/// and the authorization request they answer.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct IdpInitiated {
+    /// Off unless set.
+    #[serde(default)]
+    pub enabled: bool,
+    /// The application logged in to.
+    pub client_id: Option<String>,
+    /// `oauth2` (the only one gatehouse answers; `samlp` and `wsfed` are Auth0's others).
+    pub client_protocol: Option<String>,
+    /// The authorization request's parameters, as a query string (`response_type=code&...`).
+    pub client_authorizequery: Option<String>,
+}
+
+impl IdpInitiated {
+    /// The application and request of an allowed IdP-initiated login, if this one allows it.
+    pub fn allowed(&self) -> Option<(&str, &str)> {
+        let oauth2 = self
+            .client_protocol
+            .as_deref()
+            .is_none_or(|p| p == "oauth2");
+        match (&self.client_id, self.enabled && oauth2) {
+            (Some(id), true) if !id.is_empty() => Some((
+                id,
+                self.client_authorizequery.as_deref().unwrap_or_default(),
+            )),
+            _ => None,
+        }
+    }
 }
 
 /// Auth0's default mapping of the common claim URIs (and plain names) to profile attributes.

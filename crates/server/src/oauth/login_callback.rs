@@ -12,11 +12,19 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::authn::cookies::{SameSite, cookie_header};
+use crate::authn::request::{AuthorizeQuery, Checked, check_request};
 use crate::authn::response::{blocked_to_client, error_to_client};
+use crate::authn::transaction::Transaction;
 use crate::error::OAuthError;
 use crate::http::caller_info::CallerInfo;
 use crate::pages;
-use crate::upstream::{Answer, BINDING_COOKIE, Pending, authenticate, is_upstream, provision};
+use crate::upstream::http::UpstreamError;
+use crate::upstream::provider::Authenticated;
+use crate::upstream::{
+    Answer, BINDING_COOKIE, Pending, authenticate, is_upstream, provision, saml,
+};
+use gatehouse_core::connection::Connection;
+use gatehouse_core::saml::SamlOptions;
 
 /// What a provider sends to `/login/callback`.
 #[derive(Debug, Default, Deserialize)]
@@ -34,6 +42,9 @@ pub struct CallbackParams {
     /// A SAML provider's echo of our state.
     #[serde(rename = "RelayState")]
     relay_state: Option<String>,
+    /// The connection a SAML provider posts for (from the ACS URL's query).
+    #[serde(skip)]
+    connection: Option<String>,
 }
 
 /// `GET /login/callback`.
@@ -49,16 +60,27 @@ pub async fn callback_get(
     }
 }
 
-/// `POST /login/callback` (providers answering with `response_mode=form_post`).
+/// The ACS URL's `connection` (SAML providers post there).
+#[derive(Debug, Default, Deserialize)]
+pub struct AcsQuery {
+    connection: Option<String>,
+}
+
+/// `POST /login/callback` (providers answering with `response_mode=form_post`, and SAML
+/// providers' HTTP-POST binding at `?connection=<name>`).
 pub async fn callback_post(
     State(state): State<AppState>,
     caller: CallerInfo,
     headers: HeaderMap,
+    query: Result<Query<AcsQuery>, QueryRejection>,
     params: Result<Form<CallbackParams>, FormRejection>,
 ) -> Result<Response, OAuthError> {
-    match params {
-        Ok(Form(params)) => callback(&state, &caller, &headers, params).await,
-        Err(_) => Ok(not_valid(&state).await),
+    match (query, params) {
+        (Ok(Query(q)), Ok(Form(mut params))) => {
+            params.connection = q.connection;
+            callback(&state, &caller, &headers, params).await
+        }
+        _ => Ok(not_valid(&state).await),
     }
 }
 
@@ -92,6 +114,10 @@ async fn callback(
         None => None,
     };
     let Some(pending) = pending else {
+        // A SAML provider may start a login itself, where its connection allows it.
+        if let (Some(response), Some(name)) = (&params.saml_response, &params.connection) {
+            return idp_initiated(state, caller, name, response).await;
+        }
         return Ok(not_valid(state).await);
     };
     let mut response = answer(state, caller, &pending, params).await?;
@@ -166,9 +192,23 @@ async fn answer(
             );
         }
     };
-    match authenticate(state, &connection, pending, params.iss.as_deref(), answer).await {
+    let outcome = authenticate(state, &connection, pending, params.iss.as_deref(), answer).await;
+    finish(state, caller, tx, &connection, event, outcome).await
+}
+
+/// Ends a login at a provider: the user made or refreshed and logged in, or the refusal
+/// sent to the application; logged either way.
+async fn finish(
+    state: &AppState,
+    caller: &CallerInfo,
+    tx: &Transaction,
+    connection: &Connection,
+    mut event: gatehouse_core::log::LogEvent,
+    outcome: Result<Authenticated, UpstreamError>,
+) -> Result<Response, OAuthError> {
+    match outcome {
         Ok(authenticated) => {
-            let user = provision::user_for(state, &connection, &authenticated).await?;
+            let user = provision::user_for(state, connection, &authenticated).await?;
             event.user_id = Some(user.user_id.to_string());
             if user.blocked {
                 event.description = Some(crate::user_access::BLOCKED_MESSAGE.into());
@@ -182,14 +222,61 @@ async fn answer(
                 state,
                 tx,
                 &user,
-                &pending.connection,
+                &connection.name,
                 caller.ip.as_deref(),
             )
             .await
         }
         Err(e) => {
             tracing::info!(connection = %connection.name, error = %e, "upstream login refused");
-            refuse(&mut event, "access_denied", &e.to_string())
+            event.description = Some(e.to_string());
+            state.logs.record(event);
+            Ok(error_to_client(state, tx, "access_denied", &e.to_string()))
         }
     }
+}
+
+/// A login a SAML provider started (no AuthnRequest of ours): only where the connection's
+/// `idpinitiated` allows it, for its application, answering the authorization request it
+/// configures (`client_authorizequery`), which is checked like any other.
+async fn idp_initiated(
+    state: &AppState,
+    caller: &CallerInfo,
+    name: &str,
+    response: &str,
+) -> Result<Response, OAuthError> {
+    let connection = state
+        .stores
+        .connections
+        .connection_by_name(&name.into())
+        .await?
+        .filter(is_upstream);
+    let allowed = connection.and_then(|c| {
+        let (client_id, query) = SamlOptions::of(&c)?
+            .idp_initiated?
+            .allowed()
+            .map(|(id, q)| (id.to_owned(), q.to_owned()))?;
+        Some((c, client_id, query))
+    });
+    let Some((connection, client_id, query)) = allowed else {
+        return Ok(not_valid(state).await);
+    };
+    let request = format!(
+        "{}&client_id={}",
+        query.trim_start_matches('?'),
+        url::form_urlencoded::byte_serialize(client_id.as_bytes()).collect::<String>()
+    );
+    let Ok(q) = serde_urlencoded::from_str::<AuthorizeQuery>(&request) else {
+        return Ok(not_valid(state).await);
+    };
+    let (client, tx) = match check_request(state, &q).await? {
+        Checked::Valid(client, tx, _, _) => (client, tx),
+        Checked::Refused(r) => return Ok(r),
+    };
+    if !connection.enabled_clients.contains(&client.client_id) {
+        return Ok(not_valid(state).await);
+    }
+    let event = crate::authn::login_event(&state.clock, caller, &client, &connection.name);
+    let outcome = saml::authenticate(state, &connection, None, response).await;
+    finish(state, caller, &tx, &connection, event, outcome).await
 }

@@ -359,7 +359,7 @@ pub async fn authenticate(
     if connection.strategy == Strategy::Samlp {
         return match answer {
             Answer::Saml(response) => {
-                saml::authenticate(state, connection, pending, response).await
+                saml::authenticate(state, connection, Some(pending.nonce()), response).await
             }
             _ => Err(UpstreamError::Invalid(
                 "a SAML connection is answered with a SAMLResponse".into(),

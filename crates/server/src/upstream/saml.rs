@@ -17,6 +17,7 @@ use gatehouse_core::saml::SamlOptions;
 use super::http::UpstreamError;
 use super::provider::{Authenticated, TokenSet};
 use super::{Pending, binding_cookie};
+
 use crate::AppState;
 use crate::authn::response::error_to_client;
 use crate::authn::transaction::Transaction;
@@ -153,11 +154,12 @@ pub async fn start(
     }
 }
 
-/// Verifies the provider's `SAMLResponse` (base64) for `pending`.
+/// Verifies the provider's `SAMLResponse` (base64): the answer to our AuthnRequest
+/// `request_id`, or (`None`) a login the provider started, which the connection must allow.
 pub async fn authenticate(
     state: &AppState,
     connection: &Connection,
-    pending: &Pending,
+    request_id: Option<&str>,
     saml_response: &str,
 ) -> Result<Authenticated, UpstreamError> {
     let options = options(connection)?;
@@ -182,11 +184,11 @@ pub async fn authenticate(
         .ok_or_else(|| UpstreamError::Invalid("the SAML response is not base64 XML".into()))?;
     let sp_entity_id = sp_entity_id(state, connection, &options);
     let acs = acs_url(state, &connection.name);
-    let request_id = pending.nonce().to_owned();
+    let request_id = request_id.map(str::to_owned);
     let now = state.clock.now().unix_timestamp();
     // libxmlsec1 works synchronously.
     let verified = tokio::task::spawn_blocking(move || {
-        let ids = [request_id.as_str()];
+        let ids: Vec<&str> = request_id.iter().map(String::as_str).collect();
         let certificates = [certificate];
         verify::response(
             &xml,
@@ -195,7 +197,7 @@ pub async fn authenticate(
                 acs_url: &acs,
                 idp_entity_id: None,
                 certificates: &certificates,
-                request_ids: Some(&ids),
+                request_ids: request_id.as_ref().map(|_| ids.as_slice()),
                 now,
             },
         )

@@ -460,3 +460,69 @@ async fn a_connection_can_be_made_from_the_providers_metadata() {
         .await;
     assert_eq!(status, 400, "{body}");
 }
+
+#[tokio::test]
+async fn idp_initiated_logins_only_where_the_connection_allows_them() {
+    let s = saml().await;
+    let acs = s.app.url("/login/callback?connection=corp");
+    let unsolicited = |assertion_id: &str| {
+        let xml = issue::response(
+            &Issue {
+                issuer: IDP,
+                ids: ("_r9", assertion_id),
+                name_id: "ada@corp.example",
+                name_id_format: "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
+                audience: "urn:auth0:gatehouse:corp",
+                recipient: &acs,
+                in_response_to: None,
+                attributes: &[],
+                session_index: "_s9",
+                now: time::OffsetDateTime::now_utc().unix_timestamp(),
+                lifetime: 300,
+            },
+            &s.idp.pkcs8,
+            &s.idp.certificate,
+        )
+        .expect("issue");
+        STANDARD.encode(xml)
+    };
+    let post = |response: String| {
+        let url = acs.clone();
+        async move {
+            client()
+                .post(url)
+                .form(&[("SAMLResponse", response)])
+                .send()
+                .await
+                .expect("acs")
+        }
+    };
+    // Not allowed (the default): a 400 page, no login.
+    let refused = post(unsolicited("_u1")).await;
+    assert_eq!(refused.status(), 400);
+    assert!(refused.headers().get("location").is_none());
+
+    let mgmt = s.app.mgmt().await;
+    let (_, found) = mgmt.get("/connections?name=corp").await;
+    let id = found[0]["id"].as_str().expect("id").to_owned();
+    let mut options = found[0]["options"].clone();
+    options["idpinitiated"] = json!({
+        "enabled": true, "client_id": s.app_id, "client_protocol": "oauth2",
+        "client_authorizequery": format!("response_type=code&redirect_uri={}&scope=openid%20email", enc(CB))
+    });
+    let (status, body) = mgmt
+        .patch(&format!("/connections/{id}"), json!({"options": options}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let done = post(unsolicited("_u2")).await;
+    assert_eq!(done.status(), 303, "{:?}", done.text().await);
+    let at_app = location(&done);
+    assert!(at_app.as_str().starts_with(CB), "{at_app}");
+    assert!(param(&at_app, "code").is_some());
+    // The same assertion again is refused.
+    let again = post(unsolicited("_u2")).await;
+    assert_eq!(
+        param(&location(&again), "error").as_deref(),
+        Some("access_denied")
+    );
+}

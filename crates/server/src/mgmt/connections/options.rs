@@ -148,6 +148,25 @@ fn saml_options(o: &Map<String, Value>) -> Result<(), MgmtError> {
     if let Some(b) = o.get("signSAMLRequest") {
         v::boolean("options.signSAMLRequest", b)?;
     }
+    if let Some(initiated) = o.get("idpinitiated") {
+        let i = v::object("options.idpinitiated", initiated)?;
+        if let Some(b) = i.get("enabled") {
+            v::boolean("options.idpinitiated.enabled", b)?;
+        }
+        if let Some(id) = i.get("client_id") {
+            v::string("options.idpinitiated.client_id", id, 200)?;
+        }
+        if let Some(p) = i.get("client_protocol") {
+            v::one_of(
+                "options.idpinitiated.client_protocol",
+                p,
+                &["oauth2", "samlp", "wsfed"],
+            )?;
+        }
+        if let Some(q) = i.get("client_authorizequery") {
+            v::string("options.idpinitiated.client_authorizequery", q, 2000)?;
+        }
+    }
     if let Some(binding) = o.get("protocolBinding") {
         v::one_of(
             "options.protocolBinding",
