@@ -318,9 +318,7 @@ pub async fn v2_logout(
         ));
     }
     let upstream = match (&q.federated, &session) {
-        (Some(_), Some(s)) => {
-            crate::upstream::end_session_url(&state, &s.connection, to.as_deref()).await
-        }
+        (Some(_), Some(s)) => crate::upstream::end_session_url(&state, s, to.as_deref()).await,
         _ => None,
     };
     end_session(&state, &headers, session, q.client_id.as_deref()).await?;

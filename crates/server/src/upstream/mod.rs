@@ -250,21 +250,28 @@ async fn provider(
 
 /// Where `/v2/logout?federated` sends the browser once our session has ended: the
 /// provider's `end_session_endpoint` (OIDC RP-Initiated Logout), with our `client_id` there
-/// and `post_logout_redirect_uri` when the application gave a `returnTo`. `None` when the
-/// session's connection is not an upstream one or its provider has no such endpoint.
+/// and `post_logout_redirect_uri` when the application gave a `returnTo`; or a SAML
+/// provider's `signOutEndpoint` with a LogoutRequest for the session's subject. `None` when
+/// the session's connection is not an upstream one or its provider has no such endpoint.
 pub async fn end_session_url(
     state: &AppState,
-    connection: &ConnectionName,
+    session: &gatehouse_core::session::Session,
     return_to: Option<&str>,
 ) -> Option<String> {
     let c = state
         .stores
         .connections
-        .connection_by_name(connection)
+        .connection_by_name(&session.connection)
         .await
         .ok()??;
     if !is_upstream(&c) {
         return None;
+    }
+    if c.strategy == Strategy::Samlp {
+        let user = state.stores.users.user(&session.user_id).await.ok()??;
+        let identity = user.identities.iter().find(|i| i.connection == c.name)?;
+        let name_id = identity.user_id.strip_prefix(&format!("{}|", c.name))?;
+        return saml::logout_url(state, &c, name_id, return_to).ok();
     }
     let (options, credentials) = settings(state, &c).ok()?;
     let provider = provider(state, &c, &options, false).await.ok()?;

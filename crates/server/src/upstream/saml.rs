@@ -75,6 +75,11 @@ fn authn_request(
         acs = esc(&acs_url(state, &connection.name)),
         issuer = esc(&sp_entity_id(state, connection, options)),
     );
+    deflated(&xml)
+}
+
+/// A protocol message as the HTTP-Redirect binding carries it: deflated, base64.
+fn deflated(xml: &str) -> Result<String, UpstreamError> {
     let mut deflater =
         flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
     deflater
@@ -86,6 +91,53 @@ fn authn_request(
     Ok(STANDARD.encode(deflated))
 }
 
+/// The provider's `signOutEndpoint` with a LogoutRequest (HTTP-Redirect; signed with
+/// `signSAMLRequest`) for `name_id`, and `returnTo` as `RelayState`; an error when the
+/// connection has no sign-out endpoint.
+pub fn logout_url(
+    state: &AppState,
+    connection: &Connection,
+    name_id: &str,
+    return_to: Option<&str>,
+) -> Result<String, UpstreamError> {
+    let options = options(connection)?;
+    let destination = options
+        .sign_out_endpoint
+        .clone()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| UpstreamError::Misconfigured("no signOutEndpoint".into()))?;
+    state.upstreams.http.check_url(&destination)?;
+    let issued = state
+        .clock
+        .now()
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| state.clock.now())
+        .format(&time::format_description::well_known::Rfc3339)
+        .map_err(|e| UpstreamError::Invalid(e.to_string()))?;
+    let esc = |s: &str| quick_xml::escape::escape(s).into_owned();
+    let xml = format!(
+        concat!(
+            r#"<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" "#,
+            r#"xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_{id}" Version="2.0" "#,
+            r#"IssueInstant="{issued}" Destination="{destination}"><saml:Issuer>{issuer}</saml:Issuer>"#,
+            r#"<saml:NameID>{name_id}</saml:NameID></samlp:LogoutRequest>"#
+        ),
+        id = crate::ids::random_hex(20),
+        issued = issued,
+        destination = esc(&destination),
+        issuer = esc(&sp_entity_id(state, connection, &options)),
+        name_id = esc(name_id),
+    );
+    let message = deflated(&xml)?;
+    redirect_url(
+        state,
+        &destination,
+        ("SAMLRequest", &message),
+        return_to.unwrap_or_default(),
+        &options,
+    )
+}
+
 /// The HTTP-Redirect binding's URL: `SAMLRequest` and `RelayState`, and with
 /// `signSAMLRequest` the `SigAlg` and the `Signature` over exactly those encoded parameters
 /// (SAML Bindings s3.4.4.1), by the tenant's current signing key (its certificate is in our
@@ -93,16 +145,16 @@ fn authn_request(
 fn redirect_url(
     state: &AppState,
     destination: &str,
-    request: &str,
+    (kind, message): (&str, &str),
     relay_state: &str,
     options: &SamlOptions,
 ) -> Result<String, UpstreamError> {
     let enc = |s: &str| -> String { url::form_urlencoded::byte_serialize(s.as_bytes()).collect() };
-    let mut query = format!(
-        "SAMLRequest={}&RelayState={}",
-        enc(request),
-        enc(relay_state)
-    );
+    let mut query = format!("{kind}={}", enc(message));
+    if !relay_state.is_empty() {
+        query.push_str("&RelayState=");
+        query.push_str(&enc(relay_state));
+    }
     if options.sign_request == Some(true) {
         query.push_str("&SigAlg=");
         query.push_str(&enc("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"));
@@ -137,7 +189,13 @@ pub async fn start(
         let (relay_state, binding) = Pending::begin(state, tx, &connection.name, &request_id, None)
             .map_err(|e| UpstreamError::Invalid(e.to_string()))?;
         let request = authn_request(state, connection, &options, &destination, &request_id)?;
-        let url = redirect_url(state, &destination, &request, &relay_state, &options)?;
+        let url = redirect_url(
+            state,
+            &destination,
+            ("SAMLRequest", &request),
+            &relay_state,
+            &options,
+        )?;
         Ok::<_, UpstreamError>((url, binding))
     })();
     match started {

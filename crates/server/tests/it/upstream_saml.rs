@@ -526,3 +526,67 @@ async fn idp_initiated_logins_only_where_the_connection_allows_them() {
         Some("access_denied")
     );
 }
+
+#[tokio::test]
+async fn federated_logout_sends_a_logout_request() {
+    let s = saml().await;
+    let mgmt = s.app.mgmt().await;
+    let (_, found) = mgmt.get("/connections?name=corp").await;
+    let id = found[0]["id"].as_str().expect("id").to_owned();
+    let mut options = found[0]["options"].clone();
+    options["signOutEndpoint"] = json!("https://idp.example/slo");
+    let (status, body) = mgmt
+        .patch(&format!("/connections/{id}"), json!({"options": options}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (browser, at_idp) = s.start().await;
+    let response = s.answer(&at_idp, &s.idp, "ada@corp.example", ("_r1", "_a1"));
+    let done = s.post(&browser, &at_idp, &response).await;
+    let code = param(&location(&done), "code").expect("code");
+    let tokens: Value = s
+        .app
+        .client
+        .post(s.app.url("/oauth/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", s.app_id.as_str()),
+            ("client_secret", s.app_secret.as_str()),
+            ("code", code.as_str()),
+            ("redirect_uri", CB),
+        ])
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("json");
+    let out = browser
+        .get(s.app.url(&format!(
+            "/v2/logout?federated&client_id={}&id_token_hint={}",
+            s.app_id,
+            tokens["id_token"].as_str().expect("id token")
+        )))
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(out.status(), 302, "{:?}", out.text().await);
+    let to = location(&out);
+    assert!(
+        to.as_str()
+            .starts_with("https://idp.example/slo?SAMLRequest="),
+        "{to}"
+    );
+    let raw = STANDARD
+        .decode(param(&to, "SAMLRequest").expect("request"))
+        .expect("base64");
+    let mut xml = String::new();
+    flate2::read::DeflateDecoder::new(raw.as_slice())
+        .read_to_string(&mut xml)
+        .expect("deflated");
+    assert!(xml.contains("<samlp:LogoutRequest"), "{xml}");
+    assert!(
+        xml.contains("<saml:NameID>ada@corp.example</saml:NameID>"),
+        "{xml}"
+    );
+    assert!(xml.contains("urn:auth0:gatehouse:corp"), "{xml}");
+}
