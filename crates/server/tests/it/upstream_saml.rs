@@ -590,3 +590,56 @@ async fn federated_logout_sends_a_logout_request() {
     );
     assert!(xml.contains("urn:auth0:gatehouse:corp"), "{xml}");
 }
+
+#[tokio::test]
+async fn a_linked_saml_identity_logs_in_as_the_primary() {
+    let s = saml().await;
+    let log_in = |assertion: &'static str| {
+        let s = &s;
+        async move {
+            let (browser, at_idp) = s.start().await;
+            let response = s.answer(&at_idp, &s.idp, "ada@corp.example", ("_r", assertion));
+            let done = s.post(&browser, &at_idp, &response).await;
+            let code = param(&location(&done), "code").expect("code");
+            let tokens: Value = s
+                .app
+                .client
+                .post(s.app.url("/oauth/token"))
+                .form(&[
+                    ("grant_type", "authorization_code"),
+                    ("client_id", s.app_id.as_str()),
+                    ("client_secret", s.app_secret.as_str()),
+                    ("code", code.as_str()),
+                    ("redirect_uri", CB),
+                ])
+                .send()
+                .await
+                .expect("token")
+                .json()
+                .await
+                .expect("json");
+            jwt_claims(tokens["id_token"].as_str().expect("id token"))["sub"]
+                .as_str()
+                .expect("sub")
+                .to_owned()
+        }
+    };
+    assert_eq!(log_in("_a1").await, "samlp|corp|ada@corp.example");
+    let mgmt = s.app.mgmt().await;
+    let (_, primary) = mgmt
+        .post(
+            "/users",
+            json!({"connection": "Username-Password-Authentication", "email": "ada@shop.example",
+                   "password": "Sup3r-secret!"}),
+        )
+        .await;
+    let primary_id = primary["user_id"].as_str().expect("id").to_owned();
+    let (status, identities) = mgmt
+        .post(
+            &format!("/users/{}/identities", enc(&primary_id)),
+            json!({"provider": "samlp", "user_id": "corp|ada@corp.example"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{identities}");
+    assert_eq!(log_in("_a2").await, primary_id);
+}
