@@ -105,6 +105,9 @@ pub struct ActiveKey {
     /// Its key id, put in every JWS header.
     pub kid: String,
     pair: KeyPair,
+    /// The key as PKCS#8 DER, for libxmlsec1 (SAML XML signatures), and its certificate.
+    pkcs8: Vec<u8>,
+    certificate: Vec<u8>,
 }
 
 /// The keys of one moment: the one that signs and the JWKS document verifiers fetch.
@@ -161,6 +164,11 @@ impl KeySet {
             current: ActiveKey {
                 kid: current.kid.clone(),
                 pair,
+                certificate: current.public_jwk["x5c"][0]
+                    .as_str()
+                    .and_then(|c| STANDARD.decode(c).ok())
+                    .unwrap_or_default(),
+                pkcs8: pkcs8.to_vec(),
             },
             jwks,
             fingerprint: fingerprint(keys),
@@ -244,6 +252,11 @@ impl KeyRing {
 }
 
 impl ActiveKey {
+    /// The key as PKCS#8 DER and its self-signed certificate (DER), for XML signatures.
+    pub fn xml_signing(&self) -> (&[u8], &[u8]) {
+        (&self.pkcs8, &self.certificate)
+    }
+
     /// An RSASSA-PKCS1-v1_5 SHA-256 signature of `message` (JWS RS256, SAML's rsa-sha256).
     pub fn sign(&self, message: &[u8]) -> anyhow::Result<Vec<u8>> {
         let mut sig = vec![0u8; self.pair.public_modulus_len()];

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use gatehouse_core::connection::Connection;
-use gatehouse_core::saml::SamlOptions;
+use gatehouse_core::saml::{HTTP_POST, SamlOptions};
 
 use super::http::UpstreamError;
 use super::provider::{Authenticated, TokenSet};
@@ -40,8 +40,7 @@ fn options(connection: &Connection) -> Result<SamlOptions, UpstreamError> {
         .ok_or_else(|| UpstreamError::Misconfigured("not a SAML connection".into()))
 }
 
-/// The AuthnRequest `request_id` for `connection`, deflated and base64-encoded as the
-/// HTTP-Redirect binding carries it.
+/// The AuthnRequest `request_id` for `connection`.
 fn authn_request(
     state: &AppState,
     connection: &Connection,
@@ -75,7 +74,7 @@ fn authn_request(
         acs = esc(&acs_url(state, &connection.name)),
         issuer = esc(&sp_entity_id(state, connection, options)),
     );
-    deflated(&xml)
+    Ok(xml)
 }
 
 /// A protocol message as the HTTP-Redirect binding carries it: deflated, base64.
@@ -171,6 +170,41 @@ fn redirect_url(
     Ok(format!("{destination}{separator}{query}"))
 }
 
+/// How an AuthnRequest goes to the provider.
+enum Sent {
+    /// HTTP-Redirect: the URL.
+    Redirect(String),
+    /// HTTP-POST: the endpoint, the base64 message, the relay state.
+    Post(String, String, String),
+}
+
+/// An AuthnRequest as the HTTP-POST binding carries it: base64 of the XML, with an
+/// enveloped signature by the tenant's current key after its `Issuer` when
+/// `signSAMLRequest` (libxmlsec1).
+async fn post_message(
+    state: &AppState,
+    request: String,
+    request_id: String,
+    options: &SamlOptions,
+) -> Result<String, UpstreamError> {
+    if options.sign_request != Some(true) {
+        return Ok(STANDARD.encode(request));
+    }
+    let keys = state.keys.get();
+    // libxmlsec1 works synchronously.
+    let signed = tokio::task::spawn_blocking(move || {
+        let (pkcs8, certificate) = keys.current.xml_signing();
+        let template = crate::saml::signature_template(&request_id, certificate);
+        let with_template =
+            request.replacen("</saml:Issuer>", &format!("</saml:Issuer>{template}"), 1);
+        crate::saml::sign(&with_template, pkcs8)
+    })
+    .await
+    .map_err(|e| UpstreamError::Invalid(e.to_string()))?
+    .map_err(|e| UpstreamError::Invalid(e.to_string()))?;
+    Ok(STANDARD.encode(signed))
+}
+
 /// Sends the browser to the provider with an AuthnRequest (303), with the binding cookie; a
 /// provider that cannot be used is reported to the application.
 pub async fn start(
@@ -178,7 +212,7 @@ pub async fn start(
     tx: &Transaction,
     connection: &Connection,
 ) -> Result<Response, OAuthError> {
-    let started = (|| {
+    let started = async {
         let options = options(connection)?;
         let destination = options
             .sign_in_endpoint
@@ -189,18 +223,35 @@ pub async fn start(
         let (relay_state, binding) = Pending::begin(state, tx, &connection.name, &request_id, None)
             .map_err(|e| UpstreamError::Invalid(e.to_string()))?;
         let request = authn_request(state, connection, &options, &destination, &request_id)?;
-        let url = redirect_url(
-            state,
-            &destination,
-            ("SAMLRequest", &request),
-            &relay_state,
-            &options,
-        )?;
-        Ok::<_, UpstreamError>((url, binding))
-    })();
+        let sent = if options.protocol_binding.as_deref() == Some(HTTP_POST) {
+            let message = post_message(state, request, request_id, &options).await?;
+            Sent::Post(destination, message, relay_state)
+        } else {
+            let url = redirect_url(
+                state,
+                &destination,
+                ("SAMLRequest", &deflated(&request)?),
+                &relay_state,
+                &options,
+            )?;
+            Sent::Redirect(url)
+        };
+        Ok::<_, UpstreamError>((sent, binding))
+    }
+    .await;
     match started {
-        Ok((url, binding)) => {
-            let mut r = Redirect::to(&url).into_response();
+        Ok((sent, binding)) => {
+            let mut r = match sent {
+                Sent::Redirect(url) => Redirect::to(&url).into_response(),
+                // HTTP-POST binding: an auto-submitting form (escaped by the template).
+                Sent::Post(action, message, relay_state) => crate::pages::render(
+                    axum::http::StatusCode::OK,
+                    &crate::pages::FormPost {
+                        action: &action,
+                        fields: vec![("SAMLRequest", &message), ("RelayState", &relay_state)],
+                    },
+                ),
+            };
             r.headers_mut()
                 .append(header::SET_COOKIE, binding_cookie(state, &binding));
             Ok(r)

@@ -643,3 +643,45 @@ async fn a_linked_saml_identity_logs_in_as_the_primary() {
     assert_eq!(status, 201, "{identities}");
     assert_eq!(log_in("_a2").await, primary_id);
 }
+
+#[tokio::test]
+async fn the_post_binding_sends_a_signed_request_in_a_form() {
+    use samael::crypto::{CertificateDer, Crypto, CryptoProvider};
+    let s = saml().await;
+    let mgmt = s.app.mgmt().await;
+    let (_, found) = mgmt.get("/connections?name=corp").await;
+    let id = found[0]["id"].as_str().expect("id").to_owned();
+    let mut options = found[0]["options"].clone();
+    options["protocolBinding"] = json!("urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST");
+    options["signSAMLRequest"] = json!(true);
+    mgmt.patch(&format!("/connections/{id}"), json!({"options": options}))
+        .await;
+    let page = client()
+        .get(s.app.url(&format!(
+            "/authorize?response_type=code&client_id={}&redirect_uri={}&state=s&connection=corp",
+            s.app_id,
+            enc(CB)
+        )))
+        .send()
+        .await
+        .expect("authorize");
+    assert_eq!(page.status(), 200);
+    assert!(page.headers().get("set-cookie").is_some());
+    let html = page.text().await.expect("html");
+    assert!(html.contains(&format!("action=\"{SSO}\"")), "{html}");
+    let start = html.find("name=\"SAMLRequest\" value=\"").expect("field") + 26;
+    let message = html[start..].split('"').next().expect("value");
+    let xml = String::from_utf8(STANDARD.decode(message).expect("base64")).expect("utf8");
+    assert!(xml.contains("<samlp:AuthnRequest"), "{xml}");
+    // Signed by the tenant's current key, whose certificate the JWKS publishes.
+    let jwks = s.app.get_json("/.well-known/jwks.json").await;
+    let certificate = STANDARD
+        .decode(jwks["keys"][0]["x5c"][0].as_str().expect("x5c"))
+        .expect("der");
+    Crypto::verify_signed_xml(
+        xml.as_bytes(),
+        &CertificateDer::from(certificate),
+        Some("ID"),
+    )
+    .expect("the request's signature verifies");
+}
