@@ -161,6 +161,12 @@ fn authentication_api(state: &AppState) -> Router<AppState> {
         .route("/co/verify", post(oauth::cross_origin::verify::verify))
         .route("/client/{file}", get(oauth::lock_client::client_script))
         .route("/samlp/metadata", get(oauth::samlp::metadata))
+        .route(
+            "/samlp/metadata/{client_id}",
+            get(oauth::saml_idp::metadata),
+        )
+        .route("/pem", get(oauth::saml_idp::pem))
+        .route("/cer", get(oauth::saml_idp::cer))
         .merge(browser_called)
         .layer(from_fn_with_state(
             state.clone(),

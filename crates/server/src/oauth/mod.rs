@@ -15,6 +15,7 @@ pub mod logout;
 pub mod mobile;
 pub mod params;
 pub mod revoke;
+pub mod saml_idp;
 pub mod samlp;
 pub mod token;
 pub mod user_tokens;

@@ -23,6 +23,7 @@ mod password_grant;
 mod password_reset;
 mod passwordless;
 mod rate_limits;
+mod saml_idp;
 mod security_accounts;
 mod security_connections;
 mod security_logout;
