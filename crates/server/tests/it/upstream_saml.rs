@@ -448,6 +448,28 @@ async fn a_connection_can_be_made_from_the_providers_metadata() {
             .as_str()
             .starts_with("https://idp.example/sso2?SAMLRequest=")
     );
+    // The same document at a URL (read once, when the connection is made).
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/metadata", listener.local_addr().expect("addr"));
+    let served = xml.clone();
+    let router = axum::Router::new().route(
+        "/metadata",
+        axum::routing::get(move || async move { served }),
+    );
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let (status, body) = mgmt
+        .post(
+            "/connections",
+            json!({"name": "okta-url", "strategy": "samlp", "options": {"metadataUrl": url}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        body["options"]["signInEndpoint"],
+        "https://idp.example/sso2"
+    );
     // Metadata without a signing certificate makes no connection.
     let start = xml.find("<md:KeyDescriptor").expect("key");
     let end = xml.find("</md:KeyDescriptor>").expect("end") + "</md:KeyDescriptor>".len();
