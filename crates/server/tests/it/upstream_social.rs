@@ -344,6 +344,28 @@ async fn log_in_with_github() {
             .expect("json");
     assert_eq!(plain["identities"][0].get("access_token"), None, "{plain}");
     assert_eq!(plain["identities"][0].get("refresh_token"), None);
+    // The list shows them likewise: with the scope, and not without.
+    let (_, listed) = mgmt.get("/users").await;
+    assert!(
+        listed[0]["identities"][0]["access_token"].is_string(),
+        "{listed}"
+    );
+    let token = s.rp.mgmt_token(Some("read:users")).await;
+    let listed: Value =
+        s.rp.client
+            .get(s.rp.url("/api/v2/users"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("list")
+            .json()
+            .await
+            .expect("json");
+    assert_eq!(
+        listed[0]["identities"][0].get("access_token"),
+        None,
+        "{listed}"
+    );
 
     // A second login is the same user, with the new access token kept.
     let (_, answer) = s.log_in("github", "").await;

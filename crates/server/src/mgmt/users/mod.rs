@@ -129,6 +129,7 @@ fn field_choice(include: Option<&str>) -> Result<bool, MgmtError> {
 /// `GET /users`: all users, or those matching `q`.
 pub async fn list(
     State(state): State<AppState>,
+    caller: Caller,
     MgmtQuery(q): MgmtQuery<ListQuery>,
 ) -> Result<Json<Value>, MgmtError> {
     if let Some(engine) = q.search_engine.as_deref()
@@ -159,7 +160,7 @@ pub async fn list(
     let include = field_choice(q.include_fields.as_deref())?;
     let users = &state.stores.users;
     let rows = users.search_users(query.as_ref(), sort, page).await?;
-    let mut items: Vec<Value> = rows.iter().map(|u| UserView::new(u).into_json()).collect();
+    let mut items: Vec<Value> = rows.iter().map(|u| shown_to(&caller, &state, u)).collect();
     v::select_fields(&mut items, q.fields.as_deref(), include);
     let total = async { Ok(users.count_users(query.as_ref()).await?.min(MAX_RESULTS)) };
     listing.answer("users", items, total).await
@@ -196,6 +197,17 @@ pub async fn by_email(
     Ok(Json(Value::Array(items)))
 }
 
+/// A user as `caller` may see it: with the identity providers' tokens for holders of
+/// `read:user_idp_tokens`, as Auth0 shows them.
+fn shown_to(caller: &Caller, state: &AppState, user: &User) -> Value {
+    let view = UserView::new(user);
+    if caller.has("read:user_idp_tokens") {
+        view.with_idp_tokens(user, &state.sealer).into_json()
+    } else {
+        view.into_json()
+    }
+}
+
 /// `GET /users/{id}` (the id raw or percent-encoded).
 pub async fn get(
     State(state): State<AppState>,
@@ -206,11 +218,7 @@ pub async fn get(
     authorize(&caller, &id, &["read:users"], "read:current_user")?;
     let include = field_choice(q.include_fields.as_deref())?;
     let user = find(&state, &id).await?;
-    let mut view = UserView::new(&user);
-    if caller.has("read:user_idp_tokens") {
-        view = view.with_idp_tokens(&user, &state.sealer);
-    }
-    let mut items = vec![view.into_json()];
+    let mut items = vec![shown_to(&caller, &state, &user)];
     v::select_fields(&mut items, q.fields.as_deref(), include);
     Ok(Json(items.remove(0)))
 }
