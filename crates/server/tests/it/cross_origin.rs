@@ -4,19 +4,11 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, client, jwt_claims, spawn_app};
+use crate::helpers::{TestApp, client, enc, jwt_claims, location, spawn_app};
 
 const ORIGIN: &str = "https://shop.example";
 const CB: &str = "https://shop.example/callback";
 const PASSWORD: &str = "Sup3r-secret!";
-
-fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-fn location(r: &reqwest::Response) -> url::Url {
-    url::Url::parse(r.headers()["location"].to_str().expect("ascii")).expect("url")
-}
 
 fn fragment(u: &url::Url, name: &str) -> Option<String> {
     url::form_urlencoded::parse(u.fragment().unwrap_or_default().as_bytes())

@@ -390,3 +390,20 @@ impl TestApp {
             .expect("plant a code");
     }
 }
+
+/// `s` percent-encoded for a query string.
+pub fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// A redirect's `Location`, parsed.
+pub fn location(r: &reqwest::Response) -> url::Url {
+    url::Url::parse(r.headers()["location"].to_str().expect("ascii")).expect("url")
+}
+
+/// A query parameter of `u`.
+pub fn param(u: &url::Url, name: &str) -> Option<String> {
+    u.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}

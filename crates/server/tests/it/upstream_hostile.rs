@@ -17,7 +17,7 @@ use gatehouse_server::crypto::{MasterKey, Sealer};
 use gatehouse_server::signing::{self, KeyRing, KeySet};
 use serde_json::{Value, json};
 
-use crate::helpers::{client, spawn_app};
+use crate::helpers::{client, location, param, spawn_app};
 
 const CB: &str = "https://app.example/cb";
 
@@ -152,16 +152,6 @@ async fn spawn_provider() -> Arc<Provider> {
         .with_state(provider.clone());
     tokio::spawn(async move { axum::serve(listener, app).await });
     provider
-}
-
-fn param(u: &url::Url, name: &str) -> Option<String> {
-    u.query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-}
-
-fn location(r: &reqwest::Response) -> url::Url {
-    url::Url::parse(r.headers()["location"].to_str().expect("ascii")).expect("url")
 }
 
 #[tokio::test]

@@ -3,23 +3,9 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, client, jwt_claims, spawn_app};
+use crate::helpers::{TestApp, client, enc, jwt_claims, location, param, spawn_app};
 
 const CB: &str = "https://app.example/cb";
-
-fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-fn location(r: &reqwest::Response) -> url::Url {
-    url::Url::parse(r.headers()["location"].to_str().expect("ascii")).expect("url")
-}
-
-fn param(u: &url::Url, name: &str) -> Option<String> {
-    u.query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-}
 
 fn tx_of(html: &str) -> String {
     let start = html.find("name=\"tx\" value=\"").expect("tx field") + 17;

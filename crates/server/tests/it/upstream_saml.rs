@@ -10,25 +10,11 @@ use base64::engine::general_purpose::STANDARD;
 use gatehouse_server::saml::issue::{self, Issue};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, client, jwt_claims, spawn_app};
+use crate::helpers::{TestApp, client, enc, jwt_claims, location, param, spawn_app};
 
 const CB: &str = "https://app.example/cb";
 const IDP: &str = "https://idp.example/metadata";
 const SSO: &str = "https://idp.example/sso";
-
-fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-fn location(r: &reqwest::Response) -> url::Url {
-    url::Url::parse(r.headers()["location"].to_str().expect("ascii")).expect("url")
-}
-
-fn param(u: &url::Url, name: &str) -> Option<String> {
-    u.query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-}
 
 struct Keys {
     pkcs8: Vec<u8>,
@@ -161,6 +147,26 @@ impl Saml {
         STANDARD.encode(xml)
     }
 
+    /// Redeems the application's `code`.
+    async fn exchange(&self, code: &str) -> Value {
+        self.app
+            .client
+            .post(self.app.url("/oauth/token"))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("client_id", self.app_id.as_str()),
+                ("client_secret", self.app_secret.as_str()),
+                ("code", code),
+                ("redirect_uri", CB),
+            ])
+            .send()
+            .await
+            .expect("token")
+            .json()
+            .await
+            .expect("json")
+    }
+
     /// Posts `response` to the ACS as the provider's form would.
     async fn post(
         &self,
@@ -195,23 +201,7 @@ async fn log_in_through_a_saml_identity_provider() {
     assert_eq!(done.status(), 303, "{:?}", done.text().await);
     let at_app = location(&done);
     assert_eq!(param(&at_app, "state").as_deref(), Some("app-state"));
-    let tokens: Value = s
-        .app
-        .client
-        .post(s.app.url("/oauth/token"))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("client_id", s.app_id.as_str()),
-            ("client_secret", s.app_secret.as_str()),
-            ("code", param(&at_app, "code").expect("code").as_str()),
-            ("redirect_uri", CB),
-        ])
-        .send()
-        .await
-        .expect("token")
-        .json()
-        .await
-        .expect("json");
+    let tokens = s.exchange(&param(&at_app, "code").expect("code")).await;
     let claims = jwt_claims(tokens["id_token"].as_str().expect("id token"));
     assert_eq!(claims["sub"], "samlp|corp|ada@corp.example");
     assert_eq!(claims["email"], "ada@corp.example");
@@ -565,23 +555,7 @@ async fn federated_logout_sends_a_logout_request() {
     let response = s.answer(&at_idp, &s.idp, "ada@corp.example", ("_r1", "_a1"));
     let done = s.post(&browser, &at_idp, &response).await;
     let code = param(&location(&done), "code").expect("code");
-    let tokens: Value = s
-        .app
-        .client
-        .post(s.app.url("/oauth/token"))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("client_id", s.app_id.as_str()),
-            ("client_secret", s.app_secret.as_str()),
-            ("code", code.as_str()),
-            ("redirect_uri", CB),
-        ])
-        .send()
-        .await
-        .expect("token")
-        .json()
-        .await
-        .expect("json");
+    let tokens = s.exchange(&code).await;
     let out = browser
         .get(s.app.url(&format!(
             "/v2/logout?federated&client_id={}&id_token_hint={}",
@@ -623,23 +597,7 @@ async fn a_linked_saml_identity_logs_in_as_the_primary() {
             let response = s.answer(&at_idp, &s.idp, "ada@corp.example", ("_r", assertion));
             let done = s.post(&browser, &at_idp, &response).await;
             let code = param(&location(&done), "code").expect("code");
-            let tokens: Value = s
-                .app
-                .client
-                .post(s.app.url("/oauth/token"))
-                .form(&[
-                    ("grant_type", "authorization_code"),
-                    ("client_id", s.app_id.as_str()),
-                    ("client_secret", s.app_secret.as_str()),
-                    ("code", code.as_str()),
-                    ("redirect_uri", CB),
-                ])
-                .send()
-                .await
-                .expect("token")
-                .json()
-                .await
-                .expect("json");
+            let tokens = s.exchange(&code).await;
             jwt_claims(tokens["id_token"].as_str().expect("id token"))["sub"]
                 .as_str()
                 .expect("sub")

@@ -14,25 +14,11 @@ use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, client, jwt_claims};
+use crate::helpers::{TestApp, client, enc, jwt_claims, location, param};
 
 const CB: &str = "https://app.example/cb";
 const GH_CLIENT: &str = "gh-client-id";
 const GH_SECRET: &str = "gh-client-secret";
-
-fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-fn location(r: &reqwest::Response) -> url::Url {
-    url::Url::parse(r.headers()["location"].to_str().expect("ascii")).expect("url")
-}
-
-fn param(u: &url::Url, name: &str) -> Option<String> {
-    u.query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-}
 
 /// What the stand-in saw and handed out.
 #[derive(Default)]
