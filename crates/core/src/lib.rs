@@ -23,6 +23,7 @@ pub mod refresh_token;
 pub mod resource_server;
 pub mod role;
 pub mod saml;
+pub mod saml_addon;
 pub mod scope;
 pub mod seed;
 pub mod session;

@@ -165,6 +165,14 @@ fn authentication_api(state: &AppState) -> Router<AppState> {
             "/samlp/metadata/{client_id}",
             get(oauth::saml_idp::metadata),
         )
+        .route(
+            "/samlp/{client_id}",
+            get(oauth::saml_idp::sso::sso).post(oauth::saml_idp::sso::sso),
+        )
+        .route(
+            "/samlp/{client_id}/logout",
+            get(oauth::saml_idp::logout::logout).post(oauth::saml_idp::logout::logout),
+        )
         .route("/pem", get(oauth::saml_idp::pem))
         .route("/cer", get(oauth::saml_idp::cer))
         .merge(browser_called)

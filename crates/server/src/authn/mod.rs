@@ -13,6 +13,7 @@ pub mod login_page;
 pub mod otp;
 pub mod request;
 pub mod response;
+pub mod saml_reply;
 pub mod session;
 pub mod transaction;
 

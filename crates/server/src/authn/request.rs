@@ -44,6 +44,9 @@ pub struct AuthorizeQuery {
     pub login_ticket: Option<String>,
     /// The connection the ticket's login used (auth0.js sends it instead of `connection`).
     pub realm: Option<String>,
+    /// The SAML service provider's request this one stands for (never from the query).
+    #[serde(skip)]
+    saml: Option<super::transaction::SamlReply>,
 }
 
 /// An authorization request after its checks.
@@ -61,6 +64,28 @@ pub enum Checked {
 }
 
 impl AuthorizeQuery {
+    /// The authorization request a SAML service provider's login makes: a code flow (never
+    /// answered with a code) to its assertion consumer service, which must be one of the
+    /// application's callback URLs, through `connection` if named.
+    pub fn for_saml(
+        client_id: &str,
+        reply: super::transaction::SamlReply,
+        connection: Option<String>,
+        prompt: Option<&str>,
+    ) -> Self {
+        Self {
+            response_type: Some("code".into()),
+            response_mode: Some("form_post".into()),
+            client_id: Some(client_id.to_owned()),
+            redirect_uri: Some(reply.acs.clone()),
+            scope: Some("openid profile email".into()),
+            connection,
+            prompt: prompt.map(str::to_owned),
+            saml: Some(reply),
+            ..Self::default()
+        }
+    }
+
     fn params(&self) -> AuthorizeParams<'_> {
         AuthorizeParams {
             response_type: self.response_type.as_deref(),
@@ -95,6 +120,7 @@ impl AuthorizeQuery {
             connection: None,
             prompt: self.prompt.clone(),
             recipient: None,
+            saml: self.saml.clone(),
             csrf: random_secret(24),
             exp: time::OffsetDateTime::now_utc().unix_timestamp() + TX_LIFETIME,
         }

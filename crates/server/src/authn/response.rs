@@ -16,6 +16,22 @@ pub fn respond(
     params: Vec<(&str, String)>,
     after_post: bool,
 ) -> Response {
+    // A SAML service provider's login only ever hears failures here (success is a signed
+    // assertion, `saml_reply::success`).
+    if let Some(reply) = &tx.saml {
+        let field = |name: &str| {
+            params
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map_or("", |(_, v)| v.as_str())
+        };
+        return super::saml_reply::failure(
+            state,
+            reply,
+            field("error"),
+            field("error_description"),
+        );
+    }
     let mut fields: Vec<(&str, String)> = params;
     if let Some(s) = &tx.state {
         fields.push(("state", s.clone()));

@@ -43,10 +43,29 @@ pub struct Transaction {
     /// The email or phone number a passwordless code was sent to.
     #[serde(default)]
     pub recipient: Option<String>,
+    /// A SAML service provider's request this login answers (gatehouse as its identity
+    /// provider): the login ends in a SAML Response posted to it, not an OAuth response.
+    #[serde(default)]
+    pub saml: Option<SamlReply>,
     /// Must equal the CSRF cookie.
     pub csrf: String,
     /// Expiry (seconds since the epoch).
     pub exp: i64,
+}
+
+/// Where and how a SAML Response goes (the `samlp` add-on of an application).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SamlReply {
+    /// The assertion consumer service (one of the application's callback URLs).
+    pub acs: String,
+    /// The AuthnRequest's `ID` (none: IdP-initiated).
+    pub in_response_to: Option<String>,
+    /// Echoed back.
+    pub relay_state: Option<String>,
+    /// The service provider's entity id (the AuthnRequest's issuer), if it sent one.
+    pub sp_entity_id: Option<String>,
+    /// Our entity id towards it.
+    pub issuer: String,
 }
 
 /// The sealing context of a transaction.

@@ -168,6 +168,14 @@ pub async fn authorization_response(
     let Some(user) = user.filter(|u| !u.blocked) else {
         return Ok(blocked_to_client(state, tx));
     };
+    if let Some(reply) = &tx.saml {
+        let client = state
+            .catalog
+            .client(&tx.client_id)
+            .await?
+            .ok_or(OAuthError::NotFound)?;
+        return crate::authn::saml_reply::success(state, reply, &client, session, &user).await;
+    }
     let parts: Vec<&str> = tx.response_type.split(' ').collect();
     let mut fields: Vec<(&str, String)> = Vec::new();
     let code = if parts.contains(&"code") {

@@ -46,10 +46,25 @@ pub async fn authorize(
         return crate::oauth::cross_origin::redeem(&state, &headers, &caller, &client, &tx, ticket)
             .await;
     }
+    proceed(&state, &headers, &q, client, &tx, max_age, connection).await
+}
+
+/// After an authorization request's checks (`/authorize`, a SAML provider's request): an
+/// SSO session that counts answers at once; otherwise the login starts (upstream provider,
+/// sign-up or login page).
+pub async fn proceed(
+    state: &AppState,
+    headers: &HeaderMap,
+    q: &AuthorizeQuery,
+    client: Arc<Client>,
+    tx: &Transaction,
+    max_age: Option<i64>,
+    connection: Option<gatehouse_core::connection::Connection>,
+) -> Result<Response, OAuthError> {
     let prompt = q.prompt.as_deref().unwrap_or_default();
     // OIDC Core s3.1.2.1: an authentication older than max_age does not count.
     let now_ts = state.clock.now().unix_timestamp();
-    let session = current_session(&state, &headers)
+    let session = current_session(state, headers)
         .await?
         .filter(|s| max_age.is_none_or(|m| now_ts - s.auth_time <= m))
         .filter(|s| tx.connection.as_ref().is_none_or(|c| *c == s.connection));
@@ -58,7 +73,7 @@ pub async fn authorize(
     let session = match session {
         Some(s)
             if !database_connection::session_counts_for(
-                &state,
+                state,
                 &s.connection,
                 &client.client_id,
             )
@@ -72,31 +87,31 @@ pub async fn authorize(
     let upstream = connection.filter(crate::upstream::is_upstream);
     match (session, prompt) {
         (Some(s), p) if p != "login" => {
-            if crate::user_access::is_blocked(&state, &s.user_id).await? {
-                return refuse_blocked(&state, &client, &tx, &s, p == "none").await;
+            if crate::user_access::is_blocked(state, &s.user_id).await? {
+                return refuse_blocked(state, &client, tx, &s, p == "none").await;
             }
             state
                 .stores
                 .sessions
                 .touch_session(&s.id_hash, state.clock.now())
                 .await?;
-            issue_code(&state, &tx, &s, false).await
+            issue_code(state, tx, &s, false).await
         }
         (_, "none") => Ok(error_to_client(
-            &state,
-            &tx,
+            state,
+            tx,
             "login_required",
             "Login required",
         )),
         _ if let Some(connection) = &upstream => {
-            crate::upstream::start(&state, &tx, connection).await
+            crate::upstream::start(state, tx, connection).await
         }
         _ if q.screen_hint.as_deref() == Some("signup") => {
             let hint = q.login_hint.as_deref().unwrap_or_default();
             let mut r = crate::authn::login_page::signup_page(
-                &state,
+                state,
                 &client,
-                &tx,
+                tx,
                 hint,
                 None,
                 StatusCode::OK,
@@ -104,15 +119,15 @@ pub async fn authorize(
             .await?;
             r.headers_mut().append(
                 header::SET_COOKIE,
-                set_cookie(&state, CSRF_COOKIE, &tx.csrf, TX_LIFETIME),
+                set_cookie(state, CSRF_COOKIE, &tx.csrf, TX_LIFETIME),
             );
             Ok(r)
         }
         _ => {
             login_page(
-                &state,
+                state,
                 &client,
-                &tx,
+                tx,
                 q.login_hint.as_deref().unwrap_or_default(),
                 None,
                 StatusCode::OK,

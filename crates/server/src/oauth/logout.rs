@@ -120,7 +120,7 @@ impl Hint {
 }
 
 /// The live session the request's cookie names, if any.
-async fn current_session(
+pub(crate) async fn current_session(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<Option<Session>, OAuthError> {
@@ -137,13 +137,31 @@ async fn current_session(
 }
 
 /// What a logout request carries that may vouch for it.
-struct Evidence<'a> {
-    method: &'a Method,
-    headers: &'a HeaderMap,
+pub(crate) struct Evidence<'a> {
+    /// The request's method.
+    pub method: &'a Method,
+    /// Its headers.
+    pub headers: &'a HeaderMap,
     /// The `id_token_hint`, already checked to be one of our ID tokens.
     hint: Option<&'a Hint>,
     /// The confirmation form's token.
-    confirm: Option<&'a str>,
+    pub confirm: Option<&'a str>,
+}
+
+impl<'a> Evidence<'a> {
+    /// Evidence without an ID token hint (SAML single logout has none).
+    pub(crate) fn without_hint(
+        method: &'a Method,
+        headers: &'a HeaderMap,
+        confirm: Option<&'a str>,
+    ) -> Self {
+        Self {
+            method,
+            headers,
+            hint: None,
+            confirm,
+        }
+    }
 }
 
 /// Whether the session may end without asking. Without a live session there is nothing to
@@ -153,7 +171,7 @@ struct Evidence<'a> {
 /// own site or the address bar (Auth0's SDKs navigate the whole window to the logout URL).
 /// A `client_id` proves nothing: it is public. A hint for someone else asks even on a
 /// same-site navigation, since the application believes another user is signed in.
-fn may_end_without_asking(
+pub(crate) fn may_end_without_asking(
     state: &AppState,
     session: Option<&Session>,
     evidence: &Evidence<'_>,
@@ -176,7 +194,7 @@ fn may_end_without_asking(
 
 /// The confirmation page: a form posting the request's parameters back to `action`, with the
 /// token that proves the user saw it. It sets no cookie and changes nothing.
-fn ask(
+pub(crate) fn ask(
     state: &AppState,
     tenant: &pages::Brand,
     headers: &HeaderMap,
@@ -202,7 +220,7 @@ fn ask(
 }
 
 /// Ends the session in the cookie (if any) and says so in the log.
-async fn end_session(
+pub(crate) async fn end_session(
     state: &AppState,
     headers: &HeaderMap,
     session: Option<Session>,

@@ -228,6 +228,7 @@ mod tests {
             session_index: "_s1",
             now: now(),
             lifetime: 300,
+            ..Issue::default()
         };
         issue::response(&issue, &by.pkcs8, &by.certificate).expect("issue")
     }

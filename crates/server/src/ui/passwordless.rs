@@ -189,7 +189,9 @@ pub async fn submit_start(
                 .await;
         }
     };
-    let link = form.send == "link" && connection.strategy == Strategy::Email;
+    // A magic link completes an `/authorize` request, which cannot carry a SAML provider's
+    // request: those logins get a code instead.
+    let link = form.send == "link" && connection.strategy == Strategy::Email && tx.saml.is_none();
     let sent = otp::send(
         &state,
         SendRequest {

@@ -139,6 +139,7 @@ impl Saml {
                 session_index: "_s1",
                 now: time::OffsetDateTime::now_utc().unix_timestamp(),
                 lifetime: 300,
+                ..Issue::default()
             },
             &signer.pkcs8,
             &signer.certificate,
@@ -491,6 +492,7 @@ async fn idp_initiated_logins_only_where_the_connection_allows_them() {
                 session_index: "_s9",
                 now: time::OffsetDateTime::now_utc().unix_timestamp(),
                 lifetime: 300,
+                ..Issue::default()
             },
             &s.idp.pkcs8,
             &s.idp.certificate,

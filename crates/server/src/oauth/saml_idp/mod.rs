@@ -2,7 +2,12 @@
 //! the signing certificate at `/pem` and `/cer` (the current signing key's, so it follows a
 //! rotation) and an application's IdP metadata at `/samlp/metadata/<client_id>`, with
 //! Auth0's issuer `urn:<tenant>.auth0.com` (or the `samlp` add-on's `issuer`) so that a
-//! service provider configured for Auth0 keeps working after a move.
+//! service provider configured for Auth0 keeps working after a move. Logins are `sso.rs`,
+//! single logout `logout.rs`, reading the providers' messages `request.rs`.
+
+pub mod logout;
+pub mod request;
+pub mod sso;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -46,22 +51,6 @@ pub async fn cer(State(state): State<AppState>) -> Response {
     with_type(certificate(&state), "application/pkix-cert")
 }
 
-/// Our entity id towards `client`'s service provider: the add-on's `issuer`, else Auth0's.
-pub fn issuer_for(state: &AppState, client: &gatehouse_core::client::Client) -> String {
-    client
-        .settings
-        .extra
-        .get("addons")
-        .and_then(|a| a.get("samlp"))
-        .and_then(|s| s.get("issuer"))
-        .and_then(|i| i.as_str())
-        .filter(|i| !i.is_empty())
-        .map_or_else(
-            || format!("urn:{}.auth0.com", state.config.tenant_name),
-            str::to_owned,
-        )
-}
-
 /// `GET /samlp/metadata/{client_id}`.
 pub async fn metadata(
     State(state): State<AppState>,
@@ -93,7 +82,7 @@ pub async fn metadata(
             r#"<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="{sso}"/>"#,
             r#"</md:IDPSSODescriptor></md:EntityDescriptor>"#
         ),
-        entity = esc(&issuer_for(&state, &client)),
+        entity = esc(&crate::authn::saml_reply::issuer_for(&state, &client)),
         cert = STANDARD.encode(certificate(&state)),
         sso = esc(&sso),
     );
