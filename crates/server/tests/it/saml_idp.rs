@@ -516,3 +516,90 @@ async fn single_logout_ends_the_session_and_answers_the_provider() {
         .expect("sso");
     assert!(r.text().await.expect("page").contains("name=\"password\""));
 }
+
+#[tokio::test]
+async fn with_a_signing_cert_only_the_providers_signed_requests_are_answered() {
+    let sp_key = gatehouse_server::signing::generate_private_key().expect("key");
+    let sp_cert = gatehouse_server::signing::self_signed_certificate(&sp_key).expect("cert");
+    let other_key = gatehouse_server::signing::generate_private_key().expect("key");
+    let s = idp(json!({"signingCert": STANDARD.encode(&sp_cert)})).await;
+    let rsa_sha256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
+    let redirect_query = |key: &[u8], id: &str| {
+        let mut q = format!(
+            "SAMLRequest={}&RelayState={}&SigAlg={}",
+            enc(&deflated(&authn_request(id, ACS, ""))),
+            enc("r s"),
+            enc(rsa_sha256)
+        );
+        let pair = aws_lc_rs::signature::RsaKeyPair::from_pkcs8(key).expect("rsa");
+        let mut sig = vec![0u8; pair.public_modulus_len()];
+        pair.sign(
+            &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+            &aws_lc_rs::rand::SystemRandom::new(),
+            q.as_bytes(),
+            &mut sig,
+        )
+        .expect("sign");
+        q.push_str(&format!("&Signature={}", enc(&STANDARD.encode(sig))));
+        q
+    };
+    let get = |query: String| {
+        let url = s.app.url(&format!("/samlp/{}?{query}", s.id));
+        async move { client().get(url).send().await.expect("sso") }
+    };
+    // HTTP-Redirect: signed by the provider, answered (the login page).
+    let r = get(redirect_query(&sp_key, "_ok")).await;
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.expect("page").contains("name=\"password\""));
+    // Unsigned, signed by another key, or with a changed RelayState: refused.
+    let unsigned = format!(
+        "SAMLRequest={}",
+        enc(&deflated(&authn_request("_u", ACS, "")))
+    );
+    let tampered = redirect_query(&sp_key, "_t").replace("RelayState=r", "RelayState=x");
+    for (query, why) in [
+        (unsigned, "unsigned"),
+        (redirect_query(&other_key, "_o"), "another key"),
+        (tampered, "tampered"),
+    ] {
+        let r = get(query).await;
+        assert_eq!(r.status(), 400, "{why}");
+        let page = r.text().await.expect("page");
+        assert!(!page.contains("name=\"password\""), "{why}: {page}");
+    }
+    // HTTP-POST: an enveloped signature after the Issuer.
+    let signed_xml = |key: &[u8], cert: &[u8], id: &str| {
+        let template = gatehouse_server::saml::signature_template(id, cert);
+        let xml = authn_request(id, ACS, "").replacen(
+            "</saml:Issuer>",
+            &format!("</saml:Issuer>{template}"),
+            1,
+        );
+        gatehouse_server::saml::sign(&xml, key).expect("signed")
+    };
+    let post = |xml: String| {
+        let url = s.app.url(&format!("/samlp/{}", s.id));
+        async move {
+            client()
+                .post(url)
+                .form(&[("SAMLRequest", STANDARD.encode(xml))])
+                .send()
+                .await
+                .expect("sso post")
+        }
+    };
+    assert_eq!(
+        post(signed_xml(&sp_key, &sp_cert, "_p1")).await.status(),
+        200
+    );
+    let other_cert = gatehouse_server::signing::self_signed_certificate(&other_key).expect("c");
+    let forged = signed_xml(&other_key, &other_cert, "_p2");
+    let altered = signed_xml(&sp_key, &sp_cert, "_p3").replace(ACS, "https://wiki.example/x");
+    for (xml, why) in [
+        (authn_request("_p4", ACS, ""), "unsigned"),
+        (forged, "another key"),
+        (altered, "altered"),
+    ] {
+        assert_eq!(post(xml).await.status(), 400, "{why}");
+    }
+}

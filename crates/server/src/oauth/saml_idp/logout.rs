@@ -3,11 +3,11 @@
 //! posted to the add-on's `logout.callback`. As with `/v2/logout` (see `oauth/logout.rs` on
 //! logout CSRF), a request does not end a live session just because it arrived: it must carry
 //! the `SessionIndex` we gave the provider for this session (its `sid`, which only
-//! applications it logged in to hold), or be a same-site navigation, or come back from the
-//! confirmation page.
+//! applications it logged in to hold), or be signed by the provider (`signingCert`), or be a
+//! same-site navigation, or come back from the confirmation page.
 
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::Response;
 use base64::Engine;
@@ -43,6 +43,7 @@ pub async fn logout(
     method: Method,
     headers: HeaderMap,
     Path(client_id): Path<String>,
+    RawQuery(query): RawQuery,
     form: Result<Form<LogoutParams>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, OAuthError> {
     let tenant = pages::brand(&state).await;
@@ -69,17 +70,28 @@ pub async fn logout(
         _ => super::sso::binding_of(&method),
     };
     let request = match p.saml_request.as_deref() {
-        Some(m) => match request::decode(m, binding).and_then(|x| request::logout_request(&x)) {
-            Ok(r) => Some(r),
-            Err(e) => return Ok(pages::error_page(&tenant, &e.to_string())),
-        },
+        Some(m) => {
+            let read = async {
+                let certificate = request::signing_certificate(&addon)?;
+                let query = query.as_deref().unwrap_or_default();
+                let xml = request::authenticated(m, binding, query, certificate).await?;
+                request::logout_request(&xml)
+            };
+            match read.await {
+                Ok(r) => Some(r),
+                Err(e) => return Ok(pages::error_page(&tenant, &e.to_string())),
+            }
+        }
         None => None,
     };
     let session = current_session(&state, &headers).await?;
-    let vouched = match (&session, &request) {
-        (Some(s), Some(r)) => r.session_index.as_deref() == Some(s.sid.as_str()),
-        _ => false,
-    };
+    // A request we read under a `signingCert` was signed by the provider.
+    let signed = request.is_some() && matches!(request::signing_certificate(&addon), Ok(Some(_)));
+    let vouched = signed
+        || match (&session, &request) {
+            (Some(s), Some(r)) => r.session_index.as_deref() == Some(s.sid.as_str()),
+            _ => false,
+        };
     let evidence = Evidence::without_hint(&method, &headers, p.confirm.as_deref());
     if !vouched && !may_end_without_asking(&state, session.as_ref(), &evidence) {
         let binding = (binding == Binding::Redirect).then(|| "redirect".to_owned());

@@ -1,7 +1,10 @@
 //! Reading a service provider's message (AuthnRequest, LogoutRequest) as the HTTP-Redirect
 //! binding (deflated, base64, in the query) or the HTTP-POST binding (base64, in a form)
 //! carries it. The XML passes `saml::precheck` (no DOCTYPE, entities or foreign references)
-//! before samael's parser reads it, and inflating stops at the same size cap.
+//! before samael's parser reads it, and inflating stops at the same size cap. When the
+//! add-on holds the provider's `signingCert`, a message must be signed: over the exact query
+//! bytes for HTTP-Redirect (SAML Bindings s3.4.4.1), by an enveloped XML signature for
+//! HTTP-POST (libxmlsec1, and only what the signature covers is read afterwards).
 
 use std::io::Read;
 
@@ -46,6 +49,109 @@ pub fn decode(message: &str, binding: Binding) -> Result<String, SamlError> {
         return Err(refuse("the document is too large"));
     }
     String::from_utf8(xml).map_err(|_| refuse("the message is not UTF-8"))
+}
+
+const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
+
+/// The raw (still percent-encoded) value of `name` in `query`.
+fn raw_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
+    query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+}
+
+fn percent_decoded(raw: &str) -> Option<String> {
+    let spaced = raw.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8()
+        .ok()
+        .map(|s| s.into_owned())
+}
+
+/// Checks an HTTP-Redirect message's `Signature` over `SAMLRequest`, `RelayState` (if sent)
+/// and `SigAlg`, exactly as they appear in `query`, with the key of `certificate` (DER).
+pub fn verify_redirect(query: &str, certificate: &[u8]) -> Result<(), SamlError> {
+    let invalid = |why: &str| SamlError::Invalid(why.to_owned());
+    let message = raw_param(query, "SAMLRequest").ok_or_else(|| invalid("no SAMLRequest"))?;
+    let sig_alg = raw_param(query, "SigAlg").ok_or_else(|| invalid("the request is not signed"))?;
+    if percent_decoded(sig_alg).as_deref() != Some(RSA_SHA256) {
+        return Err(invalid("only rsa-sha256 signatures are accepted"));
+    }
+    let signature = raw_param(query, "Signature")
+        .and_then(percent_decoded)
+        .and_then(|s| {
+            let compact: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+            STANDARD.decode(compact).ok()
+        })
+        .ok_or_else(|| invalid("the request is not signed"))?;
+    let mut signed = format!("SAMLRequest={message}");
+    if let Some(relay) = raw_param(query, "RelayState") {
+        signed.push_str("&RelayState=");
+        signed.push_str(relay);
+    }
+    signed.push_str("&SigAlg=");
+    signed.push_str(sig_alg);
+    let (_, cert) = x509_parser::parse_x509_certificate(certificate)
+        .map_err(|_| SamlError::Misconfigured("unreadable signingCert".into()))?;
+    let key = cert.public_key().subject_public_key.data.as_ref();
+    aws_lc_rs::signature::UnparsedPublicKey::new(
+        &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
+        key,
+    )
+    .verify(signed.as_bytes(), &signature)
+    .map_err(|_| invalid("the request's signature does not verify"))
+}
+
+/// The part of an HTTP-POST message that an enveloped signature by `certificate` covers
+/// (libxmlsec1; RSA-SHA256 only). Blocking.
+pub fn verify_post(xml: &str, certificate: &[u8]) -> Result<String, SamlError> {
+    use samael::crypto::{AllowedSignatureAlgorithm, Crypto, CryptoProvider, ReduceMode};
+    precheck::check(xml)?;
+    Crypto::reduce_xml_to_signed_with_allowed_algorithms(
+        xml,
+        &[certificate.to_vec().into()],
+        ReduceMode::default(),
+        Some(&[AllowedSignatureAlgorithm::RsaSha256]),
+    )
+    .map_err(|e| SamlError::Invalid(format!("the request's signature does not verify: {e}")))
+}
+
+/// The add-on's `signingCert` (DER): `Ok(None)` when it has none, an error when it has one
+/// we cannot read (refusing beats accepting unsigned requests).
+pub fn signing_certificate(
+    addon: &gatehouse_core::saml_addon::SamlAddon,
+) -> Result<Option<Vec<u8>>, SamlError> {
+    match addon
+        .signing_cert
+        .as_deref()
+        .filter(|c| !c.trim().is_empty())
+    {
+        None => Ok(None),
+        Some(given) => crate::saml::certificate::der(given)
+            .map(Some)
+            .ok_or_else(|| SamlError::Misconfigured("unreadable signingCert".into())),
+    }
+}
+
+/// The XML of a provider's `message`; with a `certificate`, only when signed by it (over
+/// `query` for HTTP-Redirect) and, for HTTP-POST, only the signed part.
+pub async fn authenticated(
+    message: &str,
+    binding: Binding,
+    query: &str,
+    certificate: Option<Vec<u8>>,
+) -> Result<String, SamlError> {
+    let xml = decode(message, binding)?;
+    match (certificate, binding) {
+        (None, _) => Ok(xml),
+        (Some(cert), Binding::Redirect) => verify_redirect(query, &cert).map(|()| xml),
+        // libxmlsec1 works synchronously.
+        (Some(cert), Binding::Post) => {
+            tokio::task::spawn_blocking(move || verify_post(&xml, &cert))
+                .await
+                .map_err(|e| SamlError::Invalid(e.to_string()))?
+        }
+    }
 }
 
 /// What gatehouse reads of an AuthnRequest.

@@ -7,7 +7,7 @@
 //! `AssertionConsumerServiceURL` must be one, and without it the first one is used.
 
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, Method};
 use axum::response::Response;
 use gatehouse_core::id::ClientId;
@@ -48,6 +48,7 @@ pub async fn sso(
     method: Method,
     headers: HeaderMap,
     Path(client_id): Path<String>,
+    RawQuery(query): RawQuery,
     // `Form` reads the query string on GET and the body on POST.
     form: Result<Form<SsoParams>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, OAuthError> {
@@ -68,17 +69,24 @@ pub async fn sso(
     else {
         return refuse("Unknown client.".into()).await;
     };
-    if SamlAddon::of(&client.settings.extra).is_none() {
+    let Some(addon) = SamlAddon::of(&client.settings.extra) else {
         return refuse("The application does not have the SAML2 Web App add-on enabled.".into())
             .await;
-    }
+    };
     let request = match p.saml_request.as_deref() {
-        Some(message) => match request::decode(message, binding_of(&method))
-            .and_then(|xml| request::authn_request(&xml))
-        {
-            Ok(r) => Some(r),
-            Err(e) => return refuse(e.to_string()).await,
-        },
+        Some(message) => {
+            let read = async {
+                let certificate = request::signing_certificate(&addon)?;
+                let query = query.as_deref().unwrap_or_default();
+                let xml = request::authenticated(message, binding_of(&method), query, certificate)
+                    .await?;
+                request::authn_request(&xml)
+            };
+            match read.await {
+                Ok(r) => Some(r),
+                Err(e) => return refuse(e.to_string()).await,
+            }
+        }
         None => None,
     };
     let acs = request
