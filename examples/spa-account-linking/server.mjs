@@ -9,6 +9,8 @@
 //                     (default oidc-upstream; empty hides the button)
 //   GITHUB_CONNECTION the `github` connection behind "Link GitHub" (default github; empty
 //                     hides the button)
+//   SAML_CONNECTION   the `samlp` connection behind "Link a SAML account" (default corp-saml;
+//                     empty hides the button)
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { dirname, extname, join, normalize, sep } from 'node:path';
@@ -22,6 +24,7 @@ const CLIENT_ID = process.env.CLIENT_ID;
 // Connections of upstream identity providers, by name (set but empty: no such button).
 const OIDC_CONNECTION = process.env.OIDC_CONNECTION ?? 'oidc-upstream';
 const GITHUB_CONNECTION = process.env.GITHUB_CONNECTION ?? 'github';
+const SAML_CONNECTION = process.env.SAML_CONNECTION ?? 'corp-saml';
 
 if (!CLIENT_ID) {
   console.error('server.mjs: set CLIENT_ID to the client_id of the single-page application');
@@ -42,7 +45,7 @@ const gatehouseOrigin = new URL(/^https?:\/\//.test(DOMAIN) ? DOMAIN : `https://
 const CONFIG = JSON.stringify({
   domain: DOMAIN,
   clientId: CLIENT_ID,
-  connections: { oidc: OIDC_CONNECTION, github: GITHUB_CONNECTION },
+  connections: { oidc: OIDC_CONNECTION, github: GITHUB_CONNECTION, saml: SAML_CONNECTION },
 });
 // The page talks to gatehouse only: fetch (tokens, Management API) and the hidden iframe of
 // silent authentication.

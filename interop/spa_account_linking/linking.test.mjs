@@ -5,7 +5,10 @@
 // Then, in a second browser, upstream identity providers: an OpenID Connect account at a second
 // gatehouse (the provider, behind an `oidc` connection) and a GitHub account (a stand-in for
 // GitHub behind a `github` connection) are linked in popups, log in as the primary, and are
-// unlinked again.
+// unlinked again. In a third browser, a SAML account: the second gatehouse is also a SAML
+// identity provider (its `samlp` add-on) behind a `samlp` connection made from its metadata URL;
+// the account is linked in a popup (AuthnRequest by redirect, the provider's login page, a signed
+// Response posted back), logs in as the primary, and is unlinked again.
 //
 // The app is on http://localhost:APP_PORT and the issuer is http://localhost:GH_PORT/: both
 // secure contexts, and the same site, so gatehouse's session cookie reaches the SDK's iframe.
@@ -15,6 +18,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { inflateRawSync } from 'node:zlib';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
@@ -36,6 +40,10 @@ const SAM = 'sam@example.com';
 const SAM_SSO = 'sam@corp.example';
 const OIDC_CONNECTION = 'oidc-upstream'; // server.mjs's defaults
 const GITHUB_CONNECTION = 'github';
+const SAML_CONNECTION = 'corp-saml';
+// The SAML scenario: another person, with a password account here and one at the provider.
+const ALEX = 'alex@example.com';
+const ALEX_SSO = 'alex@corp.example';
 const GITHUB_APP = { name: 'Account linking sample', clientId: 'Iv1.0123456789abcdef', clientSecret: 'gh-standin-secret-0123456789' };
 const GITHUB_ACCOUNT = {
   id: 9_100_042,
@@ -48,7 +56,7 @@ const GITHUB_ACCOUNT = {
   ],
 };
 
-let gh, op, github, smtp, sms, app, browser, context, page, appUrl, ghOrigin, spa, opUser;
+let gh, op, github, smtp, sms, app, browser, context, page, appUrl, ghOrigin, spa, opUser, samlApp, opAlex;
 const log = []; // requests and responses (gatehouse, provider, stand-in) seen by the browser
 const bodies = [];
 const dump = (entries = log) => JSON.stringify(entries.slice(-40), null, 1);
@@ -190,6 +198,34 @@ before(async () => {
     enabled_clients: [spa.client_id],
     options: { client_id: GITHUB_APP.clientId, client_secret: GITHUB_APP.clientSecret, scope: ['read:user', 'user:email'] },
   });
+
+  // The SAML identity provider, as the README sets it up: at the second gatehouse, gatehouse as a
+  // regular web application with the samlp add-on, whose callback is gatehouse's assertion
+  // consumer service for the connection; and Alex's account there.
+  samlApp = await op.mgmt('POST', '/clients', {
+    name: 'gatehouse (account linking sample, SAML)',
+    app_type: 'regular_web',
+    callbacks: [`${gh.issuer}login/callback?connection=${SAML_CONNECTION}`],
+    addons: { samlp: {} },
+  });
+  assert.ok(samlApp.client_id, JSON.stringify(samlApp));
+  opAlex = await op.mgmt('POST', '/users', {
+    connection: 'Username-Password-Authentication',
+    email: ALEX_SSO,
+    password: PASSWORD,
+    email_verified: true,
+  });
+  assert.match(opAlex.user_id ?? '', /^auth0\|/, JSON.stringify(opAlex));
+  // At gatehouse: the connection, from the provider's metadata (sign-in URL and certificate).
+  const saml = await mgmt('POST', '/connections', {
+    name: SAML_CONNECTION,
+    display_name: 'Corp SAML',
+    strategy: 'samlp',
+    enabled_clients: [spa.client_id],
+    options: { metadataUrl: `${op.issuer}samlp/metadata/${samlApp.client_id}` },
+  });
+  assert.equal(saml.options?.signInEndpoint, `${op.issuer}samlp/${samlApp.client_id}`, JSON.stringify(saml));
+  assert.ok(saml.options?.signingCert, JSON.stringify(saml));
 
   // The sample as a newcomer runs it: PORT, GATEHOUSE_DOMAIN, CLIENT_ID.
   app = await serveSample({ PORT: String(appPort), GATEHOUSE_DOMAIN: ghOrigin, CLIENT_ID: spa.client_id });
@@ -495,7 +531,7 @@ async function passwordLogin(win, email) {
   await win.getByRole('button', { name: 'Continue' }).click();
 }
 
-upstreamStep('upstream: log in with a password in another browser; both upstream buttons are offered', async () => {
+upstreamStep('upstream: log in with a password in another browser; the upstream buttons are offered', async () => {
   const sam = await mgmt('POST', '/users', { connection: 'Username-Password-Authentication', email: SAM, password: PASSWORD, email_verified: true });
   samSub = sam.user_id;
   context = await newContext();
@@ -507,7 +543,11 @@ upstreamStep('upstream: log in with a password in another browser; both upstream
   const s = await until({ rows: 1, userId: samSub });
   assert.equal(s.userId, samSub);
   // server.mjs's defaults name the connections the README creates.
-  for (const [name, connection] of [['Link an OpenID Connect account', OIDC_CONNECTION], ['Link GitHub', GITHUB_CONNECTION]]) {
+  for (const [name, connection] of [
+    ['Link an OpenID Connect account', OIDC_CONNECTION],
+    ['Link GitHub', GITHUB_CONNECTION],
+    ['Link a SAML account', SAML_CONNECTION],
+  ]) {
     const button = page.getByRole('button', { name });
     assert.ok(await button.isVisible(), name);
     assert.equal(await button.getAttribute('data-connection'), connection);
@@ -627,12 +667,12 @@ upstreamStep('upstream: log out, log in through the OIDC connection (and GitHub)
 });
 
 // DELETE /users/{id}/identities/{provider}/{user_id} as the app sends it: user_id percent-encoded.
-async function unlinkThroughApp(provider, userId, rowsLeft) {
+async function unlinkThroughApp(provider, userId, rowsLeft, primary = samSub) {
   const mark = log.length;
   await page.getByRole('button', { name: `Unlink ${provider}|${userId}` }).click();
   const s = await until({ rows: rowsLeft, status: 'Unlinked' });
-  assert.equal(s.userId, samSub);
-  const url = `${ghOrigin}/api/v2/users/${encodeURIComponent(samSub)}/identities/${provider}/${encodeURIComponent(userId)}`;
+  assert.equal(s.userId, primary);
+  const url = `${ghOrigin}/api/v2/users/${encodeURIComponent(primary)}/identities/${provider}/${encodeURIComponent(userId)}`;
   const answer = log.slice(mark).find((e) => e.kind === 'response' && e.method === 'DELETE');
   assert.equal(answer?.url, url, dump(log.slice(mark)));
   assert.equal(answer.status, 200, dump(log.slice(mark)));
@@ -659,4 +699,109 @@ upstreamStep('upstream: unlink GitHub', async () => {
   assert.deepEqual(own.identities.map((i) => [i.provider, i.connection, i.user_id, i.isSocial]), [['github', GITHUB_CONNECTION, githubIdentity, true]]);
   assert.equal(own.email, 'sam@octo.example');
   assert.equal(own.nickname, GITHUB_ACCOUNT.login);
+});
+
+// A SAML identity provider (the second gatehouse's samlp add-on), in a third browser: no session
+// at the provider yet, so its login page shows in the popup.
+const samlStep = story();
+let alexSub, samlIdentity;
+
+// The XML of a SAML message: HTTP-Redirect (deflated, base64) or HTTP-POST (base64).
+const samlXml = (message, deflated) => {
+  const bytes = Buffer.from(message, 'base64');
+  return (deflated ? inflateRawSync(bytes) : bytes).toString('utf8');
+};
+
+samlStep('saml: log in with a password in a third browser; "Link a SAML account" is offered', async () => {
+  const alex = await mgmt('POST', '/users', { connection: 'Username-Password-Authentication', email: ALEX, password: PASSWORD, email_verified: true });
+  alexSub = alex.user_id;
+  context = await newContext();
+  page = await context.newPage();
+  await page.goto(appUrl);
+  await until({ loggedOut: true });
+  await Promise.all([page.waitForURL((u) => u.origin === ghOrigin), page.getByRole('button', { name: 'Log in' }).click()]);
+  await passwordLogin(page, ALEX);
+  await until({ rows: 1, userId: alexSub });
+  const button = page.getByRole('button', { name: 'Link a SAML account' });
+  assert.ok(await button.isVisible());
+  assert.equal(await button.getAttribute('data-connection'), SAML_CONNECTION);
+});
+
+samlStep('saml: link a SAML account (popup: gatehouse, AuthnRequest, the provider\'s login page, signed Response)', async () => {
+  const mark = log.length;
+  const opOrigin = op.issuer.replace(/\/$/, '');
+  const acs = `${ghOrigin}/login/callback?connection=${SAML_CONNECTION}`;
+  await linkThroughPopup('Link a SAML account', (popup) => passwordLogin(popup, ALEX_SSO), opOrigin);
+  const s = await until({ rows: 2, status: 'Linked:' });
+  assert.equal(s.userId, alexSub);
+  const entries = log.slice(mark);
+
+  // The app asked gatehouse for a fresh login through the connection; gatehouse sent the popup
+  // on to the provider's SSO URL (from the metadata) with an AuthnRequest, HTTP-Redirect binding.
+  const authorize = entries.find((e) => e.kind === 'response' && e.url.startsWith(`${ghOrigin}/authorize?`));
+  assert.ok(authorize, dump(entries));
+  const asked = new URL(authorize.url).searchParams;
+  assert.deepEqual(
+    [asked.get('connection'), asked.get('prompt'), asked.get('max_age'), asked.get('response_mode')],
+    [SAML_CONNECTION, 'login', '0', 'web_message'],
+  );
+  assert.equal(authorize.status, 303, dump(entries));
+  const sso = entries.find((e) => e.kind === 'request' && e.url.startsWith(`${opOrigin}/samlp/${samlApp.client_id}?`));
+  assert.ok(sso, dump(entries));
+  const ssoQuery = new URL(sso.url).searchParams;
+  assert.ok(ssoQuery.get('RelayState'), sso.url);
+  const authnRequest = samlXml(ssoQuery.get('SAMLRequest'), true);
+  assert.match(authnRequest, /<samlp:AuthnRequest /, authnRequest);
+  assert.ok(authnRequest.includes(`AssertionConsumerServiceURL="${acs}"`), authnRequest);
+  assert.ok(authnRequest.includes(`Destination="${opOrigin}/samlp/${samlApp.client_id}"`), authnRequest);
+
+  // The provider's answer: a signed Response about Alex (NameID: the provider's user_id), posted
+  // by the browser to gatehouse's assertion consumer service.
+  const posted = entries.find((e) => e.kind === 'request' && e.method === 'POST' && e.url === acs);
+  assert.ok(posted, dump(entries));
+  const form = new URLSearchParams(posted.body);
+  assert.equal(form.get('RelayState'), ssoQuery.get('RelayState'));
+  const response = samlXml(form.get('SAMLResponse'), false);
+  assert.match(response, /<(\w+:)?Signature[\s>]/, response);
+  assert.match(response, new RegExp(`<(\\w+:)?NameID[^>]*>${opAlex.user_id.replace('|', '\\|')}</`), response);
+  const answered = entries.find((e) => e.kind === 'response' && e.method === 'POST' && e.url === acs);
+  assert.equal(answered?.status, 200, dump(entries)); // the web_message page for the popup
+
+  samlIdentity = `${SAML_CONNECTION}|${opAlex.user_id}`;
+  const shown = await identitiesShown();
+  assert.deepEqual(shown[1], { connection: SAML_CONNECTION, provider: 'samlp', userId: samlIdentity });
+  const linked = entries.find((e) => e.kind === 'response' && e.method === 'POST' && e.url === `${ghOrigin}/api/v2/users/${encodeURIComponent(alexSub)}/identities`);
+  assert.equal(linked?.status, 201, dump(entries));
+
+  // The Management API: the primary holds the identity; the SAML user is no longer one of its own.
+  assert.deepEqual(await identitiesOf(alexSub), [
+    { provider: 'auth0', connection: 'Username-Password-Authentication', user_id: alexSub.slice('auth0|'.length), isSocial: false },
+    { provider: 'samlp', connection: SAML_CONNECTION, user_id: samlIdentity, isSocial: false },
+  ]);
+  const primary = await mgmt('GET', `/users/${encodeURIComponent(alexSub)}`);
+  assert.equal(primary.identities[1].profileData?.email, ALEX_SSO, JSON.stringify(primary));
+  assert.equal((await userOrError(`samlp|${samlIdentity}`)).statusCode, 404);
+});
+
+samlStep('saml: log out, log in through the SAML connection and land on the primary', async () => {
+  await Promise.all([page.waitForEvent('load'), page.getByRole('button', { name: 'Log out' }).click()]);
+  await until({ loggedOut: true });
+  await Promise.all([page.waitForURL((u) => u.origin === ghOrigin), page.getByRole('button', { name: 'Log in' }).click()]);
+  const mark = log.length;
+  await page.getByRole('link', { name: 'Continue with Corp SAML' }).click();
+  // The provider may ask again or answer from its session; either way it posts a Response back.
+  await page.waitForURL((u) => u.origin === appUrl || u.origin === op.issuer.replace(/\/$/, ''));
+  if (new URL(page.url()).origin !== appUrl && (await page.getByLabel('Password').count())) await passwordLogin(page, ALEX_SSO);
+  const s = await until({ rows: 2 });
+  assert.equal(s.userId, alexSub, `a linked SAML identity logs in as the primary user\n${dump(log.slice(mark))}`);
+  const acs = `${ghOrigin}/login/callback?connection=${SAML_CONNECTION}`;
+  assert.ok(log.slice(mark).some((e) => e.kind === 'request' && e.method === 'POST' && e.url === acs), dump(log.slice(mark)));
+});
+
+samlStep('saml: unlink the SAML identity (user_id "corp-saml|auth0|...", sent as %7C)', async () => {
+  const remaining = await unlinkThroughApp('samlp', samlIdentity, 1, alexSub);
+  assert.deepEqual(remaining.map((i) => i.provider), ['auth0']);
+  const own = await mgmt('GET', `/users/${encodeURIComponent(`samlp|${samlIdentity}`)}`);
+  assert.deepEqual(own.identities.map((i) => [i.provider, i.connection, i.user_id, i.isSocial]), [['samlp', SAML_CONNECTION, samlIdentity, false]]);
+  assert.equal(own.email, ALEX_SSO);
 });

@@ -162,6 +162,10 @@ fn authentication_api(state: &AppState) -> Router<AppState> {
         .route("/client/{file}", get(oauth::lock_client::client_script))
         .route("/samlp/metadata", get(oauth::samlp::metadata))
         .route(
+            "/logout",
+            get(oauth::samlp::single_logout).post(oauth::samlp::single_logout),
+        )
+        .route(
             "/samlp/metadata/{client_id}",
             get(oauth::saml_idp::metadata),
         )

@@ -117,11 +117,11 @@ pub fn logout_url(
     let xml = format!(
         concat!(
             r#"<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" "#,
-            r#"xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_{id}" Version="2.0" "#,
+            r#"xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" "#,
             r#"IssueInstant="{issued}" Destination="{destination}"><saml:Issuer>{issuer}</saml:Issuer>"#,
             r#"<saml:NameID>{name_id}</saml:NameID></samlp:LogoutRequest>"#
         ),
-        id = crate::ids::random_hex(20),
+        id = logout_request_id(state, return_to.unwrap_or_default()),
         issued = issued,
         destination = esc(&destination),
         issuer = esc(&sp_entity_id(state, connection, &options)),
@@ -135,6 +135,44 @@ pub fn logout_url(
         return_to.unwrap_or_default(),
         &options,
     )
+}
+
+/// The keyed hash (hex) binding a logout nonce to its `return_to`.
+fn logout_mac(state: &AppState, nonce: &str, return_to: &str) -> String {
+    state
+        .hasher
+        .hash(&format!("saml-logout:{nonce}:{return_to}"))
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The id of a LogoutRequest after which the browser goes on to `return_to`: a nonce and a
+/// keyed hash of both, so that a LogoutResponse answering it (`InResponseTo`) shows we
+/// checked that `return_to` when we sent the request, and `/logout` is no open redirect.
+pub fn logout_request_id(state: &AppState, return_to: &str) -> String {
+    let nonce = crate::ids::random_hex(10);
+    format!("_{nonce}{}", logout_mac(state, &nonce, return_to))
+}
+
+/// Whether `id` is one [`logout_request_id`] made for `return_to` (constant time).
+pub fn logout_request_vouches(state: &AppState, id: &str, return_to: &str) -> bool {
+    let Some(rest) = id
+        .strip_prefix('_')
+        .filter(|r| r.len() == 20 + 64 && r.is_ascii())
+    else {
+        return false;
+    };
+    let (nonce, mac) = rest.split_at(20);
+    let bytes: Option<Vec<u8>> = (0..mac.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&mac[i..i + 2], 16).ok())
+        .collect();
+    bytes.is_some_and(|b| {
+        state
+            .hasher
+            .verify(&format!("saml-logout:{nonce}:{return_to}"), &b)
+    })
 }
 
 /// The HTTP-Redirect binding's URL: `SAMLRequest` and `RelayState`, and with

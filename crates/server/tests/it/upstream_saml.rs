@@ -553,6 +553,14 @@ async fn federated_logout_sends_a_logout_request() {
         .patch(&format!("/connections/{id}"), json!({"options": options}))
         .await;
     assert_eq!(status, 200, "{body}");
+    let bye = "https://app.example/bye";
+    let (status, body) = mgmt
+        .patch(
+            &format!("/clients/{}", s.app_id),
+            json!({"allowed_logout_urls": [bye]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
     let (browser, at_idp) = s.start().await;
     let response = s.answer(&at_idp, &s.idp, "ada@corp.example", ("_r1", "_a1"));
     let done = s.post(&browser, &at_idp, &response).await;
@@ -560,8 +568,9 @@ async fn federated_logout_sends_a_logout_request() {
     let tokens = s.exchange(&code).await;
     let out = browser
         .get(s.app.url(&format!(
-            "/v2/logout?federated&client_id={}&id_token_hint={}",
+            "/v2/logout?federated&client_id={}&returnTo={}&id_token_hint={}",
             s.app_id,
+            enc(bye),
             tokens["id_token"].as_str().expect("id token")
         )))
         .send()
@@ -587,6 +596,61 @@ async fn federated_logout_sends_a_logout_request() {
         "{xml}"
     );
     assert!(xml.contains("urn:auth0:gatehouse:corp"), "{xml}");
+    assert_eq!(param(&to, "RelayState").as_deref(), Some(bye));
+
+    // The provider answers at our single logout service (listed in our metadata): the
+    // browser goes on to returnTo, but only for a response to the request we sent for it.
+    let metadata = client()
+        .get(s.app.url("/samlp/metadata?connection=corp"))
+        .send()
+        .await
+        .expect("metadata")
+        .text()
+        .await
+        .expect("xml");
+    assert!(metadata.contains(&format!(r#"SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="{}""#, s.app.url("/logout"))), "{metadata}");
+    let request_id = xml
+        .split("ID=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("request id")
+        .to_owned();
+    let logout_response = |in_response_to: &str| {
+        STANDARD.encode(format!(
+            concat!(
+                r#"<samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" "#,
+                r#"xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_lr1" Version="2.0" "#,
+                r#"IssueInstant="2026-11-29T10:00:00Z" InResponseTo="{}"><saml:Issuer>{}</saml:Issuer>"#,
+                r#"<samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/>"#,
+                r#"</samlp:Status></samlp:LogoutResponse>"#
+            ),
+            in_response_to, IDP
+        ))
+    };
+    let answer = |message: String, relay: &'static str| {
+        let url = s.app.url("/logout");
+        async move {
+            client()
+                .post(url)
+                .form(&[("SAMLResponse", message.as_str()), ("RelayState", relay)])
+                .send()
+                .await
+                .expect("slo")
+        }
+    };
+    let back = answer(logout_response(&request_id), bye).await;
+    assert_eq!(back.status(), 303);
+    assert_eq!(location(&back).as_str(), bye);
+    // Another RelayState, or a response to a request we never sent: no redirect.
+    for (message, relay) in [
+        (logout_response(&request_id), "https://evil.example/"),
+        (logout_response("_forged"), bye),
+        ("garbage".to_owned(), bye),
+    ] {
+        let r = answer(message, relay).await;
+        assert_eq!(r.status(), 200, "{relay}");
+        assert!(r.headers().get("location").is_none());
+    }
 }
 
 #[tokio::test]

@@ -187,24 +187,31 @@ pub fn authn_request(xml: &str) -> Result<AuthnRequest, SamlError> {
     })
 }
 
-/// What gatehouse reads of a LogoutRequest.
+/// What gatehouse reads of a LogoutRequest or LogoutResponse.
 #[derive(Debug, Clone, Default)]
-pub struct LogoutRequest {
+pub struct LogoutMessage {
     /// Its `ID`.
     pub id: String,
+    /// The request a response answers.
+    pub in_response_to: Option<String>,
     /// The service provider's entity id.
     pub issuer: Option<String>,
     /// The `SessionIndex` we gave the provider (the session's `sid`).
     pub session_index: Option<String>,
 }
 
-/// Parses a LogoutRequest (after the precheck; samael has no reader for it, so quick-xml
-/// reads the three values).
-pub fn logout_request(xml: &str) -> Result<LogoutRequest, SamlError> {
+/// Parses a LogoutRequest.
+pub fn logout_request(xml: &str) -> Result<LogoutMessage, SamlError> {
+    logout_message(xml, "LogoutRequest")
+}
+
+/// Parses a logout message whose root is `root` (after the precheck; samael has no reader
+/// for them, so quick-xml reads the few values).
+pub fn logout_message(xml: &str, root_name: &str) -> Result<LogoutMessage, SamlError> {
     use quick_xml::events::Event;
     precheck::check(xml)?;
     let mut reader = quick_xml::Reader::from_str(xml);
-    let mut out = LogoutRequest::default();
+    let mut out = LogoutMessage::default();
     let mut inside: Option<&'static str> = None;
     let mut root = true;
     loop {
@@ -212,20 +219,19 @@ pub fn logout_request(xml: &str) -> Result<LogoutRequest, SamlError> {
             Ok(Event::Start(e)) | Ok(Event::Empty(e)) => {
                 let name = e.local_name();
                 if root {
-                    if name.as_ref() != b"LogoutRequest" {
-                        return Err(refuse("not a LogoutRequest"));
+                    if name.as_ref() != root_name.as_bytes() {
+                        return Err(refuse(format!("not a {root_name}")));
                     }
                     root = false;
-                    out.id = e
-                        .try_get_attribute("ID")
-                        .ok()
-                        .flatten()
-                        .and_then(|a| {
+                    let attribute = |key: &str| {
+                        e.try_get_attribute(key).ok().flatten().and_then(|a| {
                             a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
                                 .ok()
                                 .map(|v| v.into_owned())
                         })
-                        .ok_or_else(|| refuse("a LogoutRequest without an ID"))?;
+                    };
+                    out.id = attribute("ID").ok_or_else(|| refuse("a message without an ID"))?;
+                    out.in_response_to = attribute("InResponseTo");
                 }
                 inside = match name.as_ref() {
                     b"Issuer" => Some("issuer"),
