@@ -56,7 +56,7 @@ const GITHUB_ACCOUNT = {
   ],
 };
 
-let gh, op, github, smtp, sms, app, browser, context, page, appUrl, ghOrigin, spa, opUser, samlApp, opAlex;
+let idp, gh, op, github, smtp, sms, app, browser, context, page, appUrl, ghOrigin, spa, opUser, samlApp, opAlex;
 const log = []; // requests and responses (gatehouse, provider, stand-in) seen by the browser
 const bodies = [];
 const dump = (entries = log) => JSON.stringify(entries.slice(-40), null, 1);
@@ -202,14 +202,15 @@ before(async () => {
   // The SAML identity provider, as the README sets it up: at the second gatehouse, gatehouse as a
   // regular web application with the samlp add-on, whose callback is gatehouse's assertion
   // consumer service for the connection; and Alex's account there.
-  samlApp = await op.mgmt('POST', '/clients', {
+  idp = await startGatehouse({ host: 'localhost' });
+  samlApp = await idp.mgmt('POST', '/clients', {
     name: 'gatehouse (account linking sample, SAML)',
     app_type: 'regular_web',
     callbacks: [`${gh.issuer}login/callback?connection=${SAML_CONNECTION}`],
     addons: { samlp: {} },
   });
   assert.ok(samlApp.client_id, JSON.stringify(samlApp));
-  opAlex = await op.mgmt('POST', '/users', {
+  opAlex = await idp.mgmt('POST', '/users', {
     connection: 'Username-Password-Authentication',
     email: ALEX_SSO,
     password: PASSWORD,
@@ -222,9 +223,9 @@ before(async () => {
     display_name: 'Corp SAML',
     strategy: 'samlp',
     enabled_clients: [spa.client_id],
-    options: { metadataUrl: `${op.issuer}samlp/metadata/${samlApp.client_id}` },
+    options: { metadataUrl: `${idp.base}/samlp/metadata/${samlApp.client_id}` },
   });
-  assert.equal(saml.options?.signInEndpoint, `${op.issuer}samlp/${samlApp.client_id}`, JSON.stringify(saml));
+  assert.equal(saml.options?.signInEndpoint, `${idp.issuer}samlp/${samlApp.client_id}`, JSON.stringify(saml));
   assert.ok(saml.options?.signingCert, JSON.stringify(saml));
 
   // The sample as a newcomer runs it: PORT, GATEHOUSE_DOMAIN, CLIENT_ID.
@@ -237,7 +238,7 @@ before(async () => {
 
 // A browser context whose requests to gatehouse, the provider and the stand-in are logged.
 async function newContext() {
-  const watched = new Set([ghOrigin, op.issuer.replace(/\/$/, ''), github.url]);
+  const watched = new Set([ghOrigin, op.issuer.replace(/\/$/, ''), github.url, idp.issuer.replace(/\/$/, '')]);
   const seen = (url) => watched.has(new URL(url).origin);
   const ctx = await browser.newContext();
   ctx.setDefaultTimeout(15_000);
@@ -731,7 +732,7 @@ samlStep('saml: log in with a password in a third browser; "Link a SAML account"
 
 samlStep('saml: link a SAML account (popup: gatehouse, AuthnRequest, the provider\'s login page, signed Response)', async () => {
   const mark = log.length;
-  const opOrigin = op.issuer.replace(/\/$/, '');
+  const opOrigin = idp.issuer.replace(/\/$/, '');
   const acs = `${ghOrigin}/login/callback?connection=${SAML_CONNECTION}`;
   try { await linkThroughPopup('Link a SAML account', (popup) => passwordLogin(popup, ALEX_SSO), opOrigin); } catch (e) { console.log('DIAG logs', JSON.stringify((await gh.mgmt('GET', '/logs?per_page=5&sort=date:-1')), null, 1).slice(0, 4000)); throw e; }
   const s = await until({ rows: 2, status: 'Linked:' });
@@ -793,7 +794,7 @@ samlStep('saml: log out, log in through the SAML connection and land on the prim
   const mark = log.length;
   await page.getByRole('link', { name: 'Continue with Corp SAML' }).click();
   // The provider may ask again or answer from its session; either way it posts a Response back.
-  await page.waitForURL((u) => u.origin === appUrl || u.origin === op.issuer.replace(/\/$/, ''));
+  await page.waitForURL((u) => u.origin === appUrl || u.origin === idp.issuer.replace(/\/$/, ''));
   if (new URL(page.url()).origin !== appUrl && (await page.getByLabel('Password').count())) await passwordLogin(page, ALEX_SSO);
   const s = await until({ rows: 2 });
   assert.equal(s.userId, alexSub, `a linked SAML identity logs in as the primary user\n${dump(log.slice(mark))}`);

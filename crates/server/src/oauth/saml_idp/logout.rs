@@ -69,20 +69,9 @@ pub async fn logout(
         Some("redirect") => Binding::Redirect,
         _ => super::sso::binding_of(&method),
     };
-    let request = match p.saml_request.as_deref() {
-        Some(m) => {
-            let read = async {
-                let certificate = request::signing_certificate(&addon)?;
-                let query = query.as_deref().unwrap_or_default();
-                let xml = request::authenticated(m, binding, query, certificate).await?;
-                request::logout_request(&xml)
-            };
-            match read.await {
-                Ok(r) => Some(r),
-                Err(e) => return Ok(pages::error_page(&tenant, &e.to_string())),
-            }
-        }
-        None => None,
+    let request = match read_request(&addon, p.saml_request.as_deref(), binding, query).await {
+        Ok(r) => r,
+        Err(e) => return Ok(pages::error_page(&tenant, &e.to_string())),
     };
     let session = current_session(&state, &headers).await?;
     // A request we read under a `signingCert` was signed by the provider.
@@ -112,18 +101,7 @@ pub async fn logout(
         (Some(r), Some(callback)) => {
             let xml =
                 logout_response(&state, &issuer_for(&state, &client), callback, &r.id).await?;
-            let encoded = STANDARD.encode(xml);
-            let mut fields = vec![("SAMLResponse", encoded.as_str())];
-            if let Some(relay) = p.relay_state.as_deref() {
-                fields.push(("RelayState", relay));
-            }
-            pages::render(
-                StatusCode::OK,
-                &FormPost {
-                    action: callback,
-                    fields,
-                },
-            )
+            post(callback, &xml, p.relay_state.as_deref())
         }
         _ => pages::render(
             StatusCode::OK,
@@ -139,6 +117,32 @@ pub async fn logout(
         .headers_mut()
         .append(header::SET_COOKIE, set_session_cookie(&state, "", 0));
     Ok(answer)
+}
+
+/// The LogoutRequest in `message`, if any; under a `signingCert` only a signed one.
+async fn read_request(
+    addon: &SamlAddon,
+    message: Option<&str>,
+    binding: Binding,
+    query: Option<String>,
+) -> Result<Option<request::LogoutMessage>, crate::saml::SamlError> {
+    let Some(message) = message else {
+        return Ok(None);
+    };
+    let certificate = request::signing_certificate(addon)?;
+    let query = query.unwrap_or_default();
+    let xml = request::authenticated(message, binding, &query, certificate).await?;
+    request::logout_request(&xml).map(Some)
+}
+
+/// The auto-posting form carrying `xml` to `action`.
+fn post(action: &str, xml: &str, relay_state: Option<&str>) -> Response {
+    let encoded = STANDARD.encode(xml);
+    let mut fields = vec![("SAMLResponse", encoded.as_str())];
+    if let Some(relay) = relay_state {
+        fields.push(("RelayState", relay));
+    }
+    pages::render(StatusCode::OK, &FormPost { action, fields })
 }
 
 /// A signed LogoutResponse (success) to `request_id`, for `destination`.
