@@ -5,7 +5,10 @@
 //! Here: a certificate is required (samael skips verification without one), RSA-SHA256 only,
 //! and what samael leaves optional is required: an audience restriction naming us, a
 //! `NotOnOrAfter`, an issue time not in the future, a non-empty `NameID`. One-time use of
-//! the assertion id is the caller's (`SessionStore::use_once` until `expires_at`).
+//! the assertion id is the caller's (`SessionStore::use_once` until `expires_at`). When only
+//! the assertion is signed, samael never sees the response's own `Destination`; we still
+//! refuse one that names another place (SAML Bindings s3.5.5.2 asks it only of signed
+//! messages, but a response sent elsewhere is never meant for us).
 //! Blocking (xmlsec): call it from `spawn_blocking`.
 
 use samael::crypto::AllowedSignatureAlgorithm;
@@ -77,6 +80,24 @@ fn issuer_named(xml: &str) -> Option<String> {
     }
 }
 
+/// The `Destination` of the document's root element, if it has one.
+fn root_destination(xml: &str) -> Option<String> {
+    let mut reader = quick_xml::Reader::from_str(xml);
+    loop {
+        match reader.read_event().ok()? {
+            quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e) => {
+                let a = e.try_get_attribute("Destination").ok()??;
+                return a
+                    .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                    .ok()
+                    .map(|v| v.into_owned());
+            }
+            quick_xml::events::Event::Eof => return None,
+            _ => {}
+        }
+    }
+}
+
 /// The provider as samael wants it: its entity id and signing certificates.
 fn idp_metadata(entity_id: &str, certificates: &[Vec<u8>]) -> Result<EntityDescriptor, SamlError> {
     let keys: String = certificates
@@ -99,6 +120,9 @@ fn idp_metadata(entity_id: &str, certificates: &[Vec<u8>]) -> Result<EntityDescr
 /// The assertion of `xml` if it holds (see the module's documentation).
 pub fn response(xml: &str, expected: &Expected<'_>) -> Result<Verified, SamlError> {
     precheck::check(xml)?;
+    if root_destination(xml).is_some_and(|d| d != expected.acs_url) {
+        return Err(invalid("the response's Destination is not our ACS"));
+    }
     if expected.certificates.is_empty() {
         return Err(SamlError::Misconfigured(
             "no signing certificate for the identity provider".into(),
@@ -212,11 +236,21 @@ mod tests {
 
     /// A response about `name_id` for `audience`, its assertion signed by `by`.
     fn signed(by: &Keys, name_id: &str, audience: &str) -> String {
+        signed_with(by, name_id, audience, |_| {})
+    }
+
+    /// The same, with `change` made to what is issued first.
+    fn signed_with(
+        by: &Keys,
+        name_id: &str,
+        audience: &str,
+        change: impl FnOnce(&mut Issue<'_>),
+    ) -> String {
         let attributes = [(
             "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress".to_owned(),
             vec![name_id.to_owned()],
         )];
-        let issue = Issue {
+        let mut issue = Issue {
             issuer: IDP,
             ids: ("_resp1", "_a1"),
             name_id,
@@ -230,6 +264,7 @@ mod tests {
             lifetime: 300,
             ..Issue::default()
         };
+        change(&mut issue);
         issue::response(&issue, &by.pkcs8, &by.certificate).expect("issue")
     }
 
@@ -339,6 +374,58 @@ mod tests {
             format!("<!DOCTYPE r [<!ENTITY x SYSTEM \"file:///etc/hostname\">]>{good}");
         let e = refusal(&with_doctype, &expected(&certs, &["_req1"]));
         assert!(e.contains("DOCTYPE"), "{e}");
+    }
+
+    #[test]
+    fn expired_and_future_assertions_are_refused() {
+        let idp = keys();
+        let certs = [idp.certificate.clone()];
+        let expired = signed_with(&idp, "ada@corp.example", SP, |i| i.now = now() - 1000);
+        assert!(response(&expired, &expected(&certs, &["_req1"])).is_err());
+        let future = signed_with(&idp, "ada@corp.example", SP, |i| i.now = now() + 1000);
+        assert!(response(&future, &expected(&certs, &["_req1"])).is_err());
+        // Within the skew either way, accepted.
+        let skewed = signed_with(&idp, "ada@corp.example", SP, |i| i.now = now() + 20);
+        response(&skewed, &expected(&certs, &["_req1"])).expect("small skew");
+    }
+
+    #[test]
+    fn another_recipient_or_destination_is_refused() {
+        let idp = keys();
+        let certs = [idp.certificate.clone()];
+        let elsewhere = "https://elsewhere.example/acs";
+        let recipient = signed_with(&idp, "ada@corp.example", SP, |i| {
+            i.recipient = elsewhere;
+            i.destination = Some(ACS);
+        });
+        assert!(response(&recipient, &expected(&certs, &["_req1"])).is_err());
+        let destination = signed_with(&idp, "ada@corp.example", SP, |i| {
+            i.destination = Some(elsewhere);
+        });
+        assert!(response(&destination, &expected(&certs, &["_req1"])).is_err());
+    }
+
+    #[test]
+    fn a_signed_response_with_an_injected_assertion_is_refused() {
+        let idp = keys();
+        let certs = [idp.certificate.clone()];
+        let good = signed_with(&idp, "ada@corp.example", SP, |i| i.sign_response = true);
+        let read = response(&good, &expected(&certs, &["_req1"])).expect("signed response");
+        assert_eq!(read.name_id, "ada@corp.example");
+        // An unsigned assertion about someone else, added inside the signed response.
+        let start = good.find("<saml:Assertion").expect("assertion");
+        let end = good.find("</saml:Assertion>").expect("end") + "</saml:Assertion>".len();
+        let evil = good[start..end]
+            .replace("ada@corp.example", "admin@corp.example")
+            .replace("ID=\"_a1\"", "ID=\"_evil\"");
+        for injected in [
+            format!("{}{evil}{}", &good[..start], &good[start..]),
+            format!("{}{evil}{}", &good[..end], &good[end..]),
+            format!("{}{evil}{}", &good[..start], &good[end..]),
+        ] {
+            let outcome = response(&injected, &expected(&certs, &["_req1"]));
+            assert!(outcome.is_err(), "the signed response changed: {outcome:?}");
+        }
     }
 
     #[test]
