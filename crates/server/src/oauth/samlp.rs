@@ -79,19 +79,25 @@ pub async fn metadata(
 /// The parameters of `/logout` (query on GET, form on POST).
 #[derive(Debug, Default, Deserialize)]
 pub struct SloParams {
+    #[serde(rename = "SAMLRequest")]
+    saml_request: Option<String>,
     #[serde(rename = "SAMLResponse")]
     saml_response: Option<String>,
     #[serde(rename = "RelayState")]
     relay_state: Option<String>,
 }
 
-/// `GET|POST /logout`: a provider's LogoutResponse to the LogoutRequest `/v2/logout?federated`
-/// sent (our session ended before). The browser goes on to `RelayState` (the `returnTo`
-/// checked then) only when the response answers a request whose id vouches for it
-/// (`upstream::saml::logout_request_vouches`); otherwise it sees the logged-out page.
+/// `GET|POST /logout`: the single logout service of our SAML service providers. A
+/// provider's LogoutResponse to the LogoutRequest `/v2/logout?federated` sent (our session
+/// ended before) sends the browser on to `RelayState` (the `returnTo` checked then) only
+/// when it answers a request whose id vouches for it
+/// (`upstream::saml::logout_request_vouches`); otherwise it sees the logged-out page. A
+/// provider's own LogoutRequest is `provider_logout`.
 pub async fn single_logout(
     State(state): State<AppState>,
     method: axum::http::Method,
+    headers: axum::http::HeaderMap,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
     form: Result<axum::Form<SloParams>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, OAuthError> {
     use crate::oauth::saml_idp::request;
@@ -103,6 +109,11 @@ pub async fn single_logout(
         ));
     };
     let binding = crate::oauth::saml_idp::sso::binding_of(&method);
+    if let Some(message) = p.saml_request.as_deref() {
+        let query = query.unwrap_or_default();
+        let relay = p.relay_state.as_deref();
+        return provider_logout(&state, &headers, (message, binding, &query), relay, &tenant).await;
+    }
     let answered = p
         .saml_response
         .as_deref()
@@ -120,13 +131,93 @@ pub async fn single_logout(
     };
     Ok(match to {
         Some(url) => axum::response::Redirect::to(&url).into_response(),
-        None => crate::pages::render(
-            StatusCode::OK,
-            &crate::pages::MessagePage {
-                tenant: &tenant,
-                heading: "Logged out",
-                message: "You have been logged out.",
-            },
-        ),
+        None => logged_out(&tenant),
     })
+}
+
+fn logged_out(tenant: &crate::pages::Brand) -> Response {
+    crate::pages::render(
+        StatusCode::OK,
+        &crate::pages::MessagePage {
+            tenant,
+            heading: "Logged out",
+            message: "You have been logged out.",
+        },
+    )
+}
+
+/// A provider's LogoutRequest (it started the logout): it ends this browser's session when
+/// the session came from that provider, the request is signed by its `signingCert` (a
+/// request from anywhere else would be logout CSRF) and names the session's user; the
+/// provider gets our LogoutResponse at its `signOutEndpoint`.
+async fn provider_logout(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    (message, binding, query): (&str, crate::oauth::saml_idp::request::Binding, &str),
+    relay_state: Option<&str>,
+    tenant: &crate::pages::Brand,
+) -> Result<Response, OAuthError> {
+    use crate::oauth::saml_idp::request;
+    let session = crate::authn::session::current_session(state, headers).await?;
+    let connection = match &session {
+        Some(s) => {
+            state
+                .stores
+                .connections
+                .connection_by_name(&s.connection)
+                .await?
+        }
+        None => None,
+    };
+    let found = session.zip(connection.and_then(|c| SamlOptions::of(&c).map(|o| (c, o))));
+    let Some((session, (connection, options))) = found else {
+        // Nothing of that provider's to end here.
+        return Ok(logged_out(tenant));
+    };
+    let Some(certificate) = options
+        .signing_cert
+        .as_deref()
+        .and_then(crate::saml::certificate::der)
+    else {
+        return Ok(crate::pages::error_page(
+            tenant,
+            "The connection has no signing certificate to check the logout request with.",
+        ));
+    };
+    let read = async {
+        let xml = request::authenticated(message, binding, query, Some(certificate)).await?;
+        request::logout_request(&xml)
+    };
+    let logout = match read.await {
+        Ok(r) => r,
+        Err(e) => return Ok(crate::pages::error_page(tenant, &e.to_string())),
+    };
+    let user = state.stores.users.user(&session.user_id).await?;
+    let expected = format!("{}|{}", connection.name, logout.name_id.unwrap_or_default());
+    let named = user.is_some_and(|u| {
+        u.identities
+            .iter()
+            .any(|i| i.connection == connection.name && i.user_id == expected)
+    });
+    if !named {
+        return Ok(crate::pages::error_page(
+            tenant,
+            "The logout request names another user.",
+        ));
+    }
+    crate::oauth::logout::end_session(state, headers, Some(session), None).await?;
+    let mut r = match crate::upstream::saml::logout_response_url(
+        state,
+        &connection,
+        &logout.id,
+        relay_state,
+    ) {
+        Ok(url) => axum::response::Redirect::to(&url).into_response(),
+        Err(_) => logged_out(tenant),
+    };
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        crate::authn::cookies::set_session_cookie(state, "", 0),
+    );
+    Ok(r)
 }

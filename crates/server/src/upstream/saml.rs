@@ -137,6 +137,53 @@ pub fn logout_url(
     )
 }
 
+/// The provider's `signOutEndpoint` with our LogoutResponse (success, HTTP-Redirect; signed
+/// with `signSAMLRequest`) to its LogoutRequest `request_id`, and its `relay_state` back.
+pub fn logout_response_url(
+    state: &AppState,
+    connection: &Connection,
+    request_id: &str,
+    relay_state: Option<&str>,
+) -> Result<String, UpstreamError> {
+    let options = options(connection)?;
+    let destination = options
+        .sign_out_endpoint
+        .clone()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| UpstreamError::Misconfigured("no signOutEndpoint".into()))?;
+    state.upstreams.http.check_url(&destination)?;
+    let issued = state
+        .clock
+        .now()
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| state.clock.now())
+        .format(&time::format_description::well_known::Rfc3339)
+        .map_err(|e| UpstreamError::Invalid(e.to_string()))?;
+    let esc = |s: &str| quick_xml::escape::escape(s).into_owned();
+    let xml = format!(
+        concat!(
+            r#"<samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" "#,
+            r#"xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_{id}" Version="2.0" "#,
+            r#"IssueInstant="{issued}" Destination="{destination}" InResponseTo="{irt}">"#,
+            r#"<saml:Issuer>{issuer}</saml:Issuer><samlp:Status><samlp:StatusCode "#,
+            r#"Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>"#,
+            r#"</samlp:LogoutResponse>"#
+        ),
+        id = crate::ids::random_hex(20),
+        issued = issued,
+        destination = esc(&destination),
+        irt = esc(request_id),
+        issuer = esc(&sp_entity_id(state, connection, &options)),
+    );
+    redirect_url(
+        state,
+        &destination,
+        ("SAMLResponse", &deflated(&xml)?),
+        relay_state.unwrap_or_default(),
+        &options,
+    )
+}
+
 /// The keyed hash (hex) binding a logout nonce to its `return_to`.
 fn logout_mac(state: &AppState, nonce: &str, return_to: &str) -> String {
     state

@@ -731,3 +731,119 @@ async fn the_post_binding_sends_a_signed_request_in_a_form() {
     )
     .expect("the request's signature verifies");
 }
+
+#[tokio::test]
+async fn the_provider_may_end_its_users_session_with_a_signed_logout_request() {
+    let s = saml().await;
+    let mgmt = s.app.mgmt().await;
+    let (_, found) = mgmt.get("/connections?name=corp").await;
+    let id = found[0]["id"].as_str().expect("id").to_owned();
+    let mut options = found[0]["options"].clone();
+    options["signOutEndpoint"] = json!("https://idp.example/slo");
+    let (status, body) = mgmt
+        .patch(&format!("/connections/{id}"), json!({"options": options}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (browser, at_idp) = s.start().await;
+    let response = s.answer(&at_idp, &s.idp, "ada@corp.example", ("_r1", "_a1"));
+    let done = s.post(&browser, &at_idp, &response).await;
+    assert!(param(&location(&done), "code").is_some());
+    let has_session = |browser: &reqwest::Client| {
+        let url = s.app.url(&format!(
+            "/authorize?response_type=code&client_id={}&redirect_uri={}&scope=openid&prompt=none",
+            s.app_id,
+            enc(CB)
+        ));
+        let browser = browser.clone();
+        async move {
+            let r = browser.get(url).send().await.expect("authorize");
+            param(&location(&r), "code").is_some()
+        }
+    };
+    assert!(has_session(&browser).await);
+    // The provider's LogoutRequest over HTTP-Redirect, signed over the query as SAML says.
+    let request = |name_id: &str, id: &str| {
+        let xml = format!(
+            concat!(
+                r#"<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" "#,
+                r#"xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{}" Version="2.0" "#,
+                r#"IssueInstant="2026-11-29T10:00:00Z"><saml:Issuer>{}</saml:Issuer>"#,
+                r#"<saml:NameID>{}</saml:NameID></samlp:LogoutRequest>"#
+            ),
+            id, IDP, name_id
+        );
+        let mut d = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut d, xml.as_bytes()).expect("deflate");
+        STANDARD.encode(d.finish().expect("deflated"))
+    };
+    let signed_query = |message: &str, key: &[u8]| {
+        let mut q = format!(
+            "SAMLRequest={}&RelayState=idp-state&SigAlg={}",
+            enc(message),
+            enc("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256")
+        );
+        let pair = aws_lc_rs::signature::RsaKeyPair::from_pkcs8(key).expect("rsa");
+        let mut sig = vec![0u8; pair.public_modulus_len()];
+        pair.sign(
+            &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+            &aws_lc_rs::rand::SystemRandom::new(),
+            q.as_bytes(),
+            &mut sig,
+        )
+        .expect("sign");
+        q.push_str(&format!("&Signature={}", enc(&STANDARD.encode(sig))));
+        q
+    };
+    let stranger = keys();
+    // Unsigned, signed by another key, or about another user: refused, the session stays.
+    for (query, why) in [
+        (
+            format!("SAMLRequest={}", enc(&request("ada@corp.example", "_l0"))),
+            "unsigned",
+        ),
+        (
+            signed_query(&request("ada@corp.example", "_l1"), &stranger.pkcs8),
+            "another key",
+        ),
+        (
+            signed_query(&request("bob@corp.example", "_l2"), &s.idp.pkcs8),
+            "another user",
+        ),
+    ] {
+        let r = browser
+            .get(s.app.url(&format!("/logout?{query}")))
+            .send()
+            .await
+            .expect("slo");
+        assert_eq!(r.status(), 400, "{why}");
+        assert!(has_session(&browser).await, "{why}");
+    }
+    let r = browser
+        .get(s.app.url(&format!(
+            "/logout?{}",
+            signed_query(&request("ada@corp.example", "_l3"), &s.idp.pkcs8)
+        )))
+        .send()
+        .await
+        .expect("slo");
+    assert_eq!(r.status(), 303);
+    let to = location(&r);
+    assert!(
+        to.as_str()
+            .starts_with("https://idp.example/slo?SAMLResponse="),
+        "{to}"
+    );
+    assert_eq!(param(&to, "RelayState").as_deref(), Some("idp-state"));
+    let raw = STANDARD
+        .decode(param(&to, "SAMLResponse").expect("response"))
+        .expect("base64");
+    let mut xml = String::new();
+    flate2::read::DeflateDecoder::new(raw.as_slice())
+        .read_to_string(&mut xml)
+        .expect("deflated");
+    assert!(
+        xml.contains("InResponseTo=\"_l3\"") && xml.contains("status:Success"),
+        "{xml}"
+    );
+    assert!(!has_session(&browser).await);
+}

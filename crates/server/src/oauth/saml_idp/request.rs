@@ -194,6 +194,8 @@ pub struct LogoutMessage {
     pub id: String,
     /// The request a response answers.
     pub in_response_to: Option<String>,
+    /// The subject a request logs out.
+    pub name_id: Option<String>,
     /// The service provider's entity id.
     pub issuer: Option<String>,
     /// The `SessionIndex` we gave the provider (the session's `sid`).
@@ -236,6 +238,7 @@ pub fn logout_message(xml: &str, root_name: &str) -> Result<LogoutMessage, SamlE
                 inside = match name.as_ref() {
                     b"Issuer" => Some("issuer"),
                     b"SessionIndex" => Some("session"),
+                    b"NameID" => Some("name_id"),
                     _ => None,
                 };
             }
@@ -246,6 +249,7 @@ pub fn logout_message(xml: &str, root_name: &str) -> Result<LogoutMessage, SamlE
                     Some("session") if out.session_index.is_none() => {
                         out.session_index = Some(text);
                     }
+                    Some("name_id") if out.name_id.is_none() => out.name_id = Some(text),
                     _ => {}
                 }
             }
