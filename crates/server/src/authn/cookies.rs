@@ -77,3 +77,66 @@ pub fn cookie_header(
     ))
     .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
+
+/// Whether the issuer is plain http on a loopback host, which browsers that follow Secure
+/// Contexts (Chromium, Firefox) treat as secure: they keep a `Secure` cookie from it.
+fn loopback_http(issuer: &str) -> bool {
+    let Some(rest) = issuer.strip_prefix("http://") else {
+        return false;
+    };
+    let host = rest.split('/').next().unwrap_or_default();
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+    };
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The companion of a `SameSite::CrossSite` cookie on a loopback http issuer, where that
+/// cookie can only be `Lax`: the same value as `SameSite=None; Secure`, which browsers that
+/// treat loopback as secure send on another local site's POST (servers on `localhost` and
+/// on `127.0.0.1` are two sites). Browsers that refuse it keep the `Lax` one. `None`
+/// elsewhere.
+pub fn loopback_cross_site(
+    state: &AppState,
+    name: &str,
+    value: &str,
+    max_age: i64,
+    path: &str,
+) -> Option<HeaderValue> {
+    loopback_http(&state.issuer).then(|| {
+        HeaderValue::from_str(&format!(
+            "{name}={value}; Path={path}; HttpOnly; SameSite=None; Secure; Max-Age={max_age}"
+        ))
+        .unwrap_or_else(|_| HeaderValue::from_static(""))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loopback_http;
+
+    #[test]
+    fn loopback_issuers() {
+        for yes in [
+            "http://localhost:8080/",
+            "http://127.0.0.1:3000/",
+            "http://[::1]:8080/",
+            "http://app.localhost/",
+        ] {
+            assert!(loopback_http(yes), "{yes}");
+        }
+        for no in [
+            "https://localhost/",
+            "http://example.com/",
+            "http://10.0.0.1/",
+            "http://localhost.example.com/",
+        ] {
+            assert!(!loopback_http(no), "{no}");
+        }
+    }
+}

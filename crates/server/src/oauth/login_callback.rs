@@ -5,13 +5,12 @@
 use axum::Form;
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use gatehouse_core::log_type::LogType;
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::authn::cookies::{SameSite, cookie_header};
 use crate::authn::request::{AuthorizeQuery, Checked, check_request};
 use crate::authn::response::{blocked_to_client, error_to_client};
 use crate::authn::transaction::Transaction;
@@ -20,9 +19,7 @@ use crate::http::caller_info::CallerInfo;
 use crate::pages;
 use crate::upstream::http::UpstreamError;
 use crate::upstream::provider::Authenticated;
-use crate::upstream::{
-    Answer, BINDING_COOKIE, Pending, authenticate, is_upstream, provision, saml,
-};
+use crate::upstream::{Answer, Pending, authenticate, is_upstream, provision, saml};
 use gatehouse_core::connection::Connection;
 use gatehouse_core::saml::SamlOptions;
 
@@ -121,17 +118,7 @@ async fn callback(
         return Ok(not_valid(state).await);
     };
     let mut response = answer(state, caller, &pending, params).await?;
-    response.headers_mut().append(
-        header::SET_COOKIE,
-        cookie_header(
-            state,
-            BINDING_COOKIE,
-            "",
-            0,
-            "/login/callback",
-            SameSite::CrossSite,
-        ),
-    );
+    crate::upstream::set_binding_cookie(state, response.headers_mut(), "", 0);
     Ok(response)
 }
 

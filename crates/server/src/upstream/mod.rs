@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -108,17 +108,39 @@ pub struct Pending {
     binding: Vec<u8>,
 }
 
-/// The `Set-Cookie` binding a login at a provider to this browser (`Pending::begin`).
-pub fn binding_cookie(state: &AppState, binding: &str) -> axum::http::HeaderValue {
-    cookie_header(
+/// The loopback companion of the binding cookie (`cookies::loopback_cross_site`).
+const BINDING_COOKIE_LOOPBACK: &str = "gh_upstream_x";
+
+/// Sets (or with `""` and 0, clears) the cookie binding a login at a provider to this
+/// browser (`Pending::begin`). A front-channel or SAML provider answers with a cross-site
+/// POST, so it is `SameSite=None` where the issuer allows it, with a loopback companion.
+pub fn set_binding_cookie(
+    state: &AppState,
+    headers: &mut axum::http::HeaderMap,
+    binding: &str,
+    max_age: i64,
+) {
+    let path = "/login/callback";
+    headers.append(
+        axum::http::header::SET_COOKIE,
+        cookie_header(
+            state,
+            BINDING_COOKIE,
+            binding,
+            max_age,
+            path,
+            SameSite::CrossSite,
+        ),
+    );
+    if let Some(companion) = crate::authn::cookies::loopback_cross_site(
         state,
-        BINDING_COOKIE,
+        BINDING_COOKIE_LOOPBACK,
         binding,
-        TX_LIFETIME,
-        "/login/callback",
-        // A front-channel or SAML provider answers with a cross-site POST.
-        SameSite::CrossSite,
-    )
+        max_age,
+        path,
+    ) {
+        headers.append(axum::http::header::SET_COOKIE, companion);
+    }
 }
 
 impl Pending {
@@ -169,8 +191,12 @@ impl Pending {
         let Some(pending) = opened else {
             return Ok(None);
         };
-        let bound = cookie(headers, BINDING_COOKIE)
-            .is_some_and(|c| bool::from(state.hasher.hash(c).ct_eq(&pending.binding)));
+        let bound = [BINDING_COOKIE, BINDING_COOKIE_LOOPBACK]
+            .iter()
+            .any(|name| {
+                cookie(headers, name)
+                    .is_some_and(|c| bool::from(state.hasher.hash(c).ct_eq(&pending.binding)))
+            });
         let now = state.clock.now();
         // An expired login's mark may be forgotten, so it must be refused by its age.
         if !bound || pending.tx.exp <= now.unix_timestamp() {
@@ -331,8 +357,7 @@ pub async fn start(
     match started {
         Ok((url, binding)) => {
             let mut r = Redirect::to(&url).into_response();
-            r.headers_mut()
-                .append(header::SET_COOKIE, binding_cookie(state, &binding));
+            set_binding_cookie(state, r.headers_mut(), &binding, TX_LIFETIME);
             Ok(r)
         }
         Err(e) => {

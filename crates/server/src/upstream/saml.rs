@@ -7,7 +7,6 @@
 
 use std::io::Write;
 
-use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -16,7 +15,7 @@ use gatehouse_core::saml::{HTTP_POST, SamlOptions};
 
 use super::http::UpstreamError;
 use super::provider::{Authenticated, TokenSet};
-use super::{Pending, binding_cookie};
+use super::{Pending, set_binding_cookie};
 
 use crate::AppState;
 use crate::authn::response::error_to_client;
@@ -40,13 +39,16 @@ fn options(connection: &Connection) -> Result<SamlOptions, UpstreamError> {
         .ok_or_else(|| UpstreamError::Misconfigured("not a SAML connection".into()))
 }
 
-/// The AuthnRequest `request_id` for `connection`.
+/// The AuthnRequest `request_id` for `connection`; `force_authn` (the application asked for
+/// `prompt=login`) makes the provider log the user in again rather than answer from its
+/// session, as `prompt=login` does at an OpenID provider.
 fn authn_request(
     state: &AppState,
     connection: &Connection,
     options: &SamlOptions,
     destination: &str,
     request_id: &str,
+    force_authn: bool,
 ) -> Result<String, UpstreamError> {
     let now = state
         .clock
@@ -61,7 +63,7 @@ fn authn_request(
         concat!(
             r#"<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" "#,
             r#"xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" "#,
-            r#"IssueInstant="{issued}" Destination="{destination}" "#,
+            r#"IssueInstant="{issued}" Destination="{destination}"{force} "#,
             r#"ProtocolBinding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" "#,
             r#"AssertionConsumerServiceURL="{acs}"><saml:Issuer>{issuer}</saml:Issuer>"#,
             r#"<samlp:NameIDPolicy AllowCreate="true" "#,
@@ -71,6 +73,11 @@ fn authn_request(
         id = esc(request_id),
         issued = issued,
         destination = esc(destination),
+        force = if force_authn {
+            r#" ForceAuthn="true""#
+        } else {
+            ""
+        },
         acs = esc(&acs_url(state, &connection.name)),
         issuer = esc(&sp_entity_id(state, connection, options)),
     );
@@ -307,7 +314,15 @@ pub async fn start(
         let request_id = format!("_{}", crate::ids::random_hex(20));
         let (relay_state, binding) = Pending::begin(state, tx, &connection.name, &request_id, None)
             .map_err(|e| UpstreamError::Invalid(e.to_string()))?;
-        let request = authn_request(state, connection, &options, &destination, &request_id)?;
+        let force_authn = tx.prompt.as_deref() == Some("login");
+        let request = authn_request(
+            state,
+            connection,
+            &options,
+            &destination,
+            &request_id,
+            force_authn,
+        )?;
         let sent = if options.protocol_binding.as_deref() == Some(HTTP_POST) {
             let message = post_message(state, request, request_id, &options).await?;
             Sent::Post(destination, message, relay_state)
@@ -337,8 +352,12 @@ pub async fn start(
                     },
                 ),
             };
-            r.headers_mut()
-                .append(header::SET_COOKIE, binding_cookie(state, &binding));
+            set_binding_cookie(
+                state,
+                r.headers_mut(),
+                &binding,
+                crate::authn::transaction::TX_LIFETIME,
+            );
             Ok(r)
         }
         Err(e) => {

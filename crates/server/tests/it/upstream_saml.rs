@@ -847,3 +847,49 @@ async fn the_provider_may_end_its_users_session_with_a_signed_logout_request() {
     );
     assert!(!has_session(&browser).await);
 }
+
+#[tokio::test]
+async fn prompt_login_forces_authentication_and_loopback_gets_a_cross_site_binding_cookie() {
+    let s = saml().await;
+    let start = |prompt: &'static str| {
+        let url = s.app.url(&format!(
+            "/authorize?response_type=code&client_id={}&redirect_uri={}&scope=openid&connection=corp{prompt}",
+            s.app_id,
+            enc(CB)
+        ));
+        async move { client().get(url).send().await.expect("authorize") }
+    };
+    let request_xml = |r: &reqwest::Response| {
+        let raw = STANDARD
+            .decode(param(&location(r), "SAMLRequest").expect("SAMLRequest"))
+            .expect("base64");
+        let mut xml = String::new();
+        flate2::read::DeflateDecoder::new(raw.as_slice())
+            .read_to_string(&mut xml)
+            .expect("deflated");
+        xml
+    };
+    let plain = start("").await;
+    assert!(!request_xml(&plain).contains("ForceAuthn"));
+    // The test server is http on 127.0.0.1: besides the Lax binding cookie, a companion that
+    // browsers treating loopback as secure send on the provider's cross-site POST.
+    let cookies: Vec<&str> = plain
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.starts_with("gh_upstream=") && c.contains("SameSite=Lax"))
+    );
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.starts_with("gh_upstream_x=") && c.contains("SameSite=None; Secure")),
+        "{cookies:?}"
+    );
+    let forced = start("&prompt=login").await;
+    assert!(request_xml(&forced).contains(r#"ForceAuthn="true""#));
+}
