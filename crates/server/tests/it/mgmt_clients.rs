@@ -269,3 +269,51 @@ async fn mobile_settings_feed_app_links() {
     );
     assert_eq!(links.as_array().expect("array").len(), 1);
 }
+
+#[tokio::test]
+async fn a_client_moving_from_auth0_keeps_its_id_and_secret() {
+    let app = spawn_app().await;
+    let mgmt = app.mgmt().await;
+    let id = "AbCdEfGhIjKlMnOpQrStUvWxYz012345";
+    let secret = "kept-secret-from-auth0-0123456789-abcdefghijklmnop";
+    let body = json!({"name": "Mobile", "app_type": "non_interactive", "client_id": id,
+                      "client_secret": secret, "grant_types": ["client_credentials"]});
+    // create:clients alone may not choose credentials.
+    let plain = Mgmt {
+        app: &app,
+        token: app.mgmt_token(Some("create:clients")).await,
+    };
+    let refused = plain.post("/clients", body.clone()).await;
+    assert_eq!(refused.0, 403, "{}", refused.1);
+    let (status, created) = mgmt.post("/clients", body.clone()).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["client_id"], id);
+    assert_eq!(created["client_secret"], secret);
+    // The kept secret authenticates the kept id.
+    let audience = app.url("/api/v2/");
+    let (status, grant) = mgmt
+        .post(
+            "/client-grants",
+            json!({"client_id": id, "audience": audience, "scope": ["read:clients"]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{grant}");
+    let token = app
+        .client_credentials_token(id, secret, &audience, Some("read:clients"))
+        .await;
+    assert!(!token.is_empty());
+    // An id in use is a conflict; bad ids and short secrets are refused; PATCH keeps ids.
+    assert_mgmt_error(&mgmt.post("/clients", body).await, 409, "conflict");
+    let (status, _) = mgmt
+        .post("/clients", json!({"name": "X", "client_id": "has space"}))
+        .await;
+    assert_eq!(status, 400);
+    let (status, _) = mgmt
+        .post("/clients", json!({"name": "X", "client_secret": "short"}))
+        .await;
+    assert_eq!(status, 400);
+    let (status, _) = mgmt
+        .patch(&format!("/clients/{id}"), json!({"client_id": "other"}))
+        .await;
+    assert_eq!(status, 400);
+}

@@ -142,10 +142,16 @@ pub struct ClientBody {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<HashMap<String, Value>>)]
     pub addons: Patch<Map<String, Value>>,
-    /// A chosen secret (`PATCH` with `update:client_keys` only; at least 32 characters).
+    /// A chosen secret (`PATCH` with `update:client_keys`, `POST` with
+    /// `create:client_credentials`; at least 32 characters).
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, min_length = 32, max_length = 1000)]
     pub client_secret: Option<String>,
+    /// A chosen client id (`POST` with `create:client_credentials`): gatehouse's extension, so
+    /// that applications with an Auth0 client id built in keep working after a move.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, pattern = "^[A-Za-z0-9_.-]{1,64}$")]
+    pub client_id: Option<String>,
 }
 
 /// Shortest secret `PATCH` takes: a chosen secret is as guessable as its length allows, and
@@ -282,7 +288,7 @@ impl ClientBody {
         Ok(())
     }
 
-    /// The chosen secret of a `PATCH`, checked, taken out of the body.
+    /// The chosen secret of a `PATCH` or `POST`, checked, taken out of the body.
     pub fn take_secret(&mut self) -> Result<Option<String>, MgmtError> {
         let Some(secret) = self.client_secret.take() else {
             return Ok(None);
@@ -297,14 +303,37 @@ impl ClientBody {
         Ok(Some(secret))
     }
 
+    /// The chosen client id of a `POST`, checked, taken out of the body.
+    pub fn take_client_id(&mut self) -> Result<Option<String>, MgmtError> {
+        let Some(id) = self.client_id.take() else {
+            return Ok(None);
+        };
+        let fits = (1..=64).contains(&id.len())
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+        if !fits {
+            return Err(bad(
+                "client_id",
+                "must be 1 to 64 letters, digits, '_', '.' or '-'",
+            ));
+        }
+        Ok(Some(id))
+    }
+
     /// Applies the body to `client`. On update (`patch`), properties not in the body stay,
     /// `null` unsets an optional property, and `client_metadata` merges.
     pub fn apply(self, client: &mut Client, patch: bool) -> Result<(), MgmtError> {
         self.check()?;
+        // Credentials are taken out first by the operations that take them.
         if self.client_secret.is_some() {
-            // Only `PATCH` takes a secret, and it takes it out first.
             return Err(MgmtError::invalid_body(
                 "'Additional properties not allowed: client_secret'.",
+            ));
+        }
+        if self.client_id.is_some() {
+            return Err(MgmtError::invalid_body(
+                "'Additional properties not allowed: client_id'.",
             ));
         }
         if let Some(name) = self.name {

@@ -183,15 +183,38 @@ pub async fn get(
 /// `POST /clients`: 201 with the new secret, shown in full this once.
 pub async fn create(
     State(state): State<AppState>,
+    caller: Caller,
     MgmtJson(body): MgmtJson<Value>,
 ) -> Result<Response, MgmtError> {
-    let body: ClientBody = typed(body)?;
+    let mut body: ClientBody = typed(body)?;
     if body.name.is_none() {
         return Err(v::missing("name"));
     }
+    // Chosen credentials (an application moving from Auth0 keeps its id and secret) need
+    // `create:client_credentials` too.
+    let chosen_id = body.take_client_id()?;
+    let chosen_secret = body.take_secret()?;
+    if chosen_id.is_some() || chosen_secret.is_some() {
+        caller.require_any(&["create:client_credentials"])?;
+    }
     let default_grants = body.grant_types.is_none();
     let now = state.clock.now();
-    let client_id = ids::new_client_id();
+    let client_id = match chosen_id {
+        Some(id) => {
+            let taken = state
+                .stores
+                .clients
+                .client(&ClientId::from(id.as_str()))
+                .await?;
+            if taken.is_some() {
+                return Err(MgmtError::conflict(
+                    "A client with this client_id already exists",
+                ));
+            }
+            id
+        }
+        None => ids::new_client_id(),
+    };
     let mut client = Client {
         client_id: client_id.clone().into(),
         name: String::new(),
@@ -217,7 +240,13 @@ pub async fn create(
             .to_owned(),
         );
     }
-    let (secret, stored) = new_secret(&state, &client_id);
+    let (secret, stored) = match chosen_secret {
+        Some(secret) => {
+            let stored = stored_secret(&state, &client_id, &secret);
+            (secret, stored)
+        }
+        None => new_secret(&state, &client_id),
+    };
     client.secret = Some(stored);
     // Auth0 enables a new application on every connection unless the tenant turned
     // `flags.enable_client_connections` off: clients made for the default connection work.
