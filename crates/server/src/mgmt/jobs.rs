@@ -261,7 +261,8 @@ fn problem(code: &str, message: impl Into<String>, path: Option<&str>) -> Import
 }
 
 /// The password hash of an entry: `password_hash` (bcrypt, as Auth0 takes it) or
-/// `custom_password_hash` with algorithm `bcrypt` or `argon2` (an Argon2id PHC string).
+/// `custom_password_hash`: `bcrypt`, `argon2` (a PHC string) as they are, every other
+/// algorithm of Auth0's list checked and normalised by `passwords::legacy`.
 fn imported_hash(entry: &Map<String, Value>) -> Result<Option<String>, ImportProblem> {
     if let Some(h) = entry.get("password_hash").filter(|v| !v.is_null()) {
         let h = h.as_str().unwrap_or_default();
@@ -284,11 +285,13 @@ fn imported_hash(entry: &Map<String, Value>) -> Result<Option<String>, ImportPro
         .ok_or_else(|| invalid("hash.value is required"))?;
     match algorithm {
         "bcrypt" if is_bcrypt_hash(value) => Ok(Some(value.to_owned())),
-        "argon2" if value.starts_with("$argon2id$") && affordable_argon2(value) => {
+        "argon2" if value.starts_with("$argon2") && affordable_argon2(value) => {
             Ok(Some(value.to_owned()))
         }
         "bcrypt" | "argon2" => Err(invalid("hash.value is not a valid hash of that algorithm")),
-        other => Err(invalid(&format!("algorithm '{other}' is not supported"))),
+        _ => crate::passwords::legacy::parse(custom)
+            .map(Some)
+            .map_err(|e| invalid(&e)),
     }
 }
 

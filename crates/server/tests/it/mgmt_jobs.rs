@@ -1,6 +1,6 @@
-//! `POST /api/v2/jobs/users-imports`: users with bcrypt and Argon2id hashes come in, log in
-//! with their old passwords, and leave with Argon2id hashes; bad entries are reported per
-//! user; `upsert` updates.
+//! `POST /api/v2/jobs/users-imports`: users with bcrypt, Argon2 and Auth0's other custom
+//! hashes come in, log in with their old passwords, and leave with Argon2id hashes; bad
+//! entries are reported per user; `upsert` updates.
 
 use gatehouse_core::id::UserId;
 use serde_json::{Value, json};
@@ -100,10 +100,8 @@ async fn stored_hash(app: &TestApp, user_id: &str) -> String {
         .expect("hash")
 }
 
-#[tokio::test]
-async fn imported_users_log_in_and_their_hashes_are_upgraded() {
-    let app = spawn_app().await;
-    let mgmt = app.mgmt().await;
+/// The default directory takes password logins, from a backend client that may use them.
+async fn password_backend(mgmt: &Mgmt<'_>) -> Value {
     mgmt.patch(
         "/tenants/settings",
         json!({"default_directory": "Username-Password-Authentication"}),
@@ -115,6 +113,14 @@ async fn imported_users_log_in_and_their_hashes_are_upgraded() {
             json!({"name": "backend", "app_type": "regular_web", "grant_types": ["password"]}),
         )
         .await;
+    client
+}
+
+#[tokio::test]
+async fn imported_users_log_in_and_their_hashes_are_upgraded() {
+    let app = spawn_app().await;
+    let mgmt = app.mgmt().await;
+    let client = password_backend(&mgmt).await;
     mgmt.post(
         "/users",
         json!({"connection": "Username-Password-Authentication", "email": "taken@example.com",
@@ -377,4 +383,123 @@ async fn upsert_never_rewrites_a_user_through_a_linked_identity() {
         .await;
     assert_eq!(owner["given_name"], "Owner");
     assert_eq!(owner["blocked"], false);
+}
+
+#[tokio::test]
+async fn every_auth0_custom_password_hash_logs_in_once_then_is_argon2id() {
+    use base64::Engine;
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+    use sha2::Digest as _;
+    let app = spawn_app().await;
+    let mgmt = app.mgmt().await;
+    let client = password_backend(&mgmt).await;
+    let connection_id = database_connection_id(&mgmt).await;
+    let pw = "Legacy-pass-1";
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let mut pbkdf2_out = [0u8; 32];
+    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(pw.as_bytes(), b"pepper-salt", 1000, &mut pbkdf2_out);
+    let mut scrypt_out = [0u8; 32];
+    scrypt::scrypt(
+        pw.as_bytes(),
+        b"scrypt-salt",
+        &scrypt::Params::new(10, 8, 1).expect("params"),
+        &mut scrypt_out,
+    )
+    .expect("scrypt");
+    let hmac_value = {
+        use hmac::{KeyInit, Mac};
+        let mut m = hmac::Hmac::<sha2::Sha512>::new_from_slice(b"site-key").expect("key");
+        m.update(format!("{pw}NaCl").as_bytes());
+        STANDARD.encode(m.finalize().into_bytes())
+    };
+    let ssha = STANDARD.encode(
+        [
+            sha1::Sha1::digest(format!("{pw}salt").as_bytes()).to_vec(),
+            b"salt".to_vec(),
+        ]
+        .concat(),
+    );
+    let cases = [
+        (
+            "md5",
+            json!({"algorithm": "md5", "hash": {"value": hex(&md5::Md5::digest(pw.as_bytes())), "encoding": "hex"}}),
+        ),
+        (
+            "sha1",
+            json!({"algorithm": "sha1", "hash": {"value": STANDARD.encode(sha1::Sha1::digest(format!("NaCl{pw}").as_bytes())), "encoding": "base64"},
+                        "salt": {"value": "NaCl", "encoding": "utf8", "position": "prefix"}}),
+        ),
+        (
+            "sha256",
+            json!({"algorithm": "sha256", "hash": {"value": hex(&sha2::Sha256::digest(pw.as_bytes())), "encoding": "hex"}}),
+        ),
+        (
+            "sha512",
+            json!({"algorithm": "sha512", "hash": {"value": hex(&sha2::Sha512::digest(format!("{pw}NaCl").as_bytes())), "encoding": "hex"},
+                          "salt": {"value": "NaCl", "position": "suffix"}}),
+        ),
+        (
+            "hmac",
+            json!({"algorithm": "hmac", "hash": {"value": hmac_value, "encoding": "base64", "digest": "sha512",
+                        "key": {"value": "site-key", "encoding": "utf8"}}, "salt": {"value": "NaCl", "position": "suffix"}}),
+        ),
+        (
+            "pbkdf2",
+            json!({"algorithm": "pbkdf2", "hash": {"value": format!("$pbkdf2-sha256$i=1000,l=32${}${}",
+                          STANDARD_NO_PAD.encode(b"pepper-salt"), STANDARD_NO_PAD.encode(pbkdf2_out)), "encoding": "utf8"}}),
+        ),
+        (
+            "scrypt",
+            json!({"algorithm": "scrypt", "hash": {"value": hex(&scrypt_out), "encoding": "hex"},
+                          "salt": {"value": "scrypt-salt", "encoding": "utf8"}, "keylen": 32, "cost": 1024}),
+        ),
+        (
+            "ldap",
+            json!({"algorithm": "ldap", "hash": {"value": format!("{{SSHA}}{ssha}"), "encoding": "utf8"}}),
+        ),
+    ];
+    let users: Vec<Value> = cases
+        .iter()
+        .map(|(name, custom)| {
+            json!({"email": format!("{name}@example.com"), "user_id": format!("old-{name}"),
+                   "custom_password_hash": custom})
+        })
+        .collect();
+    let (status, job) = import(
+        &mgmt,
+        &[("connection_id", &connection_id)],
+        Some(Value::Array(users).to_string().as_bytes()),
+    )
+    .await;
+    assert_eq!(status, 201, "{job}");
+    assert_eq!(job["summary"]["inserted"], cases.len(), "{job}");
+    for (name, _) in &cases {
+        let email = format!("{name}@example.com");
+        let id = format!("auth0|old-{name}");
+        assert_eq!(
+            password_login(&app, &client, &email, "wrong").await,
+            403,
+            "{name}"
+        );
+        assert!(
+            stored_hash(&app, &id).await.starts_with("$gh-legacy$"),
+            "{name}"
+        );
+        assert_eq!(
+            password_login(&app, &client, &email, pw).await,
+            200,
+            "{name}"
+        );
+        assert!(
+            stored_hash(&app, &id)
+                .await
+                .starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{name} is upgraded"
+        );
+        assert_eq!(
+            password_login(&app, &client, &email, pw).await,
+            200,
+            "{name}"
+        );
+    }
 }

@@ -2,6 +2,8 @@
 //! the async runtime and bounded, so a burst of logins cannot starve other requests or
 //! exhaust memory (each hash holds 19 MiB).
 
+pub mod legacy;
+
 use std::sync::Arc;
 
 use argon2::Argon2;
@@ -37,11 +39,15 @@ impl Passwords {
         .await?
     }
 
-    /// Whether `password` matches `hash`: an Argon2 PHC string, or an imported bcrypt hash
-    /// (`$2a$`/`$2b$`/`$2y$`); a malformed hash never matches.
+    /// Whether `password` matches `hash`: an Argon2 PHC string, an imported bcrypt hash
+    /// (`$2a$`/`$2b$`/`$2y$`) or another imported one (`legacy`); a malformed hash never
+    /// matches.
     pub async fn verify(&self, password: String, hash: String) -> anyhow::Result<bool> {
         let _permit = self.permits.acquire().await?;
         Ok(tokio::task::spawn_blocking(move || {
+            if let Some(imported) = hash.strip_prefix(legacy::PREFIX) {
+                return legacy::verify(&password, imported);
+            }
             if is_bcrypt_hash(&hash) {
                 // bcrypt reads only the first 72 bytes, as the system it came from did; the
                 // upgrade to Argon2id at this login ends that.
