@@ -66,7 +66,7 @@ pub fn reset_target<'a>(
 }
 
 /// The ticket subject naming the identity a link resets.
-fn subject(identity: &Identity) -> String {
+pub fn subject(identity: &Identity) -> String {
     format!("{}~{}", identity.connection, identity.user_id)
 }
 

@@ -197,6 +197,20 @@ pub async fn create(
     )
 }
 
+/// `GET /client-grants/{id}`.
+pub async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ClientGrantView>, MgmtError> {
+    let grant = state
+        .stores
+        .client_grants
+        .client_grant_by_id(&id)
+        .await?
+        .ok_or_else(not_found)?;
+    Ok(Json(ClientGrantView::new(&grant)))
+}
+
 /// `PATCH /client-grants/{id}`: replaces `scope`.
 pub async fn update(
     State(state): State<AppState>,

@@ -18,6 +18,7 @@ pub mod roles;
 pub mod schema;
 pub mod spec;
 pub mod tenant;
+pub mod tickets;
 pub mod users;
 pub mod validate;
 pub mod view;

@@ -19,6 +19,7 @@ use super::resource_servers::{ResourceServerBody, ResourceServerView};
 use super::roles::permissions::{PermissionView, PermissionsBody};
 use super::roles::{RoleBody, RoleUserView, RoleView, RolesBody, UsersBody};
 use super::tenant::{BrandingPatch, BrandingView, TenantSettingsPatch, TenantSettingsView};
+use super::tickets::{EmailVerificationTicket, PasswordChangeTicket, TicketView};
 use super::users::{IdentityView, UserCreate, UserPatch, UserView};
 
 /// The schemas of one operation's bodies (`None`: no body, or not described yet).
@@ -133,6 +134,18 @@ pub fn bodies(reg: &mut Registry, method: &str, path: &str) -> Bodies {
         ("patch", "/client-grants/{id}") => (
             Some(reg.reference::<ClientGrantPatch>()),
             Some(reg.reference::<ClientGrantView>()),
+        ),
+        ("get", "/client-grants/{id}") => (None, Some(reg.reference::<ClientGrantView>())),
+        ("post", "/tickets/password-change") => (
+            Some(reg.reference::<PasswordChangeTicket>()),
+            Some(reg.reference::<TicketView>()),
+        ),
+        ("post", "/tickets/email-verification") => (
+            Some(requiring(
+                reg.reference::<EmailVerificationTicket>(),
+                &["user_id"],
+            )),
+            Some(reg.reference::<TicketView>()),
         ),
         ("get", "/connections") => (None, Some(connection_pages(reg))),
         ("post", "/connections") => (

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use super::roles::permissions::{self as perms, OfRole, OfUser};
 use super::{
     client_grants, clients, connections, emails, identities, jobs, keys, logs, resource_servers,
-    roles, schema, tenant, users,
+    roles, schema, tenant, tickets, users,
 };
 use crate::AppState;
 
@@ -108,6 +108,8 @@ management_api! {
     get "/client-grants" => client_grants::list, 200, "client-grants", "Get client grants", ["read:client_grants"];
     post "/client-grants" => client_grants::create, 201, "client-grants", "Create a client grant",
         ["create:client_grants"];
+    get "/client-grants/{id}" => client_grants::get, 200, "client-grants", "Get a client grant",
+        ["read:client_grants"];
     patch "/client-grants/{id}" => client_grants::update, 200, "client-grants", "Update a client grant",
         ["update:client_grants"];
     delete "/client-grants/{id}" => client_grants::delete, 204, "client-grants", "Delete a client grant",
@@ -167,6 +169,11 @@ management_api! {
     get "/roles/{id}/users" => roles::users, 200, "roles", "Get a role's users", ["read:roles", "read:role_members"];
     post "/roles/{id}/users" => roles::add_users, 200, "roles", "Assign users to a role",
         ["update:roles", "create:role_members"];
+
+    post "/tickets/password-change" => tickets::password_change, 201, "tickets",
+        "Create a password change ticket", ["create:user_tickets"];
+    post "/tickets/email-verification" => tickets::email_verification, 201, "tickets",
+        "Create an email verification ticket", ["create:user_tickets"];
 
     get "/keys/signing" => keys::list, 200, "keys", "Get signing keys", ["read:signing_keys"];
     post "/keys/signing/rotate" => keys::rotate, 201, "keys", "Rotate the signing key",

@@ -163,15 +163,33 @@ pub async fn submit(
         .await
         .map_err(OAuthError::Internal)?;
     user.identities[position].password_hash = Some(new_hash);
+    // A ticket from the Management API may say the mailbox is proven too.
+    let options = crate::account_mail::ticket_options(&form.ticket);
+    if options.mark_email_as_verified && position == 0 {
+        user.email_verified = true;
+    }
     user.updated_at = now;
     state.stores.users.update_user(&user).await?;
+    changed(&state, &headers, &user, &options, &tenant).await
+}
+
+/// After a password change: whoever logged in with the old password is logged out, the
+/// failure count is cleared, the change is logged, and the browser goes to the ticket's
+/// `result_url` or sees the confirmation.
+async fn changed(
+    state: &AppState,
+    headers: &HeaderMap,
+    user: &gatehouse_core::user::User,
+    options: &crate::account_mail::TicketOptions,
+    tenant: &crate::pages::Brand,
+) -> Result<Response, OAuthError> {
     // Whoever logged in with the old password (a thief, or an attacker who signed up with
     // this address first) is logged out and loses their refresh tokens; this browser keeps
     // its own session, if it has one.
     let this_browser =
-        crate::authn::cookies::cookie(&headers, crate::authn::cookies::SESSION_COOKIE)
+        crate::authn::cookies::cookie(headers, crate::authn::cookies::SESSION_COOKIE)
             .map(|c| state.hasher.hash(c));
-    crate::user_access::end_user_access(&state, &user.user_id, this_browser.as_deref()).await?;
+    crate::user_access::end_user_access(state, &user.user_id, this_browser.as_deref()).await?;
     state
         .stores
         .users
@@ -181,10 +199,17 @@ pub async fn submit(
     event.description = Some("Password changed".into());
     event.user_id = Some(user.user_id.clone().into_string());
     state.logs.record(event);
+    let message = "You can now login to the application with the new password.";
+    if let Some(to) = crate::account_mail::result_redirect(options, message, user.email.as_deref())
+    {
+        return Ok(axum::response::IntoResponse::into_response(
+            axum::response::Redirect::to(&to),
+        ));
+    }
     Ok(pages::render(
         StatusCode::OK,
         &MessagePage {
-            tenant: &tenant,
+            tenant,
             heading: "Password changed",
             message: "You can now log in with your new password.",
         },

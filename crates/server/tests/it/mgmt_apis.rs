@@ -135,6 +135,15 @@ async fn client_grants_validate_scopes_and_page_by_checkpoint() {
         .await;
     assert_eq!(status, 201, "{g}");
     assert!(g["id"].as_str().expect("id").starts_with("cgr_"));
+    let (status, got) = mgmt
+        .get(&format!("/client-grants/{}", g["id"].as_str().expect("id")))
+        .await;
+    assert_eq!((status, &got), (200, &g));
+    assert_mgmt_error(
+        &mgmt.get("/client-grants/cgr_nope").await,
+        404,
+        "inexistent_client_grant",
+    );
     assert_mgmt_error(
         &mgmt
             .post(

@@ -101,7 +101,7 @@ async fn stored_hash(app: &TestApp, user_id: &str) -> String {
 }
 
 /// The default directory takes password logins, from a backend client that may use them.
-async fn password_backend(mgmt: &Mgmt<'_>) -> Value {
+pub(crate) async fn password_backend(mgmt: &Mgmt<'_>) -> Value {
     mgmt.patch(
         "/tenants/settings",
         json!({"default_directory": "Username-Password-Authentication"}),
