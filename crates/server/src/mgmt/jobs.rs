@@ -17,13 +17,13 @@ use gatehouse_core::job::{
 };
 use gatehouse_core::store::StoreError;
 use gatehouse_core::user::User;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 
 use super::auth::Caller;
-use super::body::typed;
+use super::body::{MgmtJson, typed};
 use super::error::MgmtError;
 use super::users::{NewUser, new_user};
 use crate::AppState;
@@ -55,18 +55,20 @@ const MAX_USERS: usize = 10_000;
 pub struct JobView {
     /// `job_...`.
     pub id: String,
-    /// `users_import`.
+    /// `users_import` or `verification_email`.
     #[serde(rename = "type")]
     pub kind: String,
     /// `completed` once seen.
     pub status: String,
-    /// The connection imported into.
+    /// The connection imported into (imports only).
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub connection_id: String,
     /// When it ran (RFC 3339).
     pub created_at: String,
-    /// Counts of inserted, updated, failed and total users.
-    #[schema(value_type = Object)]
-    pub summary: Value,
+    /// Counts of inserted, updated, failed and total users (imports only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub summary: Option<Value>,
     /// The caller's reference.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
@@ -81,11 +83,16 @@ impl JobView {
             status: job.status.clone(),
             connection_id: job.connection_id.clone(),
             created_at: job.created_at.format(&Rfc3339).unwrap_or_default(),
-            summary: json!(job.summary),
+            summary: (job.kind == IMPORT_KIND).then(|| json!(job.summary)),
             external_id: job.external_id.clone(),
         }
     }
 }
+
+/// The kind of a users import job.
+const IMPORT_KIND: &str = "users_import";
+/// The kind of a verification email job.
+const VERIFICATION_KIND: &str = "verification_email";
 
 fn bad_form(what: impl std::fmt::Display) -> MgmtError {
     MgmtError::invalid_body(what)
@@ -183,7 +190,7 @@ pub async fn import_users(
     }
     let mut job = Job {
         id: ids::new_job_id(),
-        kind: "users_import".into(),
+        kind: IMPORT_KIND.into(),
         status: "completed".into(),
         connection_id,
         external_id: form.external_id,
@@ -460,4 +467,72 @@ pub async fn errors(
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
     Ok(Json(json!(job.errors)).into_response())
+}
+
+/// The body of `POST /jobs/verification-email`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerificationEmailJob {
+    /// The user to write to.
+    pub user_id: String,
+    /// The application the user comes from (checked to exist).
+    pub client_id: Option<String>,
+    /// Which identity (accepted; the address written to is the user's).
+    #[schema(value_type = Option<Object>)]
+    pub identity: Option<Value>,
+    /// Organizations are not offered: refused when set.
+    #[schema(value_type = Option<String>)]
+    pub organization_id: Option<Value>,
+}
+
+/// `POST /jobs/verification-email`: the verification email again, through the outbox (so
+/// the job is `completed` once the mail is queued; delivery is retried there).
+pub async fn verification_email(
+    State(state): State<AppState>,
+    MgmtJson(body): MgmtJson<Value>,
+) -> Result<Response, MgmtError> {
+    let body: VerificationEmailJob = typed(body)?;
+    if body.organization_id.as_ref().is_some_and(|o| !o.is_null()) {
+        return Err(super::validate::bad(
+            "organization_id",
+            "organizations are not supported",
+        ));
+    }
+    if let Some(id) = body.client_id.as_deref()
+        && state
+            .catalog
+            .client(&gatehouse_core::id::ClientId::from(id))
+            .await?
+            .is_none()
+    {
+        return Err(MgmtError::not_found(
+            "The client does not exist",
+            "inexistent_client",
+        ));
+    }
+    let user = state
+        .stores
+        .users
+        .user(&gatehouse_core::id::UserId::from(body.user_id.as_str()))
+        .await?
+        .ok_or_else(|| MgmtError::not_found("The user does not exist.", "inexistent_user"))?;
+    if user.email.is_none() {
+        return Err(super::validate::bad(
+            "user_id",
+            "the user has no email address",
+        ));
+    }
+    crate::account_mail::verification::send_verification(&state, &user).await;
+    let job = Job {
+        id: ids::new_job_id(),
+        kind: VERIFICATION_KIND.into(),
+        status: "completed".into(),
+        connection_id: String::new(),
+        external_id: None,
+        created_at: state.clock.now(),
+        summary: Default::default(),
+        errors: Vec::new(),
+    };
+    state.stores.jobs.save_job(&job).await?;
+    Ok((StatusCode::CREATED, Json(JobView::new(&job))).into_response())
 }

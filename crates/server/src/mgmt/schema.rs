@@ -13,7 +13,7 @@ use super::connections::body::{ClientToggle, ConnectionBody};
 use super::connections::{ConnectionView, EnabledClient};
 use super::emails::{EmailProviderBody, EmailProviderView};
 use super::identities::LinkBody;
-use super::jobs::JobView;
+use super::jobs::{JobView, VerificationEmailJob};
 use super::keys::{KeyView, RotatedKeyView};
 use super::resource_servers::{ResourceServerBody, ResourceServerView};
 use super::roles::permissions::{PermissionView, PermissionsBody};
@@ -136,6 +136,13 @@ pub fn bodies(reg: &mut Registry, method: &str, path: &str) -> Bodies {
             Some(reg.reference::<ClientGrantView>()),
         ),
         ("get", "/client-grants/{id}") => (None, Some(reg.reference::<ClientGrantView>())),
+        ("post", "/jobs/verification-email") => (
+            Some(requiring(
+                reg.reference::<VerificationEmailJob>(),
+                &["user_id"],
+            )),
+            Some(reg.reference::<JobView>()),
+        ),
         ("post", "/tickets/password-change") => (
             Some(reg.reference::<PasswordChangeTicket>()),
             Some(reg.reference::<TicketView>()),

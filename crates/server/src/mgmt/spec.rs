@@ -197,6 +197,8 @@ management_api! {
 
     post "/jobs/users-imports" => jobs::import_users, 201, "jobs", "Import users from a JSON file",
         ["create:users"], multipart;
+    post "/jobs/verification-email" => jobs::verification_email, 201, "jobs",
+        "Send the verification email again", ["update:users"];
     get "/jobs/{id}" => jobs::get, 200, "jobs", "Get a job", ["create:users", "read:users"];
     get "/jobs/{id}/errors" => jobs::errors, 200, "jobs", "Get a job's failed users",
         ["create:users", "read:users"];

@@ -1,11 +1,13 @@
 //! `/api/v2/tickets`: password change and email verification links a backend hands out
 //! itself; what they do once used (`result_url`, `mark_email_as_verified`,
-//! `includeEmailInRedirect`), and the requests refused.
+//! `includeEmailInRedirect`), and the requests refused. `/api/v2/jobs/verification-email`:
+//! the verification mail again, through a real SMTP conversation.
 
 use serde_json::{Value, json};
 
 use crate::helpers::{Mgmt, TestApp, assert_mgmt_error, client, location, param, spawn_app};
 use crate::mgmt_jobs::{database_connection_id, password_backend, password_login};
+use crate::smtp::SmtpSink;
 
 async fn user(mgmt: &Mgmt<'_>, email: &str) -> String {
     let (status, u) = mgmt
@@ -199,4 +201,54 @@ async fn bad_ticket_requests_are_refused() {
         .post("/tickets/email-verification", json!({"user_id": id}))
         .await;
     assert_eq!(got.0, 403, "{}", got.1);
+}
+
+#[tokio::test]
+async fn a_verification_email_job_mails_a_link_that_verifies() {
+    let app = spawn_app().await;
+    let mut smtp = SmtpSink::start().await;
+    let mgmt = app.mgmt().await;
+    let (status, _) = mgmt
+        .post(
+            "/emails/provider",
+            json!({"name": "smtp", "default_from_address": "id@example.com",
+                   "credentials": {"smtp_host": "127.0.0.1", "smtp_port": smtp.port,
+                                   "smtp_user": "", "smtp_pass": ""}}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let id = user(&mgmt, "dee@example.com").await;
+    let (status, job) = mgmt
+        .post("/jobs/verification-email", json!({"user_id": id}))
+        .await;
+    assert_eq!(status, 201, "{job}");
+    assert_eq!(job["type"], "verification_email");
+    assert_eq!(job["status"], "completed");
+    assert!(
+        job.get("summary").is_none() && job.get("connection_id").is_none(),
+        "{job}"
+    );
+    let (status, again) = mgmt
+        .get(&format!("/jobs/{}", job["id"].as_str().expect("id")))
+        .await;
+    assert_eq!((status, &again), (200, &job));
+    let mail = smtp.next_mail().await;
+    assert!(mail.contains("To: dee@example.com"), "{mail}");
+    let link = crate::smtp::link_in(&mail, "/u/email-verification?ticket=");
+    let r = client().get(app.url(&link)).send().await.expect("verify");
+    assert_eq!(r.status(), 200);
+    let (_, after) = mgmt
+        .get(&format!("/users/{}", id.replace('|', "%7C")))
+        .await;
+    assert_eq!(after["email_verified"], true);
+    assert_mgmt_error(
+        &mgmt
+            .post(
+                "/jobs/verification-email",
+                json!({"user_id": "auth0|nobody"}),
+            )
+            .await,
+        404,
+        "inexistent_user",
+    );
 }
