@@ -246,6 +246,9 @@ pub trait UserStore: Send + Sync {
     ) -> StoreResult<i64>;
     /// Consecutive failed logins for (`user_id`, `ip`).
     async fn login_failures(&self, user_id: &UserId, ip: &str) -> StoreResult<i64>;
+    /// The addresses (keys) with at least `at_least` consecutive failed logins for `user_id`,
+    /// in order.
+    async fn login_failure_ips(&self, user_id: &UserId, at_least: i64) -> StoreResult<Vec<String>>;
     /// Forgets failed logins: of one address, or all of the user's when `ip` is `None`.
     async fn clear_login_failures(&self, user_id: &UserId, ip: Option<&str>) -> StoreResult<()>;
     /// The count of (`user_id`, `ip`) and when its last failure was, if it has any.

@@ -394,6 +394,18 @@ impl UserStore for SqlStore {
         Ok(row.map_or(0, |(n,)| n))
     }
 
+    async fn login_failure_ips(&self, user_id: &UserId, at_least: i64) -> StoreResult<Vec<String>> {
+        let rows: Vec<(String,)> = on_pool!(self, p => sqlx::query_as(
+            "SELECT ip FROM login_failures WHERE user_id = $1 AND failures >= $2 ORDER BY ip",
+        )
+        .bind(user_id.as_str())
+        .bind(at_least)
+        .fetch_all(p)
+        .await
+        .map_err(db))?;
+        Ok(rows.into_iter().map(|(ip,)| ip).collect())
+    }
+
     async fn login_failure_state(
         &self,
         user_id: &UserId,

@@ -2417,6 +2417,20 @@ async fn login_failures_count_and_claim_turns(s: Stores) {
         1,
         "other addresses keep their count"
     );
+    for _ in 0..2 {
+        users
+            .record_login_failure(id, "198.51.100.7", now())
+            .await
+            .expect("record");
+    }
+    assert_eq!(
+        users.login_failure_ips(id, 2).await.expect("ips"),
+        ["198.51.100.7"]
+    );
+    assert_eq!(
+        users.login_failure_ips(id, 1).await.expect("ips"),
+        ["192.0.2.1", "198.51.100.7"]
+    );
 }
 
 async fn outbox_claims_are_exclusive_and_retried(s: Stores) {

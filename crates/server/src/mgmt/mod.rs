@@ -19,6 +19,7 @@ pub mod schema;
 pub mod spec;
 pub mod tenant;
 pub mod tickets;
+pub mod user_blocks;
 pub mod users;
 pub mod validate;
 pub mod view;

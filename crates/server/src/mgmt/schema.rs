@@ -20,6 +20,7 @@ use super::roles::permissions::{PermissionView, PermissionsBody};
 use super::roles::{RoleBody, RoleUserView, RoleView, RolesBody, UsersBody};
 use super::tenant::{BrandingPatch, BrandingView, TenantSettingsPatch, TenantSettingsView};
 use super::tickets::{EmailVerificationTicket, PasswordChangeTicket, TicketView};
+use super::user_blocks::BlocksView;
 use super::users::{IdentityView, UserCreate, UserPatch, UserView};
 
 /// The schemas of one operation's bodies (`None`: no body, or not described yet).
@@ -136,6 +137,9 @@ pub fn bodies(reg: &mut Registry, method: &str, path: &str) -> Bodies {
             Some(reg.reference::<ClientGrantView>()),
         ),
         ("get", "/client-grants/{id}") => (None, Some(reg.reference::<ClientGrantView>())),
+        ("get", "/user-blocks/{id}") | ("get", "/user-blocks") => {
+            (None, Some(reg.reference::<BlocksView>()))
+        }
         ("post", "/jobs/verification-email") => (
             Some(requiring(
                 reg.reference::<VerificationEmailJob>(),

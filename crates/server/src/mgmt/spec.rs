@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use super::roles::permissions::{self as perms, OfRole, OfUser};
 use super::{
     client_grants, clients, connections, emails, identities, jobs, keys, logs, resource_servers,
-    roles, schema, tenant, tickets, users,
+    roles, schema, tenant, tickets, user_blocks, users,
 };
 use crate::AppState;
 
@@ -134,6 +134,12 @@ management_api! {
         ["update:users", "update:users_app_metadata", "update:current_user_metadata",
          "create:current_user_metadata", "delete:current_user_metadata"];
     delete "/users/{id}" => users::delete, 204, "users", "Delete a user", ["delete:users", "delete:current_user"];
+    get "/user-blocks/{id}" => user_blocks::get, 200, "users", "Get a user's brute-force blocks",
+        ["read:users"];
+    get "/user-blocks" => user_blocks::by_identifier, 200, "users",
+        "Get the brute-force blocks of an identifier", ["read:users"];
+    delete "/user-blocks" => user_blocks::unblock_identifier, 204, "users",
+        "Unblock an identifier blocked by brute-force protection", ["update:users"];
     delete "/user-blocks/{id}" => users::unblock, 204, "users", "Unblock a user blocked by brute-force protection",
         ["update:users"];
     get "/users-by-email" => users::by_email, 200, "users", "Get users by email", ["read:users"];

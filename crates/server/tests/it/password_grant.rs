@@ -442,11 +442,30 @@ async fn brute_force_protection_blocks_a_user_from_an_address() {
     assert_eq!(status, 429, "blocked even with the right password");
     let (_, logs) = mgmt.get("/logs?q=type%3Alimit_wc").await;
     assert_eq!(logs.as_array().expect("logs").len(), 1);
-    // `blocked: false` is a different switch; the unblock endpoint lifts it.
+    // The block shows by user id and by identifier, and the identifier form lifts it
+    // (`blocked: false` is a different switch).
+    let (status, by_id) = mgmt
+        .get(&format!("/user-blocks/{}", s.user_id.replace('|', "%7C")))
+        .await;
+    assert_eq!(status, 200, "{by_id}");
+    let blocks = by_id["blocked_for"].as_array().expect("blocks");
+    assert_eq!(blocks.len(), 1, "{by_id}");
+    assert_eq!(blocks[0]["identifier"], "ada@example.com");
+    assert!(
+        blocks[0]["ip"].as_str().is_some_and(|ip| ip != "*"),
+        "{by_id}"
+    );
+    let (status, by_identifier) = mgmt.get("/user-blocks?identifier=ada%40example.com").await;
+    assert_eq!((status, &by_identifier), (200, &by_id));
+    assert_eq!(mgmt.get("/user-blocks").await.0, 400);
     assert_eq!(
-        mgmt.delete(&format!("/user-blocks/{}", s.user_id)).await.0,
+        mgmt.delete("/user-blocks?identifier=ada%40example.com")
+            .await
+            .0,
         204
     );
+    let (_, after) = mgmt.get("/user-blocks?identifier=ada%40example.com").await;
+    assert_eq!(after["blocked_for"], json!([]));
     assert_eq!(attempt("Sup3r-secret!").await.0, 200);
     // A connection with brute_force_protection off never blocks.
     let (_, list) = mgmt
