@@ -519,6 +519,9 @@ pub trait SigningKeyStore: Send + Sync {
     /// One transaction: previous -> retired, current -> previous, next -> current, and
     /// `new_next` becomes next. `Conflict` if another rotation got there first.
     async fn rotate_signing_keys(&self, new_next: &SigningKey) -> StoreResult<()>;
+    /// Retires the key `kid` if it is the previous one (tokens it signed stop verifying);
+    /// whether it did.
+    async fn revoke_previous_signing_key(&self, kid: &str) -> StoreResult<bool>;
 }
 
 /// Roles, their permissions and their members; users' direct permissions.

@@ -109,4 +109,16 @@ impl SigningKeyStore for SqlStore {
         });
         Ok(())
     }
+
+    async fn revoke_previous_signing_key(&self, kid: &str) -> StoreResult<bool> {
+        let done = on_pool!(self, p => sqlx::query(
+            "UPDATE signing_keys SET state = 'retired' WHERE kid = $1 AND state = 'previous'",
+        )
+        .bind(kid)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(db))?;
+        Ok(done == 1)
+    }
 }

@@ -718,6 +718,26 @@ async fn signing_keys_rotate(s: Stores) {
     assert_eq!(by_state(&third, KeyState::Retired), current);
     assert_eq!(by_state(&third, KeyState::Previous), next);
     assert_eq!(third.len(), 4);
+    // Only the previous key can be revoked, once.
+    let sk = &s.signing_keys;
+    assert!(
+        !sk.revoke_previous_signing_key(&fresh.kid)
+            .await
+            .expect("current")
+    );
+    assert!(
+        sk.revoke_previous_signing_key(&next[0])
+            .await
+            .expect("previous")
+    );
+    assert!(
+        !sk.revoke_previous_signing_key(&next[0])
+            .await
+            .expect("again")
+    );
+    let revoked = sk.signing_keys().await.expect("keys");
+    assert_eq!(by_state(&revoked, KeyState::Previous), Vec::<String>::new());
+    assert_eq!(by_state(&revoked, KeyState::Retired).len(), 2);
     assert!(
         s.signing_keys
             .rotate_signing_keys(&key(KeyState::Current))

@@ -134,3 +134,38 @@ pub async fn rotate(State(state): State<AppState>) -> Result<Response, MgmtError
     )
         .into_response())
 }
+
+/// `PUT /keys/signing/{kid}/revoke`: retires the previous key at once (tokens it signed stop
+/// verifying; Auth0's answer `{cert, kid}`). The current and next keys cannot be revoked:
+/// rotate first. Other replicas drop it within `KEY_REFRESH_INTERVAL`.
+pub async fn revoke(
+    State(state): State<AppState>,
+    Path(kid): Path<String>,
+) -> Result<Json<RotatedKeyView>, MgmtError> {
+    let keys = state.stores.signing_keys.signing_keys().await?;
+    let key = keys
+        .iter()
+        .find(|k| k.kid == kid)
+        .ok_or_else(|| MgmtError::not_found("Signing key not found", "inexistent_signing_key"))?;
+    match key.state {
+        KeyState::Current | KeyState::Next => {
+            return Err(MgmtError::invalid_body(
+                "The current and next signing keys cannot be revoked; rotate first.",
+            ));
+        }
+        KeyState::Previous => {
+            state
+                .stores
+                .signing_keys
+                .revoke_previous_signing_key(&kid)
+                .await?;
+            state.refresh_keys().await.map_err(MgmtError::Internal)?;
+        }
+        KeyState::Retired => {}
+    }
+    let view = KeyView::new(key);
+    Ok(Json(RotatedKeyView {
+        cert: view.cert,
+        kid: view.kid,
+    }))
+}

@@ -140,6 +140,7 @@ pub fn bodies(reg: &mut Registry, method: &str, path: &str) -> Bodies {
         ("get", "/user-blocks/{id}") | ("get", "/user-blocks") => {
             (None, Some(reg.reference::<BlocksView>()))
         }
+        ("put", "/keys/signing/{kid}/revoke") => (None, Some(reg.reference::<RotatedKeyView>())),
         ("post", "/jobs/verification-email") => (
             Some(requiring(
                 reg.reference::<VerificationEmailJob>(),

@@ -185,6 +185,8 @@ management_api! {
     post "/keys/signing/rotate" => keys::rotate, 201, "keys", "Rotate the signing key",
         ["create:signing_keys", "update:signing_keys"], all_of, no_body;
     get "/keys/signing/{kid}" => keys::get, 200, "keys", "Get a signing key", ["read:signing_keys"];
+    put "/keys/signing/{kid}/revoke" => keys::revoke, 200, "keys", "Revoke the previous signing key",
+        ["update:signing_keys"], no_body;
 
     get "/emails/provider" => emails::get, 200, "emails", "Get the email provider", ["read:email_provider"];
     post "/emails/provider" => emails::create, 201, "emails", "Configure the email provider",

@@ -272,4 +272,46 @@ async fn signing_keys_list_and_rotate() {
         token: old_token,
     };
     assert_eq!(still.get("/keys/signing").await.0, 200);
+
+    // Revoking the previous key: out of the JWKS, and its tokens no longer work; the current
+    // key cannot be revoked.
+    let previous = current["kid"].as_str().expect("kid");
+    let revoke = |kid: String| {
+        let mgmt = &mgmt;
+        async move {
+            mgmt.send(
+                reqwest::Method::PUT,
+                &format!("/keys/signing/{kid}/revoke"),
+                None,
+            )
+            .await
+        }
+    };
+    assert_mgmt_error(
+        &revoke(next["kid"].as_str().expect("kid").to_owned()).await,
+        400,
+        "invalid_body",
+    );
+    assert_mgmt_error(
+        &revoke("nope".to_owned()).await,
+        404,
+        "inexistent_signing_key",
+    );
+    let (status, revoked) = revoke(previous.to_owned()).await;
+    assert_eq!(status, 200, "{revoked}");
+    assert_eq!(revoked["kid"], previous);
+    let jwks = app.get_json("/.well-known/jwks.json").await;
+    let kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .filter_map(|k| k["kid"].as_str())
+        .collect();
+    assert!(!kids.contains(&previous), "{kids:?}");
+    // `mgmt`'s own token was signed by the revoked key too.
+    assert_eq!(still.get("/keys/signing").await.0, 401);
+    assert_eq!(mgmt.get("/keys/signing").await.0, 401);
+    let fresh = app.mgmt().await;
+    let (_, shown) = fresh.get(&format!("/keys/signing/{previous}")).await;
+    assert_eq!(shown["revoked"], true, "{shown}");
 }
