@@ -317,3 +317,43 @@ async fn a_client_moving_from_auth0_keeps_its_id_and_secret() {
         .await;
     assert_eq!(status, 400);
 }
+
+#[tokio::test]
+async fn urls_and_metadata_keys_follow_auth0s_schema() {
+    let app = spawn_app().await;
+    let mgmt = app.mgmt().await;
+    let (status, ok) = mgmt
+        .post(
+            "/clients",
+            json!({"name": "Native", "app_type": "native",
+                   "callbacks": ["com.example.app://callback", "https://*.example.com/cb",
+                                 "http://localhost:3000/cb"],
+                   "web_origins": ["https://*.example.com", "http://localhost:3000"],
+                   "allowed_logout_urls": ["https://example.com/bye"],
+                   "client_aliases": ["not a url, and need not be"],
+                   "client_metadata": {"team:name-1 (eu)": "core"}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{ok}");
+    for body in [
+        json!({"name": "X", "callbacks": ["not a url"]}),
+        json!({"name": "X", "web_origins": ["example.com"]}),
+        json!({"name": "X", "allowed_logout_urls": ["https://"]}),
+        json!({"name": "X", "allowed_origins": ["://nothing"]}),
+        json!({"name": "X", "client_metadata": {"wow!": "x"}}),
+    ] {
+        assert_mgmt_error(
+            &mgmt.post("/clients", body.clone()).await,
+            400,
+            "invalid_body",
+        );
+    }
+    let id = ok["client_id"].as_str().expect("id");
+    assert_mgmt_error(
+        &mgmt
+            .patch(&format!("/clients/{id}"), json!({"callbacks": ["nope"]}))
+            .await,
+        400,
+        "invalid_body",
+    );
+}

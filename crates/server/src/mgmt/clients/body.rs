@@ -158,9 +158,15 @@ pub struct ClientBody {
 /// ours are 48 random characters.
 pub const MIN_SECRET_CHARS: usize = 32;
 
-fn urls(property: &str, list: &[String]) -> Result<(), MgmtError> {
+fn urls(property: &str, list: &[String], absolute: bool) -> Result<(), MgmtError> {
     for u in list {
         v::max_chars(property, u, 2000)?;
+        if absolute && !is_absolute_url(u) {
+            return Err(bad(
+                property,
+                format!("Object didn't pass validation for format absolute-uri-or-empty: {u}"),
+            ));
+        }
     }
     if list.len() > 100 {
         return Err(bad(property, "at most 100 items are allowed"));
@@ -168,8 +174,33 @@ fn urls(property: &str, list: &[String]) -> Result<(), MgmtError> {
     Ok(())
 }
 
+/// Auth0's `absolute-uri-or-empty`: empty, or a URL with a scheme (custom schemes for native
+/// apps included) whose host may hold Auth0's `*` wildcard.
+fn is_absolute_url(u: &str) -> bool {
+    if u.is_empty() {
+        return true;
+    }
+    let Some((scheme, rest)) = u.split_once("://") else {
+        return false;
+    };
+    let scheme_ok = scheme
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    // A wildcard label stands for one label: check the rest with a real one in its place.
+    let concrete = format!("{scheme}://{}", rest.replace('*', "wildcard"));
+    scheme_ok && !rest.is_empty() && url::Url::parse(&concrete).is_ok()
+}
+
+/// Characters Auth0 allows in `client_metadata` keys besides letters and digits.
+const METADATA_KEY_SPECIALS: &str = ":,-+=_*?\"/\\()<>@\t ";
+
 /// Merges `patch` into `current` under Auth0's limits: string values of at most 255
-/// characters, keys of at most 255, at most 10 keys; on update a `null` value deletes its key.
+/// characters, keys of at most 255 of Auth0's characters, at most 10 keys; on update a `null`
+/// value deletes its key.
 pub fn merge_metadata(
     patch: &Map<String, Value>,
     current: &mut Map<String, Value>,
@@ -183,6 +214,15 @@ pub fn merge_metadata(
             return Err(bad(
                 "client_metadata",
                 "keys must be at most 255 characters",
+            ));
+        }
+        if !k
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || METADATA_KEY_SPECIALS.contains(c))
+        {
+            return Err(bad(
+                "client_metadata",
+                format!("the key '{k}' holds a character Auth0 does not allow"),
             ));
         }
         match val {
@@ -252,16 +292,16 @@ impl ClientBody {
         if let Some(Some(d)) = &self.description {
             v::max_chars("description", d, 140)?;
         }
-        for (name, list) in [
-            ("callbacks", &self.callbacks),
-            ("allowed_origins", &self.allowed_origins),
-            ("web_origins", &self.web_origins),
-            ("allowed_logout_urls", &self.allowed_logout_urls),
-            ("client_aliases", &self.client_aliases),
-            ("allowed_clients", &self.allowed_clients),
+        for (name, list, absolute) in [
+            ("callbacks", &self.callbacks, true),
+            ("allowed_origins", &self.allowed_origins, true),
+            ("web_origins", &self.web_origins, true),
+            ("allowed_logout_urls", &self.allowed_logout_urls, true),
+            ("client_aliases", &self.client_aliases, false),
+            ("allowed_clients", &self.allowed_clients, false),
         ] {
             if let Some(Some(list)) = list {
-                urls(name, list)?;
+                urls(name, list, absolute)?;
             }
         }
         for (name, url, https_only) in [
