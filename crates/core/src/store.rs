@@ -198,6 +198,30 @@ pub struct ConnectionFilter {
     pub name: Option<String>,
 }
 
+/// A remembered consent: what a user allowed an application for an API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consent {
+    /// The user.
+    pub user_id: UserId,
+    /// The application.
+    pub client_id: ClientId,
+    /// The API ("" for none).
+    pub audience: Audience,
+    /// The scopes allowed.
+    pub scope: Vec<String>,
+}
+
+/// Which consents (every given field must match).
+#[derive(Debug, Clone, Default)]
+pub struct ConsentFilter {
+    /// Of this user.
+    pub user_id: Option<UserId>,
+    /// To this application.
+    pub client_id: Option<ClientId>,
+    /// For this API.
+    pub audience: Option<Audience>,
+}
+
 /// Users and identities.
 #[async_trait]
 pub trait UserStore: Send + Sync {
@@ -447,6 +471,12 @@ pub trait SessionStore: Send + Sync {
         scope: &[String],
         at: time::OffsetDateTime,
     ) -> StoreResult<()>;
+    /// A page of remembered consents matching `filter`, in key order.
+    async fn list_consents(&self, filter: &ConsentFilter, page: Page) -> StoreResult<Vec<Consent>>;
+    /// How many consents match `filter`.
+    async fn count_consents(&self, filter: &ConsentFilter) -> StoreResult<i64>;
+    /// Forgets the consents matching `filter` (all of it given); how many there were.
+    async fn delete_consents(&self, filter: &ConsentFilter) -> StoreResult<u64>;
     /// Stores a one-time ticket of `kind` for a user.
     async fn insert_ticket(
         &self,

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use gatehouse_core::id::{Audience, ClientId, UserId};
 use gatehouse_core::session::{AuthorizationCode, Session};
-use gatehouse_core::store::{SessionStore, StoreResult};
+use gatehouse_core::store::{Consent, ConsentFilter, Page, SessionStore, StoreResult};
 use serde_json::{Value, json};
 use sqlx::types::Json;
 use time::OffsetDateTime;
@@ -77,6 +77,24 @@ impl From<CodeRow> for AuthorizationCode {
 }
 
 const CODE_COLUMNS: &str = "code_hash, client_id, user_id, connection, redirect_uri, data, created_at, expires_at, consumed_at";
+
+/// The WHERE clause of a `ConsentFilter`: `$1` user, `$2` client, `$3` audience, each
+/// matching anything when null (bound by `consent_binds`).
+macro_rules! consent_where {
+    () => {
+        "($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR client_id = $2) \
+         AND ($3 IS NULL OR audience = $3)"
+    };
+}
+
+/// The values `consent_where!` binds.
+fn consent_binds(filter: &ConsentFilter) -> (Option<&str>, Option<&str>, Option<&str>) {
+    (
+        filter.user_id.as_ref().map(|u| u.as_str()),
+        filter.client_id.as_ref().map(|c| c.as_str()),
+        filter.audience.as_ref().map(|a| a.as_str()),
+    )
+}
 
 #[async_trait]
 impl SessionStore for SqlStore {
@@ -318,6 +336,60 @@ impl SessionStore for SqlStore {
         .await
         .map_err(db))?;
         Ok(row.map(|(s,)| s.0))
+    }
+
+    async fn list_consents(&self, filter: &ConsentFilter, page: Page) -> StoreResult<Vec<Consent>> {
+        type Row = (String, String, String, Json<Vec<String>>);
+        let (user, client, audience) = consent_binds(filter);
+        let rows: Vec<Row> = on_pool!(self, p => sqlx::query_as(concat!(
+            "SELECT user_id, client_id, audience, scope FROM consents WHERE ",
+            consent_where!(),
+            " ORDER BY user_id, client_id, audience LIMIT $4 OFFSET $5"
+        ))
+        .bind(user)
+        .bind(client)
+        .bind(audience)
+        .bind(i64::from(page.limit))
+        .bind(page.offset)
+        .fetch_all(p)
+        .await
+        .map_err(db))?;
+        Ok(rows
+            .into_iter()
+            .map(|(user_id, client_id, audience, scope)| Consent {
+                user_id: user_id.into(),
+                client_id: client_id.into(),
+                audience: audience.into(),
+                scope: scope.0,
+            })
+            .collect())
+    }
+
+    async fn count_consents(&self, filter: &ConsentFilter) -> StoreResult<i64> {
+        let (user, client, audience) = consent_binds(filter);
+        let (n,): (i64,) = on_pool!(self, p => sqlx::query_as(concat!(
+            "SELECT COUNT(*) FROM consents WHERE ",
+            consent_where!()
+        ))
+        .bind(user)
+        .bind(client)
+        .bind(audience)
+        .fetch_one(p)
+        .await
+        .map_err(db))?;
+        Ok(n)
+    }
+
+    async fn delete_consents(&self, filter: &ConsentFilter) -> StoreResult<u64> {
+        let (user, client, audience) = consent_binds(filter);
+        on_pool!(self, p => sqlx::query(concat!("DELETE FROM consents WHERE ", consent_where!()))
+        .bind(user)
+        .bind(client)
+        .bind(audience)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(db))
     }
 
     async fn save_consent(

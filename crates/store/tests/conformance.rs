@@ -2719,6 +2719,78 @@ async fn idp_tokens_stay_with_their_identity(s: Stores) {
     );
 }
 
+async fn consents_list_and_forget(s: Stores) {
+    use gatehouse_core::store::ConsentFilter;
+    s.setup
+        .apply_seed(&plan("boot", false, 1))
+        .await
+        .expect("seed");
+    let (ada, bo) = (
+        database_user("ada@example.com"),
+        database_user("bo@example.com"),
+    );
+    for u in [&ada, &bo] {
+        s.users.insert_user(u).await.expect("user");
+    }
+    let (shop, blog) = (client("shop"), client("blog"));
+    for c in [&shop, &blog] {
+        s.clients.insert_client(c).await.expect("client");
+    }
+    let api = gatehouse_core::id::Audience::from("https://api.example");
+    let none = gatehouse_core::id::Audience::from("");
+    for (user, c, audience) in [
+        (&ada, &shop, &api),
+        (&ada, &blog, &none),
+        (&bo, &shop, &api),
+    ] {
+        s.sessions
+            .save_consent(
+                &user.user_id,
+                &c.client_id,
+                audience,
+                &["openid".into()],
+                now(),
+            )
+            .await
+            .expect("save");
+    }
+    let of_ada = ConsentFilter {
+        user_id: Some(ada.user_id.clone()),
+        ..ConsentFilter::default()
+    };
+    let listed = s
+        .sessions
+        .list_consents(&of_ada, Page::number(0, 10))
+        .await
+        .expect("list");
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0].scope, ["openid"]);
+    assert_eq!(s.sessions.count_consents(&of_ada).await.expect("count"), 2);
+    let everyone = ConsentFilter::default();
+    assert_eq!(s.sessions.count_consents(&everyone).await.expect("all"), 3);
+    let page = s
+        .sessions
+        .list_consents(&everyone, Page::number(1, 2))
+        .await
+        .expect("page");
+    assert_eq!(page.len(), 1);
+    let one = ConsentFilter {
+        user_id: Some(ada.user_id.clone()),
+        client_id: Some(shop.client_id.clone()),
+        audience: Some(api.clone()),
+    };
+    assert_eq!(s.sessions.delete_consents(&one).await.expect("delete"), 1);
+    assert_eq!(s.sessions.delete_consents(&one).await.expect("again"), 0);
+    assert_eq!(s.sessions.count_consents(&everyone).await.expect("left"), 2);
+    assert_eq!(
+        s.sessions
+            .consent(&bo.user_id, &shop.client_id, &api)
+            .await
+            .expect("kept"),
+        Some(vec!["openid".to_owned()])
+    );
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -2758,6 +2830,7 @@ conformance!(
     concurrent_rotations_stay_consistent,
     ping_answers,
     sessions_and_codes,
+    consents_list_and_forget,
     logins_and_refresh_tokens,
     logs_append_filter_and_page,
     roles_permissions_and_members,

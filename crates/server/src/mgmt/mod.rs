@@ -7,6 +7,7 @@ pub mod clients;
 pub mod connections;
 pub mod emails;
 pub mod error;
+pub mod grants;
 pub mod identities;
 pub mod jobs;
 pub mod keys;

@@ -12,6 +12,7 @@ use super::clients::{ClientBody, ClientView};
 use super::connections::body::{ClientToggle, ConnectionBody};
 use super::connections::{ConnectionView, EnabledClient};
 use super::emails::{EmailProviderBody, EmailProviderView};
+use super::grants::GrantView;
 use super::identities::LinkBody;
 use super::jobs::{JobView, VerificationEmailJob};
 use super::keys::{KeyView, RotatedKeyView};
@@ -141,6 +142,7 @@ pub fn bodies(reg: &mut Registry, method: &str, path: &str) -> Bodies {
             (None, Some(reg.reference::<BlocksView>()))
         }
         ("put", "/keys/signing/{kid}/revoke") => (None, Some(reg.reference::<RotatedKeyView>())),
+        ("get", "/grants") => (None, Some(reg.list::<GrantView>("grants"))),
         ("post", "/jobs/verification-email") => (
             Some(requiring(
                 reg.reference::<VerificationEmailJob>(),

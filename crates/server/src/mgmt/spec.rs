@@ -9,8 +9,8 @@ use serde_json::{Map, Value, json};
 
 use super::roles::permissions::{self as perms, OfRole, OfUser};
 use super::{
-    client_grants, clients, connections, emails, identities, jobs, keys, logs, resource_servers,
-    roles, schema, tenant, tickets, user_blocks, users,
+    client_grants, clients, connections, emails, grants, identities, jobs, keys, logs,
+    resource_servers, roles, schema, tenant, tickets, user_blocks, users,
 };
 use crate::AppState;
 
@@ -175,6 +175,12 @@ management_api! {
     get "/roles/{id}/users" => roles::users, 200, "roles", "Get a role's users", ["read:roles", "read:role_members"];
     post "/roles/{id}/users" => roles::add_users, 200, "roles", "Assign users to a role",
         ["update:roles", "create:role_members"];
+
+    get "/grants" => grants::list, 200, "grants", "Get the consents users gave applications",
+        ["read:grants"];
+    delete "/grants/{id}" => grants::delete, 204, "grants", "Forget a consent", ["delete:grants"];
+    delete "/grants" => grants::delete_of_user, 204, "grants", "Forget a user's consents",
+        ["delete:grants"];
 
     post "/tickets/password-change" => tickets::password_change, 201, "tickets",
         "Create a password change ticket", ["create:user_tickets"];

@@ -1057,6 +1057,41 @@ async fn third_party_clients_need_consent() {
         .await
         .expect("authorize");
     assert_eq!(forced.status(), 200, "prompt=consent asks again");
+    // The remembered consent is a grant of the Management API; forgotten, it is asked again.
+    let (_, users) = mgmt.get("/users-by-email?email=lin%40example.com").await;
+    let user_id = users[0]["user_id"].as_str().expect("id").to_owned();
+    let (status, grants) = mgmt
+        .get(&format!(
+            "/grants?user_id={}&include_totals=true",
+            enc(&user_id)
+        ))
+        .await;
+    assert_eq!(status, 200, "{grants}");
+    assert_eq!(grants["total"], 1, "{grants}");
+    let grant = &grants["grants"][0];
+    assert_eq!(grant["clientID"], apps.web_id.as_str());
+    assert_eq!(grant["user_id"], user_id.as_str());
+    assert!(
+        grant["scope"]
+            .as_array()
+            .expect("scope")
+            .iter()
+            .any(|s| s == "email")
+    );
+    let (status, _) = mgmt
+        .delete(&format!("/grants/{}", grant["id"].as_str().expect("id")))
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(
+        mgmt.delete(&format!("/grants/{}", grant["id"].as_str().expect("id")))
+            .await
+            .0,
+        404
+    );
+    assert_eq!(mgmt.delete("/grants/gra_garbage").await.0, 404);
+    assert_eq!(mgmt.delete("/grants").await.0, 400, "user_id is required");
+    let asked = browser.get(&url).send().await.expect("authorize");
+    assert_eq!(asked.status(), 200, "the consent screen again");
     // The form is bound to its browser and to a session.
     let stranger = client()
         .post(app.url("/u/consent"))
