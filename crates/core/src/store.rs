@@ -273,6 +273,8 @@ pub trait UserStore: Send + Sync {
     /// The addresses (keys) with at least `at_least` consecutive failed logins for `user_id`,
     /// in order.
     async fn login_failure_ips(&self, user_id: &UserId, at_least: i64) -> StoreResult<Vec<String>>;
+    /// How many users logged in at or after `since`.
+    async fn count_active_users(&self, since: time::OffsetDateTime) -> StoreResult<i64>;
     /// Forgets failed logins: of one address, or all of the user's when `ip` is `None`.
     async fn clear_login_failures(&self, user_id: &UserId, ip: Option<&str>) -> StoreResult<()>;
     /// The count of (`user_id`, `ip`) and when its last failure was, if it has any.
@@ -630,6 +632,26 @@ pub trait LogStore: Send + Sync {
     ) -> StoreResult<Vec<LogEvent>>;
     /// How many events match `filter`.
     async fn count_logs(&self, filter: &LogFilter) -> StoreResult<i64>;
+    /// Per UTC day (`YYYY-MM-DD`) in [`from`, `to`), how many events of `login_type` and of
+    /// `signup_type` there were; days without either are left out.
+    async fn daily_counts(
+        &self,
+        login_type: &str,
+        signup_type: &str,
+        from: time::OffsetDateTime,
+        to: time::OffsetDateTime,
+    ) -> StoreResult<Vec<DailyCount>>;
+}
+
+/// One day's counts of logins and sign-ups.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DailyCount {
+    /// The UTC day, `YYYY-MM-DD`.
+    pub day: String,
+    /// Successful logins.
+    pub logins: i64,
+    /// Successful sign-ups.
+    pub signups: i64,
 }
 
 /// Every store a running server uses, as trait objects over one database.

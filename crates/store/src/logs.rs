@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use gatehouse_core::log::{LogEvent, LogFilter};
 use gatehouse_core::log_type::LogType;
-use gatehouse_core::store::{LogStore, Page, StoreError, StoreResult};
+use gatehouse_core::store::{DailyCount, LogStore, Page, StoreError, StoreResult};
 use serde_json::Value;
 use sqlx::types::Json;
 use time::OffsetDateTime;
@@ -130,6 +130,43 @@ impl LogStore for SqlStore {
             .await
             .map_err(db))?;
         rows.into_iter().map(LogEvent::try_from).collect()
+    }
+
+    async fn daily_counts(
+        &self,
+        login_type: &str,
+        signup_type: &str,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> StoreResult<Vec<DailyCount>> {
+        // Dates are UTC: RFC 3339 text on SQLite, timestamptz on PostgreSQL.
+        let day = match self.dialect() {
+            crate::Dialect::Sqlite => "substr(date, 1, 10)",
+            crate::Dialect::Postgres => "to_char(date AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
+        };
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {day} AS day, \
+             CAST(SUM(CASE WHEN type = $1 THEN 1 ELSE 0 END) AS BIGINT), \
+             CAST(SUM(CASE WHEN type = $2 THEN 1 ELSE 0 END) AS BIGINT) \
+             FROM logs WHERE type IN ($1, $2) AND date >= $3 AND date < $4 \
+             GROUP BY day ORDER BY day"
+        ));
+        let rows: Vec<(String, i64, i64)> = on_pool!(self, p => sqlx::query_as(sql)
+            .bind(login_type)
+            .bind(signup_type)
+            .bind(from)
+            .bind(to)
+            .fetch_all(p)
+            .await
+            .map_err(db))?;
+        Ok(rows
+            .into_iter()
+            .map(|(day, logins, signups)| DailyCount {
+                day,
+                logins,
+                signups,
+            })
+            .collect())
     }
 
     async fn count_logs(&self, f: &LogFilter) -> StoreResult<i64> {

@@ -394,6 +394,17 @@ impl UserStore for SqlStore {
         Ok(row.map_or(0, |(n,)| n))
     }
 
+    async fn count_active_users(&self, since: OffsetDateTime) -> StoreResult<i64> {
+        let (n,): (i64,) = on_pool!(self, p => sqlx::query_as(
+            "SELECT COUNT(*) FROM users WHERE last_login >= $1",
+        )
+        .bind(since)
+        .fetch_one(p)
+        .await
+        .map_err(db))?;
+        Ok(n)
+    }
+
     async fn login_failure_ips(&self, user_id: &UserId, at_least: i64) -> StoreResult<Vec<String>> {
         let rows: Vec<(String,)> = on_pool!(self, p => sqlx::query_as(
             "SELECT ip FROM login_failures WHERE user_id = $1 AND failures >= $2 ORDER BY ip",

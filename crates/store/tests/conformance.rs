@@ -2791,6 +2791,60 @@ async fn consents_list_and_forget(s: Stores) {
     );
 }
 
+async fn daily_counts_and_active_users(s: Stores) {
+    use gatehouse_core::log::LogEvent;
+    use gatehouse_core::log_type::LogType;
+    use time::macros::datetime;
+    s.setup
+        .apply_seed(&plan("boot", false, 1))
+        .await
+        .expect("seed");
+    let day1 = datetime!(2026-11-27 23:59:00 UTC);
+    let day2 = datetime!(2026-11-28 00:00:01 UTC);
+    let mut events = Vec::new();
+    for (kind, at) in [
+        (LogType::SuccessLogin, day1),
+        (LogType::SuccessSignup, day1),
+        (LogType::SuccessLogin, day2),
+        (LogType::SuccessLogin, day2),
+        (LogType::FailedLogin, day2),
+        (LogType::SuccessLogin, datetime!(2026-11-30 10:00:00 UTC)),
+    ] {
+        events.push(LogEvent::new(
+            kind,
+            uuid::Uuid::now_v7().simple().to_string(),
+            at,
+        ));
+    }
+    s.logs.append_logs(&events).await.expect("append");
+    let counts = s
+        .logs
+        .daily_counts(
+            LogType::SuccessLogin.code(),
+            LogType::SuccessSignup.code(),
+            datetime!(2026-11-27 00:00:00 UTC),
+            datetime!(2026-11-30 00:00:00 UTC),
+        )
+        .await
+        .expect("counts");
+    let got: Vec<(&str, i64, i64)> = counts
+        .iter()
+        .map(|c| (c.day.as_str(), c.logins, c.signups))
+        .collect();
+    assert_eq!(got, [("2026-11-27", 1, 1), ("2026-11-28", 2, 0)]);
+
+    let user = database_user("active@example.com");
+    s.users.insert_user(&user).await.expect("user");
+    let at = now();
+    assert_eq!(s.users.count_active_users(at).await.expect("none"), 0);
+    s.users
+        .record_login(&user.user_id, None, at)
+        .await
+        .expect("login");
+    let since = at - time::Duration::days(30);
+    assert_eq!(s.users.count_active_users(since).await.expect("one"), 1);
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -2831,6 +2885,7 @@ conformance!(
     ping_answers,
     sessions_and_codes,
     consents_list_and_forget,
+    daily_counts_and_active_users,
     logins_and_refresh_tokens,
     logs_append_filter_and_page,
     roles_permissions_and_members,

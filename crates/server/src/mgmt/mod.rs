@@ -18,6 +18,7 @@ pub mod resource_servers;
 pub mod roles;
 pub mod schema;
 pub mod spec;
+pub mod stats;
 pub mod tenant;
 pub mod tickets;
 pub mod user_blocks;

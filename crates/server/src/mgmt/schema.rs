@@ -19,6 +19,7 @@ use super::keys::{KeyView, RotatedKeyView};
 use super::resource_servers::{ResourceServerBody, ResourceServerView};
 use super::roles::permissions::{PermissionView, PermissionsBody};
 use super::roles::{RoleBody, RoleUserView, RoleView, RolesBody, UsersBody};
+use super::stats::DailyStatsView;
 use super::tenant::{BrandingPatch, BrandingView, TenantSettingsPatch, TenantSettingsView};
 use super::tickets::{EmailVerificationTicket, PasswordChangeTicket, TicketView};
 use super::user_blocks::BlocksView;
@@ -142,6 +143,11 @@ pub fn bodies(reg: &mut Registry, method: &str, path: &str) -> Bodies {
             (None, Some(reg.reference::<BlocksView>()))
         }
         ("put", "/keys/signing/{kid}/revoke") => (None, Some(reg.reference::<RotatedKeyView>())),
+        ("get", "/stats/daily") => (
+            None,
+            Some(json!({"type": "array", "items": reg.reference::<DailyStatsView>()})),
+        ),
+        ("get", "/stats/active-users") => (None, Some(json!({"type": "integer"}))),
         ("get", "/grants") => (None, Some(reg.list::<GrantView>("grants"))),
         ("post", "/jobs/verification-email") => (
             Some(requiring(

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use super::roles::permissions::{self as perms, OfRole, OfUser};
 use super::{
     client_grants, clients, connections, emails, grants, identities, jobs, keys, logs,
-    resource_servers, roles, schema, tenant, tickets, user_blocks, users,
+    resource_servers, roles, schema, stats, tenant, tickets, user_blocks, users,
 };
 use crate::AppState;
 
@@ -175,6 +175,10 @@ management_api! {
     get "/roles/{id}/users" => roles::users, 200, "roles", "Get a role's users", ["read:roles", "read:role_members"];
     post "/roles/{id}/users" => roles::add_users, 200, "roles", "Assign users to a role",
         ["update:roles", "create:role_members"];
+
+    get "/stats/active-users" => stats::active_users, 200, "stats",
+        "Number of users who logged in in the last 30 days", ["read:stats"];
+    get "/stats/daily" => stats::daily, 200, "stats", "Logins and sign-ups per day", ["read:stats"];
 
     get "/grants" => grants::list, 200, "grants", "Get the consents users gave applications",
         ["read:grants"];

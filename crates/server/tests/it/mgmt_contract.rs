@@ -44,7 +44,7 @@ async fn scopes_in_the_route_table_are_the_ones_enforced() {
     let app = spawn_app().await;
     let outsider = Mgmt {
         app: &app,
-        token: app.mgmt_token(Some("read:stats")).await,
+        token: app.mgmt_token(Some("read:device_credentials")).await,
     };
     for op in OPERATIONS {
         let body = op.body.then(|| json!({}));

@@ -103,3 +103,81 @@ async fn token_issuance_and_writes_are_logged() {
     assert_eq!(mine[0]["description"], "PATCH /api/v2/users/{id}");
     assert_eq!(mine[0]["user_id"], uid.as_str());
 }
+
+#[tokio::test]
+async fn stats_count_logins_signups_and_active_users() {
+    let app = spawn_app().await;
+    let mgmt = app.mgmt().await;
+    let cb = "https://app.example/cb";
+    let (_, web) = mgmt
+        .post(
+            "/clients",
+            json!({"name": "Web", "app_type": "regular_web", "callbacks": [cb]}),
+        )
+        .await;
+    let client_id = web["client_id"].as_str().expect("id");
+    assert_eq!(app.get("/api/v2/stats/active-users").await.status(), 401);
+    assert_eq!(mgmt.get("/stats/active-users").await, (200, json!(0)));
+    // A sign-up (`ss`), then a login on the login page (`s`).
+    let signup = app
+        .client
+        .post(app.url("/dbconnections/signup"))
+        .json(
+            &json!({"client_id": client_id, "connection": "Username-Password-Authentication",
+                      "email": "stat@example.com", "password": "Sup3r-secret!"}),
+        )
+        .send()
+        .await
+        .expect("signup");
+    assert_eq!(signup.status(), 200);
+    let browser = crate::helpers::client();
+    let page = browser
+        .get(app.url(&format!(
+            "/authorize?response_type=code&client_id={client_id}&redirect_uri={}&scope=openid&state=s",
+            crate::helpers::enc(cb)
+        )))
+        .send()
+        .await
+        .expect("authorize")
+        .text()
+        .await
+        .expect("page");
+    let start = page.find("name=\"tx\" value=\"").expect("tx") + 17;
+    let tx = page[start..].split('"').next().expect("tx");
+    let login = browser
+        .post(app.url("/u/login"))
+        .form(&[
+            ("tx", tx),
+            ("username", "stat@example.com"),
+            ("password", "Sup3r-secret!"),
+        ])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(login.status(), 303);
+    assert_eq!(mgmt.get("/stats/active-users").await, (200, json!(1)));
+    let (status, days) = mgmt.get("/stats/daily").await;
+    assert_eq!(status, 200, "{days}");
+    let days = days.as_array().expect("days");
+    assert_eq!(days.len(), 30);
+    let today = &days[29];
+    let midnight = time::OffsetDateTime::now_utc().date().to_string();
+    assert!(
+        today["date"].as_str().expect("date").starts_with(&midnight),
+        "{today}"
+    );
+    assert_eq!(
+        (today["logins"].clone(), today["signups"].clone()),
+        (json!(1), json!(1))
+    );
+    assert_eq!(days[0]["logins"], 0);
+    let (status, one) = mgmt.get("/stats/daily?from=20261101&to=20261101").await;
+    assert_eq!((status, one.as_array().map(Vec::len)), (200, Some(1)));
+    for bad in [
+        "/stats/daily?from=2026-11-01",
+        "/stats/daily?from=20261102&to=20261101",
+        "/stats/daily?from=20200101&to=20261101",
+    ] {
+        assert_mgmt_error(&mgmt.get(bad).await, 400, "invalid_body");
+    }
+}
