@@ -527,6 +527,20 @@ pub trait RefreshTokenStore: Send + Sync {
         token_hash: &[u8],
         idle_expires_at: time::OffsetDateTime,
     ) -> StoreResult<()>;
+    /// The live token (neither rotated, revoked nor expired at `now`) of each of `user_id`'s
+    /// families, oldest family first.
+    async fn live_refresh_tokens(
+        &self,
+        user_id: &UserId,
+        now: time::OffsetDateTime,
+        page: Page,
+    ) -> StoreResult<Vec<RefreshToken>>;
+    /// The live token of family `family_id`, if any.
+    async fn live_refresh_token(
+        &self,
+        family_id: &str,
+        now: time::OffsetDateTime,
+    ) -> StoreResult<Option<RefreshToken>>;
     /// Revokes a family: every token of it, and any successor inserted later; returns how
     /// many tokens were live.
     async fn revoke_refresh_family(

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use gatehouse_core::id::UserId;
 use gatehouse_core::refresh_token::RefreshToken;
-use gatehouse_core::store::{RefreshTokenStore, StoreResult};
+use gatehouse_core::store::{Page, RefreshTokenStore, StoreResult};
 use serde_json::{Value, json};
 use sqlx::types::Json;
 use time::OffsetDateTime;
@@ -58,6 +58,14 @@ impl From<Row> for RefreshToken {
     }
 }
 
+/// The condition on a live token (`$2`: now): neither rotated nor revoked nor expired.
+macro_rules! live_token {
+    () => {
+        "rotated_at IS NULL AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2) \
+         AND (idle_expires_at IS NULL OR idle_expires_at > $2)"
+    };
+}
+
 #[async_trait]
 impl RefreshTokenStore for SqlStore {
     async fn insert_refresh_token(&self, t: &RefreshToken) -> StoreResult<bool> {
@@ -104,6 +112,46 @@ impl RefreshTokenStore for SqlStore {
              expires_at, idle_expires_at, rotated_at, revoked_at FROM refresh_tokens WHERE token_hash = $1",
         )
         .bind(token_hash)
+        .fetch_optional(p)
+        .await
+        .map_err(db))?;
+        Ok(row.map(RefreshToken::from))
+    }
+
+    async fn live_refresh_tokens(
+        &self,
+        user_id: &UserId,
+        now: OffsetDateTime,
+        page: Page,
+    ) -> StoreResult<Vec<RefreshToken>> {
+        let rows: Vec<Row> = on_pool!(self, p => sqlx::query_as(concat!(
+            "SELECT token_hash, family_id, client_id, user_id, connection, audience, scope, data, created_at, \
+             expires_at, idle_expires_at, rotated_at, revoked_at FROM refresh_tokens WHERE user_id = $1 AND ",
+            live_token!(),
+            " ORDER BY created_at, family_id LIMIT $3 OFFSET $4"
+        ))
+        .bind(user_id.as_str())
+        .bind(now)
+        .bind(i64::from(page.limit))
+        .bind(page.offset)
+        .fetch_all(p)
+        .await
+        .map_err(db))?;
+        Ok(rows.into_iter().map(RefreshToken::from).collect())
+    }
+
+    async fn live_refresh_token(
+        &self,
+        family_id: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<RefreshToken>> {
+        let row: Option<Row> = on_pool!(self, p => sqlx::query_as(concat!(
+            "SELECT token_hash, family_id, client_id, user_id, connection, audience, scope, data, created_at, \
+             expires_at, idle_expires_at, rotated_at, revoked_at FROM refresh_tokens WHERE family_id = $1 AND ",
+            live_token!()
+        ))
+        .bind(family_id)
+        .bind(now)
         .fetch_optional(p)
         .await
         .map_err(db))?;

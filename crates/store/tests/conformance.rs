@@ -1516,6 +1516,34 @@ async fn logins_and_refresh_tokens(s: Stores) {
             .count(),
         1
     );
+    // The live token of each family: `a` is rotated, so `b` stands for "fam".
+    let live = s
+        .refresh_tokens
+        .live_refresh_tokens(&user.user_id, at, Page::number(0, 10))
+        .await
+        .expect("live");
+    let mut families: Vec<(&str, u8)> = live
+        .iter()
+        .map(|t| (t.family_id.as_str(), t.token_hash[0]))
+        .collect();
+    families.sort_unstable();
+    assert_eq!(families, [("fam", 2), ("other", 3)]);
+    let later = at + time::Duration::days(2);
+    assert!(
+        s.refresh_tokens
+            .live_refresh_tokens(&user.user_id, later, Page::number(0, 10))
+            .await
+            .expect("expired")
+            .is_empty()
+    );
+    assert_eq!(
+        s.refresh_tokens
+            .live_refresh_token("other", at)
+            .await
+            .expect("one")
+            .map(|t| t.token_hash),
+        Some(other.token_hash.clone())
+    );
     let idle = at + time::Duration::hours(1);
     s.refresh_tokens
         .touch_refresh_token(&b.token_hash, idle)
@@ -1542,6 +1570,13 @@ async fn logins_and_refresh_tokens(s: Stores) {
             .await
             .expect("revoke"),
         0
+    );
+    assert!(
+        s.refresh_tokens
+            .live_refresh_token("fam", at)
+            .await
+            .expect("revoked")
+            .is_none()
     );
     assert!(
         s.refresh_tokens

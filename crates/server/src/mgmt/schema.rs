@@ -16,6 +16,7 @@ use super::grants::GrantView;
 use super::identities::LinkBody;
 use super::jobs::{JobView, VerificationEmailJob};
 use super::keys::{KeyView, RotatedKeyView};
+use super::refresh_tokens::RefreshTokenView;
 use super::resource_servers::{ResourceServerBody, ResourceServerView};
 use super::roles::permissions::{PermissionView, PermissionsBody};
 use super::roles::{RoleBody, RoleUserView, RoleView, RolesBody, UsersBody};
@@ -148,6 +149,10 @@ pub fn bodies(reg: &mut Registry, method: &str, path: &str) -> Bodies {
             Some(json!({"type": "array", "items": reg.reference::<DailyStatsView>()})),
         ),
         ("get", "/stats/active-users") => (None, Some(json!({"type": "integer"}))),
+        ("get", "/users/{id}/refresh-tokens") => {
+            (None, Some(reg.list::<RefreshTokenView>("tokens")))
+        }
+        ("get", "/refresh-tokens/{id}") => (None, Some(reg.reference::<RefreshTokenView>())),
         ("get", "/grants") => (None, Some(reg.list::<GrantView>("grants"))),
         ("post", "/jobs/verification-email") => (
             Some(requiring(

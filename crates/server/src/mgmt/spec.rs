@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use super::roles::permissions::{self as perms, OfRole, OfUser};
 use super::{
     client_grants, clients, connections, emails, grants, identities, jobs, keys, logs,
-    resource_servers, roles, schema, stats, tenant, tickets, user_blocks, users,
+    refresh_tokens, resource_servers, roles, schema, stats, tenant, tickets, user_blocks, users,
 };
 use crate::AppState;
 
@@ -179,6 +179,15 @@ management_api! {
     get "/stats/active-users" => stats::active_users, 200, "stats",
         "Number of users who logged in in the last 30 days", ["read:stats"];
     get "/stats/daily" => stats::daily, 200, "stats", "Logins and sign-ups per day", ["read:stats"];
+
+    get "/users/{id}/refresh-tokens" => refresh_tokens::of_user, 200, "refresh-tokens",
+        "Get a user's refresh tokens", ["read:refresh_tokens"];
+    delete "/users/{id}/refresh-tokens" => refresh_tokens::revoke_of_user, 202, "refresh-tokens",
+        "Revoke a user's refresh tokens", ["delete:refresh_tokens"];
+    get "/refresh-tokens/{id}" => refresh_tokens::get, 200, "refresh-tokens", "Get a refresh token",
+        ["read:refresh_tokens"];
+    delete "/refresh-tokens/{id}" => refresh_tokens::revoke, 202, "refresh-tokens",
+        "Revoke a refresh token", ["delete:refresh_tokens"];
 
     get "/grants" => grants::list, 200, "grants", "Get the consents users gave applications",
         ["read:grants"];

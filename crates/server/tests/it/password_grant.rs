@@ -484,3 +484,74 @@ async fn brute_force_protection_blocks_a_user_from_an_address() {
     }
     assert_eq!(attempt("Sup3r-secret!").await.0, 200);
 }
+
+#[tokio::test]
+async fn a_users_refresh_tokens_are_listed_and_revoked() {
+    let app = spawn_app().await;
+    let mgmt = app.mgmt().await;
+    let s = setup(
+        &app,
+        &mgmt,
+        json!({"rotation_type": "rotating", "expiration_type": "expiring"}),
+    )
+    .await;
+    let (_, one) = login(&app, &s, "openid offline_access read:reports").await;
+    let first = one["refresh_token"].as_str().expect("rt").to_owned();
+    let (_, rotated) = refresh(&app, &s, &first).await;
+    let current = rotated["refresh_token"]
+        .as_str()
+        .expect("rotated")
+        .to_owned();
+    let (_, two) = login(&app, &s, "openid offline_access").await;
+    let other = two["refresh_token"].as_str().expect("rt").to_owned();
+    let user = s.user_id.replace('|', "%7C");
+    let (status, listed) = mgmt
+        .get(&format!("/users/{user}/refresh-tokens?include_totals=true"))
+        .await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(
+        listed["total"], 2,
+        "one per login, whatever the rotations: {listed}"
+    );
+    let tokens = listed["tokens"].as_array().expect("tokens");
+    assert!(
+        tokens
+            .iter()
+            .all(|t| t["client_id"] == s.client_id.as_str())
+    );
+    assert!(
+        !listed.to_string().contains(&current),
+        "never the token itself"
+    );
+    let with_api = tokens
+        .iter()
+        .find(|t| {
+            t["resource_servers"][0]["scopes"]
+                .as_str()
+                .is_some_and(|s| s.contains("read:reports"))
+        })
+        .expect("the first login's family");
+    let id = with_api["id"].as_str().expect("id");
+    let (status, got) = mgmt.get(&format!("/refresh-tokens/{id}")).await;
+    assert_eq!((status, &got), (200, with_api));
+    // Revoking one family ends its current token and leaves the other login's.
+    assert_eq!(mgmt.delete(&format!("/refresh-tokens/{id}")).await.0, 202);
+    assert_eq!(refresh(&app, &s, &current).await.0, 403);
+    assert_eq!(mgmt.get(&format!("/refresh-tokens/{id}")).await.0, 404);
+    assert_eq!(mgmt.delete(&format!("/refresh-tokens/{id}")).await.0, 404);
+    assert_eq!(mgmt.delete("/refresh-tokens/nope").await.0, 404);
+    // Revoking all of the user's.
+    assert_eq!(
+        mgmt.delete(&format!("/users/{user}/refresh-tokens"))
+            .await
+            .0,
+        202
+    );
+    assert_eq!(refresh(&app, &s, &other).await.0, 403);
+    let (_, empty) = mgmt.get(&format!("/users/{user}/refresh-tokens")).await;
+    assert_eq!(empty, json!([]));
+    assert_eq!(
+        mgmt.get("/users/auth0%7Cnobody/refresh-tokens").await.0,
+        404
+    );
+}
