@@ -335,6 +335,8 @@ mod tests {
         ("post", "/roles/{id}/users"),
         ("post", "/roles/{id}/permissions"),
         ("post", "/users/{id}/permissions"),
+        ("delete", "/users/{id}/refresh-tokens"),
+        ("delete", "/refresh-tokens/{id}"),
     ];
 
     #[test]
