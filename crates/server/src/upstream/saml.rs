@@ -39,6 +39,31 @@ fn options(connection: &Connection) -> Result<SamlOptions, UpstreamError> {
         .ok_or_else(|| UpstreamError::Misconfigured("not a SAML connection".into()))
 }
 
+/// Now, to the second, as SAML's `IssueInstant`.
+fn issue_instant(state: &AppState) -> Result<String, UpstreamError> {
+    let now = state.clock.now();
+    now.replace_nanosecond(0)
+        .unwrap_or(now)
+        .format(&time::format_description::well_known::Rfc3339)
+        .map_err(|e| UpstreamError::Invalid(e.to_string()))
+}
+
+/// The connection's options and its `signOutEndpoint`, checked like every upstream URL; an
+/// error when it has none.
+fn sign_out(
+    state: &AppState,
+    connection: &Connection,
+) -> Result<(SamlOptions, String), UpstreamError> {
+    let options = options(connection)?;
+    let destination = options
+        .sign_out_endpoint
+        .clone()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| UpstreamError::Misconfigured("no signOutEndpoint".into()))?;
+    state.upstreams.http.check_url(&destination)?;
+    Ok((options, destination))
+}
+
 /// The AuthnRequest `request_id` for `connection`; `force_authn` (the application asked for
 /// `prompt=login`) makes the provider log the user in again rather than answer from its
 /// session, as `prompt=login` does at an OpenID provider.
@@ -50,14 +75,7 @@ fn authn_request(
     request_id: &str,
     force_authn: bool,
 ) -> Result<String, UpstreamError> {
-    let now = state
-        .clock
-        .now()
-        .replace_nanosecond(0)
-        .unwrap_or_else(|_| state.clock.now());
-    let issued = now
-        .format(&time::format_description::well_known::Rfc3339)
-        .map_err(|e| UpstreamError::Invalid(e.to_string()))?;
+    let issued = issue_instant(state)?;
     let esc = |s: &str| quick_xml::escape::escape(s).into_owned();
     let xml = format!(
         concat!(
@@ -106,20 +124,8 @@ pub fn logout_url(
     name_id: &str,
     return_to: Option<&str>,
 ) -> Result<String, UpstreamError> {
-    let options = options(connection)?;
-    let destination = options
-        .sign_out_endpoint
-        .clone()
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| UpstreamError::Misconfigured("no signOutEndpoint".into()))?;
-    state.upstreams.http.check_url(&destination)?;
-    let issued = state
-        .clock
-        .now()
-        .replace_nanosecond(0)
-        .unwrap_or_else(|_| state.clock.now())
-        .format(&time::format_description::well_known::Rfc3339)
-        .map_err(|e| UpstreamError::Invalid(e.to_string()))?;
+    let (options, destination) = sign_out(state, connection)?;
+    let issued = issue_instant(state)?;
     let esc = |s: &str| quick_xml::escape::escape(s).into_owned();
     let xml = format!(
         concat!(
@@ -152,20 +158,8 @@ pub fn logout_response_url(
     request_id: &str,
     relay_state: Option<&str>,
 ) -> Result<String, UpstreamError> {
-    let options = options(connection)?;
-    let destination = options
-        .sign_out_endpoint
-        .clone()
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| UpstreamError::Misconfigured("no signOutEndpoint".into()))?;
-    state.upstreams.http.check_url(&destination)?;
-    let issued = state
-        .clock
-        .now()
-        .replace_nanosecond(0)
-        .unwrap_or_else(|_| state.clock.now())
-        .format(&time::format_description::well_known::Rfc3339)
-        .map_err(|e| UpstreamError::Invalid(e.to_string()))?;
+    let (options, destination) = sign_out(state, connection)?;
+    let issued = issue_instant(state)?;
     let esc = |s: &str| quick_xml::escape::escape(s).into_owned();
     let xml = format!(
         concat!(
@@ -191,11 +185,16 @@ pub fn logout_response_url(
     )
 }
 
+/// What a logout request id's keyed hash covers.
+fn logout_binding(nonce: &str, return_to: &str) -> String {
+    format!("saml-logout:{nonce}:{return_to}")
+}
+
 /// The keyed hash (hex) binding a logout nonce to its `return_to`.
 fn logout_mac(state: &AppState, nonce: &str, return_to: &str) -> String {
     state
         .hasher
-        .hash(&format!("saml-logout:{nonce}:{return_to}"))
+        .hash(&logout_binding(nonce, return_to))
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
@@ -222,11 +221,7 @@ pub fn logout_request_vouches(state: &AppState, id: &str, return_to: &str) -> bo
         .step_by(2)
         .map(|i| u8::from_str_radix(&mac[i..i + 2], 16).ok())
         .collect();
-    bytes.is_some_and(|b| {
-        state
-            .hasher
-            .verify(&format!("saml-logout:{nonce}:{return_to}"), &b)
-    })
+    bytes.is_some_and(|b| state.hasher.verify(&logout_binding(nonce, return_to), &b))
 }
 
 /// The HTTP-Redirect binding's URL: `SAMLRequest` and `RelayState`, and with
