@@ -407,3 +407,44 @@ pub fn param(u: &url::Url, name: &str) -> Option<String> {
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
 }
+
+/// A SAML message as the HTTP-Redirect binding carries it: deflated, base64.
+pub fn saml_deflated(xml: &str) -> String {
+    use base64::Engine;
+    use std::io::Write;
+    let mut d = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    d.write_all(xml.as_bytes()).expect("deflate");
+    base64::engine::general_purpose::STANDARD.encode(d.finish().expect("deflated"))
+}
+
+/// The XML of the HTTP-Redirect message `name` (`SAMLRequest`, `SAMLResponse`) in `u`.
+pub fn saml_inflated(u: &url::Url, name: &str) -> String {
+    use base64::Engine;
+    use std::io::Read;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(param(u, name).unwrap_or_else(|| panic!("no {name}")))
+        .expect("base64");
+    let mut xml = String::new();
+    flate2::read::DeflateDecoder::new(raw.as_slice())
+        .read_to_string(&mut xml)
+        .expect("deflated XML");
+    xml
+}
+
+/// `query` (`SAMLRequest=...[&RelayState=...]&SigAlg=...`) with the HTTP-Redirect binding's
+/// RSA-SHA256 `Signature` by `pkcs8` over exactly those bytes.
+pub fn saml_signed_query(mut query: String, pkcs8: &[u8]) -> String {
+    use base64::Engine;
+    let pair = aws_lc_rs::signature::RsaKeyPair::from_pkcs8(pkcs8).expect("rsa");
+    let mut sig = vec![0u8; pair.public_modulus_len()];
+    pair.sign(
+        &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+        &aws_lc_rs::rand::SystemRandom::new(),
+        query.as_bytes(),
+        &mut sig,
+    )
+    .expect("sign");
+    let sig = base64::engine::general_purpose::STANDARD.encode(sig);
+    query.push_str(&format!("&Signature={}", enc(&sig)));
+    query
+}

@@ -4,14 +4,12 @@
 //! (both bindings, IdP-initiated, SSO, ForceAuthn, IsPassive) whose signed Responses the
 //! test checks with libxmlsec1 through `saml::verify`, and single logout.
 
-use std::io::Write;
-
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use gatehouse_server::saml::verify::{self, Expected, Verified};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, client, enc, spawn_app};
+use crate::helpers::{TestApp, client, enc, saml_deflated, saml_signed_query, spawn_app};
 
 const ACS: &str = "https://wiki.example/saml/acs";
 const SP: &str = "https://wiki.example/sp";
@@ -116,12 +114,6 @@ async fn idp(addon: Value) -> Idp {
         id: sp["client_id"].as_str().expect("id").to_owned(),
         app,
     }
-}
-
-fn deflated(xml: &str) -> String {
-    let mut d = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
-    d.write_all(xml.as_bytes()).expect("deflate");
-    STANDARD.encode(d.finish().expect("deflated"))
 }
 
 fn authn_request(id: &str, acs: &str, extra: &str) -> String {
@@ -252,7 +244,7 @@ async fn sp_initiated_logins_through_universal_login_then_sso() {
     let url = s.app.url(&format!(
         "/samlp/{}?SAMLRequest={}&RelayState={}",
         s.id,
-        enc(&deflated(&authn_request("_req1", ACS, ""))),
+        enc(&saml_deflated(&authn_request("_req1", ACS, ""))),
         enc("/wiki/page?x=1")
     ));
     let page = browser.get(url).send().await.expect("sso");
@@ -295,7 +287,7 @@ async fn sp_initiated_logins_through_universal_login_then_sso() {
     let url = s.app.url(&format!(
         "/samlp/{}?SAMLRequest={}",
         s.id,
-        enc(&deflated(&authn_request(
+        enc(&saml_deflated(&authn_request(
             "_req3",
             ACS,
             r#"ForceAuthn="true""#
@@ -309,7 +301,7 @@ async fn sp_initiated_logins_through_universal_login_then_sso() {
     let url = s.app.url(&format!(
         "/samlp/{}?SAMLRequest={}",
         s.id,
-        enc(&deflated(&authn_request(
+        enc(&saml_deflated(&authn_request(
             "_req4",
             ACS,
             r#"IsPassive="true""#
@@ -406,7 +398,7 @@ async fn responses_go_only_to_registered_callbacks() {
             format!(
                 "/samlp/{}?SAMLRequest={}",
                 s.id,
-                enc(&deflated(&authn_request(
+                enc(&saml_deflated(&authn_request(
                     "_r",
                     "https://evil.example/acs",
                     ""
@@ -422,7 +414,7 @@ async fn responses_go_only_to_registered_callbacks() {
             format!(
                 "/samlp/{}?SAMLRequest={}",
                 s.id,
-                enc(&deflated(&format!(
+                enc(&saml_deflated(&format!(
                     r#"<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>{}"#,
                     authn_request("_r", ACS, "")
                 )))
@@ -450,7 +442,7 @@ async fn single_logout_ends_the_session_and_answers_the_provider() {
     let url = s.app.url(&format!(
         "/samlp/{}?SAMLRequest={}",
         s.id,
-        enc(&deflated(&authn_request("_req1", ACS, "")))
+        enc(&saml_deflated(&authn_request("_req1", ACS, "")))
     ));
     let page = browser.get(url).send().await.expect("sso");
     let html = s.log_in(&browser, page).await;
@@ -472,7 +464,7 @@ async fn single_logout_ends_the_session_and_answers_the_provider() {
         .get(s.app.url(&format!(
             "/samlp/{}/logout?SAMLRequest={}",
             s.id,
-            enc(&deflated(&logout_request("_guessed")))
+            enc(&saml_deflated(&logout_request("_guessed")))
         )))
         .send()
         .await
@@ -484,7 +476,7 @@ async fn single_logout_ends_the_session_and_answers_the_provider() {
         .get(s.app.url(&format!(
             "/samlp/{}/logout?SAMLRequest={}&RelayState=bye",
             s.id,
-            enc(&deflated(&logout_request(
+            enc(&saml_deflated(&logout_request(
                 v.session_index.as_deref().expect("session index")
             )))
         )))
@@ -509,7 +501,7 @@ async fn single_logout_ends_the_session_and_answers_the_provider() {
         .get(s.app.url(&format!(
             "/samlp/{}?SAMLRequest={}",
             s.id,
-            enc(&deflated(&authn_request("_req2", ACS, "")))
+            enc(&saml_deflated(&authn_request("_req2", ACS, "")))
         )))
         .send()
         .await
@@ -525,23 +517,13 @@ async fn with_a_signing_cert_only_the_providers_signed_requests_are_answered() {
     let s = idp(json!({"signingCert": STANDARD.encode(&sp_cert)})).await;
     let rsa_sha256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
     let redirect_query = |key: &[u8], id: &str| {
-        let mut q = format!(
+        let q = format!(
             "SAMLRequest={}&RelayState={}&SigAlg={}",
-            enc(&deflated(&authn_request(id, ACS, ""))),
+            enc(&saml_deflated(&authn_request(id, ACS, ""))),
             enc("r s"),
             enc(rsa_sha256)
         );
-        let pair = aws_lc_rs::signature::RsaKeyPair::from_pkcs8(key).expect("rsa");
-        let mut sig = vec![0u8; pair.public_modulus_len()];
-        pair.sign(
-            &aws_lc_rs::signature::RSA_PKCS1_SHA256,
-            &aws_lc_rs::rand::SystemRandom::new(),
-            q.as_bytes(),
-            &mut sig,
-        )
-        .expect("sign");
-        q.push_str(&format!("&Signature={}", enc(&STANDARD.encode(sig))));
-        q
+        saml_signed_query(q, key)
     };
     let get = |query: String| {
         let url = s.app.url(&format!("/samlp/{}?{query}", s.id));
@@ -554,7 +536,7 @@ async fn with_a_signing_cert_only_the_providers_signed_requests_are_answered() {
     // Unsigned, signed by another key, or with a changed RelayState: refused.
     let unsigned = format!(
         "SAMLRequest={}",
-        enc(&deflated(&authn_request("_u", ACS, "")))
+        enc(&saml_deflated(&authn_request("_u", ACS, "")))
     );
     let tampered = redirect_query(&sp_key, "_t").replace("RelayState=r", "RelayState=x");
     for (query, why) in [

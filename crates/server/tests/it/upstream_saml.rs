@@ -3,14 +3,15 @@
 //! with its own key (`gatehouse_server::saml::issue`, libxmlsec1), as an IdP's auto-post
 //! form would.
 
-use std::io::Read;
-
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use gatehouse_server::saml::issue::{self, Issue};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, client, enc, jwt_claims, location, param, spawn_app};
+use crate::helpers::{
+    TestApp, client, enc, jwt_claims, location, param, saml_deflated, saml_inflated,
+    saml_signed_query, spawn_app,
+};
 
 const CB: &str = "https://app.example/cb";
 const IDP: &str = "https://idp.example/metadata";
@@ -74,13 +75,7 @@ async fn saml() -> Saml {
 
 /// The AuthnRequest's ID, ACS and issuer from the redirect to the provider.
 fn authn_request(at_idp: &url::Url) -> (String, String, String) {
-    let raw = STANDARD
-        .decode(param(at_idp, "SAMLRequest").expect("SAMLRequest"))
-        .expect("base64");
-    let mut xml = String::new();
-    flate2::read::DeflateDecoder::new(raw.as_slice())
-        .read_to_string(&mut xml)
-        .expect("deflated XML");
+    let xml = saml_inflated(at_idp, "SAMLRequest");
     let attr = |name: &str| {
         let start = xml.find(&format!(" {name}=\"")).expect(name) + name.len() + 3;
         xml[start..].split('"').next().expect("value").to_owned()
@@ -583,13 +578,7 @@ async fn federated_logout_sends_a_logout_request() {
             .starts_with("https://idp.example/slo?SAMLRequest="),
         "{to}"
     );
-    let raw = STANDARD
-        .decode(param(&to, "SAMLRequest").expect("request"))
-        .expect("base64");
-    let mut xml = String::new();
-    flate2::read::DeflateDecoder::new(raw.as_slice())
-        .read_to_string(&mut xml)
-        .expect("deflated");
+    let xml = saml_inflated(&to, "SAMLRequest");
     assert!(xml.contains("<samlp:LogoutRequest"), "{xml}");
     assert!(
         xml.contains("<saml:NameID>ada@corp.example</saml:NameID>"),
@@ -772,27 +761,15 @@ async fn the_provider_may_end_its_users_session_with_a_signed_logout_request() {
             ),
             id, IDP, name_id
         );
-        let mut d = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
-        std::io::Write::write_all(&mut d, xml.as_bytes()).expect("deflate");
-        STANDARD.encode(d.finish().expect("deflated"))
+        saml_deflated(&xml)
     };
     let signed_query = |message: &str, key: &[u8]| {
-        let mut q = format!(
+        let q = format!(
             "SAMLRequest={}&RelayState=idp-state&SigAlg={}",
             enc(message),
             enc("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256")
         );
-        let pair = aws_lc_rs::signature::RsaKeyPair::from_pkcs8(key).expect("rsa");
-        let mut sig = vec![0u8; pair.public_modulus_len()];
-        pair.sign(
-            &aws_lc_rs::signature::RSA_PKCS1_SHA256,
-            &aws_lc_rs::rand::SystemRandom::new(),
-            q.as_bytes(),
-            &mut sig,
-        )
-        .expect("sign");
-        q.push_str(&format!("&Signature={}", enc(&STANDARD.encode(sig))));
-        q
+        saml_signed_query(q, key)
     };
     let stranger = keys();
     // Unsigned, signed by another key, or about another user: refused, the session stays.
@@ -834,13 +811,7 @@ async fn the_provider_may_end_its_users_session_with_a_signed_logout_request() {
         "{to}"
     );
     assert_eq!(param(&to, "RelayState").as_deref(), Some("idp-state"));
-    let raw = STANDARD
-        .decode(param(&to, "SAMLResponse").expect("response"))
-        .expect("base64");
-    let mut xml = String::new();
-    flate2::read::DeflateDecoder::new(raw.as_slice())
-        .read_to_string(&mut xml)
-        .expect("deflated");
+    let xml = saml_inflated(&to, "SAMLResponse");
     assert!(
         xml.contains("InResponseTo=\"_l3\"") && xml.contains("status:Success"),
         "{xml}"
@@ -859,16 +830,7 @@ async fn prompt_login_forces_authentication_and_loopback_gets_a_cross_site_bindi
         ));
         async move { client().get(url).send().await.expect("authorize") }
     };
-    let request_xml = |r: &reqwest::Response| {
-        let raw = STANDARD
-            .decode(param(&location(r), "SAMLRequest").expect("SAMLRequest"))
-            .expect("base64");
-        let mut xml = String::new();
-        flate2::read::DeflateDecoder::new(raw.as_slice())
-            .read_to_string(&mut xml)
-            .expect("deflated");
-        xml
-    };
+    let request_xml = |r: &reqwest::Response| saml_inflated(&location(r), "SAMLRequest");
     let plain = start("").await;
     assert!(!request_xml(&plain).contains("ForceAuthn"));
     // The test server is http on 127.0.0.1: besides the Lax binding cookie, a companion that
