@@ -24,6 +24,7 @@ use serde_json::Value;
 
 use crate::AppState;
 use crate::authn::cookies::{SESSION_COOKIE, cookie, set_session_cookie};
+use crate::authn::session::current_session;
 use crate::error::OAuthError;
 use crate::pages;
 
@@ -117,23 +118,6 @@ impl Hint {
     fn matches(&self, session: &Session) -> bool {
         self.sub == session.user_id || self.sid.as_deref() == Some(session.sid.as_str())
     }
-}
-
-/// The live session the request's cookie names, if any.
-pub(crate) async fn current_session(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<Option<Session>, OAuthError> {
-    let Some(id) = cookie(headers, SESSION_COOKIE) else {
-        return Ok(None);
-    };
-    let now = state.clock.now();
-    let idle = state.catalog.tenant().await?.idle_session_lifetime();
-    Ok(state
-        .stores
-        .sessions
-        .live_session(&state.hasher.hash(id), now, now - idle)
-        .await?)
 }
 
 /// What a logout request carries that may vouch for it.

@@ -20,8 +20,9 @@ use super::request::{self, Binding};
 use crate::AppState;
 use crate::authn::cookies::set_session_cookie;
 use crate::authn::saml_reply::issuer_for;
+use crate::authn::session::current_session;
 use crate::error::OAuthError;
-use crate::oauth::logout::{Evidence, ask, current_session, end_session, may_end_without_asking};
+use crate::oauth::logout::{Evidence, ask, end_session, may_end_without_asking};
 use crate::pages::{self, FormPost};
 use crate::saml::issue::{self, Status};
 
