@@ -96,6 +96,10 @@ pub const MANAGEMENT_SCOPES: &[&str] = &[
     "delete:current_user_metadata",
     "update:current_user_identities",
     "delete:current_user",
+    "read:actions",
+    "create:actions",
+    "delete:actions",
+    "update:actions",
 ];
 
 /// The only Management API scopes a token issued to a user may carry: each acts on that
@@ -164,6 +168,8 @@ pub struct SeedOutcome {
     pub bootstrap_client_written: bool,
     /// The initial signing keys were installed.
     pub keys_installed: bool,
+    /// How many Management API scopes this version added to an existing tenant.
+    pub management_scopes_added: usize,
 }
 
 impl SeedPlan {

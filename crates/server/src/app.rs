@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use gatehouse_core::store::Stores;
 use gatehouse_store::SqlStore;
 use tokio::net::TcpListener;
@@ -182,7 +183,7 @@ impl App {
 
 /// A built server, listening but not yet serving.
 pub struct Application {
-    listener: TcpListener,
+    listener: Listener,
     /// `/metrics`, when `GATEHOUSE_METRICS_LISTEN` is set.
     metrics_listener: Option<TcpListener>,
     state: AppState,
@@ -209,10 +210,14 @@ impl Application {
             None => None,
         };
         let bound = listener.local_addr()?;
+        let listener = match &config.tls {
+            Some(files) => Listener::Tls(crate::tls::TlsListener::new(listener, files.clone())?),
+            None => Listener::Plain(listener),
+        };
         let issuer = config
             .issuer
             .clone()
-            .unwrap_or_else(|| format!("http://{bound}/"));
+            .unwrap_or_else(|| format!("{}://{bound}/", listener.scheme()));
         let (app, credentials) = App::build_with(config, issuer, options).await?;
         Ok(Application {
             listener,
@@ -236,6 +241,11 @@ impl Application {
     /// The bound address.
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// `https` when gatehouse terminates TLS itself, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        self.listener.scheme()
     }
 
     /// The state, for tests and the CLI.
@@ -280,7 +290,8 @@ impl Application {
         let sender = tokio::spawn(crate::outbox::run(self.state.clone()));
         let router = crate::router::router(self.state.clone());
         tracing::info!(
-            address = %self.listener.local_addr()?,
+            address = %self.local_addr()?,
+            scheme = self.scheme(),
             issuer = %self.state.issuer,
             "gatehouse is serving"
         );
@@ -295,15 +306,25 @@ impl Application {
                 });
             tokio::spawn(serve.into_future())
         });
-        let served = axum::serve(
-            self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
+        let shutdown = async move {
             shutdown.await;
             stopping.send(()).ok();
-        })
-        .await;
+        };
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        let served = match self.listener {
+            Listener::Plain(l) => {
+                axum::serve(l, service)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+            }
+            // `tap_io` gives the TLS listener axum's `ConnectInfo<SocketAddr>` (it is only
+            // implemented for plain TCP and tapped listeners); the tap itself does nothing.
+            Listener::Tls(l) => {
+                axum::serve(l.tap_io(|_| ()), service)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+            }
+        };
         if let Some(m) = metrics
             && let Ok(Err(e)) = m.await
         {
@@ -316,6 +337,28 @@ impl Application {
         self.state.close_storage().await;
         tracing::info!("gatehouse stopped");
         served
+    }
+}
+
+/// The public listener: plain TCP, or TLS terminated here.
+enum Listener {
+    Plain(TcpListener),
+    Tls(crate::tls::TlsListener),
+}
+
+impl Listener {
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        match self {
+            Listener::Plain(l) => l.local_addr(),
+            Listener::Tls(l) => axum::serve::Listener::local_addr(l),
+        }
+    }
+
+    fn scheme(&self) -> &'static str {
+        match self {
+            Listener::Plain(_) => "http",
+            Listener::Tls(_) => "https",
+        }
     }
 }
 

@@ -27,6 +27,7 @@ pub mod secrets;
 pub mod setup;
 pub mod signing;
 pub mod telemetry;
+pub mod tls;
 pub mod ui;
 pub mod upstream;
 pub mod user_access;

@@ -95,6 +95,12 @@ pub async fn prepare(
     if outcome.new_database {
         tracing::info!("seeded a new database");
     }
+    if outcome.management_scopes_added > 0 {
+        tracing::info!(
+            added = outcome.management_scopes_added,
+            "the Management API has new scopes; grants that held every scope have them too"
+        );
+    }
     if outcome.keys_installed {
         tracing::info!("installed new signing keys");
     }

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use gatehouse_core::seed::{SeedOutcome, SeedPlan};
 use gatehouse_core::store::{SetupStore, StoreError, StoreResult};
+use serde_json::Value;
 use sqlx::AssertSqlSafe;
 use sqlx::migrate::Migrator;
 use sqlx::types::Json;
@@ -14,7 +15,7 @@ use crate::clients::{
 use crate::connections::{INSERT_CONNECTION, bind_connection};
 use crate::error::db;
 use crate::pool::{Pool, in_transaction, on_pool};
-use crate::resource_servers::{INSERT_RESOURCE_SERVER, bind_resource_server};
+use crate::resource_servers::{INSERT_RESOURCE_SERVER, bind_resource_server, scopes_json};
 use crate::signing_keys::{INSERT_SIGNING_KEY, bind_signing_key};
 use crate::{Dialect, SqlStore};
 
@@ -89,6 +90,54 @@ impl SetupStore for SqlStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(db)?;
+            // Scopes a newer gatehouse added to the Management API reach an existing tenant:
+            // the system API lists them, and every grant that held all the previous ones gets
+            // them too (a scope that did not exist cannot have been withheld on purpose).
+            let api = &plan.management_api;
+            let (stored,): (Json<Vec<Value>>,) =
+                sqlx::query_as("SELECT scopes FROM resource_servers WHERE identifier = $1")
+                    .bind(api.identifier.as_str())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db)?;
+            let had: Vec<&str> = stored.0.iter().filter_map(|s| s["value"].as_str()).collect();
+            let added: Vec<Value> = scopes_json(&api.scopes)
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|s| !s["value"].as_str().is_some_and(|v| had.contains(&v)))
+                .cloned()
+                .collect();
+            if !added.is_empty() {
+                let names: Vec<&str> = added.iter().filter_map(|s| s["value"].as_str()).collect();
+                let all: Vec<Value> = stored.0.iter().chain(&added).cloned().collect();
+                sqlx::query("UPDATE resource_servers SET scopes = $2 WHERE identifier = $1")
+                    .bind(api.identifier.as_str())
+                    .bind(Json(&all))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                let grants: Vec<(String, Json<Vec<String>>)> =
+                    sqlx::query_as("SELECT id, scope FROM client_grants WHERE audience = $1")
+                        .bind(api.identifier.as_str())
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                for (id, scope) in grants {
+                    if !had.iter().all(|h| scope.0.iter().any(|s| s == h)) {
+                        continue;
+                    }
+                    let widened: Vec<&str> =
+                        scope.0.iter().map(String::as_str).chain(names.iter().copied()).collect();
+                    sqlx::query("UPDATE client_grants SET scope = $2 WHERE id = $1")
+                        .bind(&id)
+                        .bind(Json(&widened))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                }
+                outcome.management_scopes_added = names.len();
+            }
 
             let client = &plan.bootstrap_client;
             let stored: Option<(Option<Vec<u8>>,)> =

@@ -226,6 +226,73 @@ async fn seed_is_idempotent(s: Stores) {
     assert_eq!(s.tenant.tenant().await.expect("tenant"), Some(tenant));
 }
 
+/// A tenant seeded by an older gatehouse, whose Management API lacked the last two scopes.
+async fn new_management_scopes_reach_an_existing_tenant(s: Stores) {
+    let mut old = plan("boot", false, 1);
+    let newest: Vec<String> = old.management_api.scopes[old.management_api.scopes.len() - 2..]
+        .iter()
+        .map(|d| d.value.clone())
+        .collect();
+    old.management_api
+        .scopes
+        .truncate(MANAGEMENT_SCOPES.len() - 2);
+    old.bootstrap_grant.scope.retain(|v| !newest.contains(v));
+    s.setup.apply_seed(&old).await.expect("old seed");
+    let audience = old.management_api.identifier.clone();
+    // A grant the operator narrowed to one scope keeps its one scope.
+    let narrow_client = client("narrow");
+    s.clients
+        .insert_client(&narrow_client)
+        .await
+        .expect("client");
+    let mut narrow = old.bootstrap_grant.clone();
+    narrow.id = ids::new_client_grant_id();
+    narrow.client_id = narrow_client.client_id.clone();
+    narrow.scope = vec!["read:users".to_owned()];
+    s.client_grants
+        .insert_client_grant(&narrow)
+        .await
+        .expect("grant");
+
+    let out = s
+        .setup
+        .apply_seed(&plan("other", false, 2))
+        .await
+        .expect("upgrade");
+    assert_eq!(out.management_scopes_added, 2);
+    let api = s
+        .resource_servers
+        .resource_server_by_identifier(&audience)
+        .await
+        .expect("rs")
+        .expect("api");
+    assert_eq!(api.scopes.len(), MANAGEMENT_SCOPES.len());
+    let full = s
+        .client_grants
+        .client_grant(&ClientId::from("boot"), &audience)
+        .await
+        .expect("get")
+        .expect("grant");
+    assert!(
+        newest.iter().all(|n| full.scope.contains(n)),
+        "{:?}",
+        full.scope
+    );
+    let kept = s
+        .client_grants
+        .client_grant(&narrow_client.client_id, &audience)
+        .await
+        .expect("get")
+        .expect("grant");
+    assert_eq!(kept.scope, vec!["read:users".to_owned()]);
+    let again = s
+        .setup
+        .apply_seed(&plan("x", false, 3))
+        .await
+        .expect("seed");
+    assert_eq!(again.management_scopes_added, 0);
+}
+
 async fn configured_bootstrap_is_enforced(s: Stores) {
     s.setup
         .apply_seed(&plan("boot", false, 1))
@@ -2909,6 +2976,7 @@ macro_rules! conformance {
 
 conformance!(
     seed_is_idempotent,
+    new_management_scopes_reach_an_existing_tenant,
     configured_bootstrap_is_enforced,
     clients_round_trip,
     client_grants_need_client_and_api,

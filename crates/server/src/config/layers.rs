@@ -29,6 +29,8 @@ pub(super) const SETTINGS: &[(&str, Option<&str>)] = &[
     ("link_max_age", Some("300")),
     ("trusted_proxies", None),
     ("metrics_listen", None),
+    ("tls_cert", None),
+    ("tls_key", None),
     ("outbox_retry", Some("5:30")),
     (
         "google_discovery_url",

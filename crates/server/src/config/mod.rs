@@ -62,6 +62,8 @@ pub struct Config {
     pub trusted_proxies: TrustedProxies,
     /// Where `/metrics` is served (never on the public listener); `None`: nowhere.
     pub metrics_listen: Option<SocketAddr>,
+    /// The certificate and key files when gatehouse serves HTTPS itself; `None`: plain HTTP.
+    pub tls: Option<crate::tls::TlsFiles>,
     /// Outbox delivery: attempts per message and the delay before the first retry
     /// (doubling after each further failure), `GATEHOUSE_OUTBOX_RETRY=attempts:seconds`.
     pub outbox_retry: (u32, std::time::Duration),
@@ -133,6 +135,7 @@ impl Config {
         let trusted_proxies = l.parse("trusted_proxies", TrustedProxies::parse)?;
         let metrics_listen =
             l.parse_opt("metrics_listen", |v| values::address(v, "127.0.0.1:9464"))?;
+        let tls = tls_files(l)?;
         let outbox_retry = l.parse("outbox_retry", values::outbox_retry)?;
         let google_discovery_url = l.parse("google_discovery_url", values::http_base_url)?;
         let github_url = l.parse("github_url", values::http_base_url)?;
@@ -157,6 +160,7 @@ impl Config {
             link_max_age,
             trusted_proxies,
             metrics_listen,
+            tls,
             outbox_retry,
             google_discovery_url,
             github_url,
@@ -164,6 +168,21 @@ impl Config {
             default_country,
             tenant_name,
         })
+    }
+}
+
+/// `GATEHOUSE_TLS_CERT` and `GATEHOUSE_TLS_KEY`: both or neither, since half a pair cannot
+/// serve HTTPS and silently serving plain HTTP instead would be worse.
+fn tls_files(l: &Layered) -> Result<Option<crate::tls::TlsFiles>, ConfigError> {
+    let path = |v: &str| Ok::<_, String>(PathBuf::from(v));
+    match (
+        l.parse_opt("tls_cert", path)?,
+        l.parse_opt("tls_key", path)?,
+    ) {
+        (Some(cert), Some(key)) => Ok(Some(crate::tls::TlsFiles { cert, key })),
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(l.error("tls_key", "is needed with GATEHOUSE_TLS_CERT")),
+        (None, Some(_)) => Err(l.error("tls_cert", "is needed with GATEHOUSE_TLS_KEY")),
     }
 }
 

@@ -1,5 +1,6 @@
 //! The Management API v2 under `/api/v2/`: one file per resource, errors in Auth0's shape.
 
+pub mod actions;
 pub mod auth;
 pub mod body;
 pub mod client_grants;

@@ -149,6 +149,7 @@ pub fn bodies(reg: &mut Registry, method: &str, path: &str) -> Bodies {
             Some(json!({"type": "array", "items": reg.reference::<DailyStatsView>()})),
         ),
         ("get", "/stats/active-users") => (None, Some(json!({"type": "integer"}))),
+        ("get", "/actions/actions") => (None, Some(super::actions::page_schema())),
         ("get", "/users/{id}/refresh-tokens") => {
             (None, Some(reg.list::<RefreshTokenView>("tokens")))
         }

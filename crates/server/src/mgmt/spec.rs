@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::roles::permissions::{self as perms, OfRole, OfUser};
 use super::{
-    client_grants, clients, connections, emails, grants, identities, jobs, keys, logs,
+    actions, client_grants, clients, connections, emails, grants, identities, jobs, keys, logs,
     refresh_tokens, resource_servers, roles, schema, stats, tenant, tickets, user_blocks, users,
 };
 use crate::AppState;
@@ -188,6 +188,9 @@ management_api! {
         ["read:refresh_tokens"];
     delete "/refresh-tokens/{id}" => refresh_tokens::revoke, 202, "refresh-tokens",
         "Revoke a refresh token", ["delete:refresh_tokens"];
+
+    get "/actions/actions" => actions::list, 200, "actions", "Get actions (none until gatehouse runs Actions)",
+        ["read:actions"];
 
     get "/grants" => grants::list, 200, "grants", "Get the consents users gave applications",
         ["read:grants"];

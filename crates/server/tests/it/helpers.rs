@@ -149,7 +149,7 @@ impl TestAppBuilder {
         let app = Application::build_with(db.config(&extra), options)
             .await
             .expect("server builds");
-        let address = format!("http://127.0.0.1:{}", app.port());
+        let address = format!("{}://127.0.0.1:{}", app.scheme(), app.port());
         let metrics_address = app.metrics_port().map(|p| format!("http://127.0.0.1:{p}"));
         let state = app.state().clone();
         let credentials = app.new_bootstrap_credentials().cloned();
