@@ -15,4 +15,6 @@ pub struct ClientGrant {
     pub scope: Vec<String>,
     /// When it was created.
     pub created_at: OffsetDateTime,
+    /// Auth0 properties kept and shown but not acted on (`subject_type`, ...).
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }

@@ -224,6 +224,7 @@ impl SeedPlan {
             audience,
             scope: MANAGEMENT_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
             created_at: now,
+            extra: Default::default(),
         };
         let database_connection = Connection {
             id: ids.database_connection,

@@ -147,8 +147,9 @@ pub trait ClientGrantStore: Send + Sync {
     ) -> StoreResult<Vec<ClientGrant>>;
     /// How many grants match `filter`.
     async fn count_client_grants(&self, filter: &ClientGrantFilter) -> StoreResult<i64>;
-    /// Replaces a grant's scopes; `NotFound` if absent.
-    async fn update_client_grant_scope(&self, id: &str, scope: &[String]) -> StoreResult<()>;
+    /// Replaces a grant's scopes and kept properties (`id`, client and audience never
+    /// change); `NotFound` if absent.
+    async fn update_client_grant(&self, grant: &ClientGrant) -> StoreResult<()>;
     /// Deletes a grant; `NotFound` if absent.
     async fn delete_client_grant(&self, id: &str) -> StoreResult<()>;
 }

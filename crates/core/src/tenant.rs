@@ -20,8 +20,10 @@ pub struct TenantSettings {
     pub allowed_logout_urls: Vec<String>,
     /// Where users can get help (shown on pages).
     pub support_email: Option<String>,
-    /// Universal Login logo.
+    /// Universal Login logo (branding's `logo_url`).
     pub logo_url: Option<String>,
+    /// The tenant's own logo (tenant settings' `picture_url`), shown where branding has none.
+    pub picture_url: Option<String>,
     /// Universal Login primary colour (`#rrggbb`).
     pub primary_color: Option<String>,
     /// Hours an SSO session lives at most (Auth0's `session_lifetime`; 168 when unset).
@@ -31,6 +33,15 @@ pub struct TenantSettings {
     /// Whether a new application is enabled on every existing connection (Auth0's
     /// `flags.enable_client_connections`; on when unset).
     pub enable_client_connections: Option<bool>,
+    /// The absolute session lifetime in minutes, when set that way (Auth0's
+    /// `session_lifetime_in_minutes`); it wins over the hours.
+    pub session_lifetime_minutes: Option<u32>,
+    /// The idle session lifetime in minutes, when set that way; it wins over the hours.
+    pub idle_session_lifetime_minutes: Option<u32>,
+    /// Auth0 settings kept and shown but not acted on (the kept flags under `flags`).
+    pub extra: serde_json::Map<String, serde_json::Value>,
+    /// Auth0 branding properties kept and shown but not acted on.
+    pub branding_extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Auth0's default absolute session lifetime, in hours (7 days).
@@ -48,22 +59,29 @@ impl TenantSettings {
 
     /// How long a new SSO session may live at most.
     pub fn session_lifetime(&self) -> time::Duration {
-        hours(self.session_lifetime, DEFAULT_SESSION_LIFETIME_HOURS)
+        lifetime(
+            self.session_lifetime_minutes,
+            self.session_lifetime,
+            DEFAULT_SESSION_LIFETIME_HOURS,
+        )
     }
 
     /// How long an SSO session survives without an interaction.
     pub fn idle_session_lifetime(&self) -> time::Duration {
-        hours(
+        lifetime(
+            self.idle_session_lifetime_minutes,
             self.idle_session_lifetime,
             DEFAULT_IDLE_SESSION_LIFETIME_HOURS,
         )
     }
 }
 
-fn hours(set: Option<u32>, default: u32) -> time::Duration {
-    time::Duration::hours(i64::from(
-        set.unwrap_or(default).clamp(1, MAX_SESSION_LIFETIME_HOURS),
-    ))
+/// The longest lifetime in minutes (a year, as in hours).
+pub const MAX_SESSION_LIFETIME_MINUTES: u32 = MAX_SESSION_LIFETIME_HOURS * 60;
+
+fn lifetime(minutes: Option<u32>, hours: Option<u32>, default_hours: u32) -> time::Duration {
+    let minutes = minutes.unwrap_or_else(|| hours.unwrap_or(default_hours).saturating_mul(60));
+    time::Duration::minutes(i64::from(minutes.clamp(1, MAX_SESSION_LIFETIME_MINUTES)))
 }
 
 /// The email provider: SMTP settings with the credentials sealed under the master key.
@@ -97,7 +115,9 @@ mod tests {
         assert_eq!(t.session_lifetime(), time::Duration::hours(2));
         assert_eq!(t.idle_session_lifetime(), time::Duration::hours(1));
         t.session_lifetime = Some(0);
-        assert_eq!(t.session_lifetime(), time::Duration::hours(1));
+        assert_eq!(t.session_lifetime(), time::Duration::minutes(1));
+        t.session_lifetime_minutes = Some(90);
+        assert_eq!(t.session_lifetime(), time::Duration::minutes(90));
     }
 
     #[test]

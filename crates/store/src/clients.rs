@@ -21,7 +21,7 @@ pub(crate) const INSERT_CLIENT: &str = "INSERT INTO clients \
 pub(crate) const ENABLE_ON_ALL_CONNECTIONS: &str = "INSERT INTO connection_clients (connection_id, client_id) \
     SELECT id, $1 FROM connections WHERE true ON CONFLICT DO NOTHING";
 
-pub(crate) const INSERT_CLIENT_GRANT: &str = "INSERT INTO client_grants (id, client_id, audience, scope, created_at) VALUES ($1, $2, $3, $4, $5)";
+pub(crate) const INSERT_CLIENT_GRANT: &str = "INSERT INTO client_grants (id, client_id, audience, scope, created_at, extra) VALUES ($1, $2, $3, $4, $5, $6)";
 
 const CLIENT_COLUMNS: &str = "SELECT client_id, name, app_type, is_system, secret_hash, secret_sealed, \
     settings, created_at, updated_at FROM clients";
@@ -53,6 +53,7 @@ macro_rules! bind_client_grant {
             .bind(g.audience.as_str())
             .bind(sqlx::types::Json(&g.scope))
             .bind(g.created_at)
+            .bind(sqlx::types::Json(&g.extra))
     }};
 }
 
@@ -101,6 +102,7 @@ struct ClientGrantRow {
     audience: String,
     scope: Json<Vec<String>>,
     created_at: OffsetDateTime,
+    extra: Json<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl From<ClientGrantRow> for ClientGrant {
@@ -111,6 +113,7 @@ impl From<ClientGrantRow> for ClientGrant {
             audience: r.audience.into(),
             scope: r.scope.0,
             created_at: r.created_at,
+            extra: r.extra.0,
         }
     }
 }
@@ -212,7 +215,7 @@ impl ClientGrantStore for SqlStore {
         audience: &Audience,
     ) -> StoreResult<Option<ClientGrant>> {
         let row: Option<ClientGrantRow> = on_pool!(self, p => sqlx::query_as(
-            "SELECT id, client_id, audience, scope, created_at FROM client_grants \
+            "SELECT id, client_id, audience, scope, created_at, extra FROM client_grants \
              WHERE client_id = $1 AND audience = $2",
         )
         .bind(client_id.as_str())
@@ -225,7 +228,7 @@ impl ClientGrantStore for SqlStore {
 
     async fn client_grant_by_id(&self, id: &str) -> StoreResult<Option<ClientGrant>> {
         let row: Option<ClientGrantRow> = on_pool!(self, p => sqlx::query_as(
-            "SELECT id, client_id, audience, scope, created_at FROM client_grants WHERE id = $1",
+            "SELECT id, client_id, audience, scope, created_at, extra FROM client_grants WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(p)
@@ -241,7 +244,7 @@ impl ClientGrantStore for SqlStore {
     ) -> StoreResult<Vec<ClientGrant>> {
         // `$1 IS NULL OR ...` keeps one statement for every combination of filters.
         let rows: Vec<ClientGrantRow> = on_pool!(self, p => sqlx::query_as(
-            "SELECT id, client_id, audience, scope, created_at FROM client_grants \
+            "SELECT id, client_id, audience, scope, created_at, extra FROM client_grants \
              WHERE ($1 IS NULL OR client_id = $1) AND ($2 IS NULL OR audience = $2) \
              ORDER BY created_at, id LIMIT $3 OFFSET $4",
         )
@@ -268,10 +271,12 @@ impl ClientGrantStore for SqlStore {
         Ok(n)
     }
 
-    async fn update_client_grant_scope(&self, id: &str, scope: &[String]) -> StoreResult<()> {
-        let n = on_pool!(self, p => sqlx::query("UPDATE client_grants SET scope = $2 WHERE id = $1")
+    async fn update_client_grant(&self, grant: &ClientGrant) -> StoreResult<()> {
+        let id = &grant.id;
+        let n = on_pool!(self, p => sqlx::query("UPDATE client_grants SET scope = $2, extra = $3 WHERE id = $1")
             .bind(id)
-            .bind(Json(scope))
+            .bind(Json(&grant.scope))
+            .bind(Json(&grant.extra))
             .execute(p)
             .await
             .map(|r| r.rows_affected())

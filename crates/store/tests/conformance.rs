@@ -418,6 +418,7 @@ async fn client_grants_need_client_and_api(s: Stores) {
         audience: rs.identifier.clone(),
         scope: vec!["read:orders".into()],
         created_at: now(),
+        extra: Default::default(),
     };
     s.client_grants
         .insert_client_grant(&grant)
@@ -857,6 +858,7 @@ fn grant(client_id: &str, audience: &str) -> ClientGrant {
         audience: audience.into(),
         scope: vec!["read:x".into()],
         created_at: now(),
+        extra: Default::default(),
     }
 }
 
@@ -1054,8 +1056,11 @@ async fn client_grants_filter_page_and_update(s: Stores) {
     );
 
     let scope = vec!["read:x".to_owned(), "write:x".to_owned()];
+    let mut changed = grants[0].clone();
+    changed.scope = scope.clone();
+    changed.extra.insert("subject_type".into(), json!("client"));
     s.client_grants
-        .update_client_grant_scope(&grants[0].id, &scope)
+        .update_client_grant(&changed)
         .await
         .expect("update");
     let got = s
@@ -1064,7 +1069,7 @@ async fn client_grants_filter_page_and_update(s: Stores) {
         .await
         .expect("get")
         .expect("exists");
-    assert_eq!(got.scope, scope);
+    assert_eq!(got, changed, "scope and kept properties replaced");
     s.client_grants
         .delete_client_grant(&grants[0].id)
         .await
@@ -1073,10 +1078,9 @@ async fn client_grants_filter_page_and_update(s: Stores) {
         s.client_grants.delete_client_grant(&grants[0].id).await,
         Err(StoreError::NotFound(_))
     ));
+    changed.id = "cgr_none".into();
     assert!(matches!(
-        s.client_grants
-            .update_client_grant_scope("cgr_none", &scope)
-            .await,
+        s.client_grants.update_client_grant(&changed).await,
         Err(StoreError::NotFound(_))
     ));
 }

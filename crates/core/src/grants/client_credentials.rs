@@ -105,6 +105,7 @@ mod tests {
             audience: "https://api".into(),
             scope: vec!["read:a".into(), "write:a".into()],
             created_at: now,
+            extra: Default::default(),
         };
         (client, api, grant)
     }

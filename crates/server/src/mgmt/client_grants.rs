@@ -13,9 +13,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::body::{MgmtJson, MgmtQuery, present, typed};
+use super::body::{MgmtJson, MgmtQuery, present};
 use super::error::MgmtError;
 use super::page::{Listing, PageQuery};
+use super::stored;
 use super::validate::{self as v, bad};
 use crate::AppState;
 
@@ -34,6 +35,10 @@ pub struct ClientGrantView {
     pub audience: String,
     /// Scopes granted.
     pub scope: Vec<String>,
+    /// Auth0 properties kept but not acted on (`mgmt::stored::CLIENT_GRANT`).
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub stored: serde_json::Map<String, Value>,
 }
 
 impl ClientGrantView {
@@ -44,6 +49,7 @@ impl ClientGrantView {
             client_id: g.client_id.clone().into_string(),
             audience: g.audience.clone().into_string(),
             scope: g.scope.clone(),
+            stored: stored::shown(&g.extra, &stored::CLIENT_GRANT),
         }
     }
 
@@ -64,14 +70,6 @@ pub struct ClientGrantCreate {
     pub audience: String,
     /// Scopes the API defines.
     pub scope: Vec<String>,
-    /// Accepted, as in Auth0 (`deny`, `allow`, `require`); organizations are not offered.
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub organization_usage: Option<Value>,
-    /// Accepted, as in Auth0; organizations are not offered.
-    #[serde(default)]
-    #[schema(value_type = Option<bool>)]
-    pub allow_any_organization: Option<Value>,
 }
 
 /// The body of `PATCH /client-grants/{id}`.
@@ -82,14 +80,6 @@ pub struct ClientGrantPatch {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Vec<String>)]
     pub scope: Option<Vec<String>>,
-    /// Accepted, as in Auth0 (`deny`, `allow`, `require`); organizations are not offered.
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub organization_usage: Option<Value>,
-    /// Accepted, as in Auth0; organizations are not offered.
-    #[serde(default)]
-    #[schema(value_type = Option<bool>)]
-    pub allow_any_organization: Option<Value>,
 }
 
 /// Scopes must be ones the API defines (Auth0 answers 400 otherwise).
@@ -152,7 +142,7 @@ pub async fn create(
     State(state): State<AppState>,
     MgmtJson(body): MgmtJson<Value>,
 ) -> Result<Response, MgmtError> {
-    let body: ClientGrantCreate = typed(body)?;
+    let (body, kept): (ClientGrantCreate, _) = stored::typed(body, &stored::CLIENT_GRANT)?;
     let client_id = body.client_id;
     v::max_chars("client_id", &client_id, 200)?;
     v::not_blank("client_id", &client_id)?;
@@ -183,13 +173,15 @@ pub async fn create(
         ));
     }
     let scope = checked_scopes(body.scope, &api)?;
-    let grant = ClientGrant {
+    let mut grant = ClientGrant {
         id: ids::new_client_grant_id(),
         client_id: client_id.into(),
         audience: audience.into(),
         scope,
         created_at: state.clock.now(),
+        extra: Default::default(),
     };
+    kept.apply(&mut grant.extra);
     MgmtError::created(
         state.stores.client_grants.insert_client_grant(&grant).await,
         "A client grant for this client and audience already exists",
@@ -217,7 +209,7 @@ pub async fn update(
     Path(id): Path<String>,
     MgmtJson(body): MgmtJson<Value>,
 ) -> Result<Json<ClientGrantView>, MgmtError> {
-    let body: ClientGrantPatch = typed(body)?;
+    let (body, kept): (ClientGrantPatch, _) = stored::typed(body, &stored::CLIENT_GRANT)?;
     let mut grant = state
         .stores
         .client_grants
@@ -232,12 +224,13 @@ pub async fn update(
             .await?
             .ok_or_else(not_found)?;
         grant.scope = checked_scopes(scope, &api)?;
-        state
-            .stores
-            .client_grants
-            .update_client_grant_scope(&grant.id, &grant.scope)
-            .await?;
     }
+    kept.apply(&mut grant.extra);
+    state
+        .stores
+        .client_grants
+        .update_client_grant(&grant)
+        .await?;
     Ok(Json(ClientGrantView::new(&grant)))
 }
 

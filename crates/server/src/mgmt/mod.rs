@@ -21,6 +21,7 @@ pub mod roles;
 pub mod schema;
 pub mod spec;
 pub mod stats;
+pub mod stored;
 pub mod tenant;
 pub mod tickets;
 pub mod user_blocks;

@@ -12,9 +12,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use utoipa::ToSchema;
 
-use super::body::{MgmtJson, MgmtQuery, present, typed, wire_enum};
+use super::body::{MgmtJson, MgmtQuery, present, wire_enum};
 use super::error::MgmtError;
 use super::page::{Listing, PageQuery};
+use super::stored;
 use super::validate::{self as v, bad};
 use crate::AppState;
 
@@ -209,6 +210,10 @@ pub struct ResourceServerView {
     pub enforce_policies: bool,
     /// Claims layout.
     pub token_dialect: String,
+    /// Auth0 properties kept but not acted on (`mgmt::stored::RESOURCE_SERVER`).
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub stored: serde_json::Map<String, Value>,
 }
 
 impl ResourceServerView {
@@ -241,6 +246,7 @@ impl ResourceServerView {
                 .unwrap_or(7200),
             enforce_policies: rs.enforce_policies,
             token_dialect: rs.token_dialect.as_str().to_owned(),
+            stored: stored::shown(e, &stored::RESOURCE_SERVER),
         }
     }
 
@@ -303,7 +309,7 @@ pub async fn create(
     State(state): State<AppState>,
     MgmtJson(body): MgmtJson<Value>,
 ) -> Result<Response, MgmtError> {
-    let body: ResourceServerBody = typed(body)?;
+    let (body, kept): (ResourceServerBody, _) = stored::typed(body, &stored::RESOURCE_SERVER)?;
     let identifier = body
         .identifier
         .clone()
@@ -325,6 +331,7 @@ pub async fn create(
         created_at: state.clock.now(),
     };
     body.apply(&mut rs)?;
+    kept.apply(&mut rs.extra);
     match state
         .stores
         .resource_servers
@@ -352,7 +359,7 @@ pub async fn update(
     Path(id): Path<String>,
     MgmtJson(body): MgmtJson<Value>,
 ) -> Result<Json<ResourceServerView>, MgmtError> {
-    let body: ResourceServerBody = typed(body)?;
+    let (body, kept): (ResourceServerBody, _) = stored::typed(body, &stored::RESOURCE_SERVER)?;
     let mut rs = find(&state, &id).await?;
     if rs.is_system {
         return Err(system_refusal());
@@ -365,6 +372,7 @@ pub async fn update(
         return Err(bad("identifier", "identifier cannot be changed"));
     }
     body.apply(&mut rs)?;
+    kept.apply(&mut rs.extra);
     state
         .stores
         .resource_servers

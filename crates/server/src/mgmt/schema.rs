@@ -21,6 +21,7 @@ use super::resource_servers::{ResourceServerBody, ResourceServerView};
 use super::roles::permissions::{PermissionView, PermissionsBody};
 use super::roles::{RoleBody, RoleUserView, RoleView, RolesBody, UsersBody};
 use super::stats::DailyStatsView;
+use super::stored;
 use super::tenant::{BrandingPatch, BrandingView, TenantSettingsPatch, TenantSettingsView};
 use super::tickets::{EmailVerificationTicket, PasswordChangeTicket, TicketView};
 use super::user_blocks::BlocksView;
@@ -79,11 +80,41 @@ impl Registry {
         ]})
     }
 
-    /// The gathered schemas.
-    pub fn into_schemas(self) -> BTreeMap<String, Value> {
+    /// The gathered schemas, each body and view of a resource with stored properties
+    /// listing them (`stored.rs`: the typed structs do not carry them).
+    pub fn into_schemas(mut self) -> BTreeMap<String, Value> {
+        for (component, table) in STORED_IN {
+            if let Some(props) = self
+                .schemas
+                .get_mut(*component)
+                .and_then(|s| s.get_mut("properties"))
+                .and_then(Value::as_object_mut)
+            {
+                props.extend(stored::schema_properties(table));
+            }
+        }
         self.schemas
     }
 }
+
+/// The components that carry each table of stored properties.
+const STORED_IN: &[(&str, &stored::Table)] = &[
+    ("ClientBody", &stored::CLIENT),
+    ("ClientView", &stored::CLIENT),
+    ("ResourceServerBody", &stored::RESOURCE_SERVER),
+    ("ResourceServerView", &stored::RESOURCE_SERVER),
+    ("ClientGrantCreate", &stored::CLIENT_GRANT),
+    ("ClientGrantPatch", &stored::CLIENT_GRANT),
+    ("ClientGrantView", &stored::CLIENT_GRANT),
+    ("ConnectionBody", &stored::CONNECTION),
+    ("ConnectionView", &stored::CONNECTION),
+    ("TenantSettingsPatch", &stored::TENANT),
+    ("TenantSettingsView", &stored::TENANT),
+    ("TenantFlags", &stored::TENANT_FLAGS),
+    ("TenantFlagsView", &stored::TENANT_FLAGS),
+    ("BrandingPatch", &stored::BRANDING),
+    ("BrandingView", &stored::BRANDING),
+];
 
 /// `schema` with `required` properties added (a create body that a patch body extends).
 fn requiring(schema: Value, required: &[&str]) -> Value {

@@ -6,15 +6,15 @@ use axum::Json;
 use axum::extract::State;
 use gatehouse_core::id::ConnectionName;
 use gatehouse_core::tenant::{
-    DEFAULT_IDLE_SESSION_LIFETIME_HOURS, DEFAULT_SESSION_LIFETIME_HOURS,
-    MAX_SESSION_LIFETIME_HOURS, TenantSettings,
+    MAX_SESSION_LIFETIME_HOURS, MAX_SESSION_LIFETIME_MINUTES, TenantSettings,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value, json};
 use utoipa::ToSchema;
 
-use super::body::{MgmtJson, nullable, present, typed};
+use super::body::{MgmtJson, nullable, present};
 use super::error::MgmtError;
+use super::stored;
 use super::validate::{self as v, bad};
 use crate::AppState;
 
@@ -32,6 +32,17 @@ pub struct TenantFlags {
     pub enable_client_connections: Option<bool>,
 }
 
+/// Tenant flags as shown: the one gatehouse acts on, and the kept ones.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TenantFlagsView {
+    /// Whether a new client is enabled on every connection.
+    pub enable_client_connections: bool,
+    /// Flags kept but not acted on (`mgmt::stored::TENANT_FLAGS`).
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub stored: Map<String, Value>,
+}
+
 /// The tenant settings the grants, logout and the login pages read.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TenantSettingsView {
@@ -47,12 +58,28 @@ pub struct TenantSettingsView {
     pub allowed_logout_urls: Vec<String>,
     /// Logo on login pages.
     pub picture_url: Option<String>,
-    /// Session lifetime in hours.
-    pub session_lifetime: u32,
+    /// Session lifetime in hours (a fraction when it was set in minutes).
+    #[schema(value_type = f64)]
+    pub session_lifetime: Value,
     /// Idle session lifetime in hours.
-    pub idle_session_lifetime: u32,
+    #[schema(value_type = f64)]
+    pub idle_session_lifetime: Value,
     /// Flags.
-    pub flags: TenantFlags,
+    pub flags: TenantFlagsView,
+    /// Settings kept but not acted on (`mgmt::stored::TENANT`).
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub stored: Map<String, Value>,
+}
+
+/// A lifetime in hours as Auth0 shows it: whole hours as an integer, else a fraction.
+fn hours_shown(lifetime: time::Duration) -> Value {
+    let minutes = lifetime.whole_minutes();
+    if minutes % 60 == 0 {
+        json!(minutes / 60)
+    } else {
+        json!(minutes as f64 / 60.0)
+    }
 }
 
 impl TenantSettingsView {
@@ -64,14 +91,19 @@ impl TenantSettingsView {
             default_audience: t.default_audience.clone().unwrap_or_default(),
             default_directory: t.default_directory.clone().unwrap_or_default(),
             allowed_logout_urls: t.allowed_logout_urls.clone(),
-            picture_url: t.logo_url.clone(),
-            session_lifetime: t.session_lifetime.unwrap_or(DEFAULT_SESSION_LIFETIME_HOURS),
-            idle_session_lifetime: t
-                .idle_session_lifetime
-                .unwrap_or(DEFAULT_IDLE_SESSION_LIFETIME_HOURS),
-            flags: TenantFlags {
-                enable_client_connections: Some(t.enables_new_clients_everywhere()),
+            picture_url: t.picture_url.clone(),
+            session_lifetime: hours_shown(t.session_lifetime()),
+            idle_session_lifetime: hours_shown(t.idle_session_lifetime()),
+            flags: TenantFlagsView {
+                enable_client_connections: t.enables_new_clients_everywhere(),
+                stored: t
+                    .extra
+                    .get("flags")
+                    .and_then(Value::as_object)
+                    .map(|f| stored::shown(f, &stored::TENANT_FLAGS))
+                    .unwrap_or_default(),
             },
+            stored: stored::shown(&t.extra, &stored::TENANT),
         }
     }
 }
@@ -115,6 +147,14 @@ pub struct TenantSettingsPatch {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<u32>, minimum = 1, maximum = 8760)]
     pub idle_session_lifetime: Patch<Value>,
+    /// Minutes (instead of `session_lifetime`; auth0-deploy-cli sends these).
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 525_600)]
+    pub session_lifetime_in_minutes: Patch<Value>,
+    /// Minutes (instead of `idle_session_lifetime`).
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 525_600)]
+    pub idle_session_lifetime_in_minutes: Patch<Value>,
     /// Flags.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = TenantFlags)]
@@ -133,22 +173,50 @@ fn optional_text(
     Ok((!s.is_empty()).then_some(s))
 }
 
-/// A lifetime in whole hours, or `null` for Auth0's default.
-fn hours(key: &str, value: Option<Value>) -> Result<Option<u32>, MgmtError> {
+/// A lifetime in whole `unit`s from 1 to `max`, or `null` for Auth0's default.
+fn whole(key: &str, value: Option<Value>, max: u32, unit: &str) -> Result<Option<u32>, MgmtError> {
     let Some(value) = value else {
         return Ok(None);
     };
     value
         .as_u64()
-        .filter(|h| (1..=u64::from(MAX_SESSION_LIFETIME_HOURS)).contains(h))
+        .filter(|h| (1..=u64::from(max)).contains(h))
         .and_then(|h| u32::try_from(h).ok())
         .map(Some)
         .ok_or_else(|| {
             bad(
                 key,
-                format!("must be a whole number of hours from 1 to {MAX_SESSION_LIFETIME_HOURS}"),
+                format!("must be a whole number of {unit} from 1 to {max}"),
             )
         })
+}
+
+/// One lifetime set in hours or in minutes (never both: Auth0 refuses that too); the
+/// other unit is cleared so the last write wins.
+fn set_lifetime(
+    name: &str,
+    hours: Patch<Value>,
+    minutes: Patch<Value>,
+    (hours_slot, minutes_slot): (&mut Option<u32>, &mut Option<u32>),
+) -> Result<(), MgmtError> {
+    match (hours, minutes) {
+        (Some(_), Some(_)) => Err(bad(
+            name,
+            format!("give {name} or {name}_in_minutes, not both"),
+        )),
+        (Some(h), None) => {
+            *hours_slot = whole(name, h, MAX_SESSION_LIFETIME_HOURS, "hours")?;
+            *minutes_slot = None;
+            Ok(())
+        }
+        (None, Some(m)) => {
+            let key = format!("{name}_in_minutes");
+            *minutes_slot = whole(&key, m, MAX_SESSION_LIFETIME_MINUTES, "minutes")?;
+            *hours_slot = None;
+            Ok(())
+        }
+        (None, None) => Ok(()),
+    }
 }
 
 /// `GET /tenants/settings`.
@@ -161,9 +229,13 @@ pub async fn get_settings(
 /// `PATCH /tenants/settings`.
 pub async fn update_settings(
     State(state): State<AppState>,
-    MgmtJson(body): MgmtJson<Value>,
+    MgmtJson(mut body): MgmtJson<Value>,
 ) -> Result<Json<TenantSettingsView>, MgmtError> {
-    let body: TenantSettingsPatch = typed(body)?;
+    let kept_flags = match body.get_mut("flags") {
+        Some(flags) => stored::take(flags, &stored::TENANT_FLAGS)?,
+        None => Default::default(),
+    };
+    let (body, kept): (TenantSettingsPatch, _) = stored::typed(body, &stored::TENANT)?;
     let mut t = load(&state).await?;
     if let Some(n) = body.friendly_name {
         t.friendly_name = optional_text("friendly_name", n, 255)?;
@@ -200,31 +272,60 @@ pub async fn update_settings(
         if let Some(u) = &p {
             v::check_url("picture_url", u, false)?;
         }
-        t.logo_url = p;
+        t.picture_url = p;
     }
-    if let Some(h) = body.session_lifetime {
-        t.session_lifetime = hours("session_lifetime", h)?;
-    }
-    if let Some(h) = body.idle_session_lifetime {
-        t.idle_session_lifetime = hours("idle_session_lifetime", h)?;
-    }
+    set_lifetime(
+        "session_lifetime",
+        body.session_lifetime,
+        body.session_lifetime_in_minutes,
+        (&mut t.session_lifetime, &mut t.session_lifetime_minutes),
+    )?;
+    set_lifetime(
+        "idle_session_lifetime",
+        body.idle_session_lifetime,
+        body.idle_session_lifetime_in_minutes,
+        (
+            &mut t.idle_session_lifetime,
+            &mut t.idle_session_lifetime_minutes,
+        ),
+    )?;
     if let Some(on) = body.flags.and_then(|f| f.enable_client_connections) {
         t.enable_client_connections = Some(on);
+    }
+    kept.apply(&mut t.extra);
+    let mut flags = match t.extra.remove("flags") {
+        Some(Value::Object(f)) => f,
+        _ => Map::new(),
+    };
+    kept_flags.apply(&mut flags);
+    if !flags.is_empty() {
+        t.extra.insert("flags".to_owned(), Value::Object(flags));
     }
     state.stores.tenant.update_tenant(&t).await?;
     Ok(Json(TenantSettingsView::new(&t)))
 }
 
 /// Colours of the login pages.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Colors {
-    /// `#rrggbb`.
-    #[serde(default, deserialize_with = "present")]
+    /// `#rrggbb` (`null` removes it).
+    #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>, pattern = "^#[0-9a-fA-F]{6}$")]
+    pub primary: Patch<String>,
+    /// A CSS colour or a gradient object: kept and shown, not applied to pages yet.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<Value>)]
+    pub page_background: Patch<Value>,
+}
+
+/// Colours as shown.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ColorsView {
+    /// `#rrggbb`.
     pub primary: Option<String>,
-    /// Accepted, as in Auth0, and not used.
-    #[serde(default, skip_serializing)]
+    /// As given.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Value>)]
     pub page_background: Option<Value>,
 }
@@ -233,9 +334,13 @@ pub struct Colors {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BrandingView {
     /// Colours.
-    pub colors: Colors,
+    pub colors: ColorsView,
     /// Logo.
     pub logo_url: Option<String>,
+    /// Properties kept but not acted on (`mgmt::stored::BRANDING`).
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub stored: Map<String, Value>,
 }
 
 /// The body of `PATCH /branding`.
@@ -254,11 +359,12 @@ pub struct BrandingPatch {
 
 fn branding(t: &TenantSettings) -> BrandingView {
     BrandingView {
-        colors: Colors {
+        colors: ColorsView {
             primary: t.primary_color.clone(),
-            page_background: None,
+            page_background: t.branding_extra.get("page_background").cloned(),
         },
         logo_url: t.logo_url.clone(),
+        stored: stored::shown(&t.branding_extra, &stored::BRANDING),
     }
 }
 
@@ -272,16 +378,30 @@ pub async fn update_branding(
     State(state): State<AppState>,
     MgmtJson(body): MgmtJson<Value>,
 ) -> Result<Json<BrandingView>, MgmtError> {
-    let body: BrandingPatch = typed(body)?;
+    let (body, kept): (BrandingPatch, _) = stored::typed(body, &stored::BRANDING)?;
     let mut t = load(&state).await?;
-    if let Some(p) = body.colors.and_then(|c| c.primary) {
-        v::max_chars("colors.primary", &p, 7)?;
-        // Only a plain hex colour reaches the page's CSS.
-        if p.len() != 7 || !p.starts_with('#') || !p[1..].bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(bad("colors.primary", "must be #rrggbb"));
+    let colors = body.colors.unwrap_or_default();
+    if let Some(p) = colors.primary {
+        if let Some(p) = &p {
+            v::max_chars("colors.primary", p, 7)?;
+            // Only a plain hex colour reaches the page's CSS.
+            if p.len() != 7 || !p.starts_with('#') || !p[1..].bytes().all(|b| b.is_ascii_hexdigit())
+            {
+                return Err(bad("colors.primary", "must be #rrggbb"));
+            }
         }
-        t.primary_color = Some(p);
+        t.primary_color = p;
     }
+    match colors.page_background {
+        Some(Some(b)) => {
+            t.branding_extra.insert("page_background".to_owned(), b);
+        }
+        Some(None) => {
+            t.branding_extra.remove("page_background");
+        }
+        None => {}
+    }
+    kept.apply(&mut t.branding_extra);
     if let Some(logo) = body.logo_url {
         if let Some(u) = &logo {
             v::check_url("logo_url", u, false)?;

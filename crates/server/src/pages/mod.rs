@@ -31,7 +31,9 @@ pub async fn brand(state: &crate::AppState) -> Brand {
             .as_ref()
             .and_then(|t| t.friendly_name.clone())
             .unwrap_or_else(|| "gatehouse".into()),
-        logo: t.as_ref().and_then(|t| t.logo_url.clone()),
+        logo: t
+            .as_ref()
+            .and_then(|t| t.logo_url.clone().or_else(|| t.picture_url.clone())),
         color: t
             .as_ref()
             .and_then(|t| t.primary_color.clone())

@@ -18,6 +18,7 @@ mod mgmt_emails;
 mod mgmt_jobs;
 mod mgmt_logs;
 mod mgmt_roles;
+mod mgmt_stored;
 mod mgmt_tickets;
 mod mgmt_users;
 mod operations;

@@ -102,6 +102,7 @@ async fn management_api_is_limited_per_client() {
             audience: audience.clone().into(),
             scope: vec!["read:clients".into()],
             created_at: time::OffsetDateTime::now_utc(),
+            extra: Default::default(),
         })
         .await
         .expect("grant");

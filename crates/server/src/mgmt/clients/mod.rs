@@ -12,9 +12,10 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::auth::Caller;
-use super::body::{MgmtJson, MgmtQuery, typed};
+use super::body::{MgmtJson, MgmtQuery};
 use super::error::MgmtError;
 use super::page::{Listing, PageQuery, parse_bool};
+use super::stored;
 use super::validate as v;
 use crate::AppState;
 use crate::crypto::random_secret;
@@ -186,7 +187,7 @@ pub async fn create(
     caller: Caller,
     MgmtJson(body): MgmtJson<Value>,
 ) -> Result<Response, MgmtError> {
-    let mut body: ClientBody = typed(body)?;
+    let (mut body, kept): (ClientBody, _) = stored::typed(body, &stored::CLIENT)?;
     if body.name.is_none() {
         return Err(v::missing("name"));
     }
@@ -228,6 +229,7 @@ pub async fn create(
     // Auth0 makes clients first-party unless told otherwise.
     client.settings.is_first_party = true;
     body.apply(&mut client, false)?;
+    kept.apply(&mut client.settings.extra);
     if default_grants {
         client.settings.grant_types = default_grant_types(client.app_type);
     }
@@ -278,7 +280,7 @@ pub async fn update(
     if body.get("client_secret").is_some() {
         caller.require_any(&["update:client_keys"])?;
     }
-    let mut body: ClientBody = typed(body)?;
+    let (mut body, kept): (ClientBody, _) = stored::typed(body, &stored::CLIENT)?;
     let secret = body.take_secret()?;
     let mut client = state
         .stores
@@ -288,6 +290,7 @@ pub async fn update(
         .ok_or_else(not_found)?;
     let before = ClientView::new(&client, None).without_credentials();
     body.apply(&mut client, true)?;
+    kept.apply(&mut client.settings.extra);
     // `update:client_keys` alone is for credentials: anything else (callbacks, grant types,
     // first-party status, ...) needs `update:clients`.
     if !caller.has("update:clients")

@@ -6,8 +6,6 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use crate::mgmt::view::iso;
-
 use super::settings::{
     AppTypeName, JwtConfiguration, Mobile, OrganizationRequireBehavior, OrganizationUsage,
     RefreshTokenPolicy,
@@ -97,13 +95,14 @@ pub struct ClientView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<HashMap<String, Value>>)]
     pub addons: Option<Map<String, Value>>,
-    /// When it was created (RFC 3339).
-    pub created_at: String,
-    /// When it last changed (RFC 3339).
-    pub updated_at: String,
     /// The secret, for callers allowed to see it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
+    /// Auth0 properties kept but not acted on (`mgmt::stored::CLIENT`; the document lists
+    /// them from that table).
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub stored: Map<String, Value>,
 }
 
 impl ClientView {
@@ -157,9 +156,8 @@ impl ClientView {
             organization_usage: get(e, "organization_usage"),
             organization_require_behavior: get(e, "organization_require_behavior"),
             addons: get(e, "addons"),
-            created_at: iso(c.created_at),
-            updated_at: iso(c.updated_at),
             client_secret: secret.map(str::to_owned),
+            stored: crate::mgmt::stored::shown(e, &crate::mgmt::stored::CLIENT),
         }
     }
 
@@ -174,7 +172,6 @@ impl ClientView {
     /// comparison.
     pub fn without_credentials(mut self) -> Self {
         self.token_endpoint_auth_method = None;
-        self.updated_at.clear();
         self.client_secret = None;
         self.jwt_configuration.secret_encoded = None;
         self.jwt_configuration.alg = None;

@@ -11,9 +11,10 @@ use gatehouse_core::store::ConnectionFilter;
 use gatehouse_core::strategy::Strategy;
 use serde_json::{Map, Value, json};
 
-use super::body::{MgmtJson, typed, typed_list};
+use super::body::{MgmtJson, typed_list};
 use super::error::MgmtError;
 use super::page::{Checkpoint, Listing, PageQuery, parse_bool};
+use super::stored;
 use super::validate::{self as v, bad};
 use crate::AppState;
 
@@ -128,7 +129,7 @@ pub async fn create(
     State(state): State<AppState>,
     MgmtJson(body): MgmtJson<Value>,
 ) -> Result<Response, MgmtError> {
-    let body: ConnectionBody = typed(body)?;
+    let (body, kept): (ConnectionBody, _) = stored::typed(body, &stored::CONNECTION)?;
     let (name, strategy) = body.identity()?;
     let mut c = Connection {
         id: ids::new_connection_id(),
@@ -140,6 +141,7 @@ pub async fn create(
         created_at: state.clock.now(),
     };
     body.apply(&mut c)?;
+    kept.apply(&mut c.extra);
     saml_metadata::import(&state, &mut c).await?;
     seal_secrets(&state, &mut c, None);
     check_clients(&state, &c.enabled_clients).await?;
@@ -156,7 +158,7 @@ pub async fn update(
     Path(id): Path<String>,
     MgmtJson(body): MgmtJson<Value>,
 ) -> Result<Json<ConnectionView>, MgmtError> {
-    let body: ConnectionBody = typed(body)?;
+    let (body, kept): (ConnectionBody, _) = stored::typed(body, &stored::CONNECTION)?;
     let mut c = find(&state, &id).await?;
     for (fixed, given) in [
         ("name", body.name.is_some()),
@@ -168,6 +170,7 @@ pub async fn update(
     }
     let before = c.clone();
     body.apply(&mut c)?;
+    kept.apply(&mut c.extra);
     saml_metadata::import(&state, &mut c).await?;
     seal_secrets(&state, &mut c, Some(&before));
     check_clients(&state, &c.enabled_clients).await?;

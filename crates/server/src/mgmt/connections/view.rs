@@ -37,6 +37,10 @@ pub struct ConnectionView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<HashMap<String, String>>)]
     pub metadata: Option<Map<String, Value>>,
+    /// Auth0 properties kept but not acted on (`mgmt::stored::CONNECTION`).
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub stored: Map<String, Value>,
 }
 
 impl ConnectionView {
@@ -68,6 +72,7 @@ impl ConnectionView {
             display_name: get(e, "display_name"),
             show_as_button: get(e, "show_as_button"),
             metadata: get(e, "metadata"),
+            stored: crate::mgmt::stored::shown(e, &crate::mgmt::stored::CONNECTION),
         }
     }
 
