@@ -8,6 +8,7 @@ pub mod client;
 pub mod client_grant;
 pub mod client_settings;
 pub mod connection;
+pub mod email_template;
 pub mod grants;
 pub mod id;
 pub mod job;

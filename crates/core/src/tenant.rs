@@ -42,6 +42,8 @@ pub struct TenantSettings {
     pub extra: serde_json::Map<String, serde_json::Value>,
     /// Auth0 branding properties kept and shown but not acted on.
     pub branding_extra: serde_json::Map<String, serde_json::Value>,
+    /// Email templates by Auth0 name (`verify_email`, `reset_email`, ...).
+    pub email_templates: std::collections::BTreeMap<String, crate::email_template::EmailTemplate>,
 }
 
 /// Auth0's default absolute session lifetime, in hours (7 days).

@@ -58,6 +58,8 @@ pub enum Content {
         subject: String,
         /// The text.
         body: String,
+        /// The HTML alternative (a tenant template's mail).
+        html: Option<String>,
     },
     /// A text message through the provider of the SMS connection named `connection`.
     Sms {
@@ -79,6 +81,8 @@ struct Sealed {
     #[serde(default)]
     subject: String,
     body: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    html: Option<String>,
 }
 
 fn seal_context(id: &str) -> String {
@@ -108,6 +112,7 @@ pub async fn enqueue(
             from,
             subject,
             body,
+            html,
         }) => (
             "email",
             None,
@@ -116,6 +121,7 @@ pub async fn enqueue(
                 from,
                 subject,
                 body,
+                html,
             },
             OutboxState::Pending,
         ),
@@ -131,6 +137,7 @@ pub async fn enqueue(
                 from: None,
                 subject: String::new(),
                 body,
+                html: None,
             },
             OutboxState::Pending,
         ),
@@ -142,6 +149,7 @@ pub async fn enqueue(
                 from: None,
                 subject: String::new(),
                 body: String::new(),
+                html: None,
             },
             OutboxState::Discarded,
         ),
@@ -311,15 +319,16 @@ async fn send(state: &AppState, message: &OutboxMessage, c: &Sealed) -> Result<(
             if !provider {
                 return Err(Failure::NoProvider);
             }
-            crate::delivery::email::send_from(
-                state,
-                c.from.as_deref(),
-                &c.to,
-                &c.subject,
-                c.body.clone(),
-            )
-            .await
-            .map_err(|e| Failure::Retry(format!("{e:#}")))
+            let mail = crate::delivery::email::Outgoing {
+                from: c.from.as_deref(),
+                to: &c.to,
+                subject: &c.subject,
+                text: c.body.clone(),
+                html: c.html.clone(),
+            };
+            crate::delivery::email::send(state, mail)
+                .await
+                .map_err(|e| Failure::Retry(format!("{e:#}")))
         }
         "sms" => {
             let name = message.connection.as_deref().unwrap_or_default();

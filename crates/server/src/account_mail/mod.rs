@@ -4,6 +4,7 @@
 //! so they live below all of them.
 
 pub mod reset;
+pub mod template;
 pub mod unblock;
 pub mod verification;
 
@@ -105,6 +106,23 @@ pub async fn ticket_link_with(state: &AppState, spec: &Ticket<'_>) -> Result<Str
         )
         .await?;
     Ok(format!("{}{}?ticket={ticket}", state.issuer, spec.path))
+}
+
+/// Queues `mail` of `kind` to `to` on the outbox (its limits count by `to`).
+pub async fn queue(
+    state: &AppState,
+    kind: &str,
+    to: &str,
+    mail: template::Composed,
+) -> Result<(), StoreError> {
+    let content = crate::outbox::Content::Email {
+        to: to.to_owned(),
+        from: mail.from,
+        subject: mail.subject,
+        body: mail.text,
+        html: mail.html,
+    };
+    crate::outbox::enqueue(state, kind, to, Some(content)).await
 }
 
 /// The options a ticket was made with (none: the defaults).

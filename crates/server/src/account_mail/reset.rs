@@ -86,25 +86,48 @@ pub async fn queue_reset_link(
     address: String,
     email: &str,
 ) -> Result<(), StoreError> {
-    let link = super::ticket_link_for(
-        state,
-        KIND,
-        &user.user_id,
+    let template = super::template::template(state, "reset_email").await;
+    let (lifetime, options) = super::template::link_settings(
+        template.as_ref().ok().and_then(Option::as_ref),
         TICKET_LIFETIME,
-        "u/reset-password",
-        Some(&subject(identity)),
-    )
-    .await?;
-    let text = format!(
-        "Someone asked to reset the password of your account.\n\nTo choose a new one, open:\n{link}\n\nThe link works for one hour, once. If you did not ask, ignore this email.\n"
     );
-    let mail = outbox::Content::Email {
-        to: address,
-        from: None,
-        subject: "Reset your password".into(),
-        body: text,
+    let ticket = super::Ticket {
+        kind: KIND,
+        user_id: &user.user_id,
+        lifetime,
+        path: "u/reset-password",
+        subject: Some(&subject(identity)),
+        options: Some(&options),
     };
-    outbox::enqueue(state, KIND, email, Some(mail)).await
+    let link = super::ticket_link_with(state, &ticket).await?;
+    let vars = super::template::MailVars {
+        user: Some(user),
+        url: Some(&link),
+        connection: Some(&identity.connection),
+        ..Default::default()
+    };
+    let composed = super::template::compose(state, "reset_email", &vars, || {
+        let text = format!(
+            "Someone asked to reset the password of your account.\n\nTo choose a new one, open:\n{link}\n\nThe link works for one hour, once. If you did not ask, ignore this email.\n"
+        );
+        ("Reset your password".to_owned(), text)
+    })
+    .await;
+    match composed {
+        // Counted under the address asked for, like the placeholder below.
+        Some(mail) => {
+            let content = outbox::Content::Email {
+                to: address,
+                from: mail.from,
+                subject: mail.subject,
+                body: mail.text,
+                html: mail.html,
+            };
+            outbox::enqueue(state, KIND, email, Some(content)).await
+        }
+        // The tenant turned the mail off: the same work and answer as any other request.
+        None => queue_placeholder(state, email).await,
+    }
 }
 
 /// The same write for an address with nothing to send: a placeholder that counts towards

@@ -16,23 +16,39 @@ pub async fn send_unblock_link(state: &AppState, user: &User, ip: &str) {
     let Some(email) = user.email.clone() else {
         return;
     };
-    let sent = match super::ticket_link(state, KIND, &user.user_id, TICKET_LIFETIME, "u/unblock")
-        .await
-    {
+    let Ok(template) = super::template::template(state, "blocked_account").await else {
+        return;
+    };
+    let (lifetime, options) = super::template::link_settings(template.as_ref(), TICKET_LIFETIME);
+    let ticket = super::Ticket {
+        kind: KIND,
+        user_id: &user.user_id,
+        lifetime,
+        path: "u/unblock",
+        subject: None,
+        options: Some(&options),
+    };
+    let sent = match super::ticket_link_with(state, &ticket).await {
         Ok(link) => {
-            let text = format!(
-                "Your account was blocked after too many failed logins from the address {ip}.\n\n\
-                 If that was you, unblock it by opening:\n{link}\n\n\
-                 The link works for one day, once. If it was not you, someone may be guessing \
-                 your password: consider changing it.\n"
-            );
-            let mail = crate::outbox::Content::Email {
-                to: email.clone(),
-                from: None,
-                subject: "Your account has been blocked".into(),
-                body: text,
+            let vars = super::template::MailVars {
+                user: Some(user),
+                url: Some(&link),
+                ..Default::default()
             };
-            crate::outbox::enqueue(state, KIND, &email, Some(mail)).await
+            let composed = super::template::compose(state, "blocked_account", &vars, || {
+                let text = format!(
+                    "Your account was blocked after too many failed logins from the address {ip}.\n\n\
+                     If that was you, unblock it by opening:\n{link}\n\n\
+                     The link works for one day, once. If it was not you, someone may be guessing \
+                     your password: consider changing it.\n"
+                );
+                ("Your account has been blocked".to_owned(), text)
+            })
+            .await;
+            match composed {
+                Some(mail) => super::queue(state, KIND, &email, mail).await,
+                None => Ok(()),
+            }
         }
         Err(e) => Err(e),
     };

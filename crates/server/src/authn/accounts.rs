@@ -291,6 +291,11 @@ pub async fn create_user(
         }
         Err(e) => return Err(e.into()),
     }
-    crate::account_mail::verification::send_verification(state, &user).await;
+    use crate::account_mail::verification as mail;
+    if mail::verification_is_off(state).await {
+        mail::send_welcome(state, &user).await;
+    } else {
+        mail::send_verification(state, &user).await;
+    }
     Ok(Ok(user))
 }

@@ -200,6 +200,7 @@ pub async fn send(state: &AppState, req: SendRequest<'_>) -> Result<(), OAuthErr
             from: options.from.as_deref().map(|f| render(f, &values)),
             subject: render(&options.subject, &values),
             body,
+            html: None,
         }
     } else {
         outbox::Content::Sms {

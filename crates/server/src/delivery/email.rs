@@ -1,30 +1,39 @@
-//! Outgoing email through the tenant's SMTP provider (lettre). Port 465 speaks TLS from the
+//! Outgoing email (text, or HTML with a text alternative) through the tenant's SMTP provider (lettre). Port 465 speaks TLS from the
 //! start, a loopback host may be plain (a local relay or a test server), anything else must
 //! upgrade with STARTTLS: credentials never cross a network in the clear. Only the outbox
 //! worker sends: requests queue their mail.
 
 use anyhow::Context;
-use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
+use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::AppState;
 
-/// Sends a plain-text email; an error when no enabled provider is configured.
-pub async fn send(state: &AppState, to: &str, subject: &str, body: String) -> anyhow::Result<()> {
-    send_from(state, None, to, subject, body).await
+/// One mail: plain text, and HTML beside it when a template made one.
+pub struct Outgoing<'a> {
+    /// A mailbox such as `Acme <id@acme.test>`; else the provider's default address.
+    pub from: Option<&'a str>,
+    /// The recipient.
+    pub to: &'a str,
+    /// The subject.
+    pub subject: &'a str,
+    /// The text.
+    pub text: String,
+    /// The HTML alternative.
+    pub html: Option<String>,
 }
 
-/// Sends a plain-text email from `from` (a mailbox such as `Acme <id@acme.test>`), or from
-/// the provider's default address when it is `None` or not a mailbox.
-pub async fn send_from(
-    state: &AppState,
-    from: Option<&str>,
-    to: &str,
-    subject: &str,
-    body: String,
-) -> anyhow::Result<()> {
+/// Sends `mail`; an error when no enabled provider is configured.
+pub async fn send(state: &AppState, mail: Outgoing<'_>) -> anyhow::Result<()> {
+    let Outgoing {
+        from,
+        to,
+        subject,
+        text,
+        html,
+    } = mail;
     let tenant = state.catalog.tenant().await?;
     let provider = tenant
         .email_provider
@@ -64,13 +73,15 @@ pub async fn send_from(
             .parse()
             .context("default_from_address")?,
     };
-    let message = Message::builder()
+    let headers = Message::builder()
         .from(from)
         .to(to.parse().context("recipient")?)
-        .subject(subject)
-        .header(ContentType::TEXT_PLAIN)
-        // lettre picks the transfer encoding (quoted-printable for long lines) itself.
-        .body(body)?;
+        .subject(subject);
+    // lettre picks the transfer encodings (quoted-printable for long lines) itself.
+    let message = match html {
+        Some(html) => headers.multipart(MultiPart::alternative_plain_html(text, html))?,
+        None => headers.header(ContentType::TEXT_PLAIN).body(text)?,
+    };
     builder.build().send(message).await?;
     Ok(())
 }

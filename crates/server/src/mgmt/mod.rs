@@ -6,6 +6,7 @@ pub mod body;
 pub mod client_grants;
 pub mod clients;
 pub mod connections;
+pub mod email_templates;
 pub mod emails;
 pub mod error;
 pub mod grants;

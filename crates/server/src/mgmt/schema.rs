@@ -11,6 +11,7 @@ use super::client_grants::{ClientGrantCreate, ClientGrantPatch, ClientGrantView}
 use super::clients::{ClientBody, ClientView};
 use super::connections::body::{ClientToggle, ConnectionBody};
 use super::connections::{ConnectionView, EnabledClient};
+use super::email_templates::{EmailTemplateBody, EmailTemplateView};
 use super::emails::{EmailProviderBody, EmailProviderView};
 use super::grants::GrantView;
 use super::identities::LinkBody;
@@ -338,6 +339,38 @@ fn other_bodies(reg: &mut Registry, method: &str, path: &str) -> (Option<Value>,
             ]})),
         ),
         ("get", "/logs/{id}") => (None, Some(json!({"type": "object"}))),
+        _ => email_template_bodies(reg, method, path),
+    }
+}
+
+/// The email templates' bodies.
+fn email_template_bodies(
+    reg: &mut Registry,
+    method: &str,
+    path: &str,
+) -> (Option<Value>, Option<Value>) {
+    match (method, path) {
+        ("post", "/email-templates") => (
+            Some(requiring(
+                reg.reference::<EmailTemplateBody>(),
+                &["template", "body", "from", "subject", "syntax", "enabled"],
+            )),
+            Some(reg.reference::<EmailTemplateView>()),
+        ),
+        ("put", "/email-templates/{templateName}") => (
+            Some(requiring(
+                reg.reference::<EmailTemplateBody>(),
+                &["body", "from", "subject", "syntax", "enabled"],
+            )),
+            Some(reg.reference::<EmailTemplateView>()),
+        ),
+        ("patch", "/email-templates/{templateName}") => (
+            Some(reg.reference::<EmailTemplateBody>()),
+            Some(reg.reference::<EmailTemplateView>()),
+        ),
+        ("get", "/email-templates/{templateName}") => {
+            (None, Some(reg.reference::<EmailTemplateView>()))
+        }
         _ => (None, None),
     }
 }

@@ -9,8 +9,9 @@ use serde_json::{Map, Value, json};
 
 use super::roles::permissions::{self as perms, OfRole, OfUser};
 use super::{
-    actions, client_grants, clients, connections, emails, grants, identities, jobs, keys, logs,
-    refresh_tokens, resource_servers, roles, schema, stats, tenant, tickets, user_blocks, users,
+    actions, client_grants, clients, connections, email_templates, emails, grants, identities,
+    jobs, keys, logs, refresh_tokens, resource_servers, roles, schema, stats, tenant, tickets,
+    user_blocks, users,
 };
 use crate::AppState;
 
@@ -209,6 +210,15 @@ management_api! {
     get "/keys/signing/{kid}" => keys::get, 200, "keys", "Get a signing key", ["read:signing_keys"];
     put "/keys/signing/{kid}/revoke" => keys::revoke, 200, "keys", "Revoke the previous signing key",
         ["update:signing_keys"], no_body;
+
+    get "/email-templates/{templateName}" => email_templates::get, 200, "email-templates",
+        "Get an email template", ["read:email_templates"];
+    post "/email-templates" => email_templates::create, 201, "email-templates",
+        "Create an email template", ["create:email_templates"];
+    put "/email-templates/{templateName}" => email_templates::put, 200, "email-templates",
+        "Set an email template", ["update:email_templates"], with_body;
+    patch "/email-templates/{templateName}" => email_templates::update, 200, "email-templates",
+        "Update an email template", ["update:email_templates"];
 
     get "/emails/provider" => emails::get, 200, "emails", "Get the email provider", ["read:email_provider"];
     post "/emails/provider" => emails::create, 201, "emails", "Configure the email provider",

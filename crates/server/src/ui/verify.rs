@@ -68,6 +68,7 @@ pub async fn verify(
     event.description = Some("Email verified".into());
     event.user_id = Some(user.user_id.clone().into_string());
     state.logs.record(event);
+    crate::account_mail::verification::send_welcome(&state, &user).await;
     let options = crate::account_mail::ticket_options(&ticket);
     let message = "Your email was verified. You can continue using the application.";
     if let Some(to) = crate::account_mail::result_redirect(&options, message, user.email.as_deref())

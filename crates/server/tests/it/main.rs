@@ -14,6 +14,7 @@ mod mgmt_clients;
 mod mgmt_connections;
 mod mgmt_contract;
 mod mgmt_deploy_reads;
+mod mgmt_email_templates;
 mod mgmt_emails;
 mod mgmt_jobs;
 mod mgmt_logs;

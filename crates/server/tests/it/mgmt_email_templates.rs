@@ -1,0 +1,217 @@
+//! `/api/v2/email-templates` and the mails they make: Liquid with Auth0's variables, HTML with
+//! a text alternative, the link's lifetime and `resultUrl`, a welcome mail after verification,
+//! and a template turned off sending nothing.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Mgmt, TestApp, assert_mgmt_error, client, spawn_app};
+use crate::smtp::SmtpSink;
+
+fn template(body: &str) -> Value {
+    json!({"template": "verify_email", "body": body, "from": "Acme <hello@acme.example>",
+           "subject": "Welcome to {{ friendly_name }}", "syntax": "liquid", "enabled": true})
+}
+
+#[tokio::test]
+async fn templates_are_managed_as_auth0_manages_them() {
+    let app = spawn_app().await;
+    let m = app.mgmt().await;
+    assert_mgmt_error(
+        &m.get("/email-templates/verify_email").await,
+        404,
+        "inexistent_email_template",
+    );
+    assert_mgmt_error(
+        &m.patch("/email-templates/verify_email", json!({"enabled": true}))
+            .await,
+        404,
+        "inexistent_email_template",
+    );
+    assert_mgmt_error(
+        &m.get("/email-templates/not_a_template").await,
+        400,
+        "invalid_query_string",
+    );
+    let (status, created) = m
+        .post("/email-templates", template("<p>{{ url }}</p>"))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["syntax"], "liquid");
+    assert_eq!(created["includeEmailInRedirect"], false);
+    assert_mgmt_error(
+        &m.post("/email-templates", template("<p>again</p>")).await,
+        409,
+        "conflict",
+    );
+    let (status, patched) = m
+        .patch(
+            "/email-templates/verify_email",
+            json!({"resultUrl": "https://app.example/verified", "urlLifetimeInSeconds": 600}),
+        )
+        .await;
+    assert_eq!(status, 200, "{patched}");
+    assert_eq!(patched["body"], "<p>{{ url }}</p>", "the rest stays");
+    assert_eq!(patched["urlLifetimeInSeconds"], 600);
+    assert_eq!(m.get("/email-templates/verify_email").await.1, patched);
+
+    // PUT replaces the whole template (and sets one never set).
+    let mut whole = template("<p>{{ user.email }}</p>");
+    whole["template"] = json!("welcome_email");
+    let (status, put) = m
+        .send(
+            reqwest::Method::PUT,
+            "/email-templates/welcome_email",
+            Some(whole),
+        )
+        .await;
+    assert_eq!(status, 200, "{put}");
+    assert!(put.get("resultUrl").is_none());
+
+    let broken = m
+        .patch("/email-templates/verify_email", json!({"body": "{% if %}"}))
+        .await;
+    assert_mgmt_error(&broken, 400, "invalid_body");
+    let mut partial = template("x");
+    partial.as_object_mut().expect("object").remove("from");
+    partial["template"] = json!("reset_email");
+    assert_mgmt_error(
+        &m.post("/email-templates", partial).await,
+        400,
+        "invalid_body",
+    );
+    assert_mgmt_error(
+        &m.patch(
+            "/email-templates/verify_email",
+            json!({"syntax": "handlebars"}),
+        )
+        .await,
+        400,
+        "invalid_body",
+    );
+}
+
+async fn with_smtp<'a>(app: &'a TestApp, smtp: &SmtpSink) -> Mgmt<'a> {
+    let m = app.mgmt().await;
+    m.post(
+        "/emails/provider",
+        json!({"name": "smtp", "default_from_address": "id@example.com",
+               "credentials": {"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "smtp_user": "", "smtp_pass": ""}}),
+    )
+    .await;
+    m.patch("/tenants/settings", json!({"friendly_name": "Acme"}))
+        .await;
+    m
+}
+
+async fn sign_up(app: &TestApp, m: &Mgmt<'_>, email: &str, name: &str) {
+    let (_, c) = m.post("/clients", json!({"name": "Shop"})).await;
+    let r = app
+        .client
+        .post(app.url("/dbconnections/signup"))
+        .json(
+            &json!({"client_id": c["client_id"], "connection": "Username-Password-Authentication",
+                      "email": email, "password": "Sup3r-secret!", "name": name}),
+        )
+        .send()
+        .await
+        .expect("signup");
+    assert_eq!(r.status(), 200);
+}
+
+/// The mail as a mail client shows it: quoted-printable undone.
+fn decoded(mail: &str) -> String {
+    mail.replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=")
+        .replace("=20", " ")
+}
+
+#[tokio::test]
+async fn a_verification_mail_follows_the_tenant_template() {
+    let app = spawn_app().await;
+    let mut smtp = SmtpSink::start().await;
+    let m = with_smtp(&app, &smtp).await;
+    let body = "<html><body><h1>Hi {{ user.name }}</h1><p>Confirm <a href=\"{{ url }}\">your address</a> for {{ friendly_name }}.</p></body></html>";
+    let mut t = template(body);
+    t["resultUrl"] = json!("https://app.example/verified");
+    t["includeEmailInRedirect"] = json!(true);
+    t["urlLifetimeInSeconds"] = json!(300);
+    m.post("/email-templates", t).await;
+    let mut welcome = template("<p>Welcome aboard, {{ user.email }}!</p>");
+    welcome["template"] = json!("welcome_email");
+    welcome["subject"] = json!("Glad you are here");
+    m.post("/email-templates", welcome).await;
+
+    sign_up(&app, &m, "ada@example.com", "<b>Ada</b>").await;
+    let mail = decoded(&smtp.next_mail().await);
+    assert!(mail.contains("Subject: Welcome to Acme"), "{mail}");
+    assert!(mail.contains("From: Acme <hello@acme.example>"), "{mail}");
+    assert!(mail.contains("multipart/alternative"), "{mail}");
+    assert!(
+        mail.contains("text/html") && mail.contains("text/plain"),
+        "{mail}"
+    );
+    // The user's own name reaches the HTML escaped, never as markup.
+    let html = mail.split("text/html").nth(1).expect("an HTML part");
+    assert!(html.contains("Hi &lt;b&gt;Ada&lt;/b&gt;"), "{mail}");
+    assert!(!html.contains("<b>Ada</b>"), "{mail}");
+    // The text part names the link in words.
+    assert!(mail.contains("Confirm your address (http"), "{mail}");
+    let link = crate::smtp::link_in(&mail, "/u/email-verification?ticket=");
+    let link = link.trim_end_matches(['"', ')']).to_owned();
+
+    let r = client().get(app.url(&link)).send().await.expect("verify");
+    assert_eq!(r.status(), 303, "to the template's resultUrl");
+    let to = r.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    assert!(
+        to.starts_with("https://app.example/verified?success=true&message="),
+        "{to}"
+    );
+    assert!(to.contains("email=ada%40example.com"), "{to}");
+    let mail = decoded(&smtp.next_mail().await);
+    assert!(mail.contains("Subject: Glad you are here"), "{mail}");
+    assert!(mail.contains("Welcome aboard, ada@example.com!"), "{mail}");
+}
+
+#[tokio::test]
+async fn a_link_lives_as_long_as_the_template_says() {
+    let app = spawn_app().await;
+    let mut smtp = SmtpSink::start().await;
+    let m = with_smtp(&app, &smtp).await;
+    let mut t = template("<a href=\"{{ url }}\">verify</a>");
+    t["urlLifetimeInSeconds"] = json!(60);
+    m.post("/email-templates", t).await;
+    sign_up(&app, &m, "late@example.com", "Late").await;
+    let mail = decoded(&smtp.next_mail().await);
+    let link = crate::smtp::link_in(&mail, "/u/email-verification?ticket=");
+    let link = link.trim_end_matches(['"', ')']).to_owned();
+    app.advance_clock(time::Duration::seconds(61));
+    let r = client().get(app.url(&link)).send().await.expect("verify");
+    assert_eq!(r.status(), 400, "expired after the template's 60 s");
+}
+
+#[tokio::test]
+async fn a_template_turned_off_sends_nothing_and_sign_up_welcomes_at_once() {
+    let app = spawn_app().await;
+    let mut smtp = SmtpSink::start().await;
+    let m = with_smtp(&app, &smtp).await;
+    let mut off = template("<p>{{ url }}</p>");
+    off["enabled"] = json!(false);
+    m.post("/email-templates", off).await;
+    let mut welcome =
+        template("<p>Hello {{ user.email }} from {{ application.name | default: 'us' }}</p>");
+    welcome["template"] = json!("welcome_email");
+    welcome["subject"] = json!("Welcome");
+    m.post("/email-templates", welcome).await;
+    sign_up(&app, &m, "quiet@example.com", "Quiet").await;
+    let mail = decoded(&smtp.next_mail().await);
+    assert!(
+        mail.contains("Subject: Welcome"),
+        "the welcome, not a verification: {mail}"
+    );
+    assert!(mail.contains("Hello quiet@example.com from us"), "{mail}");
+    assert!(!mail.contains("email-verification"), "{mail}");
+}
