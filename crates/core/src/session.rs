@@ -23,6 +23,10 @@ pub struct Session {
     pub expires_at: OffsetDateTime,
     /// When it was ended (logout).
     pub revoked_at: Option<OffsetDateTime>,
+    /// The applications it answered (back-channel logout tells each when it ends).
+    pub clients: Vec<String>,
+    /// The address it started from.
+    pub initial_ip: Option<String>,
 }
 
 /// A one-time authorization code and everything it is bound to (RFC 6749 s4.1, RFC 7636).

@@ -428,16 +428,30 @@ pub trait SessionStore: Send + Sync {
     ) -> StoreResult<Option<Session>>;
     /// Marks a session used now.
     async fn touch_session(&self, id_hash: &[u8], at: time::OffsetDateTime) -> StoreResult<()>;
-    /// Ends a session.
-    async fn revoke_session(&self, id_hash: &[u8], at: time::OffsetDateTime) -> StoreResult<()>;
+    /// Ends a session; the session as it was, if it was not ended already.
+    async fn revoke_session(
+        &self,
+        id_hash: &[u8],
+        at: time::OffsetDateTime,
+    ) -> StoreResult<Option<Session>>;
     /// Ends every session of `user_id` but the one whose id hash is `keep` (the browser that
-    /// changed the password); returns how many were live.
+    /// changed the password); returns those that were not ended already.
     async fn revoke_user_sessions(
         &self,
         user_id: &UserId,
         keep: Option<&[u8]>,
         at: time::OffsetDateTime,
-    ) -> StoreResult<u64>;
+    ) -> StoreResult<Vec<Session>>;
+    /// Adds `client_id` to the applications a session answered (once).
+    async fn add_session_client(&self, id_hash: &[u8], client_id: &str) -> StoreResult<()>;
+    /// A user's sessions that are neither ended nor expired at `now`, newest first.
+    async fn user_sessions(
+        &self,
+        user_id: &UserId,
+        now: time::OffsetDateTime,
+    ) -> StoreResult<Vec<Session>>;
+    /// A session by its public id (`sid`), ended or not.
+    async fn session_by_sid(&self, sid: &str) -> StoreResult<Option<Session>>;
     /// Marks the one-time value whose hash is `key_hash` used until `expires_at` (forgetting
     /// marks whose time is over at `now`); `false` if it already was: of concurrent uses,
     /// on any replica, exactly one wins.

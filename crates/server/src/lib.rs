@@ -5,6 +5,7 @@ pub mod account_mail;
 pub mod app;
 pub mod audit;
 pub mod authn;
+pub mod backchannel;
 pub mod catalog;
 pub mod cli;
 pub mod clock;

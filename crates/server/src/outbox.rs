@@ -61,6 +61,13 @@ pub enum Content {
         /// The HTML alternative (a tenant template's mail).
         html: Option<String>,
     },
+    /// An OpenID Connect Back-Channel Logout token, POSTed to an application's URL.
+    Backchannel {
+        /// The application's `backchannel_logout_urls` entry.
+        url: String,
+        /// The signed logout token.
+        token: String,
+    },
     /// A text message through the provider of the SMS connection named `connection`.
     Sms {
         /// The connection's name.
@@ -137,6 +144,18 @@ pub async fn enqueue(
                 from: None,
                 subject: String::new(),
                 body,
+                html: None,
+            },
+            OutboxState::Pending,
+        ),
+        Some(Content::Backchannel { url, token }) => (
+            "backchannel",
+            None,
+            Sealed {
+                to: url,
+                from: None,
+                subject: String::new(),
+                body: token,
                 html: None,
             },
             OutboxState::Pending,
@@ -343,6 +362,9 @@ async fn send(state: &AppState, message: &OutboxMessage, c: &Sealed) -> Result<(
                 .await
                 .map_err(|e| Failure::Retry(e.0))
         }
+        "backchannel" => crate::delivery::backchannel::post(state, &c.to, &c.body)
+            .await
+            .map_err(Failure::Retry),
         other => Err(Failure::Final(format!("Unknown channel {other}"))),
     }
 }

@@ -237,8 +237,15 @@ impl KeyRing {
 
     /// Signs `claims` as a compact JWS with the current key.
     pub fn sign(&self, claims: &Value) -> anyhow::Result<String> {
+        self.sign_typed(claims, "JWT")
+    }
+
+    /// [`KeyRing::sign`] with the header's `typ` set to `typ` (e.g. `logout+jwt`, which
+    /// OpenID Connect Back-Channel Logout asks for so a logout token is never taken for an ID
+    /// token).
+    pub fn sign_typed(&self, claims: &Value, typ: &str) -> anyhow::Result<String> {
         let set = self.get();
-        let header = json!({"alg": ALG, "typ": "JWT", "kid": set.current.kid});
+        let header = json!({"alg": ALG, "typ": typ, "kid": set.current.kid});
         let mut jws = format!(
             "{}.{}",
             URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header)?),

@@ -1,6 +1,7 @@
 //! Ending a user's access. When a user is blocked or their password changes, every SSO
 //! session and refresh token they hold ends (the browser that changed the password keeps its
 //! own session): a thief's, or an attacker's who signed up with the address first, included.
+//! The applications those sessions answered hear of it by back-channel logout.
 
 use gatehouse_core::id::UserId;
 use gatehouse_core::store::StoreError;
@@ -20,11 +21,13 @@ pub async fn end_user_access(
     keep_session: Option<&[u8]>,
 ) -> Result<(), StoreError> {
     let now = state.clock.now();
-    let sessions = state
+    let ended = state
         .stores
         .sessions
         .revoke_user_sessions(&UserId::from(user_id), keep_session, now)
         .await?;
+    crate::backchannel::sessions_ended(state, &ended).await;
+    let sessions = ended.len();
     let tokens = state
         .stores
         .refresh_tokens

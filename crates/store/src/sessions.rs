@@ -8,9 +8,11 @@ use serde_json::{Value, json};
 use sqlx::types::Json;
 use time::OffsetDateTime;
 
-use crate::SqlStore;
+use sqlx::AssertSqlSafe;
+
 use crate::error::db;
 use crate::pool::on_pool;
+use crate::{Dialect, SqlStore};
 
 #[derive(sqlx::FromRow)]
 struct SessionRow {
@@ -26,9 +28,17 @@ struct SessionRow {
 
 impl From<SessionRow> for Session {
     fn from(r: SessionRow) -> Self {
+        let d = &r.data.0;
         Session {
-            sid: r.data.0["sid"].as_str().unwrap_or_default().to_owned(),
-            auth_time: r.data.0["auth_time"].as_i64().unwrap_or_default(),
+            sid: d["sid"].as_str().unwrap_or_default().to_owned(),
+            auth_time: d["auth_time"].as_i64().unwrap_or_default(),
+            clients: d["clients"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|c| c.as_str().map(str::to_owned))
+                .collect(),
+            initial_ip: d["initial_ip"].as_str().map(str::to_owned),
             id_hash: r.id_hash,
             user_id: r.user_id.into(),
             connection: r.connection.into(),
@@ -76,6 +86,9 @@ impl From<CodeRow> for AuthorizationCode {
     }
 }
 
+const SESSION_COLUMNS: &str =
+    "id_hash, user_id, connection, data, created_at, last_interaction_at, expires_at, revoked_at";
+
 const CODE_COLUMNS: &str = "code_hash, client_id, user_id, connection, redirect_uri, data, created_at, expires_at, consumed_at";
 
 /// The WHERE clause of a `ConsentFilter`: `$1` user, `$2` client, `$3` audience, each
@@ -106,7 +119,8 @@ impl SessionStore for SqlStore {
         .bind(&s.id_hash)
         .bind(s.user_id.as_str())
         .bind(s.connection.as_str())
-        .bind(Json(json!({"sid": s.sid, "auth_time": s.auth_time})))
+        .bind(Json(json!({"sid": s.sid, "auth_time": s.auth_time, "clients": s.clients,
+                          "initial_ip": s.initial_ip})))
         .bind(s.created_at)
         .bind(s.last_interaction_at)
         .bind(s.expires_at)
@@ -174,15 +188,22 @@ impl SessionStore for SqlStore {
         Ok(n == 1)
     }
 
-    async fn revoke_session(&self, id_hash: &[u8], at: OffsetDateTime) -> StoreResult<()> {
-        on_pool!(self, p => sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id_hash = $1 AND revoked_at IS NULL")
+    async fn revoke_session(
+        &self,
+        id_hash: &[u8],
+        at: OffsetDateTime,
+    ) -> StoreResult<Option<Session>> {
+        let sql = AssertSqlSafe(format!(
+            "UPDATE sessions SET revoked_at = $2 WHERE id_hash = $1 AND revoked_at IS NULL \
+             RETURNING {SESSION_COLUMNS}"
+        ));
+        let row: Option<SessionRow> = on_pool!(self, p => sqlx::query_as(sql)
             .bind(id_hash)
             .bind(at)
-            .execute(p)
+            .fetch_optional(p)
             .await
-            .map(|r| r.rows_affected())
             .map_err(db))?;
-        Ok(())
+        Ok(row.map(Session::from))
     }
 
     async fn revoke_user_sessions(
@@ -190,19 +211,81 @@ impl SessionStore for SqlStore {
         user_id: &UserId,
         keep: Option<&[u8]>,
         at: OffsetDateTime,
-    ) -> StoreResult<u64> {
+    ) -> StoreResult<Vec<Session>> {
         // No session id hashes to the empty string, so `keep: None` keeps nothing.
-        let n = on_pool!(self, p => sqlx::query(
-            "UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL AND id_hash <> $3",
-        )
-        .bind(user_id.as_str())
-        .bind(at)
-        .bind(keep.unwrap_or_default())
-        .execute(p)
-        .await
-        .map(|r| r.rows_affected())
-        .map_err(db))?;
-        Ok(n)
+        let sql = AssertSqlSafe(format!(
+            "UPDATE sessions SET revoked_at = $2 \
+             WHERE user_id = $1 AND revoked_at IS NULL AND id_hash <> $3 \
+             RETURNING {SESSION_COLUMNS}"
+        ));
+        let rows: Vec<SessionRow> = on_pool!(self, p => sqlx::query_as(sql)
+            .bind(user_id.as_str())
+            .bind(at)
+            .bind(keep.unwrap_or_default())
+            .fetch_all(p)
+            .await
+            .map_err(db))?;
+        Ok(rows.into_iter().map(Session::from).collect())
+    }
+
+    async fn add_session_client(&self, id_hash: &[u8], client_id: &str) -> StoreResult<()> {
+        // One statement, so two applications answered at once both stay on the list.
+        let sql = match self.dialect() {
+            Dialect::Sqlite => {
+                "UPDATE sessions SET data = json_set(data, '$.clients', \
+                 json(json_insert(COALESCE(json_extract(data, '$.clients'), '[]'), '$[#]', $2))) \
+                 WHERE id_hash = $1 AND NOT EXISTS \
+                 (SELECT 1 FROM json_each(sessions.data, '$.clients') WHERE value = $2)"
+            }
+            Dialect::Postgres => {
+                "UPDATE sessions SET data = jsonb_set(data, '{clients}', \
+                 COALESCE(data->'clients', '[]'::jsonb) || to_jsonb($2::text)) \
+                 WHERE id_hash = $1 AND NOT (COALESCE(data->'clients', '[]'::jsonb) ? $2)"
+            }
+        };
+        on_pool!(self, p => sqlx::query(sql)
+            .bind(id_hash)
+            .bind(client_id)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(db))?;
+        Ok(())
+    }
+
+    async fn user_sessions(
+        &self,
+        user_id: &UserId,
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<Session>> {
+        let sql = AssertSqlSafe(format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions \
+             WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 \
+             ORDER BY created_at DESC"
+        ));
+        let rows: Vec<SessionRow> = on_pool!(self, p => sqlx::query_as(sql)
+            .bind(user_id.as_str())
+            .bind(now)
+            .fetch_all(p)
+            .await
+            .map_err(db))?;
+        Ok(rows.into_iter().map(Session::from).collect())
+    }
+
+    async fn session_by_sid(&self, sid: &str) -> StoreResult<Option<Session>> {
+        let by_sid = match self.dialect() {
+            Dialect::Sqlite => "json_extract(data, '$.sid') = $1",
+            Dialect::Postgres => "data->>'sid' = $1",
+        };
+        let sql = AssertSqlSafe(format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE {by_sid}"
+        ));
+        let row: Option<SessionRow> = on_pool!(self, p => sqlx::query_as(sql)
+            .bind(sid)
+            .fetch_optional(p)
+            .await
+            .map_err(db))?;
+        Ok(row.map(Session::from))
     }
 
     async fn insert_code(&self, c: &AuthorizationCode) -> StoreResult<()> {

@@ -1690,6 +1690,8 @@ async fn sessions_and_codes(s: Stores) {
         last_interaction_at: at,
         expires_at: at + time::Duration::days(3),
         revoked_at: None,
+        clients: vec![c.client_id.as_str().to_owned()],
+        initial_ip: Some("203.0.113.9".into()),
     };
     s.sessions.insert_session(&session).await.expect("insert");
     let idle = at - time::Duration::hours(1);
@@ -1728,10 +1730,66 @@ async fn sessions_and_codes(s: Stores) {
             .is_some(),
         "touched"
     );
-    s.sessions
+    // The applications a session answered: each once, in order, even when added twice.
+    for c in ["second-app", "second-app", "third-app"] {
+        s.sessions
+            .add_session_client(&session.id_hash, c)
+            .await
+            .expect("add client");
+    }
+    let by_sid = s
+        .sessions
+        .session_by_sid("sid-1")
+        .await
+        .expect("by sid")
+        .expect("found");
+    assert_eq!(
+        by_sid.clients,
+        vec![c.client_id.as_str(), "second-app", "third-app"]
+    );
+    assert_eq!(by_sid.initial_ip.as_deref(), Some("203.0.113.9"));
+    assert_eq!(
+        s.sessions
+            .user_sessions(&user.user_id, at)
+            .await
+            .expect("list")
+            .len(),
+        1
+    );
+    assert!(
+        s.sessions
+            .session_by_sid("nope")
+            .await
+            .expect("by sid")
+            .is_none()
+    );
+    let ended = s
+        .sessions
         .revoke_session(&session.id_hash, at)
         .await
-        .expect("revoke");
+        .expect("revoke")
+        .expect("it was live");
+    assert_eq!(ended.sid, "sid-1");
+    assert_eq!(
+        ended.clients.len(),
+        3,
+        "the ended session names its applications"
+    );
+    assert!(
+        s.sessions
+            .revoke_session(&session.id_hash, at)
+            .await
+            .expect("revoke")
+            .is_none(),
+        "ending it twice ends nothing more"
+    );
+    assert!(
+        s.sessions
+            .user_sessions(&user.user_id, at)
+            .await
+            .expect("list")
+            .is_empty()
+    );
     assert!(
         s.sessions
             .live_session(&session.id_hash, at, idle)
@@ -2145,6 +2203,8 @@ async fn sweeping_removes_only_what_is_dead(s: Stores) {
         last_interaction_at: at,
         expires_at: at + expires,
         revoked_at: revoked.map(|r| at + r),
+        clients: Vec::new(),
+        initial_ip: None,
     };
     let live = session(1, time::Duration::days(1), None);
     let expired = session(2, -time::Duration::days(2), None);
@@ -2386,6 +2446,8 @@ async fn user_sessions_end_together(s: Stores) {
         last_interaction_at: at,
         expires_at: at + time::Duration::days(3),
         revoked_at: None,
+        clients: Vec::new(),
+        initial_ip: None,
     };
     for (tag, u) in [(1, &user), (2, &user), (3, &user), (4, &other)] {
         s.sessions
@@ -2409,8 +2471,11 @@ async fn user_sessions_end_together(s: Stores) {
         s.sessions
             .revoke_user_sessions(&user.user_id, Some(&[2; 32]), at)
             .await
-            .expect("revoke"),
-        2
+            .expect("revoke")
+            .iter()
+            .map(|e| e.sid.as_str())
+            .collect::<std::collections::BTreeSet<_>>(),
+        ["sid-1", "sid-3"].into(),
     );
     assert!(!live(1).await && live(2).await && !live(3).await);
     assert!(live(4).await, "another user's session stays");
@@ -2419,7 +2484,8 @@ async fn user_sessions_end_together(s: Stores) {
         s.sessions
             .revoke_user_sessions(&user.user_id, None, at)
             .await
-            .expect("revoke"),
+            .expect("revoke")
+            .len(),
         1
     );
     assert!(!live(2).await && live(4).await);

@@ -1,6 +1,8 @@
 //! Delivery of queued messages: email through the tenant's SMTP provider, SMS through a
-//! passwordless connection's gateway or Twilio. Only the outbox worker calls these:
+//! passwordless connection's gateway or Twilio, logout tokens to applications' back-channel
+//! logout URLs. Only the outbox worker calls these:
 //! requests queue their messages, so no response waits on a relay or a gateway.
 
+pub mod backchannel;
 pub mod email;
 pub mod sms;

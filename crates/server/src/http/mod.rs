@@ -18,3 +18,18 @@ pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
+
+/// Whether `url` is https, or http to this machine (a development server): where gatehouse itself
+/// sends requests or tokens, plain http is allowed to loopback only.
+pub fn https_or_loopback(url: &str) -> bool {
+    let Ok(parsed) = url::Url::parse(url) else {
+        return false;
+    };
+    let loopback = match parsed.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    parsed.scheme() == "https" || (parsed.scheme() == "http" && loopback)
+}

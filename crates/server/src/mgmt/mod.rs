@@ -20,6 +20,7 @@ pub mod refresh_tokens;
 pub mod resource_servers;
 pub mod roles;
 pub mod schema;
+pub mod sessions;
 pub mod spec;
 pub mod stats;
 pub mod stored;

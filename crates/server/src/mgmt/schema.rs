@@ -21,6 +21,7 @@ use super::refresh_tokens::RefreshTokenView;
 use super::resource_servers::{ResourceServerBody, ResourceServerView};
 use super::roles::permissions::{PermissionView, PermissionsBody};
 use super::roles::{RoleBody, RoleUserView, RoleView, RolesBody, UsersBody};
+use super::sessions::SessionView;
 use super::stats::DailyStatsView;
 use super::stored;
 use super::tenant::{BrandingPatch, BrandingView, TenantSettingsPatch, TenantSettingsView};
@@ -181,7 +182,6 @@ pub fn bodies(reg: &mut Registry, method: &str, path: &str) -> Bodies {
             Some(json!({"type": "array", "items": reg.reference::<DailyStatsView>()})),
         ),
         ("get", "/stats/active-users") => (None, Some(json!({"type": "integer"}))),
-        ("get", "/actions/actions") => (None, Some(super::actions::page_schema())),
         ("get", "/users/{id}/refresh-tokens") => {
             (None, Some(reg.list::<RefreshTokenView>("tokens")))
         }
@@ -339,12 +339,12 @@ fn other_bodies(reg: &mut Registry, method: &str, path: &str) -> (Option<Value>,
             ]})),
         ),
         ("get", "/logs/{id}") => (None, Some(json!({"type": "object"}))),
-        _ => email_template_bodies(reg, method, path),
+        _ => template_session_action_bodies(reg, method, path),
     }
 }
 
-/// The email templates' bodies.
-fn email_template_bodies(
+/// The bodies of email templates, sessions and actions.
+fn template_session_action_bodies(
     reg: &mut Registry,
     method: &str,
     path: &str,
@@ -371,6 +371,16 @@ fn email_template_bodies(
         ("get", "/email-templates/{templateName}") => {
             (None, Some(reg.reference::<EmailTemplateView>()))
         }
+        ("get", "/users/{id}/sessions") => (
+            None,
+            Some(json!({
+                "type": "object",
+                "required": ["sessions"],
+                "properties": {"sessions": reg.array::<SessionView>()},
+            })),
+        ),
+        ("get", "/sessions/{id}") => (None, Some(reg.reference::<SessionView>())),
+        ("get", "/actions/actions") => (None, Some(super::actions::page_schema())),
         _ => (None, None),
     }
 }
@@ -402,6 +412,9 @@ mod tests {
         ("post", "/users/{id}/permissions"),
         ("delete", "/users/{id}/refresh-tokens"),
         ("delete", "/refresh-tokens/{id}"),
+        ("delete", "/users/{id}/sessions"),
+        ("delete", "/sessions/{id}"),
+        ("post", "/sessions/{id}/revoke"),
     ];
 
     #[test]

@@ -10,8 +10,8 @@ use serde_json::{Map, Value, json};
 use super::roles::permissions::{self as perms, OfRole, OfUser};
 use super::{
     actions, client_grants, clients, connections, email_templates, emails, grants, identities,
-    jobs, keys, logs, refresh_tokens, resource_servers, roles, schema, stats, tenant, tickets,
-    user_blocks, users,
+    jobs, keys, logs, refresh_tokens, resource_servers, roles, schema, sessions, stats, tenant,
+    tickets, user_blocks, users,
 };
 use crate::AppState;
 
@@ -192,6 +192,15 @@ management_api! {
 
     get "/actions/actions" => actions::list, 200, "actions", "Get actions (none until gatehouse runs Actions)",
         ["read:actions"];
+
+    get "/users/{id}/sessions" => sessions::of_user, 200, "sessions", "Get a user's sessions",
+        ["read:sessions"];
+    delete "/users/{id}/sessions" => sessions::delete_of_user, 202, "sessions",
+        "End a user's sessions", ["delete:sessions"];
+    get "/sessions/{id}" => sessions::get, 200, "sessions", "Get a session", ["read:sessions"];
+    delete "/sessions/{id}" => sessions::delete, 202, "sessions", "End a session", ["delete:sessions"];
+    post "/sessions/{id}/revoke" => sessions::delete, 202, "sessions", "Revoke a session",
+        ["delete:sessions"], no_body;
 
     get "/grants" => grants::list, 200, "grants", "Get the consents users gave applications",
         ["read:grants"];

@@ -47,6 +47,8 @@ pub async fn complete_login(
         last_interaction_at: now,
         expires_at: now + lifetime,
         revoked_at: None,
+        clients: vec![tx.client_id.as_str().to_owned()],
+        initial_ip: ip.map(str::to_owned),
     };
     state.stores.sessions.insert_session(&session).await?;
     let mut response =
@@ -168,6 +170,14 @@ pub async fn authorization_response(
     let Some(user) = user.filter(|u| !u.blocked) else {
         return Ok(blocked_to_client(state, tx));
     };
+    // The applications a session answered are those back-channel logout tells when it ends.
+    if !session.clients.iter().any(|c| c == tx.client_id.as_str()) {
+        state
+            .stores
+            .sessions
+            .add_session_client(&session.id_hash, tx.client_id.as_str())
+            .await?;
+    }
     if let Some(reply) = &tx.saml {
         let client = state
             .catalog

@@ -147,11 +147,12 @@ async fn refuse_blocked(
     session: &Session,
     silent: bool,
 ) -> Result<Response, OAuthError> {
-    state
+    let ended = state
         .stores
         .sessions
         .revoke_session(&session.id_hash, state.clock.now())
         .await?;
+    crate::backchannel::sessions_ended(state, ended.as_slice()).await;
     if silent {
         return Ok(blocked_to_client(state, tx));
     }

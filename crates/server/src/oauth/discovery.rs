@@ -42,6 +42,8 @@ pub struct ProviderMetadata {
     request_parameter_supported: bool,
     authorization_response_iss_parameter_supported: bool,
     request_uri_parameter_supported: bool,
+    backchannel_logout_supported: bool,
+    backchannel_logout_session_supported: bool,
 }
 
 impl ProviderMetadata {
@@ -98,6 +100,9 @@ impl ProviderMetadata {
             // RFC 9207: every authorization response carries `iss` (mix-up defence).
             authorization_response_iss_parameter_supported: true,
             request_uri_parameter_supported: false,
+            // OpenID Connect Back-Channel Logout, with `sid` in every logout token.
+            backchannel_logout_supported: true,
+            backchannel_logout_session_supported: true,
         }
     }
 }

@@ -212,11 +212,12 @@ pub(crate) async fn end_session(
 ) -> Result<(), OAuthError> {
     if let Some(id) = cookie(headers, SESSION_COOKIE) {
         let now = state.clock.now();
-        state
+        let ended = state
             .stores
             .sessions
             .revoke_session(&state.hasher.hash(id), now)
             .await?;
+        crate::backchannel::sessions_ended(state, ended.as_slice()).await;
         if let Some(s) = session {
             let mut event = crate::audit::event(&state.clock, LogType::SuccessLogout);
             event.description = Some("User successfully logged out".into());

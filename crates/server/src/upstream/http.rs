@@ -36,18 +36,7 @@ impl UpstreamError {
 }
 
 /// Whether `url` is https, or http to this machine (a provider under test or beside us).
-pub fn https_or_loopback(url: &str) -> bool {
-    let Ok(parsed) = url::Url::parse(url) else {
-        return false;
-    };
-    let loopback = match parsed.host() {
-        Some(url::Host::Domain(d)) => d == "localhost",
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    };
-    parsed.scheme() == "https" || (parsed.scheme() == "http" && loopback)
-}
+pub use crate::http::https_or_loopback;
 
 /// The HTTP client for providers.
 #[derive(Clone)]

@@ -34,6 +34,7 @@ mod security_logout;
 mod security_outbox;
 mod security_proxy;
 mod security_scope;
+mod sessions;
 mod signup;
 mod sms;
 mod smtp;

@@ -54,12 +54,12 @@ fn enc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-struct Web {
-    id: String,
+pub(crate) struct Web {
+    pub(crate) id: String,
     secret: String,
 }
 
-async fn setup(app: &TestApp) -> Web {
+pub(crate) async fn setup(app: &TestApp) -> Web {
     let mgmt = app.mgmt().await;
     let (status, web) = mgmt
         .post(
@@ -155,7 +155,7 @@ async fn redeem(app: &TestApp, web: &Web, code: &str, redirect_uri: Option<&str>
 }
 
 /// A browser logged in as `email`, and an ID token from that login.
-async fn logged_in(app: &TestApp, web: &Web, email: &str) -> (reqwest::Client, String) {
+pub(crate) async fn logged_in(app: &TestApp, web: &Web, email: &str) -> (reqwest::Client, String) {
     let (browser, code) = log_in(app, web, email, CB).await;
     let (status, tokens) = redeem(app, web, &code, Some(CB)).await;
     assert_eq!(status, 200, "{tokens}");
@@ -164,7 +164,7 @@ async fn logged_in(app: &TestApp, web: &Web, email: &str) -> (reqwest::Client, S
 }
 
 /// Whether the browser's session still gets a code without a login.
-async fn has_session(app: &TestApp, web: &Web, browser: &reqwest::Client) -> bool {
+pub(crate) async fn has_session(app: &TestApp, web: &Web, browser: &reqwest::Client) -> bool {
     let r = browser
         .get(format!("{}&prompt=none", authorize_url(app, web, CB)))
         .send()

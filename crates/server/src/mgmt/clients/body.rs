@@ -142,6 +142,11 @@ pub struct ClientBody {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<HashMap<String, Value>>)]
     pub addons: Patch<Map<String, Value>>,
+    /// OpenID Connect Back-Channel Logout: each of `backchannel_logout_urls` (https, or http
+    /// on loopback) gets a logout token when a session the application took part in ends.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<HashMap<String, Value>>)]
+    pub oidc_logout: Option<Map<String, Value>>,
     /// A chosen secret (`PATCH` with `update:client_keys`, `POST` with
     /// `create:client_credentials`; at least 32 characters).
     #[serde(default, deserialize_with = "present")]
@@ -282,6 +287,30 @@ fn set_extra<T: Serialize>(
     Ok(())
 }
 
+/// `oidc_logout.backchannel_logout_urls`: at most five URLs that may receive logout tokens.
+fn check_oidc_logout(o: &Map<String, Value>) -> Result<(), MgmtError> {
+    const NAME: &str = "oidc_logout.backchannel_logout_urls";
+    let Some(urls) = o.get("backchannel_logout_urls") else {
+        return Ok(());
+    };
+    let list = urls
+        .as_array()
+        .ok_or_else(|| v::wrong_type(NAME, "array", urls))?;
+    if list.len() > 5 {
+        return Err(bad(NAME, "at most 5 items are allowed"));
+    }
+    for u in list {
+        let text = u.as_str().ok_or_else(|| v::wrong_type(NAME, "string", u))?;
+        if !crate::backchannel::acceptable_url(text) {
+            return Err(bad(
+                NAME,
+                format!("{text} must be an https URL (or http on localhost) without a fragment"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl ClientBody {
     /// The rules the types do not carry: lengths, URL schemes, ranges.
     fn check(&self) -> Result<(), MgmtError> {
@@ -324,6 +353,9 @@ impl ClientBody {
         }
         if let Some(Some(m)) = &self.mobile {
             m.check()?;
+        }
+        if let Some(o) = &self.oidc_logout {
+            check_oidc_logout(o)?;
         }
         Ok(())
     }
@@ -437,6 +469,7 @@ impl ClientBody {
         set_extra(e, "client_aliases", self.client_aliases)?;
         set_extra(e, "allowed_clients", self.allowed_clients)?;
         set_extra(e, "addons", self.addons)?;
+        set_extra(e, "oidc_logout", self.oidc_logout.map(Some))?;
         set_extra(e, "organization_usage", self.organization_usage)?;
         set_extra(
             e,

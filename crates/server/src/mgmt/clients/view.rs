@@ -95,6 +95,10 @@ pub struct ClientView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<HashMap<String, Value>>)]
     pub addons: Option<Map<String, Value>>,
+    /// Back-channel logout settings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<HashMap<String, Value>>)]
+    pub oidc_logout: Option<Map<String, Value>>,
     /// The secret, for callers allowed to see it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
@@ -156,6 +160,7 @@ impl ClientView {
             organization_usage: get(e, "organization_usage"),
             organization_require_behavior: get(e, "organization_require_behavior"),
             addons: get(e, "addons"),
+            oidc_logout: get(e, "oidc_logout"),
             client_secret: secret.map(str::to_owned),
             stored: crate::mgmt::stored::shown(e, &crate::mgmt::stored::CLIENT),
         }

@@ -295,7 +295,7 @@ mod tests {
             json!({"compliance_level": "fapi9"}),
             json!({"async_approval_notification_channels": ["fax"]}),
             json!({"par_request_expiry": 1.5}),
-            json!({"oidc_logout": []}),
+            json!({"session_transfer": []}),
         ] {
             let mut b = bad_body.clone();
             assert!(take(&mut b, &CLIENT).is_err(), "{bad_body}");

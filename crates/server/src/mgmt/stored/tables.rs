@@ -10,7 +10,6 @@ pub const CLIENT: Table = Table {
     resource: "clients",
     path: "",
     properties: &[
-        p("oidc_logout", Object, false, "OIDC back-channel logout URLs; no logout tokens are sent yet"),
         p("oidc_backchannel_logout", Object, false, "Auth0's older name of `oidc_logout`"),
         p("session_transfer", Object, true, "native-to-web session transfer tokens; not offered"),
         p("encryption_key", Object, true, "key for encrypted SAML/WS-Fed responses; responses are not encrypted"),
