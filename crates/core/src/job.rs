@@ -57,6 +57,37 @@ pub struct Job {
     pub summary: ImportSummary,
     /// The users that failed.
     pub errors: Vec<ImportError>,
+    /// What a users export writes, and the link it is downloaded from.
+    pub export: Option<ExportSpec>,
+}
+
+/// A users export: the file's format and columns, and its one-time download link.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportSpec {
+    /// `json` (one object per line) or `csv`.
+    pub format: String,
+    /// The fields, each a property path of the user (`user_metadata.plan`) and its column
+    /// name; empty: the whole user.
+    pub fields: Vec<ExportField>,
+    /// At most this many users.
+    pub limit: Option<u64>,
+    /// The connection whose users are exported; `None`: every user.
+    pub connection: Option<String>,
+    /// The download link's secret, sealed under the master key (shown by `GET /jobs/{id}`).
+    pub link_sealed: Vec<u8>,
+    /// Its keyed hash (checked, in constant time, when it is used).
+    pub link_hash: Vec<u8>,
+    /// When the link stops working.
+    pub link_expires_at: Option<OffsetDateTime>,
+}
+
+/// One exported field.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportField {
+    /// The user property (a dotted path).
+    pub name: String,
+    /// The column or key it is written as.
+    pub export_as: Option<String>,
 }
 
 /// The largest users file accepted, as in Auth0 (500 KB).

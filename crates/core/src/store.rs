@@ -253,6 +253,14 @@ pub trait UserStore: Send + Sync {
     ) -> StoreResult<Vec<User>>;
     /// How many users match `query`.
     async fn count_users(&self, query: Option<&UserQuery>) -> StoreResult<i64>;
+    /// Up to `limit` users matching `query` whose ids sort after `after`, by id: a walk over
+    /// every user that costs the same at the millionth as at the first (exports).
+    async fn users_after(
+        &self,
+        query: Option<&UserQuery>,
+        after: Option<&UserId>,
+        limit: u32,
+    ) -> StoreResult<Vec<User>>;
     /// Users whose email, or a linked identity's, is `email` (case-insensitive), oldest first.
     async fn users_by_email(&self, email: &str) -> StoreResult<Vec<User>>;
     /// The user who logs in to `connection` with `login` (email, username or phone number,

@@ -179,6 +179,11 @@ fn authentication_api(state: &AppState) -> Router<AppState> {
         )
         .route("/pem", get(oauth::saml_idp::pem))
         .route("/cer", get(oauth::saml_idp::cer))
+        // A users export's one-time download link (its secret is the authorization).
+        .route(
+            "/exports/{job_id}/{file}",
+            get(crate::mgmt::exports::download),
+        )
         .merge(browser_called)
         .layer(from_fn_with_state(
             state.clone(),
@@ -219,6 +224,10 @@ fn login_pages(state: &AppState) -> Router<AppState> {
         .route(
             "/u/reset-password",
             get(ui::reset::page).post(ui::reset::submit),
+        )
+        .route(
+            "/u/reset-password/request",
+            get(ui::forgot::page).post(ui::forgot::submit),
         )
         .layer(from_fn_with_state(
             state.clone(),

@@ -1,7 +1,7 @@
 //! Management API jobs: the outcome is one JSON document per job.
 
 use async_trait::async_trait;
-use gatehouse_core::job::{ImportError, ImportSummary, Job};
+use gatehouse_core::job::{ExportSpec, ImportError, ImportSummary, Job};
 use gatehouse_core::store::{JobStore, StoreResult};
 use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
@@ -18,6 +18,8 @@ struct JobData {
     external_id: Option<String>,
     summary: ImportSummary,
     errors: Vec<ImportError>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    export: Option<ExportSpec>,
 }
 
 #[async_trait]
@@ -28,6 +30,7 @@ impl JobStore for SqlStore {
             external_id: job.external_id.clone(),
             summary: job.summary.clone(),
             errors: job.errors.clone(),
+            export: job.export.clone(),
         };
         on_pool!(self, p => sqlx::query(
             "INSERT INTO jobs (id, kind, status, data, created_at) VALUES ($1, $2, $3, $4, $5) \
@@ -63,6 +66,7 @@ impl JobStore for SqlStore {
             created_at,
             summary: d.summary,
             errors: d.errors,
+            export: d.export,
         }))
     }
 }

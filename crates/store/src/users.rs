@@ -311,6 +311,26 @@ impl UserStore for SqlStore {
         self.with_identities(rows).await
     }
 
+    async fn users_after(
+        &self,
+        query: Option<&UserQuery>,
+        after: Option<&UserId>,
+        limit: u32,
+    ) -> StoreResult<Vec<User>> {
+        let cond = condition(self.dialect(), query, 3).map_err(|e| StoreError::Corrupt(e.0))?;
+        let sql = AssertSqlSafe(format!(
+            "{USER_COLUMNS} WHERE ($1 IS NULL OR u.user_id > $1) AND {} ORDER BY u.user_id LIMIT $2",
+            cond.sql
+        ));
+        let rows: Vec<UserRow> = on_pool!(self, p => {
+            let q = sqlx::query_as(sql)
+                .bind(after.map(UserId::as_str))
+                .bind(i64::from(limit));
+            bind_all!(q, cond.binds).fetch_all(p).await.map_err(db)?
+        });
+        self.with_identities(rows).await
+    }
+
     async fn count_users(&self, query: Option<&UserQuery>) -> StoreResult<i64> {
         let cond = condition(self.dialect(), query, 1).map_err(|e| StoreError::Corrupt(e.0))?;
         let sql = AssertSqlSafe(format!("SELECT COUNT(*) FROM users u WHERE {}", cond.sql));

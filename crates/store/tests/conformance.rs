@@ -1085,6 +1085,59 @@ async fn client_grants_filter_page_and_update(s: Stores) {
     ));
 }
 
+/// Walking every user by id, a page at a time, optionally within one connection.
+async fn users_walk_by_id(s: Stores) {
+    use gatehouse_core::user_search::parse;
+    s.setup
+        .apply_seed(&plan("boot", false, 1))
+        .await
+        .expect("seed");
+    let mut ids = Vec::new();
+    for n in 0..7 {
+        let user = database_user(&format!("walker{n}@example.com"));
+        ids.push(user.user_id.clone());
+        s.users.insert_user(&user).await.expect("user");
+    }
+    ids.sort();
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = s
+            .users
+            .users_after(None, after.as_ref(), 3)
+            .await
+            .expect("page");
+        if page.is_empty() {
+            break;
+        }
+        assert!(page.len() <= 3);
+        assert!(
+            page.iter().all(|u| !u.identities.is_empty()),
+            "with identities"
+        );
+        after = page.last().map(|u| u.user_id.clone());
+        seen.extend(page.into_iter().map(|u| u.user_id));
+    }
+    assert_eq!(seen, ids, "each user once, in id order");
+    let elsewhere = parse("identities.connection:\"nowhere\"").expect("query");
+    assert!(
+        s.users
+            .users_after(Some(&elsewhere), None, 10)
+            .await
+            .expect("page")
+            .is_empty()
+    );
+    let here = parse("identities.connection:\"Username-Password-Authentication\"").expect("q");
+    assert_eq!(
+        s.users
+            .users_after(Some(&here), Some(&ids[4]), 10)
+            .await
+            .expect("page")
+            .len(),
+        2
+    );
+}
+
 async fn user_search_and_updates(s: Stores) {
     use gatehouse_core::user_search::{UserSort, parse};
     s.setup
@@ -1906,6 +1959,7 @@ async fn jobs_keep_their_outcome(s: Stores) {
         created_at,
         summary: ImportSummary::default(),
         errors: vec![],
+        export: None,
     };
     s.jobs.save_job(&job).await.expect("insert");
     assert_eq!(s.jobs.job(&job.id).await.expect("read"), Some(job.clone()));
@@ -3063,6 +3117,7 @@ conformance!(
     logs_append_filter_and_page,
     roles_permissions_and_members,
     user_search_and_updates,
+    users_walk_by_id,
     connections_filter_update_and_delete,
     clients_update_count_and_delete,
     resource_servers_update_and_delete,

@@ -2,6 +2,7 @@
 //! per-address limit counted on the outbox (so it holds across replicas, and for known and
 //! unknown addresses alike).
 
+use gatehouse_core::id::ConnectionName;
 use gatehouse_core::log_type::LogType;
 use gatehouse_core::store::StoreError;
 use gatehouse_core::user::{Identity, User};
@@ -128,6 +129,69 @@ pub async fn queue_reset_link(
         // The tenant turned the mail off: the same work and answer as any other request.
         None => queue_placeholder(state, email).await,
     }
+}
+
+/// What a reset request came to. Every request but one for an application not enabled on the
+/// connection gets the same answer, whether the account exists or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requested {
+    /// Mail queued, or a placeholder costing the same (unknown address, over the limit).
+    Answered,
+    /// `client_id` may not use the connection.
+    NotEnabled,
+}
+
+/// A reset link for `email` at the database connection `connection`, asked for by
+/// `client_id` (none: the link names no application, as Auth0 allows): the mail goes to the
+/// account's own address when there is one; the same work and answer when there is not.
+pub async fn request(
+    state: &AppState,
+    email: &str,
+    connection: &str,
+    client_id: Option<&str>,
+) -> Result<Requested, StoreError> {
+    if over_reset_limit(state, email, client_id, connection).await? {
+        return Ok(Requested::Answered);
+    }
+    // Only database connections have passwords to reset.
+    let db_connection = state
+        .stores
+        .connections
+        .connection_by_name(&ConnectionName::from(connection))
+        .await?
+        .filter(|c| c.strategy.is_database());
+    // An application may send reset mail only for a connection it is enabled on (an unknown
+    // application is enabled on none).
+    if let (Some(c), Some(client_id)) = (&db_connection, client_id)
+        && !c.enabled_clients.iter().any(|e| e.as_str() == client_id)
+    {
+        return Ok(Requested::NotEnabled);
+    }
+    let found = match db_connection {
+        Some(_) => {
+            state
+                .stores
+                .users
+                .user_by_login(&ConnectionName::from(connection), email)
+                .await?
+        }
+        None => None,
+    };
+    let target = found.as_ref().and_then(|user| {
+        reset_target(user, connection, email).map(|(identity, to)| (user, identity, to))
+    });
+    let Some((user, identity, address)) = target else {
+        queue_placeholder(state, email).await?;
+        return Ok(Requested::Answered);
+    };
+    queue_reset_link(state, user, identity, address, email).await?;
+    let mut event = crate::audit::event(&state.clock, LogType::SuccessChangePasswordRequest);
+    event.description = Some("Password reset email queued".into());
+    event.user_id = Some(user.user_id.clone().into_string());
+    event.client_id = client_id.map(str::to_owned);
+    event.connection = Some(connection.to_owned());
+    state.logs.record(event);
+    Ok(Requested::Answered)
 }
 
 /// The same write for an address with nothing to send: a placeholder that counts towards

@@ -72,6 +72,19 @@ pub struct JobView {
     /// The caller's reference.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
+    /// An export's file format.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    /// An export's most users.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+    /// An export's fields.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub fields: Option<Vec<Value>>,
+    /// An export's one-time download link, while it works.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
 }
 
 impl JobView {
@@ -85,6 +98,10 @@ impl JobView {
             created_at: job.created_at.format(&Rfc3339).unwrap_or_default(),
             summary: (job.kind == IMPORT_KIND).then(|| json!(job.summary)),
             external_id: job.external_id.clone(),
+            format: None,
+            limit: None,
+            fields: None,
+            location: None,
         }
     }
 }
@@ -200,6 +217,7 @@ pub async fn import_users(
             ..ImportSummary::default()
         },
         errors: vec![],
+        export: None,
     };
     for entry in users {
         match import_one(&state, &connection, &entry, form.upsert).await? {
@@ -454,7 +472,10 @@ pub async fn get(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<JobView>, MgmtError> {
-    Ok(Json(JobView::new(&load(&state, &id).await?)))
+    Ok(Json(super::exports::view(
+        &state,
+        &load(&state, &id).await?,
+    )))
 }
 
 /// `GET /jobs/{id}/errors`: the users that failed, each with its problems (204 when none).
@@ -532,6 +553,7 @@ pub async fn verification_email(
         created_at: state.clock.now(),
         summary: Default::default(),
         errors: Vec::new(),
+        export: None,
     };
     state.stores.jobs.save_job(&job).await?;
     Ok((StatusCode::CREATED, Json(JobView::new(&job))).into_response())

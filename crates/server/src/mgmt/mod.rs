@@ -9,6 +9,7 @@ pub mod connections;
 pub mod email_templates;
 pub mod emails;
 pub mod error;
+pub mod exports;
 pub mod grants;
 pub mod identities;
 pub mod jobs;

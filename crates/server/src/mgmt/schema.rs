@@ -13,6 +13,7 @@ use super::connections::body::{ClientToggle, ConnectionBody};
 use super::connections::{ConnectionView, EnabledClient};
 use super::email_templates::{EmailTemplateBody, EmailTemplateView};
 use super::emails::{EmailProviderBody, EmailProviderView};
+use super::exports::UsersExportBody;
 use super::grants::GrantView;
 use super::identities::LinkBody;
 use super::jobs::{JobView, VerificationEmailJob};
@@ -380,6 +381,10 @@ fn template_session_action_bodies(
             })),
         ),
         ("get", "/sessions/{id}") => (None, Some(reg.reference::<SessionView>())),
+        ("post", "/jobs/users-exports") => (
+            Some(reg.reference::<UsersExportBody>()),
+            Some(reg.reference::<JobView>()),
+        ),
         ("get", "/actions/actions") => (None, Some(super::actions::page_schema())),
         _ => (None, None),
     }

@@ -9,9 +9,9 @@ use serde_json::{Map, Value, json};
 
 use super::roles::permissions::{self as perms, OfRole, OfUser};
 use super::{
-    actions, client_grants, clients, connections, email_templates, emails, grants, identities,
-    jobs, keys, logs, refresh_tokens, resource_servers, roles, schema, sessions, stats, tenant,
-    tickets, user_blocks, users,
+    actions, client_grants, clients, connections, email_templates, emails, exports, grants,
+    identities, jobs, keys, logs, refresh_tokens, resource_servers, roles, schema, sessions, stats,
+    tenant, tickets, user_blocks, users,
 };
 use crate::AppState;
 
@@ -244,6 +244,8 @@ management_api! {
     patch "/branding" => tenant::update_branding, 200, "branding", "Update Universal Login branding",
         ["update:branding"];
 
+    post "/jobs/users-exports" => exports::create, 201, "jobs", "Export users to a file",
+        ["read:users"];
     post "/jobs/users-imports" => jobs::import_users, 201, "jobs", "Import users from a JSON file",
         ["create:users"], multipart;
     post "/jobs/verification-email" => jobs::verification_email, 201, "jobs",

@@ -8,7 +8,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use gatehouse_core::id::{ClientId, ConnectionName};
+use gatehouse_core::id::ClientId;
 use gatehouse_core::log::LogEvent;
 use gatehouse_core::log_type::LogType;
 use serde::Deserialize;
@@ -209,52 +209,13 @@ pub async fn change_password(
         .filter(|c| !c.is_empty())
         .ok_or_else(|| OAuthError::InvalidRequest("Missing connection".into()))?;
     let sent = || ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], SENT).into_response();
-    if reset::over_reset_limit(&state, &email, req.client_id.as_deref(), &connection).await? {
-        return Ok(sent());
-    }
-    // Only database connections have passwords to reset.
-    let db_connection = state
-        .stores
-        .connections
-        .connection_by_name(&ConnectionName::from(&connection))
-        .await?
-        .filter(|c| c.strategy.is_database());
-    // An application may send reset mail only for a connection it is enabled on (an unknown
-    // application is enabled on none). Without `client_id`, as Auth0 allows, the mail names
-    // no application: it goes to the account's own address with a link to our own page.
-    if let (Some(c), Some(client_id)) = (&db_connection, req.client_id.as_deref())
-        && !client_id.is_empty()
-        && !database_connection::enabled_for(c, client_id)
-    {
-        return Ok(SignupError::bad(
+    let client_id = req.client_id.as_deref().filter(|c| !c.is_empty());
+    match reset::request(&state, &email, &connection, client_id).await? {
+        reset::Requested::Answered => Ok(sent()),
+        reset::Requested::NotEnabled => Ok(SignupError::bad(
             "invalid_connection",
             "The connection is not enabled for this application",
         )
-        .into_response());
+        .into_response()),
     }
-    let found = match db_connection {
-        Some(_) => {
-            state
-                .stores
-                .users
-                .user_by_login(&ConnectionName::from(&connection), &email)
-                .await?
-        }
-        None => None,
-    };
-    let target = found.as_ref().and_then(|user| {
-        reset::reset_target(user, &connection, &email).map(|(identity, to)| (user, identity, to))
-    });
-    let Some((user, identity, address)) = target else {
-        reset::queue_placeholder(&state, &email).await?;
-        return Ok(sent());
-    };
-    reset::queue_reset_link(&state, user, identity, address, &email).await?;
-    let mut event = crate::audit::event(&state.clock, LogType::SuccessChangePasswordRequest);
-    event.description = Some("Password reset email queued".into());
-    event.user_id = Some(user.user_id.clone().into_string());
-    event.client_id = req.client_id.clone();
-    event.connection = Some(connection.clone());
-    state.logs.record(event);
-    Ok(sent())
 }

@@ -143,7 +143,8 @@ pub async fn submit(
 #[derive(Debug, Deserialize)]
 pub struct TxQuery {
     #[serde(default)]
-    tx: String,
+    /// The sealed transaction.
+    pub tx: String,
 }
 
 /// `GET /u/login?tx=`: the login form of a transaction (from the sign-up page's link).

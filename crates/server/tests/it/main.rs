@@ -16,6 +16,7 @@ mod mgmt_contract;
 mod mgmt_deploy_reads;
 mod mgmt_email_templates;
 mod mgmt_emails;
+mod mgmt_exports;
 mod mgmt_jobs;
 mod mgmt_logs;
 mod mgmt_roles;

@@ -92,12 +92,7 @@ async fn templates_are_managed_as_auth0_manages_them() {
 
 async fn with_smtp<'a>(app: &'a TestApp, smtp: &SmtpSink) -> Mgmt<'a> {
     let m = app.mgmt().await;
-    m.post(
-        "/emails/provider",
-        json!({"name": "smtp", "default_from_address": "id@example.com",
-               "credentials": {"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "smtp_user": "", "smtp_pass": ""}}),
-    )
-    .await;
+    crate::smtp::use_sink(&m, smtp).await;
     m.patch("/tenants/settings", json!({"friendly_name": "Acme"}))
         .await;
     m

@@ -350,3 +350,86 @@ async fn a_linked_account_resets_its_own_password() {
     assert_eq!(login("prime@example.com", "Linked-new-2!").await, 403);
     assert_eq!(login("prime@example.com", "Taken-over-1!").await, 403);
 }
+
+#[tokio::test]
+async fn the_login_page_links_to_a_reset_request() {
+    let app = spawn_app().await;
+    let mut smtp = SmtpSink::start().await;
+    let mgmt = app.mgmt().await;
+    crate::smtp::use_sink(&mgmt, &smtp).await;
+    let (_, c) = mgmt
+        .post(
+            "/clients",
+            json!({"name": "web", "app_type": "regular_web", "callbacks": ["https://app.example/cb"]}),
+        )
+        .await;
+    mgmt.post(
+        "/users",
+        json!({"connection": "Username-Password-Authentication", "email": "forgot@example.com",
+               "password": "Sup3r-secret!", "verify_email": false}),
+    )
+    .await;
+    let browser = client();
+    let login = browser
+        .get(app.url(&format!(
+            "/authorize?response_type=code&client_id={}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&state=s",
+            c["client_id"].as_str().expect("id")
+        )))
+        .send()
+        .await
+        .expect("authorize")
+        .text()
+        .await
+        .expect("html");
+    let start = login
+        .find("href=\"/u/reset-password/request?tx=")
+        .expect("the link")
+        + 6;
+    let link = login[start..]
+        .split('"')
+        .next()
+        .expect("href")
+        .replace("&amp;", "&");
+    let page = browser
+        .get(app.url(&link))
+        .send()
+        .await
+        .expect("request page");
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.expect("html");
+    let start = html.find("name=\"tx\" value=\"").expect("tx") + 17;
+    let tx = html[start..].split('"').next().expect("tx").to_owned();
+
+    for email in ["nobody@example.com", "forgot@example.com"] {
+        let r = browser
+            .post(app.url("/u/reset-password/request"))
+            .form(&[("tx", tx.as_str()), ("email", email)])
+            .send()
+            .await
+            .expect("submit");
+        assert_eq!(r.status(), 200, "the same answer for {email}");
+        assert!(r.text().await.expect("html").contains("Check your email"));
+    }
+    // Only the account's address gets mail, and it carries a working reset link.
+    let mail = smtp.next_mail().await;
+    assert!(mail.contains("To: forgot@example.com"), "{mail}");
+    let reset = crate::smtp::link_in(&mail, "/u/reset-password?ticket=");
+    assert_eq!(
+        client()
+            .get(app.url(&reset))
+            .send()
+            .await
+            .expect("reset")
+            .status(),
+        200
+    );
+
+    // A form without this browser's binding is refused.
+    let r = client()
+        .post(app.url("/u/reset-password/request"))
+        .form(&[("tx", tx.as_str()), ("email", "forgot@example.com")])
+        .send()
+        .await
+        .expect("submit");
+    assert_eq!(r.status(), 400);
+}

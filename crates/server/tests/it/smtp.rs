@@ -98,3 +98,16 @@ pub fn link_in(mail: &str, path: &str) -> String {
         .take_while(|c| !c.is_whitespace())
         .collect()
 }
+
+/// Makes `sink` the tenant's email provider.
+pub async fn use_sink(m: &crate::helpers::Mgmt<'_>, sink: &SmtpSink) {
+    let (status, body) = m
+        .post(
+            "/emails/provider",
+            serde_json::json!({"name": "smtp", "default_from_address": "id@example.com",
+                "credentials": {"smtp_host": "127.0.0.1", "smtp_port": sink.port,
+                                "smtp_user": "", "smtp_pass": ""}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+}
