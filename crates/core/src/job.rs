@@ -90,8 +90,10 @@ pub struct ExportField {
     pub export_as: Option<String>,
 }
 
-/// The largest users file accepted, as in Auth0 (500 KB).
-pub const MAX_IMPORT_BYTES: usize = 500 * 1024;
+/// The largest users file accepted. Auth0 takes 500 KB per file; gatehouse takes a tenant's
+/// users in one file (a hundred thousand users are about 30 MB) and imports it in the
+/// background, reading one user at a time.
+pub const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
 
 /// The highest bcrypt cost an import may bring: every login attempt pays it (cost 14 is
 /// about 1 s on one core; 31 would be days, a denial of service planted in a file).

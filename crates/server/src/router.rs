@@ -14,11 +14,8 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::error::OAuthError;
-use crate::http::{client_ip, cors, headers, metrics, rate_limit};
+use crate::http::{BODY_LIMIT, client_ip, cors, headers, metrics, rate_limit};
 use crate::{AppState, oauth, ops};
-
-/// Auth0's Management API payload limit, applied to every body.
-const BODY_LIMIT: usize = 1024 * 1024;
 
 /// The whole HTTP surface: route groups, each with its own rate limit and CORS policy, so no
 /// middleware needs to look at the path.
@@ -30,9 +27,12 @@ pub fn router(state: AppState) -> Router {
         rate_limit::authentication,
     ));
     let mut router = Router::new()
-        .nest("/.well-known", discovery(&state))
-        .merge(authentication_api(&state))
-        .merge(login_pages(&state))
+        .nest(
+            "/.well-known",
+            discovery(&state).layer(RequestBodyLimitLayer::new(BODY_LIMIT)),
+        )
+        .merge(authentication_api(&state).layer(RequestBodyLimitLayer::new(BODY_LIMIT)))
+        .merge(login_pages(&state).layer(RequestBodyLimitLayer::new(BODY_LIMIT)))
         .nest("/api/v2", crate::mgmt::routes(state.clone()))
         .merge(operations())
         .fallback(not_found)
@@ -77,8 +77,7 @@ pub fn router(state: AppState) -> Router {
                     axum::response::IntoResponse::into_response(OAuthError::Internal(
                         anyhow::anyhow!("handler panicked"),
                     ))
-                }))
-                .layer(RequestBodyLimitLayer::new(BODY_LIMIT)),
+                })),
         )
         .with_state(state)
 }

@@ -7,6 +7,10 @@ pub mod headers;
 pub mod metrics;
 pub mod rate_limit;
 
+/// Auth0's payload limit, for every request body (per route group, so that a users import
+/// may bring its larger file: `mgmt::spec::body_limit`).
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
 /// The bearer token of an `Authorization` header (scheme case-insensitive), if any. Tokens
 /// are read from this header only, never from query strings (RFC 9700 s4.3.2).
 pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {

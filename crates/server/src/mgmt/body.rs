@@ -23,7 +23,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for MgmtJson<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
-            .map_err(|_| MgmtError::invalid_body("the body could not be read"))?;
+            .map_err(|e| match e.status() {
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE => MgmtError::TooLarge(format!(
+                    "The body must be at most {} KB",
+                    crate::http::BODY_LIMIT / 1024
+                )),
+                _ => MgmtError::invalid_body("the body could not be read"),
+            })?;
         parse_json(&bytes).map(MgmtJson)
     }
 }

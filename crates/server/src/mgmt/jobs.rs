@@ -12,9 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::connection::Connection;
-use gatehouse_core::job::{
-    ImportError, ImportProblem, ImportSummary, Job, MAX_IMPORT_BYTES, is_bcrypt_hash,
-};
+use gatehouse_core::job::{ImportProblem, ImportSummary, Job, MAX_IMPORT_BYTES, is_bcrypt_hash};
 use gatehouse_core::store::StoreError;
 use gatehouse_core::user::User;
 use serde::{Deserialize, Serialize};
@@ -47,8 +45,8 @@ const IMPORT_PROPERTIES: &[&str] = &[
     "custom_password_hash",
 ];
 
-/// Auth0 imports at most this many users per file.
-const MAX_USERS: usize = 10_000;
+/// The most users one file may hold (the file size limit comes first for rich profiles).
+const MAX_USERS: usize = 500_000;
 
 /// A users-import job.
 #[derive(Debug, Serialize, ToSchema)]
@@ -140,9 +138,10 @@ async fn read_form(mut multipart: Multipart) -> Result<ImportForm, MgmtError> {
         {
             data.extend_from_slice(&chunk);
             if data.len() > MAX_IMPORT_BYTES {
-                return Err(MgmtError::TooLarge(
-                    "The users file must be at most 500 KB".into(),
-                ));
+                return Err(MgmtError::TooLarge(format!(
+                    "The users file must be at most {} MB",
+                    MAX_IMPORT_BYTES / (1024 * 1024)
+                )));
             }
         }
         let text = || {
@@ -198,17 +197,19 @@ pub async fn import_users(
     let file = form
         .users
         .ok_or_else(|| super::validate::missing("users"))?;
-    let users: Vec<Value> = serde_json::from_slice(&file)
+    // The whole file must be one JSON array (checked without building it), then users are
+    // read one at a time in the background.
+    let users = super::import_run::array_elements(&file)
         .map_err(|e| bad_form(format!("the users file must be a JSON array: {e}")))?;
     if users.len() > MAX_USERS {
         return Err(bad_form(format!(
             "the users file may hold at most {MAX_USERS} users"
         )));
     }
-    let mut job = Job {
+    let job = Job {
         id: ids::new_job_id(),
         kind: IMPORT_KIND.into(),
-        status: "completed".into(),
+        status: "pending".into(),
         connection_id,
         external_id: form.external_id,
         created_at: state.clock.now(),
@@ -219,22 +220,19 @@ pub async fn import_users(
         errors: vec![],
         export: None,
     };
-    for entry in users {
-        match import_one(&state, &connection, &entry, form.upsert).await? {
-            Ok(Imported::Inserted) => job.summary.inserted += 1,
-            Ok(Imported::Updated) => job.summary.updated += 1,
-            Err(problem) => {
-                job.summary.failed += 1;
-                job.errors.push(ImportError {
-                    user: redact(&entry),
-                    errors: vec![problem],
-                });
-            }
-        }
-    }
     state.stores.jobs.save_job(&job).await?;
-    // Users changed: the audit middleware logs the call; the catalog holds no users.
-    Ok((StatusCode::CREATED, Json(JobView::new(&job))).into_response())
+    let view = JobView::new(&job);
+    let run = super::import_run::Run {
+        job,
+        connection,
+        file,
+        users,
+        upsert: form.upsert,
+    };
+    tokio::spawn(super::import_run::run(state, run));
+    // Users change as the job runs: the audit middleware logs the call; the catalog holds
+    // no users.
+    Ok((StatusCode::CREATED, Json(view)).into_response())
 }
 
 /// The fields of a rejected entry kept in the job's errors, to tell which user it was. The
@@ -257,7 +255,7 @@ const ERROR_FIELDS: &[&str] = &[
 /// An entry as kept in the job's errors: only [`ERROR_FIELDS`] holding a short string or a
 /// boolean (anything else in them could be anything); `null` for an entry that is not an
 /// object.
-fn redact(entry: &Value) -> Value {
+pub(super) fn redact(entry: &Value) -> Value {
     let Some(o) = entry.as_object() else {
         return Value::Null;
     };
@@ -272,8 +270,11 @@ fn redact(entry: &Value) -> Value {
     Value::Object(kept)
 }
 
-enum Imported {
+/// What one entry came to.
+pub(super) enum Imported {
+    /// A new user.
     Inserted,
+    /// An existing user, rewritten (`upsert`).
     Updated,
 }
 
@@ -330,7 +331,8 @@ fn affordable_argon2(value: &str) -> bool {
         .is_ok_and(|p| p.m_cost() <= 65_536 && p.t_cost() <= 10 && p.p_cost() <= 4)
 }
 
-async fn import_one(
+/// Imports one entry of a users file: the user, or why not; `Err` when storage failed.
+pub(super) async fn import_one(
     state: &AppState,
     connection: &Connection,
     entry: &Value,

@@ -12,6 +12,7 @@ pub mod error;
 pub mod exports;
 pub mod grants;
 pub mod identities;
+pub mod import_run;
 pub mod jobs;
 pub mod keys;
 pub mod limit;

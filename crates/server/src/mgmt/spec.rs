@@ -38,6 +38,16 @@ pub struct Operation {
     pub multipart: bool,
 }
 
+/// The largest body an operation reads: the users file of an import (and the form around
+/// it), else Auth0's payload limit. Enforced by the body extractors (`MgmtJson`, multipart),
+/// which answer 413 in the Management API's error shape.
+fn body_limit(path: &str) -> usize {
+    match path {
+        "/jobs/users-imports" => gatehouse_core::job::MAX_IMPORT_BYTES + 64 * 1024,
+        _ => crate::http::BODY_LIMIT,
+    }
+}
+
 macro_rules! management_api {
     ($( $method:ident $path:literal => $handler:path, $success:literal, $tag:literal, $summary:literal,
         [$($scope:literal),*] $(, $flag:ident)* ; )*) => {
@@ -61,7 +71,9 @@ macro_rules! management_api {
             let mut r = Router::new();
             $( r = r.route(
                 $path,
-                axum::routing::$method($handler).route_layer(axum::middleware::from_fn_with_state(
+                axum::routing::$method($handler)
+                    .layer(axum::extract::DefaultBodyLimit::max(body_limit($path)))
+                    .route_layer(axum::middleware::from_fn_with_state(
                     operation(stringify!($method), $path),
                     super::auth::require_scopes,
                 )),
@@ -306,6 +318,9 @@ pub fn openapi(issuer: &str) -> Value {
         }
         if matches!(op.method, "post" | "patch") {
             responses.insert("409".into(), error_response("Conflict"));
+        }
+        if op.body {
+            responses.insert("413".into(), error_response("Body too large"));
         }
         let mut operation = json!({
             "operationId": format!("{}_{}", op.method, op.path.trim_start_matches('/').replace(['/', '-'], "_").replace(['{', '}'], "")),

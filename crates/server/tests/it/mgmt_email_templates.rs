@@ -210,3 +210,26 @@ async fn a_template_turned_off_sends_nothing_and_sign_up_welcomes_at_once() {
     assert!(mail.contains("Hello quiet@example.com from us"), "{mail}");
     assert!(!mail.contains("email-verification"), "{mail}");
 }
+
+#[tokio::test]
+async fn a_body_over_the_payload_limit_is_a_413_in_auth0_shape() {
+    let app = spawn_app().await;
+    let m = app.mgmt().await;
+    // Small as text, but over 1 MB as JSON: each character is a 12-byte escape.
+    let body = "\\ud948\\udf55".repeat(100_000);
+    let raw = format!(
+        r#"{{"template": "verify_email", "body": "{body}", "from": "a@b.example", "subject": "s", "syntax": "liquid", "enabled": true}}"#
+    );
+    let r = app
+        .client
+        .put(app.url("/api/v2/email-templates/verify_email"))
+        .bearer_auth(&m.token)
+        .header("content-type", "application/json")
+        .body(raw)
+        .send()
+        .await
+        .expect("put");
+    let status = r.status().as_u16();
+    let body: Value = r.json().await.expect("a JSON error");
+    assert_mgmt_error(&(status, body), 413, "too_large");
+}

@@ -32,7 +32,36 @@ fn multipart(fields: &[(&str, &str)], users: Option<&[u8]>) -> Vec<u8> {
     body
 }
 
+/// Posts an import and, when it is accepted, waits for the background job to finish: the
+/// job as `GET /jobs/{id}` shows it then.
 pub(crate) async fn import(
+    mgmt: &Mgmt<'_>,
+    fields: &[(&str, &str)],
+    users: Option<&[u8]>,
+) -> (u16, Value) {
+    let (status, job) = start_import(mgmt, fields, users).await;
+    if status != 201 {
+        return (status, job);
+    }
+    assert_eq!(job["status"], "pending", "{job}");
+    (status, finished(mgmt, &job).await)
+}
+
+/// The job once it is no longer `pending` or `processing`.
+async fn finished(mgmt: &Mgmt<'_>, job: &Value) -> Value {
+    let path = format!("/jobs/{}", job["id"].as_str().expect("id"));
+    for _ in 0..600 {
+        let (_, now) = mgmt.get(&path).await;
+        if now["status"] != "pending" && now["status"] != "processing" {
+            return now;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the import did not finish in 30 s");
+}
+
+/// Posts an import and returns the answer as it is (the job just made).
+async fn start_import(
     mgmt: &Mgmt<'_>,
     fields: &[(&str, &str)],
     users: Option<&[u8]>,
@@ -316,8 +345,8 @@ async fn bad_imports_are_refused_whole() {
         let got = import(&mgmt, &fields, file).await;
         assert_mgmt_error(&got, 400, "invalid_body");
     }
-    // More than 500 KB.
-    let big = vec![b' '; 500 * 1024 + 1];
+    // More than the file limit.
+    let big = vec![b' '; gatehouse_core::job::MAX_IMPORT_BYTES + 1];
     let got = import(&mgmt, &[("connection_id", &connection_id)], Some(&big)).await;
     assert_mgmt_error(&got, 413, "too_large");
     // A passwordless connection takes no imports.
@@ -502,4 +531,45 @@ async fn every_auth0_custom_password_hash_logs_in_once_then_is_argon2id() {
             "{name}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_large_import_runs_in_the_background_and_shows_its_progress() {
+    let app = spawn_app().await;
+    let mgmt = app.mgmt().await;
+    let connection_id = database_connection_id(&mgmt).await;
+    // Past Auth0's 500 KB per file, and past one save of the counts.
+    let users: Vec<Value> = (0..2500)
+        .map(|n| {
+            json!({"email": format!("bulk{n}@example.com"), "email_verified": true,
+                   "user_metadata": {"note": "x".repeat(200)}})
+        })
+        .collect();
+    let mut file = serde_json::to_vec(&users).expect("json");
+    assert!(file.len() > 500 * 1024, "{} bytes", file.len());
+    // And one entry the import refuses, in the middle.
+    file.splice(1..1, br#"{"email": "not an email"},"#.iter().copied());
+    let (status, job) =
+        start_import(&mgmt, &[("connection_id", &connection_id)], Some(&file)).await;
+    assert_eq!(status, 201, "{job}");
+    assert_eq!(job["status"], "pending");
+    assert_eq!(
+        job["summary"],
+        json!({"failed": 0, "updated": 0, "inserted": 0, "total": 2501})
+    );
+    let done = finished(&mgmt, &job).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(
+        done["summary"],
+        json!({"failed": 1, "updated": 0, "inserted": 2500, "total": 2501})
+    );
+    let (_, found) = mgmt
+        .get("/users-by-email?email=bulk2499%40example.com")
+        .await;
+    assert_eq!(found.as_array().map(Vec::len), Some(1));
+
+    // Still one JSON array or nothing.
+    let (status, body) =
+        start_import(&mgmt, &[("connection_id", &connection_id)], Some(b"[{}, ")).await;
+    assert_eq!(status, 400, "{body}");
 }

@@ -535,7 +535,6 @@ async fn a_verification_link_verifies_only_its_own_address() {
 /// Finding 2: a block set by a users-import upsert ends the user's access as PATCH does.
 #[tokio::test]
 async fn an_import_upsert_that_blocks_ends_the_users_access() {
-    const BOUNDARY: &str = "security-accounts-boundary-b1Q9";
     let app = spawn_app().await;
     let (w, _) = setup(&app).await;
     let mgmt = app.mgmt().await;
@@ -544,26 +543,12 @@ async fn an_import_upsert_that_blocks_ends_the_users_access() {
     let (_, list) = mgmt.get(&format!("/connections?name={DB}")).await;
     let connection_id = list[0]["id"].as_str().expect("id").to_owned();
     let users = json!([{"email": EMAIL, "blocked": true}]).to_string();
-    let body = format!(
-        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"connection_id\"\r\n\r\n{connection_id}\r\n\
-         --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"upsert\"\r\n\r\ntrue\r\n\
-         --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"users\"; filename=\"users.json\"\r\n\
-         Content-Type: application/json\r\n\r\n{users}\r\n--{BOUNDARY}--\r\n"
-    );
-    let r = app
-        .client
-        .post(app.url("/api/v2/jobs/users-imports"))
-        .bearer_auth(&mgmt.token)
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={BOUNDARY}"),
-        )
-        .body(body)
-        .send()
-        .await
-        .expect("import");
-    let status = r.status().as_u16();
-    let job: Value = r.json().await.expect("json");
+    let (status, job) = crate::mgmt_jobs::import(
+        &mgmt,
+        &[("connection_id", &connection_id), ("upsert", "true")],
+        Some(users.as_bytes()),
+    )
+    .await;
     assert_eq!(
         (status, &job["summary"]["updated"]),
         (201, &json!(1)),
