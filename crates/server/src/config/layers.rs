@@ -26,6 +26,8 @@ pub(super) const SETTINGS: &[(&str, Option<&str>)] = &[
     ("rate_limit_passwordless_ip", Some("50:0.0139")),
     ("rate_limit_passwordless_recipient", Some("5:0.0056")),
     ("twilio_api_url", Some("https://api.twilio.com")),
+    ("sendgrid_api_url", Some("https://api.sendgrid.com")),
+    ("mailgun_api_url", Some("https://api.mailgun.net")),
     ("link_max_age", Some("300")),
     ("trusted_proxies", None),
     ("metrics_listen", None),

@@ -56,6 +56,11 @@ pub struct Config {
     pub rate_limit_passwordless_recipient: Option<Quota>,
     /// Base URL of Twilio's REST API (a test or a proxy may stand in for it).
     pub twilio_api_url: String,
+    /// Base URL of SendGrid's API (`sendgrid` email provider).
+    pub sendgrid_api_url: String,
+    /// Base URL of Mailgun's API (`mailgun` email provider; `region: "eu"` picks Mailgun's
+    /// EU API when this is left at its default).
+    pub mailgun_api_url: String,
     /// How recent (seconds since `auth_time`) the secondary login of an account link must be.
     pub link_max_age: i64,
     /// Proxies whose `X-Forwarded-For` is believed (`http::client_ip`); none by default.
@@ -131,6 +136,8 @@ impl Config {
         let brute_force_threshold =
             l.parse("brute_force_threshold", values::brute_force_threshold)?;
         let twilio_api_url = l.parse("twilio_api_url", values::http_base_url)?;
+        let sendgrid_api_url = l.parse("sendgrid_api_url", values::http_base_url)?;
+        let mailgun_api_url = l.parse("mailgun_api_url", values::http_base_url)?;
         let link_max_age = l.parse("link_max_age", values::link_max_age)?;
         let trusted_proxies = l.parse("trusted_proxies", TrustedProxies::parse)?;
         let metrics_listen =
@@ -157,6 +164,8 @@ impl Config {
             rate_limit_passwordless_ip: quota("rate_limit_passwordless_ip")?,
             rate_limit_passwordless_recipient: quota("rate_limit_passwordless_recipient")?,
             twilio_api_url,
+            sendgrid_api_url,
+            mailgun_api_url,
             link_max_age,
             trusted_proxies,
             metrics_listen,

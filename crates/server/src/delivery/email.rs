@@ -27,13 +27,6 @@ pub struct Outgoing<'a> {
 
 /// Sends `mail`; an error when no enabled provider is configured.
 pub async fn send(state: &AppState, mail: Outgoing<'_>) -> anyhow::Result<()> {
-    let Outgoing {
-        from,
-        to,
-        subject,
-        text,
-        html,
-    } = mail;
     let tenant = state.catalog.tenant().await?;
     let provider = tenant
         .email_provider
@@ -41,6 +34,32 @@ pub async fn send(state: &AppState, mail: Outgoing<'_>) -> anyhow::Result<()> {
         .filter(|p| p.enabled)
         .context("no enabled email provider")?;
     let creds = crate::secrets::open_email_credentials(&state.sealer, provider)?;
+    let default_from = provider
+        .default_from_address
+        .as_deref()
+        .unwrap_or("no-reply@localhost");
+    // A template's sender when it is a mailbox, else the provider's default address.
+    let from = mail
+        .from
+        .filter(|f| f.parse::<Mailbox>().is_ok())
+        .unwrap_or(default_from)
+        .to_owned();
+    match provider.name.as_str() {
+        "sendgrid" => super::email_api::sendgrid(state, &creds, &from, &mail).await,
+        "mailgun" => super::email_api::mailgun(state, &creds, &from, &mail).await,
+        _ => smtp(&creds, &from, mail).await,
+    }
+}
+
+/// Sends `mail` from `from` through the SMTP server in `creds`.
+async fn smtp(creds: &serde_json::Value, from: &str, mail: Outgoing<'_>) -> anyhow::Result<()> {
+    let Outgoing {
+        to,
+        subject,
+        text,
+        html,
+        ..
+    } = mail;
     let host = creds["smtp_host"].as_str().context("smtp_host")?;
     let port = u16::try_from(creds["smtp_port"].as_i64().context("smtp_port")?)?;
     let user = creds["smtp_user"].as_str().unwrap_or_default();
@@ -64,15 +83,7 @@ pub async fn send(state: &AppState, mail: Outgoing<'_>) -> anyhow::Result<()> {
     if !user.is_empty() {
         builder = builder.credentials(Credentials::new(user.to_owned(), pass.to_owned()));
     }
-    let from: Mailbox = match from.and_then(|f| f.parse::<Mailbox>().ok()) {
-        Some(m) => m,
-        None => provider
-            .default_from_address
-            .as_deref()
-            .unwrap_or("no-reply@localhost")
-            .parse()
-            .context("default_from_address")?,
-    };
+    let from: Mailbox = from.parse().context("default_from_address")?;
     let headers = Message::builder()
         .from(from)
         .to(to.parse().context("recipient")?)

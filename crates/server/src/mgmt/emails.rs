@@ -1,5 +1,6 @@
-//! `/api/v2/emails/provider`: the SMTP server emails go out through. The credentials are
-//! sealed under the master key; the password is never shown again.
+//! `/api/v2/emails/provider`: what emails go out through: an SMTP server, or SendGrid's or
+//! Mailgun's HTTP API. The credentials are sealed under the master key; passwords and API
+//! keys are never shown again.
 
 use axum::Json;
 use axum::extract::State;
@@ -23,30 +24,136 @@ fn not_configured() -> MgmtError {
 }
 
 wire_enum! {
-    /// Email providers: only SMTP is delivered by gatehouse (lettre); an API-based provider
-    /// would be stored but never used, which is worse than refusing it.
+    /// The email providers gatehouse delivers through (others, such as `ses`, are refused:
+    /// a provider stored but never used is worse than a clear 400).
     pub enum ProviderName {
-        /// An SMTP server.
+        /// An SMTP server (lettre).
         Smtp = "smtp",
+        /// SendGrid's v3 Mail Send API.
+        Sendgrid = "sendgrid",
+        /// Mailgun's messages API.
+        Mailgun = "mailgun",
     }
 }
 
-/// SMTP credentials (the password is write-only).
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+/// A provider's credentials: `smtp_*` for SMTP, `api_key` for SendGrid, `api_key`, `domain`
+/// and `region` for Mailgun (passwords and keys are write-only).
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct SmtpCredentials {
-    /// Host name.
+pub struct ProviderCredentials {
+    /// SMTP host name.
     #[schema(min_length = 1, max_length = 253)]
-    pub smtp_host: String,
-    /// Port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp_host: Option<String>,
+    /// SMTP port.
     #[schema(minimum = 1, maximum = 65535)]
-    pub smtp_port: i64,
-    /// User name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp_port: Option<i64>,
+    /// SMTP user name.
     #[schema(max_length = 255)]
-    pub smtp_user: String,
-    /// Password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp_user: Option<String>,
+    /// SMTP password.
     #[schema(max_length = 1024)]
-    pub smtp_pass: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp_pass: Option<String>,
+    /// SendGrid's or Mailgun's API key.
+    #[schema(max_length = 1024)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
+    /// Mailgun's sending domain.
+    #[schema(max_length = 253)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    /// Mailgun's region: `eu` for its EU API.
+    #[schema(max_length = 10)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+}
+
+impl ProviderCredentials {
+    /// Checks the credentials `name` needs (and no others); the part shown back.
+    fn checked(&self, name: ProviderName) -> Result<Map<String, Value>, MgmtError> {
+        let smtp = [
+            ("smtp_host", self.smtp_host.is_some()),
+            ("smtp_port", self.smtp_port.is_some()),
+            ("smtp_user", self.smtp_user.is_some()),
+            ("smtp_pass", self.smtp_pass.is_some()),
+        ];
+        let api = [
+            ("api_key", self.api_key.is_some()),
+            ("domain", self.domain.is_some()),
+            ("region", self.region.is_some()),
+        ];
+        let (needed, allowed): (&[&str], &[&str]) = match name {
+            ProviderName::Smtp => (
+                &["smtp_host", "smtp_port", "smtp_user", "smtp_pass"],
+                &["smtp_host", "smtp_port", "smtp_user", "smtp_pass"],
+            ),
+            ProviderName::Sendgrid => (&["api_key"], &["api_key"]),
+            ProviderName::Mailgun => (&["api_key", "domain"], &["api_key", "domain", "region"]),
+        };
+        for (field, given) in smtp.iter().chain(api.iter()) {
+            let property = format!("credentials.{field}");
+            match (*given, needed.contains(field), allowed.contains(field)) {
+                (false, true, _) => return Err(v::missing(&property)),
+                (true, _, false) => {
+                    return Err(bad(
+                        &property,
+                        format!("is not a credential of {}", name.as_str()),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        let text = |p: &str, v: &Option<String>, max: usize| match v {
+            Some(s) => v::max_chars(p, s, max),
+            None => Ok(()),
+        };
+        text("credentials.smtp_host", &self.smtp_host, 253)?;
+        text("credentials.smtp_user", &self.smtp_user, 255)?;
+        text("credentials.smtp_pass", &self.smtp_pass, 1024)?;
+        text("credentials.api_key", &self.api_key, 1024)?;
+        text("credentials.domain", &self.domain, 253)?;
+        if let Some(h) = &self.smtp_host {
+            v::not_blank("credentials.smtp_host", h)?;
+        }
+        if let Some(p) = self.smtp_port {
+            v::in_range("credentials.smtp_port", p, 1, 65_535)?;
+        }
+        if let Some(k) = &self.api_key {
+            v::not_blank("credentials.api_key", k)?;
+        }
+        if let Some(d) = &self.domain
+            && (d.is_empty()
+                || !d
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-')))
+        {
+            return Err(bad("credentials.domain", "must be a domain name"));
+        }
+        if let Some(r) = &self.region
+            && !matches!(r.as_str(), "us" | "eu")
+        {
+            return Err(bad("credentials.region", "must be us or eu"));
+        }
+        let public = match name {
+            ProviderName::Smtp => json!({
+                "smtp_host": self.smtp_host,
+                "smtp_port": self.smtp_port,
+                "smtp_user": self.smtp_user,
+            }),
+            ProviderName::Sendgrid => json!({}),
+            ProviderName::Mailgun => {
+                let mut p = json!({"domain": self.domain});
+                if let Some(r) = &self.region {
+                    p["region"] = json!(r);
+                }
+                p
+            }
+        };
+        Ok(public.as_object().cloned().unwrap_or_default())
+    }
 }
 
 /// The body of `POST /emails/provider` (`name` and `credentials` required) and `PATCH`.
@@ -65,10 +172,10 @@ pub struct EmailProviderBody {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = String, max_length = 320)]
     pub default_from_address: Option<String>,
-    /// SMTP credentials.
+    /// The provider's credentials.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = SmtpCredentials)]
-    pub credentials: Option<SmtpCredentials>,
+    #[schema(value_type = ProviderCredentials)]
+    pub credentials: Option<ProviderCredentials>,
     /// Provider settings, kept as given.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Object)]
@@ -82,7 +189,7 @@ pub struct EmailProviderView {
     pub name: String,
     /// Whether mail goes out.
     pub enabled: bool,
-    /// `smtp_host`, `smtp_port`, `smtp_user`.
+    /// What may be shown: `smtp_host`, `smtp_port`, `smtp_user`; Mailgun's `domain`, `region`.
     #[schema(value_type = Object)]
     pub credentials: Map<String, Value>,
     /// Provider settings.
@@ -108,6 +215,10 @@ impl EmailProviderView {
 
 impl EmailProviderBody {
     fn apply(self, state: &AppState, p: &mut EmailProvider) -> Result<(), MgmtError> {
+        let renamed = self.name.filter(|n| n.as_str() != p.name);
+        if renamed.is_some() && self.credentials.is_none() {
+            return Err(v::missing("credentials"));
+        }
         if let Some(n) = self.name {
             p.name = n.as_str().to_owned();
         }
@@ -122,17 +233,12 @@ impl EmailProviderBody {
             p.default_from_address = Some(from);
         }
         if let Some(c) = self.credentials {
-            v::max_chars("credentials.smtp_host", &c.smtp_host, 253)?;
-            v::not_blank("credentials.smtp_host", &c.smtp_host)?;
-            v::in_range("credentials.smtp_port", c.smtp_port, 1, 65_535)?;
-            v::max_chars("credentials.smtp_user", &c.smtp_user, 255)?;
-            v::max_chars("credentials.smtp_pass", &c.smtp_pass, 1024)?;
-            let public = json!({
-                "smtp_host": c.smtp_host,
-                "smtp_port": c.smtp_port,
-                "smtp_user": c.smtp_user,
-            });
-            p.credentials_public = public.as_object().cloned().unwrap_or_default();
+            let name = match p.name.as_str() {
+                "sendgrid" => ProviderName::Sendgrid,
+                "mailgun" => ProviderName::Mailgun,
+                _ => ProviderName::Smtp,
+            };
+            p.credentials_public = c.checked(name)?;
             let all = serde_json::to_value(&c).map_err(|e| MgmtError::Internal(e.into()))?;
             p.credentials_sealed = crate::secrets::seal_email_credentials(&state.sealer, &all);
         }

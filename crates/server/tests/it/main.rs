@@ -4,6 +4,7 @@
 mod binary;
 mod code_flow;
 mod cross_origin;
+mod email_providers;
 mod helpers;
 mod keys;
 mod lifecycle;
