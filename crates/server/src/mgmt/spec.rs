@@ -322,6 +322,12 @@ pub fn openapi(issuer: &str) -> Value {
         if op.body {
             responses.insert("413".into(), error_response("Body too large"));
         }
+        if (op.method, op.path) == ("get", "/jobs/{id}/errors") {
+            responses.insert(
+                "204".into(),
+                json!({"description": "No user failed (so far, while the job runs)"}),
+            );
+        }
         let mut operation = json!({
             "operationId": format!("{}_{}", op.method, op.path.trim_start_matches('/').replace(['/', '-'], "_").replace(['{', '}'], "")),
             "summary": op.summary,

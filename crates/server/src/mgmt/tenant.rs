@@ -337,6 +337,9 @@ pub struct BrandingView {
     pub colors: ColorsView,
     /// Logo.
     pub logo_url: Option<String>,
+    /// The pages' icon.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub favicon_url: Option<String>,
     /// Properties kept but not acted on (`mgmt::stored::BRANDING`).
     #[serde(flatten)]
     #[schema(ignore)]
@@ -355,6 +358,10 @@ pub struct BrandingPatch {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>, format = "uri")]
     pub logo_url: Patch<String>,
+    /// The pages' icon (`null` removes it).
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, format = "uri")]
+    pub favicon_url: Patch<String>,
 }
 
 fn branding(t: &TenantSettings) -> BrandingView {
@@ -364,6 +371,11 @@ fn branding(t: &TenantSettings) -> BrandingView {
             page_background: t.branding_extra.get("page_background").cloned(),
         },
         logo_url: t.logo_url.clone(),
+        favicon_url: t
+            .branding_extra
+            .get("favicon_url")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
         stored: stored::shown(&t.branding_extra, &stored::BRANDING),
     }
 }
@@ -398,6 +410,17 @@ pub async fn update_branding(
         }
         Some(None) => {
             t.branding_extra.remove("page_background");
+        }
+        None => {}
+    }
+    match body.favicon_url {
+        Some(Some(u)) => {
+            v::check_url("favicon_url", &u, true)?;
+            t.branding_extra
+                .insert("favicon_url".to_owned(), Value::String(u));
+        }
+        Some(None) => {
+            t.branding_extra.remove("favicon_url");
         }
         None => {}
     }

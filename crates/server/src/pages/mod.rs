@@ -15,6 +15,11 @@ pub struct Brand {
     pub logo: Option<String>,
     /// Primary colour, `#rrggbb` (validated when set).
     pub color: String,
+    /// The page background: a CSS colour or gradient made only of validated hex colours and
+    /// a number, so nothing a tenant typed reaches the style sheet as text.
+    pub background: String,
+    /// The pages' icon, if set.
+    pub favicon: Option<String>,
 }
 
 impl std::fmt::Display for Brand {
@@ -38,7 +43,40 @@ pub async fn brand(state: &crate::AppState) -> Brand {
             .as_ref()
             .and_then(|t| t.primary_color.clone())
             .unwrap_or_else(|| "#3b5bdb".into()),
+        background: t
+            .as_ref()
+            .and_then(|t| t.branding_extra.get("page_background"))
+            .and_then(background_css)
+            .unwrap_or_else(|| DEFAULT_BACKGROUND.into()),
+        favicon: t
+            .as_ref()
+            .and_then(|t| t.branding_extra.get("favicon_url"))
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned),
     }
+}
+
+/// The page background without branding.
+const DEFAULT_BACKGROUND: &str = "#f4f5f7";
+
+/// Auth0's `colors.page_background` as CSS: a hex colour, or its gradient object
+/// (`{type: "linear-gradient", start, end, angle_deg}`); anything else is not used.
+fn background_css(v: &serde_json::Value) -> Option<String> {
+    fn hex(s: &str) -> Option<&str> {
+        let digits = s.strip_prefix('#')?;
+        (matches!(digits.len(), 3 | 6) && digits.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then_some(s)
+    }
+    if let Some(s) = v.as_str() {
+        return hex(s).map(str::to_owned);
+    }
+    if v["type"] != "linear-gradient" {
+        return None;
+    }
+    let start = hex(v["start"].as_str()?)?;
+    let end = hex(v["end"].as_str()?)?;
+    let angle = v["angle_deg"].as_i64().unwrap_or(0).rem_euclid(360);
+    Some(format!("linear-gradient({angle}deg, {start}, {end})"))
 }
 
 /// The login form.
@@ -189,6 +227,26 @@ pub fn error_page(tenant: &Brand, message: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_hex_colours_and_a_number_make_the_background() {
+        use serde_json::json;
+        assert_eq!(background_css(&json!("#abc")).as_deref(), Some("#abc"));
+        assert_eq!(
+            background_css(&json!({"type": "linear-gradient", "start": "#ffffff",
+                                   "end": "#000000", "angle_deg": 405})),
+            Some("linear-gradient(45deg, #ffffff, #000000)".into())
+        );
+        for bad in [
+            json!("red; } body { display: none"),
+            json!("url(https://evil.example/x.png)"),
+            json!({"type": "linear-gradient", "start": "#fff;}", "end": "#000"}),
+            json!({"type": "radial-gradient", "start": "#fff", "end": "#000"}),
+            json!(12),
+        ] {
+            assert_eq!(background_css(&bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn script_json_cannot_close_the_script() {

@@ -697,10 +697,21 @@ async fn pages_carry_the_tenant_branding() {
     let (status, b) = mgmt
         .patch(
             "/branding",
-            json!({"colors": {"primary": "#aa3300"}, "logo_url": "https://cdn.example/logo.png"}),
+            json!({"colors": {"primary": "#aa3300",
+                              "page_background": {"type": "linear-gradient", "start": "#102030",
+                                                  "end": "#405060", "angle_deg": 90}},
+                   "logo_url": "https://cdn.example/logo.png",
+                   "favicon_url": "https://cdn.example/icon.png"}),
         )
         .await;
     assert_eq!(status, 200, "{b}");
+    crate::helpers::assert_mgmt_error(
+        &mgmt
+            .patch("/branding", json!({"favicon_url": "javascript:alert(1)"}))
+            .await,
+        400,
+        "invalid_body",
+    );
     crate::helpers::assert_mgmt_error(
         &mgmt
             .patch("/branding", json!({"colors": {"primary": "red;}</style>"}}))
@@ -730,6 +741,33 @@ async fn pages_carry_the_tenant_branding() {
     assert!(!html.contains("Acme <Corp>"));
     assert!(html.contains("background: #aa3300"));
     assert!(html.contains("src=\"https://cdn.example/logo.png\""));
+    assert!(
+        html.contains("background: linear-gradient(90deg, #102030, #405060)"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<link rel=\"icon\" href=\"https://cdn.example/icon.png\">"),
+        "{html}"
+    );
+    // A page background that is not a colour is kept (and shown by the API) but never
+    // reaches the style sheet.
+    mgmt.patch(
+        "/branding",
+        json!({"colors": {"page_background": "red; } main { display: none"}}),
+    )
+    .await;
+    let html = client()
+        .get(authorize_url(&app, &apps.web_id, ""))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        !html.contains("display: none") && html.contains("background: #f4f5f7"),
+        "{html}"
+    );
 }
 
 #[tokio::test]

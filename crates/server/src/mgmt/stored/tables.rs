@@ -166,7 +166,6 @@ pub const BRANDING: Table = Table {
     resource: "branding",
     path: "",
     properties: &[
-        p("favicon_url", Kind::String, true, "not shown on pages yet"),
         p("font", Object, true, "not applied to pages yet"),
     ],
 };
