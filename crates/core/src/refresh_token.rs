@@ -36,6 +36,9 @@ pub struct RefreshToken {
     pub rotated_at: Option<OffsetDateTime>,
     /// When it was revoked.
     pub revoked_at: Option<OffsetDateTime>,
+    /// The login session (`sid`) the family came from, when it came from one (not from the
+    /// password grant): revoking that session revokes the family.
+    pub session_id: Option<String>,
 }
 
 /// How a client's refresh tokens behave (`refresh_token` in Application Settings).
@@ -152,6 +155,7 @@ mod tests {
             idle_expires_at: Some(now + Duration::days(15)),
             rotated_at: None,
             revoked_at: None,
+            session_id: None,
         }
     }
 

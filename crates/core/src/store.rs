@@ -578,6 +578,14 @@ pub trait RefreshTokenStore: Send + Sync {
         user_id: &UserId,
         at: time::OffsetDateTime,
     ) -> StoreResult<u64>;
+    /// Revokes every family of `user_id` that came from the login session `session_id`;
+    /// returns how many tokens were live.
+    async fn revoke_session_refresh_tokens(
+        &self,
+        user_id: &UserId,
+        session_id: &str,
+        at: time::OffsetDateTime,
+    ) -> StoreResult<u64>;
 }
 
 /// Signing keys.

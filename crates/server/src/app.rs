@@ -62,6 +62,12 @@ pub struct App {
     pub outbox: crate::outbox::Outbox,
     /// Upstream identity providers: their HTTP client and what discovery told of them.
     pub upstreams: crate::upstream::Upstreams,
+    /// Held across every read-modify-write of the tenant settings document (settings,
+    /// branding, email provider and templates): clients such as auth0-deploy-cli write
+    /// several templates at once, and without it one write would undo another. It
+    /// serialises this replica only; replicas racing on one document remain (see
+    /// ARCHITECTURE.md).
+    pub tenant_writes: tokio::sync::Mutex<()>,
     store: SqlStore,
 }
 
@@ -145,6 +151,7 @@ impl App {
             outbox: crate::outbox::Outbox::new(config.outbox_retry.0, config.outbox_retry.1),
             clock: options.clock,
             upstreams: crate::upstream::Upstreams::default(),
+            tenant_writes: tokio::sync::Mutex::new(()),
             config,
             issuer,
             stores,

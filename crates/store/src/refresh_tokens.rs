@@ -8,9 +8,11 @@ use serde_json::{Value, json};
 use sqlx::types::Json;
 use time::OffsetDateTime;
 
-use crate::SqlStore;
+use sqlx::AssertSqlSafe;
+
 use crate::error::db;
 use crate::pool::{in_transaction, on_pool};
+use crate::{Dialect, SqlStore};
 
 /// Creates the family's row if it is new, locks it either way, and returns its revocation.
 const LOCK_FAMILY: &str = "INSERT INTO refresh_token_families (family_id) VALUES ($1) \
@@ -54,6 +56,12 @@ impl From<Row> for RefreshToken {
             idle_expires_at: r.idle_expires_at,
             rotated_at: r.rotated_at,
             revoked_at: r.revoked_at,
+            session_id: r
+                .data
+                .0
+                .get("session_id")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
         }
     }
 }
@@ -93,7 +101,7 @@ impl RefreshTokenStore for SqlStore {
             .bind(t.connection.as_str())
             .bind(t.audience.as_deref())
             .bind(&t.scope)
-            .bind(Json(json!({"auth_time": t.auth_time})))
+            .bind(Json(json!({"auth_time": t.auth_time, "session_id": t.session_id})))
             .bind(t.created_at)
             .bind(t.expires_at)
             .bind(t.idle_expires_at)
@@ -246,5 +254,31 @@ impl RefreshTokenStore for SqlStore {
             .map_err(db)?
         });
         Ok(n)
+    }
+
+    async fn revoke_session_refresh_tokens(
+        &self,
+        user_id: &UserId,
+        session_id: &str,
+        at: OffsetDateTime,
+    ) -> StoreResult<u64> {
+        let of_session = match self.dialect() {
+            Dialect::Sqlite => "json_extract(data, '$.session_id') = $2",
+            Dialect::Postgres => "data->>'session_id' = $2",
+        };
+        let sql = AssertSqlSafe(format!(
+            "SELECT DISTINCT family_id FROM refresh_tokens WHERE user_id = $1 AND {of_session}"
+        ));
+        let families: Vec<(String,)> = on_pool!(self, p => sqlx::query_as(sql)
+            .bind(user_id.as_str())
+            .bind(session_id)
+            .fetch_all(p)
+            .await
+            .map_err(db))?;
+        let mut live = 0;
+        for (family,) in families {
+            live += self.revoke_refresh_family(&family, at).await?;
+        }
+        Ok(live)
     }
 }

@@ -1611,6 +1611,7 @@ async fn logins_and_refresh_tokens(s: Stores) {
         idle_expires_at: None,
         rotated_at: None,
         revoked_at: None,
+        session_id: None,
     };
     let (a, b, other) = (token(1, "fam"), token(2, "fam"), token(3, "other"));
     for t in [&a, &b, &other] {
@@ -2336,6 +2337,7 @@ fn refresh_token(
         idle_expires_at: None,
         rotated_at: None,
         revoked_at: None,
+        session_id: None,
     }
 }
 
@@ -2352,6 +2354,50 @@ async fn none_live(s: &Stores, hashes: &[u8]) -> bool {
         }
     }
     true
+}
+
+/// Revoking a login session revokes the families that came from it, and no other.
+async fn a_sessions_refresh_tokens_are_revoked_with_it(s: Stores) {
+    s.setup
+        .apply_seed(&plan("boot", false, 1))
+        .await
+        .expect("seed");
+    let user = database_user("sessions-tokens@example.com");
+    s.users.insert_user(&user).await.expect("user");
+    let c = client("app");
+    s.clients.insert_client(&c).await.expect("client");
+    let at = now();
+    let rt = &s.refresh_tokens;
+    let bound = |hash: u8, family: &str, sid: Option<&str>| {
+        let mut t = refresh_token(hash, family, &c.client_id, &user.user_id, at);
+        t.session_id = sid.map(str::to_owned);
+        t
+    };
+    for t in [
+        bound(1, "a", Some("sid-a")),
+        bound(2, "a2", Some("sid-a")),
+        bound(3, "b", Some("sid-b")),
+        bound(4, "pw", None),
+    ] {
+        assert!(rt.insert_refresh_token(&t).await.expect("insert"));
+    }
+    assert_eq!(
+        rt.refresh_token(&[1; 32])
+            .await
+            .expect("get")
+            .expect("stored")
+            .session_id
+            .as_deref(),
+        Some("sid-a")
+    );
+    assert_eq!(
+        rt.revoke_session_refresh_tokens(&user.user_id, "sid-a", at)
+            .await
+            .expect("revoke"),
+        2
+    );
+    assert!(none_live(&s, &[1, 2]).await);
+    assert!(!none_live(&s, &[3]).await && !none_live(&s, &[4]).await);
 }
 
 async fn revoked_refresh_families_stay_revoked(s: Stores) {
@@ -3129,6 +3175,7 @@ conformance!(
     login_failures_count_and_claim_turns,
     outbox_claims_are_exclusive_and_retried,
     revoked_refresh_families_stay_revoked,
+    a_sessions_refresh_tokens_are_revoked_with_it,
     user_sessions_end_together,
     blocked_users_do_not_link,
     one_time_values_are_used_once,

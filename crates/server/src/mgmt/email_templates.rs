@@ -239,6 +239,7 @@ pub async fn create(
     if !is_template_name(&name) {
         return Err(bad("template", "must be one of Auth0's template names"));
     }
+    let _writing = state.tenant_writes.lock().await;
     let tenant = load(&state).await?;
     if tenant.email_templates.contains_key(&name) {
         return Err(MgmtError::conflict(&format!(
@@ -262,6 +263,7 @@ pub async fn put(
     if body.template.as_deref().is_some_and(|t| t != name) {
         return Err(bad("template", "must be the template the path names"));
     }
+    let _writing = state.tenant_writes.lock().await;
     let tenant = load(&state).await?;
     let mut t = EmailTemplate::default();
     body.apply(&mut t, true)?;
@@ -280,6 +282,7 @@ pub async fn update(
     if body.template.as_deref().is_some_and(|t| t != name) {
         return Err(bad("template", "must be the template the path names"));
     }
+    let _writing = state.tenant_writes.lock().await;
     let tenant = load(&state).await?;
     let mut t = tenant
         .email_templates

@@ -279,6 +279,7 @@ pub async fn create(
     if body.credentials.is_none() {
         return Err(v::missing("credentials"));
     }
+    let _writing = state.tenant_writes.lock().await;
     let mut t = tenant(&state).await?;
     if t.email_provider.is_some() {
         return Err(MgmtError::conflict(
@@ -303,6 +304,7 @@ pub async fn update(
     MgmtJson(body): MgmtJson<Value>,
 ) -> Result<Json<EmailProviderView>, MgmtError> {
     let body: EmailProviderBody = typed(body)?;
+    let _writing = state.tenant_writes.lock().await;
     let mut t = tenant(&state).await?;
     let mut p = t.email_provider.clone().ok_or_else(not_configured)?;
     body.apply(&state, &mut p)?;
@@ -314,6 +316,7 @@ pub async fn update(
 
 /// `DELETE /emails/provider`: 204.
 pub async fn delete(State(state): State<AppState>) -> Result<StatusCode, MgmtError> {
+    let _writing = state.tenant_writes.lock().await;
     let mut t = tenant(&state).await?;
     t.email_provider.take().ok_or_else(not_configured)?;
     state.stores.tenant.update_tenant(&t).await?;

@@ -50,6 +50,9 @@ pub struct RefreshTokenView {
     pub idle_expires_at: Option<String>,
     /// What it renews.
     pub resource_servers: Vec<TokenResourceServer>,
+    /// The login session it came from (`POST /sessions/{id}/revoke` revokes it too).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
 }
 
 fn iso(t: time::OffsetDateTime) -> String {
@@ -76,6 +79,7 @@ impl RefreshTokenView {
                     scopes: t.scope.clone(),
                 })
                 .collect(),
+            session_id: t.session_id.clone(),
         };
         serde_json::to_value(view).unwrap_or(Value::Null)
     }

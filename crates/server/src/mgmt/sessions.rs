@@ -142,17 +142,38 @@ pub async fn get(
     Ok(Json(view(&session, idle)))
 }
 
-/// `DELETE /sessions/{id}` and `POST /sessions/{id}/revoke`: ends the session; 202.
+/// `DELETE /sessions/{id}`: ends the session; 202.
 pub async fn delete(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, MgmtError> {
     let (session, _) = live(&state, &id).await?;
+    end(&state, &session).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// `POST /sessions/{id}/revoke`: ends the session and revokes the refresh tokens that came
+/// from its logins; 202.
+pub async fn revoke(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, MgmtError> {
+    let (session, _) = live(&state, &id).await?;
+    end(&state, &session).await?;
+    state
+        .stores
+        .refresh_tokens
+        .revoke_session_refresh_tokens(&session.user_id, &session.sid, state.clock.now())
+        .await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+async fn end(state: &AppState, session: &Session) -> Result<(), MgmtError> {
     let ended = state
         .stores
         .sessions
         .revoke_session(&session.id_hash, state.clock.now())
         .await?;
-    crate::backchannel::sessions_ended(&state, ended.as_slice()).await;
-    Ok(StatusCode::ACCEPTED)
+    crate::backchannel::sessions_ended(state, ended.as_slice()).await;
+    Ok(())
 }

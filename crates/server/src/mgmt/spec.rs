@@ -211,7 +211,7 @@ management_api! {
         "End a user's sessions", ["delete:sessions"];
     get "/sessions/{id}" => sessions::get, 200, "sessions", "Get a session", ["read:sessions"];
     delete "/sessions/{id}" => sessions::delete, 202, "sessions", "End a session", ["delete:sessions"];
-    post "/sessions/{id}/revoke" => sessions::delete, 202, "sessions", "Revoke a session",
+    post "/sessions/{id}/revoke" => sessions::revoke, 202, "sessions", "Revoke a session",
         ["delete:sessions"], no_body;
 
     get "/grants" => grants::list, 200, "grants", "Get the consents users gave applications",

@@ -236,6 +236,7 @@ pub async fn update_settings(
         None => Default::default(),
     };
     let (body, kept): (TenantSettingsPatch, _) = stored::typed(body, &stored::TENANT)?;
+    let _writing = state.tenant_writes.lock().await;
     let mut t = load(&state).await?;
     if let Some(n) = body.friendly_name {
         t.friendly_name = optional_text("friendly_name", n, 255)?;
@@ -391,6 +392,7 @@ pub async fn update_branding(
     MgmtJson(body): MgmtJson<Value>,
 ) -> Result<Json<BrandingView>, MgmtError> {
     let (body, kept): (BrandingPatch, _) = stored::typed(body, &stored::BRANDING)?;
+    let _writing = state.tenant_writes.lock().await;
     let mut t = load(&state).await?;
     let colors = body.colors.unwrap_or_default();
     if let Some(p) = colors.primary {

@@ -233,6 +233,7 @@ async fn store_refresh_token(
         idle_expires_at: policy.idle_lifetime.map(|s| now + Duration::seconds(s)),
         rotated_at: None,
         revoked_at: None,
+        session_id: req.sid.map(str::to_owned),
     };
     // Refused when the family was revoked meanwhile (a replay of a rotated token or of
     // the code, a block, a password change): the refresh under way gets nothing.

@@ -233,3 +233,24 @@ async fn a_body_over_the_payload_limit_is_a_413_in_auth0_shape() {
     let body: Value = r.json().await.expect("a JSON error");
     assert_mgmt_error(&(status, body), 413, "too_large");
 }
+
+#[tokio::test]
+async fn templates_written_at_once_are_all_kept() {
+    let app = spawn_app().await;
+    let m = app.mgmt().await;
+    // auth0-deploy-cli writes its templates in parallel; each write is a read-modify-write of
+    // the tenant's settings document, and none may undo another.
+    let names = gatehouse_core::email_template::TEMPLATE_NAMES;
+    let writes = names.iter().map(|name| {
+        let mut body = template("<p>{{ url }}</p>");
+        body["template"] = json!(name);
+        m.post("/email-templates", body)
+    });
+    for (status, body) in futures_util::future::join_all(writes).await {
+        assert_eq!(status, 201, "{body}");
+    }
+    for name in names {
+        let (status, _) = m.get(&format!("/email-templates/{name}")).await;
+        assert_eq!(status, 200, "{name} was kept");
+    }
+}

@@ -87,10 +87,15 @@ pub(crate) async fn setup(app: &TestApp) -> Web {
 }
 
 fn authorize_url(app: &TestApp, web: &Web, callback: &str) -> String {
+    scoped_authorize_url(app, web, callback, "openid")
+}
+
+fn scoped_authorize_url(app: &TestApp, web: &Web, callback: &str, scope: &str) -> String {
     app.url(&format!(
-        "/authorize?response_type=code&client_id={}&redirect_uri={}&scope=openid&state=s",
+        "/authorize?response_type=code&client_id={}&redirect_uri={}&scope={}&state=s",
         web.id,
-        enc(callback)
+        enc(callback),
+        enc(scope)
     ))
 }
 
@@ -111,9 +116,20 @@ async fn log_in(
     email: &str,
     callback: &str,
 ) -> (reqwest::Client, String) {
+    log_in_for(app, web, email, callback, "openid").await
+}
+
+/// [`log_in`] asking for `scope`.
+async fn log_in_for(
+    app: &TestApp,
+    web: &Web,
+    email: &str,
+    callback: &str,
+    scope: &str,
+) -> (reqwest::Client, String) {
     let browser = client();
     let page = browser
-        .get(authorize_url(app, web, callback))
+        .get(scoped_authorize_url(app, web, callback, scope))
         .send()
         .await
         .expect("authorize");
@@ -156,11 +172,39 @@ async fn redeem(app: &TestApp, web: &Web, code: &str, redirect_uri: Option<&str>
 
 /// A browser logged in as `email`, and an ID token from that login.
 pub(crate) async fn logged_in(app: &TestApp, web: &Web, email: &str) -> (reqwest::Client, String) {
-    let (browser, code) = log_in(app, web, email, CB).await;
-    let (status, tokens) = redeem(app, web, &code, Some(CB)).await;
-    assert_eq!(status, 200, "{tokens}");
+    let (browser, tokens) = logged_in_with(app, web, email, "openid").await;
     let id_token = tokens["id_token"].as_str().expect("id token").to_owned();
     (browser, id_token)
+}
+
+/// A browser logged in as `email` with `scope`, and the token response.
+pub(crate) async fn logged_in_with(
+    app: &TestApp,
+    web: &Web,
+    email: &str,
+    scope: &str,
+) -> (reqwest::Client, Value) {
+    let (browser, code) = log_in_for(app, web, email, CB, scope).await;
+    let (status, tokens) = redeem(app, web, &code, Some(CB)).await;
+    assert_eq!(status, 200, "{tokens}");
+    (browser, tokens)
+}
+
+/// A refresh with `refresh_token`: its status and body.
+pub(crate) async fn refresh(app: &TestApp, web: &Web, refresh_token: &str) -> (u16, Value) {
+    let r = app
+        .client
+        .post(app.url("/oauth/token"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", web.id.as_str()),
+            ("client_secret", web.secret.as_str()),
+            ("refresh_token", refresh_token),
+        ])
+        .send()
+        .await
+        .expect("refresh");
+    (r.status().as_u16(), r.json().await.expect("json"))
 }
 
 /// Whether the browser's session still gets a code without a login.

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use crate::helpers::{TestApp, assert_mgmt_error, jwt_claims, spawn_app};
-use crate::security_logout::{Web, has_session, logged_in, setup};
+use crate::security_logout::{Web, has_session, logged_in, logged_in_with, refresh, setup};
 
 /// A relying party's back-channel logout endpoint: every `logout_token` it is sent.
 struct Receiver {
@@ -261,4 +261,47 @@ async fn back_channel_urls_must_be_https_or_loopback() {
         c["oidc_logout"]["backchannel_logout_initiators"]["mode"],
         "all"
     );
+}
+
+#[tokio::test]
+async fn revoking_a_session_revokes_the_refresh_tokens_of_its_logins() {
+    let app = spawn_app().await;
+    let web = setup(&app).await;
+    let m = app.mgmt().await;
+    let scope = "openid offline_access";
+    let (_, first) = logged_in_with(&app, &web, "lin@example.com", scope).await;
+    let (_, second) = logged_in_with(&app, &web, "lin@example.com", scope).await;
+    let token = |t: &Value, k: &str| t[k].as_str().expect(k).to_owned();
+    let sid = jwt_claims(&token(&first, "id_token"))["sid"]
+        .as_str()
+        .expect("sid")
+        .to_owned();
+    // A rotation keeps the family bound to its session.
+    let (status, rotated) = refresh(&app, &web, &token(&first, "refresh_token")).await;
+    assert_eq!(status, 200, "{rotated}");
+    assert_eq!(
+        jwt_claims(&token(&rotated, "id_token"))["sid"],
+        sid.as_str()
+    );
+
+    // A rotating client gets a successor; a non-rotating one keeps its token.
+    let current = rotated
+        .get("refresh_token")
+        .and_then(Value::as_str)
+        .map_or_else(|| token(&first, "refresh_token"), str::to_owned);
+    assert_eq!(
+        m.post(&format!("/sessions/{sid}/revoke"), json!({}))
+            .await
+            .0,
+        202
+    );
+    let (status, body) = refresh(&app, &web, &current).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("invalid_grant")),
+        "{body}"
+    );
+    // The other login's session and refresh token are untouched.
+    let (status, body) = refresh(&app, &web, &token(&second, "refresh_token")).await;
+    assert_eq!(status, 200, "{body}");
 }

@@ -61,7 +61,9 @@ async fn run(
                 RefreshMode::Keep
             },
             nonce: None,
-            sid: None,
+            // The family's login session: its successor stays bound to it (and the ID token
+            // names it, as the first one did).
+            sid: token.session_id.as_deref(),
             at_hash: false,
             c_hash_of: None,
             now: req.now,
