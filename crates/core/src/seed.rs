@@ -100,6 +100,8 @@ pub const MANAGEMENT_SCOPES: &[&str] = &[
     "create:actions",
     "delete:actions",
     "update:actions",
+    "read:prompts",
+    "update:prompts",
 ];
 
 /// The only Management API scopes a token issued to a user may carry: each acts on that

@@ -42,6 +42,11 @@ pub struct TenantSettings {
     pub extra: serde_json::Map<String, serde_json::Value>,
     /// Auth0 branding properties kept and shown but not acted on.
     pub branding_extra: serde_json::Map<String, serde_json::Value>,
+    /// Whether the login page asks for the identifier first, then the password (Auth0's
+    /// `identifier_first` prompt setting; off when unset).
+    pub identifier_first: Option<bool>,
+    /// Prompt settings kept and shown but not acted on (`/prompts`).
+    pub prompts_extra: serde_json::Map<String, serde_json::Value>,
     /// Email templates by Auth0 name (`verify_email`, `reset_email`, ...).
     pub email_templates: std::collections::BTreeMap<String, crate::email_template::EmailTemplate>,
 }

@@ -31,6 +31,16 @@ struct StartPage<'a> {
     error: Option<&'a str>,
 }
 
+/// Which part of the password form a login page shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// The identifier and the password together, or the identifier alone when the tenant
+    /// asks for identifier first.
+    First,
+    /// Identifier first's second step: the password for the identifier given.
+    Password,
+}
+
 /// The login page for `tx`, setting the CSRF cookie it is bound to.
 pub async fn login_page(
     state: &AppState,
@@ -39,6 +49,17 @@ pub async fn login_page(
     login_hint: &str,
     error: Option<&str>,
     status: StatusCode,
+) -> Result<Response, OAuthError> {
+    login_page_at(state, client, tx, (login_hint, error, status), Step::First).await
+}
+
+/// [`login_page`] at `step` of the password form.
+pub async fn login_page_at(
+    state: &AppState,
+    client: &Arc<Client>,
+    tx: &Transaction,
+    (login_hint, error, status): (&str, Option<&str>, StatusCode),
+    step: Step,
 ) -> Result<Response, OAuthError> {
     // A passwordless connection asked for: its page instead of the password form.
     let passwordless = match tx.connection.as_deref() {
@@ -65,6 +86,7 @@ pub async fn login_page(
             || database_connection::for_login(state, &client.client_id)
                 .await?
                 .is_some();
+        let identifier_first = state.catalog.tenant().await?.identifier_first == Some(true);
         pages::render(
             status,
             &LoginPage {
@@ -76,6 +98,8 @@ pub async fn login_page(
                 passwordless: crate::authn::login_page::offered(state, client).await?,
                 database,
                 upstream: upstream_offered(state, client).await?,
+                identifier_only: identifier_first && step == Step::First,
+                password_step: step == Step::Password,
             },
         )
     };

@@ -18,6 +18,7 @@ pub mod keys;
 pub mod limit;
 pub mod logs;
 pub mod page;
+pub mod prompts;
 pub mod refresh_tokens;
 pub mod resource_servers;
 pub mod roles;

@@ -18,6 +18,7 @@ use super::grants::GrantView;
 use super::identities::LinkBody;
 use super::jobs::{JobView, VerificationEmailJob};
 use super::keys::{KeyView, RotatedKeyView};
+use super::prompts::{PromptsBody, PromptsView};
 use super::refresh_tokens::RefreshTokenView;
 use super::resource_servers::{ResourceServerBody, ResourceServerView};
 use super::roles::permissions::{PermissionView, PermissionsBody};
@@ -117,6 +118,8 @@ const STORED_IN: &[(&str, &stored::Table)] = &[
     ("TenantFlagsView", &stored::TENANT_FLAGS),
     ("BrandingPatch", &stored::BRANDING),
     ("BrandingView", &stored::BRANDING),
+    ("PromptsBody", &stored::PROMPTS),
+    ("PromptsView", &stored::PROMPTS),
 ];
 
 /// `schema` with `required` properties added (a create body that a patch body extends).
@@ -381,6 +384,11 @@ fn template_session_action_bodies(
             })),
         ),
         ("get", "/sessions/{id}") => (None, Some(reg.reference::<SessionView>())),
+        ("get", "/prompts") => (None, Some(reg.reference::<PromptsView>())),
+        ("patch", "/prompts") => (
+            Some(reg.reference::<PromptsBody>()),
+            Some(reg.reference::<PromptsView>()),
+        ),
         ("post", "/jobs/users-exports") => (
             Some(reg.reference::<UsersExportBody>()),
             Some(reg.reference::<JobView>()),

@@ -10,8 +10,8 @@ use serde_json::{Map, Value, json};
 use super::roles::permissions::{self as perms, OfRole, OfUser};
 use super::{
     actions, client_grants, clients, connections, email_templates, emails, exports, grants,
-    identities, jobs, keys, logs, refresh_tokens, resource_servers, roles, schema, sessions, stats,
-    tenant, tickets, user_blocks, users,
+    identities, jobs, keys, logs, prompts, refresh_tokens, resource_servers, roles, schema,
+    sessions, stats, tenant, tickets, user_blocks, users,
 };
 use crate::AppState;
 
@@ -201,6 +201,10 @@ management_api! {
         ["read:refresh_tokens"];
     delete "/refresh-tokens/{id}" => refresh_tokens::revoke, 202, "refresh-tokens",
         "Revoke a refresh token", ["delete:refresh_tokens"];
+
+    get "/prompts" => prompts::get, 200, "prompts", "Get the prompts' settings", ["read:prompts"];
+    patch "/prompts" => prompts::update, 200, "prompts", "Update the prompts' settings",
+        ["update:prompts"];
 
     get "/actions/actions" => actions::list, 200, "actions", "Get actions (none until gatehouse runs Actions)",
         ["read:actions"];

@@ -99,6 +99,10 @@ pub struct LoginPage<'a> {
     pub database: bool,
     /// Upstream identity providers the application offers: (connection name, link text).
     pub upstream: Vec<(String, String)>,
+    /// Identifier first, its first step: the identifier alone.
+    pub identifier_only: bool,
+    /// Identifier first, its second step: the password for `login_hint`.
+    pub password_step: bool,
 }
 
 /// The sign-up form.

@@ -75,17 +75,28 @@ pub async fn submit(
         return crate::upstream::start(&state, &tx, &upstream).await;
     }
     if form.password.is_empty() {
-        // Only an email was given (the page asks for the password only when no enterprise
-        // connection serves the address): nothing was tried, nothing is logged.
-        return crate::authn::login_page::login_page(
-            &state,
-            &client,
-            &tx,
-            &form.username,
-            Some("Enter your password."),
-            StatusCode::BAD_REQUEST,
-        )
-        .await;
+        // Only an identifier was given: with identifier first, the next step asks for the
+        // password; otherwise the password was forgotten. Nothing was tried, nothing logged.
+        use crate::authn::login_page::{Step, login_page_at};
+        let identifier_first = state.catalog.tenant().await?.identifier_first == Some(true);
+        let page = match (identifier_first, form.username.trim().is_empty()) {
+            (true, false) => (form.username.trim(), None, StatusCode::OK),
+            (true, true) => (
+                "",
+                Some("Enter your email or username."),
+                StatusCode::BAD_REQUEST,
+            ),
+            (false, _) => (
+                form.username.as_str(),
+                Some("Enter your password."),
+                StatusCode::BAD_REQUEST,
+            ),
+        };
+        let step = match page.1 {
+            None => Step::Password,
+            Some(_) => Step::First,
+        };
+        return login_page_at(&state, &client, &tx, page, step).await;
     }
     let (connection, database) = connection_of(&state, &tx, &client).await?;
     let mut event = crate::authn::login_event(&state.clock, &caller, &client, &connection);

@@ -6,6 +6,7 @@ mod code_flow;
 mod cross_origin;
 mod email_providers;
 mod helpers;
+mod identifier_first;
 mod keys;
 mod lifecycle;
 mod linking;

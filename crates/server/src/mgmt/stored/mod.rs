@@ -12,7 +12,8 @@ use serde_json::{Map, Value, json};
 mod tables;
 
 pub use tables::{
-    BRANDING, CLIENT, CLIENT_GRANT, CONNECTION, RESOURCE_SERVER, TABLES, TENANT, TENANT_FLAGS,
+    BRANDING, CLIENT, CLIENT_GRANT, CONNECTION, PROMPTS, RESOURCE_SERVER, TABLES, TENANT,
+    TENANT_FLAGS,
 };
 
 use crate::mgmt::error::MgmtError;

@@ -170,6 +170,17 @@ pub const BRANDING: Table = Table {
     ],
 };
 
+/// Prompt settings (`/prompts`) besides `identifier_first`.
+#[rustfmt::skip]
+pub const PROMPTS: Table = Table {
+    resource: "prompts",
+    path: "",
+    properties: &[
+        p("universal_login_experience", OneOf(&["new", "classic"]), false, "gatehouse serves its own Universal Login pages"),
+        p("webauthn_platform_first_factor", Bool, false, "passkeys are not offered"),
+    ],
+};
+
 /// Every table, in the order the docs list them.
 pub const TABLES: &[Table] = &[
     CLIENT,
@@ -179,4 +190,5 @@ pub const TABLES: &[Table] = &[
     TENANT,
     TENANT_FLAGS,
     BRANDING,
+    PROMPTS,
 ];
