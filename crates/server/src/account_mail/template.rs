@@ -205,9 +205,13 @@ pub async fn compose(
         }
         Ok(Some(t)) => t,
     };
-    let globals = globals(state, vars).await;
+    let mut globals = globals(state, vars).await;
+    let html = render(&template.body, &globals);
+    // Headers are text, not HTML: the user's own values unescaped (`one_line` keeps them to
+    // one line, and lettre encodes them).
+    globals.insert("user".into(), vars.user.map_or(json!({}), user_values));
     let rendered = (|| {
-        let html = render(&template.body, &globals)?;
+        let html = html?;
         let subject = render(&template.subject, &globals)?;
         let from = render(&template.from, &globals)?;
         Ok::<_, String>((html, subject, from))
@@ -250,12 +254,15 @@ async fn globals(state: &AppState, vars: &MailVars<'_>) -> Map<String, Value> {
         vars.application.clone().unwrap_or_else(|| json!({})),
     );
     g.insert("connection".into(), json!({"name": vars.connection}));
-    g.insert("user".into(), vars.user.map_or(json!({}), user_object));
+    g.insert(
+        "user".into(),
+        vars.user.map_or(json!({}), |u| escaped(user_values(u))),
+    );
     g
 }
 
-/// Auth0's `user` variable, every string HTML-escaped (see the module comment).
-fn user_object(u: &User) -> Value {
+/// Auth0's `user` variable (the HTML body gets it escaped, see the module comment).
+fn user_values(u: &User) -> Value {
     let mut user = json!({
         "user_id": u.user_id.as_str(),
         "email": u.email,
@@ -271,7 +278,7 @@ fn user_object(u: &User) -> Value {
             o.entry(k.clone()).or_insert_with(|| v.clone());
         }
     }
-    escaped(user)
+    user
 }
 
 fn escaped(v: Value) -> Value {

@@ -259,18 +259,33 @@ struct Walk {
 }
 
 fn stream(state: AppState, spec: ExportSpec) -> Response {
-    let query = spec.connection.as_ref().and_then(|c| {
-        let quoted = c.replace('\\', "\\\\").replace('"', "\\\"");
-        gatehouse_core::user_search::parse(&format!("identities.connection:\"{quoted}\"")).ok()
-    });
+    let query = match &spec.connection {
+        Some(c) => {
+            let quoted = c.replace('\\', "\\\\").replace('"', "\\\"");
+            match gatehouse_core::user_search::parse(&format!("identities.connection:\"{quoted}\""))
+            {
+                Ok(q) => Some(q),
+                // Never every user instead of one connection's.
+                Err(e) => {
+                    tracing::warn!(error = %e, "users export: connection filter unusable");
+                    return StatusCode::SERVICE_UNAVAILABLE.into_response();
+                }
+            }
+        }
+        None => None,
+    };
     let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     if spec.format == "csv" {
-        let header: Vec<String> = spec
-            .fields
-            .iter()
-            .map(column)
-            .map(|c| csv_cell(&c))
-            .collect();
+        let header: Vec<String> = match spec.fields.is_empty() {
+            // Without fields each row is the whole user as one JSON cell.
+            true => vec!["user".to_owned()],
+            false => spec
+                .fields
+                .iter()
+                .map(column)
+                .map(|c| csv_cell(&c))
+                .collect(),
+        };
         writeln!(gzip, "{}", header.join(",")).ok();
     }
     let filename = format!("users.{}.gz", spec.format);
@@ -386,10 +401,11 @@ fn lookup<'v>(value: &'v Value, path: &str) -> Option<&'v Value> {
     Some(at)
 }
 
-/// A CSV cell (RFC 4180), with a leading `=`, `+`, `-` or `@` neutralised: a spreadsheet
+/// A CSV cell (RFC 4180), with a leading `=`, `+`, `-`, `@`, tab or carriage return
+/// neutralised: a spreadsheet
 /// would run it as a formula, and user profile text is the attacker's to choose.
 fn csv_cell(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@']) {
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{s}")
     } else {
         s.to_owned()
@@ -413,6 +429,7 @@ mod tests {
         assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
         assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_cell("\t=1+1"), "'\t=1+1");
     }
 
     #[test]

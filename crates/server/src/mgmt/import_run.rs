@@ -85,6 +85,8 @@ pub async fn run(state: AppState, run: Run) {
 /// one JSON array (without building it). The scan tracks strings and nesting only: the
 /// elements are valid JSON because the file is.
 pub fn array_elements(file: &[u8]) -> Result<Vec<Range<usize>>, String> {
+    // serde_json checks strings' UTF-8 only when it builds them; skipping them does not.
+    std::str::from_utf8(file).map_err(|e| e.to_string())?;
     let mut de = serde_json::Deserializer::from_slice(file);
     serde::de::Deserializer::deserialize_seq(&mut de, serde::de::IgnoredAny)
         .map_err(|e| e.to_string())?;
@@ -161,7 +163,15 @@ mod tests {
             serde_json::from_str::<Value>(part).expect("each is JSON");
         }
         assert_eq!(array_elements(b"[]").expect("empty").len(), 0);
-        for bad in [&b"{}"[..], b"[1,]", b"[1", b"[1] 2", b"", b"nope"] {
+        for bad in [
+            &b"{}"[..],
+            b"[1,]",
+            b"[1",
+            b"[1] 2",
+            b"",
+            b"nope",
+            b"[\"\xff\"]",
+        ] {
             assert!(
                 array_elements(bad).is_err(),
                 "{}",

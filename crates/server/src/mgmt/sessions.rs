@@ -152,19 +152,25 @@ pub async fn delete(
     Ok(StatusCode::ACCEPTED)
 }
 
-/// `POST /sessions/{id}/revoke`: ends the session and revokes the refresh tokens that came
-/// from its logins; 202.
+/// `POST /sessions/{id}/revoke`: revokes the refresh tokens that came from the session's
+/// logins, then ends it; 202. A session already ended or expired still has its tokens
+/// revoked (that is when an administrator reaches for this); only an unknown id is a 404.
 pub async fn revoke(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, MgmtError> {
-    let (session, _) = live(&state, &id).await?;
-    end(&state, &session).await?;
+    let session = state
+        .stores
+        .sessions
+        .session_by_sid(&id)
+        .await?
+        .ok_or_else(not_found)?;
     state
         .stores
         .refresh_tokens
         .revoke_session_refresh_tokens(&session.user_id, &session.sid, state.clock.now())
         .await?;
+    end(&state, &session).await?;
     Ok(StatusCode::ACCEPTED)
 }
 

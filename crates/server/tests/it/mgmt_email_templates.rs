@@ -137,9 +137,18 @@ async fn a_verification_mail_follows_the_tenant_template() {
     welcome["subject"] = json!("Glad you are here");
     m.post("/email-templates", welcome).await;
 
+    m.patch(
+        "/email-templates/verify_email",
+        json!({"subject": "Welcome to {{ friendly_name }}, {{ user.name }} & co"}),
+    )
+    .await;
     sign_up(&app, &m, "ada@example.com", "<b>Ada</b>").await;
     let mail = decoded(&smtp.next_mail().await);
-    assert!(mail.contains("Subject: Welcome to Acme"), "{mail}");
+    // The subject is text: the name as the user wrote it, not HTML-escaped.
+    assert!(
+        mail.contains("Subject: Welcome to Acme, <b>Ada</b> & co"),
+        "{mail}"
+    );
     assert!(mail.contains("From: Acme <hello@acme.example>"), "{mail}");
     assert!(mail.contains("multipart/alternative"), "{mail}");
     assert!(

@@ -304,4 +304,26 @@ async fn revoking_a_session_revokes_the_refresh_tokens_of_its_logins() {
     // The other login's session and refresh token are untouched.
     let (status, body) = refresh(&app, &web, &token(&second, "refresh_token")).await;
     assert_eq!(status, 200, "{body}");
+    let current = body
+        .get("refresh_token")
+        .and_then(Value::as_str)
+        .map_or_else(|| token(&second, "refresh_token"), str::to_owned);
+    // A session already ended still has its tokens revoked on request.
+    let sid = jwt_claims(&token(&second, "id_token"))["sid"]
+        .as_str()
+        .expect("sid")
+        .to_owned();
+    assert_eq!(m.delete(&format!("/sessions/{sid}")).await.0, 202);
+    assert_eq!(
+        m.post(&format!("/sessions/{sid}/revoke"), json!({}))
+            .await
+            .0,
+        202
+    );
+    assert_eq!(refresh(&app, &web, &current).await.0, 403);
+    assert_mgmt_error(
+        &m.post("/sessions/no-such-session/revoke", json!({})).await,
+        404,
+        "inexistent_session",
+    );
 }
