@@ -15,6 +15,7 @@ use utoipa::ToSchema;
 
 use super::body::{MgmtJson, nullable, present, typed, wire_enum};
 use super::error::MgmtError;
+use super::tenant::load;
 use super::validate::{self as v, bad};
 use crate::AppState;
 use crate::account_mail::template;
@@ -199,10 +200,6 @@ impl EmailTemplateBody {
     }
 }
 
-async fn load(state: &AppState) -> Result<TenantSettings, MgmtError> {
-    Ok(state.stores.tenant.tenant().await?.unwrap_or_default())
-}
-
 async fn save(
     state: &AppState,
     mut tenant: TenantSettings,
@@ -213,6 +210,17 @@ async fn save(
     tenant.email_templates.insert(name.to_owned(), t);
     state.stores.tenant.update_tenant(&tenant).await?;
     Ok(view)
+}
+
+/// The body of a `PUT` or `PATCH` to the template `name`: a known name, and a `template`
+/// property, when given, naming the same one.
+fn body_for(name: &str, body: Value) -> Result<EmailTemplateBody, MgmtError> {
+    checked_name(name)?;
+    let body: EmailTemplateBody = typed(body)?;
+    if body.template.as_deref().is_some_and(|t| t != name) {
+        return Err(bad("template", "must be the template the path names"));
+    }
+    Ok(body)
 }
 
 /// `GET /email-templates/{templateName}`: 404 for a template never set.
@@ -258,11 +266,7 @@ pub async fn put(
     Path(name): Path<String>,
     MgmtJson(body): MgmtJson<Value>,
 ) -> Result<Json<EmailTemplateView>, MgmtError> {
-    checked_name(&name)?;
-    let body: EmailTemplateBody = typed(body)?;
-    if body.template.as_deref().is_some_and(|t| t != name) {
-        return Err(bad("template", "must be the template the path names"));
-    }
+    let body = body_for(&name, body)?;
     let _writing = state.tenant_writes.lock().await;
     let tenant = load(&state).await?;
     let mut t = EmailTemplate::default();
@@ -277,11 +281,7 @@ pub async fn update(
     Path(name): Path<String>,
     MgmtJson(body): MgmtJson<Value>,
 ) -> Result<Json<EmailTemplateView>, MgmtError> {
-    checked_name(&name)?;
-    let body: EmailTemplateBody = typed(body)?;
-    if body.template.as_deref().is_some_and(|t| t != name) {
-        return Err(bad("template", "must be the template the path names"));
-    }
+    let body = body_for(&name, body)?;
     let _writing = state.tenant_writes.lock().await;
     let tenant = load(&state).await?;
     let mut t = tenant

@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 use super::body::{MgmtJson, present};
 use super::error::MgmtError;
 use super::stored;
+use super::tenant::load;
 use crate::AppState;
 
 /// The prompt settings as Auth0 shows them.
@@ -48,10 +49,6 @@ fn view(t: &TenantSettings) -> PromptsView {
         identifier_first: t.identifier_first.unwrap_or(false),
         stored: shown,
     }
-}
-
-async fn load(state: &AppState) -> Result<TenantSettings, MgmtError> {
-    Ok(state.stores.tenant.tenant().await?.unwrap_or_default())
 }
 
 /// `GET /prompts`.

@@ -18,7 +18,9 @@ use super::stored;
 use super::validate::{self as v, bad};
 use crate::AppState;
 
-async fn load(state: &AppState) -> Result<TenantSettings, MgmtError> {
+/// The tenant settings document (defaults on a database not yet seeded), read fresh for a
+/// read-modify-write (never the catalog's copy).
+pub(super) async fn load(state: &AppState) -> Result<TenantSettings, MgmtError> {
     Ok(state.stores.tenant.tenant().await?.unwrap_or_default())
 }
 
