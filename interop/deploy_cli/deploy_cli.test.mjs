@@ -89,8 +89,12 @@ function call(method, path, { body, token } = {}) {
 }
 
 function a0deploy(...args) {
+  return a0deployWith(configFile, ...args);
+}
+
+function a0deployWith(config, ...args) {
   return new Promise((resolve) => {
-    execFile(A0DEPLOY, [...args, '-c', configFile],
+    execFile(A0DEPLOY, [...args, '-c', config],
       { env: { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem') }, timeout: RUN_TIMEOUT,
         maxBuffer: 64 << 20 },
       (error, stdout, stderr) => resolve({ code: error ? (error.code ?? error.signal) : 0, output: stdout + stderr }));
@@ -130,16 +134,20 @@ before(async () => {
   }
 
   configFile = join(dir, 'config.json');
-  writeFileSync(configFile, JSON.stringify({
+  writeFileSync(configFile, JSON.stringify({ ...baseConfig(), AUTH0_INCLUDED_ONLY: INCLUDED }));
+});
+
+// What every run is configured with; the round trip adds AUTH0_INCLUDED_ONLY.
+function baseConfig() {
+  return {
     AUTH0_DOMAIN: `127.0.0.1:${port}`,
     AUTH0_CLIENT_ID: CLIENT_ID,
     AUTH0_CLIENT_SECRET: CLIENT_SECRET,
     AUTH0_ALLOW_DELETE: false,
-    AUTH0_INCLUDED_ONLY: INCLUDED,
     AUTH0_KEYWORD_REPLACE_MAPPINGS: MAPPINGS,
     EXCLUDED_PROPS: WRITE_ONLY,
-  }));
-});
+  };
+}
 
 after(() => {
   gatehouse?.kill('SIGTERM');
@@ -244,4 +252,29 @@ test('a second a0deploy import creates no duplicates', { timeout: RUN_TIMEOUT + 
   // Duplicates first: a second import that fails half-way may still have added some.
   assert.deepEqual(await inventory(), first, 'the second import added or removed resources');
   assertRan(run, 'second import');
+});
+
+// Without AUTH0_INCLUDED_ONLY, a0deploy reads every kind of resource it knows (Actions,
+// custom domains, Guardian, attack protection, log streams, forms, flows, custom texts for
+// every prompt and enabled language, ...): each read must be answered, as Auth0 answers a
+// tenant that uses none of them, and the export must then import back unchanged.
+test('a0deploy exports and re-imports every kind of resource', { timeout: 2 * RUN_TIMEOUT + 10_000 }, async () => {
+  const config = join(dir, 'config-all.json');
+  writeFileSync(config, JSON.stringify(baseConfig()));
+  const out = join(dir, 'export-all');
+  const run = await a0deployWith(config, 'export', '--format', 'yaml', '-o', out);
+  assertRan(run, 'full export');
+  const exported = yaml.load(readFileSync(join(out, 'tenant.yaml'), 'utf8'));
+  // Every kind read, none skipped (deploy-cli skips a kind whose read is refused for scope).
+  assert.doesNotMatch(run.output, /Insufficient scope|Unable to fetch/i, run.output);
+  for (const type of [...INCLUDED, 'attackProtection', 'guardianFactors', 'guardianPolicies',
+    'customDomains', 'triggers', 'actions', 'rules', 'hooks', 'logStreams', 'prompts',
+    'riskAssessment', 'flows', 'forms', 'organizations', 'pages']) {
+    assert.ok(type in exported, `${type} missing from the full export`);
+  }
+  assert.equal(exported.attackProtection.bruteForceProtection.max_attempts, 10);
+  assert.deepEqual(exported.prompts.customText, {}, 'no custom texts were set');
+  const before = await inventory();
+  assertRan(await a0deployWith(config, 'import', '-i', join(out, 'tenant.yaml')), 'import of the full export');
+  assert.deepEqual(await inventory(), before, 'importing the export added or removed resources');
 });

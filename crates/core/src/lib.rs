@@ -19,6 +19,7 @@ pub mod outbox;
 pub mod password_policy;
 pub mod passwordless;
 pub mod pkce;
+pub mod prompt_text;
 pub mod redirect_uri;
 pub mod refresh_token;
 pub mod resource_server;

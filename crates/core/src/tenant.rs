@@ -49,6 +49,15 @@ pub struct TenantSettings {
     pub prompts_extra: serde_json::Map<String, serde_json::Value>,
     /// Email templates by Auth0 name (`verify_email`, `reset_email`, ...).
     pub email_templates: std::collections::BTreeMap<String, crate::email_template::EmailTemplate>,
+    /// The languages pages may be shown in, the first the default (Auth0's
+    /// `enabled_locales`; English alone when empty).
+    pub enabled_locales: Vec<String>,
+    /// Whole Auth0 settings objects kept and shown but not acted on, by Management API path
+    /// (`attack-protection/bot-detection`, ...).
+    pub kept_objects: serde_json::Map<String, serde_json::Value>,
+    /// Custom texts by prompt, then language: `{screen: {key: text}}` as Auth0 stores them.
+    pub custom_text:
+        std::collections::BTreeMap<String, std::collections::BTreeMap<String, serde_json::Value>>,
 }
 
 /// Auth0's default absolute session lifetime, in hours (7 days).
@@ -59,6 +68,15 @@ pub const DEFAULT_IDLE_SESSION_LIFETIME_HOURS: u32 = 72;
 pub const MAX_SESSION_LIFETIME_HOURS: u32 = 8760;
 
 impl TenantSettings {
+    /// The languages pages may be shown in, the default first.
+    pub fn locales(&self) -> Vec<String> {
+        if self.enabled_locales.is_empty() {
+            vec![crate::prompt_text::DEFAULT_LANGUAGE.to_owned()]
+        } else {
+            self.enabled_locales.clone()
+        }
+    }
+
     /// Whether a new application starts enabled on every existing connection.
     pub fn enables_new_clients_everywhere(&self) -> bool {
         self.enable_client_connections != Some(false)

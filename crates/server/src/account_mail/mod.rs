@@ -3,6 +3,7 @@
 //! flow may send them (sign-up, the password checks, reset requests, the Management API),
 //! so they live below all of them.
 
+pub mod layout;
 pub mod reset;
 pub mod template;
 pub mod unblock;

@@ -22,7 +22,7 @@ pub struct Composed {
     pub subject: String,
     /// The plain text.
     pub text: String,
-    /// The HTML, when a template made the mail.
+    /// The HTML: the template's, or the built-in text in the tenant's branding.
     pub html: Option<String>,
     /// The sender, when the template names one.
     pub from: Option<String>,
@@ -196,10 +196,18 @@ pub async fn compose(
         Err(()) => return None,
         Ok(None) => {
             let (subject, text) = fallback();
+            // The built-in text, dressed in the tenant's branding.
+            let html = if text.is_empty() {
+                None
+            } else {
+                let brand = crate::pages::brand(state).await;
+                let action = vars.url.map(|url| (subject.as_str(), url));
+                Some(super::layout::branded(&brand, &text, action))
+            };
             return Some(Composed {
                 subject,
                 text,
-                html: None,
+                html,
                 from: None,
             });
         }
@@ -254,6 +262,12 @@ async fn globals(state: &AppState, vars: &MailVars<'_>) -> Map<String, Value> {
         vars.application.clone().unwrap_or_else(|| json!({})),
     );
     g.insert("connection".into(), json!({"name": vars.connection}));
+    // Not Auth0's: the branding, so a template can use the logo and colour the pages use.
+    g.insert(
+        "branding".into(),
+        json!({"logo_url": tenant.logo_url.as_ref().or(tenant.picture_url.as_ref()),
+               "primary_color": tenant.primary_color}),
+    );
     g.insert(
         "user".into(),
         vars.user.map_or(json!({}), |u| escaped(user_values(u))),
@@ -290,7 +304,8 @@ fn escaped(v: Value) -> Value {
     }
 }
 
-fn escape_html(s: &str) -> String {
+/// `s` safe in HTML text and attribute values.
+pub(super) fn escape_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

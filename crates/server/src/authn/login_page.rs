@@ -24,7 +24,7 @@ use crate::pages::{self, Brand, LoginPage, SignupPage};
 #[template(path = "passwordless_start.html")]
 struct StartPage<'a> {
     tenant: &'a Brand,
-    client_name: &'a str,
+    t: pages::Texts,
     tx: &'a str,
     is_email: bool,
     value: &'a str,
@@ -79,7 +79,7 @@ pub async fn login_page_at(
         .await?
     } else {
         let sealed = tx.seal(state)?;
-        let tenant = crate::pages::brand(state).await;
+        let tenant = crate::pages::brand_in(state, tx.lang.as_deref()).await;
         // A named connection was checked by `check_request`; else the password form shows
         // only if some database connection is enabled for the application.
         let database = tx.connection.is_some()
@@ -87,18 +87,27 @@ pub async fn login_page_at(
                 .await?
                 .is_some();
         let identifier_first = state.catalog.tenant().await?.identifier_first == Some(true);
+        let identifier_only = identifier_first && step == Step::First;
+        // Auth0's screens: `login`, or identifier first's `login-id` and `login-password`,
+        // each over `login`'s texts (its error messages serve every step).
+        let mut t = tenant.texts("login", "login");
+        if identifier_only {
+            t = t.then(tenant.texts("login-id", "login-id"));
+        } else if step == Step::Password {
+            t = t.then(tenant.texts("login-password", "login-password"));
+        }
         pages::render(
             status,
             &LoginPage {
                 tenant: &tenant,
-                client_name: &client.name,
+                t: t.var("clientName", client.name.as_str()),
                 tx: &sealed,
                 login_hint,
                 error,
                 passwordless: crate::authn::login_page::offered(state, client).await?,
                 database,
                 upstream: upstream_offered(state, client).await?,
-                identifier_only: identifier_first && step == Step::First,
+                identifier_only,
                 password_step: step == Step::Password,
             },
         )
@@ -120,12 +129,14 @@ pub async fn signup_page(
     status: StatusCode,
 ) -> Result<Response, OAuthError> {
     let sealed = tx.seal(state)?;
-    let tenant = pages::brand(state).await;
+    let tenant = pages::brand_in(state, tx.lang.as_deref()).await;
     Ok(pages::render(
         status,
         &SignupPage {
+            t: tenant
+                .texts("signup", "signup")
+                .var("clientName", client.name.as_str()),
             tenant: &tenant,
-            client_name: &client.name,
             tx: &sealed,
             email,
             error,
@@ -173,7 +184,8 @@ async fn enabled_for(
     Ok(found)
 }
 
-/// The passwordless connections `client` offers on its login page, with link texts.
+/// The passwordless connections `client` offers on its login page, with their link texts'
+/// keys.
 pub async fn offered(
     state: &AppState,
     client: &Client,
@@ -182,10 +194,11 @@ pub async fn offered(
     Ok(found
         .into_iter()
         .map(|c| {
+            // Text keys of the `login` screen.
             let label = if c.strategy == Strategy::Email {
-                "Log in with a code sent by email"
+                "passwordlessEmailButtonText"
             } else {
-                "Log in with a code sent by text message"
+                "passwordlessSmsButtonText"
             };
             (c.name.into_string(), label.to_owned())
         })
@@ -217,7 +230,7 @@ pub async fn home_realm(
     }))
 }
 
-/// The upstream connections `client` offers on its login page, with link texts.
+/// The upstream connections `client` offers on its login page, with the names shown.
 pub async fn upstream_offered(
     state: &AppState,
     client: &Client,
@@ -237,7 +250,7 @@ pub async fn upstream_offered(
                     Strategy::GitHub => "GitHub".to_owned(),
                     _ => c.name.to_string(),
                 });
-            (c.name.into_string(), format!("Continue with {shown}"))
+            (c.name.into_string(), shown)
         })
         .collect())
 }
@@ -253,12 +266,19 @@ pub async fn start_page(
     status: StatusCode,
 ) -> Result<Response, OAuthError> {
     let sealed = tx.seal(state)?;
-    let tenant = pages::brand(state).await;
+    let tenant = pages::brand_in(state, tx.lang.as_deref()).await;
+    let screen = if connection.strategy == Strategy::Email {
+        "login-passwordless-email-code"
+    } else {
+        "login-passwordless-sms-otp"
+    };
     Ok(pages::render(
         status,
         &StartPage {
+            t: tenant
+                .texts("login-passwordless", screen)
+                .var("clientName", client.name.as_str()),
             tenant: &tenant,
-            client_name: &client.name,
             tx: &sealed,
             is_email: connection.strategy == Strategy::Email,
             value,

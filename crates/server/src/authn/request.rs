@@ -44,9 +44,14 @@ pub struct AuthorizeQuery {
     pub login_ticket: Option<String>,
     /// The connection the ticket's login used (auth0.js sends it instead of `connection`).
     pub realm: Option<String>,
+    /// The languages the user prefers for the login pages, space-separated (OIDC Core).
+    pub ui_locales: Option<String>,
     /// The SAML service provider's request this one stands for (never from the query).
     #[serde(skip)]
     saml: Option<super::transaction::SamlReply>,
+    /// The browser's `Accept-Language` (never from the query; set by the handler).
+    #[serde(skip)]
+    pub accept_language: Option<String>,
 }
 
 /// An authorization request after its checks.
@@ -121,6 +126,7 @@ impl AuthorizeQuery {
             prompt: self.prompt.clone(),
             recipient: None,
             saml: self.saml.clone(),
+            lang: None,
             csrf: random_secret(24),
             exp: time::OffsetDateTime::now_utc().unix_timestamp() + TX_LIFETIME,
         }
@@ -180,6 +186,9 @@ pub async fn check_request(state: &AppState, q: &AuthorizeQuery) -> Result<Check
     tx.scope = request.scope;
     tx.code_challenge = request.code_challenge;
     tx.connection = request.connection;
+    let mut brand = pages::brand(state).await;
+    brand.negotiate(q.ui_locales.as_deref(), q.accept_language.as_deref());
+    tx.lang = Some(brand.lang);
     Ok(Checked::Valid(
         client,
         Box::new(tx),

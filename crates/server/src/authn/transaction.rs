@@ -47,6 +47,10 @@ pub struct Transaction {
     /// provider): the login ends in a SAML Response posted to it, not an OAuth response.
     #[serde(default)]
     pub saml: Option<SamlReply>,
+    /// The language the login pages are shown in (from `ui_locales` and the browser's
+    /// `Accept-Language`, among the tenant's enabled ones).
+    #[serde(default)]
+    pub lang: Option<String>,
     /// Must equal the CSRF cookie.
     pub csrf: String,
     /// Expiry (seconds since the epoch).
@@ -99,6 +103,7 @@ impl Transaction {
             ("nonce", &self.nonce),
             ("connection", &self.connection),
             ("code_challenge", &self.code_challenge),
+            ("ui_locales", &self.lang),
         ];
         for (key, value) in optional {
             if let Some(v) = value {

@@ -28,6 +28,7 @@ pub(super) const SETTINGS: &[(&str, Option<&str>)] = &[
     ("twilio_api_url", Some("https://api.twilio.com")),
     ("sendgrid_api_url", Some("https://api.sendgrid.com")),
     ("mailgun_api_url", Some("https://api.mailgun.net")),
+    ("ses_api_url", None),
     ("link_max_age", Some("300")),
     ("trusted_proxies", None),
     ("metrics_listen", None),

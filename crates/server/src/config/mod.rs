@@ -61,6 +61,9 @@ pub struct Config {
     /// Base URL of Mailgun's API (`mailgun` email provider; `region: "eu"` picks Mailgun's
     /// EU API when this is left at its default).
     pub mailgun_api_url: String,
+    /// Base URL of Amazon SES's API (`ses` email provider); `None`: the provider's region's
+    /// endpoint, `https://email.<region>.amazonaws.com`.
+    pub ses_api_url: Option<String>,
     /// How recent (seconds since `auth_time`) the secondary login of an account link must be.
     pub link_max_age: i64,
     /// Proxies whose `X-Forwarded-For` is believed (`http::client_ip`); none by default.
@@ -138,6 +141,7 @@ impl Config {
         let twilio_api_url = l.parse("twilio_api_url", values::http_base_url)?;
         let sendgrid_api_url = l.parse("sendgrid_api_url", values::http_base_url)?;
         let mailgun_api_url = l.parse("mailgun_api_url", values::http_base_url)?;
+        let ses_api_url = l.parse_opt("ses_api_url", values::http_base_url)?;
         let link_max_age = l.parse("link_max_age", values::link_max_age)?;
         let trusted_proxies = l.parse("trusted_proxies", TrustedProxies::parse)?;
         let metrics_listen =
@@ -166,6 +170,7 @@ impl Config {
             twilio_api_url,
             sendgrid_api_url,
             mailgun_api_url,
+            ses_api_url,
             link_max_age,
             trusted_proxies,
             metrics_listen,

@@ -47,6 +47,7 @@ pub async fn send(state: &AppState, mail: Outgoing<'_>) -> anyhow::Result<()> {
     match provider.name.as_str() {
         "sendgrid" => super::email_api::sendgrid(state, &creds, &from, &mail).await,
         "mailgun" => super::email_api::mailgun(state, &creds, &from, &mail).await,
+        "ses" => super::email_api::ses(state, &creds, &from, &mail).await,
         _ => smtp(&creds, &from, mail).await,
     }
 }

@@ -1,7 +1,9 @@
-//! Email providers that are plain HTTPS APIs: SendGrid (`POST /v3/mail/send`, a bearer key)
-//! and Mailgun (`POST /v3/<domain>/messages`, basic auth `api:<key>`). Their base URLs are
-//! settings (`GATEHOUSE_SENDGRID_API_URL`, `GATEHOUSE_MAILGUN_API_URL`) so a test or a proxy
-//! can stand in for them; the keys live sealed with the provider's other credentials.
+//! Email providers that are plain HTTPS APIs: SendGrid (`POST /v3/mail/send`, a bearer key),
+//! Mailgun (`POST /v3/<domain>/messages`, basic auth `api:<key>`) and Amazon SES (`POST
+//! /v2/email/outbound-emails`, signed with AWS Signature Version 4). Their base URLs are
+//! settings (`GATEHOUSE_SENDGRID_API_URL`, `GATEHOUSE_MAILGUN_API_URL`,
+//! `GATEHOUSE_SES_API_URL`) so a test or a proxy can stand in for them; the keys live sealed
+//! with the provider's other credentials.
 
 use anyhow::Context;
 use serde_json::{Value, json};
@@ -102,6 +104,78 @@ pub async fn mailgun(
         .await
         .with_context(|| format!("Mailgun at {url}"))?;
     check(response, "Mailgun").await
+}
+
+/// Sends `mail` from `from` through Amazon SES with the sealed `credentials` (Auth0's
+/// `accessKeyId`, `secretAccessKey` and `region`).
+pub async fn ses(
+    state: &AppState,
+    credentials: &Value,
+    from: &str,
+    mail: &Outgoing<'_>,
+) -> anyhow::Result<()> {
+    let key_id = credentials["accessKeyId"].as_str().context("accessKeyId")?;
+    let secret = credentials["secretAccessKey"]
+        .as_str()
+        .context("secretAccessKey")?;
+    let region = credentials["region"].as_str().context("region")?;
+    let base = match &state.config.ses_api_url {
+        Some(configured) => configured.trim_end_matches('/').to_owned(),
+        None => format!("https://email.{region}.amazonaws.com"),
+    };
+    let path = "/v2/email/outbound-emails";
+    let url = reqwest::Url::parse(&format!("{base}{path}")).context("SES URL")?;
+    // The Host header reqwest sends: the port only when it is not the scheme's.
+    let host = match (url.host_str(), url.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_owned(),
+        (None, _) => anyhow::bail!("SES URL has no host"),
+    };
+    let utf8 = |data: &str| json!({"Data": data, "Charset": "UTF-8"});
+    let mut content = json!({"Text": utf8(&mail.text)});
+    if let Some(html) = &mail.html {
+        content["Html"] = utf8(html);
+    }
+    let body = serde_json::to_vec(&json!({
+        "FromEmailAddress": from,
+        "Destination": {"ToAddresses": [mail.to]},
+        "Content": {"Simple": {"Subject": utf8(mail.subject), "Body": content}},
+    }))?;
+    let amz_date = time::OffsetDateTime::now_utc()
+        .format(time::macros::format_description!(
+            "[year][month][day]T[hour][minute][second]Z"
+        ))
+        .context("date")?;
+    let signer = super::sigv4::Signer {
+        access_key_id: key_id,
+        secret,
+        region,
+        service: "ses",
+        amz_date: &amz_date,
+    };
+    let authorization = signer.authorization(&super::sigv4::Request {
+        method: "POST",
+        path,
+        query: "",
+        headers: &[
+            ("content-type", "application/json"),
+            ("host", &host),
+            ("x-amz-date", &amz_date),
+        ],
+        body: &body,
+    });
+    let response = state
+        .http
+        .post(url)
+        .header("content-type", "application/json")
+        .header("x-amz-date", &amz_date)
+        .header("authorization", authorization)
+        .body(body)
+        .timeout(std::time::Duration::from_secs(30))
+        .send()
+        .await
+        .context("Amazon SES")?;
+    check(response, "Amazon SES").await
 }
 
 async fn check(response: reqwest::Response, provider: &str) -> anyhow::Result<()> {

@@ -7,4 +7,5 @@
 pub mod backchannel;
 pub mod email;
 pub mod email_api;
+pub mod sigv4;
 pub mod sms;

@@ -27,18 +27,10 @@ pub struct ActionsQuery {
 
 /// `GET /actions/actions`: `{actions, total, page, per_page}`, as Auth0 always pages it.
 pub async fn list(MgmtQuery(q): MgmtQuery<ActionsQuery>) -> Result<Json<Value>, MgmtError> {
-    let page = q.page.page()?;
     for (name, value) in [("deployed", &q.deployed), ("installed", &q.installed)] {
         super::page::parse_bool(name, value.as_deref())?;
     }
-    let per_page = page.limit;
-    let number = page.offset / i64::from(per_page.max(1));
-    Ok(Json(json!({
-        "actions": [],
-        "total": 0,
-        "page": number,
-        "per_page": per_page,
-    })))
+    Ok(Json(super::not_offered::numbered_page("actions", &q.page)?))
 }
 
 /// The OpenAPI schema of the list's page.

@@ -24,8 +24,8 @@ fn not_configured() -> MgmtError {
 }
 
 wire_enum! {
-    /// The email providers gatehouse delivers through (others, such as `ses`, are refused:
-    /// a provider stored but never used is worse than a clear 400).
+    /// The email providers gatehouse delivers through (others, such as `mandrill`, are
+    /// refused: a provider stored but never used is worse than a clear 400).
     pub enum ProviderName {
         /// An SMTP server (lettre).
         Smtp = "smtp",
@@ -33,6 +33,8 @@ wire_enum! {
         Sendgrid = "sendgrid",
         /// Mailgun's messages API.
         Mailgun = "mailgun",
+        /// Amazon SES's v2 API.
+        Ses = "ses",
     }
 }
 
@@ -65,13 +67,78 @@ pub struct ProviderCredentials {
     #[schema(max_length = 253)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
-    /// Mailgun's region: `eu` for its EU API.
-    #[schema(max_length = 10)]
+    /// Mailgun's region (`eu` for its EU API), or Amazon SES's (`eu-west-1`, ...).
+    #[schema(max_length = 30)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// Amazon SES's access key id.
+    #[schema(max_length = 128)]
+    #[serde(
+        default,
+        rename = "accessKeyId",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub access_key_id: Option<String>,
+    /// Amazon SES's secret access key.
+    #[schema(max_length = 128)]
+    #[serde(
+        default,
+        rename = "secretAccessKey",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub secret_access_key: Option<String>,
+}
+
+/// An AWS region name: `eu-west-1`, `us-gov-east-1`.
+fn aws_region(r: &str) -> bool {
+    let parts: Vec<&str> = r.split('-').collect();
+    parts.len() >= 3
+        && parts[0].len() == 2
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+        && parts
+            .last()
+            .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| p.bytes().all(|b| b.is_ascii_lowercase()))
 }
 
 impl ProviderCredentials {
+    /// Each given value's length, and that none is blank.
+    fn check_values(&self) -> Result<(), MgmtError> {
+        let texts = [
+            ("credentials.smtp_host", &self.smtp_host, 253),
+            ("credentials.smtp_user", &self.smtp_user, 255),
+            ("credentials.smtp_pass", &self.smtp_pass, 1024),
+            ("credentials.api_key", &self.api_key, 1024),
+            ("credentials.domain", &self.domain, 253),
+            ("credentials.accessKeyId", &self.access_key_id, 128),
+            ("credentials.secretAccessKey", &self.secret_access_key, 128),
+        ];
+        for (p, value, max) in texts {
+            if let Some(s) = value {
+                v::max_chars(p, s, max)?;
+            }
+        }
+        let not_blank = [
+            ("credentials.smtp_host", &self.smtp_host),
+            ("credentials.api_key", &self.api_key),
+            ("credentials.accessKeyId", &self.access_key_id),
+            ("credentials.secretAccessKey", &self.secret_access_key),
+        ];
+        for (p, value) in not_blank {
+            if let Some(s) = value {
+                v::not_blank(p, s)?;
+            }
+        }
+        if let Some(p) = self.smtp_port {
+            v::in_range("credentials.smtp_port", p, 1, 65_535)?;
+        }
+        Ok(())
+    }
+
     /// Checks the credentials `name` needs (and no others); the part shown back.
     fn checked(&self, name: ProviderName) -> Result<Map<String, Value>, MgmtError> {
         let smtp = [
@@ -84,6 +151,8 @@ impl ProviderCredentials {
             ("api_key", self.api_key.is_some()),
             ("domain", self.domain.is_some()),
             ("region", self.region.is_some()),
+            ("accessKeyId", self.access_key_id.is_some()),
+            ("secretAccessKey", self.secret_access_key.is_some()),
         ];
         let (needed, allowed): (&[&str], &[&str]) = match name {
             ProviderName::Smtp => (
@@ -92,6 +161,10 @@ impl ProviderCredentials {
             ),
             ProviderName::Sendgrid => (&["api_key"], &["api_key"]),
             ProviderName::Mailgun => (&["api_key", "domain"], &["api_key", "domain", "region"]),
+            ProviderName::Ses => (
+                &["accessKeyId", "secretAccessKey", "region"],
+                &["accessKeyId", "secretAccessKey", "region"],
+            ),
         };
         for (field, given) in smtp.iter().chain(api.iter()) {
             let property = format!("credentials.{field}");
@@ -106,24 +179,7 @@ impl ProviderCredentials {
                 _ => {}
             }
         }
-        let text = |p: &str, v: &Option<String>, max: usize| match v {
-            Some(s) => v::max_chars(p, s, max),
-            None => Ok(()),
-        };
-        text("credentials.smtp_host", &self.smtp_host, 253)?;
-        text("credentials.smtp_user", &self.smtp_user, 255)?;
-        text("credentials.smtp_pass", &self.smtp_pass, 1024)?;
-        text("credentials.api_key", &self.api_key, 1024)?;
-        text("credentials.domain", &self.domain, 253)?;
-        if let Some(h) = &self.smtp_host {
-            v::not_blank("credentials.smtp_host", h)?;
-        }
-        if let Some(p) = self.smtp_port {
-            v::in_range("credentials.smtp_port", p, 1, 65_535)?;
-        }
-        if let Some(k) = &self.api_key {
-            v::not_blank("credentials.api_key", k)?;
-        }
+        self.check_values()?;
         if let Some(d) = &self.domain
             && (d.is_empty()
                 || !d
@@ -132,10 +188,14 @@ impl ProviderCredentials {
         {
             return Err(bad("credentials.domain", "must be a domain name"));
         }
-        if let Some(r) = &self.region
-            && !matches!(r.as_str(), "us" | "eu")
-        {
-            return Err(bad("credentials.region", "must be us or eu"));
+        match (&self.region, name) {
+            (Some(r), ProviderName::Ses) if !aws_region(r) => {
+                return Err(bad("credentials.region", "must be an AWS region"));
+            }
+            (Some(r), ProviderName::Mailgun) if !matches!(r.as_str(), "us" | "eu") => {
+                return Err(bad("credentials.region", "must be us or eu"));
+            }
+            _ => {}
         }
         let public = match name {
             ProviderName::Smtp => json!({
@@ -151,6 +211,10 @@ impl ProviderCredentials {
                 }
                 p
             }
+            ProviderName::Ses => json!({
+                "accessKeyId": self.access_key_id,
+                "region": self.region,
+            }),
         };
         Ok(public.as_object().cloned().unwrap_or_default())
     }
@@ -189,7 +253,8 @@ pub struct EmailProviderView {
     pub name: String,
     /// Whether mail goes out.
     pub enabled: bool,
-    /// What may be shown: `smtp_host`, `smtp_port`, `smtp_user`; Mailgun's `domain`, `region`.
+    /// What may be shown: `smtp_host`, `smtp_port`, `smtp_user`; Mailgun's `domain`, `region`;
+    /// Amazon SES's `accessKeyId`, `region`.
     #[schema(value_type = Object)]
     pub credentials: Map<String, Value>,
     /// Provider settings.
@@ -236,6 +301,7 @@ impl EmailProviderBody {
             let name = match p.name.as_str() {
                 "sendgrid" => ProviderName::Sendgrid,
                 "mailgun" => ProviderName::Mailgun,
+                "ses" => ProviderName::Ses,
                 _ => ProviderName::Smtp,
             };
             p.credentials_public = c.checked(name)?;

@@ -17,6 +17,7 @@ pub mod jobs;
 pub mod keys;
 pub mod limit;
 pub mod logs;
+pub mod not_offered;
 pub mod page;
 pub mod prompts;
 pub mod refresh_tokens;

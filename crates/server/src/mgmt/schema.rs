@@ -348,6 +348,14 @@ fn other_bodies(reg: &mut Registry, method: &str, path: &str) -> (Option<Value>,
 }
 
 /// The bodies of email templates, sessions and actions.
+/// A prompt's custom texts or partials: screen to key to text.
+fn screens_of_texts() -> Value {
+    json!({
+        "type": "object",
+        "additionalProperties": {"type": "object", "additionalProperties": {"type": "string"}},
+    })
+}
+
 fn template_session_action_bodies(
     reg: &mut Registry,
     method: &str,
@@ -389,12 +397,18 @@ fn template_session_action_bodies(
             Some(reg.reference::<PromptsBody>()),
             Some(reg.reference::<PromptsView>()),
         ),
+        ("get", "/prompts/{prompt}/custom-text/{language}")
+        | ("get", "/prompts/{prompt}/partials") => (None, Some(screens_of_texts())),
+        ("put", "/prompts/{prompt}/custom-text/{language}")
+        | ("put", "/prompts/{prompt}/partials") => {
+            (Some(screens_of_texts()), Some(screens_of_texts()))
+        }
         ("post", "/jobs/users-exports") => (
             Some(reg.reference::<UsersExportBody>()),
             Some(reg.reference::<JobView>()),
         ),
         ("get", "/actions/actions") => (None, Some(super::actions::page_schema())),
-        _ => (None, None),
+        _ => super::not_offered::schemas(method, path),
     }
 }
 

@@ -10,8 +10,8 @@ use serde_json::{Map, Value, json};
 use super::roles::permissions::{self as perms, OfRole, OfUser};
 use super::{
     actions, client_grants, clients, connections, email_templates, emails, exports, grants,
-    identities, jobs, keys, logs, prompts, refresh_tokens, resource_servers, roles, schema,
-    sessions, stats, tenant, tickets, user_blocks, users,
+    identities, jobs, keys, logs, not_offered as no, prompts, refresh_tokens, resource_servers,
+    roles, schema, sessions, stats, tenant, tickets, user_blocks, users,
 };
 use crate::AppState;
 
@@ -205,6 +205,14 @@ management_api! {
     get "/prompts" => prompts::get, 200, "prompts", "Get the prompts' settings", ["read:prompts"];
     patch "/prompts" => prompts::update, 200, "prompts", "Update the prompts' settings",
         ["update:prompts"];
+    get "/prompts/{prompt}/custom-text/{language}" => prompts::get_custom_text, 200, "prompts",
+        "Get a prompt's custom texts in a language", ["read:prompts"];
+    put "/prompts/{prompt}/custom-text/{language}" => prompts::set_custom_text, 200, "prompts",
+        "Set a prompt's custom texts in a language", ["update:prompts"], with_body;
+    get "/prompts/{prompt}/partials" => prompts::partials, 200, "prompts",
+        "Get a prompt's partials (needs a custom domain)", ["read:prompts"];
+    put "/prompts/{prompt}/partials" => prompts::partials, 200, "prompts",
+        "Set a prompt's partials (needs a custom domain)", ["update:prompts"], with_body;
 
     get "/actions/actions" => actions::list, 200, "actions", "Get actions (none until gatehouse runs Actions)",
         ["read:actions"];
@@ -272,6 +280,106 @@ management_api! {
 
     get "/logs" => logs::list, 200, "logs", "Search log events", ["read:logs"];
     get "/logs/{id}" => logs::get, 200, "logs", "Get a log event", ["read:logs"];
+
+    // Features gatehouse does not offer, answered as for a tenant that uses none of them
+    // (`not_offered`): what auth0-deploy-cli reads on every export and writes back.
+    get "/actions/modules" => no::action_modules, 200, "actions", "Get Actions modules (none)", ["read:actions"];
+    get "/actions/triggers" => no::triggers, 200, "actions", "Get the Actions triggers", ["read:actions"];
+    get "/actions/triggers/{triggerId}/bindings" => no::trigger_bindings, 200, "actions",
+        "Get a trigger's bindings (none)", ["read:actions"];
+    get "/attack-protection/brute-force-protection" => no::brute_force, 200, "attack-protection",
+        "Get brute-force protection", ["read:attack_protection"];
+    patch "/attack-protection/brute-force-protection" => no::set_brute_force, 200, "attack-protection",
+        "Update brute-force protection (kept, not enforced)", ["update:attack_protection"];
+    get "/attack-protection/suspicious-ip-throttling" => no::ip_throttling, 200, "attack-protection",
+        "Get suspicious IP throttling", ["read:attack_protection"];
+    patch "/attack-protection/suspicious-ip-throttling" => no::set_ip_throttling, 200, "attack-protection",
+        "Update suspicious IP throttling (kept, not enforced)", ["update:attack_protection"];
+    get "/attack-protection/breached-password-detection" => no::breached_passwords, 200,
+        "attack-protection", "Get breached password detection", ["read:attack_protection"];
+    patch "/attack-protection/breached-password-detection" => no::set_breached_passwords, 200,
+        "attack-protection", "Update breached password detection (kept, not enforced)",
+        ["update:attack_protection"];
+    get "/attack-protection/bot-detection" => no::bot_detection, 200, "attack-protection",
+        "Get bot detection", ["read:attack_protection"];
+    patch "/attack-protection/bot-detection" => no::set_bot_detection, 200, "attack-protection",
+        "Update bot detection (kept, not enforced)", ["update:attack_protection"];
+    get "/attack-protection/captcha" => no::captcha, 200, "attack-protection",
+        "Get CAPTCHA settings (not offered: 403)", ["read:attack_protection"];
+    get "/branding/phone/providers" => no::phone_providers, 200, "branding",
+        "Get phone providers (none)", ["read:phone_providers"];
+    get "/branding/phone/templates" => no::phone_templates, 200, "branding",
+        "Get phone templates (none)", ["read:phone_templates"];
+    get "/branding/themes/default" => no::default_theme, 200, "branding",
+        "Get the default theme (none: 404)", ["read:branding"];
+    get "/connection-profiles" => no::connection_profiles, 200, "connection-profiles",
+        "Get connection profiles (none)", ["read:connection_profiles"];
+    get "/connections-directory-provisionings" => no::directory_provisionings, 200, "connections",
+        "Get the connections' directory provisioning (none)", ["read:directory_provisionings"];
+    get "/custom-domains" => no::none, 200, "custom-domains", "Get custom domains (none)",
+        ["read:custom_domains"];
+    get "/event-streams" => no::event_streams, 200, "event-streams", "Get event streams (none)",
+        ["read:event_streams"];
+    get "/flows" => no::flows, 200, "flows", "Get flows (none)", ["read:flows"];
+    get "/flows/vault/connections" => no::vault_connections, 200, "flows",
+        "Get flows vault connections (none)", ["read:flows_vault_connections"];
+    get "/forms" => no::forms, 200, "forms", "Get forms (none)", ["read:forms"];
+    get "/guardian/factors" => no::guardian_factors, 200, "guardian", "Get the MFA factors (all off)",
+        ["read:guardian_factors"];
+    put "/guardian/factors/{name}" => no::set_guardian_factor, 200, "guardian",
+        "Turn an MFA factor off (MFA is not offered)", ["update:guardian_factors"], with_body;
+    get "/guardian/factors/phone/selected-provider" => no::phone_provider, 200, "guardian",
+        "Get the phone factor's provider", ["read:guardian_factors"];
+    put "/guardian/factors/phone/selected-provider" => no::set_phone_provider, 200, "guardian",
+        "Set the phone factor's provider (kept, not enforced)", ["update:guardian_factors"], with_body;
+    get "/guardian/factors/phone/message-types" => no::phone_message_types, 200, "guardian",
+        "Get the phone factor's message types", ["read:guardian_factors"];
+    put "/guardian/factors/phone/message-types" => no::set_phone_message_types, 200, "guardian",
+        "Set the phone factor's message types (kept, not enforced)", ["update:guardian_factors"],
+        with_body;
+    get "/guardian/factors/sms/templates" => no::sms_templates, 200, "guardian",
+        "Get the SMS factor's templates", ["read:guardian_factors"];
+    put "/guardian/factors/sms/templates" => no::set_sms_templates, 200, "guardian",
+        "Set the SMS factor's templates (kept, not enforced)", ["update:guardian_factors"], with_body;
+    get "/guardian/factors/sms/providers/twilio" => no::no_provider, 200, "guardian",
+        "Get the SMS factor's Twilio settings (none)", ["read:guardian_factors"];
+    get "/guardian/factors/push-notification/providers/sns" => no::no_provider, 200, "guardian",
+        "Get the push factor's SNS settings (none)", ["read:guardian_factors"];
+    get "/guardian/policies" => no::none, 200, "guardian", "Get the MFA policies (none)",
+        ["read:mfa_policies"];
+    put "/guardian/policies" => no::set_guardian_policies, 200, "guardian",
+        "Set the MFA policies (only none)", ["update:mfa_policies"], with_body;
+    get "/hooks" => no::hooks, 200, "hooks", "Get hooks (none)", ["read:hooks"];
+    get "/log-streams" => no::none, 200, "log-streams", "Get log streams (none)", ["read:log_streams"];
+    get "/network-acls" => no::network_acls, 200, "network-acls", "Get network ACLs (none)",
+        ["read:network_acls"];
+    get "/organizations" => no::organizations, 200, "organizations", "Get organizations (none)",
+        ["read:organizations"];
+    get "/prompts/rendering" => no::screen_renderers, 200, "prompts",
+        "Get the screens' rendering settings (none)", ["read:prompts"];
+    get "/rate-limit-policies" => no::rate_limit_policies, 200, "rate-limit-policies",
+        "Get rate limit policies (none)", ["read:rate_limit_policies"];
+    get "/risk-assessments/settings" => no::risk_assessment, 200, "risk-assessments",
+        "Get risk assessment settings", ["read:attack_protection"];
+    patch "/risk-assessments/settings" => no::set_risk_assessment, 200, "risk-assessments",
+        "Update risk assessment settings (kept, not enforced)", ["update:attack_protection"];
+    get "/risk-assessments/settings/new-device" => no::new_device, 200, "risk-assessments",
+        "Get the new-device assessor's settings", ["read:attack_protection"];
+    patch "/risk-assessments/settings/new-device" => no::set_new_device, 200, "risk-assessments",
+        "Update the new-device assessor's settings (kept, not enforced)", ["update:attack_protection"];
+    get "/rules" => no::rules, 200, "rules", "Get rules (none)", ["read:rules"];
+    get "/rules-configs" => no::none, 200, "rules-configs", "Get rules configs (none)",
+        ["read:rules_configs"];
+    get "/self-service-profiles" => no::self_service_profiles, 200, "self-service-profiles",
+        "Get self-service profiles (none)", ["read:self_service_profiles"];
+    get "/supplemental-signals" => no::supplemental_signals, 200, "supplemental-signals",
+        "Get supplemental signals", ["read:attack_protection"];
+    patch "/supplemental-signals" => no::set_supplemental_signals, 200, "supplemental-signals",
+        "Update supplemental signals (kept, not enforced)", ["update:attack_protection"];
+    get "/token-exchange-profiles" => no::token_exchange_profiles, 200, "token-exchange-profiles",
+        "Get token exchange profiles (none)", ["read:token_exchange_profiles"];
+    get "/user-attribute-profiles" => no::user_attribute_profiles, 200, "user-attribute-profiles",
+        "Get user attribute profiles (none)", ["read:user_attribute_profiles"];
 }
 
 /// The entry of [`OPERATIONS`] for `method` and `path`, which the table itself names.

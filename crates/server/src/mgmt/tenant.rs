@@ -66,6 +66,8 @@ pub struct TenantSettingsView {
     /// Idle session lifetime in hours.
     #[schema(value_type = f64)]
     pub idle_session_lifetime: Value,
+    /// The languages of the login pages, the default first.
+    pub enabled_locales: Vec<String>,
     /// Flags.
     pub flags: TenantFlagsView,
     /// Settings kept but not acted on (`mgmt::stored::TENANT`).
@@ -96,6 +98,7 @@ impl TenantSettingsView {
             picture_url: t.picture_url.clone(),
             session_lifetime: hours_shown(t.session_lifetime()),
             idle_session_lifetime: hours_shown(t.idle_session_lifetime()),
+            enabled_locales: t.locales(),
             flags: TenantFlagsView {
                 enable_client_connections: t.enables_new_clients_everywhere(),
                 stored: t
@@ -157,10 +160,34 @@ pub struct TenantSettingsPatch {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<u32>, minimum = 1, maximum = 525_600)]
     pub idle_session_lifetime_in_minutes: Patch<Value>,
+    /// The languages of the login pages (Auth0's language codes), the default first.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Vec<String>, min_items = 1)]
+    pub enabled_locales: Option<Vec<String>>,
     /// Flags.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = TenantFlags)]
     pub flags: Option<TenantFlags>,
+}
+
+/// `enabled_locales` as Auth0 takes it: at least one of its languages, none twice.
+fn check_locales(locales: &[String]) -> Result<(), MgmtError> {
+    use gatehouse_core::prompt_text::LANGUAGES;
+    if locales.is_empty() {
+        return Err(bad("enabled_locales", "must name at least one language"));
+    }
+    for (i, l) in locales.iter().enumerate() {
+        if !LANGUAGES.contains(&l.as_str()) {
+            return Err(bad(
+                "enabled_locales",
+                format!("{l:?} is not a supported language"),
+            ));
+        }
+        if locales[..i].contains(l) {
+            return Err(bad("enabled_locales", format!("{l:?} is given twice")));
+        }
+    }
+    Ok(())
 }
 
 fn optional_text(
@@ -292,6 +319,10 @@ pub async fn update_settings(
             &mut t.idle_session_lifetime_minutes,
         ),
     )?;
+    if let Some(locales) = body.enabled_locales {
+        check_locales(&locales)?;
+        t.enabled_locales = locales;
+    }
     if let Some(on) = body.flags.and_then(|f| f.enable_client_connections) {
         t.enable_client_connections = Some(on);
     }

@@ -119,7 +119,7 @@ async fn consent_page(
     requested: &gatehouse_core::scope::Scope,
 ) -> Result<Response, OAuthError> {
     let sealed = tx.seal(state)?;
-    let tenant = crate::pages::brand(state).await;
+    let tenant = crate::pages::brand_in(state, tx.lang.as_deref()).await;
     let api = match tx.audience.as_deref() {
         Some(a) => state.catalog.api(&Audience::from(a)).await?,
         None => None,
@@ -143,8 +143,10 @@ async fn consent_page(
     let mut r = pages::render(
         StatusCode::OK,
         &crate::pages::ConsentPage {
+            t: tenant
+                .texts("consent", "consent")
+                .var("clientName", client.name.as_str()),
             tenant: &tenant,
-            client_name: &client.name,
             tx: &sealed,
             api_name: api.as_ref().map(|a| a.name.clone()),
             scopes,

@@ -30,13 +30,14 @@ pub async fn authorize(
     headers: HeaderMap,
     query: Result<Query<AuthorizeQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, OAuthError> {
-    let Ok(Query(q)) = query else {
+    let Ok(Query(mut q)) = query else {
         let tenant = crate::pages::brand(&state).await;
         return Ok(pages::error_page(
             &tenant,
             "The authorization request is malformed.",
         ));
     };
+    q.accept_language = accept_language(&headers);
     let (client, tx, max_age, connection) = match check_request(&state, &q).await? {
         Checked::Valid(client, tx, max_age, connection) => (client, tx, max_age, connection),
         Checked::Refused(r) => return Ok(r),
@@ -47,6 +48,14 @@ pub async fn authorize(
             .await;
     }
     proceed(&state, &headers, &q, client, &tx, max_age, connection).await
+}
+
+/// The browser's `Accept-Language`, for the login pages' language.
+pub fn accept_language(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 /// After an authorization request's checks (`/authorize`, a SAML provider's request): an
@@ -156,13 +165,5 @@ async fn refuse_blocked(
     if silent {
         return Ok(blocked_to_client(state, tx));
     }
-    login_page(
-        state,
-        client,
-        tx,
-        "",
-        Some(crate::user_access::BLOCKED_MESSAGE),
-        StatusCode::OK,
-    )
-    .await
+    login_page(state, client, tx, "", Some("user-blocked"), StatusCode::OK).await
 }

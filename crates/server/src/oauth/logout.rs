@@ -32,12 +32,14 @@ use crate::pages;
 #[template(path = "logged_out.html")]
 struct LoggedOut<'a> {
     tenant: &'a crate::pages::Brand,
+    t: pages::Texts,
 }
 
 #[derive(Template)]
 #[template(path = "confirm_logout.html")]
 struct ConfirmLogout<'a> {
     tenant: &'a crate::pages::Brand,
+    t: pages::Texts,
     /// The endpoint the form posts back to, with the request's own parameters.
     action: &'a str,
     fields: &'a [(&'a str, String)],
@@ -196,6 +198,7 @@ pub(crate) fn ask(
         StatusCode::OK,
         &ConfirmLogout {
             tenant,
+            t: tenant.texts("logout", "logout"),
             action,
             fields: &fields,
             token: &token,
@@ -238,7 +241,13 @@ fn finish(state: &AppState, tenant: &pages::Brand, to: Option<String>) -> Respon
             }
             r
         }
-        None => pages::render(StatusCode::OK, &LoggedOut { tenant }),
+        None => pages::render(
+            StatusCode::OK,
+            &LoggedOut {
+                tenant,
+                t: tenant.texts("logout", "logout-complete"),
+            },
+        ),
     };
     r.headers_mut()
         .append(header::SET_COOKIE, set_session_cookie(state, "", 0));
@@ -266,7 +275,7 @@ pub async fn v2_logout(
     // `Form` reads the query string on GET and the body on POST.
     form: Result<Form<V2Logout>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, OAuthError> {
-    let tenant = crate::pages::brand(&state).await;
+    let tenant = crate::pages::brand_for(&state, &headers).await;
     let Ok(Form(q)) = form else {
         return Ok(pages::error_page(
             &tenant,
@@ -346,7 +355,7 @@ pub async fn oidc_logout(
     // `Form` reads the query string on GET and the body on POST.
     form: Result<Form<OidcLogout>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, OAuthError> {
-    let tenant = crate::pages::brand(&state).await;
+    let tenant = crate::pages::brand_for(&state, &headers).await;
     let Ok(Form(p)) = form else {
         return Ok(pages::error_page(
             &tenant,

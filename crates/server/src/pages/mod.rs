@@ -2,9 +2,16 @@
 //! JavaScript), the tenant's branding, and rendering. No handlers live here, so the
 //! Authentication API, Universal Login and the passwordless endpoints can all use them.
 
+mod texts;
+
+pub use texts::Texts;
+
+use std::sync::Arc;
+
 use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
+use gatehouse_core::tenant::TenantSettings;
 
 /// The tenant as its pages show it: name, logo and colour (tenant settings and branding).
 #[derive(Debug, Clone)]
@@ -20,6 +27,10 @@ pub struct Brand {
     pub background: String,
     /// The pages' icon, if set.
     pub favicon: Option<String>,
+    /// The language the page is shown in (`<html lang>`; `Brand::negotiate`).
+    pub lang: String,
+    /// The settings the texts come from (enabled languages, custom texts).
+    settings: Arc<TenantSettings>,
 }
 
 impl std::fmt::Display for Brand {
@@ -28,10 +39,36 @@ impl std::fmt::Display for Brand {
     }
 }
 
-/// The tenant's branding (defaults when the tenant settings cannot be read).
+impl Brand {
+    /// The branding of a tenant that set none, its pages in English.
+    pub fn plain() -> Self {
+        Brand {
+            name: "gatehouse".into(),
+            logo: None,
+            color: DEFAULT_COLOR.into(),
+            background: DEFAULT_BACKGROUND.into(),
+            favicon: None,
+            lang: gatehouse_core::prompt_text::DEFAULT_LANGUAGE.into(),
+            settings: Arc::default(),
+        }
+    }
+}
+
+/// The primary colour without branding.
+const DEFAULT_COLOR: &str = "#3b5bdb";
+
+/// The tenant's branding (defaults when the tenant settings cannot be read), its pages in
+/// the tenant's default language until `Brand::negotiate` picks another.
 pub async fn brand(state: &crate::AppState) -> Brand {
     let t = state.catalog.tenant().await.ok();
+    let settings = t.clone().unwrap_or_default();
     Brand {
+        lang: settings
+            .locales()
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| gatehouse_core::prompt_text::DEFAULT_LANGUAGE.into()),
+        settings,
         name: t
             .as_ref()
             .and_then(|t| t.friendly_name.clone())
@@ -42,7 +79,7 @@ pub async fn brand(state: &crate::AppState) -> Brand {
         color: t
             .as_ref()
             .and_then(|t| t.primary_color.clone())
-            .unwrap_or_else(|| "#3b5bdb".into()),
+            .unwrap_or_else(|| DEFAULT_COLOR.into()),
         background: t
             .as_ref()
             .and_then(|t| t.branding_extra.get("page_background"))
@@ -54,6 +91,25 @@ pub async fn brand(state: &crate::AppState) -> Brand {
             .and_then(serde_json::Value::as_str)
             .map(str::to_owned),
     }
+}
+
+/// The branding with pages in `lang` (a transaction's language) if the tenant still has it
+/// enabled.
+pub async fn brand_in(state: &crate::AppState, lang: Option<&str>) -> Brand {
+    let mut b = brand(state).await;
+    b.speak(lang);
+    b
+}
+
+/// The branding with pages in the language the browser prefers (`Accept-Language`) among
+/// the tenant's (pages reached from a link, without a transaction).
+pub async fn brand_for(state: &crate::AppState, headers: &axum::http::HeaderMap) -> Brand {
+    let mut b = brand(state).await;
+    let accept = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
+    b.negotiate(None, accept);
+    b
 }
 
 /// The page background without branding.
@@ -85,19 +141,19 @@ fn background_css(v: &serde_json::Value) -> Option<String> {
 pub struct LoginPage<'a> {
     /// Tenant name for the title.
     pub tenant: &'a Brand,
-    /// The application's name.
-    pub client_name: &'a str,
+    /// The texts of the login screen.
+    pub t: Texts,
     /// The sealed authorization transaction.
     pub tx: &'a str,
     /// The username to prefill.
     pub login_hint: &'a str,
-    /// What went wrong on the last attempt.
+    /// What went wrong on the last attempt (a text key, or the message itself).
     pub error: Option<&'a str>,
-    /// Passwordless connections the application offers: (name, link text).
+    /// Passwordless connections the application offers: (name, link text key).
     pub passwordless: Vec<(String, String)>,
     /// Whether a database connection is enabled for the application (the password form).
     pub database: bool,
-    /// Upstream identity providers the application offers: (connection name, link text).
+    /// Upstream identity providers the application offers: (connection name, name shown).
     pub upstream: Vec<(String, String)>,
     /// Identifier first, its first step: the identifier alone.
     pub identifier_only: bool,
@@ -111,13 +167,13 @@ pub struct LoginPage<'a> {
 pub struct SignupPage<'a> {
     /// Tenant branding.
     pub tenant: &'a Brand,
-    /// The application's name.
-    pub client_name: &'a str,
+    /// The texts of the sign-up screen.
+    pub t: Texts,
     /// The sealed authorization transaction.
     pub tx: &'a str,
     /// The email to prefill.
     pub email: &'a str,
-    /// What went wrong on the last attempt.
+    /// What went wrong on the last attempt (a text key, or the message itself).
     pub error: Option<&'a str>,
 }
 
@@ -127,8 +183,8 @@ pub struct SignupPage<'a> {
 pub struct ConsentPage<'a> {
     /// Tenant branding.
     pub tenant: &'a Brand,
-    /// The application's name.
-    pub client_name: &'a str,
+    /// The texts of the consent screen.
+    pub t: Texts,
     /// The sealed authorization transaction.
     pub tx: &'a str,
     /// The API it asks to call, by name.
@@ -181,6 +237,8 @@ pub fn script_json(value: &serde_json::Value) -> String {
 pub struct ErrorPage<'a> {
     /// Tenant name for the title.
     pub tenant: &'a Brand,
+    /// The common texts.
+    pub t: Texts,
     /// What is wrong.
     pub message: &'a str,
 }
@@ -225,7 +283,8 @@ pub struct MessagePage<'a> {
 
 /// The error page with `message`.
 pub fn error_page(tenant: &Brand, message: &str) -> Response {
-    render(StatusCode::BAD_REQUEST, &ErrorPage { tenant, message })
+    let t = tenant.texts("common", "common");
+    render(StatusCode::BAD_REQUEST, &ErrorPage { tenant, t, message })
 }
 
 #[cfg(test)]

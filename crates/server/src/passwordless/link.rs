@@ -44,8 +44,7 @@ const LINK_COOKIE: &str = "gh_link";
 #[template(path = "passwordless_link.html")]
 struct LinkPage<'a> {
     tenant: &'a pages::Brand,
-    client_name: &'a str,
-    recipient: &'a str,
+    t: pages::Texts,
     fields: Vec<(&'a str, &'a str)>,
 }
 
@@ -70,10 +69,11 @@ fn used(tenant: &pages::Brand) -> Response {
 /// `GET /passwordless/verify_redirect`: the confirmation page (nothing is used up).
 pub async fn show(
     State(state): State<AppState>,
+    headers: HeaderMap,
     // `Form` reads the query string on GET.
     form: Result<Form<LinkParams>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, OAuthError> {
-    let tenant = pages::brand(&state).await;
+    let tenant = pages::brand_for(&state, &headers).await;
     let Ok(Form(p)) = form else {
         return Ok(used(&tenant));
     };
@@ -99,9 +99,11 @@ pub async fn show(
     let mut r = pages::render(
         StatusCode::OK,
         &LinkPage {
+            t: tenant
+                .texts("login-passwordless", "login-passwordless-email-link")
+                .var("clientName", client.name.as_str())
+                .var("email", recipient),
             tenant: &tenant,
-            client_name: &client.name,
-            recipient,
             fields: vec![
                 ("client_id", client_id),
                 ("connection", connection),
@@ -123,7 +125,7 @@ pub async fn verify(
     headers: HeaderMap,
     form: Result<Form<LinkParams>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, OAuthError> {
-    let tenant = pages::brand(&state).await;
+    let tenant = pages::brand_for(&state, &headers).await;
     let Ok(Form(p)) = form else {
         return Ok(used(&tenant));
     };

@@ -48,13 +48,14 @@ impl<T: TxForm> FromRequest<AppState> for BoundForm<T> {
     type Rejection = Response;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let tenant = pages::brand(state).await;
+        let mut tenant = pages::brand_for(state, req.headers()).await;
         let headers = req.headers().clone();
         let Ok(Form(Posted { tx, form })) = Form::<Posted<T>>::from_request(req, state).await
         else {
             return Err(pages::error_page(&tenant, T::MALFORMED));
         };
         let (tx, client) = bound_transaction(state, &headers, &tx, &tenant).await?;
+        tenant.speak(tx.lang.as_deref());
         Ok(BoundForm {
             form,
             tx,

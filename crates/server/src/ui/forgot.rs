@@ -19,6 +19,7 @@ use crate::pages::{self, Brand, MessagePage};
 #[template(path = "forgot_password.html")]
 struct ForgotPage<'a> {
     tenant: &'a Brand,
+    t: pages::Texts,
     tx: &'a str,
     email: &'a str,
     error: Option<&'a str>,
@@ -40,10 +41,13 @@ pub async fn page(
     headers: HeaderMap,
     Query(q): Query<TxQuery>,
 ) -> Result<Response, OAuthError> {
-    let tenant = pages::brand(&state).await;
+    let mut tenant = pages::brand_for(&state, &headers).await;
     Ok(
         match bound_transaction(&state, &headers, &q.tx, &tenant).await {
-            Ok(_) => form(&tenant, &q.tx, "", None, StatusCode::OK),
+            Ok((tx, client)) => {
+                tenant.speak(tx.lang.as_deref());
+                form(&tenant, &client.name, &q.tx, "", None, StatusCode::OK)
+            }
             Err(page) => page,
         },
     )
@@ -51,6 +55,7 @@ pub async fn page(
 
 fn form(
     tenant: &Brand,
+    client_name: &str,
     tx: &str,
     email: &str,
     error: Option<&str>,
@@ -60,6 +65,9 @@ fn form(
         status,
         &ForgotPage {
             tenant,
+            t: tenant
+                .texts("reset-password", "reset-password-request")
+                .var("clientName", client_name),
             tx,
             email,
             error,
@@ -83,9 +91,10 @@ pub async fn submit(
     if email.is_empty() || !email.contains('@') || email.chars().count() > 320 {
         return Ok(form(
             &tenant,
+            &client.name,
             &sealed,
             email,
-            Some("Enter your email address."),
+            Some("no-email"),
             StatusCode::BAD_REQUEST,
         ));
     }
@@ -102,12 +111,16 @@ pub async fn submit(
         // `for_login` only returns connections the application is enabled on.
         debug_assert_eq!(asked, Requested::Answered);
     }
+    let t = tenant
+        .texts("reset-password", "reset-password-email")
+        .var("clientName", client.name.as_str())
+        .var("email", email);
     Ok(pages::render(
         StatusCode::OK,
         &MessagePage {
             tenant: &tenant,
-            heading: "Check your email",
-            message: "If an account uses that address, we have sent it a link to choose a new password.",
+            heading: &t.get("title"),
+            message: &t.get("emailDescription"),
         },
     ))
 }

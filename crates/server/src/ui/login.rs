@@ -81,14 +81,10 @@ pub async fn submit(
         let identifier_first = state.catalog.tenant().await?.identifier_first == Some(true);
         let page = match (identifier_first, form.username.trim().is_empty()) {
             (true, false) => (form.username.trim(), None, StatusCode::OK),
-            (true, true) => (
-                "",
-                Some("Enter your email or username."),
-                StatusCode::BAD_REQUEST,
-            ),
+            (true, true) => ("", Some("no-username"), StatusCode::BAD_REQUEST),
             (false, _) => (
                 form.username.as_str(),
-                Some("Enter your password."),
+                Some("no-password"),
                 StatusCode::BAD_REQUEST,
             ),
         };
@@ -109,24 +105,24 @@ pub async fn submit(
     let user = match outcome {
         Ok(u) => u,
         Err(failure) => {
-            let (kind, message) = match &failure {
-                LoginFailure::UnknownUser => {
-                    (LogType::FailedLoginUnknownUser, "Wrong email or password.")
-                }
-                LoginFailure::WrongPassword(_) => (
-                    LogType::FailedLoginWrongPassword,
-                    "Wrong email or password.",
-                ),
-                LoginFailure::Blocked(_) => {
-                    (LogType::FailedLogin, "Your account has been blocked.")
-                }
+            // The log's description, and the text key (or message) the page shows.
+            const WRONG: (&str, &str) = ("Wrong email or password.", "wrong-email-credentials");
+            const BLOCKED: (&str, &str) = (crate::user_access::BLOCKED_MESSAGE, "user-blocked");
+            let (kind, (message, shown)) = match &failure {
+                LoginFailure::UnknownUser => (LogType::FailedLoginUnknownUser, WRONG),
+                LoginFailure::WrongPassword(_) => (LogType::FailedLoginWrongPassword, WRONG),
+                LoginFailure::Blocked(_) => (LogType::FailedLogin, BLOCKED),
                 LoginFailure::TooManyAttempts(_) => (
                     LogType::FailedLogin,
-                    crate::authn::accounts::TOO_MANY_ATTEMPTS,
+                    (
+                        crate::authn::accounts::TOO_MANY_ATTEMPTS,
+                        "too-many-attempts",
+                    ),
                 ),
-                LoginFailure::BackOff(_) => {
-                    (LogType::FailedLogin, crate::authn::accounts::BACK_OFF)
-                }
+                LoginFailure::BackOff(_) => (
+                    LogType::FailedLogin,
+                    (crate::authn::accounts::BACK_OFF, "same-user-login"),
+                ),
             };
             event.kind = kind;
             event.user_id = failure.user_id().map(str::to_owned);
@@ -137,7 +133,7 @@ pub async fn submit(
                 &client,
                 &tx,
                 &form.username,
-                Some(message),
+                Some(shown),
                 StatusCode::BAD_REQUEST,
             )
             .await;
@@ -224,7 +220,7 @@ pub async fn submit_signup(
             &client,
             &tx,
             &form.email,
-            Some("Sign-up is not available."),
+            Some("signup-disabled"),
             StatusCode::BAD_REQUEST,
         )
         .await;

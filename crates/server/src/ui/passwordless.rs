@@ -29,8 +29,8 @@ use crate::ui::bound_form::{BoundForm, TxForm, bound_transaction};
 #[template(path = "passwordless_code.html")]
 struct CodePage<'a> {
     tenant: &'a Brand,
+    t: pages::Texts,
     tx: &'a str,
-    recipient: &'a str,
     error: Option<&'a str>,
 }
 
@@ -42,12 +42,18 @@ fn code_page(
     status: StatusCode,
 ) -> Result<Response, OAuthError> {
     let sealed = tx.seal(state)?;
+    let recipient = tx.recipient.as_deref().unwrap_or_default();
+    let t = if recipient.contains('@') {
+        tenant.texts("login-passwordless", "login-passwordless-email-code")
+    } else {
+        tenant.texts("login-passwordless", "login-passwordless-sms-otp")
+    };
     Ok(pages::render(
         status,
         &CodePage {
             tenant,
+            t: t.var("email", recipient).var("phoneNumber", recipient),
             tx: &sealed,
-            recipient: tx.recipient.as_deref().unwrap_or_default(),
             error,
         },
     ))
@@ -103,11 +109,12 @@ pub async fn choose(
     headers: HeaderMap,
     Query(q): Query<ChooseQuery>,
 ) -> Result<Response, OAuthError> {
-    let tenant = pages::brand(&state).await;
+    let mut tenant = pages::brand_for(&state, &headers).await;
     let (mut tx, client) = match bound_transaction(&state, &headers, &q.tx, &tenant).await {
         Ok(found) => found,
         Err(page) => return Ok(page),
     };
+    tenant.speak(tx.lang.as_deref());
     if let Some(name) = q.connection {
         tx.connection = Some(name);
     }
@@ -236,9 +243,10 @@ pub async fn show_code(
     headers: HeaderMap,
     Query(q): Query<TxQuery>,
 ) -> Result<Response, OAuthError> {
-    let tenant = pages::brand(&state).await;
+    let mut tenant = pages::brand_for(&state, &headers).await;
     match bound(&state, &headers, &q.tx, &tenant).await? {
         Ok((tx, _, _)) if tx.recipient.is_some() => {
+            tenant.speak(tx.lang.as_deref());
             code_page(&state, &tenant, &tx, None, StatusCode::OK)
         }
         Ok(_) => Ok(pages::error_page(&tenant, "Ask for a code first.")),
@@ -252,19 +260,20 @@ pub async fn show_sent(
     headers: HeaderMap,
     Query(q): Query<TxQuery>,
 ) -> Result<Response, OAuthError> {
-    let tenant = pages::brand(&state).await;
+    let mut tenant = pages::brand_for(&state, &headers).await;
     match bound(&state, &headers, &q.tx, &tenant).await? {
-        Ok((tx, _, _)) => {
-            let message = format!(
-                "We sent a link to {}. Open it to log in: it works once, for a few minutes.",
-                tx.recipient.as_deref().unwrap_or("your email address")
-            );
+        Ok((tx, client, _)) => {
+            tenant.speak(tx.lang.as_deref());
+            let t = tenant
+                .texts("login-passwordless", "login-passwordless-email-link")
+                .var("clientName", client.name.as_str())
+                .var("email", tx.recipient.as_deref().unwrap_or_default());
             Ok(pages::render(
                 StatusCode::OK,
                 &pages::MessagePage {
                     tenant: &tenant,
-                    heading: "Check your email",
-                    message: &message,
+                    heading: &t.get("sentTitle"),
+                    message: &t.get("sentDescription"),
                 },
             ))
         }
@@ -313,20 +322,15 @@ pub async fn submit_code(
         otp::CodeCheck::Wrong | otp::CodeCheck::TooManyAttempts => None,
     };
     let Some((user, created)) = found.filter(|(u, _)| !u.blocked) else {
-        let message = if blocked {
-            crate::authn::accounts::TOO_MANY_ATTEMPTS.to_owned()
+        let (message, key) = if blocked {
+            let m = crate::authn::accounts::TOO_MANY_ATTEMPTS;
+            (m.to_owned(), m)
         } else {
-            otp::wrong_code(&connection).description()
+            (otp::wrong_code(&connection).description(), "invalid-code")
         };
-        event.description = Some(message.clone());
+        event.description = Some(message);
         state.logs.record(event);
-        return code_page(
-            &state,
-            &tenant,
-            &tx,
-            Some(&message),
-            StatusCode::BAD_REQUEST,
-        );
+        return code_page(&state, &tenant, &tx, Some(key), StatusCode::BAD_REQUEST);
     };
     if created {
         otp::log_signup(&state, &user, &connection, &client.client_id);

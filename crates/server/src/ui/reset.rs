@@ -14,12 +14,13 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::account_mail::reset::{KIND, ticket_identity};
 use crate::error::OAuthError;
-use crate::pages::{self, MessagePage};
+use crate::pages::{self, Brand, MessagePage};
 
 #[derive(Template)]
 #[template(path = "reset_password.html")]
 struct ResetPage<'a> {
     tenant: &'a crate::pages::Brand,
+    t: pages::Texts,
     ticket: &'a str,
     error: Option<&'a str>,
 }
@@ -30,11 +31,9 @@ pub struct TicketQuery {
     ticket: Option<String>,
 }
 
-async fn expired(state: &AppState) -> Response {
-    pages::error_page(
-        &pages::brand(state).await,
-        "This link has expired or was already used. Ask for a new one.",
-    )
+fn expired(tenant: &Brand) -> Response {
+    let t = tenant.texts("reset-password", "reset-password-error");
+    pages::error_page(tenant, &t.get("description"))
 }
 
 const USED_LINK: &str = "Expired or used reset link";
@@ -48,18 +47,20 @@ fn failed_event(state: &AppState, user_id: Option<&str>, why: &str) {
 }
 
 /// The expired-link page for a submission, logged as a failed change of password.
-async fn failed(state: &AppState, user_id: Option<&str>, why: &str) -> Response {
+fn failed(state: &AppState, tenant: &Brand, user_id: Option<&str>, why: &str) -> Response {
     failed_event(state, user_id, why);
-    expired(state).await
+    expired(tenant)
 }
 
 /// `GET /u/reset-password?ticket=`.
 pub async fn page(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Query(q): Query<TicketQuery>,
 ) -> Result<Response, OAuthError> {
+    let tenant = pages::brand_for(&state, &headers).await;
     let Some(ticket) = q.ticket else {
-        return Ok(expired(&state).await);
+        return Ok(expired(&tenant));
     };
     let now = state.clock.now();
     if state
@@ -69,12 +70,12 @@ pub async fn page(
         .await?
         .is_none()
     {
-        return Ok(expired(&state).await);
+        return Ok(expired(&tenant));
     }
-    let tenant = crate::pages::brand(&state).await;
     Ok(pages::render(
         StatusCode::OK,
         &ResetPage {
+            t: tenant.texts("reset-password", "reset-password"),
             tenant: &tenant,
             ticket: &ticket,
             error: None,
@@ -96,17 +97,17 @@ pub async fn submit(
     headers: HeaderMap,
     form: Result<Form<ResetForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, OAuthError> {
-    let tenant = crate::pages::brand(&state).await;
+    let tenant = pages::brand_for(&state, &headers).await;
     let Ok(Form(form)) = form else {
-        return Ok(failed(&state, None, USED_LINK).await);
+        return Ok(failed(&state, &tenant, None, USED_LINK));
     };
     let hash = state.hasher.hash(&form.ticket);
     let now = state.clock.now();
     let Some(user_id) = state.stores.sessions.ticket_user(&hash, KIND, now).await? else {
-        return Ok(failed(&state, None, USED_LINK).await);
+        return Ok(failed(&state, &tenant, None, USED_LINK));
     };
     let Some(mut user) = state.stores.users.user(&UserId::from(&user_id)).await? else {
-        return Ok(failed(&state, None, USED_LINK).await);
+        return Ok(failed(&state, &tenant, None, USED_LINK));
     };
     // The identity the link was sent for (links made before identities were named: the
     // primary).
@@ -120,10 +121,10 @@ pub async fn submit(
     let Some(position) = position else {
         return Ok(failed(
             &state,
+            &tenant,
             Some(&user_id),
             "The identity is no longer this user's",
-        )
-        .await);
+        ));
     };
     let target = user.identities[position].clone();
     let policy = state
@@ -140,6 +141,7 @@ pub async fn submit(
             "Password does not meet the policy",
         );
         let page = ResetPage {
+            t: tenant.texts("reset-password", "reset-password"),
             tenant: &tenant,
             ticket: &form.ticket,
             error: Some(&message),
@@ -155,7 +157,7 @@ pub async fn submit(
         .await?
         .is_none()
     {
-        return Ok(failed(&state, None, USED_LINK).await);
+        return Ok(failed(&state, &tenant, None, USED_LINK));
     }
     let new_hash = state
         .passwords
@@ -181,7 +183,7 @@ async fn changed(
     headers: &HeaderMap,
     user: &gatehouse_core::user::User,
     options: &crate::account_mail::TicketOptions,
-    tenant: &crate::pages::Brand,
+    tenant: &Brand,
 ) -> Result<Response, OAuthError> {
     // Whoever logged in with the old password (a thief, or an attacker who signed up with
     // this address first) is logged out and loses their refresh tokens; this browser keeps
@@ -206,12 +208,13 @@ async fn changed(
             axum::response::Redirect::to(&to),
         ));
     }
+    let t = tenant.texts("reset-password", "reset-password-success");
     Ok(pages::render(
         StatusCode::OK,
         &MessagePage {
             tenant,
-            heading: "Password changed",
-            message: "You can now log in with your new password.",
+            heading: &t.get("eventTitle"),
+            message: &t.get("description"),
         },
     ))
 }

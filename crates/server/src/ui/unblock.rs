@@ -5,7 +5,7 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use gatehouse_core::id::UserId;
 use gatehouse_core::log_type::LogType;
@@ -21,6 +21,7 @@ use crate::account_mail::unblock::KIND;
 #[template(path = "unblock.html")]
 struct UnblockPage<'a> {
     tenant: &'a pages::Brand,
+    t: pages::Texts,
     ticket: &'a str,
 }
 
@@ -30,20 +31,23 @@ pub struct Ticket {
     ticket: Option<String>,
 }
 
-async fn expired(state: &AppState) -> Response {
-    pages::error_page(
-        &pages::brand(state).await,
-        "This link has expired or was already used.",
-    )
+fn expired(tenant: &pages::Brand) -> Response {
+    let t = tenant.texts(
+        "brute-force-protection",
+        "brute-force-protection-unblock-failure",
+    );
+    pages::error_page(tenant, &t.get("description"))
 }
 
 /// `GET /u/unblock?ticket=`: the confirmation page (the ticket is not used up here).
 pub async fn page(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Query(q): Query<Ticket>,
 ) -> Result<Response, OAuthError> {
+    let tenant = pages::brand_for(&state, &headers).await;
     let Some(ticket) = q.ticket else {
-        return Ok(expired(&state).await);
+        return Ok(expired(&tenant));
     };
     let now = state.clock.now();
     let hash = state.hasher.hash(&ticket);
@@ -54,12 +58,12 @@ pub async fn page(
         .await?
         .is_none()
     {
-        return Ok(expired(&state).await);
+        return Ok(expired(&tenant));
     }
-    let tenant = pages::brand(&state).await;
     Ok(pages::render(
         StatusCode::OK,
         &UnblockPage {
+            t: tenant.texts("brute-force-protection", "brute-force-protection-unblock"),
             tenant: &tenant,
             ticket: &ticket,
         },
@@ -69,10 +73,12 @@ pub async fn page(
 /// `POST /u/unblock`: uses the ticket and clears every block of its user.
 pub async fn submit(
     State(state): State<AppState>,
+    headers: HeaderMap,
     form: Result<Form<Ticket>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, OAuthError> {
+    let tenant = pages::brand_for(&state, &headers).await;
     let Some(ticket) = form.ok().and_then(|Form(f)| f.ticket) else {
-        return Ok(expired(&state).await);
+        return Ok(expired(&tenant));
     };
     let now = state.clock.now();
     let Some(user_id) = state
@@ -81,7 +87,7 @@ pub async fn submit(
         .use_ticket(&state.hasher.hash(&ticket), KIND, now)
         .await?
     else {
-        return Ok(expired(&state).await);
+        return Ok(expired(&tenant));
     };
     state
         .stores
@@ -92,13 +98,16 @@ pub async fn submit(
     event.description = Some("User unblocked through the emailed link".into());
     event.user_id = Some(user_id);
     state.logs.record(event);
-    let tenant = pages::brand(&state).await;
+    let t = tenant.texts(
+        "brute-force-protection",
+        "brute-force-protection-unblock-success",
+    );
     Ok(pages::render(
         StatusCode::OK,
         &MessagePage {
             tenant: &tenant,
-            heading: "Account unblocked",
-            message: "You can log in again.",
+            heading: &t.get("title"),
+            message: &t.get("description"),
         },
     ))
 }

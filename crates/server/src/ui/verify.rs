@@ -2,7 +2,7 @@
 //! creates a user with `verify_email`), which sets `email_verified`.
 
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use gatehouse_core::id::UserId;
 use gatehouse_core::log_type::LogType;
@@ -22,9 +22,11 @@ pub struct TicketQuery {
 /// `GET /u/email-verification?ticket=`: logs `sv` or `fv`.
 pub async fn verify(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Query(q): Query<TicketQuery>,
 ) -> Result<Response, OAuthError> {
-    let tenant = pages::brand(&state).await;
+    let tenant = pages::brand_for(&state, &headers).await;
+    let t = tenant.texts("email-verification", "email-verification-result");
     let now = state.clock.now();
     let ticket = q.ticket.unwrap_or_default();
     let user_id = if ticket.is_empty() {
@@ -48,7 +50,7 @@ pub async fn verify(
         });
         return Ok(pages::error_page(
             &tenant,
-            "This link has expired or was already used.",
+            &t.get("invalidAccountOrCodeDescription"),
         ));
     };
     if !sent_to(&state, &ticket, user.email.as_deref()) {
@@ -81,8 +83,8 @@ pub async fn verify(
         StatusCode::OK,
         &MessagePage {
             tenant: &tenant,
-            heading: "Email verified",
-            message: "Thank you. You can close this window.",
+            heading: &t.get("verifiedTitle"),
+            message: &t.get("verifiedDescription"),
         },
     ))
 }

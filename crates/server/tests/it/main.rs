@@ -43,6 +43,7 @@ mod sms;
 mod smtp;
 mod tls;
 mod token;
+mod ui_locales;
 mod upstream_hostile;
 mod upstream_oidc;
 mod upstream_saml;

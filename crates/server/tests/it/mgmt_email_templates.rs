@@ -263,3 +263,39 @@ async fn templates_written_at_once_are_all_kept() {
         assert_eq!(status, 200, "{name} was kept");
     }
 }
+
+#[tokio::test]
+async fn a_built_in_mail_wears_the_tenant_branding() {
+    let app = spawn_app().await;
+    let mut smtp = SmtpSink::start().await;
+    let m = with_smtp(&app, &smtp).await;
+    let (status, b) = m
+        .patch(
+            "/branding",
+            json!({"logo_url": "https://cdn.acme.example/logo.png", "colors": {"primary": "#aa3300"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{b}");
+    // No verify_email template: the built-in mail, as HTML in the branding and as text.
+    sign_up(&app, &m, "brand@example.com", "<b>Brand</b>").await;
+    let mail = decoded(&smtp.next_mail().await);
+    assert!(mail.contains("multipart/alternative"), "{mail}");
+    let html = mail.split("text/html").nth(1).expect("an HTML part");
+    assert!(
+        html.contains("<img src=\"https://cdn.acme.example/logo.png\""),
+        "{mail}"
+    );
+    assert!(html.contains("background:#aa3300"), "{mail}");
+    let link = crate::smtp::link_in(html, "/u/email-verification?ticket=");
+    let link = link.trim_end_matches(['"', ')']);
+    assert!(
+        html.contains(&format!("{link}\" style=\"display:inline-block")),
+        "{mail}"
+    );
+    assert!(
+        html.contains(">Verify your email</a>"),
+        "the button says what the mail is for: {mail}"
+    );
+    let text = mail.split("text/plain").nth(1).expect("a text part");
+    assert!(text.contains("/u/email-verification?ticket="), "{mail}");
+}

@@ -9,7 +9,7 @@ use gatehouse_core::client::{AppType, Client, ClientSettings, StoredSecret};
 use gatehouse_core::id::ClientId;
 use gatehouse_core::store::Page;
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::auth::Caller;
 use super::body::{MgmtJson, MgmtQuery};
@@ -109,6 +109,34 @@ pub struct ListQuery {
     fields: Option<String>,
     include_fields: Option<String>,
     app_type: Option<String>,
+    is_global: Option<String>,
+}
+
+/// Auth0's "All Applications" client, the tenant's global client. gatehouse has none: it is
+/// shown to `is_global=true` alone, so tools that look it up (auth0-deploy-cli reads the
+/// login page from it) find it; nothing can log in with it or change it.
+fn global_client(state: &AppState) -> Value {
+    let id: String = state
+        .hasher
+        .hash("global-client")
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    json!({
+        "client_id": id,
+        "name": "All Applications",
+        "global": true,
+        "is_first_party": true,
+        "oidc_conformant": true,
+        "sso_disabled": false,
+        "custom_login_page_on": false,
+        "callbacks": [],
+        "allowed_origins": [],
+        "web_origins": [],
+        "allowed_logout_urls": [],
+        "tenant": state.config.tenant_name,
+    })
 }
 
 fn wants_fields(
@@ -139,6 +167,9 @@ pub async fn list(
         v::select_fields(&mut items, fields.as_deref(), include);
         Ok(items)
     };
+    if parse_bool("is_global", q.is_global.as_deref())? {
+        return Ok(listing.answer_all("clients", vec![global_client(&state)]));
+    }
     let store = &state.stores.clients;
     if let Some(app_types) = app_types {
         // Filtered over a full scan (clients are few), so the page and its total are cut here.

@@ -9,6 +9,7 @@
 
 use serde_json::{Map, Value, json};
 
+pub mod objects;
 mod tables;
 
 pub use tables::{
@@ -213,7 +214,8 @@ pub fn markdown() -> String {
         "# Stored, not enforced\n\n\
          Auth0 Management API properties that gatehouse accepts (checked by type), keeps and \
          returns, but does not act on. A tenant moved from Auth0 keeps them; they change \
-         nothing here. Generated from `crates/server/src/mgmt/stored/tables.rs` \
+         nothing here. Generated from `crates/server/src/mgmt/stored/tables.rs` and \
+         `objects.rs` \
          (`UPDATE_DOCS=1 cargo test -p gatehouse-server --lib stored` rewrites it).\n",
     );
     for table in TABLES {
@@ -234,6 +236,7 @@ pub fn markdown() -> String {
             out.push_str(&format!("| `{}` | {kind} | {} |\n", p.name, p.note));
         }
     }
+    out.push_str(&objects::docs());
     out
 }
 

@@ -101,7 +101,6 @@ pub const TENANT: Table = Table {
         p("sandbox_version", Kind::String, false, "no extensibility sandbox (Node version)"),
         p("legacy_sandbox_version", Kind::String, false, "no extensibility sandbox"),
         p("default_redirection_uri", Kind::String, false, "not used yet"),
-        p("enabled_locales", Strings, false, "pages are in English"),
         p("security_headers", Object, true, "gatehouse sends its own fixed security headers"),
         p("session_cookie", Object, true, "the session cookie is always persistent"),
         p("sessions", Object, true, "no logout prompt"),

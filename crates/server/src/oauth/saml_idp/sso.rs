@@ -110,7 +110,8 @@ pub async fn sso(
         issuer: issuer_for(&state, &client),
     };
     let connection = p.connection.filter(|c| !c.is_empty());
-    let q = AuthorizeQuery::for_saml(&client_id, reply, connection, prompt);
+    let mut q = AuthorizeQuery::for_saml(&client_id, reply, connection, prompt);
+    q.accept_language = crate::oauth::authorize::accept_language(&headers);
     match check_request(&state, &q).await? {
         Checked::Valid(client, tx, max_age, connection) => {
             crate::oauth::authorize::proceed(&state, &headers, &q, client, &tx, max_age, connection)
