@@ -27,6 +27,8 @@ pub struct Session {
     pub clients: Vec<String>,
     /// The address it started from.
     pub initial_ip: Option<String>,
+    /// The browser it started in (`User-Agent`, cut to 256 characters).
+    pub initial_user_agent: Option<String>,
 }
 
 /// A one-time authorization code and everything it is bound to (RFC 6749 s4.1, RFC 7636).

@@ -68,6 +68,8 @@ pub struct App {
     /// serialises this replica only; replicas racing on one document remain (see
     /// ARCHITECTURE.md).
     pub tenant_writes: tokio::sync::Mutex<()>,
+    /// Places for users imports running at once (`mgmt::import_run::MAX_RUNNING`).
+    pub imports: Arc<tokio::sync::Semaphore>,
     store: SqlStore,
 }
 
@@ -152,6 +154,9 @@ impl App {
             clock: options.clock,
             upstreams: crate::upstream::Upstreams::default(),
             tenant_writes: tokio::sync::Mutex::new(()),
+            imports: Arc::new(tokio::sync::Semaphore::new(
+                crate::mgmt::import_run::MAX_RUNNING,
+            )),
             config,
             issuer,
             stores,

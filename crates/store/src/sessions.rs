@@ -39,6 +39,7 @@ impl From<SessionRow> for Session {
                 .filter_map(|c| c.as_str().map(str::to_owned))
                 .collect(),
             initial_ip: d["initial_ip"].as_str().map(str::to_owned),
+            initial_user_agent: d["initial_user_agent"].as_str().map(str::to_owned),
             id_hash: r.id_hash,
             user_id: r.user_id.into(),
             connection: r.connection.into(),
@@ -120,7 +121,8 @@ impl SessionStore for SqlStore {
         .bind(s.user_id.as_str())
         .bind(s.connection.as_str())
         .bind(Json(json!({"sid": s.sid, "auth_time": s.auth_time, "clients": s.clients,
-                          "initial_ip": s.initial_ip})))
+                          "initial_ip": s.initial_ip,
+                          "initial_user_agent": s.initial_user_agent})))
         .bind(s.created_at)
         .bind(s.last_interaction_at)
         .bind(s.expires_at)

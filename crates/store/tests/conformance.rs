@@ -1746,6 +1746,7 @@ async fn sessions_and_codes(s: Stores) {
         revoked_at: None,
         clients: vec![c.client_id.as_str().to_owned()],
         initial_ip: Some("203.0.113.9".into()),
+        initial_user_agent: Some("Mozilla/5.0 (conformance)".into()),
     };
     s.sessions.insert_session(&session).await.expect("insert");
     let idle = at - time::Duration::hours(1);
@@ -1802,6 +1803,10 @@ async fn sessions_and_codes(s: Stores) {
         vec![c.client_id.as_str(), "second-app", "third-app"]
     );
     assert_eq!(by_sid.initial_ip.as_deref(), Some("203.0.113.9"));
+    assert_eq!(
+        by_sid.initial_user_agent.as_deref(),
+        Some("Mozilla/5.0 (conformance)")
+    );
     assert_eq!(
         s.sessions
             .user_sessions(&user.user_id, at)
@@ -2260,6 +2265,7 @@ async fn sweeping_removes_only_what_is_dead(s: Stores) {
         revoked_at: revoked.map(|r| at + r),
         clients: Vec::new(),
         initial_ip: None,
+        initial_user_agent: None,
     };
     let live = session(1, time::Duration::days(1), None);
     let expired = session(2, -time::Duration::days(2), None);
@@ -2548,6 +2554,7 @@ async fn user_sessions_end_together(s: Stores) {
         revoked_at: None,
         clients: Vec::new(),
         initial_ip: None,
+        initial_user_agent: None,
     };
     for (tag, u) in [(1, &user), (2, &user), (3, &user), (4, &other)] {
         s.sessions

@@ -28,6 +28,19 @@ pub struct Composed {
     pub from: Option<String>,
 }
 
+impl Composed {
+    /// A rendered template's mail: the HTML with its text alternative, the headers on one
+    /// line (an empty sender is none).
+    fn from_html(html: String, subject: &str, from: Option<&str>) -> Self {
+        Composed {
+            subject: one_line(subject),
+            text: html_to_text(&html),
+            html: Some(html),
+            from: from.map(one_line).filter(|f| !f.is_empty()),
+        }
+    }
+}
+
 /// What a mail is about: its variables besides the tenant's.
 #[derive(Debug, Default)]
 pub struct MailVars<'a> {
@@ -225,14 +238,53 @@ pub async fn compose(
         Ok::<_, String>((html, subject, from))
     })();
     match rendered {
-        Ok((html, subject, from)) => Some(Composed {
-            subject: one_line(&subject),
-            text: html_to_text(&html),
-            html: Some(html),
-            from: Some(one_line(&from)).filter(|f| !f.is_empty()),
-        }),
+        Ok((html, subject, from)) => Some(Composed::from_html(html, &subject, Some(&from))),
         Err(e) => {
             tracing::warn!(template = name, error = %e, "email template did not render; mail not sent");
+            None
+        }
+    }
+}
+
+/// A passwordless connection's email (its `template`, `subject` and `from` are Liquid, as in
+/// Auth0) for `v`: HTML with a text alternative. `None` when one of them does not render
+/// (logged), and the caller falls back to the plain substitution renderer.
+pub fn passwordless_mail(
+    template: &str,
+    subject: &str,
+    from: Option<&str>,
+    v: &gatehouse_core::passwordless::TemplateValues<'_>,
+) -> Option<Composed> {
+    let globals = |escape: fn(&str) -> String| {
+        let mut g = Map::new();
+        for (k, value) in [
+            ("code", v.code),
+            ("password", v.code),
+            ("link", v.link),
+            ("send", v.send.as_str()),
+            ("email", v.recipient),
+            ("request_language", v.request_language),
+        ] {
+            g.insert(k.into(), json!(escape(value)));
+        }
+        g.insert(
+            "application".into(),
+            json!({"name": escape(v.application_name)}),
+        );
+        g.insert("user".into(), json!({"email": escape(v.recipient)}));
+        g
+    };
+    let text_globals = globals(str::to_owned);
+    let rendered = (|| {
+        let html = render(template, &globals(escape_html))?;
+        let subject = render(subject, &text_globals)?;
+        let from = from.map(|f| render(f, &text_globals)).transpose()?;
+        Ok::<_, String>((html, subject, from))
+    })();
+    match rendered {
+        Ok((html, subject, from)) => Some(Composed::from_html(html, &subject, from.as_deref())),
+        Err(e) => {
+            tracing::warn!(error = %e, "passwordless email template did not render as Liquid");
             None
         }
     }

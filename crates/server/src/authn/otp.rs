@@ -191,24 +191,9 @@ pub async fn send(state: &AppState, req: SendRequest<'_>) -> Result<(), OAuthErr
         recipient: req.recipient,
         request_language: req.language,
     };
-    let body = render(&options.template, &values);
     // Queued, not sent: the answer does not wait on (or reveal anything through) the
     // provider. A delivery failure is logged (`fn`) by the outbox, not told to the caller.
-    let content = if req.connection.strategy == Strategy::Email {
-        outbox::Content::Email {
-            to: req.recipient.to_owned(),
-            from: options.from.as_deref().map(|f| render(f, &values)),
-            subject: render(&options.subject, &values),
-            body,
-            html: None,
-        }
-    } else {
-        outbox::Content::Sms {
-            connection: req.connection.name.clone().into_string(),
-            to: req.recipient.to_owned(),
-            body,
-        }
-    };
+    let content = message(&req, &options, &values);
     outbox::enqueue(state, OUTBOX_KIND, req.recipient, Some(content)).await?;
     event.description = Some(match req.send {
         Send::Code => "Passwordless login code has been sent".into(),
@@ -216,6 +201,45 @@ pub async fn send(state: &AppState, req: SendRequest<'_>) -> Result<(), OAuthErr
     });
     state.logs.record(event);
     Ok(())
+}
+
+/// The message carrying the code or link: an email from the connection's Liquid template
+/// (the plain substitution when it does not render), or an SMS.
+fn message(
+    req: &SendRequest<'_>,
+    options: &PasswordlessOptions,
+    values: &TemplateValues<'_>,
+) -> outbox::Content {
+    if req.connection.strategy == Strategy::Email {
+        let liquid = crate::account_mail::template::passwordless_mail(
+            &options.template,
+            &options.subject,
+            options.from.as_deref(),
+            values,
+        );
+        match liquid {
+            Some(mail) => outbox::Content::Email {
+                to: req.recipient.to_owned(),
+                from: mail.from,
+                subject: mail.subject,
+                body: mail.text,
+                html: mail.html,
+            },
+            None => outbox::Content::Email {
+                to: req.recipient.to_owned(),
+                from: options.from.as_deref().map(|f| render(f, values)),
+                subject: render(&options.subject, values),
+                body: render(&options.template, values),
+                html: None,
+            },
+        }
+    } else {
+        outbox::Content::Sms {
+            connection: req.connection.name.clone().into_string(),
+            to: req.recipient.to_owned(),
+            body: render(&options.template, values),
+        }
+    }
 }
 
 /// What is hashed for a code: bound to its connection and recipient, so a hash is useless

@@ -50,6 +50,9 @@ pub enum MgmtError {
     /// 413: a body or file over its limit.
     #[error("{0}")]
     TooLarge(String),
+    /// 429: too many of something at once (concurrent jobs).
+    #[error("{0}")]
+    TooMany(String),
     /// 500: the cause is logged, never shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -140,6 +143,7 @@ impl IntoResponse for MgmtError {
             MgmtError::NotFound { code, .. } => (StatusCode::NOT_FOUND, *code),
             MgmtError::Conflict { code, .. } => (StatusCode::CONFLICT, *code),
             MgmtError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            MgmtError::TooMany(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             MgmtError::Internal(cause) => {
                 tracing::error!(error = ?cause, "internal error");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal_error")

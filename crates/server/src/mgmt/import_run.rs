@@ -18,8 +18,18 @@ const SAVE_EVERY: u64 = 500;
 /// The most rejected users whose entries a job keeps (the counts go on).
 const MAX_ERRORS: usize = 10_000;
 
+/// Imports that may run at once on one server: each holds its file (up to 64 MB) until it
+/// ends, so more are refused (429) rather than queued without bound. Auth0 allows two
+/// concurrent import jobs per tenant as well.
+pub const MAX_RUNNING: usize = 2;
+
+/// One of the [`MAX_RUNNING`] places (`App::imports`), given back when the import ends.
+pub type Slot = tokio::sync::OwnedSemaphorePermit;
+
 /// An import to run.
 pub struct Run {
+    /// Its place among the imports running.
+    pub slot: Slot,
     /// The job, saved as `pending`.
     pub job: Job,
     /// The database connection the users go into.
@@ -35,6 +45,7 @@ pub struct Run {
 /// Runs `run` to the end, saving progress on the way.
 pub async fn run(state: AppState, run: Run) {
     let Run {
+        slot: _slot,
         mut job,
         connection,
         file,

@@ -206,6 +206,12 @@ pub async fn import_users(
             "the users file may hold at most {MAX_USERS} users"
         )));
     }
+    let slot = state.imports.clone().try_acquire_owned().map_err(|_| {
+        MgmtError::TooMany(format!(
+            "There are {} users imports running already: try again when one has ended",
+            super::import_run::MAX_RUNNING
+        ))
+    })?;
     let job = Job {
         id: ids::new_job_id(),
         kind: IMPORT_KIND.into(),
@@ -223,6 +229,7 @@ pub async fn import_users(
     state.stores.jobs.save_job(&job).await?;
     let view = JobView::new(&job);
     let run = super::import_run::Run {
+        slot,
         job,
         connection,
         file,

@@ -20,6 +20,8 @@ use crate::AppState;
 pub struct SessionDevice {
     /// The address of the login that started it.
     pub initial_ip: Option<String>,
+    /// The browser of that login (`User-Agent`).
+    pub initial_user_agent: Option<String>,
 }
 
 /// An application a session answered.
@@ -68,6 +70,7 @@ fn view(s: &Session, idle: time::Duration) -> SessionView {
         idle_expires_at: iso((s.last_interaction_at + idle).min(s.expires_at)),
         device: SessionDevice {
             initial_ip: s.initial_ip.clone(),
+            initial_user_agent: s.initial_user_agent.clone(),
         },
         clients: s
             .clients

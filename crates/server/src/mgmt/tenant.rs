@@ -374,6 +374,9 @@ pub struct BrandingView {
     /// The pages' icon.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub favicon_url: Option<String>,
+    /// The pages' font.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub font: Option<Font>,
     /// Properties kept but not acted on (`mgmt::stored::BRANDING`).
     #[serde(flatten)]
     #[schema(ignore)]
@@ -396,6 +399,19 @@ pub struct BrandingPatch {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>, format = "uri")]
     pub favicon_url: Patch<String>,
+    /// The pages' font (`null` removes it).
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<Font>)]
+    pub font: Patch<Font>,
+}
+
+/// A font for the pages: an https URL of a font file (WOFF2, WOFF, TTF).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Font {
+    /// Where the font file is.
+    #[schema(format = "uri")]
+    pub url: String,
 }
 
 fn branding(t: &TenantSettings) -> BrandingView {
@@ -410,6 +426,10 @@ fn branding(t: &TenantSettings) -> BrandingView {
             .get("favicon_url")
             .and_then(Value::as_str)
             .map(str::to_owned),
+        font: t
+            .branding_extra
+            .get("font")
+            .and_then(|f| serde_json::from_value(f.clone()).ok()),
         stored: stored::shown(&t.branding_extra, &stored::BRANDING),
     }
 }
@@ -456,6 +476,24 @@ pub async fn update_branding(
         }
         Some(None) => {
             t.branding_extra.remove("favicon_url");
+        }
+        None => {}
+    }
+    match body.font {
+        Some(Some(f)) => {
+            v::check_url("font.url", &f.url, true)?;
+            // The URL goes into the pages' style sheet: nothing that could end the string.
+            if crate::pages::css_url(&f.url).is_none() {
+                return Err(bad(
+                    "font.url",
+                    "must not contain quotes, brackets or spaces",
+                ));
+            }
+            t.branding_extra
+                .insert("font".to_owned(), json!({"url": f.url}));
+        }
+        Some(None) => {
+            t.branding_extra.remove("font");
         }
         None => {}
     }

@@ -27,8 +27,9 @@ pub async fn complete_login(
     tx: &Transaction,
     user: &User,
     connection: &str,
-    ip: Option<&str>,
+    caller: &crate::http::caller_info::CallerInfo,
 ) -> Result<Response, OAuthError> {
+    let ip = caller.ip.as_deref();
     let now = state.clock.now();
     state
         .stores
@@ -49,6 +50,7 @@ pub async fn complete_login(
         revoked_at: None,
         clients: vec![tx.client_id.as_str().to_owned()],
         initial_ip: ip.map(str::to_owned),
+        initial_user_agent: caller.user_agent.clone(),
     };
     state.stores.sessions.insert_session(&session).await?;
     let mut response =

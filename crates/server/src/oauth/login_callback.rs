@@ -210,7 +210,7 @@ async fn finish(
                 tx,
                 &user,
                 &connection.name,
-                caller.ip.as_deref(),
+                caller,
             )
             .await
         }

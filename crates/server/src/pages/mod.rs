@@ -27,6 +27,8 @@ pub struct Brand {
     pub background: String,
     /// The pages' icon, if set.
     pub favicon: Option<String>,
+    /// The pages' font file, if set (an https URL safe inside `url("...")`).
+    pub font: Option<String>,
     /// The language the page is shown in (`<html lang>`; `Brand::negotiate`).
     pub lang: String,
     /// The settings the texts come from (enabled languages, custom texts).
@@ -48,6 +50,7 @@ impl Brand {
             color: DEFAULT_COLOR.into(),
             background: DEFAULT_BACKGROUND.into(),
             favicon: None,
+            font: None,
             lang: gatehouse_core::prompt_text::DEFAULT_LANGUAGE.into(),
             settings: Arc::default(),
         }
@@ -90,7 +93,28 @@ pub async fn brand(state: &crate::AppState) -> Brand {
             .and_then(|t| t.branding_extra.get("favicon_url"))
             .and_then(serde_json::Value::as_str)
             .map(str::to_owned),
+        font: t
+            .as_ref()
+            .and_then(|t| t.branding_extra.get("font"))
+            .and_then(|f| f["url"].as_str())
+            .and_then(css_url),
     }
+}
+
+/// `url` if it can sit inside a style sheet's `url("...")` as it is: an https URL with none
+/// of the characters that end the string or the rule, or that HTML escaping would change.
+pub fn css_url(url: &str) -> Option<String> {
+    let safe = url.starts_with("https://")
+        && url.len() <= 2000
+        && !url.chars().any(|c| {
+            c.is_whitespace()
+                || c.is_control()
+                || matches!(
+                    c,
+                    '"' | '\'' | '(' | ')' | '\\' | '<' | '>' | '&' | ';' | '{' | '}'
+                )
+        });
+    safe.then(|| url.to_owned())
 }
 
 /// The branding with pages in `lang` (a transaction's language) if the tenant still has it
@@ -308,6 +332,22 @@ mod tests {
             json!(12),
         ] {
             assert_eq!(background_css(&bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_plain_https_urls_reach_the_style_sheet() {
+        assert!(css_url("https://fonts.example/acme.woff2?v=2").is_some());
+        for bad in [
+            "http://fonts.example/a.woff2",
+            "https://x.example/a\") } body { display: none",
+            "https://x.example/a'b",
+            "https://x.example/a b",
+            "https://x.example/a&b",
+            "https://x.example/a</style>",
+            "javascript:alert(1)",
+        ] {
+            assert_eq!(css_url(bad), None, "{bad}");
         }
     }
 

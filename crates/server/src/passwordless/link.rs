@@ -208,7 +208,7 @@ pub async fn verify(
         &tx,
         &user,
         &connection.name,
-        caller.ip.as_deref(),
+        &caller,
     )
     .await?;
     r.headers_mut()

@@ -143,7 +143,7 @@ pub async fn submit(
     event.description = Some("Successful login".into());
     event.user_id = Some(user.user_id.clone().into_string());
     state.logs.record(event);
-    complete_login(&state, &tx, &user, &connection, caller.ip.as_deref()).await
+    complete_login(&state, &tx, &user, &connection, &caller).await
 }
 
 /// The `tx` of a link between the login and sign-up pages.
@@ -255,7 +255,7 @@ pub async fn submit_signup(
     event.description = Some("Successful signup".into());
     event.user_id = Some(user.user_id.clone().into_string());
     state.logs.record(event);
-    complete_login(&state, &tx, &user, &name, caller.ip.as_deref()).await
+    complete_login(&state, &tx, &user, &name, &caller).await
 }
 
 /// The consent form.

@@ -344,7 +344,7 @@ pub async fn submit_code(
         &tx,
         &user,
         &connection.name,
-        caller.ip.as_deref(),
+        &caller,
     )
     .await
 }

@@ -701,10 +701,19 @@ async fn pages_carry_the_tenant_branding() {
                               "page_background": {"type": "linear-gradient", "start": "#102030",
                                                   "end": "#405060", "angle_deg": 90}},
                    "logo_url": "https://cdn.example/logo.png",
-                   "favicon_url": "https://cdn.example/icon.png"}),
+                   "favicon_url": "https://cdn.example/icon.png",
+                   "font": {"url": "https://cdn.example/acme.woff2"}}),
         )
         .await;
     assert_eq!(status, 200, "{b}");
+    assert_eq!(b["font"], json!({"url": "https://cdn.example/acme.woff2"}));
+    for bad in [
+        json!({"font": {"url": "https://cdn.example/a\"); } main { display: none"}}),
+        json!({"font": {"url": "http://cdn.example/a.woff2"}}),
+        json!({"font": {"name": "Comic"}}),
+    ] {
+        crate::helpers::assert_mgmt_error(&mgmt.patch("/branding", bad).await, 400, "invalid_body");
+    }
     crate::helpers::assert_mgmt_error(
         &mgmt
             .patch("/branding", json!({"favicon_url": "javascript:alert(1)"}))
@@ -747,6 +756,11 @@ async fn pages_carry_the_tenant_branding() {
     );
     assert!(
         html.contains("<link rel=\"icon\" href=\"https://cdn.example/icon.png\">"),
+        "{html}"
+    );
+    assert!(
+        html.contains("src: url(\"https://cdn.example/acme.woff2\")")
+            && html.contains("font-family: \"tenant\", system-ui"),
         "{html}"
     );
     // A page background that is not a colour is kept (and shown by the API) but never

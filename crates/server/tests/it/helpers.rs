@@ -181,8 +181,12 @@ fn shared_private_keys() -> Arc<[Vec<u8>; 2]> {
     .clone()
 }
 
+/// The `User-Agent` the test browser sends.
+pub const BROWSER: &str = "gatehouse-it/1.0";
+
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
+        .user_agent(BROWSER)
         .redirect(reqwest::redirect::Policy::none())
         .cookie_store(true)
         .build()

@@ -573,3 +573,36 @@ async fn a_large_import_runs_in_the_background_and_shows_its_progress() {
         start_import(&mgmt, &[("connection_id", &connection_id)], Some(b"[{}, ")).await;
     assert_eq!(status, 400, "{body}");
 }
+
+#[tokio::test]
+async fn at_most_two_imports_run_at_once() {
+    let app = spawn_app().await;
+    let mgmt = app.mgmt().await;
+    let connection_id = database_connection_id(&mgmt).await;
+    let file = br#"[{"email": "queued@example.com"}]"#;
+    let fields = [("connection_id", connection_id.as_str())];
+    // Two imports hold this server's places (as long-running ones would).
+    let busy = app
+        .state
+        .imports
+        .clone()
+        .try_acquire_many_owned(2)
+        .expect("two free places");
+    let refused = start_import(&mgmt, &fields, Some(file)).await;
+    assert_mgmt_error(&refused, 429, "too_many_requests");
+    drop(busy);
+    let (status, job) = import(&mgmt, &fields, Some(file)).await;
+    assert_eq!(
+        (status, job["status"].clone()),
+        (201, json!("completed")),
+        "{job}"
+    );
+    // A finished import gives its place back (just after it saved its outcome).
+    for _ in 0..100 {
+        if app.state.imports.available_permits() == 2 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("the import kept its place");
+}

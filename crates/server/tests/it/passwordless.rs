@@ -1083,3 +1083,52 @@ async fn guessing_is_capped_per_recipient_across_codes() {
         "{e}"
     );
 }
+
+#[tokio::test]
+async fn an_email_template_is_liquid_and_goes_out_as_html_with_text() {
+    let app = spawn_app().await;
+    let mut smtp = SmtpSink::start().await;
+    let mgmt = app.mgmt().await;
+    smtp_provider(&mgmt, &smtp).await;
+    let c = clients(&mgmt).await;
+    let body = "<p>Hi {{ email | upcase }}</p>{% if send == 'link' %}<a href=\"{{ link }}\">Log in</a>\
+                {% else %}<p>Code: <b>{{ code }}</b></p>{% endif %}\
+                {% for n in (1..3) %}<i>{{ n }}</i>{% endfor %}";
+    let (status, conn) = mgmt
+        .post(
+            "/connections",
+            json!({"name": "email", "strategy": "email", "enabled_clients": [id(&c.backend)],
+                   "options": {"email": {"from": "login@acme.test",
+                                         "subject": "{{ application.name | downcase }} code",
+                                         "body": body},
+                               "totp": {"time_step": 180, "length": 6}}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{conn}");
+    let (status, _) = start(
+        &app,
+        json!({"client_id": id(&c.backend), "client_secret": c.backend["client_secret"],
+               "connection": "email", "email": "liq@example.com", "send": "code"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let mail = smtp
+        .next_mail()
+        .await
+        .replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=");
+    assert!(mail.contains("Subject: acme backend code"), "{mail}");
+    assert!(mail.contains("multipart/alternative"), "{mail}");
+    let html = mail.split("text/html").nth(1).expect("an HTML part");
+    assert!(html.contains("<p>Hi LIQ@EXAMPLE.COM</p>"), "{mail}");
+    assert!(
+        html.contains("<i>1</i><i>2</i><i>3</i>"),
+        "Liquid's for loop ran: {mail}"
+    );
+    assert!(!html.contains("Log in</a>"), "{mail}");
+    let text = mail.split("text/plain").nth(1).expect("a text part");
+    let code = code_after(text, "Code:");
+    assert_eq!(code.len(), 6, "{mail}");
+    assert!(html.contains(&format!("<b>{code}</b>")), "{mail}");
+}

@@ -128,7 +128,10 @@ async fn sessions_are_listed_and_ended_through_the_api() {
         "the session id is the ID token's sid"
     );
     assert_eq!(sessions[0]["clients"], json!([{"client_id": web.id}]));
-    assert_eq!(sessions[0]["device"]["initial_ip"], "127.0.0.1");
+    assert_eq!(
+        sessions[0]["device"],
+        json!({"initial_ip": "127.0.0.1", "initial_user_agent": crate::helpers::BROWSER})
+    );
     let (status, one) = m.get(&format!("/sessions/{sid}")).await;
     assert_eq!(status, 200);
     assert_eq!(one, sessions[0]);

@@ -218,7 +218,7 @@ pub fn markdown() -> String {
          `objects.rs` \
          (`UPDATE_DOCS=1 cargo test -p gatehouse-server --lib stored` rewrites it).\n",
     );
-    for table in TABLES {
+    for table in TABLES.iter().filter(|t| !t.properties.is_empty()) {
         out.push_str(&format!(
             "\n## {}\n\n| property | type | what gatehouse does |\n|---|---|---|\n",
             table.resource

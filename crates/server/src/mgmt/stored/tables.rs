@@ -165,7 +165,6 @@ pub const BRANDING: Table = Table {
     resource: "branding",
     path: "",
     properties: &[
-        p("font", Object, true, "not applied to pages yet"),
     ],
 };
 

@@ -141,7 +141,7 @@ async fn finish(
         tx,
         &user,
         &ticket.connection,
-        caller.ip.as_deref(),
+        caller,
     )
     .await
 }
