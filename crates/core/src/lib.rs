@@ -4,6 +4,7 @@
 //! [`store`]; the `gatehouse-store` crate implements them for SQLite and PostgreSQL.
 
 pub mod authorize_request;
+pub mod authz;
 pub mod client;
 pub mod client_grant;
 pub mod client_settings;
