@@ -21,7 +21,11 @@ fn data() -> AuthzData {
         .collect();
     let roles: Vec<Role> = (0..300)
         .map(|i| {
-            let base = if app(i) == "app" { (i * 5) % 1_000 } else { 1_000 + (i * 5) % 500 };
+            let base = if app(i) == "app" {
+                (i * 5) % 1_000
+            } else {
+                1_000 + (i * 5) % 500
+            };
             Role {
                 id: format!("r{i}"),
                 name: format!("role{i}"),
@@ -37,8 +41,16 @@ fn data() -> AuthzData {
             id: format!("g{i}"),
             name: format!("group{i}"),
             // The user is in every tenth group; each group nests the next, so all apply.
-            members: if i % 10 == 0 { vec!["user".into()] } else { vec![] },
-            nested: if i + 1 < 100 { vec![format!("g{}", i + 1)] } else { vec![] },
+            members: if i % 10 == 0 {
+                vec!["user".into()]
+            } else {
+                vec![]
+            },
+            nested: if i + 1 < 100 {
+                vec![format!("g{}", i + 1)]
+            } else {
+                vec![]
+            },
             roles: (0..3).map(|k| format!("r{}", (i * 3 + k) % 300)).collect(),
             mappings: if i < 5 {
                 vec![Mapping {
@@ -68,7 +80,9 @@ fn main() {
     let start = Instant::now();
     let mut permissions = 0;
     for _ in 0..rounds {
-        permissions += policy(&data, "user", "corp", &upstream, "app").permissions.len();
+        permissions += policy(&data, "user", "corp", &upstream, "app")
+            .permissions
+            .len();
     }
     let per = start.elapsed().as_secs_f64() * 1e6 / f64::from(rounds);
     assert_eq!(permissions, once.permissions.len() * rounds as usize);

@@ -82,6 +82,22 @@ pub trait TenantStore: Send + Sync {
     async fn update_tenant(&self, settings: &TenantSettings) -> StoreResult<()>;
 }
 
+/// Named JSON documents (the Authorization Extension's data, Actions), each written by
+/// compare-and-set on its version so that writers on any replica never undo one another.
+#[async_trait]
+pub trait DocumentStore: Send + Sync {
+    /// The document `name` and its version, or `None` before its first write.
+    async fn document(&self, name: &str) -> StoreResult<Option<(serde_json::Value, i64)>>;
+    /// Writes `data` as `name` if its stored version is still `version` (0: not written yet);
+    /// it becomes `version + 1`. `false` when another writer came first.
+    async fn save_document(
+        &self,
+        name: &str,
+        data: &serde_json::Value,
+        version: i64,
+    ) -> StoreResult<bool>;
+}
+
 /// Applications.
 #[async_trait]
 pub trait ClientStore: Send + Sync {
@@ -732,4 +748,6 @@ pub struct Stores {
     pub otps: std::sync::Arc<dyn OtpStore>,
     /// Queued mail and SMS.
     pub outbox: std::sync::Arc<dyn OutboxStore>,
+    /// Named JSON documents.
+    pub documents: std::sync::Arc<dyn DocumentStore>,
 }

@@ -71,6 +71,7 @@ pub struct Catalog {
     grants: Map<(ClientId, Audience), Option<Arc<ClientGrant>>>,
     tenant: Map<(), Arc<TenantSettings>>,
     origins: Map<Origins, Arc<std::collections::HashSet<String>>>,
+    authz: Map<(), Arc<gatehouse_core::authz::AuthzData>>,
 }
 
 /// Which origins a set holds.
@@ -92,6 +93,7 @@ impl Catalog {
             grants: Map::new(),
             tenant: Map::new(),
             origins: Map::new(),
+            authz: Map::new(),
         }
     }
 
@@ -102,6 +104,19 @@ impl Catalog {
         self.grants.clear();
         self.tenant.clear();
         self.origins.clear();
+        self.authz.clear();
+    }
+
+    /// The Authorization Extension's document (every login reads its switches).
+    pub async fn authz(&self) -> StoreResult<Arc<gatehouse_core::authz::AuthzData>> {
+        if let Some(hit) = self.authz.get(&()) {
+            return Ok(hit);
+        }
+        let (data, _): (gatehouse_core::authz::AuthzData, i64) =
+            crate::documents::load(&self.stores, crate::authz_api::DOCUMENT).await?;
+        let data = Arc::new(data);
+        self.authz.put((), data.clone());
+        Ok(data)
     }
 
     /// Every origin some client registered for browser calls: `allowed_origins`,

@@ -17,6 +17,9 @@ use crate::error::OAuthError;
 use crate::http::{BODY_LIMIT, client_ip, cors, headers, metrics, rate_limit};
 use crate::{AppState, oauth, ops};
 
+/// The largest body of the Authorization Extension's API (an import of a whole export).
+const AUTHZ_BODY_LIMIT: usize = 16 * 1024 * 1024;
+
 /// The whole HTTP surface: route groups, each with its own rate limit and CORS policy, so no
 /// middleware needs to look at the path.
 pub fn router(state: AppState) -> Router {
@@ -34,6 +37,16 @@ pub fn router(state: AppState) -> Router {
         .merge(authentication_api(&state).layer(RequestBodyLimitLayer::new(BODY_LIMIT)))
         .merge(login_pages(&state).layer(RequestBodyLimitLayer::new(BODY_LIMIT)))
         .nest("/api/v2", crate::mgmt::routes(state.clone()))
+        // The Authorization Extension's API: an exported configuration may be large.
+        .nest(
+            "/authz/api",
+            crate::authz_api::routes()
+                .layer(RequestBodyLimitLayer::new(AUTHZ_BODY_LIMIT))
+                .layer(from_fn_with_state(
+                    state.clone(),
+                    rate_limit::authentication,
+                )),
+        )
         .merge(operations())
         .fallback(not_found)
         .layer(from_fn_with_state(state.clone(), metrics::track))

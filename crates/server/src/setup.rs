@@ -42,6 +42,28 @@ pub struct Prepared {
     pub new_credentials: Option<BootstrapCredentials>,
 }
 
+/// Makes the Authorization Extension's API (`urn:auth0-authz-api`) when the database has
+/// none: on a new tenant, and once on one made before it existed. A replica that loses the
+/// race to insert it finds it made.
+async fn authz_api(stores: &Stores, now: time::OffsetDateTime) -> anyhow::Result<()> {
+    use gatehouse_core::authz::{AUDIENCE, resource_server};
+    use gatehouse_core::store::StoreError;
+    let audience = gatehouse_core::id::Audience::from(AUDIENCE);
+    if stores
+        .resource_servers
+        .resource_server_by_identifier(&audience)
+        .await?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let api = resource_server(ids::new_resource_server_id(), now);
+    match stores.resource_servers.insert_resource_server(&api).await {
+        Ok(()) | Err(StoreError::Conflict(_)) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Migrates, seeds (once per database, even with replicas starting together) and loads keys.
 pub async fn prepare(
     config: &Config,
@@ -104,6 +126,7 @@ pub async fn prepare(
     if outcome.keys_installed {
         tracing::info!("installed new signing keys");
     }
+    authz_api(stores, options.clock.now()).await?;
     let new_credentials =
         (!configured && outcome.bootstrap_client_written).then(|| BootstrapCredentials {
             client_id,

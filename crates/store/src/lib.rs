@@ -6,6 +6,7 @@
 
 mod clients;
 mod connections;
+mod documents;
 mod error;
 mod jobs;
 mod logs;
@@ -78,6 +79,7 @@ impl SqlStore {
             jobs: this.clone(),
             otps: this.clone(),
             outbox: this.clone(),
+            documents: this.clone(),
             signing_keys: this,
         }
     }

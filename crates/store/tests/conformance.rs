@@ -3124,6 +3124,54 @@ async fn daily_counts_and_active_users(s: Stores) {
     assert_eq!(s.users.count_active_users(since).await.expect("one"), 1);
 }
 
+/// Named documents: none before the first write, then written by compare-and-set, so of
+/// two writers that read the same version exactly one wins; names are separate.
+async fn documents_are_written_by_compare_and_set(s: Stores) {
+    use serde_json::json;
+    assert_eq!(s.documents.document("authz").await.expect("read"), None);
+    let first = json!({"groups": [{"_id": "g1", "name": "Staff"}]});
+    assert!(
+        s.documents
+            .save_document("authz", &first, 0)
+            .await
+            .expect("first write")
+    );
+    assert!(
+        !s.documents
+            .save_document("authz", &first, 0)
+            .await
+            .expect("a second first write")
+    );
+    assert_eq!(
+        s.documents.document("authz").await.expect("read"),
+        Some((first.clone(), 1))
+    );
+    assert_eq!(
+        s.documents.document("actions").await.expect("other name"),
+        None
+    );
+    let (a, b) = (json!({"v": "a"}), json!({"v": "b"}));
+    let (wa, wb) = tokio::join!(
+        s.documents.save_document("authz", &a, 1),
+        s.documents.save_document("authz", &b, 1)
+    );
+    assert!(wa.expect("a") ^ wb.expect("b"), "exactly one writer wins");
+    let (after, v) = s
+        .documents
+        .document("authz")
+        .await
+        .expect("read")
+        .expect("written");
+    assert_eq!(v, 2);
+    assert!(after == a || after == b);
+    assert!(
+        !s.documents
+            .save_document("authz", &first, 1)
+            .await
+            .expect("stale")
+    );
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -3152,6 +3200,7 @@ macro_rules! conformance {
 }
 
 conformance!(
+    documents_are_written_by_compare_and_set,
     seed_is_idempotent,
     new_management_scopes_reach_an_existing_tenant,
     configured_bootstrap_is_enforced,

@@ -35,6 +35,35 @@ pub const SCOPES: &[&str] = &[
     "delete:permissions",
 ];
 
+/// The extension's API as a resource server (made on first start, as the extension makes
+/// it when its API access is turned on): an application granted some of its scopes calls
+/// `<issuer>authz/api/` with a client-credentials token.
+pub fn resource_server(
+    id: String,
+    now: time::OffsetDateTime,
+) -> crate::resource_server::ResourceServer {
+    crate::resource_server::ResourceServer {
+        id,
+        name: "auth0-authorization-extension-api".to_owned(),
+        identifier: AUDIENCE.into(),
+        is_system: false,
+        scopes: SCOPES
+            .iter()
+            .map(|s| crate::resource_server::ScopeDef {
+                value: (*s).to_owned(),
+                description: format!("Authorization Extension: {s}"),
+            })
+            .collect(),
+        signing_alg: "RS256".to_owned(),
+        token_lifetime: 86_400,
+        allow_offline_access: false,
+        enforce_policies: false,
+        token_dialect: Default::default(),
+        extra: Map::new(),
+        created_at: now,
+    }
+}
+
 /// The whole of the extension's data.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AuthzData {

@@ -2,6 +2,7 @@
 
 pub mod authorization_response;
 pub mod authorize;
+pub mod authz_claims;
 pub mod client_auth;
 pub mod cross_origin;
 pub mod dbconnections;

@@ -118,6 +118,12 @@ pub async fn mint(
     state: &AppState,
     req: UserTokenRequest<'_>,
 ) -> Result<TokenResponse, OAuthError> {
+    // As the extension's rule: its API is for machines, never a person's token.
+    if req.audience == Some(gatehouse_core::authz::AUDIENCE) {
+        return Err(OAuthError::AccessDenied(
+            "no_end_users: the Authorization Extension's API is for applications only".into(),
+        ));
+    }
     let api = match req.audience {
         Some(aud) => Some(
             state
@@ -144,9 +150,18 @@ pub async fn mint(
         now: req.now.unix_timestamp(),
     });
     let scope = &access.claims.scope;
-    let access_token = state.keys.sign(&access.claims.to_json())?;
+    let extra = crate::oauth::authz_claims::for_tokens(
+        state,
+        req.user,
+        req.connection,
+        req.client.client_id.as_str(),
+    )
+    .await?;
+    let access_token = state
+        .keys
+        .sign(&with_claims(access.claims.to_json(), &extra))?;
     let id_token = if scope.contains("openid") {
-        Some(id_token(state, &req, scope, &access_token)?)
+        Some(id_token(state, &req, scope, &access_token, &extra)?)
     } else {
         None
     };
@@ -175,6 +190,7 @@ fn id_token(
     req: &UserTokenRequest<'_>,
     scope: &Scope,
     access_token: &str,
+    extra: &serde_json::Map<String, serde_json::Value>,
 ) -> Result<String, OAuthError> {
     let mut claims = IdTokenClaims::new(
         &state.issuer,
@@ -188,7 +204,20 @@ fn id_token(
     claims.sid = req.sid.map(str::to_owned);
     claims.at_hash = req.at_hash.then(|| half_hash(access_token));
     claims.c_hash = req.c_hash_of.map(half_hash);
-    Ok(state.keys.sign(&claims.to_json())?)
+    Ok(state.keys.sign(&with_claims(claims.to_json(), extra))?)
+}
+
+/// `claims` with `extra` added (namespaced custom claims never replace a standard one).
+fn with_claims(
+    mut claims: serde_json::Value,
+    extra: &serde_json::Map<String, serde_json::Value>,
+) -> serde_json::Value {
+    if let Some(obj) = claims.as_object_mut() {
+        for (k, v) in extra {
+            obj.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+    }
+    claims
 }
 
 /// The user's permission names on `api` (RBAC: direct and through roles).
