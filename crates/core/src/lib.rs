@@ -3,6 +3,7 @@
 //! Everything here is plain data and rules. Storage is described by the traits in
 //! [`store`]; the `gatehouse-store` crate implements them for SQLite and PostgreSQL.
 
+pub mod actions;
 pub mod authorize_request;
 pub mod authz;
 pub mod client;

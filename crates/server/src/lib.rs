@@ -2,6 +2,7 @@
 //! operations endpoints), its configuration and its command line.
 
 pub mod account_mail;
+pub mod actions;
 pub mod app;
 pub mod audit;
 pub mod authn;
