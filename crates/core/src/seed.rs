@@ -100,6 +100,8 @@ pub const MANAGEMENT_SCOPES: &[&str] = &[
     "create:actions",
     "delete:actions",
     "update:actions",
+    "read:triggers",
+    "update:triggers",
     "read:prompts",
     "update:prompts",
     "read:attack_protection",

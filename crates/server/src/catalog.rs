@@ -72,6 +72,7 @@ pub struct Catalog {
     tenant: Map<(), Arc<TenantSettings>>,
     origins: Map<Origins, Arc<std::collections::HashSet<String>>>,
     authz: Map<(), Arc<gatehouse_core::authz::AuthzData>>,
+    actions: Map<(), Arc<gatehouse_core::actions::ActionsData>>,
 }
 
 /// Which origins a set holds.
@@ -94,6 +95,7 @@ impl Catalog {
             tenant: Map::new(),
             origins: Map::new(),
             authz: Map::new(),
+            actions: Map::new(),
         }
     }
 
@@ -105,6 +107,19 @@ impl Catalog {
         self.tenant.clear();
         self.origins.clear();
         self.authz.clear();
+        self.actions.clear();
+    }
+
+    /// The Actions document (every login reads its flows).
+    pub async fn actions(&self) -> StoreResult<Arc<gatehouse_core::actions::ActionsData>> {
+        if let Some(hit) = self.actions.get(&()) {
+            return Ok(hit);
+        }
+        let (data, _): (gatehouse_core::actions::ActionsData, i64) =
+            crate::documents::load(&self.stores, crate::actions::DOCUMENT).await?;
+        let data = Arc::new(data);
+        self.actions.put((), data.clone());
+        Ok(data)
     }
 
     /// The Authorization Extension's document (every login reads its switches).

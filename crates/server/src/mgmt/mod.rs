@@ -10,6 +10,7 @@ pub mod email_templates;
 pub mod emails;
 pub mod error;
 pub mod exports;
+pub mod flows;
 pub mod grants;
 pub mod identities;
 pub mod import_run;

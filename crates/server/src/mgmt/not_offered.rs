@@ -5,6 +5,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use gatehouse_core::actions::TRIGGERS;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -113,13 +114,6 @@ pub async fn action_modules(MgmtQuery(q): MgmtQuery<PageQuery>) -> Result<Json<V
     Ok(Json(numbered_page("modules", &q)?))
 }
 
-/// The triggers Actions will run on (none is bound until Actions run).
-const TRIGGERS: &[(&str, &str)] = &[
-    ("post-login", "v3"),
-    ("credentials-exchange", "v2"),
-    ("pre-user-registration", "v2"),
-];
-
 /// `GET /actions/triggers`.
 pub async fn triggers() -> Json<Value> {
     let triggers: Vec<Value> = TRIGGERS
@@ -131,20 +125,6 @@ pub async fn triggers() -> Json<Value> {
         })
         .collect();
     Json(json!({ "triggers": triggers }))
-}
-
-/// `GET /actions/triggers/{triggerId}/bindings`: none.
-pub async fn trigger_bindings(
-    Path(trigger): Path<String>,
-    MgmtQuery(q): MgmtQuery<PageQuery>,
-) -> Result<Json<Value>, MgmtError> {
-    if !TRIGGERS.iter().any(|(id, _)| *id == trigger) {
-        return Err(MgmtError::not_found(
-            "Trigger not found",
-            "inexistent_trigger",
-        ));
-    }
-    Ok(Json(numbered_page("bindings", &q)?))
 }
 
 /// Guardian's factors, all off: gatehouse offers no MFA.
@@ -347,7 +327,6 @@ pub fn schemas(method: &str, path: &str) -> (Option<Value>, Option<Value>) {
     let none = json!({"type": "array", "maxItems": 0});
     let response = match path {
         "actions/modules" => numbered("modules"),
-        "actions/triggers/{triggerId}/bindings" => numbered("bindings"),
         "actions/triggers" => json!({"type": "object", "required": ["triggers"],
             "properties": {"triggers": {"type": "array", "items": {"type": "object"}}}}),
         "custom-domains" | "log-streams" | "rules-configs" | "guardian/policies" => none.clone(),

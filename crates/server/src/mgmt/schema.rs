@@ -407,8 +407,10 @@ fn template_session_action_bodies(
             Some(reg.reference::<UsersExportBody>()),
             Some(reg.reference::<JobView>()),
         ),
-        ("get", "/actions/actions") => (None, Some(super::actions::page_schema())),
-        _ => super::not_offered::schemas(method, path),
+        _ => match super::actions::schemas(method, path) {
+            (None, None) => super::not_offered::schemas(method, path),
+            found => found,
+        },
     }
 }
 

@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::roles::permissions::{self as perms, OfRole, OfUser};
 use super::{
-    actions, client_grants, clients, connections, email_templates, emails, exports, grants,
+    actions, client_grants, clients, connections, email_templates, emails, exports, flows, grants,
     identities, jobs, keys, logs, not_offered as no, prompts, refresh_tokens, resource_servers,
     roles, schema, sessions, stats, tenant, tickets, user_blocks, users,
 };
@@ -214,8 +214,21 @@ management_api! {
     put "/prompts/{prompt}/partials" => prompts::partials, 200, "prompts",
         "Set a prompt's partials (needs a custom domain)", ["update:prompts"], with_body;
 
-    get "/actions/actions" => actions::list, 200, "actions", "Get actions (none until gatehouse runs Actions)",
-        ["read:actions"];
+    get "/actions/actions" => actions::list, 200, "actions", "Get actions", ["read:actions"];
+    post "/actions/actions" => actions::create, 201, "actions", "Create an action", ["create:actions"];
+    get "/actions/actions/{id}" => actions::get, 200, "actions", "Get an action", ["read:actions"];
+    patch "/actions/actions/{id}" => actions::update, 200, "actions", "Update an action's draft",
+        ["update:actions"];
+    delete "/actions/actions/{id}" => actions::delete, 204, "actions", "Delete an action",
+        ["delete:actions"];
+    post "/actions/actions/{id}/deploy" => actions::deploy_action, 200, "actions",
+        "Deploy an action", ["create:actions"], no_body;
+    get "/actions/actions/{id}/versions" => actions::versions, 200, "actions",
+        "Get an action's versions", ["read:actions"];
+    post "/actions/actions/{id}/test" => actions::test, 200, "actions", "Test an action's draft",
+        ["create:actions"];
+    patch "/actions/triggers/{triggerId}/bindings" => flows::set_bindings, 200, "actions",
+        "Set a trigger's flow", ["update:triggers"];
 
     get "/users/{id}/sessions" => sessions::of_user, 200, "sessions", "Get a user's sessions",
         ["read:sessions"];
@@ -285,8 +298,8 @@ management_api! {
     // (`not_offered`): what auth0-deploy-cli reads on every export and writes back.
     get "/actions/modules" => no::action_modules, 200, "actions", "Get Actions modules (none)", ["read:actions"];
     get "/actions/triggers" => no::triggers, 200, "actions", "Get the Actions triggers", ["read:actions"];
-    get "/actions/triggers/{triggerId}/bindings" => no::trigger_bindings, 200, "actions",
-        "Get a trigger's bindings (none)", ["read:actions"];
+    get "/actions/triggers/{triggerId}/bindings" => flows::bindings, 200, "actions",
+        "Get a trigger's flow", ["read:actions"];
     get "/attack-protection/brute-force-protection" => no::brute_force, 200, "attack-protection",
         "Get brute-force protection", ["read:attack_protection"];
     patch "/attack-protection/brute-force-protection" => no::set_brute_force, 200, "attack-protection",

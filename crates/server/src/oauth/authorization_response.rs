@@ -210,6 +210,7 @@ pub async fn authorization_response(
         let minted = crate::oauth::user_tokens::mint(
             state,
             crate::oauth::user_tokens::UserTokenRequest {
+                ip: None,
                 client: &client,
                 user: &user,
                 connection: &session.connection,

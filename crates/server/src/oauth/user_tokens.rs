@@ -50,6 +50,8 @@ pub struct UserTokenRequest<'a> {
     pub c_hash_of: Option<&'a str>,
     /// Now.
     pub now: OffsetDateTime,
+    /// The caller's address (`event.request.ip` for Actions), when known.
+    pub ip: Option<&'a str>,
 }
 
 /// Refresh tokens in a token response.
@@ -94,6 +96,7 @@ pub async fn issue_direct_login(
     mint(
         state,
         UserTokenRequest {
+            ip: req.caller.ip.as_deref(),
             client: &req.client,
             user: login.user,
             connection: login.connection,
@@ -149,17 +152,24 @@ pub async fn mint(
         gty: req.gty,
         now: req.now.unix_timestamp(),
     });
-    let scope = &access.claims.scope;
-    let extra = crate::oauth::authz_claims::for_tokens(
+    let mut extra = crate::oauth::authz_claims::for_tokens(
         state,
         req.user,
         req.connection,
         req.client.client_id.as_str(),
     )
     .await?;
+    let mut access_extra = extra.clone();
+    let mut claims = access.claims.clone();
+    if let Some(flow) = post_login(state, &req, &claims.scope).await? {
+        access_extra.extend(flow.access_token);
+        extra.extend(flow.id_token);
+        claims.scope = adjusted_scope(&claims.scope, &flow.add_scopes, &flow.remove_scopes);
+    }
+    let scope = &claims.scope;
     let access_token = state
         .keys
-        .sign(&with_claims(access.claims.to_json(), &extra))?;
+        .sign(&with_claims(claims.to_json(), &access_extra))?;
     let id_token = if scope.contains("openid") {
         Some(id_token(state, &req, scope, &access_token, &extra)?)
     } else {
@@ -205,6 +215,77 @@ fn id_token(
     claims.at_hash = req.at_hash.then(|| half_hash(access_token));
     claims.c_hash = req.c_hash_of.map(half_hash);
     Ok(state.keys.sign(&with_claims(claims.to_json(), extra))?)
+}
+
+/// Runs the `post-login` flow, when one is bound: its claims and scopes, after writing the
+/// metadata it set; a denial or a failed action refuses the tokens.
+async fn post_login(
+    state: &AppState,
+    req: &UserTokenRequest<'_>,
+    scope: &Scope,
+) -> Result<Option<crate::actions::Outcome>, OAuthError> {
+    if crate::actions::data(state)
+        .await?
+        .flow("post-login")
+        .is_empty()
+    {
+        return Ok(None);
+    }
+    let event = serde_json::json!({
+        "user": serde_json::to_value(crate::mgmt::users::view::UserView::new(req.user))
+            .unwrap_or_default(),
+        "client": {"client_id": req.client.client_id, "name": req.client.name,
+                   "metadata": req.client.settings.extra.get("client_metadata")},
+        "connection": {"name": req.connection},
+        "request": {"ip": req.ip, "hostname": state.issuer.as_str()},
+        "transaction": {"protocol": req.gty, "requested_scopes": scope.tokens()},
+        "resource_server": {"identifier": req.audience},
+        "stats": {"logins_count": req.user.logins_count},
+        "tenant": {"id": state.config.tenant_name},
+        "authentication": {"methods": [{"name": "pwd", "timestamp": req.auth_time}]},
+    });
+    let outcome = match crate::actions::run_flow(state, "post-login", &event).await? {
+        Ok(o) => o,
+        Err(crate::actions::Stop::Denied(reason, _)) => {
+            return Err(OAuthError::AccessDenied(reason));
+        }
+        Err(crate::actions::Stop::Failed { action, why }) => {
+            tracing::warn!(action = %action, error = %why, "post-login action failed");
+            return Err(OAuthError::AccessDenied(format!(
+                "The action {action} failed: {why}"
+            )));
+        }
+    };
+    if !outcome.app_metadata.is_empty() || !outcome.user_metadata.is_empty() {
+        let mut user = req.user.clone();
+        for (into, from) in [
+            (&mut user.app_metadata, &outcome.app_metadata),
+            (&mut user.user_metadata, &outcome.user_metadata),
+        ] {
+            for (k, v) in from {
+                if v.is_null() {
+                    into.remove(k);
+                } else {
+                    into.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        user.updated_at = state.clock.now();
+        state.stores.users.update_user(&user).await?;
+    }
+    Ok(Some(outcome))
+}
+
+/// `scope` with `add` added and `remove` taken away (`openid` stays).
+fn adjusted_scope(scope: &Scope, add: &[String], remove: &[String]) -> Scope {
+    let mut tokens: Vec<String> = scope.tokens().to_vec();
+    for s in add {
+        if !tokens.contains(s) && Scope::parse(s).is_ok() && !s.contains(' ') {
+            tokens.push(s.clone());
+        }
+    }
+    tokens.retain(|t| t == "openid" || !remove.contains(t));
+    Scope::from_tokens(tokens)
 }
 
 /// `claims` with `extra` added (namespaced custom claims never replace a standard one).

@@ -1,6 +1,7 @@
 //! Black-box tests of the gatehouse server over real HTTP, on SQLite and (when
 //! `GATEHOUSE_TEST_DATABASE_URL` is set) PostgreSQL.
 
+mod actions;
 mod authz_extension;
 mod binary;
 mod code_flow;

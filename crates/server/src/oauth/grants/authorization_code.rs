@@ -111,6 +111,7 @@ async fn run(
     user_tokens::mint(
         state,
         UserTokenRequest {
+            ip: req.caller.ip.as_deref(),
             client,
             user: &user,
             connection: &grant.connection,

@@ -61,12 +61,63 @@ async fn run(
     })?;
     event.audience = claims.aud.first().cloned();
     event.scope = Some(claims.scope.to_string());
+    let mut token = claims.to_json();
+    if let Some(extra) = credentials_exchange(state, req, &token).await?
+        && let Some(obj) = token.as_object_mut()
+    {
+        for (k, v) in extra {
+            obj.entry(k).or_insert(v);
+        }
+    }
     Ok(TokenResponse {
-        access_token: state.keys.sign(&claims.to_json())?,
+        access_token: state.keys.sign(&token)?,
         token_type: "Bearer",
         expires_in: claims.exp - claims.iat,
         scope: claims.scope.to_string(),
         id_token: None,
         refresh_token: None,
     })
+}
+
+/// Runs the `credentials-exchange` flow, when one is bound: the access token's custom
+/// claims; `api.access.deny(code, reason)` refuses the token with that error code when it
+/// is one of Auth0's for this trigger.
+async fn credentials_exchange(
+    state: &AppState,
+    req: &TokenRequest,
+    token: &serde_json::Value,
+) -> Result<Option<serde_json::Map<String, serde_json::Value>>, OAuthError> {
+    if crate::actions::data(state)
+        .await?
+        .flow("credentials-exchange")
+        .is_empty()
+    {
+        return Ok(None);
+    }
+    let event = serde_json::json!({
+        "client": {"client_id": req.client.client_id, "name": req.client.name,
+                   "metadata": req.client.settings.extra.get("client_metadata")},
+        "request": {"ip": req.caller.ip, "hostname": state.issuer.as_str()},
+        "resource_server": {"identifier": token["aud"]},
+        "transaction": {"requested_scopes": token["scope"].as_str().unwrap_or_default().split(' ').filter(|s| !s.is_empty()).collect::<Vec<_>>()},
+        "tenant": {"id": state.config.tenant_name},
+    });
+    match crate::actions::run_flow(state, "credentials-exchange", &event).await? {
+        Ok(outcome) => Ok(Some(outcome.access_token)),
+        Err(crate::actions::Stop::Denied(code, reason)) => {
+            let reason = reason.unwrap_or_else(|| code.clone());
+            Err(match code.as_str() {
+                "invalid_scope" => OAuthError::InvalidScope(reason),
+                "invalid_request" => OAuthError::InvalidRequest(reason),
+                "server_error" => OAuthError::Internal(anyhow::anyhow!(reason)),
+                _ => OAuthError::AccessDenied(reason),
+            })
+        }
+        Err(crate::actions::Stop::Failed { action, why }) => {
+            tracing::warn!(action = %action, error = %why, "credentials-exchange action failed");
+            Err(OAuthError::AccessDenied(format!(
+                "The action {action} failed: {why}"
+            )))
+        }
+    }
 }

@@ -48,6 +48,7 @@ async fn run(
     user_tokens::mint(
         state,
         UserTokenRequest {
+            ip: req.caller.ip.as_deref(),
             client: &req.client,
             user: &user,
             connection: &token.connection,
