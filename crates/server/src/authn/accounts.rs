@@ -224,9 +224,65 @@ impl IntoResponse for SignupError {
     }
 }
 
+/// The metadata a `pre-user-registration` flow set: (app, user).
+type FlowMetadata = (Map<String, Value>, Map<String, Value>);
+
+/// Runs the `pre-user-registration` flow, when one is bound: the metadata it set, or the
+/// refusal (`api.access.deny(reason, userMessage)`: the user's message is what they see).
+async fn pre_user_registration(
+    state: &AppState,
+    conn: &gatehouse_core::connection::Connection,
+    email: &str,
+    username: Option<&str>,
+    user_metadata: &Map<String, Value>,
+) -> Result<Result<FlowMetadata, SignupError>, OAuthError> {
+    if crate::actions::data(state)
+        .await?
+        .flow("pre-user-registration")
+        .is_empty()
+    {
+        return Ok(Ok(Default::default()));
+    }
+    let event = json!({
+        "user": {"email": email, "username": username, "user_metadata": user_metadata,
+                 "app_metadata": {}},
+        "connection": {"name": conn.name, "strategy": conn.strategy.as_str()},
+        "tenant": {"id": state.config.tenant_name},
+        "request": {"hostname": state.issuer.as_str()},
+    });
+    let refused = |description: String| SignupError {
+        name: "BadRequestError",
+        code: "extensibility_error",
+        description,
+    };
+    Ok(
+        match crate::actions::run_flow(state, "pre-user-registration", &event).await? {
+            Ok(o) => Ok((o.app_metadata, o.user_metadata)),
+            Err(crate::actions::Stop::Denied(reason, user_message)) => {
+                Err(refused(user_message.unwrap_or(reason)))
+            }
+            Err(crate::actions::Stop::Failed { action, why }) => {
+                tracing::warn!(action = %action, error = %why, "pre-user-registration action failed");
+                Err(refused("Sign-up failed. Try again later.".into()))
+            }
+        },
+    )
+}
+
+/// Writes `changes` into `into` (`null` removes a property).
+fn apply_metadata(into: &mut Map<String, Value>, changes: Map<String, Value>) {
+    for (k, v) in changes {
+        if v.is_null() {
+            into.remove(&k);
+        } else {
+            into.insert(k, v);
+        }
+    }
+}
+
 /// Creates a user in database connection `conn` (sign-up through the API or the page):
 /// email and username rules, the password policy, the Argon2id hash, Auth0's default
-/// names, and a verification email. A taken address is `invalid_signup`, like any refusal.
+/// names, the `pre-user-registration` flow, and a verification email. A taken address is `invalid_signup`, like any refusal.
 pub async fn create_user(
     state: &AppState,
     conn: &gatehouse_core::connection::Connection,
@@ -266,6 +322,13 @@ pub async fn create_user(
         }));
     }
     User::fill_default_names(&mut profile, Some(&email), None, username.as_deref());
+    let metadata =
+        match pre_user_registration(state, conn, &email, username.as_deref(), &user_metadata)
+            .await?
+        {
+            Ok(m) => m,
+            Err(refused) => return Ok(Err(refused)),
+        };
     let hash = state
         .passwords
         .hash(password.to_owned())
@@ -283,6 +346,9 @@ pub async fn create_user(
     };
     let mut user = User::new(identity, Some(email), username, None, profile, now);
     user.user_metadata = user_metadata;
+    let (app_metadata, more_user_metadata) = metadata;
+    apply_metadata(&mut user.user_metadata, more_user_metadata);
+    apply_metadata(&mut user.app_metadata, app_metadata);
     match state.stores.users.insert_user(&user).await {
         Ok(()) => {}
         // Same answer as any other refusal: whether an address is registered stays private.

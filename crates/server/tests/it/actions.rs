@@ -304,3 +304,68 @@ async fn credentials_exchange_actions_shape_machine_tokens() {
         "{claims}"
     );
 }
+
+#[tokio::test]
+async fn pre_user_registration_actions_refuse_or_enrich_sign_ups() {
+    let app = spawn_app().await;
+    let m = app.mgmt().await;
+    let (_, web) = m
+        .post(
+            "/clients",
+            json!({"name": "web", "app_type": "spa", "callbacks": ["https://app.example/cb"]}),
+        )
+        .await;
+    bound(
+        &m,
+        "pre-user-registration",
+        "gate",
+        "exports.onExecutePreUserRegistration = async (event, api) => {
+           if (event.user.email.endsWith('@spam.example')) {
+             api.access.deny('spam_domain', 'Sign-ups from this domain are not allowed.');
+             return;
+           }
+           api.user.setAppMetadata('plan', 'trial');
+           api.user.setUserMetadata('source', event.connection.name);
+         };",
+        json!([]),
+    )
+    .await;
+    let signup = |email: &'static str| {
+        let app = &app;
+        let client_id = web["client_id"].as_str().expect("id").to_owned();
+        async move {
+            let r = app
+                .client
+                .post(app.url("/dbconnections/signup"))
+                .json(
+                    &json!({"client_id": client_id, "email": email, "password": "Sup3r-secret!",
+                              "connection": "Username-Password-Authentication"}),
+                )
+                .send()
+                .await
+                .expect("signup");
+            (
+                r.status().as_u16(),
+                r.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let (status, e) = signup("bot@spam.example").await;
+    assert_eq!(status, 400, "{e}");
+    assert_eq!(e["code"], "extensibility_error");
+    assert_eq!(
+        e["description"],
+        "Sign-ups from this domain are not allowed."
+    );
+    let (_, none) = m.get("/users-by-email?email=bot%40spam.example").await;
+    assert_eq!(none, json!([]), "no user was made");
+
+    let (status, made) = signup("new@example.com").await;
+    assert_eq!(status, 200, "{made}");
+    let (_, found) = m.get("/users-by-email?email=new%40example.com").await;
+    assert_eq!(found[0]["app_metadata"], json!({"plan": "trial"}));
+    assert_eq!(
+        found[0]["user_metadata"],
+        json!({"source": "Username-Password-Authentication"})
+    );
+}
