@@ -110,27 +110,27 @@ impl Catalog {
         self.actions.clear();
     }
 
-    /// The Actions document (every login reads its flows).
-    pub async fn actions(&self) -> StoreResult<Arc<gatehouse_core::actions::ActionsData>> {
-        if let Some(hit) = self.actions.get(&()) {
-            return Ok(hit);
-        }
-        let (data, _): (gatehouse_core::actions::ActionsData, i64) =
-            crate::documents::load(&self.stores, crate::actions::DOCUMENT).await?;
-        let data = Arc::new(data);
-        self.actions.put((), data.clone());
-        Ok(data)
-    }
-
     /// The Authorization Extension's document (every login reads its switches).
     pub async fn authz(&self) -> StoreResult<Arc<gatehouse_core::authz::AuthzData>> {
-        if let Some(hit) = self.authz.get(&()) {
+        self.document(&self.authz, crate::authz_api::DOCUMENT).await
+    }
+
+    /// The Actions document (every login reads its flows).
+    pub async fn actions(&self) -> StoreResult<Arc<gatehouse_core::actions::ActionsData>> {
+        self.document(&self.actions, crate::actions::DOCUMENT).await
+    }
+
+    /// The store's document `name`, through `cache`.
+    async fn document<T>(&self, cache: &Map<(), Arc<T>>, name: &str) -> StoreResult<Arc<T>>
+    where
+        T: serde::de::DeserializeOwned + Default,
+    {
+        if let Some(hit) = cache.get(&()) {
             return Ok(hit);
         }
-        let (data, _): (gatehouse_core::authz::AuthzData, i64) =
-            crate::documents::load(&self.stores, crate::authz_api::DOCUMENT).await?;
+        let (data, _): (T, i64) = crate::documents::load(&self.stores, name).await?;
         let data = Arc::new(data);
-        self.authz.put((), data.clone());
+        cache.put((), data.clone());
         Ok(data)
     }
 

@@ -31,15 +31,16 @@ pub enum EditError<E> {
 }
 
 /// Applies `change` to the document `name` and writes it, from a fresh read again when
-/// another writer came first (at most a few times).
+/// another writer came first (at most a few times); the catalog then drops its copies.
 pub async fn edit<T, R, E>(
-    stores: &Stores,
+    state: &crate::AppState,
     name: &str,
     mut change: impl FnMut(&mut T) -> Result<R, E>,
 ) -> Result<R, EditError<E>>
 where
     T: DeserializeOwned + Serialize + Default,
 {
+    let stores = &state.stores;
     for _ in 0..8 {
         let (mut doc, version): (T, i64) = load(stores, name).await.map_err(EditError::Store)?;
         let out = change(&mut doc).map_err(EditError::Refused)?;
@@ -51,6 +52,7 @@ where
             .await
             .map_err(EditError::Store)?
         {
+            state.catalog.clear();
             return Ok(out);
         }
     }

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::Response;
 use gatehouse_core::authz::{AuthzData, Group, Mapping};
 use gatehouse_core::id::UserId;
@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::records::{check_text, find_role, not_found};
-use super::{AuthzCaller, AuthzError, Body, edit, no_content, read};
+use super::{AuthzCaller, AuthzError, Body, Params, edit, no_content, read};
 use crate::AppState;
 
 /// The body of `POST /groups` and `PUT /groups/{id}`.
@@ -92,7 +92,7 @@ pub fn filtered(items: Vec<Value>, q: Option<&str>, field: Option<&str>) -> Vec<
 pub async fn list(
     State(state): State<AppState>,
     caller: AuthzCaller,
-    Query(q): Query<ListQuery>,
+    Params(q): Params<ListQuery>,
 ) -> Result<Json<Value>, AuthzError> {
     caller.require("read:groups")?;
     let data = read(&state).await?;
@@ -261,7 +261,7 @@ pub async fn members(
     State(state): State<AppState>,
     caller: AuthzCaller,
     Path(id): Path<String>,
-    Query(q): Query<PageQuery>,
+    Params(q): Params<PageQuery>,
 ) -> Result<Json<Value>, AuthzError> {
     caller.require("read:groups")?;
     let (skip, take) = q.window()?;
@@ -280,7 +280,7 @@ pub async fn nested_members(
     State(state): State<AppState>,
     caller: AuthzCaller,
     Path(id): Path<String>,
-    Query(q): Query<PageQuery>,
+    Params(q): Params<PageQuery>,
 ) -> Result<Json<Value>, AuthzError> {
     caller.require("read:groups")?;
     let (skip, take) = q.window()?;

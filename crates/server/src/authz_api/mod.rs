@@ -150,6 +150,19 @@ impl<T: DeserializeOwned> axum::extract::FromRequest<AppState> for Body<T> {
 /// The name of the extension's document in the store.
 pub const DOCUMENT: &str = "authz";
 
+/// A query string read into `T`; a bad one is a 400 in the extension's shape.
+pub struct Params<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequestParts<AppState> for Params<T> {
+    type Rejection = AuthzError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, AuthzError> {
+        serde_urlencoded::from_str(parts.uri.query().unwrap_or_default())
+            .map(Params)
+            .map_err(|e| AuthzError::BadRequest(e.to_string()))
+    }
+}
+
 /// Changes the document with `change` and writes it (again from a fresh read when another
 /// writer, on any replica, came first); the caches drop their copy.
 pub async fn edit<T>(
@@ -157,11 +170,8 @@ pub async fn edit<T>(
     change: impl FnMut(&mut AuthzData) -> Result<T, AuthzError>,
 ) -> Result<T, AuthzError> {
     use crate::documents::EditError;
-    match crate::documents::edit(&state.stores, DOCUMENT, change).await {
-        Ok(out) => {
-            state.catalog.clear();
-            Ok(out)
-        }
+    match crate::documents::edit(state, DOCUMENT, change).await {
+        Ok(out) => Ok(out),
         Err(EditError::Refused(e)) => Err(e),
         Err(EditError::Busy) => Err(AuthzError::Busy),
         Err(EditError::Store(e)) => Err(e.into()),

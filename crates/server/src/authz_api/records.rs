@@ -3,14 +3,14 @@
 //! permissions must be of its own application.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::Response;
 use gatehouse_core::authz::{AuthzData, Permission, Role};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::groups::{ListQuery, filtered};
-use super::{AuthzCaller, AuthzError, Body, edit, no_content, read};
+use super::{AuthzCaller, AuthzError, Body, Params, edit, no_content, read};
 use crate::AppState;
 
 /// The extension's 404 for a record `id` missing from `collection`.
@@ -120,7 +120,7 @@ fn listed<T: serde::Serialize>(key: &str, items: &[T], q: &ListQuery) -> Json<Va
 pub async fn list_roles(
     State(state): State<AppState>,
     caller: AuthzCaller,
-    Query(q): Query<ListQuery>,
+    Params(q): Params<ListQuery>,
 ) -> Result<Json<Value>, AuthzError> {
     caller.require("read:roles")?;
     Ok(listed("roles", &read(&state).await?.roles, &q))
@@ -242,7 +242,7 @@ pub async fn delete_role(
 pub async fn list_permissions(
     State(state): State<AppState>,
     caller: AuthzCaller,
-    Query(q): Query<ListQuery>,
+    Params(q): Params<ListQuery>,
 ) -> Result<Json<Value>, AuthzError> {
     caller.require("read:permissions")?;
     Ok(listed("permissions", &read(&state).await?.permissions, &q))

@@ -34,11 +34,8 @@ pub(super) async fn edit<T>(
     state: &AppState,
     change: impl FnMut(&mut ActionsData) -> Result<T, MgmtError>,
 ) -> Result<T, MgmtError> {
-    match crate::documents::edit(&state.stores, DOCUMENT, change).await {
-        Ok(out) => {
-            state.catalog.clear();
-            Ok(out)
-        }
+    match crate::documents::edit(state, DOCUMENT, change).await {
+        Ok(out) => Ok(out),
         Err(EditError::Refused(e)) => Err(e),
         Err(EditError::Busy) => Err(MgmtError::conflict(
             "The actions changed meanwhile: try again",

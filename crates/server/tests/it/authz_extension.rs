@@ -348,6 +348,9 @@ async fn the_api_needs_its_own_tokens_and_scopes() {
     ] {
         assert_eq!(admin.post("/groups", bad.clone()).await.0, 400, "{bad}");
     }
+    // A bad query is a 400 in the extension's error shape too.
+    let (status, e) = admin.get("/groups/any/members?per_page=many").await;
+    assert_eq!((status, e["statusCode"].as_u64()), (400, Some(400)), "{e}");
 }
 
 #[tokio::test]
