@@ -1,13 +1,19 @@
-//! Auth0 Actions' code run in QuickJS (rquickjs), one execution per fresh runtime: a memory
-//! cap, a stack cap and a deadline (the engine's interrupt handler), and no host function at
-//! all. The event goes in as a JSON string; what the action asked of `api` is recorded by a
-//! prelude written in JavaScript and comes out as JSON. So the sandbox has nothing to reach:
-//! no file system, network, timers or modules (`require` throws). Blocking: callers run it
-//! on a blocking thread ([`super::run`]).
+//! Auth0 Actions' code run in QuickJS (rquickjs): each execution in a fresh context, with a
+//! memory cap, a stack cap and a deadline (the engine's interrupt handler), and no host
+//! function at all. The event goes in as a JSON string; what the action asked of `api` is
+//! recorded by a prelude written in JavaScript and comes out as JSON. So the sandbox has
+//! nothing to reach: no file system, network, timers or modules (`require` throws).
+//!
+//! Speed: a context costs ~75 us and compiling the prelude as much again, so an [`Engine`]
+//! keeps its runtime between executions (a runtime that hit a limit is thrown away) and
+//! loads the prelude from bytecode compiled once per process. Blocking: callers run it on
+//! the actions' own threads ([`super::pool`]).
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
-use rquickjs::{Context, Ctx, Runtime};
+use rquickjs::{Context, Ctx, Function, Module, Runtime, WriteOptions};
 use serde_json::Value;
 
 /// What one execution may use.
@@ -57,79 +63,104 @@ pub enum ActionError {
     Engine(String),
 }
 
-/// The `api` the action calls, recording into `__result`; `require` and the features
-/// gatehouse lacks say so.
-const PRELUDE: &str = r#""use strict";
-var __result = { idToken: {}, accessToken: {}, addScopes: [], removeScopes: [], deny: null,
+/// The `api` the action calls, recording into the result; `require` and the features
+/// gatehouse lacks say so. A module (compiled once to bytecode), so what it shares with the
+/// action's code goes on `globalThis`; `__start` and `__finish` keep their own references
+/// to `JSON`, so an action that replaces the globals only spoils its own result.
+const PRELUDE: &str = r#"
+const stringify = JSON.stringify, parse = JSON.parse;
+const result = { idToken: {}, accessToken: {}, addScopes: [], removeScopes: [], deny: null,
   appMetadata: {}, userMetadata: {}, unsupported: [], logs: [] };
-var __name = function (k) {
+const state = { done: false, error: null, handler: true };
+const name = function (k) {
   if (typeof k !== "string" || k.length === 0) { throw new TypeError("a name must be a non-empty string"); }
   return k;
 };
-var __value = function (v) { return v === undefined ? null : v; };
-var __unsupported = function (what) {
-  return function () { __result.unsupported.push(what); return api; };
+const value = function (v) { return v === undefined ? null : v; };
+const unsupported = function (what) {
+  return function () { result.unsupported.push(what); return api; };
 };
-var api = {
-  idToken: { setCustomClaim: function (k, v) { __result.idToken[__name(k)] = __value(v); return api; } },
+const api = {
+  idToken: { setCustomClaim: function (k, v) { result.idToken[name(k)] = value(v); return api; } },
   accessToken: {
-    setCustomClaim: function (k, v) { __result.accessToken[__name(k)] = __value(v); return api; },
-    addScope: function (s) { __result.addScopes.push(String(s)); return api; },
-    removeScope: function (s) { __result.removeScopes.push(String(s)); return api; }
+    setCustomClaim: function (k, v) { result.accessToken[name(k)] = value(v); return api; },
+    addScope: function (s) { result.addScopes.push(String(s)); return api; },
+    removeScope: function (s) { result.removeScopes.push(String(s)); return api; }
   },
   access: {
     deny: function (a, b) {
-      __result.deny = { first: String(a), second: b === undefined ? null : String(b) };
+      result.deny = { first: String(a), second: b === undefined ? null : String(b) };
       return api;
     }
   },
   user: {
-    setAppMetadata: function (k, v) { __result.appMetadata[__name(k)] = __value(v); return api; },
-    setUserMetadata: function (k, v) { __result.userMetadata[__name(k)] = __value(v); return api; }
+    setAppMetadata: function (k, v) { result.appMetadata[name(k)] = value(v); return api; },
+    setUserMetadata: function (k, v) { result.userMetadata[name(k)] = value(v); return api; }
   },
-  multifactor: { enable: __unsupported("api.multifactor.enable") },
+  multifactor: { enable: unsupported("api.multifactor.enable") },
   authentication: {
-    challengeWith: __unsupported("api.authentication.challengeWith"),
-    enrollWith: __unsupported("api.authentication.enrollWith")
+    challengeWith: unsupported("api.authentication.challengeWith"),
+    enrollWith: unsupported("api.authentication.enrollWith")
   },
-  redirect: { sendUserTo: __unsupported("api.redirect.sendUserTo") },
+  redirect: { sendUserTo: unsupported("api.redirect.sendUserTo") },
   cache: {
     get: function () { return undefined; },
     set: function () { return { type: "success" }; },
     delete: function () { return { type: "success" }; }
   }
 };
-var __log = function () {
-  var parts = [];
-  for (var i = 0; i < arguments.length; i++) {
-    var a = arguments[i];
-    parts.push(typeof a === "string" ? a : JSON.stringify(a));
+const log = function () {
+  const parts = [];
+  for (let i = 0; i < arguments.length; i++) {
+    const a = arguments[i];
+    parts.push(typeof a === "string" ? a : stringify(a));
   }
-  if (__result.logs.length < 100) { __result.logs.push(parts.join(" ").slice(0, 1000)); }
+  if (result.logs.length < 100) { result.logs.push(parts.join(" ").slice(0, 1000)); }
 };
-var console = { log: __log, info: __log, warn: __log, error: __log, debug: __log };
-var exports = {};
-var module = { exports: exports };
-var require = function (name) {
+const exports = {};
+globalThis.api = api;
+globalThis.console = { log: log, info: log, warn: log, error: log, debug: log };
+globalThis.exports = exports;
+globalThis.module = { exports: exports };
+globalThis.require = function (name) {
   throw new Error("require('" + name + "') is not supported: gatehouse runs Actions without npm modules");
 };
+// Calls the handler with the event; the promise settles through the job queue.
+globalThis.__start = function (handler, event) {
+  const m = globalThis.module && globalThis.module.exports || {};
+  const h = typeof m[handler] === "function" ? m[handler] : exports[handler];
+  if (typeof h !== "function") { state.handler = false; state.done = true; return; }
+  const e = parse(event);
+  Promise.resolve().then(function () { return h(e, api); }).then(
+    function () { state.done = true; },
+    function (x) { state.error = String(x && x.message !== undefined ? x.message : x); state.done = true; });
+};
+globalThis.__finish = function () { return stringify({ state: state, result: result }); };
 "#;
 
-/// Calls the handler with the event, and notes when its promise settles.
-fn runner(handler: &str) -> String {
-    format!(
-        r#"var __state = {{ done: false, error: null, handler: true }};
-(function () {{
-  var m = module.exports || {{}};
-  var h = typeof m.{handler} === "function" ? m.{handler} : exports.{handler};
-  if (typeof h !== "function") {{ __state.handler = false; __state.done = true; return; }}
-  var event = JSON.parse(__event);
-  Promise.resolve().then(function () {{ return h(event, api); }}).then(
-    function () {{ __state.done = true; }},
-    function (e) {{ __state.error = String(e && e.message !== undefined ? e.message : e); __state.done = true; }});
-}})();
-"#
-    )
+/// The prelude as bytecode, compiled once per process (or why it would not compile).
+static PRELUDE_BYTECODE: LazyLock<Result<Vec<u8>, String>> = LazyLock::new(|| {
+    let rt = Runtime::new().map_err(|e| e.to_string())?;
+    let ctx = Context::full(&rt).map_err(|e| e.to_string())?;
+    ctx.with(|ctx| {
+        Module::declare(ctx.clone(), "prelude", PRELUDE)
+            .and_then(|m| m.write(WriteOptions::default()))
+            .map_err(|e| e.to_string())
+    })
+});
+
+/// Runs the prelude in `ctx` from its bytecode.
+#[allow(unsafe_code)]
+fn load_prelude(ctx: &Ctx<'_>) -> Result<(), ActionError> {
+    let bytes = PRELUDE_BYTECODE
+        .as_ref()
+        .map_err(|e| ActionError::Engine(e.clone()))?;
+    // SAFETY: `Module::load` trusts its bytes to be bytecode of this QuickJS. These are:
+    // `Module::write` of the same engine in this process made them, from our own source, and
+    // they live for the whole process (the reader may keep pointers into them).
+    let module = unsafe { Module::load(ctx.clone(), bytes) }.map_err(engine)?;
+    let (_, promise) = module.eval().map_err(engine)?;
+    promise.finish::<()>().map_err(engine)
 }
 
 /// The JavaScript exception in `ctx` as an [`ActionError`].
@@ -159,88 +190,174 @@ fn engine(e: impl std::fmt::Display) -> ActionError {
     ActionError::Engine(e.to_string())
 }
 
-/// A fresh runtime and context under `limits`, and the deadline.
-fn sandbox(limits: &Limits) -> Result<(Runtime, Context, Instant), ActionError> {
-    let rt = Runtime::new().map_err(engine)?;
-    rt.set_memory_limit(limits.memory);
-    rt.set_max_stack_size(limits.stack);
-    let deadline = Instant::now() + limits.time;
-    rt.set_interrupt_handler(Some(Box::new(move || Instant::now() >= deadline)));
-    let ctx = Context::full(&rt).map_err(engine)?;
-    Ok((rt, ctx, deadline))
+/// One thread's QuickJS: a runtime kept between executions (each gets a fresh context) and
+/// the deadline its interrupt handler reads.
+pub struct Engine {
+    runtime: Option<Runtime>,
+    /// Nanoseconds after `epoch` at which the running execution is interrupted.
+    deadline: Arc<AtomicU64>,
+    epoch: Instant,
 }
 
-/// Whether `source` compiles (what deploying an action checks), without running it.
-pub fn check(source: &str) -> Result<(), ActionError> {
-    let (_rt, ctx, deadline) = sandbox(&Limits::default())?;
-    ctx.with(|ctx| {
-        // Wrapped in a function that is never called: compiled, not run.
-        let wrapped = format!("(function () {{\n{source}\n}});");
-        ctx.eval::<(), _>(wrapped.as_str())
-            .map_err(|_| match exception(&ctx, deadline) {
-                ActionError::Threw(m) => ActionError::Syntax(m),
-                other => other,
-            })
-    })
-}
-
-/// Runs `source`'s `handler` (`onExecutePostLogin`, ...) with `event` under `limits`: the
-/// recorded `api` calls (`{idToken, accessToken, addScopes, removeScopes, deny, appMetadata,
-/// userMetadata, unsupported, logs}`).
-pub fn run(
-    source: &str,
-    handler: &str,
-    event: &Value,
-    limits: &Limits,
-) -> Result<Value, ActionError> {
-    let (rt, ctx, deadline) = sandbox(limits)?;
-    let event_literal =
-        serde_json::to_string(&serde_json::to_string(event).map_err(engine)?).map_err(engine)?;
-    ctx.with(|ctx| -> Result<(), ActionError> {
-        let setup = format!("{PRELUDE}\nvar __event = {event_literal};\n");
-        ctx.eval::<(), _>(setup.as_str())
-            .map_err(|_| exception(&ctx, deadline))?;
-        ctx.eval::<(), _>(source)
-            .map_err(|_| exception(&ctx, deadline))?;
-        ctx.eval::<(), _>(runner(handler).as_str())
-            .map_err(|_| exception(&ctx, deadline))
-    })?;
-    // The handler's promise settles through the job queue (async functions, awaits).
-    loop {
-        if Instant::now() >= deadline {
-            return Err(ActionError::Timeout);
+impl Default for Engine {
+    fn default() -> Self {
+        Engine {
+            runtime: None,
+            deadline: Arc::new(AtomicU64::new(u64::MAX)),
+            epoch: Instant::now(),
         }
-        match rt.execute_pending_job() {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(_) => {
-                return Err(ctx.with(|ctx| exception(&ctx, deadline)));
+    }
+}
+
+impl Engine {
+    /// The runtime, made on first use (or after one was thrown away).
+    fn runtime(&mut self) -> Result<Runtime, ActionError> {
+        if let Some(rt) = &self.runtime {
+            return Ok(rt.clone());
+        }
+        let rt = Runtime::new().map_err(engine)?;
+        let (deadline, epoch) = (self.deadline.clone(), self.epoch);
+        rt.set_interrupt_handler(Some(Box::new(move || {
+            epoch.elapsed().as_nanos() >= u128::from(deadline.load(Ordering::Relaxed))
+        })));
+        self.runtime = Some(rt.clone());
+        Ok(rt)
+    }
+
+    /// A fresh context under `limits`, and the deadline.
+    fn sandbox(&mut self, limits: &Limits) -> Result<(Runtime, Context, Instant), ActionError> {
+        let rt = self.runtime()?;
+        rt.set_memory_limit(limits.memory);
+        rt.set_max_stack_size(limits.stack);
+        let deadline = Instant::now() + limits.time;
+        let nanos = deadline.duration_since(self.epoch).as_nanos();
+        self.deadline
+            .store(u64::try_from(nanos).unwrap_or(u64::MAX), Ordering::Relaxed);
+        let ctx = Context::full(&rt).map_err(engine)?;
+        Ok((rt, ctx, deadline))
+    }
+
+    /// After an execution: a runtime that hit a limit or failed inside is not used again
+    /// (QuickJS may be left mid-way); otherwise the context's garbage is collected.
+    fn settle<T>(&mut self, outcome: &Result<T, ActionError>) {
+        self.deadline.store(u64::MAX, Ordering::Relaxed);
+        match outcome {
+            Ok(_) | Err(ActionError::Threw(_) | ActionError::NoHandler(_)) => {
+                if let Some(rt) = &self.runtime {
+                    rt.run_gc();
+                }
+            }
+            Err(_) => self.runtime = None,
+        }
+    }
+
+    /// Whether `source` compiles (what deploying an action checks), without running it.
+    pub fn check(&mut self, source: &str) -> Result<(), ActionError> {
+        let outcome = self.check_once(source);
+        self.settle(&outcome);
+        outcome
+    }
+
+    fn check_once(&mut self, source: &str) -> Result<(), ActionError> {
+        let (_rt, ctx, deadline) = self.sandbox(&Limits::default())?;
+        ctx.with(|ctx| {
+            // Wrapped in a function that is never called: compiled, not run.
+            let wrapped = format!("(function () {{\n{source}\n}});");
+            ctx.eval::<(), _>(wrapped.as_str())
+                .map_err(|_| match exception(&ctx, deadline) {
+                    ActionError::Threw(m) => ActionError::Syntax(m),
+                    other => other,
+                })
+        })
+    }
+
+    /// Runs `source`'s `handler` (`onExecutePostLogin`, ...) with `event` under `limits`:
+    /// the recorded `api` calls (`{idToken, accessToken, addScopes, removeScopes, deny,
+    /// appMetadata, userMetadata, unsupported, logs}`).
+    pub fn run(
+        &mut self,
+        source: &str,
+        handler: &str,
+        event: &Value,
+        limits: &Limits,
+    ) -> Result<Value, ActionError> {
+        let outcome = self.run_once(source, handler, event, limits);
+        self.settle(&outcome);
+        outcome
+    }
+
+    fn run_once(
+        &mut self,
+        source: &str,
+        handler: &str,
+        event: &Value,
+        limits: &Limits,
+    ) -> Result<Value, ActionError> {
+        let event = serde_json::to_string(event).map_err(engine)?;
+        let (rt, ctx, deadline) = self.sandbox(limits)?;
+        ctx.with(|ctx| -> Result<(), ActionError> {
+            load_prelude(&ctx)?;
+            ctx.eval::<(), _>(source)
+                .map_err(|_| exception(&ctx, deadline))?;
+            let start: Function = ctx.globals().get("__start").map_err(engine)?;
+            start
+                .call::<_, ()>((handler, event.as_str()))
+                .map_err(|_| exception(&ctx, deadline))
+        })?;
+        // The handler's promise settles through the job queue (async functions, awaits).
+        loop {
+            if Instant::now() >= deadline {
+                return Err(ActionError::Timeout);
+            }
+            match rt.execute_pending_job() {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(_) => {
+                    return Err(ctx.with(|ctx| exception(&ctx, deadline)));
+                }
             }
         }
+        let out: String = ctx.with(|ctx| {
+            let finish: Function = ctx.globals().get("__finish").map_err(engine)?;
+            finish
+                .call::<_, String>(())
+                .map_err(|_| exception(&ctx, deadline))
+        })?;
+        let out: Value = serde_json::from_str(&out).map_err(engine)?;
+        let state = &out["state"];
+        if state["handler"] == false {
+            return Err(ActionError::NoHandler(handler.to_owned()));
+        }
+        if let Some(e) = state["error"].as_str() {
+            return Err(classify(e, deadline));
+        }
+        if state["done"] != true {
+            // Awaiting something that never settles (there are no timers or I/O to settle it).
+            return Err(ActionError::Timeout);
+        }
+        Ok(out["result"].clone())
     }
-    let out: String = ctx.with(|ctx| {
-        ctx.eval::<String, _>("JSON.stringify({ state: __state, result: __result })")
-            .map_err(|_| exception(&ctx, deadline))
-    })?;
-    let out: Value = serde_json::from_str(&out).map_err(engine)?;
-    let state = &out["state"];
-    if state["handler"] == false {
-        return Err(ActionError::NoHandler(handler.to_owned()));
-    }
-    if let Some(e) = state["error"].as_str() {
-        return Err(classify(e, deadline));
-    }
-    if state["done"] != true {
-        // Awaiting something that never settles (there are no timers or I/O to settle it).
-        return Err(ActionError::Timeout);
-    }
-    Ok(out["result"].clone())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Whether `source` compiles, in an engine of its own.
+    pub fn check(source: &str) -> Result<(), ActionError> {
+        Engine::default().check(source)
+    }
+
+    /// Runs one execution in an engine of its own (see [`Engine::run`]).
+    pub fn run(
+        source: &str,
+        handler: &str,
+        event: &Value,
+        limits: &Limits,
+    ) -> Result<Value, ActionError> {
+        Engine::default().run(source, handler, event, limits)
+    }
 
     fn post_login(source: &str) -> Result<Value, ActionError> {
         post_login_within(source, Limits::default())
@@ -351,6 +468,35 @@ mod tests {
             out["idToken"]["x"],
             "undefined,undefined,undefined,undefined,undefined"
         );
+    }
+
+    #[test]
+    fn a_kept_engine_gives_each_execution_a_fresh_context() {
+        let mut engine = Engine::default();
+        let event = json!({"user": {"user_id": "auth0|1"}});
+        let leak = "globalThis.seen = (globalThis.seen || 0) + 1; Object.prototype.poisoned = true;
+                    exports.onExecutePostLogin = (event, api) => {
+                      api.idToken.setCustomClaim('seen', globalThis.seen);
+                    };";
+        let limits = Limits::default();
+        for _ in 0..3 {
+            let out = engine
+                .run(leak, "onExecutePostLogin", &event, &limits)
+                .expect("runs");
+            assert_eq!(out["idToken"]["seen"], 1, "nothing carries over");
+        }
+        // After a run that hit a limit (its runtime is thrown away), and one that threw.
+        for hostile in [
+            "exports.onExecutePostLogin = () => { while (true) {} };",
+            "exports.onExecutePostLogin = () => { throw new Error('x'); };",
+            "JSON.stringify = () => 'junk'; exports.onExecutePostLogin = () => {};",
+        ] {
+            let _ = engine.run(hostile, "onExecutePostLogin", &event, &limits);
+            let out = engine
+                .run(leak, "onExecutePostLogin", &event, &limits)
+                .expect("runs");
+            assert_eq!(out["idToken"]["seen"], 1, "after {hostile}");
+        }
     }
 
     #[test]

@@ -1,25 +1,20 @@
-//! Auth0 Actions: the sandboxed engine that runs their code (`engine`), and a trigger's flow
-//! run for one event (`run_flow`): the deployed versions bound to the trigger, in order, each
-//! on a blocking thread with its secrets opened, at most a few at once so that hostile code
-//! never takes the server's threads. The Management API makes them (see ARCHITECTURE.md).
+//! Auth0 Actions: the sandboxed engine that runs their code (`engine`), the threads it runs
+//! on (`pool`), and a trigger's flow run for one event (`run_flow`): the deployed versions
+//! bound to the trigger, in order, each with its secrets opened. The Management API makes
+//! them (see ARCHITECTURE.md).
 
 pub mod engine;
-
-use std::sync::LazyLock;
+pub mod pool;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use gatehouse_core::actions::{ActionsData, Secret, claim_allowed, handler};
 use serde_json::{Map, Value};
-use tokio::sync::Semaphore;
 
 use crate::AppState;
 
 /// The name of the actions' document in the store.
 pub const DOCUMENT: &str = "actions";
-
-/// Executions at once on one server (each holds a thread and up to 16 MiB).
-static RUNNING: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(4));
 
 /// The sealing context of an action's secret.
 pub fn secret_context(action_id: &str, name: &str) -> String {
@@ -106,13 +101,7 @@ pub async fn run_flow(
         event["secrets"] = Value::Object(open_secrets(state, &version.action_id, &version.secrets));
         let code = version.code.clone();
         let limits = engine::Limits::default();
-        let _permit = RUNNING
-            .acquire()
-            .await
-            .map_err(|e| crate::error::OAuthError::Internal(e.into()))?;
-        let ran = tokio::task::spawn_blocking(move || engine::run(&code, handler, &event, &limits))
-            .await
-            .map_err(|e| crate::error::OAuthError::Internal(e.into()))?;
+        let ran = pool::with_engine(move |e| e.run(&code, handler, &event, &limits)).await;
         let result = match ran {
             Ok(r) => r,
             Err(e) => {

@@ -221,7 +221,10 @@ fn deploy(state: &AppState, data: &mut ActionsData, id: &str) -> Result<Value, M
             ),
         ));
     }
-    crate::actions::engine::check(&a.code).map_err(|e| MgmtError::invalid_body(e.to_string()))?;
+    // Compiling only (nothing runs), so on this thread: deploys are rare.
+    crate::actions::engine::Engine::default()
+        .check(&a.code)
+        .map_err(|e| MgmtError::invalid_body(e.to_string()))?;
     let number = data
         .versions
         .iter()
@@ -467,11 +470,8 @@ pub async fn test(
     let limits = crate::actions::engine::Limits::default();
     let code = a.code.clone();
     let event = body.payload;
-    let ran = tokio::task::spawn_blocking(move || {
-        crate::actions::engine::run(&code, handler, &event, &limits)
-    })
-    .await
-    .map_err(|e| MgmtError::Internal(e.into()))?;
+    let ran =
+        crate::actions::pool::with_engine(move |e| e.run(&code, handler, &event, &limits)).await;
     Ok(Json(match ran {
         Ok(result) => json!({ "payload": result }),
         Err(e) => json!({ "payload": {"error": {"message": e.to_string()}} }),
