@@ -68,7 +68,8 @@ pub trait SetupStore: Send + Sync {
     /// Checks the database answers.
     async fn ping(&self) -> StoreResult<()>;
     /// Deletes what expired before `before` and can never be used again: sessions (expired
-    /// or ended), authorization codes, emailed tickets and passwordless codes. Returns how
+    /// or ended), authorization codes, emailed tickets, passwordless codes and Actions'
+    /// execution records. Returns how
     /// many rows went. Refresh tokens stay: their family's history serves reuse detection.
     async fn sweep_expired(&self, before: time::OffsetDateTime) -> StoreResult<u64>;
 }
@@ -702,6 +703,14 @@ pub trait LogStore: Send + Sync {
         from: time::OffsetDateTime,
         to: time::OffsetDateTime,
     ) -> StoreResult<Vec<DailyCount>>;
+    /// Stores Actions' execution records (`(id, record, expires_at)`; an id already there is
+    /// kept), in one transaction. `sweep_expired` deletes them once expired.
+    async fn append_executions(
+        &self,
+        executions: &[(String, serde_json::Value, time::OffsetDateTime)],
+    ) -> StoreResult<()>;
+    /// The execution record `id`, expired or not.
+    async fn execution(&self, id: &str) -> StoreResult<Option<serde_json::Value>>;
 }
 
 /// One day's counts of logins and sign-ups.

@@ -18,8 +18,12 @@ const BATCH: usize = 512;
 /// How long an event may wait for companions before it is written.
 const LINGER: Duration = Duration::from_millis(50);
 
+/// An Actions execution record: id, the record, when it may be swept.
+type Execution = (String, serde_json::Value, time::OffsetDateTime);
+
 enum Command {
     Event(Box<LogEvent>),
+    Execution(Box<Execution>),
     Flush(oneshot::Sender<()>),
 }
 
@@ -43,7 +47,21 @@ impl LogSink {
 
     /// Queues an event; never waits.
     pub fn record(&self, event: LogEvent) {
-        if self.tx.try_send(Command::Event(Box::new(event))).is_err() {
+        self.send(Command::Event(Box::new(event)));
+    }
+
+    /// Queues an Actions execution record, written with the events; never waits.
+    pub fn record_execution(
+        &self,
+        id: String,
+        record: serde_json::Value,
+        expires_at: time::OffsetDateTime,
+    ) {
+        self.send(Command::Execution(Box::new((id, record, expires_at))));
+    }
+
+    fn send(&self, command: Command) {
+        if self.tx.try_send(command).is_err() {
             let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             if n.is_power_of_two() {
                 tracing::warn!(dropped = n, "log queue full: events dropped");
@@ -60,12 +78,26 @@ impl LogSink {
     }
 }
 
+/// What one write takes.
+#[derive(Default)]
+struct Batch {
+    events: Vec<LogEvent>,
+    executions: Vec<Execution>,
+}
+
+impl Batch {
+    fn len(&self) -> usize {
+        self.events.len() + self.executions.len()
+    }
+}
+
 async fn write_loop(store: Arc<dyn LogStore>, mut rx: mpsc::Receiver<Command>) {
-    let mut batch: Vec<LogEvent> = Vec::with_capacity(BATCH);
+    let mut batch = Batch::default();
     let mut waiters: Vec<oneshot::Sender<()>> = Vec::new();
     while let Some(first) = rx.recv().await {
-        let take = |cmd: Command, batch: &mut Vec<LogEvent>, waiters: &mut Vec<_>| match cmd {
-            Command::Event(e) => batch.push(*e),
+        let take = |cmd: Command, batch: &mut Batch, waiters: &mut Vec<_>| match cmd {
+            Command::Event(e) => batch.events.push(*e),
+            Command::Execution(x) => batch.executions.push(*x),
             Command::Flush(w) => waiters.push(w),
         };
         take(first, &mut batch, &mut waiters);
@@ -82,10 +114,14 @@ async fn write_loop(store: Arc<dyn LogStore>, mut rx: mpsc::Receiver<Command>) {
                 break;
             }
         }
-        if let Err(e) = store.append_logs(&batch).await {
-            tracing::error!(error = %e, events = batch.len(), "could not write log events");
+        if let Err(e) = store.append_logs(&batch.events).await {
+            tracing::error!(error = %e, events = batch.events.len(), "could not write log events");
         }
-        batch.clear();
+        if let Err(e) = store.append_executions(&batch.executions).await {
+            tracing::error!(error = %e, executions = batch.executions.len(), "could not write Actions executions");
+        }
+        batch.events.clear();
+        batch.executions.clear();
         for w in waiters.drain(..) {
             w.send(()).ok();
         }

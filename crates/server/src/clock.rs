@@ -53,6 +53,12 @@ impl Clock {
     }
 }
 
+/// RFC 3339, as Auth0 writes times.
+pub fn iso(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -94,6 +94,41 @@ impl LogStore for SqlStore {
         Ok(())
     }
 
+    async fn append_executions(
+        &self,
+        executions: &[(String, Value, OffsetDateTime)],
+    ) -> StoreResult<()> {
+        if executions.is_empty() {
+            return Ok(());
+        }
+        in_transaction!(self, tx => {
+            for (id, data, expires_at) in executions {
+                sqlx::query(
+                    "INSERT INTO action_executions (id, data, expires_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(id)
+                .bind(Json(data))
+                .bind(expires_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            }
+        });
+        Ok(())
+    }
+
+    async fn execution(&self, id: &str) -> StoreResult<Option<Value>> {
+        let row: Option<(Json<Value>,)> = on_pool!(self, p => sqlx::query_as(
+            "SELECT data FROM action_executions WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(p)
+        .await
+        .map_err(db))?;
+        Ok(row.map(|(d,)| d.0))
+    }
+
     async fn log(&self, log_id: &str) -> StoreResult<Option<LogEvent>> {
         let sql = sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE log_id = $1"));
         let row: Option<LogRow> = on_pool!(self, p => sqlx::query_as(sql)

@@ -214,6 +214,7 @@ impl SetupStore for SqlStore {
             "DELETE FROM authorization_codes WHERE expires_at < $1",
             "DELETE FROM tickets WHERE expires_at < $1",
             "DELETE FROM otps WHERE expires_at < $1",
+            "DELETE FROM action_executions WHERE expires_at < $1",
             // A day is far past the last retry and the hour the reset-mail limit looks back.
             "DELETE FROM outbox WHERE created_at < $1",
         ] {

@@ -3172,6 +3172,30 @@ async fn documents_are_written_by_compare_and_set(s: Stores) {
     );
 }
 
+/// Actions' execution records: written in a batch (a repeated id keeps the first), read by
+/// id, and swept once expired.
+async fn action_executions_are_kept_until_they_expire(s: Stores) {
+    use serde_json::json;
+    let now = time::OffsetDateTime::now_utc();
+    let day = time::Duration::days(1);
+    assert_eq!(s.logs.execution("e1").await.expect("read"), None);
+    let (a, b) = (json!({"id": "e1", "status": "final"}), json!({"id": "e2"}));
+    s.logs
+        .append_executions(&[
+            ("e1".into(), a.clone(), now + day * 10),
+            ("e2".into(), b.clone(), now - day),
+            ("e1".into(), json!({"id": "e1", "status": "other"}), now),
+        ])
+        .await
+        .expect("append");
+    s.logs.append_executions(&[]).await.expect("nothing");
+    assert_eq!(s.logs.execution("e1").await.expect("read"), Some(a.clone()));
+    assert_eq!(s.logs.execution("e2").await.expect("read"), Some(b));
+    assert!(s.setup.sweep_expired(now).await.expect("sweep") >= 1);
+    assert_eq!(s.logs.execution("e2").await.expect("read"), None, "expired");
+    assert_eq!(s.logs.execution("e1").await.expect("read"), Some(a), "kept");
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -3201,6 +3225,7 @@ macro_rules! conformance {
 
 conformance!(
     documents_are_written_by_compare_and_set,
+    action_executions_are_kept_until_they_expire,
     seed_is_idempotent,
     new_management_scopes_reach_an_existing_tenant,
     configured_bootstrap_is_enforced,

@@ -9,9 +9,10 @@ pub mod pool;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use gatehouse_core::actions::{ActionsData, Secret, claim_allowed, handler};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use crate::AppState;
+use crate::clock::iso;
 
 /// The name of the actions' document in the store.
 pub const DOCUMENT: &str = "actions";
@@ -84,7 +85,83 @@ pub async fn data(
     Ok(state.catalog.actions().await?)
 }
 
-/// Runs `trigger`'s flow for `event` (without `secrets`: each action gets its own).
+/// How long an execution record is kept (Auth0 keeps them ten days).
+const EXECUTION_TTL: time::Duration = time::Duration::days(10);
+
+tokio::task_local! {
+    /// The executions run while serving one request, for its log event.
+    static EXECUTIONS: std::cell::RefCell<Vec<String>>;
+}
+
+/// Runs `fut`, noting the ids of the Actions executions it causes (Auth0 lists them in the
+/// request's log event as `details.actions.executions`).
+pub async fn noting_executions<F: std::future::Future>(fut: F) -> (F::Output, Vec<String>) {
+    EXECUTIONS
+        .scope(std::cell::RefCell::new(Vec::new()), async {
+            let out = fut.await;
+            (out, EXECUTIONS.with(|ids| ids.take()))
+        })
+        .await
+}
+
+/// Auth0's id for what stopped an action (`results[].error.id` of an execution).
+fn error_id(e: &engine::ActionError) -> &'static str {
+    use engine::ActionError as E;
+    match e {
+        E::Syntax(_) => "syntax_error",
+        E::NoHandler(_) => "no_handler",
+        E::Threw(_) => "exception",
+        E::Timeout => "timeout",
+        E::OutOfMemory => "out_of_memory",
+        E::TooDeep => "stack_overflow",
+        E::Engine(_) => "internal_error",
+    }
+}
+
+/// One action's run: its outcome for the flow, and its entry in the execution record.
+async fn run_one(
+    state: &AppState,
+    handler: &'static str,
+    event: &Value,
+    name: &str,
+    version: &gatehouse_core::actions::ActionVersion,
+) -> (Result<Value, Stop>, Value) {
+    let mut event = event.clone();
+    event["secrets"] = Value::Object(open_secrets(state, &version.action_id, &version.secrets));
+    let code = version.code.clone();
+    let limits = engine::Limits::default();
+    let started_at = iso(state.clock.now());
+    let ran = pool::with_engine(move |e| e.run(&code, handler, &event, &limits)).await;
+    let failed = |id: &str, why: String| {
+        (
+            Err(Stop::Failed {
+                action: name.to_owned(),
+                why: why.clone(),
+            }),
+            json!({"id": id, "msg": why}),
+        )
+    };
+    let (outcome, error) = match ran {
+        Err(e) => failed(error_id(&e), e.to_string()),
+        Ok(result) => match result["unsupported"].as_array().and_then(|u| u.first()) {
+            Some(what) => failed(
+                "unsupported",
+                format!(
+                    "{} is not supported by gatehouse",
+                    what.as_str().unwrap_or("?")
+                ),
+            ),
+            None => (Ok(result), Value::Null),
+        },
+    };
+    let entry = json!({"action_name": name, "error": error, "started_at": started_at,
+                       "ended_at": iso(state.clock.now())});
+    (outcome, entry)
+}
+
+/// Runs `trigger`'s flow for `event` (without `secrets`: each action gets its own), and
+/// records the execution (`GET /actions/executions/{id}`; the id is noted for the
+/// request's log event, see [`noting_executions`]).
 pub async fn run_flow(
     state: &AppState,
     trigger: &str,
@@ -96,44 +173,52 @@ pub async fn run_flow(
     let Some(handler) = handler(trigger) else {
         return Ok(Ok(outcome));
     };
-    for (binding, version) in flow {
-        let mut event = event.clone();
-        event["secrets"] = Value::Object(open_secrets(state, &version.action_id, &version.secrets));
-        let code = version.code.clone();
-        let limits = engine::Limits::default();
-        let ran = pool::with_engine(move |e| e.run(&code, handler, &event, &limits)).await;
-        let result = match ran {
-            Ok(r) => r,
-            Err(e) => {
-                return Ok(Err(Stop::Failed {
-                    action: binding.display_name.clone(),
-                    why: e.to_string(),
-                }));
-            }
-        };
-        if let Some(unsupported) = result["unsupported"].as_array().and_then(|u| u.first()) {
-            return Ok(Err(Stop::Failed {
-                action: binding.display_name.clone(),
-                why: format!(
-                    "{} is not supported by gatehouse",
-                    unsupported.as_str().unwrap_or("?")
-                ),
-            }));
-        }
-        if let Some(deny) = result["deny"].as_object() {
-            let first = deny
-                .get("first")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            let second = deny
-                .get("second")
-                .and_then(Value::as_str)
-                .map(str::to_owned);
-            return Ok(Err(Stop::Denied(first.to_owned(), second)));
-        }
-        merge(&mut outcome, &result);
+    if flow.is_empty() {
+        return Ok(Ok(outcome));
     }
-    Ok(Ok(outcome))
+    let created_at = state.clock.now();
+    let mut results = Vec::new();
+    let mut stop = None;
+    for &(binding, version) in &flow {
+        let (ran, entry) = run_one(state, handler, event, &binding.display_name, version).await;
+        results.push(entry);
+        match ran {
+            Err(s) => stop = Some(s),
+            Ok(result) => match result["deny"].as_object() {
+                Some(deny) => {
+                    let first = deny
+                        .get("first")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default();
+                    let second = deny.get("second").and_then(Value::as_str);
+                    stop = Some(Stop::Denied(first.to_owned(), second.map(str::to_owned)));
+                }
+                None => merge(&mut outcome, &result),
+            },
+        }
+        if stop.is_some() {
+            break;
+        }
+    }
+    // `partial`: an action failed and those after it did not run.
+    let status = match (&stop, results.len() < flow.len()) {
+        (Some(Stop::Failed { .. }), true) => "partial",
+        _ => "final",
+    };
+    let id = uuid::Uuid::new_v4().to_string();
+    let updated_at = state.clock.now();
+    state.logs.record_execution(
+        id.clone(),
+        json!({"id": id, "trigger_id": trigger, "status": status, "results": results,
+               "created_at": iso(created_at),
+               "updated_at": iso(updated_at)}),
+        updated_at + EXECUTION_TTL,
+    );
+    let _ = EXECUTIONS.try_with(|ids| ids.borrow_mut().push(id));
+    Ok(match stop {
+        Some(stop) => Err(stop),
+        None => Ok(outcome),
+    })
 }
 
 /// Adds one action's result to the flow's.

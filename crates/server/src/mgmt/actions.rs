@@ -478,6 +478,23 @@ pub async fn test(
     }))
 }
 
+/// `GET /actions/executions/{id}`: what one run of a flow did (kept ten days; the ids are in
+/// the log events of the requests that ran them).
+pub async fn execution(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, MgmtError> {
+    // Records are written in batches with the log events: read what this server wrote.
+    state.logs.flush().await;
+    state
+        .stores
+        .logs
+        .execution(&id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| MgmtError::not_found("The execution does not exist.", "execution_not_found"))
+}
+
 /// The OpenAPI schemas of this module's operations (`(None, None)` for others).
 pub fn schemas(method: &str, path: &str) -> (Option<Value>, Option<Value>) {
     let object = || json!({"type": "object"});
@@ -491,9 +508,9 @@ pub fn schemas(method: &str, path: &str) -> (Option<Value>, Option<Value>) {
         ("post", "/actions/actions") | ("patch", "/actions/actions/{id}") => {
             (Some(object()), Some(object()))
         }
-        ("get", "/actions/actions/{id}") | ("post", "/actions/actions/{id}/deploy") => {
-            (None, Some(object()))
-        }
+        ("get", "/actions/actions/{id}")
+        | ("post", "/actions/actions/{id}/deploy")
+        | ("get", "/actions/executions/{id}") => (None, Some(object())),
         ("get", "/actions/actions/{id}/versions") => (None, Some(page("versions"))),
         ("get", "/actions/triggers/{triggerId}/bindings") => (None, Some(page("bindings"))),
         ("patch", "/actions/triggers/{triggerId}/bindings")

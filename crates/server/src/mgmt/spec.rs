@@ -227,6 +227,8 @@ management_api! {
         "Get an action's versions", ["read:actions"];
     post "/actions/actions/{id}/test" => actions::test, 200, "actions", "Test an action's draft",
         ["create:actions"];
+    get "/actions/executions/{id}" => actions::execution, 200, "actions", "Get an execution",
+        ["read:actions"];
     patch "/actions/triggers/{triggerId}/bindings" => flows::set_bindings, 200, "actions",
         "Set a trigger's flow", ["update:triggers"];
 

@@ -35,7 +35,18 @@ pub async fn token(
         OAuthError::UnsupportedGrantType(format!("Unsupported grant type: {grant_type}"))
     })?;
     let mut log = GrantLog::start(&state.clock, &caller, &params, &grant.log);
-    let result = run(&state, grant, caller, &headers, params, &mut log.event).await;
+    let (result, executions) = crate::actions::noting_executions(run(
+        &state,
+        grant,
+        caller,
+        &headers,
+        params,
+        &mut log.event,
+    ))
+    .await;
+    if !executions.is_empty() {
+        log.event.details["actions"] = serde_json::json!({ "executions": executions });
+    }
     log.finish(&state, &result);
     result
 }

@@ -369,3 +369,56 @@ async fn pre_user_registration_actions_refuse_or_enrich_sign_ups() {
         json!({"source": "Username-Password-Authentication"})
     );
 }
+
+#[tokio::test]
+async fn executions_are_recorded_and_named_in_the_log_events() {
+    let app = spawn_app().await;
+    let m = app.mgmt().await;
+    let web = web_app(&m).await;
+    bound(
+        &m,
+        "post-login",
+        "claims",
+        "exports.onExecutePostLogin = async (event, api) => {
+           if (event.user.email.endsWith('@evil.example')) { throw new Error('no evil'); }
+           api.idToken.setCustomClaim('https://example.com/ok', true);
+         };",
+        json!([]),
+    )
+    .await;
+    let (status, _) = login(&app, &web, "ada@example.com").await;
+    assert_eq!(status, 200);
+    let (status, _) = login(&app, &web, "eve@evil.example").await;
+    assert_eq!(status, 403);
+    // The login's log event (success, then failure) names its execution.
+    let mut seen = Vec::new();
+    for kind in ["sepft", "fepft"] {
+        let (_, logs) = m.get(&format!("/logs?q=type%3A{kind}")).await;
+        let event = &logs.as_array().expect("logs")[0];
+        let ids = event["details"]["actions"]["executions"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{event}"));
+        let (status, execution) = m
+            .get(&format!(
+                "/actions/executions/{}",
+                ids[0].as_str().expect("id")
+            ))
+            .await;
+        assert_eq!(status, 200, "{execution}");
+        assert_eq!(execution["trigger_id"], "post-login");
+        assert_eq!(execution["status"], "final");
+        assert_eq!(execution["results"][0]["action_name"], "claims");
+        assert!(execution["results"][0]["started_at"].is_string());
+        seen.push(execution["results"][0]["error"].clone());
+    }
+    assert_eq!(seen[0], Value::Null, "the first login's action succeeded");
+    assert_eq!(seen[1]["id"], "exception");
+    assert!(
+        seen[1]["msg"].as_str().expect("msg").contains("no evil"),
+        "{}",
+        seen[1]
+    );
+    let (status, body) = m.get("/actions/executions/nope").await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["errorCode"], "execution_not_found");
+}
