@@ -6,7 +6,7 @@
 
 mod policy;
 
-pub use policy::{Policy, calculate_groups, calculate_roles, policy};
+pub use policy::{Policy, calculate_groups, calculate_roles, nested_roles, policy};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};

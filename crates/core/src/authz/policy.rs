@@ -105,6 +105,27 @@ pub fn calculate_roles<'a>(data: &'a AuthzData, user_id: &str) -> Vec<&'a super:
         .collect()
 }
 
+/// The roles a group's members get (the extension's `/groups/{id}/roles/nested`): those of
+/// the group and of every group it is nested in, each with the first of those groups (in data
+/// order) that gives it; empty for an unknown group.
+pub fn nested_roles<'a>(data: &'a AuthzData, group_id: &str) -> Vec<(&'a super::Role, &'a Group)> {
+    let Some(start) = data.groups.iter().position(|g| g.id == group_id) else {
+        return Vec::new();
+    };
+    let set = with_ancestors(data, vec![start]);
+    let groups = names_in_order(&data.groups, &set);
+    let mut giver: HashMap<&str, &Group> = HashMap::new();
+    for g in &groups {
+        for r in &g.roles {
+            giver.entry(r.as_str()).or_insert(g);
+        }
+    }
+    data.roles
+        .iter()
+        .filter_map(|r| giver.get(r.id.as_str()).map(|g| (r, *g)))
+        .collect()
+}
+
 /// The policy of `user_id` logging in to `client_id` through `connection`, the upstream
 /// provider having sent `upstream_groups`.
 pub fn policy(
@@ -240,6 +261,32 @@ mod tests {
         assert_eq!(policy(&data, "nobody", "db", &[], "app"), Policy::default());
         // Unfiltered by application for the calculate routes.
         assert_eq!(calculate_roles(&data, "boss").len(), 2);
+    }
+
+    #[test]
+    fn a_groups_nested_roles_come_from_it_and_what_nests_it() {
+        let data = AuthzData {
+            groups: vec![
+                group("staff", &[], &["engineers"], &["r-staff", "r-eng"]),
+                group("engineers", &[], &["interns"], &["r-eng"]),
+                group("interns", &[], &["staff"], &[]),
+                group("other", &[], &[], &["r-other"]),
+            ],
+            roles: vec![
+                role("r-eng", "app", &[]),
+                role("r-staff", "app", &[]),
+                role("r-other", "app", &[]),
+            ],
+            ..AuthzData::default()
+        };
+        let got: Vec<(&str, &str)> = nested_roles(&data, "engineers")
+            .iter()
+            .map(|(r, g)| (r.id.as_str(), g.id.as_str()))
+            .collect();
+        // A cycle (interns nests staff) ends where a group repeats.
+        assert_eq!(got, vec![("r-eng", "staff"), ("r-staff", "staff")]);
+        assert!(nested_roles(&data, "none").is_empty());
+        assert_eq!(nested_roles(&data, "other").len(), 1);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use gatehouse_core::authz::{AuthzData, Group, Mapping};
+use gatehouse_core::authz::{self, AuthzData, Group, Mapping};
 use gatehouse_core::id::UserId;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -348,6 +348,23 @@ pub async fn roles(
     let ids = find_group(&mut data, &id)?.roles.clone();
     let roles: Vec<_> = data.roles.iter().filter(|r| ids.contains(&r.id)).collect();
     Ok(Json(serde_json::to_value(roles).unwrap_or_default()))
+}
+
+/// `GET /groups/{id}/roles/nested`: the roles the group's members get, from it and from
+/// every group it is nested in, each as `{role, group}` (the group giving it).
+pub async fn nested_roles(
+    State(state): State<AppState>,
+    caller: AuthzCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AuthzError> {
+    caller.require("read:groups")?;
+    let mut data = read(&state).await?;
+    find_group(&mut data, &id)?;
+    let list: Vec<Value> = authz::nested_roles(&data, &id)
+        .into_iter()
+        .map(|(role, group)| json!({"role": role, "group": group}))
+        .collect();
+    Ok(Json(Value::Array(list)))
 }
 
 /// `GET /groups/{id}/mappings`.

@@ -6,6 +6,7 @@
 //! read-modify-write with compare-and-set ([`edit`]).
 
 mod configuration;
+mod directory;
 mod groups;
 mod records;
 mod users;
@@ -215,6 +216,7 @@ pub fn routes() -> Router<AppState> {
                 .patch(groups::add_roles)
                 .delete(groups::remove_roles),
         )
+        .route("/groups/{id}/roles/nested", get(groups::nested_roles))
         .route(
             "/groups/{id}/mappings",
             get(groups::mappings)
@@ -262,5 +264,15 @@ pub fn routes() -> Router<AppState> {
             get(configuration::get).patch(configuration::update),
         )
         .route("/configuration/export", get(configuration::export))
+        .route("/configuration/status", get(directory::status))
+        .route(
+            "/configuration/resource-server",
+            get(directory::resource_server),
+        )
+        .route("/users", get(directory::users))
+        .route("/users/{id}", get(directory::user))
+        .route("/applications", get(directory::applications))
+        .route("/applications/{id}", get(directory::application))
+        .route("/connections", get(directory::connections))
         .route("/configuration/import", post(configuration::import))
 }

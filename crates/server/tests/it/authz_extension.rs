@@ -499,3 +499,170 @@ async fn a_groups_lists_change_by_patch_and_delete() {
     assert_eq!(a.send(Method::DELETE, &base, None).await.0, 204);
     assert_eq!(a.get(&base).await.0, 404);
 }
+
+#[tokio::test]
+async fn the_extension_reads_users_applications_connections_and_its_status() {
+    let app = spawn_app().await;
+    let m = app.mgmt().await;
+    let mut users = Vec::new();
+    for email in ["ada@example.com", "bob@example.com"] {
+        let (status, u) = m
+            .post(
+                "/users",
+                json!({"connection": "Username-Password-Authentication", "email": email,
+                       "password": "Sup3r-secret!", "name": email}),
+            )
+            .await;
+        assert_eq!(status, 201, "{u}");
+        users.push(u["user_id"].as_str().expect("id").to_owned());
+    }
+    let (_, web) = m
+        .post(
+            "/clients",
+            json!({"name": "Zeta web", "app_type": "regular_web",
+                   "callbacks": ["https://z.example/cb"]}),
+        )
+        .await;
+    let mut scopes = all();
+    scopes.extend(["read:users", "read:applications", "read:connections"]);
+    let authz = authz_caller(&app, &scopes).await;
+
+    let (status, page) = authz.get("/users?q=bob@example.com&field=email").await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["total"], 1);
+    assert_eq!(page["users"][0]["user_id"], users[1].as_str());
+    assert!(
+        page["users"][0].get("app_metadata").is_none(),
+        "only the extension's fields"
+    );
+    let (_, page) = authz.get("/users?per_page=1&page=2").await;
+    assert_eq!(
+        (page["total"].as_i64(), page["length"].as_i64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(page["start"], 1);
+    assert_eq!(authz.get("/users?per_page=101").await.0, 400);
+    let (status, user) = authz.get(&format!("/users/{}", users[0])).await;
+    assert_eq!((status, &user["email"]), (200, &json!("ada@example.com")));
+    assert_eq!(authz.get("/users/auth0%7Cnobody").await.0, 404);
+
+    let (_, apps) = authz.get("/applications").await;
+    let names: Vec<&str> = apps
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|a| a["name"].as_str())
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort_by_key(|n| n.to_lowercase());
+    assert_eq!(names, sorted, "by name");
+    assert!(names.contains(&"Zeta web"), "{apps}");
+    let (status, one) = authz
+        .get(&format!(
+            "/applications/{}",
+            web["client_id"].as_str().expect("id")
+        ))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(one["callbacks"], json!(["https://z.example/cb"]));
+    let (_, connections) = authz.get("/connections").await;
+    assert!(
+        connections
+            .as_array()
+            .expect("list")
+            .iter()
+            .any(|c| c["name"] == "Username-Password-Authentication" && c["strategy"] == "auth0"),
+        "{connections}"
+    );
+
+    // The "rule" is the server itself: enabled once a switch asks for the policy at login.
+    let (_, status_now) = authz.get("/configuration/status").await;
+    assert_eq!(
+        status_now,
+        json!({"rule": {"exists": true, "enabled": false}})
+    );
+    let (_, config) = authz.get("/configuration").await;
+    let mut config = config;
+    config.as_object_mut().expect("object").remove("_id");
+    config["groupsInToken"] = json!(true);
+    assert_eq!(authz.patch("/configuration", config).await.0, 200);
+    let (_, status_now) = authz.get("/configuration/status").await;
+    assert_eq!(status_now["rule"]["enabled"], true);
+    let (status, api) = authz.get("/configuration/resource-server").await;
+    assert_eq!(status, 200, "{api}");
+    assert_eq!(api["apiAccess"], true);
+    assert!(api["token_lifetime"].as_i64().is_some_and(|t| t > 0));
+
+    // Nested roles: a group's own and those of the groups nesting it.
+    let (_, role_a) = authz
+        .post(
+            "/roles",
+            json!({"name": "Reader", "description": "r", "applicationType": "client",
+                   "applicationId": web["client_id"]}),
+        )
+        .await;
+    let (_, role_b) = authz
+        .post(
+            "/roles",
+            json!({"name": "Writer", "description": "w", "applicationType": "client",
+                   "applicationId": web["client_id"]}),
+        )
+        .await;
+    let (_, parent) = authz
+        .post("/groups", json!({"name": "Staff", "description": "all"}))
+        .await;
+    let (_, child) = authz
+        .post(
+            "/groups",
+            json!({"name": "Engineers", "description": "eng"}),
+        )
+        .await;
+    for (group, role) in [(&parent, &role_a), (&child, &role_b)] {
+        let (status, _) = authz
+            .patch(&format!("/groups/{}/roles", id(group)), json!([id(role)]))
+            .await;
+        assert_eq!(status, 204);
+    }
+    let (status, _) = authz
+        .patch(
+            &format!("/groups/{}/nested", id(&parent)),
+            json!([id(&child)]),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (status, nested) = authz
+        .get(&format!("/groups/{}/roles/nested", id(&child)))
+        .await;
+    assert_eq!(status, 200, "{nested}");
+    let pairs: Vec<(String, String)> = nested
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|p| (id(&p["role"]), id(&p["group"])))
+        .collect();
+    assert_eq!(
+        pairs,
+        vec![(id(&role_a), id(&parent)), (id(&role_b), id(&child))]
+    );
+    let (_, nested) = authz
+        .get(&format!("/groups/{}/roles/nested", id(&parent)))
+        .await;
+    assert_eq!(nested.as_array().map(Vec::len), Some(1), "upward only");
+    assert_eq!(
+        authz
+            .get("/groups/00000000-0000-4000-8000-000000000000/roles/nested")
+            .await
+            .0,
+        404
+    );
+    // Scopes hold for the new reads too.
+    let narrow = authz_caller(&app, &["read:groups"]).await;
+    for path in [
+        "/users",
+        "/applications",
+        "/connections",
+        "/configuration/status",
+    ] {
+        assert_eq!(narrow.get(path).await.0, 403, "{path}");
+    }
+}
