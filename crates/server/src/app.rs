@@ -70,6 +70,8 @@ pub struct App {
     pub tenant_writes: tokio::sync::Mutex<()>,
     /// Places for users imports running at once (`mgmt::import_run::MAX_RUNNING`).
     pub imports: Arc<tokio::sync::Semaphore>,
+    /// `fetch` for Actions, when `GATEHOUSE_ACTIONS_FETCH` allows some origins.
+    pub actions_fetch: Option<crate::actions::fetch::Fetcher>,
     store: SqlStore,
 }
 
@@ -157,6 +159,10 @@ impl App {
             imports: Arc::new(tokio::sync::Semaphore::new(
                 crate::mgmt::import_run::MAX_RUNNING,
             )),
+            actions_fetch: config
+                .actions_fetch
+                .clone()
+                .and_then(crate::actions::fetch::Fetcher::new),
             config,
             issuer,
             stores,

@@ -1,8 +1,9 @@
 //! Auth0 Actions' code run in QuickJS (rquickjs): each execution in a fresh context, with a
-//! memory cap, a stack cap and a deadline (the engine's interrupt handler), and no host
-//! function at all. The event goes in as a JSON string; what the action asked of `api` is
-//! recorded by a prelude written in JavaScript and comes out as JSON. So the sandbox has
-//! nothing to reach: no file system, network, timers or modules (`require` throws).
+//! memory cap, a stack cap and a deadline (the engine's interrupt handler), and one host
+//! function only where the operator allows `fetch` ([`super::fetch`]). The event goes in as
+//! a JSON string; what the action asked of `api` is recorded by a prelude written in
+//! JavaScript and comes out as JSON. So the sandbox has nothing else to reach: no file
+//! system, timers or modules (`require` throws).
 //!
 //! Speed: a context costs ~75 us and compiling the prelude as much again, so an [`Engine`]
 //! keeps its runtime between executions (a runtime that hit a limit is thrown away) and
@@ -14,6 +15,8 @@ use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use rquickjs::{Context, Ctx, Function, Module, Runtime, WriteOptions};
+
+use super::fetch::{self, Fetcher};
 use serde_json::Value;
 
 /// What one execution may use.
@@ -117,6 +120,41 @@ const log = function () {
   }
   if (result.logs.length < 100) { result.logs.push(parts.join(" ").slice(0, 1000)); }
 };
+// fetch: the host's call when this server allows Actions to fetch (`__fetch`, taken off the
+// global object here), else a rejection saying why.
+const hostFetch = globalThis.__fetch;
+delete globalThis.__fetch;
+const response = function (r) {
+  const lower = {};
+  for (const k in r.headers) { lower[k.toLowerCase()] = r.headers[k]; }
+  const headers = {
+    get: function (n) { const v = lower[String(n).toLowerCase()]; return v === undefined ? null : v; },
+    has: function (n) { return lower[String(n).toLowerCase()] !== undefined; },
+    forEach: function (f) { for (const k in lower) { f(lower[k], k); } }
+  };
+  return { ok: r.status >= 200 && r.status < 300, status: r.status, statusText: r.statusText,
+    url: r.url, redirected: false, headers: headers,
+    text: function () { return Promise.resolve(r.body); },
+    json: function () { return Promise.resolve().then(function () { return parse(r.body); }); } };
+};
+globalThis.fetch = function (input, init) {
+  return new Promise(function (resolve) {
+    if (typeof hostFetch !== "function") {
+      throw new TypeError("fetch is turned off on this server: its operator lists the origins Actions may call in GATEHOUSE_ACTIONS_FETCH");
+    }
+    const o = init || {};
+    const h = o.headers || {};
+    const headers = {};
+    if (Array.isArray(h)) { h.forEach(function (p) { headers[String(p[0])] = String(p[1]); }); }
+    else if (typeof h.forEach === "function") { h.forEach(function (v, k) { headers[String(k)] = String(v); }); }
+    else { for (const k in h) { headers[k] = String(h[k]); } }
+    const url = typeof input === "string" ? input : (input && input.url !== undefined ? input.url : input);
+    const out = parse(hostFetch(stringify({ url: String(url), method: String(o.method || "GET"),
+      headers: headers, body: o.body === undefined || o.body === null ? null : String(o.body) })));
+    if (out.error !== undefined) { throw new TypeError("fetch failed: " + out.error); }
+    resolve(response(out));
+  });
+};
 const exports = {};
 globalThis.api = api;
 globalThis.console = { log: log, info: log, warn: log, error: log, debug: log };
@@ -163,6 +201,27 @@ fn load_prelude(ctx: &Ctx<'_>) -> Result<(), ActionError> {
     promise.finish::<()>().map_err(engine)
 }
 
+/// Gives the context `__fetch` (the prelude takes it): at most [`fetch::MAX_CALLS`] calls,
+/// all within [`fetch::WALL_TIME`] of the start; the time a call waits moves the deadline
+/// back, so only the action's own work counts against it.
+fn install_fetch(ctx: &Ctx<'_>, fetcher: Fetcher, deadline: Deadline) -> Result<(), ActionError> {
+    let calls = std::cell::Cell::new(0usize);
+    let wall_end = Instant::now() + fetch::WALL_TIME;
+    let host = Function::new(ctx.clone(), move |request: String| -> String {
+        if calls.get() >= fetch::MAX_CALLS {
+            let error = format!("an execution makes at most {} calls", fetch::MAX_CALLS);
+            return serde_json::json!({ "error": error }).to_string();
+        }
+        calls.set(calls.get() + 1);
+        let started = Instant::now();
+        let out = fetcher.call(&request, wall_end);
+        deadline.extend(started.elapsed());
+        out
+    })
+    .map_err(engine)?;
+    ctx.globals().set("__fetch", host).map_err(engine)
+}
+
 /// The JavaScript exception in `ctx` as an [`ActionError`].
 fn exception(ctx: &Ctx<'_>, deadline: Instant) -> ActionError {
     let caught = ctx.catch();
@@ -190,21 +249,59 @@ fn engine(e: impl std::fmt::Display) -> ActionError {
     ActionError::Engine(e.to_string())
 }
 
+/// When the running execution is interrupted, shared with the runtime's interrupt handler
+/// (and pushed back by the time `fetch` spends waiting, which is not the action's work).
+#[derive(Clone)]
+struct Deadline {
+    epoch: Instant,
+    /// Nanoseconds after `epoch`; `u64::MAX` between executions.
+    nanos: Arc<AtomicU64>,
+}
+
+impl Deadline {
+    fn set(&self, at: Instant) {
+        let nanos = at.duration_since(self.epoch).as_nanos();
+        self.nanos
+            .store(u64::try_from(nanos).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
+    fn clear(&self) {
+        self.nanos.store(u64::MAX, Ordering::Relaxed);
+    }
+
+    fn extend(&self, by: Duration) {
+        let by = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
+        let _ = self
+            .nanos
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                Some(n.saturating_add(by))
+            });
+    }
+
+    fn at(&self) -> Instant {
+        self.epoch + Duration::from_nanos(self.nanos.load(Ordering::Relaxed))
+    }
+
+    fn passed(&self) -> bool {
+        self.epoch.elapsed().as_nanos() >= u128::from(self.nanos.load(Ordering::Relaxed))
+    }
+}
+
 /// One thread's QuickJS: a runtime kept between executions (each gets a fresh context) and
 /// the deadline its interrupt handler reads.
 pub struct Engine {
     runtime: Option<Runtime>,
-    /// Nanoseconds after `epoch` at which the running execution is interrupted.
-    deadline: Arc<AtomicU64>,
-    epoch: Instant,
+    deadline: Deadline,
 }
 
 impl Default for Engine {
     fn default() -> Self {
         Engine {
             runtime: None,
-            deadline: Arc::new(AtomicU64::new(u64::MAX)),
-            epoch: Instant::now(),
+            deadline: Deadline {
+                epoch: Instant::now(),
+                nanos: Arc::new(AtomicU64::new(u64::MAX)),
+            },
         }
     }
 }
@@ -216,31 +313,26 @@ impl Engine {
             return Ok(rt.clone());
         }
         let rt = Runtime::new().map_err(engine)?;
-        let (deadline, epoch) = (self.deadline.clone(), self.epoch);
-        rt.set_interrupt_handler(Some(Box::new(move || {
-            epoch.elapsed().as_nanos() >= u128::from(deadline.load(Ordering::Relaxed))
-        })));
+        let deadline = self.deadline.clone();
+        rt.set_interrupt_handler(Some(Box::new(move || deadline.passed())));
         self.runtime = Some(rt.clone());
         Ok(rt)
     }
 
     /// A fresh context under `limits`, and the deadline.
-    fn sandbox(&mut self, limits: &Limits) -> Result<(Runtime, Context, Instant), ActionError> {
+    fn sandbox(&mut self, limits: &Limits) -> Result<(Runtime, Context, Deadline), ActionError> {
         let rt = self.runtime()?;
         rt.set_memory_limit(limits.memory);
         rt.set_max_stack_size(limits.stack);
-        let deadline = Instant::now() + limits.time;
-        let nanos = deadline.duration_since(self.epoch).as_nanos();
-        self.deadline
-            .store(u64::try_from(nanos).unwrap_or(u64::MAX), Ordering::Relaxed);
+        self.deadline.set(Instant::now() + limits.time);
         let ctx = Context::full(&rt).map_err(engine)?;
-        Ok((rt, ctx, deadline))
+        Ok((rt, ctx, self.deadline.clone()))
     }
 
     /// After an execution: a runtime that hit a limit or failed inside is not used again
     /// (QuickJS may be left mid-way); otherwise the context's garbage is collected.
     fn settle<T>(&mut self, outcome: &Result<T, ActionError>) {
-        self.deadline.store(u64::MAX, Ordering::Relaxed);
+        self.deadline.clear();
         match outcome {
             Ok(_) | Err(ActionError::Threw(_) | ActionError::NoHandler(_)) => {
                 if let Some(rt) = &self.runtime {
@@ -264,7 +356,7 @@ impl Engine {
             // Wrapped in a function that is never called: compiled, not run.
             let wrapped = format!("(function () {{\n{source}\n}});");
             ctx.eval::<(), _>(wrapped.as_str())
-                .map_err(|_| match exception(&ctx, deadline) {
+                .map_err(|_| match exception(&ctx, deadline.at()) {
                     ActionError::Threw(m) => ActionError::Syntax(m),
                     other => other,
                 })
@@ -274,14 +366,16 @@ impl Engine {
     /// Runs `source`'s `handler` (`onExecutePostLogin`, ...) with `event` under `limits`:
     /// the recorded `api` calls (`{idToken, accessToken, addScopes, removeScopes, deny,
     /// appMetadata, userMetadata, unsupported, logs}`).
+    /// `fetch`, when given, makes the action's calls (see [`super::fetch`]).
     pub fn run(
         &mut self,
         source: &str,
         handler: &str,
         event: &Value,
         limits: &Limits,
+        fetch: Option<&Fetcher>,
     ) -> Result<Value, ActionError> {
-        let outcome = self.run_once(source, handler, event, limits);
+        let outcome = self.run_once(source, handler, event, limits, fetch);
         self.settle(&outcome);
         outcome
     }
@@ -292,28 +386,32 @@ impl Engine {
         handler: &str,
         event: &Value,
         limits: &Limits,
+        fetch: Option<&Fetcher>,
     ) -> Result<Value, ActionError> {
         let event = serde_json::to_string(event).map_err(engine)?;
         let (rt, ctx, deadline) = self.sandbox(limits)?;
         ctx.with(|ctx| -> Result<(), ActionError> {
+            if let Some(fetcher) = fetch {
+                install_fetch(&ctx, fetcher.clone(), deadline.clone())?;
+            }
             load_prelude(&ctx)?;
             ctx.eval::<(), _>(source)
-                .map_err(|_| exception(&ctx, deadline))?;
+                .map_err(|_| exception(&ctx, deadline.at()))?;
             let start: Function = ctx.globals().get("__start").map_err(engine)?;
             start
                 .call::<_, ()>((handler, event.as_str()))
-                .map_err(|_| exception(&ctx, deadline))
+                .map_err(|_| exception(&ctx, deadline.at()))
         })?;
         // The handler's promise settles through the job queue (async functions, awaits).
         loop {
-            if Instant::now() >= deadline {
+            if deadline.passed() {
                 return Err(ActionError::Timeout);
             }
             match rt.execute_pending_job() {
                 Ok(true) => {}
                 Ok(false) => break,
                 Err(_) => {
-                    return Err(ctx.with(|ctx| exception(&ctx, deadline)));
+                    return Err(ctx.with(|ctx| exception(&ctx, deadline.at())));
                 }
             }
         }
@@ -321,7 +419,7 @@ impl Engine {
             let finish: Function = ctx.globals().get("__finish").map_err(engine)?;
             finish
                 .call::<_, String>(())
-                .map_err(|_| exception(&ctx, deadline))
+                .map_err(|_| exception(&ctx, deadline.at()))
         })?;
         let out: Value = serde_json::from_str(&out).map_err(engine)?;
         let state = &out["state"];
@@ -329,7 +427,7 @@ impl Engine {
             return Err(ActionError::NoHandler(handler.to_owned()));
         }
         if let Some(e) = state["error"].as_str() {
-            return Err(classify(e, deadline));
+            return Err(classify(e, deadline.at()));
         }
         if state["done"] != true {
             // Awaiting something that never settles (there are no timers or I/O to settle it).
@@ -356,7 +454,7 @@ mod tests {
         event: &Value,
         limits: &Limits,
     ) -> Result<Value, ActionError> {
-        Engine::default().run(source, handler, event, limits)
+        Engine::default().run(source, handler, event, limits, None)
     }
 
     fn post_login(source: &str) -> Result<Value, ActionError> {
@@ -366,6 +464,7 @@ mod tests {
     fn post_login_within(source: &str, limits: Limits) -> Result<Value, ActionError> {
         let event = json!({"user": {"user_id": "auth0|1", "email": "ada@example.com",
                                      "app_metadata": {"roles": ["admin"]}},
+                           "authorization": {"roles": ["admin"]},
                            "request": {"ip": "203.0.113.7"}, "secrets": {"KEY": "s3cret"}});
         run(source, "onExecutePostLogin", &event, &limits)
     }
@@ -376,9 +475,10 @@ mod tests {
         let out = post_login(
             "exports.onExecutePostLogin = async (event, api) => {
                const namespace = 'https://my-app.example.com';
-               if (event.authorization) { return; }
-               api.idToken.setCustomClaim(`${namespace}/roles`, event.user.app_metadata.roles);
-               api.accessToken.setCustomClaim(`${namespace}/roles`, event.user.app_metadata.roles);
+               if (event.authorization) {
+                 api.idToken.setCustomClaim(`${namespace}/roles`, event.authorization.roles);
+                 api.accessToken.setCustomClaim(`${namespace}/roles`, event.authorization.roles);
+               }
              };",
         )
         .expect("runs");
@@ -448,6 +548,13 @@ mod tests {
                 ActionError::NoHandler("onExecutePostLogin".into()),
             ),
             ("while (true) {}", ActionError::Timeout),
+            (
+                "exports.onExecutePostLogin = async () => { await fetch('https://api.example.com/'); };",
+                ActionError::Threw(
+                    "fetch is turned off on this server: its operator lists the origins Actions may call in GATEHOUSE_ACTIONS_FETCH"
+                        .into(),
+                ),
+            ),
         ] {
             let started = Instant::now();
             assert_eq!(post_login(source), Err(want), "{source}");
@@ -460,7 +567,7 @@ mod tests {
         // Nothing of the host is reachable.
         let out = post_login(
             "exports.onExecutePostLogin = (event, api) => {
-               api.idToken.setCustomClaim('x', [typeof process, typeof fetch, typeof setTimeout, typeof std, typeof os].join());
+               api.idToken.setCustomClaim('x', [typeof process, typeof __fetch, typeof setTimeout, typeof std, typeof os].join());
              };",
         )
         .expect("runs");
@@ -481,7 +588,7 @@ mod tests {
         let limits = Limits::default();
         for _ in 0..3 {
             let out = engine
-                .run(leak, "onExecutePostLogin", &event, &limits)
+                .run(leak, "onExecutePostLogin", &event, &limits, None)
                 .expect("runs");
             assert_eq!(out["idToken"]["seen"], 1, "nothing carries over");
         }
@@ -491,9 +598,9 @@ mod tests {
             "exports.onExecutePostLogin = () => { throw new Error('x'); };",
             "JSON.stringify = () => 'junk'; exports.onExecutePostLogin = () => {};",
         ] {
-            let _ = engine.run(hostile, "onExecutePostLogin", &event, &limits);
+            let _ = engine.run(hostile, "onExecutePostLogin", &event, &limits, None);
             let out = engine
-                .run(leak, "onExecutePostLogin", &event, &limits)
+                .run(leak, "onExecutePostLogin", &event, &limits, None)
                 .expect("runs");
             assert_eq!(out["idToken"]["seen"], 1, "after {hostile}");
         }

@@ -4,6 +4,7 @@
 //! them (see ARCHITECTURE.md).
 
 pub mod engine;
+pub mod fetch;
 pub mod pool;
 
 use base64::Engine as _;
@@ -131,7 +132,9 @@ async fn run_one(
     let code = version.code.clone();
     let limits = engine::Limits::default();
     let started_at = iso(state.clock.now());
-    let ran = pool::with_engine(move |e| e.run(&code, handler, &event, &limits)).await;
+    let fetcher = state.actions_fetch.clone();
+    let ran =
+        pool::with_engine(move |e| e.run(&code, handler, &event, &limits, fetcher.as_ref())).await;
     let failed = |id: &str, why: String| {
         (
             Err(Stop::Failed {

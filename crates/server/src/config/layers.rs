@@ -43,6 +43,8 @@ pub(super) const SETTINGS: &[(&str, Option<&str>)] = &[
     ("github_api_url", Some("https://api.github.com")),
     ("default_country", Some("US")),
     ("tenant_name", Some("gatehouse")),
+    // Off unless the operator names the origins Actions may call.
+    ("actions_fetch", None),
 ];
 
 /// Where a value came from, for error messages.

@@ -18,7 +18,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 pub use secret::Secret;
-pub use values::{Database, LogFormat};
+pub use values::{Database, FetchPolicy, LogFormat};
 
 use crate::http::client_ip::TrustedProxies;
 use crate::http::rate_limit::Quota;
@@ -86,6 +86,8 @@ pub struct Config {
     pub default_country: String,
     /// The tenant's name, as in Auth0's SAML entity ids (`urn:auth0:<tenant>:<connection>`).
     pub tenant_name: String,
+    /// The origins Actions may `fetch` from; `None`: `fetch` is turned off.
+    pub actions_fetch: Option<FetchPolicy>,
 }
 
 /// A setting that could not be used.
@@ -153,6 +155,7 @@ impl Config {
         let github_api_url = l.parse("github_api_url", values::http_base_url)?;
         let default_country = l.parse("default_country", values::country_code)?;
         let tenant_name = l.parse("tenant_name", values::tenant_name)?;
+        let actions_fetch = l.parse_opt("actions_fetch", FetchPolicy::parse)?;
         Ok(Config {
             listen,
             issuer,
@@ -181,6 +184,7 @@ impl Config {
             github_api_url,
             default_country,
             tenant_name,
+            actions_fetch,
         })
     }
 }

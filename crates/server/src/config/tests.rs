@@ -259,3 +259,21 @@ fn file_values_are_strings_under_known_keys() {
     .expect_err("no file");
     assert!(e.message.starts_with("cannot read it"), "{e}");
 }
+
+#[test]
+fn actions_fetch_names_origins_or_any_https() {
+    let any = FetchPolicy::parse("*").expect("any");
+    let url = |s: &str| url::Url::parse(s).expect("url");
+    assert!(any.allows(&url("https://api.example.com/x")));
+    assert!(!any.allows(&url("http://api.example.com/x")));
+    let some =
+        FetchPolicy::parse("https://api.example.com, http://127.0.0.1:9000").expect("origins");
+    assert!(some.allows(&url("https://api.example.com/v1?q=1")));
+    assert!(some.allows(&url("http://127.0.0.1:9000/hook")));
+    assert!(!some.allows(&url("http://127.0.0.1:9001/hook")));
+    assert!(!some.allows(&url("https://api.example.com.evil.example/")));
+    assert!(!some.allows(&url("http://api.example.com/")));
+    for bad in ["", "ftp://x.example", "https://x.example/path", "not a url"] {
+        assert!(FetchPolicy::parse(bad).is_err(), "{bad}");
+    }
+}

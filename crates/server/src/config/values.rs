@@ -277,3 +277,46 @@ mod tests {
         }
     }
 }
+
+/// Which origins Actions may call with `fetch` (`GATEHOUSE_ACTIONS_FETCH`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FetchPolicy {
+    /// Any https origin.
+    AnyHttps,
+    /// Exactly these origins (`scheme://host[:port]`, as `url::Origin` writes them).
+    Origins(Vec<String>),
+}
+
+impl FetchPolicy {
+    /// Reads the setting: `*`, or origins separated by commas.
+    pub fn parse(v: &str) -> Result<Self, String> {
+        if v.trim() == "*" {
+            return Ok(FetchPolicy::AnyHttps);
+        }
+        let mut origins = Vec::new();
+        for part in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let url = url::Url::parse(part).map_err(|e| format!("{part}: {e}"))?;
+            if !matches!(url.scheme(), "https" | "http") || url.path() != "/" {
+                return Err(format!(
+                    "{part}: an origin is http(s)://host[:port], without a path"
+                ));
+            }
+            origins.push(url.origin().ascii_serialization());
+        }
+        if origins.is_empty() {
+            return Err("lists no origin (use * for any https origin)".into());
+        }
+        Ok(FetchPolicy::Origins(origins))
+    }
+
+    /// Whether an action may call `url`.
+    pub fn allows(&self, url: &url::Url) -> bool {
+        match self {
+            FetchPolicy::AnyHttps => url.scheme() == "https",
+            FetchPolicy::Origins(list) => {
+                let origin = url.origin().ascii_serialization();
+                list.contains(&origin)
+            }
+        }
+    }
+}

@@ -470,8 +470,13 @@ pub async fn test(
     let limits = crate::actions::engine::Limits::default();
     let code = a.code.clone();
     let event = body.payload;
-    let ran =
-        crate::actions::pool::with_engine(move |e| e.run(&code, handler, &event, &limits)).await;
+    let ran = {
+        let fetcher = state.actions_fetch.clone();
+        crate::actions::pool::with_engine(move |e| {
+            e.run(&code, handler, &event, &limits, fetcher.as_ref())
+        })
+        .await
+    };
     Ok(Json(match ran {
         Ok(result) => json!({ "payload": result }),
         Err(e) => json!({ "payload": {"error": {"message": e.to_string()}} }),

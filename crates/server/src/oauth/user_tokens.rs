@@ -231,9 +231,24 @@ async fn post_login(
     {
         return Ok(None);
     }
+    // Auth0's `event.authorization.roles`: the user's RBAC role names (its role example reads
+    // them); Auth0 caps a user's roles far below this page.
+    let roles: Vec<String> = state
+        .stores
+        .roles
+        .user_roles(
+            &req.user.user_id,
+            gatehouse_core::store::Page::number(0, 1000),
+        )
+        .await?
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
     let event = serde_json::json!({
         "user": serde_json::to_value(crate::mgmt::users::view::UserView::new(req.user))
             .unwrap_or_default(),
+        "authorization": {"roles": roles},
+        "session": req.sid.map(|id| serde_json::json!({"id": id})),
         "client": {"client_id": req.client.client_id, "name": req.client.name,
                    "metadata": req.client.settings.extra.get("client_metadata")},
         "connection": {"name": req.connection},

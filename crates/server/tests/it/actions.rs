@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::helpers::{Mgmt, TestApp, jwt_claims, spawn_app};
 
 /// Creates, deploys and binds `code` to `trigger` (replacing the flow); returns the action.
-async fn bound(m: &Mgmt<'_>, trigger: &str, name: &str, code: &str, secrets: Value) -> Value {
+pub async fn bound(m: &Mgmt<'_>, trigger: &str, name: &str, code: &str, secrets: Value) -> Value {
     let (status, action) = m
         .post(
             "/actions/actions",
@@ -28,7 +28,8 @@ async fn bound(m: &Mgmt<'_>, trigger: &str, name: &str, code: &str, secrets: Val
     action
 }
 
-async fn web_app(m: &Mgmt<'_>) -> Value {
+/// A password-grant application and two users, ada@example.com and eve@evil.example.
+pub async fn web_app(m: &Mgmt<'_>) -> Value {
     let (_, web) = m
         .post(
             "/clients",
@@ -46,7 +47,8 @@ async fn web_app(m: &Mgmt<'_>) -> Value {
     web
 }
 
-async fn login(app: &TestApp, web: &Value, email: &str) -> (u16, Value) {
+/// A password-grant login of `email` to `web`.
+pub async fn login(app: &TestApp, web: &Value, email: &str) -> (u16, Value) {
     let r = app
         .client
         .post(app.url("/oauth/token"))
@@ -80,7 +82,7 @@ async fn post_login_actions_add_claims_deny_and_keep_metadata() {
         "add-roles",
         "exports.onExecutePostLogin = async (event, api) => {
            const namespace = 'https://my-app.example.com';
-           const roles = ['admin', event.secrets.TIER];
+           const roles = event.authorization.roles.concat([event.secrets.TIER]);
            api.idToken.setCustomClaim(`${namespace}/roles`, roles);
            api.accessToken.setCustomClaim(`${namespace}/roles`, roles);
            api.idToken.setCustomClaim('sub', 'someone-else');
@@ -95,17 +97,31 @@ async fn post_login_actions_add_claims_deny_and_keep_metadata() {
         "a secret's value is never shown"
     );
     assert_eq!(action["deployed_version"]["number"], 1);
+    // `event.authorization.roles`: the user's RBAC roles.
+    let (_, role) = m.post("/roles", json!({"name": "editor"})).await;
+    let (_, found) = m.get("/users-by-email?email=ada%40example.com").await;
+    let ada = found[0]["user_id"]
+        .as_str()
+        .expect("ada")
+        .replace('|', "%7C");
+    let (status, _) = m
+        .post(
+            &format!("/users/{ada}/roles"),
+            json!({"roles": [role["id"]]}),
+        )
+        .await;
+    assert_eq!(status, 204);
     let (status, tokens) = login(&app, &web, "ada@example.com").await;
     assert_eq!(status, 200, "{tokens}");
     let id = jwt_claims(tokens["id_token"].as_str().expect("id"));
     let access = jwt_claims(tokens["access_token"].as_str().expect("access"));
     assert_eq!(
         id["https://my-app.example.com/roles"],
-        json!(["admin", "gold"])
+        json!(["editor", "gold"])
     );
     assert_eq!(
         access["https://my-app.example.com/roles"],
-        json!(["admin", "gold"])
+        json!(["editor", "gold"])
     );
     assert_ne!(
         id["sub"], "someone-else",

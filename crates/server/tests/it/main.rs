@@ -2,6 +2,7 @@
 //! `GATEHOUSE_TEST_DATABASE_URL` is set) PostgreSQL.
 
 mod actions;
+mod actions_fetch;
 mod authz_extension;
 mod binary;
 mod code_flow;
