@@ -77,6 +77,14 @@ impl IdpInitiated {
 }
 
 /// Auth0's default mapping of the common claim URIs (and plain names) to profile attributes.
+/// Where providers put group memberships (AD FS, Entra ID, plain names).
+const GROUPS: &[&str] = &[
+    "http://schemas.xmlsoap.org/claims/Group",
+    "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups",
+    "groups",
+    "memberOf",
+];
+
 const DEFAULT_FIELDS: &[(&str, &[&str])] = &[
     (
         "email",
@@ -177,6 +185,15 @@ impl SamlOptions {
         if !profile.contains_key("email") && name_id.contains('@') {
             profile.insert("email".into(), Value::String(name_id.to_owned()));
         }
+        // Every value of the group attribute, as Auth0 keeps them (the Authorization
+        // Extension's mappings match them).
+        if !profile.contains_key("groups")
+            && let Some((_, values)) = attributes
+                .iter()
+                .find(|(n, _)| GROUPS.contains(&n.as_str()))
+        {
+            profile.insert("groups".into(), Value::from(values.clone()));
+        }
         profile
     }
 }
@@ -206,12 +223,17 @@ mod tests {
             ),
             ("displayName".to_owned(), vec!["Ada L.".to_owned()]),
             ("urn:oid:2.5.4.42".to_owned(), vec!["Ada".to_owned()]),
+            (
+                "http://schemas.xmlsoap.org/claims/Group".to_owned(),
+                vec!["Domain Admins".to_owned(), "Staff".to_owned()],
+            ),
         ];
         let o = options(serde_json::json!({"fieldsMap": {"name": ["missing", "displayName"]}}));
         let p = o.profile("opaque-id", &attributes);
         assert_eq!(p["email"], "ada@corp.example");
         assert_eq!(p["name"], "Ada L.");
         assert_eq!(p["given_name"], "Ada");
+        assert_eq!(p["groups"], serde_json::json!(["Domain Admins", "Staff"]));
         let p = options(serde_json::json!({})).profile("bob@corp.example", &[]);
         assert_eq!(p["email"], "bob@corp.example");
         assert!(

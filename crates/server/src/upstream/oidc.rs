@@ -261,5 +261,10 @@ pub fn profile_of(claims: &Map<String, Value>) -> Map<String, Value> {
         }
         _ => {}
     }
+    // Group memberships (Okta, Entra ID, Keycloak send `groups`): the Authorization
+    // Extension's mappings match them.
+    if let Some(groups @ (Value::Array(_) | Value::String(_))) = claims.get("groups") {
+        p.insert("groups".into(), groups.clone());
+    }
     p
 }

@@ -16,7 +16,15 @@ use crate::error::OAuthError;
 use crate::secrets::{IdpTokens, open_idp_tokens, seal_idp_tokens};
 
 /// Root profile attributes the provider's claims keep up to date.
-const SYNCED: &[&str] = &["name", "given_name", "family_name", "nickname", "picture"];
+/// `groups` too: the Authorization Extension's group mappings read it from the profile.
+const SYNCED: &[&str] = &[
+    "name",
+    "given_name",
+    "family_name",
+    "nickname",
+    "picture",
+    "groups",
+];
 
 /// The user behind `auth`, made on first sight.
 pub async fn user_for(

@@ -666,3 +666,72 @@ async fn the_extension_reads_users_applications_connections_and_its_status() {
         assert_eq!(narrow.get(path).await.0, 403, "{path}");
     }
 }
+
+#[tokio::test]
+async fn groups_an_upstream_provider_sends_are_mapped_to_the_extensions_groups() {
+    let f = crate::upstream_oidc::federation().await;
+    // The provider (a gatehouse too) puts the person's directory groups into its ID tokens.
+    crate::actions::bound(
+        &f.idp.mgmt().await,
+        "post-login",
+        "directory-groups",
+        "exports.onExecutePostLogin = async (event, api) => {
+           api.idToken.setCustomClaim('groups', ['Domain Admins', 'Everyone']);
+         };",
+        json!([]),
+    )
+    .await;
+    let authz = authz_caller(&f.rp, &all()).await;
+    let (_, role) = authz
+        .post(
+            "/roles",
+            json!({"name": "Approver", "description": "approves", "applicationType": "client",
+                   "applicationId": f.app_id}),
+        )
+        .await;
+    let (_, admins) = authz
+        .post(
+            "/groups",
+            json!({"name": "Admins", "description": "from AD"}),
+        )
+        .await;
+    let (status, _) = authz
+        .patch(
+            &format!("/groups/{}/mappings", id(&admins)),
+            json!([{"connectionName": "upstream", "groupName": "Domain Admins"},
+                   {"connectionName": "elsewhere", "groupName": "Everyone"}]),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (status, _) = authz
+        .patch(
+            &format!("/groups/{}/roles", id(&admins)),
+            json!([id(&role)]),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (_, mut config) = authz.get("/configuration").await;
+    config.as_object_mut().expect("object").remove("_id");
+    config["groupsInToken"] = json!(true);
+    config["rolesInToken"] = json!(true);
+    assert_eq!(authz.patch("/configuration", config).await.0, 200);
+
+    let (_, tokens) = crate::upstream_oidc::logged_in(&f).await;
+    let claims = jwt_claims(tokens["id_token"].as_str().expect("id token"));
+    let ns = f.rp.state.issuer.as_str();
+    assert_eq!(
+        claims[format!("{ns}groups").as_str()],
+        json!(["Admins"]),
+        "{claims}"
+    );
+    assert_eq!(claims[format!("{ns}roles").as_str()], json!(["Approver"]));
+    // The provider's groups are kept on the user, as Auth0 keeps them.
+    let sub = claims["sub"].as_str().expect("sub").replace('|', "%7C");
+    let (_, user) = f.rp.mgmt().await.get(&format!("/users/{sub}")).await;
+    assert_eq!(
+        user["groups"],
+        json!(["Domain Admins", "Everyone"]),
+        "{user}"
+    );
+    f.idp.stop().await;
+}

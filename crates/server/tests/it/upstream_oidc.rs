@@ -14,14 +14,14 @@ fn tx_of(html: &str) -> String {
 
 /// The provider (`idp`) and the gatehouse that logs in through it (`rp`), with an
 /// application on `rp` enabled on the `oidc` connection `upstream`.
-struct Federation {
-    idp: TestApp,
-    rp: TestApp,
-    app_id: String,
+pub struct Federation {
+    pub idp: TestApp,
+    pub rp: TestApp,
+    pub app_id: String,
     app_secret: String,
 }
 
-async fn federation() -> Federation {
+pub async fn federation() -> Federation {
     let rp = spawn_app().await;
     let idp = spawn_app().await;
     let idp_mgmt = idp.mgmt().await;
@@ -166,7 +166,7 @@ async fn started(f: &Federation) -> (reqwest::Client, String) {
 
 /// A whole login through the provider in a new browser: the browser and the tokens the
 /// application got.
-async fn logged_in(f: &Federation) -> (reqwest::Client, Value) {
+pub async fn logged_in(f: &Federation) -> (reqwest::Client, Value) {
     let browser = client();
     let callback = log_in_upstream(f, &browser).await;
     let done = browser
