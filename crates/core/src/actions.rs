@@ -201,9 +201,60 @@ pub fn claim_allowed(name: &str) -> bool {
     !name.is_empty() && !auth0 && !RESERVED_CLAIMS.contains(&name)
 }
 
+/// The modules `code` loads with `require('name')` (a plain scan: the calls a deploy
+/// refuses, since gatehouse runs Actions without npm or Node's modules).
+pub fn required_modules(code: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let bytes = code.as_bytes();
+    let mut from = 0;
+    while let Some(at) = code[from..].find("require") {
+        let start = from + at;
+        from = start + "require".len();
+        let before = start
+            .checked_sub(1)
+            .map(|i| bytes[i] as char)
+            .unwrap_or(' ');
+        if before.is_alphanumeric() || matches!(before, '_' | '$' | '.') {
+            continue;
+        }
+        let rest = code[from..].trim_start();
+        let Some(rest) = rest.strip_prefix('(') else {
+            continue;
+        };
+        let rest = rest.trim_start();
+        let Some(quote) = rest
+            .chars()
+            .next()
+            .filter(|c| matches!(c, '\'' | '"' | '`'))
+        else {
+            continue;
+        };
+        if let Some(end) = rest[1..].find(quote) {
+            let name = &rest[1..1 + end];
+            if !name.is_empty() && !found.iter().any(|f| f == name) {
+                found.push(name.to_owned());
+            }
+        }
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn required_modules_are_found() {
+        assert_eq!(
+            required_modules(
+                "const axios = require('axios');\nconst { v4 } = require ( \"uuid\" );\n\
+                 const again = require('axios'); my.require('x'); prerequire('y');"
+            ),
+            vec!["axios".to_owned(), "uuid".to_owned()]
+        );
+        assert!(required_modules("exports.onExecutePostLogin = async () => {};").is_empty());
+        assert!(required_modules("const required = true; require(name);").is_empty());
+    }
 
     #[test]
     fn reserved_and_auth0_claims_are_refused() {

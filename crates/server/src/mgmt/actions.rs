@@ -221,6 +221,14 @@ fn deploy(state: &AppState, data: &mut ActionsData, id: &str) -> Result<Value, M
             ),
         ));
     }
+    if let Some(m) = gatehouse_core::actions::required_modules(&a.code).first() {
+        return Err(super::validate::bad(
+            "code",
+            format!(
+                "require('{m}') is not supported: gatehouse runs Actions without npm or Node's modules"
+            ),
+        ));
+    }
     // Compiling only (nothing runs), so on this thread: deploys are rare.
     crate::actions::engine::Engine::default()
         .check(&a.code)

@@ -249,6 +249,34 @@ async fn deploying_checks_the_code_and_refuses_npm_modules() {
         "{}",
         r.1
     );
+    // A module required without being declared is refused at deploy too, not at login.
+    let (status, undeclared) = m
+        .send(
+            Method::PATCH,
+            &format!("/actions/actions/{}", npm["id"].as_str().expect("id")),
+            Some(json!({"dependencies": [],
+                        "code": "const crypto = require('crypto'); exports.onExecutePostLogin = async () => {};"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{undeclared}");
+    let r = m
+        .post(
+            &format!(
+                "/actions/actions/{}/deploy",
+                npm["id"].as_str().expect("id")
+            ),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.0, 400);
+    assert!(
+        r.1["message"]
+            .as_str()
+            .expect("message")
+            .contains("require('crypto') is not supported"),
+        "{}",
+        r.1
+    );
     // Not deployed, so not bindable; an unknown trigger is refused.
     let (status, _) = m
         .send(
