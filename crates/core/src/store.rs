@@ -544,6 +544,17 @@ pub trait SessionStore: Send + Sync {
     ) -> StoreResult<Option<String>>;
 }
 
+/// What a rotation did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rotation {
+    /// The old token was retired and its successor stored.
+    Rotated,
+    /// Another rotation retired it first (or it is no longer live); nothing changed.
+    AlreadyRetired,
+    /// The family was revoked; nothing changed.
+    FamilyRevoked,
+}
+
 /// Refresh tokens.
 #[async_trait]
 pub trait RefreshTokenStore: Send + Sync {
@@ -554,13 +565,18 @@ pub trait RefreshTokenStore: Send + Sync {
     async fn insert_refresh_token(&self, token: &RefreshToken) -> StoreResult<bool>;
     /// A token by its hash.
     async fn refresh_token(&self, token_hash: &[u8]) -> StoreResult<Option<RefreshToken>>;
-    /// Retires a token for rotation; true only for the one caller that retired it, so two
-    /// concurrent redemptions cannot both succeed.
-    async fn retire_refresh_token(
+    /// Rotates in one transaction: retires the token `old_hash` at `at` and stores
+    /// `successor` (of the same family), so a crash leaves the old token live or both
+    /// changes made, never a family without a live token. Only one of two concurrent
+    /// rotations retires the token; the other gets `AlreadyRetired` and changes nothing,
+    /// unless `allow_retired` (the reuse interval), when it stores its successor too.
+    async fn rotate_refresh_token(
         &self,
-        token_hash: &[u8],
+        old_hash: &[u8],
+        successor: &RefreshToken,
         at: time::OffsetDateTime,
-    ) -> StoreResult<bool>;
+        allow_retired: bool,
+    ) -> StoreResult<Rotation>;
     /// Pushes a token's idle expiry forward.
     async fn touch_refresh_token(
         &self,

@@ -35,6 +35,10 @@ pub enum OAuthError {
     /// the SDKs match on.
     #[error("invalid_grant: {0}")]
     InvalidGrant(String),
+    /// 403 `invalid_grant`: the rotating refresh token being spent was retired by another
+    /// redemption first (the refresh grant revokes the family: a replay).
+    #[error("invalid_grant: refresh token already rotated")]
+    RefreshTokenReplayed,
     /// 400: a scope that cannot be granted.
     #[error("invalid_scope: {0}")]
     InvalidScope(String),
@@ -77,6 +81,7 @@ impl OAuthError {
             | OAuthError::Unauthorized(d)
             | OAuthError::TooManyAttempts(d)
             | OAuthError::TooManyRequests(d) => d.clone(),
+            OAuthError::RefreshTokenReplayed => "Unknown or invalid refresh token.".into(),
             OAuthError::Auth0 { description, .. } => description.clone(),
             OAuthError::InvalidClient { description, .. } => description.clone(),
             OAuthError::NotFound => "Not found".into(),
@@ -104,7 +109,9 @@ impl IntoResponse for OAuthError {
             OAuthError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             OAuthError::UnauthorizedClient(_) => (StatusCode::FORBIDDEN, "unauthorized_client"),
             OAuthError::AccessDenied(_) => (StatusCode::FORBIDDEN, "access_denied"),
-            OAuthError::InvalidGrant(_) => (StatusCode::FORBIDDEN, "invalid_grant"),
+            OAuthError::InvalidGrant(_) | OAuthError::RefreshTokenReplayed => {
+                (StatusCode::FORBIDDEN, "invalid_grant")
+            }
             OAuthError::TooManyAttempts(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
             OAuthError::Auth0 { code, .. } => (StatusCode::BAD_REQUEST, *code),
             OAuthError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),

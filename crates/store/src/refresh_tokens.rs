@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use gatehouse_core::id::UserId;
 use gatehouse_core::refresh_token::RefreshToken;
-use gatehouse_core::store::{Page, RefreshTokenStore, StoreResult};
+use gatehouse_core::store::{Page, RefreshTokenStore, Rotation, StoreResult};
 use serde_json::{Value, json};
 use sqlx::types::Json;
 use time::OffsetDateTime;
@@ -74,9 +74,15 @@ macro_rules! live_token {
     };
 }
 
-#[async_trait]
-impl RefreshTokenStore for SqlStore {
-    async fn insert_refresh_token(&self, t: &RefreshToken) -> StoreResult<bool> {
+impl SqlStore {
+    /// Stores `t`, first retiring `retiring` at `at` when given, in one transaction.
+    async fn store_successor(
+        &self,
+        retiring: Option<&[u8]>,
+        t: &RefreshToken,
+        at: OffsetDateTime,
+        allow_retired: bool,
+    ) -> StoreResult<Rotation> {
         in_transaction!(self, tx => {
             // Creates or locks the family's row and reads it in one statement: a revocation
             // either committed before (seen here) or waits for this insert to commit (and then
@@ -87,7 +93,22 @@ impl RefreshTokenStore for SqlStore {
                 .await
                 .map_err(db)?;
             if revoked_at.is_some() {
-                return Ok(false);
+                return Ok(Rotation::FamilyRevoked);
+            }
+            if let Some(old) = retiring {
+                let retired = sqlx::query(
+                    "UPDATE refresh_tokens SET rotated_at = $2 \
+                     WHERE token_hash = $1 AND rotated_at IS NULL AND revoked_at IS NULL",
+                )
+                .bind(old)
+                .bind(at)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?
+                .rows_affected();
+                if retired == 0 && !allow_retired {
+                    return Ok(Rotation::AlreadyRetired);
+                }
             }
             sqlx::query(
                 "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, connection, audience, \
@@ -111,7 +132,14 @@ impl RefreshTokenStore for SqlStore {
             .await
             .map_err(db)?;
         });
-        Ok(true)
+        Ok(Rotation::Rotated)
+    }
+}
+
+#[async_trait]
+impl RefreshTokenStore for SqlStore {
+    async fn insert_refresh_token(&self, t: &RefreshToken) -> StoreResult<bool> {
+        Ok(self.store_successor(None, t, t.created_at, false).await? == Rotation::Rotated)
     }
 
     async fn refresh_token(&self, token_hash: &[u8]) -> StoreResult<Option<RefreshToken>> {
@@ -166,22 +194,15 @@ impl RefreshTokenStore for SqlStore {
         Ok(row.map(RefreshToken::from))
     }
 
-    async fn retire_refresh_token(
+    async fn rotate_refresh_token(
         &self,
-        token_hash: &[u8],
+        old_hash: &[u8],
+        successor: &RefreshToken,
         at: OffsetDateTime,
-    ) -> StoreResult<bool> {
-        let n = on_pool!(self, p => sqlx::query(
-            "UPDATE refresh_tokens SET rotated_at = $2 \
-             WHERE token_hash = $1 AND rotated_at IS NULL AND revoked_at IS NULL",
-        )
-        .bind(token_hash)
-        .bind(at)
-        .execute(p)
-        .await
-        .map(|r| r.rows_affected())
-        .map_err(db))?;
-        Ok(n == 1)
+        allow_retired: bool,
+    ) -> StoreResult<Rotation> {
+        self.store_successor(Some(old_hash), successor, at, allow_retired)
+            .await
     }
 
     async fn touch_refresh_token(

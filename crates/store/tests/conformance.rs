@@ -9,7 +9,9 @@ use gatehouse_core::id::{ClientId, ConnectionName, UserId};
 use gatehouse_core::resource_server::{ResourceServer, ScopeDef};
 use gatehouse_core::seed::{BootstrapClient, MANAGEMENT_SCOPES, SeedIds, SeedPlan};
 use gatehouse_core::signing_key::{KeyState, SigningKey};
-use gatehouse_core::store::{ClientGrantFilter, ConnectionFilter, Page, StoreError, Stores};
+use gatehouse_core::store::{
+    ClientGrantFilter, ConnectionFilter, Page, Rotation, StoreError, Stores,
+};
 use gatehouse_core::strategy::Strategy;
 use gatehouse_core::user::{Identity, User};
 use gatehouse_store::SqlStore;
@@ -1613,8 +1615,13 @@ async fn logins_and_refresh_tokens(s: Stores) {
         revoked_at: None,
         session_id: None,
     };
-    let (a, b, other) = (token(1, "fam"), token(2, "fam"), token(3, "other"));
-    for t in [&a, &b, &other] {
+    let (a, b, c, other) = (
+        token(1, "fam"),
+        token(2, "fam"),
+        token(4, "fam"),
+        token(3, "other"),
+    );
+    for t in [&a, &other] {
         assert!(
             s.refresh_tokens
                 .insert_refresh_token(t)
@@ -1629,19 +1636,43 @@ async fn logins_and_refresh_tokens(s: Stores) {
             .expect("get"),
         Some(a.clone())
     );
-    // Two concurrent redemptions: exactly one retires the token.
+    // Two concurrent rotations: exactly one retires the token and stores its successor
+    // (in one transaction); the other changes nothing.
     let (x, y) = tokio::join!(
-        s.refresh_tokens.retire_refresh_token(&a.token_hash, at),
-        s.refresh_tokens.retire_refresh_token(&a.token_hash, at)
+        s.refresh_tokens
+            .rotate_refresh_token(&a.token_hash, &b, at, false),
+        s.refresh_tokens
+            .rotate_refresh_token(&a.token_hash, &c, at, false)
     );
+    let mut outcomes = [x.expect("rotate"), y.expect("rotate")];
+    outcomes.sort_by_key(|o| *o != Rotation::Rotated);
+    assert_eq!(outcomes, [Rotation::Rotated, Rotation::AlreadyRetired]);
+    let b_stored = s
+        .refresh_tokens
+        .refresh_token(&b.token_hash)
+        .await
+        .expect("b");
+    let c_stored = s
+        .refresh_tokens
+        .refresh_token(&c.token_hash)
+        .await
+        .expect("c");
+    assert!(b_stored.is_some() ^ c_stored.is_some(), "one successor");
+    let winner = if b_stored.is_some() { 2 } else { 4 };
+    // Within the reuse interval a retired token may still get a successor.
+    let late = token(5, "fam");
     assert_eq!(
-        [x.expect("retire"), y.expect("retire")]
-            .iter()
-            .filter(|w| **w)
-            .count(),
-        1
+        s.refresh_tokens
+            .rotate_refresh_token(&a.token_hash, &late, at, true)
+            .await
+            .expect("reuse interval"),
+        Rotation::Rotated
     );
-    // The live token of each family: `a` is rotated, so `b` stands for "fam".
+    s.refresh_tokens
+        .revoke_refresh_family("unrelated", at)
+        .await
+        .expect("nothing");
+    // The live tokens of each family: `a` is rotated, so its successors stand for "fam".
     let live = s
         .refresh_tokens
         .live_refresh_tokens(&user.user_id, at, Page::number(0, 10))
@@ -1652,7 +1683,7 @@ async fn logins_and_refresh_tokens(s: Stores) {
         .map(|t| (t.family_id.as_str(), t.token_hash[0]))
         .collect();
     families.sort_unstable();
-    assert_eq!(families, [("fam", 2), ("other", 3)]);
+    assert_eq!(families, [("fam", winner), ("fam", 5), ("other", 3)]);
     let later = at + time::Duration::days(2);
     assert!(
         s.refresh_tokens
@@ -1671,12 +1702,12 @@ async fn logins_and_refresh_tokens(s: Stores) {
     );
     let idle = at + time::Duration::hours(1);
     s.refresh_tokens
-        .touch_refresh_token(&b.token_hash, idle)
+        .touch_refresh_token(&late.token_hash, idle)
         .await
         .expect("touch");
     assert_eq!(
         s.refresh_tokens
-            .refresh_token(&b.token_hash)
+            .refresh_token(&late.token_hash)
             .await
             .expect("get")
             .and_then(|t| t.idle_expires_at),
@@ -1687,7 +1718,8 @@ async fn logins_and_refresh_tokens(s: Stores) {
             .revoke_refresh_family("fam", at)
             .await
             .expect("revoke"),
-        2
+        3,
+        "the rotated one and its two successors"
     );
     assert_eq!(
         s.refresh_tokens
@@ -2430,7 +2462,6 @@ async fn revoked_refresh_families_stay_revoked(s: Stores) {
             .await
             .expect("insert")
     );
-    assert!(rt.retire_refresh_token(&[1; 32], at).await.expect("retire"));
     assert_eq!(
         rt.revoke_refresh_family("fam", at).await.expect("revoke"),
         1
@@ -2439,6 +2470,19 @@ async fn revoked_refresh_families_stay_revoked(s: Stores) {
         !rt.insert_refresh_token(&token(2, "fam"))
             .await
             .expect("insert")
+    );
+    assert_eq!(
+        rt.rotate_refresh_token(&[1; 32], &token(2, "fam"), at, true)
+            .await
+            .expect("rotate"),
+        Rotation::FamilyRevoked
+    );
+    assert!(
+        rt.refresh_token(&[1; 32])
+            .await
+            .expect("get")
+            .is_some_and(|t| t.rotated_at.is_none()),
+        "a refused rotation retires nothing"
     );
     assert!(rt.refresh_token(&[2; 32]).await.expect("get").is_none());
     // A family revoked before its first token (a replayed code's) stays revoked.

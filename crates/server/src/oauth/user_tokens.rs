@@ -13,6 +13,7 @@ use gatehouse_core::log::LogEvent;
 use gatehouse_core::refresh_token::{RefreshPolicy, RefreshToken};
 use gatehouse_core::resource_server::ResourceServer;
 use gatehouse_core::scope::Scope;
+use gatehouse_core::store::Rotation;
 use gatehouse_core::token::half_hash;
 use gatehouse_core::user::User;
 use time::{Duration, OffsetDateTime};
@@ -59,8 +60,18 @@ pub struct UserTokenRequest<'a> {
 pub enum RefreshMode {
     /// A new family, if `offline_access` was granted (a login).
     Fresh,
-    /// A token in this family (a rotating refresh's successor, or a code's first token).
+    /// A token in this family (a code's first token).
     Rotate(String),
+    /// A rotating refresh's successor: `retiring` (its hash) is retired in the same
+    /// transaction that stores the successor; `allow_retired` within the reuse interval.
+    Successor {
+        /// The family.
+        family: String,
+        /// The hash of the token being spent.
+        retiring: Vec<u8>,
+        /// Whether a token another redemption retired may still have a successor.
+        allow_retired: bool,
+    },
     /// None: the client keeps the one it has (a non-rotating refresh).
     Keep,
 }
@@ -177,7 +188,7 @@ pub async fn mint(
     };
     let family = match &req.refresh {
         RefreshMode::Fresh => Some(uuid::Uuid::new_v4().simple().to_string()),
-        RefreshMode::Rotate(f) => Some(f.clone()),
+        RefreshMode::Rotate(f) | RefreshMode::Successor { family: f, .. } => Some(f.clone()),
         RefreshMode::Keep => None,
     };
     let refresh_token = match family.filter(|_| access.may_refresh) {
@@ -362,12 +373,32 @@ async fn store_refresh_token(
     };
     // Refused when the family was revoked meanwhile (a replay of a rotated token or of
     // the code, a block, a password change): the refresh under way gets nothing.
-    if !state
-        .stores
-        .refresh_tokens
-        .insert_refresh_token(&token)
-        .await?
-    {
+    let rotation = match &req.refresh {
+        RefreshMode::Successor {
+            retiring,
+            allow_retired,
+            ..
+        } => {
+            state
+                .stores
+                .refresh_tokens
+                .rotate_refresh_token(retiring, &token, now, *allow_retired)
+                .await?
+        }
+        _ => match state
+            .stores
+            .refresh_tokens
+            .insert_refresh_token(&token)
+            .await?
+        {
+            true => Rotation::Rotated,
+            false => Rotation::FamilyRevoked,
+        },
+    };
+    if rotation == Rotation::AlreadyRetired {
+        return Err(OAuthError::RefreshTokenReplayed);
+    }
+    if rotation == Rotation::FamilyRevoked {
         let what = match req.gty {
             "authorization_code" => "Invalid authorization code",
             _ => "Unknown or invalid refresh token.",

@@ -45,7 +45,7 @@ async fn run(
     let scope = refresh_token::narrow_scope(original, req.params.scope()?)
         .map_err(|e| OAuthError::InvalidScope(e.to_string()))?;
     let user = super::active_user(state, &token.user_id, invalid).await?;
-    user_tokens::mint(
+    let minted = user_tokens::mint(
         state,
         UserTokenRequest {
             ip: req.caller.ip.as_deref(),
@@ -57,7 +57,11 @@ async fn run(
             gty: "refresh_token",
             auth_time: token.auth_time,
             refresh: if policy.rotating {
-                RefreshMode::Rotate(token.family_id.clone())
+                RefreshMode::Successor {
+                    family: token.family_id.clone(),
+                    retiring: token.token_hash.clone(),
+                    allow_retired: policy.leeway > 0,
+                }
             } else {
                 RefreshMode::Keep
             },
@@ -70,7 +74,13 @@ async fn run(
             now: req.now,
         },
     )
-    .await
+    .await;
+    if let Err(OAuthError::RefreshTokenReplayed) = minted {
+        // Another redemption of the same token rotated it first: a replay.
+        revoke_family(state, &token, req.now, event).await?;
+        return Err(invalid());
+    }
+    minted
 }
 
 /// Finds the presented token and spends it as `policy` says: a rotating token is retired
@@ -98,18 +108,9 @@ async fn redeem(
         _ => return Err(invalid()),
     };
     event.user_id = Some(token.user_id.clone().into_string());
-    if policy.rotating && token.rotated_at.is_none() {
-        // Exactly one of two concurrent redemptions retires the token; the other is a replay.
-        let retired = state
-            .stores
-            .refresh_tokens
-            .retire_refresh_token(&token.token_hash, now)
-            .await?;
-        if !retired && policy.leeway == 0 {
-            revoke_family(state, &token, now, event).await?;
-            return Err(invalid());
-        }
-    } else if !policy.rotating
+    // A rotating token is retired by the transaction that stores its successor
+    // (`RefreshMode::Successor`): of two concurrent redemptions only one rotates it.
+    if !policy.rotating
         && let Some(idle) = policy.idle_lifetime
     {
         state
