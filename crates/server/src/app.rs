@@ -181,6 +181,11 @@ impl App {
         gatehouse_core::seed::management_audience(&self.issuer).into_string()
     }
 
+    /// The store itself (replica announcements, see `replicas`).
+    pub(crate) fn store(&self) -> &SqlStore {
+        &self.store
+    }
+
     /// Closes the database pool; later storage calls fail.
     pub async fn close_storage(&self) {
         self.store.close().await;
@@ -306,6 +311,7 @@ impl Application {
         });
         // Mail and SMS go out here, never inside a request.
         let sender = tokio::spawn(crate::outbox::run(self.state.clone()));
+        let follower = tokio::spawn(crate::replicas::follow(self.state.clone()));
         let router = crate::router::router(self.state.clone());
         tracing::info!(
             address = %self.local_addr()?,
@@ -351,6 +357,7 @@ impl Application {
         refresher.abort();
         sweeper.abort();
         sender.abort();
+        follower.abort();
         self.state.logs.flush().await;
         self.state.close_storage().await;
         tracing::info!("gatehouse stopped");

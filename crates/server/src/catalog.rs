@@ -2,9 +2,9 @@
 //! APIs, client grants and tenant settings. A client-credentials token then costs one RSA
 //! signature and no database round trip.
 //!
-//! Freshness: any successful Management API write on this replica clears the copy at once;
-//! other replicas see changes within `TTL`. That bounds, for example, how long a rotated
-//! client secret keeps working on a peer replica.
+//! Freshness: any successful Management API write on this replica clears the copy at once
+//! and tells the other replicas to clear theirs (`replicas`, PostgreSQL `NOTIFY`: well within
+//! a second); `TTL` bounds staleness when an announcement is lost.
 
 use std::collections::HashMap;
 use std::hash::Hash;

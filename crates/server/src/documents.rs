@@ -52,7 +52,7 @@ where
             .await
             .map_err(EditError::Store)?
         {
-            state.catalog.clear();
+            state.changed(crate::replicas::Change::Catalog).await;
             return Ok(out);
         }
     }

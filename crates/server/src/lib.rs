@@ -25,6 +25,7 @@ pub mod outbox;
 pub mod pages;
 pub mod passwordless;
 pub mod passwords;
+pub mod replicas;
 pub mod router;
 pub mod saml;
 pub mod secrets;

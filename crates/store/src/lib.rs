@@ -4,6 +4,7 @@
 //! and runs on both dialects (sqlx's SQLite driver maps `$N` to the N-th bind); only the
 //! migrations differ, one tree per dialect under `migrations/`.
 
+mod changes;
 mod clients;
 mod connections;
 mod documents;
@@ -27,6 +28,7 @@ use std::sync::Arc;
 
 use gatehouse_core::store::{StoreResult, Stores};
 
+pub use changes::{CHANNEL, Heard};
 pub use pool::Dialect;
 
 /// A connection pool to SQLite or PostgreSQL that implements every storage trait.

@@ -119,6 +119,7 @@ pub async fn rotate(State(state): State<AppState>) -> Result<Response, MgmtError
             other => other.into(),
         })?;
     state.refresh_keys().await.map_err(MgmtError::Internal)?;
+    state.changed(crate::replicas::Change::Keys).await;
     let keys = state.stores.signing_keys.signing_keys().await?;
     let current = keys
         .iter()
@@ -160,6 +161,7 @@ pub async fn revoke(
                 .revoke_previous_signing_key(&kid)
                 .await?;
             state.refresh_keys().await.map_err(MgmtError::Internal)?;
+            state.changed(crate::replicas::Change::Keys).await;
         }
         KeyState::Retired => {}
     }

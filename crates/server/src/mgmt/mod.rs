@@ -65,13 +65,13 @@ pub fn routes(state: AppState) -> Router<AppState> {
 }
 
 /// After every successful write, this replica's catalog (what the token path caches) is
-/// emptied, so no token is minted from the old copy. A layer on the whole group, so no write
-/// handler can forget it.
+/// emptied, so no token is minted from the old copy, and the other replicas are told to
+/// empty theirs. A layer on the whole group, so no write handler can forget it.
 async fn refresh_catalog(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let write = is_write(request.method());
     let response = next.run(request).await;
     if write && response.status().is_success() {
-        state.catalog.clear();
+        state.changed(crate::replicas::Change::Catalog).await;
     }
     response
 }

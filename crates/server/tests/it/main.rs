@@ -33,6 +33,7 @@ mod password_grant;
 mod password_reset;
 mod passwordless;
 mod rate_limits;
+mod replicas;
 mod saml_idp;
 mod security_accounts;
 mod security_connections;
