@@ -311,7 +311,7 @@ impl Application {
         });
         // Mail and SMS go out here, never inside a request.
         let sender = tokio::spawn(crate::outbox::run(self.state.clone()));
-        let follower = tokio::spawn(crate::replicas::follow(self.state.clone()));
+        let follower = crate::replicas::follower(self.state.clone()).await;
         let router = crate::router::router(self.state.clone());
         tracing::info!(
             address = %self.local_addr()?,

@@ -41,16 +41,24 @@ impl AppState {
     }
 }
 
-/// Listens for announcements until the store's feed ends (none on SQLite).
-pub async fn follow(state: AppState) {
-    let mut heard = match state.store().listen().await {
-        Ok(Some(rx)) => rx,
-        Ok(None) => return,
+/// Starts listening (before the server serves, so no announcement made after its first
+/// answer is missed), then follows what is heard until the feed ends (none on SQLite).
+pub async fn follower(state: AppState) -> tokio::task::JoinHandle<()> {
+    let heard = match state.store().listen().await {
+        Ok(heard) => heard,
         Err(e) => {
             tracing::warn!(error = %e, "cannot hear other replicas: caches follow by TTL only");
-            return;
+            None
         }
     };
+    tokio::spawn(async move {
+        if let Some(heard) = heard {
+            follow(state, heard).await;
+        }
+    })
+}
+
+async fn follow(state: AppState, mut heard: tokio::sync::mpsc::Receiver<Heard>) {
     while let Some(h) = heard.recv().await {
         let (catalog, keys) = match &h {
             Heard::Changed(what) => (what == "catalog", what == "keys"),

@@ -1,4 +1,4 @@
-//! Replicas on one PostgreSQL agree within a second: a client's rotated secret stops
+//! Replicas on one PostgreSQL agree at once: a client's rotated secret stops
 //! working on a peer that had cached the client, a grant created after a peer cached its
 //! absence works there, and a key rotation reaches the peer's signing and JWKS. Without
 //! announcements each would take the catalog's TTL (5 s) or the key refresh (30 s).
@@ -9,8 +9,9 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, TestDb};
 
-/// Polls `check` until it holds, for at most a second; how long it took.
-async fn within_a_second<F, Fut>(mut check: F) -> Duration
+/// Polls `check` until it holds, well within the catalog's 5-second TTL (a second when the
+/// machine is idle; two allowed for a loaded CI machine running every test at once).
+async fn promptly<F, Fut>(mut check: F) -> Duration
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -18,8 +19,8 @@ where
     let started = Instant::now();
     while !check().await {
         assert!(
-            started.elapsed() < Duration::from_secs(1),
-            "the peer did not follow within a second"
+            started.elapsed() < Duration::from_secs(2),
+            "the peer did not follow promptly"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -52,7 +53,7 @@ fn kids(jwks: &Value) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn a_peer_follows_secrets_grants_and_keys_within_a_second() {
+async fn a_peer_follows_secrets_grants_and_keys_promptly() {
     let Some(db) = TestDb::all().await.into_iter().find(TestDb::is_postgres) else {
         return;
     };
@@ -83,7 +84,7 @@ async fn a_peer_follows_secrets_grants_and_keys_within_a_second() {
         )
         .await;
     assert_eq!(status, 201);
-    within_a_second(|| async { token_status(&b, &id, &old, &audience).await == 200 }).await;
+    promptly(|| async { token_status(&b, &id, &old, &audience).await == 200 }).await;
 
     let (status, rotated) = m
         .post(&format!("/clients/{id}/rotate-secret"), json!({}))
@@ -93,15 +94,14 @@ async fn a_peer_follows_secrets_grants_and_keys_within_a_second() {
         .as_str()
         .expect("secret")
         .to_owned();
-    within_a_second(|| async { token_status(&b, &id, &old, &audience).await == 401 }).await;
+    promptly(|| async { token_status(&b, &id, &old, &audience).await == 401 }).await;
     assert_eq!(token_status(&b, &id, &new, &audience).await, 200);
 
     // A key rotation on A: B signs with the new key and publishes the new next key.
     let (status, _) = m.post("/keys/signing/rotate", json!({})).await;
     assert_eq!(status, 201);
     let published = kids(&a.get_json("/.well-known/jwks.json").await);
-    within_a_second(|| async { kids(&b.get_json("/.well-known/jwks.json").await) == published })
-        .await;
+    promptly(|| async { kids(&b.get_json("/.well-known/jwks.json").await) == published }).await;
     assert_eq!(
         b.state.keys.get().current.kid,
         a.state.keys.get().current.kid
