@@ -126,27 +126,34 @@ impl App {
         let stores = store.clone().into_stores();
         let prepared =
             setup::prepare(&config, &issuer, &stores, &sealer, &hasher, &options).await?;
+        // Buckets in Redis when it is configured (shared by the replicas), else per process.
+        let shared = match &config.redis_url {
+            Some(url) => Some(Arc::new(
+                crate::http::shared_buckets::SharedBuckets::new(url.expose(), &config.redis_prefix)
+                    .map_err(|e| anyhow::anyhow!("GATEHOUSE_REDIS_URL: {e}"))?,
+            )),
+            None => None,
+        };
+        let limiter = |quota: Option<crate::http::rate_limit::Quota>, class: &'static str| {
+            quota.map(|q| match &shared {
+                Some(s) => crate::http::rate_limit::Limiter::shared(q, s.clone(), class),
+                None => crate::http::rate_limit::Limiter::new(q),
+            })
+        };
         let app = App {
             logs: crate::audit::LogSink::start(stores.logs.clone()),
             catalog: crate::catalog::Catalog::new(stores.clone()),
             rate_limits: crate::http::rate_limit::RateLimits {
-                auth: config
-                    .rate_limit_auth
-                    .map(crate::http::rate_limit::Limiter::new),
-                mgmt: config
-                    .rate_limit_mgmt
-                    .map(crate::http::rate_limit::Limiter::new),
-                public: config
-                    .rate_limit_public
-                    .map(crate::http::rate_limit::Limiter::new),
+                auth: limiter(config.rate_limit_auth, "auth"),
+                mgmt: limiter(config.rate_limit_mgmt, "mgmt"),
+                public: limiter(config.rate_limit_public, "public"),
             },
             passwordless_limits: PasswordlessLimits {
-                per_ip: config
-                    .rate_limit_passwordless_ip
-                    .map(crate::http::rate_limit::Limiter::new),
-                per_recipient: config
-                    .rate_limit_passwordless_recipient
-                    .map(crate::http::rate_limit::Limiter::new),
+                per_ip: limiter(config.rate_limit_passwordless_ip, "passwordless_ip"),
+                per_recipient: limiter(
+                    config.rate_limit_passwordless_recipient,
+                    "passwordless_recipient",
+                ),
             },
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))

@@ -102,10 +102,10 @@ pub struct SendRequest<'a> {
 }
 
 /// The limits on sending: per caller address and per recipient of a connection.
-fn check_send_limits(state: &AppState, req: &SendRequest<'_>) -> Result<(), OAuthError> {
+async fn check_send_limits(state: &AppState, req: &SendRequest<'_>) -> Result<(), OAuthError> {
     let limits = &state.passwordless_limits;
     if let (Some(l), Some(ip)) = (&limits.per_ip, req.caller.ip_key.as_deref())
-        && !l.check(ip).allowed
+        && !l.check(ip).await.allowed
     {
         return Err(OAuthError::TooManyRequests(
             "Too many passwordless requests from this address".into(),
@@ -113,7 +113,7 @@ fn check_send_limits(state: &AppState, req: &SendRequest<'_>) -> Result<(), OAut
     }
     let key = format!("{}\u{0}{}", req.connection.name, req.recipient);
     if let Some(l) = &limits.per_recipient
-        && !l.check(&key).allowed
+        && !l.check(&key).await.allowed
     {
         return Err(OAuthError::TooManyRequests(
             "Too many codes were sent to this recipient; wait a few minutes".into(),
@@ -127,7 +127,7 @@ fn check_send_limits(state: &AppState, req: &SendRequest<'_>) -> Result<(), OAut
 /// it reveals no one's account. The message is queued (`crate::outbox`): a delivery failure
 /// is logged for the administrator, and the caller is told of success either way.
 pub async fn send(state: &AppState, req: SendRequest<'_>) -> Result<(), OAuthError> {
-    check_send_limits(state, &req)?;
+    check_send_limits(state, &req).await?;
     let options = PasswordlessOptions::of(req.connection);
     let existing = state
         .stores

@@ -45,6 +45,9 @@ pub(super) const SETTINGS: &[(&str, Option<&str>)] = &[
     ("tenant_name", Some("gatehouse")),
     // Off unless the operator names the origins Actions may call.
     ("actions_fetch", None),
+    // Unset: rate limits are per process.
+    ("redis_url", None),
+    ("redis_prefix", Some("gatehouse")),
 ];
 
 /// Where a value came from, for error messages.

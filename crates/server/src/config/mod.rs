@@ -88,6 +88,11 @@ pub struct Config {
     pub tenant_name: String,
     /// The origins Actions may `fetch` from; `None`: `fetch` is turned off.
     pub actions_fetch: Option<FetchPolicy>,
+    /// Redis for rate-limit buckets shared by the replicas; `None`: per process. A secret:
+    /// the URL may carry a password.
+    pub redis_url: Option<Secret>,
+    /// The prefix of gatehouse's Redis keys (the same on every replica of one deployment).
+    pub redis_prefix: String,
 }
 
 /// A setting that could not be used.
@@ -156,6 +161,8 @@ impl Config {
         let default_country = l.parse("default_country", values::country_code)?;
         let tenant_name = l.parse("tenant_name", values::tenant_name)?;
         let actions_fetch = l.parse_opt("actions_fetch", FetchPolicy::parse)?;
+        let redis_url = l.parse_opt("redis_url", values::redis_url)?;
+        let redis_prefix = l.parse("redis_prefix", values::redis_prefix)?;
         Ok(Config {
             listen,
             issuer,
@@ -185,6 +192,8 @@ impl Config {
             default_country,
             tenant_name,
             actions_fetch,
+            redis_url,
+            redis_prefix,
         })
     }
 }

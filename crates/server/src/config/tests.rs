@@ -277,3 +277,31 @@ fn actions_fetch_names_origins_or_any_https() {
         assert!(FetchPolicy::parse(bad).is_err(), "{bad}");
     }
 }
+
+#[test]
+fn redis_is_optional_and_checked() {
+    let c = Config::load(&Flags::default(), env_of(&[])).expect("defaults");
+    assert!(c.redis_url.is_none());
+    assert_eq!(c.redis_prefix, "gatehouse");
+    let c = Config::load(
+        &Flags::default(),
+        env_of(&[
+            ("GATEHOUSE_REDIS_URL", "rediss://:pw@cache.internal:6380/2"),
+            ("GATEHOUSE_REDIS_PREFIX", "acme:prod"),
+        ]),
+    )
+    .expect("redis");
+    assert_eq!(
+        c.redis_url.as_ref().map(Secret::expose),
+        Some("rediss://:pw@cache.internal:6380/2")
+    );
+    assert!(!format!("{c:?}").contains(":pw@"), "never in a log line");
+    assert_eq!(c.redis_prefix, "acme:prod");
+    for (key, bad) in [
+        ("GATEHOUSE_REDIS_URL", "http://cache.internal"),
+        ("GATEHOUSE_REDIS_PREFIX", "has space"),
+    ] {
+        let e = Config::load(&Flags::default(), env_of(&[(key, bad)])).expect_err(bad);
+        assert_eq!(e.setting, key);
+    }
+}

@@ -320,3 +320,26 @@ impl FetchPolicy {
         }
     }
 }
+
+/// `GATEHOUSE_REDIS_URL`: `redis://` or `rediss://` (TLS), with credentials if any.
+pub(super) fn redis_url(v: &str) -> Result<super::Secret, String> {
+    // The parser's message would quote the URL, password included.
+    let url = url::Url::parse(v).map_err(|_| "is not a URL".to_owned())?;
+    if !matches!(url.scheme(), "redis" | "rediss") {
+        return Err("must be a redis:// or rediss:// URL".into());
+    }
+    Ok(super::Secret::new(v))
+}
+
+/// `GATEHOUSE_REDIS_PREFIX`: letters, digits, `-`, `_`, `.` and `:` (a Redis key prefix).
+pub(super) fn redis_prefix(v: &str) -> Result<String, String> {
+    let ok = !v.is_empty()
+        && v.len() <= 64
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c));
+    if ok {
+        Ok(v.to_owned())
+    } else {
+        Err("use 1 to 64 letters, digits, '-', '_', '.' or ':'".into())
+    }
+}

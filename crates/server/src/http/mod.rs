@@ -6,6 +6,7 @@ pub mod cors;
 pub mod headers;
 pub mod metrics;
 pub mod rate_limit;
+pub mod shared_buckets;
 
 /// Auth0's payload limit, for every request body (per route group, so that a users import
 /// may bring its larger file: `mgmt::spec::body_limit`).

@@ -6,11 +6,13 @@
 //! Universal Login pages are limited per client IP (`http::client_ip`: the trusted proxies'
 //! client, IPv6 by /64), as is any unknown path; discovery and JWKS per IP in a bucket of
 //! their own; the Management API per caller (`mgmt::limit`, through [`enforce`]). Health
-//! endpoints are not limited. Buckets live in this process: behind N replicas the effective
-//! limit is up to N times the configured one.
+//! endpoints are not limited. Buckets live in this process (behind N replicas the effective
+//! limit is up to N times the configured one), or, with `GATEHOUSE_REDIS_URL`, in Redis,
+//! shared by every replica (`http::shared_buckets`), this process's own standing in while
+//! Redis does not answer.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Json;
@@ -78,6 +80,8 @@ pub struct Decision {
 pub struct Limiter {
     quota: Quota,
     buckets: Mutex<HashMap<String, Bucket>>,
+    /// The class's buckets in Redis, and the class's name there.
+    shared: Option<(Arc<super::shared_buckets::SharedBuckets>, &'static str)>,
 }
 
 /// Buckets per class before full (idle) ones are dropped.
@@ -89,11 +93,36 @@ impl Limiter {
         Limiter {
             quota,
             buckets: Mutex::new(HashMap::new()),
+            shared: None,
         }
     }
 
-    /// Takes one token from `key`'s bucket if it has one.
-    pub fn check(&self, key: &str) -> Decision {
+    /// A limiter whose buckets are `shared`'s (class `class`), this process's own standing
+    /// in when Redis does not answer.
+    pub fn shared(
+        quota: Quota,
+        shared: Arc<super::shared_buckets::SharedBuckets>,
+        class: &'static str,
+    ) -> Self {
+        Limiter {
+            shared: Some((shared, class)),
+            ..Limiter::new(quota)
+        }
+    }
+
+    /// Takes one token from `key`'s bucket if it has one: the shared bucket when there is
+    /// one and Redis answers, else this process's.
+    pub async fn check(&self, key: &str) -> Decision {
+        if let Some((shared, class)) = &self.shared
+            && let Some((allowed, tokens)) = shared.take(class, key, self.quota).await
+        {
+            return decision(self.quota, allowed, tokens);
+        }
+        self.check_here(key)
+    }
+
+    /// Takes one token from this process's bucket of `key`.
+    pub fn check_here(&self, key: &str) -> Decision {
         let q = self.quota;
         let now = Instant::now();
         let mut buckets = self
@@ -117,21 +146,26 @@ impl Limiter {
         if allowed {
             bucket.tokens -= 1.0;
         }
-        let missing = f64::from(q.burst) - bucket.tokens;
-        let epoch = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        Decision {
-            allowed,
-            limit: q.burst,
-            remaining: bucket.tokens.floor() as u32,
-            reset: epoch + (missing / q.per_second).ceil() as u64,
-            retry_after: if allowed {
-                0
-            } else {
-                ((1.0 - bucket.tokens) / q.per_second).ceil().max(1.0) as u64
-            },
-        }
+        decision(q, allowed, bucket.tokens)
+    }
+}
+
+/// The decision for a bucket of `q` left with `tokens` after the take.
+fn decision(q: Quota, allowed: bool, tokens: f64) -> Decision {
+    let missing = f64::from(q.burst) - tokens;
+    let epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    Decision {
+        allowed,
+        limit: q.burst,
+        remaining: tokens.max(0.0).floor() as u32,
+        reset: epoch + (missing / q.per_second).ceil() as u64,
+        retry_after: if allowed {
+            0
+        } else {
+            ((1.0 - tokens) / q.per_second).ceil().max(1.0) as u64
+        },
     }
 }
 
@@ -166,7 +200,7 @@ pub async fn enforce(
     request: Request,
     next: Next,
 ) -> Response {
-    let decision = limiter.check(key);
+    let decision = limiter.check(key).await;
     let mut response = if decision.allowed {
         next.run(request).await
     } else {
@@ -228,14 +262,14 @@ mod tests {
             burst: 2,
             per_second: 1000.0,
         });
-        assert!(l.check("a").allowed);
-        let d = l.check("a");
+        assert!(l.check_here("a").allowed);
+        let d = l.check_here("a");
         assert!(d.allowed);
         assert_eq!(d.remaining, 0);
-        assert!(!l.check("a").allowed, "empty");
-        assert!(l.check("b").allowed, "keys are separate");
+        assert!(!l.check_here("a").allowed, "empty");
+        assert!(l.check_here("b").allowed, "keys are separate");
         std::thread::sleep(std::time::Duration::from_millis(5));
-        assert!(l.check("a").allowed, "refilled");
+        assert!(l.check_here("a").allowed, "refilled");
     }
 
     #[test]

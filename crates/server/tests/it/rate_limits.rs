@@ -114,3 +114,73 @@ async fn management_api_is_limited_per_client() {
     };
     assert_eq!(other.get("/clients").await.0, 200);
 }
+
+/// One `/oauth/token` request: its status and `X-RateLimit-Remaining`.
+async fn spend(app: &TestApp) -> (u16, String) {
+    let r = app
+        .client
+        .post(app.url("/oauth/token"))
+        .form(&[("grant_type", "x")])
+        .send()
+        .await
+        .expect("request");
+    let remaining = r
+        .headers()
+        .get("x-ratelimit-remaining")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    (r.status().as_u16(), remaining)
+}
+
+#[tokio::test]
+async fn with_redis_replicas_share_their_buckets() {
+    // Redis listens on 127.0.0.1:6379 on these machines; a prefix of this test's own keeps
+    // other tests' buckets apart.
+    let prefix = format!("test-{}", uuid::Uuid::new_v4().simple());
+    let env = [
+        ("GATEHOUSE_RATE_LIMIT_AUTH", "3:0.01"),
+        ("GATEHOUSE_REDIS_URL", "redis://127.0.0.1:6379"),
+        ("GATEHOUSE_REDIS_PREFIX", prefix.as_str()),
+    ];
+    let a = TestApp::builder().envs(&env).spawn().await;
+    let b = TestApp::builder().envs(&env).spawn().await;
+    let seen = [spend(&a).await, spend(&b).await, spend(&a).await];
+    assert_eq!(
+        seen.clone().map(|(status, _)| status),
+        [400, 400, 400],
+        "three of the shared three"
+    );
+    assert_eq!(seen[2].1, "0");
+    assert_eq!(spend(&b).await.0, 429, "b's fourth is the bucket's fourth");
+    assert_eq!(spend(&a).await.0, 429);
+}
+
+#[tokio::test]
+async fn a_redis_outage_falls_back_to_per_process_buckets() {
+    // Nothing listens on port 1: every check falls back at once, and requests go on.
+    let app = TestApp::builder()
+        .envs(&[
+            ("GATEHOUSE_RATE_LIMIT_AUTH", "3:0.01"),
+            ("GATEHOUSE_REDIS_URL", "redis://127.0.0.1:1"),
+        ])
+        .spawn()
+        .await;
+    let started = std::time::Instant::now();
+    for _ in 0..3 {
+        assert_eq!(spend(&app).await.0, 400);
+    }
+    assert_eq!(spend(&app).await.0, 429, "the local bucket still limits");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "an outage does not slow requests: {:?}",
+        started.elapsed()
+    );
+    let health = app
+        .client
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .expect("health");
+    assert_eq!(health.status(), 200, "the server goes on serving");
+}
