@@ -727,6 +727,8 @@ pub trait LogStore: Send + Sync {
     ) -> StoreResult<()>;
     /// The execution record `id`, expired or not.
     async fn execution(&self, id: &str) -> StoreResult<Option<serde_json::Value>>;
+    /// Deletes the log events dated before `before` (the retention period); how many went.
+    async fn delete_logs_before(&self, before: time::OffsetDateTime) -> StoreResult<u64>;
 }
 
 /// One day's counts of logins and sign-ups.

@@ -314,6 +314,12 @@ impl Application {
                     Ok(n) => tracing::debug!(rows = n, "swept expired rows"),
                     Err(e) => tracing::warn!(error = %e, "could not sweep expired rows"),
                 }
+                if let Some(days) = state.config.log_retention_days {
+                    let cut = state.clock.now() - time::Duration::days(i64::from(days));
+                    if let Err(e) = state.stores.logs.delete_logs_before(cut).await {
+                        tracing::warn!(error = %e, "could not delete old log events");
+                    }
+                }
             }
         });
         // Mail and SMS go out here, never inside a request.

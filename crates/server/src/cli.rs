@@ -1,4 +1,5 @@
-//! The `gatehouse` command line: `serve`, `migrate`, `keys list|rotate`, `version`.
+//! The `gatehouse` command line: `serve`, `migrate`, `keys list|rotate`, `backup`,
+//! `restore`, `version`.
 
 use std::path::PathBuf;
 
@@ -71,6 +72,16 @@ pub enum Command {
     /// Manage token signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Copy the SQLite database (consistently, while servers run) and its key file.
+    Backup {
+        /// Where the copy goes (must not exist).
+        path: PathBuf,
+    },
+    /// Put a copy made by `backup` in place of the SQLite database (stop every server first).
+    Restore {
+        /// The copy.
+        path: PathBuf,
+    },
     /// Print the version.
     Version,
 }
@@ -99,6 +110,8 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             println!("migrations applied");
             Ok(())
         }
+        Command::Backup { path } => crate::backup::backup(&config, &path).await,
+        Command::Restore { path } => crate::backup::restore(&config, &path).await,
         Command::Keys(KeysCommand::List) => {
             let app = open(config).await?;
             print_keys(&app).await

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod authn;
 pub mod authz_api;
 pub mod backchannel;
+pub mod backup;
 pub mod catalog;
 pub mod cli;
 pub mod clock;

@@ -4,6 +4,7 @@
 //! and runs on both dialects (sqlx's SQLite driver maps `$N` to the N-th bind); only the
 //! migrations differ, one tree per dialect under `migrations/`.
 
+mod backup;
 mod changes;
 mod clients;
 mod connections;

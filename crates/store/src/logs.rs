@@ -129,6 +129,15 @@ impl LogStore for SqlStore {
         Ok(row.map(|(d,)| d.0))
     }
 
+    async fn delete_logs_before(&self, before: OffsetDateTime) -> StoreResult<u64> {
+        on_pool!(self, p => sqlx::query("DELETE FROM logs WHERE date < $1")
+            .bind(before)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(db))
+    }
+
     async fn log(&self, log_id: &str) -> StoreResult<Option<LogEvent>> {
         let sql = sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE log_id = $1"));
         let row: Option<LogRow> = on_pool!(self, p => sqlx::query_as(sql)

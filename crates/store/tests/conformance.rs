@@ -3216,6 +3216,39 @@ async fn documents_are_written_by_compare_and_set(s: Stores) {
     );
 }
 
+/// Log retention: events older than the cut-off go, the others stay.
+async fn old_log_events_are_deleted_at_the_retention_cut_off(s: Stores) {
+    use gatehouse_core::log::LogEvent;
+    use gatehouse_core::log_type::LogType;
+    let at = now();
+    let day = time::Duration::days(1);
+    let events: Vec<LogEvent> = [at - day * 40, at - day * 31, at - day * 29, at]
+        .into_iter()
+        .map(|date| {
+            LogEvent::new(
+                LogType::SuccessLogin,
+                uuid::Uuid::now_v7().simple().to_string(),
+                date,
+            )
+        })
+        .collect();
+    s.logs.append_logs(&events).await.expect("append");
+    let gone = s
+        .logs
+        .delete_logs_before(at - day * 30)
+        .await
+        .expect("delete");
+    assert_eq!(gone, 2);
+    for (e, kept) in events.iter().zip([false, false, true, true]) {
+        assert_eq!(
+            s.logs.log(&e.log_id).await.expect("read").is_some(),
+            kept,
+            "{}",
+            e.date
+        );
+    }
+}
+
 /// Actions' execution records: written in a batch (a repeated id keeps the first), read by
 /// id, and swept once expired.
 async fn action_executions_are_kept_until_they_expire(s: Stores) {
@@ -3270,6 +3303,7 @@ macro_rules! conformance {
 conformance!(
     documents_are_written_by_compare_and_set,
     action_executions_are_kept_until_they_expire,
+    old_log_events_are_deleted_at_the_retention_cut_off,
     seed_is_idempotent,
     new_management_scopes_reach_an_existing_tenant,
     configured_bootstrap_is_enforced,

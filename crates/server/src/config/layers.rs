@@ -48,6 +48,7 @@ pub(super) const SETTINGS: &[(&str, Option<&str>)] = &[
     // Unset: rate limits are per process.
     ("redis_url", None),
     ("redis_prefix", Some("gatehouse")),
+    ("log_retention_days", Some("30")),
 ];
 
 /// Where a value came from, for error messages.

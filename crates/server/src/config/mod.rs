@@ -93,6 +93,8 @@ pub struct Config {
     pub redis_url: Option<Secret>,
     /// The prefix of gatehouse's Redis keys (the same on every replica of one deployment).
     pub redis_prefix: String,
+    /// Days tenant log events are kept (Auth0 keeps 1 to 30 by plan); `None`: forever.
+    pub log_retention_days: Option<u32>,
 }
 
 /// A setting that could not be used.
@@ -163,6 +165,7 @@ impl Config {
         let actions_fetch = l.parse_opt("actions_fetch", FetchPolicy::parse)?;
         let redis_url = l.parse_opt("redis_url", values::redis_url)?;
         let redis_prefix = l.parse("redis_prefix", values::redis_prefix)?;
+        let log_retention_days = l.parse("log_retention_days", values::log_retention_days)?;
         Ok(Config {
             listen,
             issuer,
@@ -194,6 +197,7 @@ impl Config {
             actions_fetch,
             redis_url,
             redis_prefix,
+            log_retention_days,
         })
     }
 }

@@ -305,3 +305,21 @@ fn redis_is_optional_and_checked() {
         assert_eq!(e.setting, key);
     }
 }
+
+#[test]
+fn log_retention_is_days_or_off() {
+    let days = |v: &str| {
+        Config::load(
+            &Flags::default(),
+            env_of(&[("GATEHOUSE_LOG_RETENTION_DAYS", v)]),
+        )
+        .map(|c| c.log_retention_days)
+    };
+    let defaults = Config::load(&Flags::default(), env_of(&[])).expect("defaults");
+    assert_eq!(defaults.log_retention_days, Some(30));
+    assert_eq!(days("90").expect("90"), Some(90));
+    assert_eq!(days("off").expect("off"), None);
+    for bad in ["0", "-1", "ten", "4000"] {
+        assert!(days(bad).is_err(), "{bad}");
+    }
+}

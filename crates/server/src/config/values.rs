@@ -178,6 +178,17 @@ pub(super) fn link_max_age(raw: &str) -> Result<i64, String> {
     }
 }
 
+/// `GATEHOUSE_LOG_RETENTION_DAYS`: 1 to 3650 days, or `off` (keep every event).
+pub(super) fn log_retention_days(raw: &str) -> Result<Option<u32>, String> {
+    if raw == "off" {
+        return Ok(None);
+    }
+    match raw.parse::<u32>() {
+        Ok(n) if (1..=3650).contains(&n) => Ok(Some(n)),
+        _ => Err("must be a whole number of days from 1 to 3650, or off".into()),
+    }
+}
+
 /// `attempts:seconds`: 1 to 20 attempts, the first retry after 0.01 s to an hour.
 pub(super) fn outbox_retry(raw: &str) -> Result<(u32, Duration), String> {
     let parsed = raw.split_once(':').and_then(|(n, secs)| {

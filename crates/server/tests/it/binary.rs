@@ -331,3 +331,69 @@ async fn cli_migrate_keys_and_version() {
     assert_eq!(state_of(&after, "previous"), current);
     assert_eq!(after.len(), 3);
 }
+
+#[tokio::test]
+async fn backup_and_restore_bring_a_database_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = |args: &'static [&'static str]| {
+        let mut cmd = gatehouse(dir.path());
+        cmd.args(args);
+        async move { cmd.output().await.expect("run") }
+    };
+    let ok = |out: &std::process::Output| {
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // The key table (the first opening also prints the new bootstrap credentials).
+    let table = |listed: String| listed[listed.find("KID").expect("table")..].to_owned();
+    ok(&run(&["migrate"]).await);
+    let before = table(ok(&run(&["keys", "list"]).await));
+    let out = ok(&run(&["backup", "copy.db"]).await);
+    assert!(out.contains("copy.db.key"), "{out}");
+    assert!(dir.path().join("copy.db").is_file());
+    assert!(
+        !run(&["backup", "copy.db"]).await.status.success(),
+        "never over a file"
+    );
+    ok(&run(&["keys", "rotate"]).await);
+    assert_ne!(table(ok(&run(&["keys", "list"]).await)), before);
+    ok(&run(&["restore", "copy.db"]).await);
+    assert_eq!(
+        table(ok(&run(&["keys", "list"]).await)),
+        before,
+        "the keys are back"
+    );
+
+    // Something else is refused, and the database stays as it was.
+    std::fs::write(dir.path().join("junk.db"), b"not a database").expect("write");
+    let out = run(&["restore", "junk.db"]).await;
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot be restored"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(table(ok(&run(&["keys", "list"]).await)), before);
+
+    // PostgreSQL has its own tools.
+    let out = gatehouse(dir.path())
+        .args(["backup", "pg.dump"])
+        .env(
+            "GATEHOUSE_DATABASE_URL",
+            "postgres://nobody@127.0.0.1:9/none",
+        )
+        .env(
+            "GATEHOUSE_MASTER_KEY",
+            "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=",
+        )
+        .output()
+        .await
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pg_dump"));
+}

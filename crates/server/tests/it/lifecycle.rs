@@ -239,3 +239,51 @@ async fn generated_bootstrap_secret_is_stored_hashed_and_sealed() {
     );
     assert_eq!(creds.audience, "http://gatehouse.test/api/v2/");
 }
+
+#[tokio::test]
+async fn log_events_older_than_the_retention_go_at_the_sweep() {
+    let db = TestDb::sqlite();
+    let first = TestApp::builder().db(db.clone()).spawn().await;
+    let now = first.state.clock.now();
+    let (old, recent) = (
+        gatehouse_server::audit::event(
+            &first.state.clock,
+            gatehouse_core::log_type::LogType::SuccessLogin,
+        ),
+        gatehouse_server::audit::event(
+            &first.state.clock,
+            gatehouse_core::log_type::LogType::SuccessLogin,
+        ),
+    );
+    let mut old = old;
+    old.date = now - time::Duration::days(8);
+    first
+        .state
+        .stores
+        .logs
+        .append_logs(&[old.clone(), recent.clone()])
+        .await
+        .expect("append");
+    first.stop().await;
+    // The sweeper runs as a server starts, then every ten minutes.
+    let second = TestApp::builder()
+        .db(db)
+        .env("GATEHOUSE_LOG_RETENTION_DAYS", "7")
+        .spawn()
+        .await;
+    let logs = &second.state.stores.logs;
+    for _ in 0..100 {
+        if logs.log(&old.log_id).await.expect("read").is_none() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(
+        logs.log(&old.log_id).await.expect("read").is_none(),
+        "swept"
+    );
+    assert!(
+        logs.log(&recent.log_id).await.expect("read").is_some(),
+        "kept"
+    );
+}
