@@ -37,5 +37,6 @@ pub mod tls;
 pub mod ui;
 pub mod upstream;
 pub mod user_access;
+pub mod workers;
 
 pub use app::{App, AppState, Application};

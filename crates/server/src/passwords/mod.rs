@@ -1,63 +1,65 @@
-//! Human passwords: Argon2id with OWASP's parameters (m=19456 KiB, t=2, p=1), computed off
-//! the async runtime and bounded, so a burst of logins cannot starve other requests or
-//! exhaust memory (each hash holds 19 MiB).
+//! Human passwords: Argon2id with OWASP's parameters (m=19456 KiB, t=2, p=1), computed on
+//! hashing threads of their own (`crate::workers`, two per core), so a burst of logins can
+//! neither starve other requests nor spread 19 MiB allocations over the hundreds of threads
+//! Tokio's blocking pool would grow to (each keeping its own malloc arena).
 
+mod argon;
 pub mod legacy;
 
-use std::sync::Arc;
-
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
 use gatehouse_core::job::is_bcrypt_hash;
-use tokio::sync::Semaphore;
 
-/// Hashes and verifies passwords with a cap on concurrent work.
+use crate::workers::Workers;
+
+/// Hashes and verifies passwords on a few threads of their own.
 pub struct Passwords {
-    permits: Arc<Semaphore>,
+    threads: Workers<argon::Memory>,
     decoy: tokio::sync::OnceCell<String>,
 }
 
+fn stopped() -> anyhow::Error {
+    anyhow::anyhow!("the password hashing threads are not running")
+}
+
 impl Passwords {
-    /// At most two hashes per core at once.
+    /// Two hashing threads per core.
     pub fn new() -> Self {
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         Passwords {
-            permits: Arc::new(Semaphore::new(cores * 2)),
+            threads: Workers::start("argon2", cores * 2, 1024, argon::memory),
             decoy: tokio::sync::OnceCell::new(),
         }
     }
 
     /// The PHC string of a new Argon2id hash of `password`.
     pub async fn hash(&self, password: String) -> anyhow::Result<String> {
-        let _permit = self.permits.acquire().await?;
-        tokio::task::spawn_blocking(move || {
-            Argon2::default()
-                .hash_password(password.as_bytes())
-                .map(|h| h.to_string())
-                .map_err(|e| anyhow::anyhow!("argon2: {e}"))
-        })
-        .await?
+        self.threads
+            .run(move |memory| {
+                let salt: [u8; 16] = rand::random();
+                argon::hash(password.as_bytes(), &salt, memory)
+                    .map_err(|e| anyhow::anyhow!("argon2: {e}"))
+            })
+            .await
+            .ok_or_else(stopped)?
     }
 
     /// Whether `password` matches `hash`: an Argon2 PHC string, an imported bcrypt hash
     /// (`$2a$`/`$2b$`/`$2y$`) or another imported one (`legacy`); a malformed hash never
     /// matches.
     pub async fn verify(&self, password: String, hash: String) -> anyhow::Result<bool> {
-        let _permit = self.permits.acquire().await?;
-        Ok(tokio::task::spawn_blocking(move || {
-            if let Some(imported) = hash.strip_prefix(legacy::PREFIX) {
-                return legacy::verify(&password, imported);
-            }
-            if is_bcrypt_hash(&hash) {
-                // bcrypt reads only the first 72 bytes, as the system it came from did; the
-                // upgrade to Argon2id at this login ends that.
-                return bcrypt::verify(password.as_bytes(), &hash).unwrap_or(false);
-            }
-            Argon2::default()
-                .verify_password(password.as_bytes(), hash.as_str())
-                .is_ok()
-        })
-        .await?)
+        self.threads
+            .run(move |memory| {
+                if let Some(imported) = hash.strip_prefix(legacy::PREFIX) {
+                    return legacy::verify(&password, imported);
+                }
+                if is_bcrypt_hash(&hash) {
+                    // bcrypt reads only the first 72 bytes, as the system it came from did; the
+                    // upgrade to Argon2id at this login ends that.
+                    return bcrypt::verify(password.as_bytes(), &hash).unwrap_or(false);
+                }
+                argon::verify(password.as_bytes(), &hash, memory)
+            })
+            .await
+            .ok_or_else(stopped)
     }
 
     /// Whether a hash that just verified should be replaced by a new Argon2id hash: any
