@@ -293,35 +293,8 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let state = self.state.clone();
-        let refresher = tokio::spawn(async move {
-            let mut tick = tokio::time::interval(KEY_REFRESH_INTERVAL);
-            tick.tick().await;
-            loop {
-                tick.tick().await;
-                if let Err(e) = state.refresh_keys().await {
-                    tracing::warn!(error = %e, "could not refresh signing keys");
-                }
-            }
-        });
-        let state = self.state.clone();
-        let sweeper = tokio::spawn(async move {
-            let mut tick = tokio::time::interval(SWEEP_INTERVAL);
-            loop {
-                tick.tick().await;
-                let before = state.clock.now() - SWEEP_GRACE;
-                match state.stores.setup.sweep_expired(before).await {
-                    Ok(n) => tracing::debug!(rows = n, "swept expired rows"),
-                    Err(e) => tracing::warn!(error = %e, "could not sweep expired rows"),
-                }
-                if let Some(days) = state.config.log_retention_days {
-                    let cut = state.clock.now() - time::Duration::days(i64::from(days));
-                    if let Err(e) = state.stores.logs.delete_logs_before(cut).await {
-                        tracing::warn!(error = %e, "could not delete old log events");
-                    }
-                }
-            }
-        });
+        let refresher = tokio::spawn(refresh_keys_periodically(self.state.clone()));
+        let sweeper = tokio::spawn(sweep_periodically(self.state.clone()));
         // Mail and SMS go out here, never inside a request.
         let sender = tokio::spawn(crate::outbox::run(self.state.clone()));
         let follower = crate::replicas::follower(self.state.clone()).await;
@@ -343,23 +316,40 @@ impl Application {
                 });
             tokio::spawn(serve.into_future())
         });
+        // In-flight requests get `GATEHOUSE_SHUTDOWN_GRACE` to finish once the signal came;
+        // whatever is still open then is cut, so a stuck client cannot hold a restart.
+        let mut signalled = stopping.subscribe();
+        let grace = self.state.config.shutdown_grace;
+        let deadline = async move {
+            signalled.changed().await.ok();
+            tokio::time::sleep(grace).await;
+        };
         let shutdown = async move {
             shutdown.await;
             stopping.send(()).ok();
         };
         let service = router.into_make_service_with_connect_info::<SocketAddr>();
-        let served = match self.listener {
-            Listener::Plain(l) => {
-                axum::serve(l, service)
-                    .with_graceful_shutdown(shutdown)
-                    .await
+        let serving = async move {
+            match self.listener {
+                Listener::Plain(l) => {
+                    axum::serve(l, service)
+                        .with_graceful_shutdown(shutdown)
+                        .await
+                }
+                // `tap_io` gives the TLS listener axum's `ConnectInfo<SocketAddr>` (it is only
+                // implemented for plain TCP and tapped listeners); the tap itself does nothing.
+                Listener::Tls(l) => {
+                    axum::serve(l.tap_io(|_| ()), service)
+                        .with_graceful_shutdown(shutdown)
+                        .await
+                }
             }
-            // `tap_io` gives the TLS listener axum's `ConnectInfo<SocketAddr>` (it is only
-            // implemented for plain TCP and tapped listeners); the tap itself does nothing.
-            Listener::Tls(l) => {
-                axum::serve(l.tap_io(|_| ()), service)
-                    .with_graceful_shutdown(shutdown)
-                    .await
+        };
+        let served = tokio::select! {
+            served = serving => served,
+            () = deadline => {
+                tracing::warn!(grace = ?grace, "requests still open after the shutdown grace were cut");
+                Ok(())
             }
         };
         if let Some(m) = metrics
@@ -375,6 +365,38 @@ impl Application {
         self.state.close_storage().await;
         tracing::info!("gatehouse stopped");
         served
+    }
+}
+
+/// Re-reads the signing keys every `KEY_REFRESH_INTERVAL` (the net under announcements).
+async fn refresh_keys_periodically(state: AppState) {
+    let mut tick = tokio::time::interval(KEY_REFRESH_INTERVAL);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        if let Err(e) = state.refresh_keys().await {
+            tracing::warn!(error = %e, "could not refresh signing keys");
+        }
+    }
+}
+
+/// Deletes what expired, and log events past their retention, at start and every
+/// `SWEEP_INTERVAL`.
+async fn sweep_periodically(state: AppState) {
+    let mut tick = tokio::time::interval(SWEEP_INTERVAL);
+    loop {
+        tick.tick().await;
+        let before = state.clock.now() - SWEEP_GRACE;
+        match state.stores.setup.sweep_expired(before).await {
+            Ok(n) => tracing::debug!(rows = n, "swept expired rows"),
+            Err(e) => tracing::warn!(error = %e, "could not sweep expired rows"),
+        }
+        if let Some(days) = state.config.log_retention_days {
+            let cut = state.clock.now() - time::Duration::days(i64::from(days));
+            if let Err(e) = state.stores.logs.delete_logs_before(cut).await {
+                tracing::warn!(error = %e, "could not delete old log events");
+            }
+        }
     }
 }
 

@@ -49,6 +49,8 @@ pub(super) const SETTINGS: &[(&str, Option<&str>)] = &[
     ("redis_url", None),
     ("redis_prefix", Some("gatehouse")),
     ("log_retention_days", Some("30")),
+    // Seconds; within the 30 s orchestrators usually wait between SIGTERM and SIGKILL.
+    ("shutdown_grace", Some("25")),
 ];
 
 /// Where a value came from, for error messages.

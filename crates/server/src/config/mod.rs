@@ -95,6 +95,8 @@ pub struct Config {
     pub redis_prefix: String,
     /// Days tenant log events are kept (Auth0 keeps 1 to 30 by plan); `None`: forever.
     pub log_retention_days: Option<u32>,
+    /// How long in-flight requests may finish after SIGTERM before they are cut.
+    pub shutdown_grace: std::time::Duration,
 }
 
 /// A setting that could not be used.
@@ -166,6 +168,7 @@ impl Config {
         let redis_url = l.parse_opt("redis_url", values::redis_url)?;
         let redis_prefix = l.parse("redis_prefix", values::redis_prefix)?;
         let log_retention_days = l.parse("log_retention_days", values::log_retention_days)?;
+        let shutdown_grace = l.parse("shutdown_grace", values::shutdown_grace)?;
         Ok(Config {
             listen,
             issuer,
@@ -198,6 +201,7 @@ impl Config {
             redis_url,
             redis_prefix,
             log_retention_days,
+            shutdown_grace,
         })
     }
 }

@@ -323,3 +323,23 @@ fn log_retention_is_days_or_off() {
         assert!(days(bad).is_err(), "{bad}");
     }
 }
+
+#[test]
+fn shutdown_grace_is_seconds() {
+    let grace = |v: &str| {
+        Config::load(
+            &Flags::default(),
+            env_of(&[("GATEHOUSE_SHUTDOWN_GRACE", v)]),
+        )
+        .map(|c| c.shutdown_grace)
+    };
+    let defaults = Config::load(&Flags::default(), env_of(&[])).expect("defaults");
+    assert_eq!(defaults.shutdown_grace, std::time::Duration::from_secs(25));
+    assert_eq!(
+        grace("0.5").expect("half"),
+        std::time::Duration::from_millis(500)
+    );
+    for bad in ["0", "-1", "soon", "601"] {
+        assert!(grace(bad).is_err(), "{bad}");
+    }
+}

@@ -189,6 +189,14 @@ pub(super) fn log_retention_days(raw: &str) -> Result<Option<u32>, String> {
     }
 }
 
+/// `GATEHOUSE_SHUTDOWN_GRACE`: seconds (0.1 to 600) in-flight requests get after SIGTERM.
+pub(super) fn shutdown_grace(raw: &str) -> Result<Duration, String> {
+    match raw.parse::<f64>() {
+        Ok(s) if (0.1..=600.0).contains(&s) => Ok(Duration::from_secs_f64(s)),
+        _ => Err("must be a number of seconds from 0.1 to 600".into()),
+    }
+}
+
 /// `attempts:seconds`: 1 to 20 attempts, the first retry after 0.01 s to an hour.
 pub(super) fn outbox_retry(raw: &str) -> Result<(u32, Duration), String> {
     let parsed = raw.split_once(':').and_then(|(n, secs)| {

@@ -287,3 +287,36 @@ async fn log_events_older_than_the_retention_go_at_the_sweep() {
         "kept"
     );
 }
+
+#[tokio::test]
+async fn a_stuck_request_cannot_hold_a_stop_past_the_grace() {
+    use tokio::io::AsyncWriteExt as _;
+    let app = TestApp::builder()
+        .env("GATEHOUSE_SHUTDOWN_GRACE", "0.5")
+        .spawn()
+        .await;
+    // A request whose body never finishes arriving: in flight until cut.
+    let address = app.url("/").replace("http://", "");
+    let address = address.trim_end_matches('/');
+    let mut stuck = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect");
+    stuck
+        .write_all(
+            b"POST /oauth/token HTTP/1.1\r\nHost: gatehouse.test\r\n\
+              Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ngrant_type",
+        )
+        .await
+        .expect("write");
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let started = std::time::Instant::now();
+    tokio::time::timeout(std::time::Duration::from_secs(10), app.stop())
+        .await
+        .expect("the stop ends after the grace");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(400),
+        "the request had its grace: {:?}",
+        started.elapsed()
+    );
+    drop(stuck);
+}
