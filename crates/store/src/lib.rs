@@ -30,7 +30,7 @@ use std::sync::Arc;
 use gatehouse_core::store::{StoreResult, Stores};
 
 pub use changes::{CHANNEL, Heard};
-pub use pool::Dialect;
+pub use pool::{Dialect, PoolStatus};
 
 /// A connection pool to SQLite or PostgreSQL that implements every storage trait.
 #[derive(Clone)]
@@ -57,6 +57,11 @@ impl SqlStore {
     /// Which database this is.
     pub fn dialect(&self) -> Dialect {
         self.pool.dialect()
+    }
+
+    /// How many connections are in use, idle, and allowed.
+    pub fn pool_status(&self) -> PoolStatus {
+        self.pool.status()
     }
 
     /// Closes every pooled connection.

@@ -31,8 +31,12 @@ impl Pool {
             let options = SqliteConnectOptions::from_str(url)
                 .map_err(bad_url)?
                 .create_if_missing(true)
+                // WAL: readers never wait for the writer. FULL: a commit is on disk before it
+                // is acknowledged, so a power cut cannot bring back a revoked token or undo a
+                // password change (NORMAL only survives a crash of the process; see
+                // ARCHITECTURE.md, "Durability").
                 .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
+                .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
                 // Generous: several servers starting on one file queue behind the first one's
                 // migrations, which take longer on a loaded machine.
@@ -77,6 +81,30 @@ impl Pool {
             Pool::Postgres(p) => p.close().await,
         }
     }
+
+    pub(crate) fn status(&self) -> PoolStatus {
+        let (open, idle, max) = match self {
+            Pool::Sqlite(p) => (p.size(), p.num_idle(), p.options().get_max_connections()),
+            Pool::Postgres(p) => (p.size(), p.num_idle(), p.options().get_max_connections()),
+        };
+        let idle = u32::try_from(idle).unwrap_or(u32::MAX);
+        PoolStatus {
+            in_use: open.saturating_sub(idle),
+            idle,
+            max,
+        }
+    }
+}
+
+/// How the connection pool is used right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    /// Connections serving a query or a transaction.
+    pub in_use: u32,
+    /// Open connections waiting for work.
+    pub idle: u32,
+    /// The most the pool opens.
+    pub max: u32,
 }
 
 /// Evaluates `$body` with `$p` bound to the configured pool; the body is compiled once per
