@@ -101,6 +101,28 @@ log_types! {
     FailedCrossOriginAuthentication = "fcoa",
 }
 
+impl LogType {
+    /// Whether the event records a failure (Auth0's failure codes start with `f`; a blocked
+    /// account is one too).
+    pub fn is_failure(self) -> bool {
+        self.code().starts_with('f') || self == LogType::BlockedAccount
+    }
+
+    /// For an event that ends a person's attempt to log in, whether it succeeded: at Universal
+    /// Login (`s`/`f`...) or with a password or one-time code at the token endpoint.
+    pub fn login_outcome(self) -> Option<bool> {
+        match self {
+            LogType::SuccessLogin | LogType::SuccessExchangePassword => Some(true),
+            LogType::FailedLogin
+            | LogType::FailedLoginUnknownUser
+            | LogType::FailedLoginWrongPassword
+            | LogType::FailedExchangePassword
+            | LogType::FailedExchangePasswordlessOtp => Some(false),
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for LogType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code())
@@ -125,6 +147,12 @@ mod tests {
             assert_eq!(LogType::parse(t.code()), Some(*t));
         }
         assert_eq!(LogType::parse("nope"), None);
+        assert!(LogType::FailedExchangeClientCredentials.is_failure());
+        assert!(LogType::BlockedAccount.is_failure());
+        assert!(!LogType::SuccessSignup.is_failure());
+        assert_eq!(LogType::SuccessLogin.login_outcome(), Some(true));
+        assert_eq!(LogType::FailedExchangePassword.login_outcome(), Some(false));
+        assert_eq!(LogType::SuccessExchangeRefreshToken.login_outcome(), None);
         assert_eq!(
             LogType::SuccessExchangeClientCredentials.to_string(),
             "seccft"

@@ -393,6 +393,8 @@ pub trait OtpStore: Send + Sync {
 pub trait OutboxStore: Send + Sync {
     /// Queues a message.
     async fn enqueue_message(&self, message: &crate::outbox::OutboxMessage) -> StoreResult<()>;
+    /// How many messages wait to be sent (due or retrying), for `/metrics`.
+    async fn pending_messages(&self) -> StoreResult<i64>;
     /// Claims the oldest due pending message with fewer than `max_attempts` attempts: one
     /// conditional UPDATE counts the attempt, records `token` and moves `due_at` to
     /// `lease_until`, so of concurrent claimers (on any replica) exactly one gets it, and a

@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 
 use crate::config::{Config, Database};
 use crate::crypto::{MasterKey, Sealer, SecretHasher};
-use crate::http::metrics::Metrics;
+use crate::metrics::Metrics;
 use crate::setup::{self, BootstrapCredentials, StartOptions};
 use crate::signing::{self, KeyRing, KeySet};
 
@@ -140,8 +140,9 @@ impl App {
                 None => crate::http::rate_limit::Limiter::new(q),
             })
         };
+        let metrics = Metrics::new();
         let app = App {
-            logs: crate::audit::LogSink::start(stores.logs.clone()),
+            logs: crate::audit::LogSink::start(stores.logs.clone(), metrics.clone()),
             catalog: crate::catalog::Catalog::new(stores.clone()),
             rate_limits: crate::http::rate_limit::RateLimits {
                 auth: limiter(config.rate_limit_auth, "auth"),
@@ -176,7 +177,7 @@ impl App {
             keys: KeyRing::new(prepared.keys),
             sealer,
             hasher,
-            metrics: Metrics::new(),
+            metrics,
             passwords: crate::passwords::Passwords::new(),
             store,
         };

@@ -32,22 +32,31 @@ enum Command {
 pub struct LogSink {
     tx: mpsc::Sender<Command>,
     dropped: Arc<AtomicU64>,
+    /// Where each event is counted as it is queued.
+    metrics: crate::metrics::Metrics,
 }
 
 impl LogSink {
     /// Starts the writer task on the current runtime.
-    pub fn start(store: Arc<dyn LogStore>) -> Self {
+    pub fn start(store: Arc<dyn LogStore>, metrics: crate::metrics::Metrics) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
         tokio::spawn(write_loop(store, rx));
         LogSink {
             tx,
             dropped: Arc::new(AtomicU64::new(0)),
+            metrics,
         }
     }
 
     /// Queues an event; never waits.
     pub fn record(&self, event: LogEvent) {
+        self.metrics.log_event(event.kind);
         self.send(Command::Event(Box::new(event)));
+    }
+
+    /// Events dropped so far because the writer fell behind.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
     }
 
     /// Queues an Actions execution record, written with the events; never waits.

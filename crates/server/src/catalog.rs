@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -25,12 +26,17 @@ const MAX_ENTRIES: usize = 10_000;
 
 struct Map<K, V> {
     inner: RwLock<HashMap<K, (Instant, V)>>,
+    /// Lookups answered here, and those that went to the store (for `/metrics`).
+    hits: AtomicU64,
+    misses: AtomicU64,
 }
 
 impl<K: Eq + Hash + Clone, V: Clone> Map<K, V> {
     fn new() -> Self {
         Map {
             inner: RwLock::new(HashMap::new()),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
         }
     }
 
@@ -39,9 +45,24 @@ impl<K: Eq + Hash + Clone, V: Clone> Map<K, V> {
             .inner
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        map.get(key)
+        let found = map
+            .get(key)
             .filter(|(at, _)| at.elapsed() < TTL)
-            .map(|(_, v)| v.clone())
+            .map(|(_, v)| v.clone());
+        let counter = if found.is_some() {
+            &self.hits
+        } else {
+            &self.misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        found
+    }
+
+    fn lookups(&self) -> Lookups {
+        Lookups {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+        }
     }
 
     fn put(&self, key: K, value: V) {
@@ -61,6 +82,15 @@ impl<K: Eq + Hash + Clone, V: Clone> Map<K, V> {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clear();
     }
+}
+
+/// How often a cache answered a lookup itself, and how often it asked the store.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Lookups {
+    /// Answered from the cache.
+    pub hits: u64,
+    /// Read from the store.
+    pub misses: u64,
 }
 
 /// The cached reads, absent results included (so unknown ids cost no query either).
@@ -97,6 +127,19 @@ impl Catalog {
             authz: Map::new(),
             actions: Map::new(),
         }
+    }
+
+    /// Each cache's lookups so far, by name.
+    pub fn lookups(&self) -> [(&'static str, Lookups); 7] {
+        [
+            ("clients", self.clients.lookups()),
+            ("apis", self.apis.lookups()),
+            ("grants", self.grants.lookups()),
+            ("tenant", self.tenant.lookups()),
+            ("origins", self.origins.lookups()),
+            ("authz", self.authz.lookups()),
+            ("actions", self.actions.lookups()),
+        ]
     }
 
     /// Forgets everything (after a write).

@@ -19,6 +19,7 @@ pub mod documents;
 pub mod error;
 pub mod http;
 pub mod ids;
+pub mod metrics;
 pub mod mgmt;
 pub mod oauth;
 pub mod ops;

@@ -35,6 +35,7 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 
 /// `GET /metrics`: Prometheus text exposition.
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    crate::http::metrics::snapshot(&state).await;
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),

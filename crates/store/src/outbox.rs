@@ -66,6 +66,13 @@ impl OutboxStore for SqlStore {
         .map_err(db))
     }
 
+    async fn pending_messages(&self) -> StoreResult<i64> {
+        on_pool!(self, p => sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE state = 'pending'")
+            .fetch_one(p)
+            .await
+            .map_err(db))
+    }
+
     async fn claim_message(
         &self,
         token: &str,

@@ -2821,6 +2821,9 @@ async fn outbox_claims_are_exclusive_and_retried(s: Stores) {
         .await
         .expect("enqueue");
 
+    // Waiting: the due one and the later one, not the discarded one.
+    assert_eq!(s.outbox.pending_messages().await.expect("pending"), 2);
+
     // Many claimers at once: exactly one gets the message.
     let mut claimers = tokio::task::JoinSet::new();
     for i in 0..8 {
@@ -2922,6 +2925,7 @@ async fn outbox_claims_are_exclusive_and_retried(s: Stores) {
             .await
             .expect("sent")
     );
+    assert_eq!(s.outbox.pending_messages().await.expect("pending"), 0);
     assert!(
         !s.outbox
             .message_sent("later", "z", far)

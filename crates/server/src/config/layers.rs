@@ -51,6 +51,8 @@ pub(super) const SETTINGS: &[(&str, Option<&str>)] = &[
     ("log_retention_days", Some("30")),
     // Seconds; within the 30 s orchestrators usually wait between SIGTERM and SIGKILL.
     ("shutdown_grace", Some("25")),
+    // Unset: no traces leave the process.
+    ("otlp_endpoint", None),
 ];
 
 /// Where a value came from, for error messages.

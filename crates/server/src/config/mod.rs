@@ -97,6 +97,9 @@ pub struct Config {
     pub log_retention_days: Option<u32>,
     /// How long in-flight requests may finish after SIGTERM before they are cut.
     pub shutdown_grace: std::time::Duration,
+    /// An OpenTelemetry collector's OTLP/HTTP base URL (`/v1/traces` is appended); `None`:
+    /// traces are not exported.
+    pub otlp_endpoint: Option<String>,
 }
 
 /// A setting that could not be used.
@@ -169,6 +172,7 @@ impl Config {
         let redis_prefix = l.parse("redis_prefix", values::redis_prefix)?;
         let log_retention_days = l.parse("log_retention_days", values::log_retention_days)?;
         let shutdown_grace = l.parse("shutdown_grace", values::shutdown_grace)?;
+        let otlp_endpoint = l.parse_opt("otlp_endpoint", values::http_base_url)?;
         Ok(Config {
             listen,
             issuer,
@@ -202,6 +206,7 @@ impl Config {
             redis_prefix,
             log_retention_days,
             shutdown_grace,
+            otlp_endpoint,
         })
     }
 }

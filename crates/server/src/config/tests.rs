@@ -343,3 +343,20 @@ fn shutdown_grace_is_seconds() {
         assert!(grace(bad).is_err(), "{bad}");
     }
 }
+
+#[test]
+fn otlp_endpoint_is_an_http_base_url() {
+    let endpoint = |v: &str| {
+        Config::load(&Flags::default(), env_of(&[("GATEHOUSE_OTLP_ENDPOINT", v)]))
+            .map(|c| c.otlp_endpoint)
+    };
+    let defaults = Config::load(&Flags::default(), env_of(&[])).expect("defaults");
+    assert_eq!(defaults.otlp_endpoint, None, "no export unless asked");
+    assert_eq!(
+        endpoint("http://collector:4318/").expect("url").as_deref(),
+        Some("http://collector:4318")
+    );
+    for bad in ["collector:4318", "ftp://collector"] {
+        assert!(endpoint(bad).is_err(), "{bad}");
+    }
+}

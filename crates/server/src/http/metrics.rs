@@ -1,70 +1,34 @@
-//! Request metrics in Prometheus format: counts by route and status, and a latency
-//! histogram. The recorder belongs to the app, not the process, so several apps (tests)
-//! can live in one process without sharing counters.
+//! Request metrics (counts by route and status, and a latency histogram, under the route's
+//! template) and the figures `/metrics` reads from the app when scraped.
 
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 
 use crate::AppState;
 
-/// Latency buckets in seconds, from a cached JWKS read to a slow password hash.
-const BUCKETS: &[f64] = &[
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
-];
-
-/// The app's metric recorder.
-pub struct Metrics {
-    recorder: PrometheusRecorder,
-    handle: PrometheusHandle,
-}
-
-impl Default for Metrics {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Metrics {
-    /// A fresh recorder.
-    pub fn new() -> Self {
-        #[expect(
-            clippy::expect_used,
-            reason = "the bucket list is a non-empty constant"
-        )]
-        let recorder = PrometheusBuilder::new()
-            .set_buckets(BUCKETS)
-            .expect("non-empty buckets")
-            .build_recorder();
-        let handle = recorder.handle();
-        Metrics { recorder, handle }
-    }
-
-    /// The text exposition of every metric.
-    pub fn render(&self) -> String {
-        self.handle.render()
-    }
-
-    fn observe(&self, method: String, route: String, status: String, seconds: f64) {
-        metrics::with_local_recorder(&self.recorder, || {
-            metrics::counter!(
-                "http_requests_total",
-                "method" => method.clone(),
-                "route" => route.clone(),
-                "status" => status
-            )
-            .increment(1);
-            metrics::histogram!(
-                "http_request_duration_seconds",
-                "method" => method,
-                "route" => route
-            )
-            .record(seconds);
-        });
-    }
+/// Reads the scrape-time figures of `state` into its recorder.
+pub async fn snapshot(state: &AppState) {
+    let outbox_pending = tokio::time::timeout(
+        std::time::Duration::from_secs(1),
+        state.stores.outbox.pending_messages(),
+    )
+    .await
+    .ok()
+    .and_then(Result::ok);
+    state.metrics.snapshot(&crate::metrics::Snapshot {
+        outbox_pending,
+        pool: state.store().pool_status(),
+        caches: state
+            .catalog
+            .lookups()
+            .iter()
+            .map(|(name, l)| (*name, l.hits, l.misses))
+            .collect(),
+        log_events_dropped: state.logs.dropped(),
+    });
 }
 
 /// Middleware that records every request under its route template (not its raw path, which

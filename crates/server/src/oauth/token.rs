@@ -147,6 +147,8 @@ pub struct GrantLog {
     pub event: LogEvent,
     success: LogType,
     success_description: &'static str,
+    /// The request's `grant_type`, counted in `/metrics` once the grant succeeds.
+    grant_type: Option<String>,
 }
 
 impl GrantLog {
@@ -167,6 +169,7 @@ impl GrantLog {
             event,
             success: codes.success,
             success_description: codes.description,
+            grant_type: params.get("grant_type").map(str::to_owned),
         }
     }
 
@@ -176,6 +179,9 @@ impl GrantLog {
             Ok(_) => {
                 self.event.kind = self.success;
                 self.event.description = Some(self.success_description.into());
+                if let Some(grant_type) = &self.grant_type {
+                    state.metrics.token_issued(grant_type);
+                }
             }
             Err(e) => {
                 if self.event.description.is_none() {

@@ -1,5 +1,7 @@
 //! Health, readiness, metrics, request ids and security headers.
 
+use serde_json::json;
+
 use crate::helpers::spawn_app;
 
 #[tokio::test]
@@ -59,6 +61,109 @@ async fn metrics_count_requests_by_route_and_status() {
         text.contains("http_request_duration_seconds_bucket{"),
         "latency histogram: {text}"
     );
+}
+
+/// The value of the Prometheus series `series` (name and labels exactly as rendered).
+fn series(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+#[tokio::test]
+async fn metrics_count_logins_tokens_and_failures_and_read_outbox_pool_and_caches() {
+    let app = crate::helpers::TestApp::builder()
+        .env("GATEHOUSE_METRICS_LISTEN", "127.0.0.1:0")
+        .spawn()
+        .await;
+    let m = app.mgmt().await;
+    let realm = "http://auth0.com/oauth/grant-type/password-realm";
+    let (_, c) = m
+        .post(
+            "/clients",
+            json!({"name": "web", "app_type": "regular_web", "grant_types": [realm]}),
+        )
+        .await;
+    m.post(
+        "/users",
+        json!({"connection": "Username-Password-Authentication", "email": "ada@example.com",
+               "password": "Sup3r-secret!"}),
+    )
+    .await;
+    let login = |password: &'static str| {
+        let c = c.clone();
+        let app = &app;
+        async move {
+            app.client
+                .post(app.url("/oauth/token"))
+                .form(&[
+                    ("grant_type", realm),
+                    ("client_id", c["client_id"].as_str().expect("id")),
+                    (
+                        "client_secret",
+                        c["client_secret"].as_str().expect("secret"),
+                    ),
+                    ("username", "ada@example.com"),
+                    ("password", password),
+                    ("realm", "Username-Password-Authentication"),
+                ])
+                .send()
+                .await
+                .expect("token")
+                .status()
+        }
+    };
+    assert_eq!(login("Sup3r-secret!").await, 200);
+    assert_eq!(login("Sup3r-secret!").await, 200);
+    assert_eq!(login("wrong").await, 403);
+    let wrong_secret = app
+        .client
+        .post(app.url("/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", c["client_id"].as_str().expect("id")),
+            ("client_secret", "not-it"),
+        ])
+        .send()
+        .await
+        .expect("token");
+    assert_eq!(wrong_secret.status(), 401);
+
+    let metrics = app.metrics_address.clone().expect("metrics listener");
+    let text = app
+        .client
+        .get(format!("{metrics}/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let value = |s: &str| series(&text, s).unwrap_or_else(|| panic!("no {s} in:\n{text}"));
+    assert_eq!(value(r#"gatehouse_logins_total{result="success"}"#), 2.0);
+    assert_eq!(value(r#"gatehouse_logins_total{result="failure"}"#), 1.0);
+    assert_eq!(
+        value(&format!(
+            r#"gatehouse_tokens_issued_total{{grant_type="{realm}"}}"#
+        )),
+        2.0
+    );
+    // The test's own Management token.
+    assert_eq!(
+        value(r#"gatehouse_tokens_issued_total{grant_type="client_credentials"}"#),
+        1.0
+    );
+    assert_eq!(value(r#"gatehouse_failures_total{type="fepft"}"#), 1.0);
+    assert_eq!(value(r#"gatehouse_failures_total{type="feccft"}"#), 1.0);
+    // Both logins and the refused client read the client through the catalog; the logins
+    // after the first found it there.
+    assert!(value(r#"gatehouse_cache_lookups_total{cache="clients",result="hit"}"#) >= 1.0);
+    assert!(value(r#"gatehouse_cache_lookups_total{cache="clients",result="miss"}"#) >= 1.0);
+    assert_eq!(value("gatehouse_outbox_pending"), 0.0);
+    // SQLite's pool (see the store's pool.rs).
+    assert_eq!(value("gatehouse_db_pool_max_connections"), 4.0);
+    assert!(value(r#"gatehouse_db_pool_connections{state="idle"}"#) >= 1.0);
+    assert_eq!(value("gatehouse_log_events_dropped_total"), 0.0);
 }
 
 #[tokio::test]
