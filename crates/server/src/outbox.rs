@@ -235,6 +235,7 @@ pub async fn run(state: AppState) {
 
 /// Sends one claimed message and records the outcome; a failure is logged (`fn`) and retried
 /// later, until the attempts run out.
+#[tracing::instrument(name = "deliver", skip_all, fields(channel = %message.channel, kind = %message.kind))]
 async fn deliver(state: &AppState, message: OutboxMessage, token: &str) {
     let opened = open(state, &message);
     let sent = match &opened {

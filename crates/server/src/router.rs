@@ -76,12 +76,19 @@ pub fn router(state: AppState) -> Router {
                                 .and_then(|v| v.to_str().ok())
                                 .unwrap_or_default();
                             // The path only: query strings carry codes and tokens.
-                            tracing::info_span!(
+                            let span = tracing::info_span!(
                                 "request",
                                 method = %req.method(),
                                 path = %req.uri().path(),
                                 request_id = %id,
-                            )
+                                trace_id = tracing::field::Empty,
+                                // Named by `http::metrics::track` once the route is known.
+                                otel.kind = "server",
+                                http.route = tracing::field::Empty,
+                                http.response.status_code = tracing::field::Empty,
+                            );
+                            crate::http::trace_context::join_trace(&span, req.headers());
+                            span
                         })
                         .on_response(DefaultOnResponse::new().level(Level::INFO)),
                 )

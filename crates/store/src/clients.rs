@@ -120,11 +120,13 @@ impl From<ClientGrantRow> for ClientGrant {
 
 #[async_trait]
 impl ClientStore for SqlStore {
+    #[tracing::instrument(name = "ClientStore::insert_client", skip_all, fields(otel.kind = "client"))]
     async fn insert_client(&self, client: &Client) -> StoreResult<()> {
         on_pool!(self, p => bind_client!(INSERT_CLIENT, client).execute(p).await.map(|r| r.rows_affected()).map_err(db))?;
         Ok(())
     }
 
+    #[tracing::instrument(name = "ClientStore::insert_client_on_all_connections", skip_all, fields(otel.kind = "client"))]
     async fn insert_client_on_all_connections(&self, client: &Client) -> StoreResult<()> {
         in_transaction!(self, tx => {
             bind_client!(INSERT_CLIENT, client)
@@ -140,6 +142,7 @@ impl ClientStore for SqlStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "ClientStore::client", skip_all, fields(otel.kind = "client"))]
     async fn client(&self, client_id: &ClientId) -> StoreResult<Option<Client>> {
         let sql = sqlx::AssertSqlSafe(format!("{CLIENT_COLUMNS} WHERE client_id = $1"));
         let row: Option<ClientRow> = on_pool!(self, p => sqlx::query_as(sql)
@@ -150,6 +153,7 @@ impl ClientStore for SqlStore {
         row.map(Client::try_from).transpose()
     }
 
+    #[tracing::instrument(name = "ClientStore::list_clients", skip_all, fields(otel.kind = "client"))]
     async fn list_clients(&self, page: Page) -> StoreResult<Vec<Client>> {
         let sql = sqlx::AssertSqlSafe(format!(
             "{CLIENT_COLUMNS} ORDER BY created_at, client_id LIMIT $1 OFFSET $2"
@@ -163,6 +167,7 @@ impl ClientStore for SqlStore {
         rows.into_iter().map(Client::try_from).collect()
     }
 
+    #[tracing::instrument(name = "ClientStore::count_clients", skip_all, fields(otel.kind = "client"))]
     async fn count_clients(&self) -> StoreResult<i64> {
         let (n,): (i64,) = on_pool!(self, p => sqlx::query_as("SELECT COUNT(*) FROM clients")
             .fetch_one(p)
@@ -171,6 +176,7 @@ impl ClientStore for SqlStore {
         Ok(n)
     }
 
+    #[tracing::instrument(name = "ClientStore::update_client", skip_all, fields(otel.kind = "client"))]
     async fn update_client(&self, c: &Client) -> StoreResult<()> {
         let n = on_pool!(self, p => sqlx::query(
             "UPDATE clients SET name = $2, app_type = $3, is_system = $4, secret_hash = $5, \
@@ -191,6 +197,7 @@ impl ClientStore for SqlStore {
         one_row(n, format!("client {}", c.client_id))
     }
 
+    #[tracing::instrument(name = "ClientStore::delete_client", skip_all, fields(otel.kind = "client"))]
     async fn delete_client(&self, client_id: &ClientId) -> StoreResult<()> {
         let n = on_pool!(self, p => sqlx::query("DELETE FROM clients WHERE client_id = $1")
             .bind(client_id.as_str())
@@ -204,11 +211,13 @@ impl ClientStore for SqlStore {
 
 #[async_trait]
 impl ClientGrantStore for SqlStore {
+    #[tracing::instrument(name = "ClientGrantStore::insert_client_grant", skip_all, fields(otel.kind = "client"))]
     async fn insert_client_grant(&self, grant: &ClientGrant) -> StoreResult<()> {
         on_pool!(self, p => bind_client_grant!(INSERT_CLIENT_GRANT, grant).execute(p).await.map(|r| r.rows_affected()).map_err(db))?;
         Ok(())
     }
 
+    #[tracing::instrument(name = "ClientGrantStore::client_grant", skip_all, fields(otel.kind = "client"))]
     async fn client_grant(
         &self,
         client_id: &ClientId,
@@ -226,6 +235,7 @@ impl ClientGrantStore for SqlStore {
         Ok(row.map(ClientGrant::from))
     }
 
+    #[tracing::instrument(name = "ClientGrantStore::client_grant_by_id", skip_all, fields(otel.kind = "client"))]
     async fn client_grant_by_id(&self, id: &str) -> StoreResult<Option<ClientGrant>> {
         let row: Option<ClientGrantRow> = on_pool!(self, p => sqlx::query_as(
             "SELECT id, client_id, audience, scope, created_at, extra FROM client_grants WHERE id = $1",
@@ -237,6 +247,7 @@ impl ClientGrantStore for SqlStore {
         Ok(row.map(ClientGrant::from))
     }
 
+    #[tracing::instrument(name = "ClientGrantStore::list_client_grants", skip_all, fields(otel.kind = "client"))]
     async fn list_client_grants(
         &self,
         filter: &ClientGrantFilter,
@@ -258,6 +269,7 @@ impl ClientGrantStore for SqlStore {
         Ok(rows.into_iter().map(ClientGrant::from).collect())
     }
 
+    #[tracing::instrument(name = "ClientGrantStore::count_client_grants", skip_all, fields(otel.kind = "client"))]
     async fn count_client_grants(&self, filter: &ClientGrantFilter) -> StoreResult<i64> {
         let (n,): (i64,) = on_pool!(self, p => sqlx::query_as(
             "SELECT COUNT(*) FROM client_grants \
@@ -271,6 +283,7 @@ impl ClientGrantStore for SqlStore {
         Ok(n)
     }
 
+    #[tracing::instrument(name = "ClientGrantStore::update_client_grant", skip_all, fields(otel.kind = "client"))]
     async fn update_client_grant(&self, grant: &ClientGrant) -> StoreResult<()> {
         let id = &grant.id;
         let n = on_pool!(self, p => sqlx::query("UPDATE client_grants SET scope = $2, extra = $3 WHERE id = $1")
@@ -284,6 +297,7 @@ impl ClientGrantStore for SqlStore {
         one_row(n, format!("client grant {id}"))
     }
 
+    #[tracing::instrument(name = "ClientGrantStore::delete_client_grant", skip_all, fields(otel.kind = "client"))]
     async fn delete_client_grant(&self, id: &str) -> StoreResult<()> {
         let n = on_pool!(self, p => sqlx::query("DELETE FROM client_grants WHERE id = $1")
             .bind(id)

@@ -112,6 +112,7 @@ impl SqlStore {
 
 #[async_trait]
 impl ConnectionStore for SqlStore {
+    #[tracing::instrument(name = "ConnectionStore::insert_connection", skip_all, fields(otel.kind = "client"))]
     async fn insert_connection(&self, connection: &Connection) -> StoreResult<()> {
         in_transaction!(self, tx => {
             bind_connection!(INSERT_CONNECTION, connection)
@@ -130,14 +131,17 @@ impl ConnectionStore for SqlStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "ConnectionStore::connection_by_name", skip_all, fields(otel.kind = "client"))]
     async fn connection_by_name(&self, name: &ConnectionName) -> StoreResult<Option<Connection>> {
         self.one_connection("WHERE c.name = $1", name).await
     }
 
+    #[tracing::instrument(name = "ConnectionStore::connection", skip_all, fields(otel.kind = "client"))]
     async fn connection(&self, id: &str) -> StoreResult<Option<Connection>> {
         self.one_connection("WHERE c.id = $1", id).await
     }
 
+    #[tracing::instrument(name = "ConnectionStore::list_connections", skip_all, fields(otel.kind = "client"))]
     async fn list_connections(
         &self,
         filter: &ConnectionFilter,
@@ -157,6 +161,7 @@ impl ConnectionStore for SqlStore {
         rows.into_iter().map(Connection::try_from).collect()
     }
 
+    #[tracing::instrument(name = "ConnectionStore::count_connections", skip_all, fields(otel.kind = "client"))]
     async fn count_connections(&self, filter: &ConnectionFilter) -> StoreResult<i64> {
         let sql = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM connections c {FILTER}"));
         let (n,): (i64,) = on_pool!(self, p => sqlx::query_as(sql)
@@ -168,6 +173,7 @@ impl ConnectionStore for SqlStore {
         Ok(n)
     }
 
+    #[tracing::instrument(name = "ConnectionStore::update_connection", skip_all, fields(otel.kind = "client"))]
     async fn update_connection(&self, c: &Connection) -> StoreResult<()> {
         in_transaction!(self, tx => {
             let n = sqlx::query(
@@ -199,6 +205,7 @@ impl ConnectionStore for SqlStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "ConnectionStore::set_connection_clients", skip_all, fields(otel.kind = "client"))]
     async fn set_connection_clients(
         &self,
         id: &str,
@@ -228,6 +235,7 @@ impl ConnectionStore for SqlStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "ConnectionStore::delete_connection", skip_all, fields(otel.kind = "client"))]
     async fn delete_connection(&self, id: &str) -> StoreResult<()> {
         in_transaction!(self, tx => {
             // Users whose primary identity lives here go with it (their other identities too).

@@ -11,6 +11,7 @@ use crate::pool::on_pool;
 
 #[async_trait]
 impl DocumentStore for SqlStore {
+    #[tracing::instrument(name = "DocumentStore::document", skip_all, fields(otel.kind = "client"))]
     async fn document(&self, name: &str) -> StoreResult<Option<(Value, i64)>> {
         let row: Option<(Json<Value>, i64)> = on_pool!(self, p => sqlx::query_as(
             "SELECT data, version FROM documents WHERE name = $1",
@@ -22,6 +23,7 @@ impl DocumentStore for SqlStore {
         Ok(row.map(|(d, v)| (d.0, v)))
     }
 
+    #[tracing::instrument(name = "DocumentStore::save_document", skip_all, fields(otel.kind = "client"))]
     async fn save_document(&self, name: &str, data: &Value, version: i64) -> StoreResult<bool> {
         // The first write inserts the row (a second first write finds it taken); later ones
         // update it only at the version the writer read.

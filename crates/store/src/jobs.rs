@@ -24,6 +24,7 @@ struct JobData {
 
 #[async_trait]
 impl JobStore for SqlStore {
+    #[tracing::instrument(name = "JobStore::save_job", skip_all, fields(otel.kind = "client"))]
     async fn save_job(&self, job: &Job) -> StoreResult<()> {
         let data = JobData {
             connection_id: job.connection_id.clone(),
@@ -48,6 +49,7 @@ impl JobStore for SqlStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "JobStore::job", skip_all, fields(otel.kind = "client"))]
     async fn job(&self, id: &str) -> StoreResult<Option<Job>> {
         type Row = (String, String, String, Json<JobData>, OffsetDateTime);
         let row: Option<Row> = on_pool!(self, p => sqlx::query_as(

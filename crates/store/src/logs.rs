@@ -62,6 +62,7 @@ impl TryFrom<LogRow> for LogEvent {
 
 #[async_trait]
 impl LogStore for SqlStore {
+    #[tracing::instrument(name = "LogStore::append_logs", skip_all, fields(otel.kind = "client"))]
     async fn append_logs(&self, events: &[LogEvent]) -> StoreResult<()> {
         if events.is_empty() {
             return Ok(());
@@ -94,6 +95,7 @@ impl LogStore for SqlStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "LogStore::append_executions", skip_all, fields(otel.kind = "client"))]
     async fn append_executions(
         &self,
         executions: &[(String, Value, OffsetDateTime)],
@@ -118,6 +120,7 @@ impl LogStore for SqlStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "LogStore::execution", skip_all, fields(otel.kind = "client"))]
     async fn execution(&self, id: &str) -> StoreResult<Option<Value>> {
         let row: Option<(Json<Value>,)> = on_pool!(self, p => sqlx::query_as(
             "SELECT data FROM action_executions WHERE id = $1",
@@ -129,6 +132,7 @@ impl LogStore for SqlStore {
         Ok(row.map(|(d,)| d.0))
     }
 
+    #[tracing::instrument(name = "LogStore::delete_logs_before", skip_all, fields(otel.kind = "client"))]
     async fn delete_logs_before(&self, before: OffsetDateTime) -> StoreResult<u64> {
         on_pool!(self, p => sqlx::query("DELETE FROM logs WHERE date < $1")
             .bind(before)
@@ -138,6 +142,7 @@ impl LogStore for SqlStore {
             .map_err(db))
     }
 
+    #[tracing::instrument(name = "LogStore::log", skip_all, fields(otel.kind = "client"))]
     async fn log(&self, log_id: &str) -> StoreResult<Option<LogEvent>> {
         let sql = sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE log_id = $1"));
         let row: Option<LogRow> = on_pool!(self, p => sqlx::query_as(sql)
@@ -148,6 +153,7 @@ impl LogStore for SqlStore {
         row.map(LogEvent::try_from).transpose()
     }
 
+    #[tracing::instrument(name = "LogStore::list_logs", skip_all, fields(otel.kind = "client"))]
     async fn list_logs(
         &self,
         f: &LogFilter,
@@ -176,6 +182,7 @@ impl LogStore for SqlStore {
         rows.into_iter().map(LogEvent::try_from).collect()
     }
 
+    #[tracing::instrument(name = "LogStore::daily_counts", skip_all, fields(otel.kind = "client"))]
     async fn daily_counts(
         &self,
         login_type: &str,
@@ -213,6 +220,7 @@ impl LogStore for SqlStore {
             .collect())
     }
 
+    #[tracing::instrument(name = "LogStore::count_logs", skip_all, fields(otel.kind = "client"))]
     async fn count_logs(&self, f: &LogFilter) -> StoreResult<i64> {
         let sql = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM logs {FILTER}"));
         let (n,): (i64,) = on_pool!(self, p => sqlx::query_as(sql)

@@ -45,6 +45,7 @@ impl From<OtpRow> for Otp {
 
 #[async_trait]
 impl OtpStore for SqlStore {
+    #[tracing::instrument(name = "OtpStore::put_otp", skip_all, fields(otel.kind = "client"))]
     async fn put_otp(&self, otp: &Otp) -> StoreResult<()> {
         on_pool!(self, p => sqlx::query(
             "INSERT INTO otps (id, connection, recipient, code_hash, client_id, send, auth_params, attempts, \
@@ -71,6 +72,7 @@ impl OtpStore for SqlStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "OtpStore::claim_otp_attempt", skip_all, fields(otel.kind = "client"))]
     async fn claim_otp_attempt(
         &self,
         connection: &ConnectionName,
@@ -93,6 +95,7 @@ impl OtpStore for SqlStore {
         Ok(row.map(Otp::from))
     }
 
+    #[tracing::instrument(name = "OtpStore::record_otp_failure", skip_all, fields(otel.kind = "client"))]
     async fn record_otp_failure(
         &self,
         id: &str,
@@ -114,6 +117,7 @@ impl OtpStore for SqlStore {
         Ok(row.map_or(0, |(n,)| n))
     }
 
+    #[tracing::instrument(name = "OtpStore::otp_failures", skip_all, fields(otel.kind = "client"))]
     async fn otp_failures(
         &self,
         connection: &ConnectionName,
@@ -132,6 +136,7 @@ impl OtpStore for SqlStore {
         Ok(row.map_or(0, |(n,)| n))
     }
 
+    #[tracing::instrument(name = "OtpStore::consume_otp", skip_all, fields(otel.kind = "client"))]
     async fn consume_otp(&self, id: &str) -> StoreResult<bool> {
         let n = on_pool!(self, p => sqlx::query(
             "UPDATE otps SET used_at = CURRENT_TIMESTAMP WHERE id = $1 AND used_at IS NULL",

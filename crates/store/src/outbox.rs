@@ -44,6 +44,7 @@ impl TryFrom<MessageRow> for OutboxMessage {
 
 #[async_trait]
 impl OutboxStore for SqlStore {
+    #[tracing::instrument(name = "OutboxStore::enqueue_message", skip_all, fields(otel.kind = "client"))]
     async fn enqueue_message(&self, m: &OutboxMessage) -> StoreResult<()> {
         on_pool!(self, p => sqlx::query(
             "INSERT INTO outbox (id, kind, channel, connection, recipient_hash, sealed, state, attempts, \
@@ -66,6 +67,7 @@ impl OutboxStore for SqlStore {
         .map_err(db))
     }
 
+    #[tracing::instrument(name = "OutboxStore::pending_messages", skip_all, fields(otel.kind = "client"))]
     async fn pending_messages(&self) -> StoreResult<i64> {
         on_pool!(self, p => sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE state = 'pending'")
             .fetch_one(p)
@@ -73,6 +75,7 @@ impl OutboxStore for SqlStore {
             .map_err(db))
     }
 
+    #[tracing::instrument(name = "OutboxStore::claim_message", skip_all, fields(otel.kind = "client"))]
     async fn claim_message(
         &self,
         token: &str,
@@ -99,6 +102,7 @@ impl OutboxStore for SqlStore {
         row.map(OutboxMessage::try_from).transpose()
     }
 
+    #[tracing::instrument(name = "OutboxStore::message_sent", skip_all, fields(otel.kind = "client"))]
     async fn message_sent(&self, id: &str, token: &str, now: OffsetDateTime) -> StoreResult<bool> {
         let n = on_pool!(self, p => sqlx::query(
             "UPDATE outbox SET state = 'sent', finished_at = $3, last_error = NULL \
@@ -114,6 +118,7 @@ impl OutboxStore for SqlStore {
         Ok(n == 1)
     }
 
+    #[tracing::instrument(name = "OutboxStore::message_failed", skip_all, fields(otel.kind = "client"))]
     async fn message_failed(
         &self,
         id: &str,
@@ -141,6 +146,7 @@ impl OutboxStore for SqlStore {
         Ok(n == 1)
     }
 
+    #[tracing::instrument(name = "OutboxStore::count_messages", skip_all, fields(otel.kind = "client"))]
     async fn count_messages(
         &self,
         kind: &str,

@@ -138,10 +138,12 @@ impl SqlStore {
 
 #[async_trait]
 impl RefreshTokenStore for SqlStore {
+    #[tracing::instrument(name = "RefreshTokenStore::insert_refresh_token", skip_all, fields(otel.kind = "client"))]
     async fn insert_refresh_token(&self, t: &RefreshToken) -> StoreResult<bool> {
         Ok(self.store_successor(None, t, t.created_at, false).await? == Rotation::Rotated)
     }
 
+    #[tracing::instrument(name = "RefreshTokenStore::refresh_token", skip_all, fields(otel.kind = "client"))]
     async fn refresh_token(&self, token_hash: &[u8]) -> StoreResult<Option<RefreshToken>> {
         let row: Option<Row> = on_pool!(self, p => sqlx::query_as(
             "SELECT token_hash, family_id, client_id, user_id, connection, audience, scope, data, created_at, \
@@ -154,6 +156,7 @@ impl RefreshTokenStore for SqlStore {
         Ok(row.map(RefreshToken::from))
     }
 
+    #[tracing::instrument(name = "RefreshTokenStore::live_refresh_tokens", skip_all, fields(otel.kind = "client"))]
     async fn live_refresh_tokens(
         &self,
         user_id: &UserId,
@@ -176,6 +179,7 @@ impl RefreshTokenStore for SqlStore {
         Ok(rows.into_iter().map(RefreshToken::from).collect())
     }
 
+    #[tracing::instrument(name = "RefreshTokenStore::live_refresh_token", skip_all, fields(otel.kind = "client"))]
     async fn live_refresh_token(
         &self,
         family_id: &str,
@@ -194,6 +198,7 @@ impl RefreshTokenStore for SqlStore {
         Ok(row.map(RefreshToken::from))
     }
 
+    #[tracing::instrument(name = "RefreshTokenStore::rotate_refresh_token", skip_all, fields(otel.kind = "client"))]
     async fn rotate_refresh_token(
         &self,
         old_hash: &[u8],
@@ -205,6 +210,7 @@ impl RefreshTokenStore for SqlStore {
             .await
     }
 
+    #[tracing::instrument(name = "RefreshTokenStore::touch_refresh_token", skip_all, fields(otel.kind = "client"))]
     async fn touch_refresh_token(
         &self,
         token_hash: &[u8],
@@ -220,6 +226,7 @@ impl RefreshTokenStore for SqlStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "RefreshTokenStore::revoke_refresh_family", skip_all, fields(otel.kind = "client"))]
     async fn revoke_refresh_family(&self, family_id: &str, at: OffsetDateTime) -> StoreResult<u64> {
         let n = in_transaction!(self, tx => {
             sqlx::query(
@@ -245,6 +252,7 @@ impl RefreshTokenStore for SqlStore {
         Ok(n)
     }
 
+    #[tracing::instrument(name = "RefreshTokenStore::revoke_user_refresh_tokens", skip_all, fields(otel.kind = "client"))]
     async fn revoke_user_refresh_tokens(
         &self,
         user_id: &UserId,
@@ -277,6 +285,7 @@ impl RefreshTokenStore for SqlStore {
         Ok(n)
     }
 
+    #[tracing::instrument(name = "RefreshTokenStore::revoke_session_refresh_tokens", skip_all, fields(otel.kind = "client"))]
     async fn revoke_session_refresh_tokens(
         &self,
         user_id: &UserId,

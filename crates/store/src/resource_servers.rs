@@ -128,11 +128,13 @@ impl TryFrom<ResourceServerRow> for ResourceServer {
 
 #[async_trait]
 impl ResourceServerStore for SqlStore {
+    #[tracing::instrument(name = "ResourceServerStore::insert_resource_server", skip_all, fields(otel.kind = "client"))]
     async fn insert_resource_server(&self, rs: &ResourceServer) -> StoreResult<()> {
         on_pool!(self, p => bind_resource_server!(INSERT_RESOURCE_SERVER, rs).execute(p).await.map(|r| r.rows_affected()).map_err(db))?;
         Ok(())
     }
 
+    #[tracing::instrument(name = "ResourceServerStore::resource_server_by_identifier", skip_all, fields(otel.kind = "client"))]
     async fn resource_server_by_identifier(
         &self,
         identifier: &Audience,
@@ -146,6 +148,7 @@ impl ResourceServerStore for SqlStore {
         row.map(ResourceServer::try_from).transpose()
     }
 
+    #[tracing::instrument(name = "ResourceServerStore::resource_server", skip_all, fields(otel.kind = "client"))]
     async fn resource_server(&self, id_or_identifier: &str) -> StoreResult<Option<ResourceServer>> {
         let sql = sqlx::AssertSqlSafe(format!("{RS_COLUMNS} WHERE id = $1 OR identifier = $1"));
         let row: Option<ResourceServerRow> = on_pool!(self, p => sqlx::query_as(sql)
@@ -156,6 +159,7 @@ impl ResourceServerStore for SqlStore {
         row.map(ResourceServer::try_from).transpose()
     }
 
+    #[tracing::instrument(name = "ResourceServerStore::count_resource_servers", skip_all, fields(otel.kind = "client"))]
     async fn count_resource_servers(&self) -> StoreResult<i64> {
         let (n,): (i64,) = on_pool!(self, p => sqlx::query_as("SELECT COUNT(*) FROM resource_servers")
             .fetch_one(p)
@@ -164,6 +168,7 @@ impl ResourceServerStore for SqlStore {
         Ok(n)
     }
 
+    #[tracing::instrument(name = "ResourceServerStore::update_resource_server", skip_all, fields(otel.kind = "client"))]
     async fn update_resource_server(&self, rs: &ResourceServer) -> StoreResult<()> {
         let n = on_pool!(self, p => sqlx::query(
             "UPDATE resource_servers SET name = $2, scopes = $3, signing_alg = $4, token_lifetime = $5, \
@@ -183,6 +188,7 @@ impl ResourceServerStore for SqlStore {
         one_row(n, format!("resource server {}", rs.id))
     }
 
+    #[tracing::instrument(name = "ResourceServerStore::delete_resource_server", skip_all, fields(otel.kind = "client"))]
     async fn delete_resource_server(&self, id: &str) -> StoreResult<()> {
         let n = on_pool!(self, p => sqlx::query("DELETE FROM resource_servers WHERE id = $1")
             .bind(id)
@@ -193,6 +199,7 @@ impl ResourceServerStore for SqlStore {
         one_row(n, format!("resource server {id}"))
     }
 
+    #[tracing::instrument(name = "ResourceServerStore::list_resource_servers", skip_all, fields(otel.kind = "client"))]
     async fn list_resource_servers(&self, page: Page) -> StoreResult<Vec<ResourceServer>> {
         let sql = sqlx::AssertSqlSafe(format!(
             "{RS_COLUMNS} ORDER BY created_at, id LIMIT $1 OFFSET $2"

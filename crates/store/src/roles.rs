@@ -74,6 +74,7 @@ impl SqlStore {
 
 #[async_trait]
 impl RoleStore for SqlStore {
+    #[tracing::instrument(name = "RoleStore::insert_role", skip_all, fields(otel.kind = "client"))]
     async fn insert_role(&self, role: &Role) -> StoreResult<()> {
         on_pool!(self, p => sqlx::query(
             "INSERT INTO roles (id, name, description, created_at) VALUES ($1, $2, $3, $4)",
@@ -89,6 +90,7 @@ impl RoleStore for SqlStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "RoleStore::role", skip_all, fields(otel.kind = "client"))]
     async fn role(&self, id: &str) -> StoreResult<Option<Role>> {
         let row: Option<RoleRow> = on_pool!(self, p => sqlx::query_as(
             "SELECT id, name, description, created_at FROM roles WHERE id = $1",
@@ -100,6 +102,7 @@ impl RoleStore for SqlStore {
         Ok(row.map(Role::from))
     }
 
+    #[tracing::instrument(name = "RoleStore::list_roles", skip_all, fields(otel.kind = "client"))]
     async fn list_roles(&self, name_filter: Option<&str>, page: Page) -> StoreResult<Vec<Role>> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT id, name, description, created_at FROM roles WHERE {NAME_FILTER} \
@@ -115,6 +118,7 @@ impl RoleStore for SqlStore {
         Ok(rows.into_iter().map(Role::from).collect())
     }
 
+    #[tracing::instrument(name = "RoleStore::count_roles", skip_all, fields(otel.kind = "client"))]
     async fn count_roles(&self, name_filter: Option<&str>) -> StoreResult<i64> {
         let sql = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM roles WHERE {NAME_FILTER}"));
         let (n,): (i64,) = on_pool!(self, p => sqlx::query_as(sql)
@@ -125,6 +129,7 @@ impl RoleStore for SqlStore {
         Ok(n)
     }
 
+    #[tracing::instrument(name = "RoleStore::update_role", skip_all, fields(otel.kind = "client"))]
     async fn update_role(&self, role: &Role) -> StoreResult<()> {
         let n = on_pool!(self, p => sqlx::query("UPDATE roles SET name = $2, description = $3 WHERE id = $1")
             .bind(&role.id)
@@ -137,6 +142,7 @@ impl RoleStore for SqlStore {
         one_row(n, format!("role {}", role.id))
     }
 
+    #[tracing::instrument(name = "RoleStore::delete_role", skip_all, fields(otel.kind = "client"))]
     async fn delete_role(&self, id: &str) -> StoreResult<()> {
         let n = on_pool!(self, p => sqlx::query("DELETE FROM roles WHERE id = $1")
             .bind(id)
@@ -147,6 +153,7 @@ impl RoleStore for SqlStore {
         one_row(n, format!("role {id}"))
     }
 
+    #[tracing::instrument(name = "RoleStore::add_role_permissions", skip_all, fields(otel.kind = "client"))]
     async fn add_role_permissions(
         &self,
         role_id: &str,
@@ -161,6 +168,7 @@ impl RoleStore for SqlStore {
         .await
     }
 
+    #[tracing::instrument(name = "RoleStore::remove_role_permissions", skip_all, fields(otel.kind = "client"))]
     async fn remove_role_permissions(
         &self,
         role_id: &str,
@@ -175,6 +183,7 @@ impl RoleStore for SqlStore {
         .await
     }
 
+    #[tracing::instrument(name = "RoleStore::role_permissions", skip_all, fields(otel.kind = "client"))]
     async fn role_permissions(&self, role_id: &str, page: Page) -> StoreResult<Vec<Permission>> {
         let rows: Vec<(String, String)> = on_pool!(self, p => sqlx::query_as(
             "SELECT resource_server_identifier, permission_name FROM role_permissions WHERE role_id = $1 \
@@ -195,6 +204,7 @@ impl RoleStore for SqlStore {
             .collect())
     }
 
+    #[tracing::instrument(name = "RoleStore::count_role_permissions", skip_all, fields(otel.kind = "client"))]
     async fn count_role_permissions(&self, role_id: &str) -> StoreResult<i64> {
         let (n,): (i64,) = on_pool!(self, p => sqlx::query_as(
             "SELECT COUNT(*) FROM role_permissions WHERE role_id = $1",
@@ -206,11 +216,13 @@ impl RoleStore for SqlStore {
         Ok(n)
     }
 
+    #[tracing::instrument(name = "RoleStore::add_role_users", skip_all, fields(otel.kind = "client"))]
     async fn add_role_users(&self, role_id: &str, user_ids: &[String]) -> StoreResult<()> {
         let pairs: Vec<(&str, &str)> = user_ids.iter().map(|u| (u.as_str(), role_id)).collect();
         self.link_user_roles(&pairs).await
     }
 
+    #[tracing::instrument(name = "RoleStore::role_users", skip_all, fields(otel.kind = "client"))]
     async fn role_users(&self, role_id: &str, page: Page) -> StoreResult<Vec<String>> {
         let rows: Vec<(String,)> = on_pool!(self, p => sqlx::query_as(
             "SELECT user_id FROM user_roles WHERE role_id = $1 ORDER BY user_id LIMIT $2 OFFSET $3",
@@ -224,6 +236,7 @@ impl RoleStore for SqlStore {
         Ok(rows.into_iter().map(|(u,)| u).collect())
     }
 
+    #[tracing::instrument(name = "RoleStore::add_user_roles", skip_all, fields(otel.kind = "client"))]
     async fn add_user_roles(&self, user_id: &UserId, role_ids: &[String]) -> StoreResult<()> {
         let pairs: Vec<(&str, &str)> = role_ids
             .iter()
@@ -232,6 +245,7 @@ impl RoleStore for SqlStore {
         self.link_user_roles(&pairs).await
     }
 
+    #[tracing::instrument(name = "RoleStore::remove_user_roles", skip_all, fields(otel.kind = "client"))]
     async fn remove_user_roles(&self, user_id: &UserId, role_ids: &[String]) -> StoreResult<()> {
         in_transaction!(self, tx => {
             for role in role_ids {
@@ -246,6 +260,7 @@ impl RoleStore for SqlStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "RoleStore::user_roles", skip_all, fields(otel.kind = "client"))]
     async fn user_roles(&self, user_id: &UserId, page: Page) -> StoreResult<Vec<Role>> {
         let rows: Vec<RoleRow> = on_pool!(self, p => sqlx::query_as(
             "SELECT r.id, r.name, r.description, r.created_at FROM roles r \
@@ -261,6 +276,7 @@ impl RoleStore for SqlStore {
         Ok(rows.into_iter().map(Role::from).collect())
     }
 
+    #[tracing::instrument(name = "RoleStore::count_user_roles", skip_all, fields(otel.kind = "client"))]
     async fn count_user_roles(&self, user_id: &UserId) -> StoreResult<i64> {
         let (n,): (i64,) = on_pool!(self, p => sqlx::query_as(
             "SELECT COUNT(*) FROM user_roles WHERE user_id = $1",
@@ -272,6 +288,7 @@ impl RoleStore for SqlStore {
         Ok(n)
     }
 
+    #[tracing::instrument(name = "RoleStore::add_user_permissions", skip_all, fields(otel.kind = "client"))]
     async fn add_user_permissions(
         &self,
         user_id: &UserId,
@@ -286,6 +303,7 @@ impl RoleStore for SqlStore {
         .await
     }
 
+    #[tracing::instrument(name = "RoleStore::remove_user_permissions", skip_all, fields(otel.kind = "client"))]
     async fn remove_user_permissions(
         &self,
         user_id: &UserId,
@@ -300,6 +318,7 @@ impl RoleStore for SqlStore {
         .await
     }
 
+    #[tracing::instrument(name = "RoleStore::user_permissions", skip_all, fields(otel.kind = "client"))]
     async fn user_permissions(&self, user_id: &UserId) -> StoreResult<Vec<UserPermission>> {
         // Direct grants have no role (NULL id and name); role grants name their role.
         let rows: Vec<(String, String, Option<String>, Option<String>)> = on_pool!(self, p => sqlx::query_as(

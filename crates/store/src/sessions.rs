@@ -112,6 +112,7 @@ fn consent_binds(filter: &ConsentFilter) -> (Option<&str>, Option<&str>, Option<
 
 #[async_trait]
 impl SessionStore for SqlStore {
+    #[tracing::instrument(name = "SessionStore::insert_session", skip_all, fields(otel.kind = "client"))]
     async fn insert_session(&self, s: &Session) -> StoreResult<()> {
         on_pool!(self, p => sqlx::query(
             "INSERT INTO sessions (id_hash, user_id, connection, data, created_at, last_interaction_at, expires_at, revoked_at) \
@@ -134,6 +135,7 @@ impl SessionStore for SqlStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "SessionStore::live_session", skip_all, fields(otel.kind = "client"))]
     async fn live_session(
         &self,
         id_hash: &[u8],
@@ -153,6 +155,7 @@ impl SessionStore for SqlStore {
         Ok(row.map(Session::from))
     }
 
+    #[tracing::instrument(name = "SessionStore::touch_session", skip_all, fields(otel.kind = "client"))]
     async fn touch_session(&self, id_hash: &[u8], at: OffsetDateTime) -> StoreResult<()> {
         on_pool!(self, p => sqlx::query("UPDATE sessions SET last_interaction_at = $2 WHERE id_hash = $1")
             .bind(id_hash)
@@ -164,6 +167,7 @@ impl SessionStore for SqlStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "SessionStore::use_once", skip_all, fields(otel.kind = "client"))]
     async fn use_once(
         &self,
         key_hash: &[u8],
@@ -190,6 +194,7 @@ impl SessionStore for SqlStore {
         Ok(n == 1)
     }
 
+    #[tracing::instrument(name = "SessionStore::revoke_session", skip_all, fields(otel.kind = "client"))]
     async fn revoke_session(
         &self,
         id_hash: &[u8],
@@ -208,6 +213,7 @@ impl SessionStore for SqlStore {
         Ok(row.map(Session::from))
     }
 
+    #[tracing::instrument(name = "SessionStore::revoke_user_sessions", skip_all, fields(otel.kind = "client"))]
     async fn revoke_user_sessions(
         &self,
         user_id: &UserId,
@@ -230,6 +236,7 @@ impl SessionStore for SqlStore {
         Ok(rows.into_iter().map(Session::from).collect())
     }
 
+    #[tracing::instrument(name = "SessionStore::add_session_client", skip_all, fields(otel.kind = "client"))]
     async fn add_session_client(&self, id_hash: &[u8], client_id: &str) -> StoreResult<()> {
         // One statement, so two applications answered at once both stay on the list.
         let sql = match self.dialect() {
@@ -255,6 +262,7 @@ impl SessionStore for SqlStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "SessionStore::user_sessions", skip_all, fields(otel.kind = "client"))]
     async fn user_sessions(
         &self,
         user_id: &UserId,
@@ -274,6 +282,7 @@ impl SessionStore for SqlStore {
         Ok(rows.into_iter().map(Session::from).collect())
     }
 
+    #[tracing::instrument(name = "SessionStore::session_by_sid", skip_all, fields(otel.kind = "client"))]
     async fn session_by_sid(&self, sid: &str) -> StoreResult<Option<Session>> {
         let by_sid = match self.dialect() {
             Dialect::Sqlite => "json_extract(data, '$.sid') = $1",
@@ -290,6 +299,7 @@ impl SessionStore for SqlStore {
         Ok(row.map(Session::from))
     }
 
+    #[tracing::instrument(name = "SessionStore::insert_code", skip_all, fields(otel.kind = "client"))]
     async fn insert_code(&self, c: &AuthorizationCode) -> StoreResult<()> {
         let data = json!({
             "scope": c.scope, "audience": c.audience, "nonce": c.nonce,
@@ -315,6 +325,7 @@ impl SessionStore for SqlStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "SessionStore::consume_code", skip_all, fields(otel.kind = "client"))]
     async fn consume_code(
         &self,
         code_hash: &[u8],
@@ -333,6 +344,7 @@ impl SessionStore for SqlStore {
         Ok(row.map(AuthorizationCode::from))
     }
 
+    #[tracing::instrument(name = "SessionStore::code", skip_all, fields(otel.kind = "client"))]
     async fn code(&self, code_hash: &[u8]) -> StoreResult<Option<AuthorizationCode>> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {CODE_COLUMNS} FROM authorization_codes WHERE code_hash = $1"
@@ -345,6 +357,7 @@ impl SessionStore for SqlStore {
         Ok(row.map(AuthorizationCode::from))
     }
 
+    #[tracing::instrument(name = "SessionStore::insert_ticket", skip_all, fields(otel.kind = "client"))]
     async fn insert_ticket(
         &self,
         ticket_hash: &[u8],
@@ -368,6 +381,7 @@ impl SessionStore for SqlStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "SessionStore::ticket_user", skip_all, fields(otel.kind = "client"))]
     async fn ticket_user(
         &self,
         ticket_hash: &[u8],
@@ -386,6 +400,7 @@ impl SessionStore for SqlStore {
         Ok(row.map(|(u,)| u))
     }
 
+    #[tracing::instrument(name = "SessionStore::use_ticket", skip_all, fields(otel.kind = "client"))]
     async fn use_ticket(
         &self,
         ticket_hash: &[u8],
@@ -405,6 +420,7 @@ impl SessionStore for SqlStore {
         Ok(row.map(|(u,)| u))
     }
 
+    #[tracing::instrument(name = "SessionStore::consent", skip_all, fields(otel.kind = "client"))]
     async fn consent(
         &self,
         user_id: &UserId,
@@ -423,6 +439,7 @@ impl SessionStore for SqlStore {
         Ok(row.map(|(s,)| s.0))
     }
 
+    #[tracing::instrument(name = "SessionStore::list_consents", skip_all, fields(otel.kind = "client"))]
     async fn list_consents(&self, filter: &ConsentFilter, page: Page) -> StoreResult<Vec<Consent>> {
         type Row = (String, String, String, Json<Vec<String>>);
         let (user, client, audience) = consent_binds(filter);
@@ -450,6 +467,7 @@ impl SessionStore for SqlStore {
             .collect())
     }
 
+    #[tracing::instrument(name = "SessionStore::count_consents", skip_all, fields(otel.kind = "client"))]
     async fn count_consents(&self, filter: &ConsentFilter) -> StoreResult<i64> {
         let (user, client, audience) = consent_binds(filter);
         let (n,): (i64,) = on_pool!(self, p => sqlx::query_as(concat!(
@@ -465,6 +483,7 @@ impl SessionStore for SqlStore {
         Ok(n)
     }
 
+    #[tracing::instrument(name = "SessionStore::delete_consents", skip_all, fields(otel.kind = "client"))]
     async fn delete_consents(&self, filter: &ConsentFilter) -> StoreResult<u64> {
         let (user, client, audience) = consent_binds(filter);
         on_pool!(self, p => sqlx::query(concat!("DELETE FROM consents WHERE ", consent_where!()))
@@ -477,6 +496,7 @@ impl SessionStore for SqlStore {
         .map_err(db))
     }
 
+    #[tracing::instrument(name = "SessionStore::save_consent", skip_all, fields(otel.kind = "client"))]
     async fn save_consent(
         &self,
         user_id: &UserId,

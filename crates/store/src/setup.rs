@@ -32,6 +32,7 @@ fn or_nothing(insert: &str) -> AssertSqlSafe<String> {
 
 #[async_trait]
 impl SetupStore for SqlStore {
+    #[tracing::instrument(name = "SetupStore::migrate", skip_all, fields(otel.kind = "client"))]
     async fn migrate(&self) -> StoreResult<()> {
         // Two servers starting together must not both apply a migration. sqlx's migrator
         // takes an advisory lock on PostgreSQL; on SQLite its lock is a no-op, so we hold a
@@ -56,6 +57,7 @@ impl SetupStore for SqlStore {
         }
     }
 
+    #[tracing::instrument(name = "SetupStore::apply_seed", skip_all, fields(otel.kind = "client"))]
     async fn apply_seed(&self, plan: &SeedPlan) -> StoreResult<SeedOutcome> {
         let mut outcome = SeedOutcome::default();
         let lock = match self.dialect() {
@@ -202,11 +204,13 @@ impl SetupStore for SqlStore {
         Ok(outcome)
     }
 
+    #[tracing::instrument(name = "SetupStore::ping", skip_all, fields(otel.kind = "client"))]
     async fn ping(&self) -> StoreResult<()> {
         on_pool!(self, p => sqlx::query("SELECT 1").execute(p).await.map(|r| r.rows_affected()).map_err(db))?;
         Ok(())
     }
 
+    #[tracing::instrument(name = "SetupStore::sweep_expired", skip_all, fields(otel.kind = "client"))]
     async fn sweep_expired(&self, before: OffsetDateTime) -> StoreResult<u64> {
         let mut gone = 0;
         for sql in [

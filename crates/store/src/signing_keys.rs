@@ -61,6 +61,7 @@ const MOVE_STATE: &str = "UPDATE signing_keys SET state = $2 WHERE state = $1";
 
 #[async_trait]
 impl SigningKeyStore for SqlStore {
+    #[tracing::instrument(name = "SigningKeyStore::signing_keys", skip_all, fields(otel.kind = "client"))]
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKey>> {
         let rows: Vec<SigningKeyRow> = on_pool!(self, p => sqlx::query_as(
             "SELECT kid, alg, state, public_jwk, sealed_private_key, created_at FROM signing_keys \
@@ -72,6 +73,7 @@ impl SigningKeyStore for SqlStore {
         rows.into_iter().map(SigningKey::try_from).collect()
     }
 
+    #[tracing::instrument(name = "SigningKeyStore::rotate_signing_keys", skip_all, fields(otel.kind = "client"))]
     async fn rotate_signing_keys(&self, new_next: &SigningKey) -> StoreResult<()> {
         if new_next.state != KeyState::Next {
             return Err(StoreError::Corrupt(format!(
@@ -110,6 +112,7 @@ impl SigningKeyStore for SqlStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "SigningKeyStore::revoke_previous_signing_key", skip_all, fields(otel.kind = "client"))]
     async fn revoke_previous_signing_key(&self, kid: &str) -> StoreResult<bool> {
         let done = on_pool!(self, p => sqlx::query(
             "UPDATE signing_keys SET state = 'retired' WHERE kid = $1 AND state = 'previous'",

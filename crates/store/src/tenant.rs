@@ -11,6 +11,7 @@ use crate::pool::on_pool;
 
 #[async_trait]
 impl TenantStore for SqlStore {
+    #[tracing::instrument(name = "TenantStore::tenant", skip_all, fields(otel.kind = "client"))]
     async fn tenant(&self) -> StoreResult<Option<TenantSettings>> {
         let row: Option<(Json<TenantSettings>,)> = on_pool!(self, p => sqlx::query_as(
             "SELECT settings FROM tenant WHERE id = 1",
@@ -21,6 +22,7 @@ impl TenantStore for SqlStore {
         Ok(row.map(|(s,)| s.0))
     }
 
+    #[tracing::instrument(name = "TenantStore::update_tenant", skip_all, fields(otel.kind = "client"))]
     async fn update_tenant(&self, settings: &TenantSettings) -> StoreResult<()> {
         let n = on_pool!(self, p => sqlx::query("UPDATE tenant SET settings = $1 WHERE id = 1")
             .bind(Json(settings))

@@ -142,6 +142,7 @@ fn assemble(u: UserRow, identities: Vec<IdentityRow>) -> User {
 
 #[async_trait]
 impl UserStore for SqlStore {
+    #[tracing::instrument(name = "UserStore::insert_user", skip_all, fields(otel.kind = "client"))]
     async fn insert_user(&self, user: &User) -> StoreResult<()> {
         if user.identities.is_empty() {
             return Err(StoreError::Corrupt(format!(
@@ -192,6 +193,7 @@ impl UserStore for SqlStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "UserStore::user", skip_all, fields(otel.kind = "client"))]
     async fn user(&self, user_id: &UserId) -> StoreResult<Option<User>> {
         on_pool!(self, p => {
             let Some(row) = sqlx::query_as::<_, UserRow>(SELECT_USER)
@@ -211,6 +213,7 @@ impl UserStore for SqlStore {
         })
     }
 
+    #[tracing::instrument(name = "UserStore::user_by_identity", skip_all, fields(otel.kind = "client"))]
     async fn user_by_identity(
         &self,
         connection: &ConnectionName,
@@ -230,6 +233,7 @@ impl UserStore for SqlStore {
         }
     }
 
+    #[tracing::instrument(name = "UserStore::delete_user", skip_all, fields(otel.kind = "client"))]
     async fn delete_user(&self, user_id: &UserId) -> StoreResult<()> {
         let done = on_pool!(self, p => sqlx::query("DELETE FROM users WHERE user_id = $1")
             .bind(user_id.as_str())
@@ -243,6 +247,7 @@ impl UserStore for SqlStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "UserStore::update_user", skip_all, fields(otel.kind = "client"))]
     async fn update_user(&self, user: &User) -> StoreResult<()> {
         in_transaction!(self, tx => {
             let n = sqlx::query(
@@ -292,6 +297,7 @@ impl UserStore for SqlStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "UserStore::search_users", skip_all, fields(otel.kind = "client"))]
     async fn search_users(
         &self,
         query: Option<&UserQuery>,
@@ -311,6 +317,7 @@ impl UserStore for SqlStore {
         self.with_identities(rows).await
     }
 
+    #[tracing::instrument(name = "UserStore::users_after", skip_all, fields(otel.kind = "client"))]
     async fn users_after(
         &self,
         query: Option<&UserQuery>,
@@ -331,6 +338,7 @@ impl UserStore for SqlStore {
         self.with_identities(rows).await
     }
 
+    #[tracing::instrument(name = "UserStore::count_users", skip_all, fields(otel.kind = "client"))]
     async fn count_users(&self, query: Option<&UserQuery>) -> StoreResult<i64> {
         let cond = condition(self.dialect(), query, 1).map_err(|e| StoreError::Corrupt(e.0))?;
         let sql = AssertSqlSafe(format!("SELECT COUNT(*) FROM users u WHERE {}", cond.sql));
@@ -340,6 +348,7 @@ impl UserStore for SqlStore {
         Ok(n)
     }
 
+    #[tracing::instrument(name = "UserStore::users_by_email", skip_all, fields(otel.kind = "client"))]
     async fn users_by_email(&self, email: &str) -> StoreResult<Vec<User>> {
         let sql = AssertSqlSafe(format!(
             "{USER_COLUMNS} WHERE LOWER(u.email) = $1 \
@@ -354,6 +363,7 @@ impl UserStore for SqlStore {
         self.with_identities(rows).await
     }
 
+    #[tracing::instrument(name = "UserStore::user_by_login", skip_all, fields(otel.kind = "client"))]
     async fn user_by_login(
         &self,
         connection: &ConnectionName,
@@ -382,6 +392,7 @@ impl UserStore for SqlStore {
         }
     }
 
+    #[tracing::instrument(name = "UserStore::record_login_failure", skip_all, fields(otel.kind = "client"))]
     async fn record_login_failure(
         &self,
         user_id: &UserId,
@@ -402,6 +413,7 @@ impl UserStore for SqlStore {
         Ok(n)
     }
 
+    #[tracing::instrument(name = "UserStore::login_failures", skip_all, fields(otel.kind = "client"))]
     async fn login_failures(&self, user_id: &UserId, ip: &str) -> StoreResult<i64> {
         let row: Option<(i64,)> = on_pool!(self, p => sqlx::query_as(
             "SELECT CAST(failures AS BIGINT) FROM login_failures WHERE user_id = $1 AND ip = $2",
@@ -414,6 +426,7 @@ impl UserStore for SqlStore {
         Ok(row.map_or(0, |(n,)| n))
     }
 
+    #[tracing::instrument(name = "UserStore::count_active_users", skip_all, fields(otel.kind = "client"))]
     async fn count_active_users(&self, since: OffsetDateTime) -> StoreResult<i64> {
         let (n,): (i64,) = on_pool!(self, p => sqlx::query_as(
             "SELECT COUNT(*) FROM users WHERE last_login >= $1",
@@ -425,6 +438,7 @@ impl UserStore for SqlStore {
         Ok(n)
     }
 
+    #[tracing::instrument(name = "UserStore::login_failure_ips", skip_all, fields(otel.kind = "client"))]
     async fn login_failure_ips(&self, user_id: &UserId, at_least: i64) -> StoreResult<Vec<String>> {
         let rows: Vec<(String,)> = on_pool!(self, p => sqlx::query_as(
             "SELECT ip FROM login_failures WHERE user_id = $1 AND failures >= $2 ORDER BY ip",
@@ -437,6 +451,7 @@ impl UserStore for SqlStore {
         Ok(rows.into_iter().map(|(ip,)| ip).collect())
     }
 
+    #[tracing::instrument(name = "UserStore::login_failure_state", skip_all, fields(otel.kind = "client"))]
     async fn login_failure_state(
         &self,
         user_id: &UserId,
@@ -452,6 +467,7 @@ impl UserStore for SqlStore {
         .map_err(db))
     }
 
+    #[tracing::instrument(name = "UserStore::claim_login_attempt", skip_all, fields(otel.kind = "client"))]
     async fn claim_login_attempt(
         &self,
         user_id: &UserId,
@@ -474,6 +490,7 @@ impl UserStore for SqlStore {
         Ok(n == 1)
     }
 
+    #[tracing::instrument(name = "UserStore::clear_login_failures", skip_all, fields(otel.kind = "client"))]
     async fn clear_login_failures(&self, user_id: &UserId, ip: Option<&str>) -> StoreResult<()> {
         on_pool!(self, p => sqlx::query("DELETE FROM login_failures WHERE user_id = $1 AND ($2 IS NULL OR ip = $2)")
             .bind(user_id.as_str())
@@ -485,6 +502,7 @@ impl UserStore for SqlStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "UserStore::link_identity", skip_all, fields(otel.kind = "client"))]
     async fn link_identity(
         &self,
         primary_id: &UserId,
@@ -558,6 +576,7 @@ impl UserStore for SqlStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "UserStore::unlink_identity", skip_all, fields(otel.kind = "client"))]
     async fn unlink_identity(&self, primary_id: &UserId, standalone: &User) -> StoreResult<()> {
         let Some(identity) = standalone.identities.first() else {
             return Err(StoreError::Corrupt(
@@ -612,6 +631,7 @@ impl UserStore for SqlStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "UserStore::upgrade_password_hash", skip_all, fields(otel.kind = "client"))]
     async fn upgrade_password_hash(
         &self,
         connection: &ConnectionName,
@@ -634,6 +654,7 @@ impl UserStore for SqlStore {
         Ok(n == 1)
     }
 
+    #[tracing::instrument(name = "UserStore::record_login", skip_all, fields(otel.kind = "client"))]
     async fn record_login(
         &self,
         user_id: &UserId,

@@ -7,6 +7,7 @@ pub mod headers;
 pub mod metrics;
 pub mod rate_limit;
 pub mod shared_buckets;
+pub mod trace_context;
 
 /// Auth0's payload limit, for every request body (per route group, so that a users import
 /// may bring its larger file: `mgmt::spec::body_limit`).

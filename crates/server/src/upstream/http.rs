@@ -78,6 +78,7 @@ impl UpstreamHttp {
     }
 
     /// GETs a JSON document with an access token (RFC 6750 bearer).
+    #[tracing::instrument(name = "upstream GET", skip_all, fields(otel.kind = "client", server.address = %host(url)))]
     pub async fn get_json_as<T: DeserializeOwned>(
         &self,
         url: &str,
@@ -107,6 +108,7 @@ impl UpstreamHttp {
     }
 
     /// GETs a text document (SAML metadata).
+    #[tracing::instrument(name = "upstream GET", skip_all, fields(otel.kind = "client", server.address = %host(url)))]
     pub async fn get_text(&self, url: &str) -> Result<String, UpstreamError> {
         self.check_url(url)?;
         let response = self
@@ -127,6 +129,7 @@ impl UpstreamHttp {
 
     /// POSTs a form and reads the JSON answer, whatever its status (token endpoints answer
     /// errors as JSON with 400); `basic` is HTTP Basic client authentication.
+    #[tracing::instrument(name = "upstream POST", skip_all, fields(otel.kind = "client", server.address = %host(url)))]
     pub async fn post_form(
         &self,
         url: &str,
@@ -171,6 +174,7 @@ impl Default for UpstreamHttp {
     }
 }
 
+#[tracing::instrument(name = "upstream", skip_all, fields(otel.kind = "client", server.address = %host(&request.uri().to_string())))]
 async fn send(
     client: &reqwest::Client,
     request: openidconnect::HttpRequest,
@@ -192,6 +196,14 @@ async fn send(
     let body = read_capped(response).await?;
     out.body(body)
         .map_err(|e| UpstreamError::Invalid(e.to_string()))
+}
+
+/// The host a URL names, for spans (never the path or query, which may carry codes).
+fn host(url: &str) -> String {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, UpstreamError> {

@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 
 const BIN: &str = env!("CARGO_BIN_EXE_gatehouse");
 
-fn gatehouse(dir: &Path) -> Command {
+pub(crate) fn gatehouse(dir: &Path) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.current_dir(dir)
         .env_remove("GATEHOUSE_LISTEN")
@@ -31,16 +31,16 @@ fn gatehouse(dir: &Path) -> Command {
 }
 
 /// A running `gatehouse serve` on port 0, and the port it reported.
-struct Served {
+pub(crate) struct Served {
     child: Child,
-    port: u16,
+    pub port: u16,
     /// Everything the server writes on stderr, complete once it exits.
     stderr: JoinHandle<String>,
 }
 
 /// Starts `cmd` (a `serve` listening on port 0) and waits for the port it bound, read from
 /// its "gatehouse is serving" log line: no port is picked before the server binds it.
-async fn serve(cmd: &mut Command) -> Served {
+pub(crate) async fn serve(cmd: &mut Command) -> Served {
     let mut child = cmd.spawn().expect("spawn");
     let stream = child.stderr.take().expect("piped stderr");
     let (found, port) = oneshot::channel();
@@ -148,7 +148,7 @@ async fn wait_healthy(port: u16) {
 }
 
 /// Sends SIGTERM and returns (exit code, stdout, stderr).
-async fn terminate(served: Served) -> (i32, String, String) {
+pub(crate) async fn terminate(served: Served) -> (i32, String, String) {
     let Served {
         mut child, stderr, ..
     } = served;

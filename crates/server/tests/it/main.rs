@@ -48,6 +48,7 @@ mod sms;
 mod smtp;
 mod tls;
 mod token;
+mod traces;
 mod ui_locales;
 mod upstream_hostile;
 mod upstream_oidc;
