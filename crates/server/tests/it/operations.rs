@@ -164,6 +164,31 @@ async fn metrics_count_logins_tokens_and_failures_and_read_outbox_pool_and_cache
     assert_eq!(value("gatehouse_db_pool_max_connections"), 4.0);
     assert!(value(r#"gatehouse_db_pool_connections{state="idle"}"#) >= 1.0);
     assert_eq!(value("gatehouse_log_events_dropped_total"), 0.0);
+
+    // The Grafana dashboard in docs/ queries only series the server exposes.
+    let dashboard: serde_json::Value =
+        serde_json::from_str(include_str!("../../../../docs/grafana-dashboard.json"))
+            .expect("dashboard JSON");
+    let exprs: Vec<&str> = dashboard["panels"]
+        .as_array()
+        .expect("panels")
+        .iter()
+        .flat_map(|p| p["targets"].as_array().expect("targets"))
+        .filter_map(|t| t["expr"].as_str())
+        .collect();
+    assert!(exprs.len() >= 10, "{exprs:?}");
+    for expr in exprs {
+        for name in expr
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .filter(|w| w.starts_with("gatehouse_") || w.starts_with("http_request"))
+        {
+            let exposed = name.strip_suffix("_bucket").unwrap_or(name);
+            assert!(
+                text.contains(&format!("# TYPE {exposed} ")),
+                "the dashboard queries {name}, which /metrics does not have"
+            );
+        }
+    }
 }
 
 #[tokio::test]
