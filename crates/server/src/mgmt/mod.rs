@@ -68,12 +68,39 @@ pub fn routes(state: AppState) -> Router<AppState> {
 /// emptied, so no token is minted from the old copy, and the other replicas are told to
 /// empty theirs. A layer on the whole group, so no write handler can forget it.
 async fn refresh_catalog(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let write = is_write(request.method());
+    let write = is_write(request.method()) && touches_catalog(request.uri().path());
     let response = next.run(request).await;
     if write && response.status().is_success() {
         state.changed(crate::replicas::Change::Catalog).await;
     }
     response
+}
+
+/// Management resources the catalog holds nothing of (people and their sessions, tokens and
+/// blocks, roles, jobs, tickets, logs): their writes leave every replica's catalog alone, so
+/// a bulk user load does not empty the peers' caches once per user. A deny list: a resource
+/// forgotten here costs an announcement, never a stale cache.
+const UNCACHED: &[&str] = &[
+    "/users",
+    "/users-by-email",
+    "/user-blocks",
+    "/sessions",
+    "/refresh-tokens",
+    "/grants",
+    "/roles",
+    "/jobs",
+    "/tickets",
+    "/logs",
+];
+
+/// Whether a write to `path` (with or without the `/api/v2` prefix) may change what the
+/// catalog caches.
+fn touches_catalog(path: &str) -> bool {
+    let path = path.strip_prefix("/api/v2").unwrap_or(path);
+    !UNCACHED.iter().any(|resource| {
+        path.strip_prefix(resource)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    })
 }
 
 /// Whether a Management request may change something: what the audit records and what
@@ -85,6 +112,34 @@ pub fn is_write(method: &Method) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_writes_to_what_the_catalog_holds_empty_it() {
+        for path in [
+            "/clients",
+            "/api/v2/clients/abc/rotate-secret",
+            "/client-grants/cgr_1",
+            "/resource-servers",
+            "/tenants/settings",
+            "/branding",
+            "/emails/provider",
+            "/connections/con_1",
+            "/usersx",
+        ] {
+            assert!(touches_catalog(path), "{path}");
+        }
+        for path in [
+            "/users",
+            "/api/v2/users/auth0|1/roles",
+            "/user-blocks/auth0|1",
+            "/roles/rol_1/permissions",
+            "/jobs/users-imports",
+            "/sessions/s1",
+            "/refresh-tokens/r1",
+        ] {
+            assert!(!touches_catalog(path), "{path}");
+        }
+    }
 
     #[test]
     fn writes_are_the_methods_that_change_state() {

@@ -107,3 +107,40 @@ async fn a_peer_follows_secrets_grants_and_keys_promptly() {
         a.state.keys.get().current.kid
     );
 }
+
+/// The `clients` cache's misses so far.
+fn client_misses(app: &TestApp) -> u64 {
+    app.state
+        .catalog
+        .lookups()
+        .iter()
+        .find(|(name, _)| *name == "clients")
+        .map(|(_, l)| l.misses)
+        .expect("a clients cache")
+}
+
+#[tokio::test]
+async fn writes_to_people_leave_the_catalog_alone_and_writes_to_clients_empty_it() {
+    let app = TestApp::builder().spawn().await;
+    let m = app.mgmt().await;
+    app.mgmt_token(None).await;
+    let misses = client_misses(&app);
+    let (status, _) = m
+        .post(
+            "/users",
+            json!({"connection": "Username-Password-Authentication",
+                   "email": "ada@example.com", "password": "Sup3r-secret!"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    app.mgmt_token(None).await;
+    assert_eq!(
+        client_misses(&app),
+        misses,
+        "a user write kept the client cached"
+    );
+    let (status, _) = m.post("/clients", json!({"name": "another"})).await;
+    assert_eq!(status, 201);
+    app.mgmt_token(None).await;
+    assert_eq!(client_misses(&app), misses + 1, "a client write emptied it");
+}
