@@ -79,8 +79,15 @@ pub trait SetupStore: Send + Sync {
 pub trait TenantStore: Send + Sync {
     /// The settings, or `None` on a database that was never seeded.
     async fn tenant(&self) -> StoreResult<Option<TenantSettings>>;
-    /// Replaces the settings; `NotFound` on a database that was never seeded.
-    async fn update_tenant(&self, settings: &TenantSettings) -> StoreResult<()>;
+    /// Reads the settings, lets `change` edit them and writes them back, as one transaction
+    /// that holds the row (PostgreSQL: `FOR UPDATE`; SQLite: its one writer), so edits made
+    /// at once on any replicas never undo one another. `change` returning `false` writes
+    /// nothing (`None`); otherwise the settings written. `NotFound` on a database that was
+    /// never seeded.
+    async fn modify_tenant(
+        &self,
+        change: &mut (dyn for<'t> FnMut(&'t mut TenantSettings) -> bool + Send),
+    ) -> StoreResult<Option<TenantSettings>>;
 }
 
 /// Named JSON documents (the Authorization Extension's data, Actions), each written by

@@ -62,12 +62,6 @@ pub struct App {
     pub outbox: crate::outbox::Outbox,
     /// Upstream identity providers: their HTTP client and what discovery told of them.
     pub upstreams: crate::upstream::Upstreams,
-    /// Held across every read-modify-write of the tenant settings document (settings,
-    /// branding, email provider and templates): clients such as auth0-deploy-cli write
-    /// several templates at once, and without it one write would undo another. It
-    /// serialises this replica only; replicas racing on one document remain (see
-    /// ARCHITECTURE.md).
-    pub tenant_writes: tokio::sync::Mutex<()>,
     /// Places for users imports running at once (`mgmt::import_run::MAX_RUNNING`).
     pub imports: Arc<tokio::sync::Semaphore>,
     /// `fetch` for Actions, when `GATEHOUSE_ACTIONS_FETCH` allows some origins.
@@ -163,7 +157,6 @@ impl App {
             outbox: crate::outbox::Outbox::new(config.outbox_retry.0, config.outbox_retry.1),
             clock: options.clock,
             upstreams: crate::upstream::Upstreams::default(),
-            tenant_writes: tokio::sync::Mutex::new(()),
             imports: Arc::new(tokio::sync::Semaphore::new(
                 crate::mgmt::import_run::MAX_RUNNING,
             )),

@@ -224,8 +224,70 @@ async fn seed_is_idempotent(s: Stores) {
         credentials_sealed: vec![9, 9, 9],
         ..Default::default()
     });
-    s.tenant.update_tenant(&tenant).await.expect("update");
+    let wanted = tenant.clone();
+    let written = s
+        .tenant
+        .modify_tenant(&mut |t| {
+            *t = wanted.clone();
+            true
+        })
+        .await
+        .expect("update");
+    assert_eq!(written.as_ref(), Some(&tenant));
+    assert_eq!(
+        s.tenant.tenant().await.expect("tenant"),
+        Some(tenant.clone())
+    );
+    // A change that declines writes nothing.
+    let declined = s
+        .tenant
+        .modify_tenant(&mut |t| {
+            t.friendly_name = Some("Not kept".into());
+            false
+        })
+        .await
+        .expect("declined");
+    assert_eq!(declined, None);
     assert_eq!(s.tenant.tenant().await.expect("tenant"), Some(tenant));
+}
+
+/// Edits of the tenant settings made at once (as by several replicas) are all kept: each
+/// read-modify-write holds the row, so none writes back a copy that misses another's edit.
+async fn concurrent_tenant_edits_are_all_kept(s: Stores) {
+    s.setup
+        .apply_seed(&plan("boot", false, 1))
+        .await
+        .expect("seed");
+    let mut writers = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let s = s.clone();
+        writers.spawn(async move {
+            s.tenant
+                .modify_tenant(&mut |t| {
+                    t.email_templates
+                        .insert(format!("template-{i}"), Default::default());
+                    true
+                })
+                .await
+                .expect("modify")
+        });
+    }
+    while let Some(w) = writers.join_next().await {
+        w.expect("writer");
+    }
+    let tenant = s.tenant.tenant().await.expect("tenant").expect("seeded");
+    assert_eq!(
+        tenant.email_templates.len(),
+        8,
+        "{:?}",
+        tenant.email_templates.keys()
+    );
+}
+
+/// Never seeded: nothing to modify.
+async fn modifying_an_unseeded_tenant_is_not_found(s: Stores) {
+    let r = s.tenant.modify_tenant(&mut |_| true).await;
+    assert!(matches!(r, Err(StoreError::NotFound(_))), "{r:?}");
 }
 
 /// A tenant seeded by an older gatehouse, whose Management API lacked the last two scopes.
@@ -3305,6 +3367,8 @@ macro_rules! conformance {
 }
 
 conformance!(
+    concurrent_tenant_edits_are_all_kept,
+    modifying_an_unseeded_tenant_is_not_found,
     documents_are_written_by_compare_and_set,
     action_executions_are_kept_until_they_expire,
     old_log_events_are_deleted_at_the_retention_cut_off,

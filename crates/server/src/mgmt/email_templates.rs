@@ -200,15 +200,42 @@ impl EmailTemplateBody {
     }
 }
 
+/// How a write finds the stored template it changes.
+enum Base {
+    /// A new one; 409 if it exists.
+    New,
+    /// Replaced whole, set before or not.
+    Whole,
+    /// The stored one, changed; 404 if never set.
+    Stored,
+}
+
+/// Writes template `name` from `body` onto `base`, in one transaction on the tenant settings.
 async fn save(
     state: &AppState,
-    mut tenant: TenantSettings,
     name: &str,
-    t: EmailTemplate,
+    body: EmailTemplateBody,
+    base: Base,
 ) -> Result<EmailTemplateView, MgmtError> {
-    let view = EmailTemplateView::new(name, &t);
-    tenant.email_templates.insert(name.to_owned(), t);
-    state.stores.tenant.update_tenant(&tenant).await?;
+    let whole = !matches!(base, Base::Stored);
+    let (_, view) = super::tenant::modify(state, |tenant: &mut TenantSettings| {
+        let stored = tenant.email_templates.get(name).cloned();
+        let mut t = match (base, stored) {
+            (Base::New, Some(_)) => {
+                return Err(MgmtError::conflict(&format!(
+                    "Template {name} already exists."
+                )));
+            }
+            (Base::Stored, None) => return Err(not_found()),
+            (Base::Stored, Some(t)) => t,
+            (Base::New | Base::Whole, _) => EmailTemplate::default(),
+        };
+        body.apply(&mut t, whole)?;
+        let view = EmailTemplateView::new(name, &t);
+        tenant.email_templates.insert(name.to_owned(), t);
+        Ok(view)
+    })
+    .await?;
     Ok(view)
 }
 
@@ -247,16 +274,7 @@ pub async fn create(
     if !is_template_name(&name) {
         return Err(bad("template", "must be one of Auth0's template names"));
     }
-    let _writing = state.tenant_writes.lock().await;
-    let tenant = load(&state).await?;
-    if tenant.email_templates.contains_key(&name) {
-        return Err(MgmtError::conflict(&format!(
-            "Template {name} already exists."
-        )));
-    }
-    let mut t = EmailTemplate::default();
-    body.apply(&mut t, true)?;
-    let view = save(&state, tenant, &name, t).await?;
+    let view = save(&state, &name, body, Base::New).await?;
     Ok((StatusCode::CREATED, Json(view)).into_response())
 }
 
@@ -267,11 +285,7 @@ pub async fn put(
     MgmtJson(body): MgmtJson<Value>,
 ) -> Result<Json<EmailTemplateView>, MgmtError> {
     let body = body_for(&name, body)?;
-    let _writing = state.tenant_writes.lock().await;
-    let tenant = load(&state).await?;
-    let mut t = EmailTemplate::default();
-    body.apply(&mut t, true)?;
-    Ok(Json(save(&state, tenant, &name, t).await?))
+    Ok(Json(save(&state, &name, body, Base::Whole).await?))
 }
 
 /// `PATCH /email-templates/{templateName}`: 404 for a template never set (auth0-deploy-cli
@@ -282,13 +296,5 @@ pub async fn update(
     MgmtJson(body): MgmtJson<Value>,
 ) -> Result<Json<EmailTemplateView>, MgmtError> {
     let body = body_for(&name, body)?;
-    let _writing = state.tenant_writes.lock().await;
-    let tenant = load(&state).await?;
-    let mut t = tenant
-        .email_templates
-        .get(&name)
-        .cloned()
-        .ok_or_else(not_found)?;
-    body.apply(&mut t, false)?;
-    Ok(Json(save(&state, tenant, &name, t).await?))
+    Ok(Json(save(&state, &name, body, Base::Stored).await?))
 }

@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 
 use super::body::{MgmtJson, present, typed, wire_enum};
 use super::error::MgmtError;
+use super::tenant::modify;
 use super::validate::{self as v, bad};
 use crate::AppState;
 
@@ -345,13 +346,6 @@ pub async fn create(
     if body.credentials.is_none() {
         return Err(v::missing("credentials"));
     }
-    let _writing = state.tenant_writes.lock().await;
-    let mut t = tenant(&state).await?;
-    if t.email_provider.is_some() {
-        return Err(MgmtError::conflict(
-            "An email provider is already configured",
-        ));
-    }
     let mut p = EmailProvider {
         enabled: true,
         settings: json!({}),
@@ -359,8 +353,16 @@ pub async fn create(
     };
     body.apply(&state, &mut p)?;
     let out = EmailProviderView::new(&p);
-    t.email_provider = Some(p);
-    state.stores.tenant.update_tenant(&t).await?;
+    modify(&state, |t| {
+        if t.email_provider.is_some() {
+            return Err(MgmtError::conflict(
+                "An email provider is already configured",
+            ));
+        }
+        t.email_provider = Some(p);
+        Ok(())
+    })
+    .await?;
     Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 
@@ -370,21 +372,23 @@ pub async fn update(
     MgmtJson(body): MgmtJson<Value>,
 ) -> Result<Json<EmailProviderView>, MgmtError> {
     let body: EmailProviderBody = typed(body)?;
-    let _writing = state.tenant_writes.lock().await;
-    let mut t = tenant(&state).await?;
-    let mut p = t.email_provider.clone().ok_or_else(not_configured)?;
-    body.apply(&state, &mut p)?;
-    let out = EmailProviderView::new(&p);
-    t.email_provider = Some(p);
-    state.stores.tenant.update_tenant(&t).await?;
+    let (_, out) = modify(&state, |t| {
+        let mut p = t.email_provider.clone().ok_or_else(not_configured)?;
+        body.apply(&state, &mut p)?;
+        let out = EmailProviderView::new(&p);
+        t.email_provider = Some(p);
+        Ok(out)
+    })
+    .await?;
     Ok(Json(out))
 }
 
 /// `DELETE /emails/provider`: 204.
 pub async fn delete(State(state): State<AppState>) -> Result<StatusCode, MgmtError> {
-    let _writing = state.tenant_writes.lock().await;
-    let mut t = tenant(&state).await?;
-    t.email_provider.take().ok_or_else(not_configured)?;
-    state.stores.tenant.update_tenant(&t).await?;
+    modify(&state, |t| {
+        t.email_provider.take().ok_or_else(not_configured)?;
+        Ok(())
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -13,7 +13,7 @@ use super::body::{MgmtJson, MgmtQuery};
 use super::error::MgmtError;
 use super::page::{Checkpoint, PageQuery, envelope};
 use super::stored::objects;
-use super::tenant::load;
+use super::tenant::{load, modify};
 use crate::AppState;
 
 /// The paging parameters any list takes: offset (`page`, `per_page`, `include_totals`) or
@@ -239,16 +239,18 @@ async fn write_object(
             super::validate::type_name(&body)
         )));
     }
-    let _writing = state.tenant_writes.lock().await;
-    let mut t = load(state).await?;
-    let base = if replace {
-        like.clone()
-    } else {
-        objects::current(&t.kept_objects, o, state.config.brute_force_threshold)
-    };
-    let value = objects::patched(base, &body, &like).map_err(MgmtError::invalid_body)?;
-    t.kept_objects.insert(path.to_owned(), value.clone());
-    state.stores.tenant.update_tenant(&t).await?;
+    let threshold = state.config.brute_force_threshold;
+    let (_, value) = modify(state, |t| {
+        let base = if replace {
+            like.clone()
+        } else {
+            objects::current(&t.kept_objects, o, threshold)
+        };
+        let value = objects::patched(base, &body, &like).map_err(MgmtError::invalid_body)?;
+        t.kept_objects.insert(path.to_owned(), value.clone());
+        Ok(value)
+    })
+    .await?;
     Ok(Json(value))
 }
 

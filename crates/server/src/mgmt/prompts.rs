@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use super::body::{MgmtJson, present};
 use super::error::MgmtError;
 use super::stored;
-use super::tenant::load;
+use super::tenant::{load, modify};
 use crate::AppState;
 
 /// The prompt settings as Auth0 shows them.
@@ -64,13 +64,14 @@ pub async fn update(
     MgmtJson(body): MgmtJson<Value>,
 ) -> Result<Json<PromptsView>, MgmtError> {
     let (body, kept): (PromptsBody, _) = stored::typed(body, &stored::PROMPTS)?;
-    let _writing = state.tenant_writes.lock().await;
-    let mut t = load(&state).await?;
-    if let Some(on) = body.identifier_first {
-        t.identifier_first = Some(on);
-    }
-    kept.apply(&mut t.prompts_extra);
-    state.stores.tenant.update_tenant(&t).await?;
+    let (t, ()) = modify(&state, |t| {
+        if let Some(on) = body.identifier_first {
+            t.identifier_first = Some(on);
+        }
+        kept.apply(&mut t.prompts_extra);
+        Ok(())
+    })
+    .await?;
     Ok(Json(view(&t)))
 }
 
@@ -125,18 +126,20 @@ pub async fn set_custom_text(
             }
         },
     )?;
-    let _writing = state.tenant_writes.lock().await;
-    let mut t = load(&state).await?;
-    let by_language = t.custom_text.entry(prompt.clone()).or_default();
-    if body.as_object().is_some_and(Map::is_empty) {
-        by_language.remove(&language);
-        if by_language.is_empty() {
-            t.custom_text.remove(&prompt);
+    let written = body.clone();
+    modify(&state, |t| {
+        let by_language = t.custom_text.entry(prompt.clone()).or_default();
+        if written.as_object().is_some_and(Map::is_empty) {
+            by_language.remove(&language);
+            if by_language.is_empty() {
+                t.custom_text.remove(&prompt);
+            }
+        } else {
+            by_language.insert(language, written);
         }
-    } else {
-        by_language.insert(language, body.clone());
-    }
-    state.stores.tenant.update_tenant(&t).await?;
+        Ok(())
+    })
+    .await?;
     Ok(Json(body))
 }
 

@@ -24,6 +24,37 @@ pub(super) async fn load(state: &AppState) -> Result<TenantSettings, MgmtError> 
     Ok(state.stores.tenant.tenant().await?.unwrap_or_default())
 }
 
+/// Applies `change` to the stored tenant settings in one transaction that holds the row, so
+/// edits made at once on any replicas never undo one another; an error from `change` writes
+/// nothing and is the answer. Returns the settings written and what `change` returned.
+pub(super) async fn modify<R: Send>(
+    state: &AppState,
+    change: impl FnOnce(&mut TenantSettings) -> Result<R, MgmtError> + Send,
+) -> Result<(TenantSettings, R), MgmtError> {
+    let mut change = Some(change);
+    let mut outcome = None;
+    let written = state
+        .stores
+        .tenant
+        .modify_tenant(&mut |t| {
+            let Some(change) = change.take() else {
+                return false;
+            };
+            let result = change(t);
+            let ok = result.is_ok();
+            outcome = Some(result);
+            ok
+        })
+        .await?;
+    match (outcome, written) {
+        (Some(Ok(r)), Some(t)) => Ok((t, r)),
+        (Some(Err(e)), _) => Err(e),
+        _ => Err(MgmtError::Internal(anyhow::anyhow!(
+            "the tenant settings were not written"
+        ))),
+    }
+}
+
 /// Tenant flags.
 #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -265,78 +296,93 @@ pub async fn update_settings(
         None => Default::default(),
     };
     let (body, kept): (TenantSettingsPatch, _) = stored::typed(body, &stored::TENANT)?;
-    let _writing = state.tenant_writes.lock().await;
-    let mut t = load(&state).await?;
-    if let Some(n) = body.friendly_name {
-        t.friendly_name = optional_text("friendly_name", n, 255)?;
-    }
-    if let Some(e) = body.support_email {
-        t.support_email = optional_text("support_email", e, 320)?;
-        if t.support_email.as_deref().is_some_and(|e| !e.contains('@')) {
-            return Err(bad("support_email", "must be an email address"));
+    // Checked before the row is held: it reads the connections.
+    let default_directory = match body.default_directory {
+        Some(d) => Some(checked_default_directory(&state, d).await?),
+        None => None,
+    };
+    let (t, ()) = modify(&state, |t| {
+        if let Some(n) = body.friendly_name {
+            t.friendly_name = optional_text("friendly_name", n, 255)?;
         }
-    }
-    if let Some(a) = body.default_audience {
-        t.default_audience = optional_text("default_audience", a, 600)?;
-    }
-    if let Some(d) = body.default_directory {
-        t.default_directory = optional_text("default_directory", d, 128)?;
-        if let Some(name) = &t.default_directory {
-            let c = state
-                .stores
-                .connections
-                .connection_by_name(&ConnectionName::from(name))
-                .await?;
-            if c.is_none_or(|c| !c.strategy.is_database()) {
-                return Err(bad("default_directory", "must name a database connection"));
+        if let Some(e) = body.support_email {
+            t.support_email = optional_text("support_email", e, 320)?;
+            if t.support_email.as_deref().is_some_and(|e| !e.contains('@')) {
+                return Err(bad("support_email", "must be an email address"));
             }
         }
-    }
-    if let Some(urls) = body.allowed_logout_urls {
-        for u in &urls {
-            v::max_chars("allowed_logout_urls", u, 2000)?;
+        if let Some(a) = body.default_audience {
+            t.default_audience = optional_text("default_audience", a, 600)?;
         }
-        t.allowed_logout_urls = urls;
-    }
-    if let Some(p) = body.picture_url {
-        if let Some(u) = &p {
-            v::check_url("picture_url", u, false)?;
+        if let Some(d) = default_directory {
+            t.default_directory = d;
         }
-        t.picture_url = p;
-    }
-    set_lifetime(
-        "session_lifetime",
-        body.session_lifetime,
-        body.session_lifetime_in_minutes,
-        (&mut t.session_lifetime, &mut t.session_lifetime_minutes),
-    )?;
-    set_lifetime(
-        "idle_session_lifetime",
-        body.idle_session_lifetime,
-        body.idle_session_lifetime_in_minutes,
-        (
-            &mut t.idle_session_lifetime,
-            &mut t.idle_session_lifetime_minutes,
-        ),
-    )?;
-    if let Some(locales) = body.enabled_locales {
-        check_locales(&locales)?;
-        t.enabled_locales = locales;
-    }
-    if let Some(on) = body.flags.and_then(|f| f.enable_client_connections) {
-        t.enable_client_connections = Some(on);
-    }
-    kept.apply(&mut t.extra);
-    let mut flags = match t.extra.remove("flags") {
-        Some(Value::Object(f)) => f,
-        _ => Map::new(),
-    };
-    kept_flags.apply(&mut flags);
-    if !flags.is_empty() {
-        t.extra.insert("flags".to_owned(), Value::Object(flags));
-    }
-    state.stores.tenant.update_tenant(&t).await?;
+        if let Some(urls) = body.allowed_logout_urls {
+            for u in &urls {
+                v::max_chars("allowed_logout_urls", u, 2000)?;
+            }
+            t.allowed_logout_urls = urls;
+        }
+        if let Some(p) = body.picture_url {
+            if let Some(u) = &p {
+                v::check_url("picture_url", u, false)?;
+            }
+            t.picture_url = p;
+        }
+        set_lifetime(
+            "session_lifetime",
+            body.session_lifetime,
+            body.session_lifetime_in_minutes,
+            (&mut t.session_lifetime, &mut t.session_lifetime_minutes),
+        )?;
+        set_lifetime(
+            "idle_session_lifetime",
+            body.idle_session_lifetime,
+            body.idle_session_lifetime_in_minutes,
+            (
+                &mut t.idle_session_lifetime,
+                &mut t.idle_session_lifetime_minutes,
+            ),
+        )?;
+        if let Some(locales) = body.enabled_locales {
+            check_locales(&locales)?;
+            t.enabled_locales = locales;
+        }
+        if let Some(on) = body.flags.and_then(|f| f.enable_client_connections) {
+            t.enable_client_connections = Some(on);
+        }
+        kept.apply(&mut t.extra);
+        let mut flags = match t.extra.remove("flags") {
+            Some(Value::Object(f)) => f,
+            _ => Map::new(),
+        };
+        kept_flags.apply(&mut flags);
+        if !flags.is_empty() {
+            t.extra.insert("flags".to_owned(), Value::Object(flags));
+        }
+        Ok(())
+    })
+    .await?;
     Ok(Json(TenantSettingsView::new(&t)))
+}
+
+/// A `default_directory` as written: absent, or the name of a database connection.
+async fn checked_default_directory(
+    state: &AppState,
+    value: Option<String>,
+) -> Result<Option<String>, MgmtError> {
+    let d = optional_text("default_directory", value, 128)?;
+    if let Some(name) = &d {
+        let c = state
+            .stores
+            .connections
+            .connection_by_name(&ConnectionName::from(name))
+            .await?;
+        if c.is_none_or(|c| !c.strategy.is_database()) {
+            return Err(bad("default_directory", "must name a database connection"));
+        }
+    }
+    Ok(d)
 }
 
 /// Colours of the login pages.
@@ -445,65 +491,68 @@ pub async fn update_branding(
     MgmtJson(body): MgmtJson<Value>,
 ) -> Result<Json<BrandingView>, MgmtError> {
     let (body, kept): (BrandingPatch, _) = stored::typed(body, &stored::BRANDING)?;
-    let _writing = state.tenant_writes.lock().await;
-    let mut t = load(&state).await?;
-    let colors = body.colors.unwrap_or_default();
-    if let Some(p) = colors.primary {
-        if let Some(p) = &p {
-            v::max_chars("colors.primary", p, 7)?;
-            // Only a plain hex colour reaches the page's CSS.
-            if p.len() != 7 || !p.starts_with('#') || !p[1..].bytes().all(|b| b.is_ascii_hexdigit())
-            {
-                return Err(bad("colors.primary", "must be #rrggbb"));
+    let (t, ()) = modify(&state, |t| {
+        let colors = body.colors.unwrap_or_default();
+        if let Some(p) = colors.primary {
+            if let Some(p) = &p {
+                v::max_chars("colors.primary", p, 7)?;
+                // Only a plain hex colour reaches the page's CSS.
+                if p.len() != 7
+                    || !p.starts_with('#')
+                    || !p[1..].bytes().all(|b| b.is_ascii_hexdigit())
+                {
+                    return Err(bad("colors.primary", "must be #rrggbb"));
+                }
             }
+            t.primary_color = p;
         }
-        t.primary_color = p;
-    }
-    match colors.page_background {
-        Some(Some(b)) => {
-            t.branding_extra.insert("page_background".to_owned(), b);
-        }
-        Some(None) => {
-            t.branding_extra.remove("page_background");
-        }
-        None => {}
-    }
-    match body.favicon_url {
-        Some(Some(u)) => {
-            v::check_url("favicon_url", &u, true)?;
-            t.branding_extra
-                .insert("favicon_url".to_owned(), Value::String(u));
-        }
-        Some(None) => {
-            t.branding_extra.remove("favicon_url");
-        }
-        None => {}
-    }
-    match body.font {
-        Some(Some(f)) => {
-            v::check_url("font.url", &f.url, true)?;
-            // The URL goes into the pages' style sheet: nothing that could end the string.
-            if crate::pages::css_url(&f.url).is_none() {
-                return Err(bad(
-                    "font.url",
-                    "must not contain quotes, brackets or spaces",
-                ));
+        match colors.page_background {
+            Some(Some(b)) => {
+                t.branding_extra.insert("page_background".to_owned(), b);
             }
-            t.branding_extra
-                .insert("font".to_owned(), json!({"url": f.url}));
+            Some(None) => {
+                t.branding_extra.remove("page_background");
+            }
+            None => {}
         }
-        Some(None) => {
-            t.branding_extra.remove("font");
+        match body.favicon_url {
+            Some(Some(u)) => {
+                v::check_url("favicon_url", &u, true)?;
+                t.branding_extra
+                    .insert("favicon_url".to_owned(), Value::String(u));
+            }
+            Some(None) => {
+                t.branding_extra.remove("favicon_url");
+            }
+            None => {}
         }
-        None => {}
-    }
-    kept.apply(&mut t.branding_extra);
-    if let Some(logo) = body.logo_url {
-        if let Some(u) = &logo {
-            v::check_url("logo_url", u, false)?;
+        match body.font {
+            Some(Some(f)) => {
+                v::check_url("font.url", &f.url, true)?;
+                // The URL goes into the pages' style sheet: nothing that could end the string.
+                if crate::pages::css_url(&f.url).is_none() {
+                    return Err(bad(
+                        "font.url",
+                        "must not contain quotes, brackets or spaces",
+                    ));
+                }
+                t.branding_extra
+                    .insert("font".to_owned(), json!({"url": f.url}));
+            }
+            Some(None) => {
+                t.branding_extra.remove("font");
+            }
+            None => {}
         }
-        t.logo_url = logo;
-    }
-    state.stores.tenant.update_tenant(&t).await?;
+        kept.apply(&mut t.branding_extra);
+        if let Some(logo) = body.logo_url {
+            if let Some(u) = &logo {
+                v::check_url("logo_url", u, false)?;
+            }
+            t.logo_url = logo;
+        }
+        Ok(())
+    })
+    .await?;
     Ok(Json(branding(&t)))
 }
