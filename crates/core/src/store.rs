@@ -442,8 +442,11 @@ pub trait OutboxStore: Send + Sync {
 /// Management API jobs.
 #[async_trait]
 pub trait JobStore: Send + Sync {
-    /// Stores a job (insert, or replace the one with its id).
-    async fn save_job(&self, job: &crate::job::Job) -> StoreResult<()>;
+    /// Stores a job (insert, or replace the one with its id), saved at `now`.
+    async fn save_job(&self, job: &crate::job::Job, now: time::OffsetDateTime) -> StoreResult<()>;
+    /// Fails the jobs still `pending` or `processing` that were last saved before
+    /// `saved_before` (their process died); returns how many.
+    async fn fail_stalled_jobs(&self, saved_before: time::OffsetDateTime) -> StoreResult<u64>;
     /// The job with this id.
     async fn job(&self, id: &str) -> StoreResult<Option<crate::job::Job>>;
 }

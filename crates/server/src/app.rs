@@ -24,6 +24,8 @@ pub const KEY_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
 /// How often expired sessions, codes, tickets and passwordless codes are deleted. Every
 /// replica sweeps; the deletes are idempotent.
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(600);
+/// How long a `pending` or `processing` job may go unsaved before it is failed as dead.
+const STALLED_JOB: time::Duration = time::Duration::minutes(10);
 /// How long dead rows stay before a sweep takes them (a used code's row, for one, still
 /// tells a replay apart from a typo for that long).
 const SWEEP_GRACE: time::Duration = time::Duration::days(1);
@@ -384,6 +386,14 @@ async fn sweep_periodically(state: AppState) {
         match state.stores.setup.sweep_expired(before).await {
             Ok(n) => tracing::debug!(rows = n, "swept expired rows"),
             Err(e) => tracing::warn!(error = %e, "could not sweep expired rows"),
+        }
+        // An import saves its counts every few hundred users: one quiet this long died with
+        // its process, and its file with it.
+        let stalled = state.clock.now() - STALLED_JOB;
+        match state.stores.jobs.fail_stalled_jobs(stalled).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(jobs = n, "users imports interrupted by a stop: failed"),
+            Err(e) => tracing::warn!(error = %e, "could not fail stalled jobs"),
         }
         if let Some(days) = state.config.log_retention_days {
             let cut = state.clock.now() - time::Duration::days(i64::from(days));

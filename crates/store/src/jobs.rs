@@ -25,7 +25,7 @@ struct JobData {
 #[async_trait]
 impl JobStore for SqlStore {
     #[tracing::instrument(name = "JobStore::save_job", skip_all, fields(otel.kind = "client"))]
-    async fn save_job(&self, job: &Job) -> StoreResult<()> {
+    async fn save_job(&self, job: &Job, now: OffsetDateTime) -> StoreResult<()> {
         let data = JobData {
             connection_id: job.connection_id.clone(),
             external_id: job.external_id.clone(),
@@ -34,19 +34,35 @@ impl JobStore for SqlStore {
             export: job.export.clone(),
         };
         on_pool!(self, p => sqlx::query(
-            "INSERT INTO jobs (id, kind, status, data, created_at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (id) DO UPDATE SET status = excluded.status, data = excluded.data",
+            "INSERT INTO jobs (id, kind, status, data, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (id) DO UPDATE SET status = excluded.status, data = excluded.data, \
+             updated_at = excluded.updated_at",
         )
         .bind(&job.id)
         .bind(&job.kind)
         .bind(&job.status)
         .bind(Json(data))
         .bind(job.created_at)
+        .bind(now)
         .execute(p)
         .await
         .map(|r| r.rows_affected())
         .map_err(db))?;
         Ok(())
+    }
+
+    #[tracing::instrument(name = "JobStore::fail_stalled_jobs", skip_all, fields(otel.kind = "client"))]
+    async fn fail_stalled_jobs(&self, saved_before: OffsetDateTime) -> StoreResult<u64> {
+        on_pool!(self, p => sqlx::query(
+            "UPDATE jobs SET status = 'failed' \
+             WHERE status IN ('pending', 'processing') AND updated_at < $1",
+        )
+        .bind(saved_before)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(db))
     }
 
     #[tracing::instrument(name = "JobStore::job", skip_all, fields(otel.kind = "client"))]

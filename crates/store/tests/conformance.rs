@@ -2061,7 +2061,7 @@ async fn jobs_keep_their_outcome(s: Stores) {
         errors: vec![],
         export: None,
     };
-    s.jobs.save_job(&job).await.expect("insert");
+    s.jobs.save_job(&job, created_at).await.expect("insert");
     assert_eq!(s.jobs.job(&job.id).await.expect("read"), Some(job.clone()));
     job.status = "completed".into();
     job.summary = ImportSummary {
@@ -2078,9 +2078,51 @@ async fn jobs_keep_their_outcome(s: Stores) {
             path: Some("email".into()),
         }],
     }];
-    s.jobs.save_job(&job).await.expect("update");
+    s.jobs.save_job(&job, created_at).await.expect("update");
     assert_eq!(s.jobs.job(&job.id).await.expect("read"), Some(job));
     assert_eq!(s.jobs.job("job_missing").await.expect("read"), None);
+}
+
+/// An import whose process died stops saving; the sweeper fails it once it has been quiet
+/// long enough, and leaves alone jobs that saved since, or that ended.
+async fn stalled_jobs_are_failed(s: Stores) {
+    use gatehouse_core::job::Job;
+    let t0 = time::OffsetDateTime::from_unix_timestamp(1_700_000_000).expect("time");
+    let job = |status: &str| Job {
+        id: ids::new_job_id(),
+        kind: "users_import".into(),
+        status: status.into(),
+        connection_id: "con_abc".into(),
+        external_id: None,
+        created_at: t0,
+        summary: Default::default(),
+        errors: vec![],
+        export: None,
+    };
+    let (dead, pending, alive, done) = (
+        job("processing"),
+        job("pending"),
+        job("processing"),
+        job("completed"),
+    );
+    for j in [&dead, &pending, &done] {
+        s.jobs.save_job(j, t0).await.expect("save");
+    }
+    s.jobs
+        .save_job(&alive, t0 + time::Duration::minutes(30))
+        .await
+        .expect("save");
+    let cut = t0 + time::Duration::minutes(20);
+    assert_eq!(s.jobs.fail_stalled_jobs(cut).await.expect("sweep"), 2);
+    let status = |id: String| {
+        let s = s.clone();
+        async move { s.jobs.job(&id).await.expect("job").expect("there").status }
+    };
+    assert_eq!(status(dead.id.clone()).await, "failed");
+    assert_eq!(status(pending.id.clone()).await, "failed");
+    assert_eq!(status(alive.id.clone()).await, "processing");
+    assert_eq!(status(done.id.clone()).await, "completed");
+    assert_eq!(s.jobs.fail_stalled_jobs(cut).await.expect("again"), 0);
 }
 
 async fn otps_are_single_use_with_few_attempts(s: Stores) {
@@ -3367,6 +3409,7 @@ macro_rules! conformance {
 }
 
 conformance!(
+    stalled_jobs_are_failed,
     concurrent_tenant_edits_are_all_kept,
     modifying_an_unseeded_tenant_is_not_found,
     documents_are_written_by_compare_and_set,

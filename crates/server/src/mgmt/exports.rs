@@ -155,7 +155,7 @@ pub async fn create(
         errors: Vec::new(),
         export: Some(spec),
     };
-    state.stores.jobs.save_job(&job).await?;
+    state.stores.jobs.save_job(&job, now).await?;
     let view = view(&state, &job);
     Ok((StatusCode::CREATED, axum::Json(view)).into_response())
 }

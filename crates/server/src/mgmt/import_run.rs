@@ -53,7 +53,7 @@ pub async fn run(state: AppState, run: Run) {
         upsert,
     } = run;
     job.status = "processing".into();
-    if let Err(e) = state.stores.jobs.save_job(&job).await {
+    if let Err(e) = state.stores.jobs.save_job(&job, state.clock.now()).await {
         tracing::warn!(job = %job.id, error = %e, "users import not started");
         return;
     }
@@ -79,7 +79,7 @@ pub async fn run(state: AppState, run: Run) {
             }
         }
         if done % SAVE_EVERY == 0
-            && let Err(e) = state.stores.jobs.save_job(&job).await
+            && let Err(e) = state.stores.jobs.save_job(&job, state.clock.now()).await
         {
             tracing::warn!(job = %job.id, error = %e, "users import progress not saved");
         }
@@ -87,7 +87,7 @@ pub async fn run(state: AppState, run: Run) {
     if job.status == "processing" {
         job.status = "completed".into();
     }
-    if let Err(e) = state.stores.jobs.save_job(&job).await {
+    if let Err(e) = state.stores.jobs.save_job(&job, state.clock.now()).await {
         tracing::warn!(job = %job.id, error = %e, "users import outcome not saved");
     }
 }

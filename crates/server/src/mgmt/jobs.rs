@@ -226,7 +226,7 @@ pub async fn import_users(
         errors: vec![],
         export: None,
     };
-    state.stores.jobs.save_job(&job).await?;
+    state.stores.jobs.save_job(&job, state.clock.now()).await?;
     let view = JobView::new(&job);
     let run = super::import_run::Run {
         slot,
@@ -564,6 +564,6 @@ pub async fn verification_email(
         errors: Vec::new(),
         export: None,
     };
-    state.stores.jobs.save_job(&job).await?;
+    state.stores.jobs.save_job(&job, state.clock.now()).await?;
     Ok((StatusCode::CREATED, Json(JobView::new(&job))).into_response())
 }

@@ -606,3 +606,45 @@ async fn at_most_two_imports_run_at_once() {
     }
     panic!("the import kept its place");
 }
+
+/// An import whose server died mid-way (its file was only in memory) does not stay
+/// `processing` for ever: the next sweep of any server on the database fails it.
+#[tokio::test]
+async fn an_import_cut_by_a_stop_is_failed_by_the_next_start() {
+    let db = crate::helpers::TestDb::sqlite();
+    let first = TestApp::builder().db(db.clone()).spawn().await;
+    let long_ago = first.state.clock.now() - time::Duration::hours(1);
+    let job = gatehouse_core::job::Job {
+        id: "job_interrupted0000000".into(),
+        kind: "users_import".into(),
+        status: "processing".into(),
+        connection_id: "con_x".into(),
+        external_id: None,
+        created_at: long_ago,
+        summary: Default::default(),
+        errors: vec![],
+        export: None,
+    };
+    first
+        .state
+        .stores
+        .jobs
+        .save_job(&job, long_ago)
+        .await
+        .expect("save");
+    drop(first);
+    let second = TestApp::builder().db(db).spawn().await;
+    let started = std::time::Instant::now();
+    loop {
+        let now = second.state.stores.jobs.job(&job.id).await.expect("job");
+        let status = now.expect("kept").status;
+        if status == "failed" {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "still {status}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
