@@ -1,6 +1,8 @@
 //! The user search language: a practical subset of Auth0's Lucene syntax (search engine
 //! v3). `field:value`, `field:"quoted phrase"`, trailing `*` for prefixes, `AND`, `OR`,
-//! `NOT` (or `-`), parentheses; terms side by side are ANDed.
+//! `NOT` (or `-`), parentheses; terms side by side are ANDed. Ranges on numbers and dates:
+//! `logins_count:[10 TO 20]`, `created_at:{2024-01-01 TO *]` (`[]` inclusive, `{}`
+//! exclusive, `*` open).
 //!
 //! The parser yields an AST; the store turns it into SQL with bound parameters.
 
@@ -15,6 +17,50 @@ pub enum UserQuery {
     Not(Box<UserQuery>),
     /// One comparison.
     Term(Term),
+    /// A range of a number or a date.
+    Range(Range),
+}
+
+/// `field:[lower TO upper]`; `None` is an open end (`*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Range {
+    /// What is compared.
+    pub field: RangeField,
+    /// The lower end.
+    pub lower: Option<RangeBound>,
+    /// The upper end.
+    pub upper: Option<RangeBound>,
+}
+
+/// Fields that take ranges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RangeField {
+    /// `logins_count`.
+    LoginsCount,
+    /// `created_at`.
+    CreatedAt,
+    /// `updated_at`.
+    UpdatedAt,
+    /// `last_login`.
+    LastLogin,
+}
+
+/// One end of a range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RangeBound {
+    /// The value.
+    pub value: RangeValue,
+    /// Whether the value itself is in the range.
+    pub inclusive: bool,
+}
+
+/// A range end's value, of the field's kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RangeValue {
+    /// A count.
+    Int(i64),
+    /// An instant; a bare date is resolved to a day's start or end when parsed.
+    Time(time::OffsetDateTime),
 }
 
 /// `field:value` or `field:value*`.
@@ -84,6 +130,13 @@ enum Token {
         quoted: bool,
         field: Option<String>,
     },
+    /// `field:[a TO b]`: the text between the brackets and whether each end is inclusive.
+    Range {
+        field: String,
+        text: String,
+        lower_inclusive: bool,
+        upper_inclusive: bool,
+    },
 }
 
 fn tokenize(input: &str) -> Result<Vec<Token>, SearchError> {
@@ -104,7 +157,7 @@ fn tokenize(input: &str) -> Result<Vec<Token>, SearchError> {
             }
             '-' if tokens
                 .last()
-                .is_none_or(|t| !matches!(t, Token::Word { .. })) =>
+                .is_none_or(|t| !matches!(t, Token::Word { .. } | Token::Range { .. })) =>
             {
                 chars.next();
                 tokens.push(Token::Not);
@@ -113,10 +166,26 @@ fn tokenize(input: &str) -> Result<Vec<Token>, SearchError> {
                 let mut field = None;
                 let mut text = String::new();
                 let mut quoted = false;
+                let mut range = None;
                 loop {
                     match chars.peek().copied() {
                         None => break,
                         Some(c) if c.is_whitespace() || c == '(' || c == ')' => break,
+                        Some(open @ ('[' | '{')) if text.is_empty() && field.is_some() => {
+                            chars.next();
+                            let mut inner = String::new();
+                            let close = loop {
+                                match chars.next() {
+                                    None => {
+                                        return Err(SearchError("unterminated range".into()));
+                                    }
+                                    Some(c @ (']' | '}')) => break c,
+                                    Some(c) => inner.push(c),
+                                }
+                            };
+                            range = Some((inner, open == '[', close == ']'));
+                            break;
+                        }
                         Some('"') if text.is_empty() => {
                             chars.next();
                             quoted = true;
@@ -147,6 +216,17 @@ fn tokenize(input: &str) -> Result<Vec<Token>, SearchError> {
                             text.push(c);
                         }
                     }
+                }
+                if let (Some((text, lower_inclusive, upper_inclusive)), Some(field)) =
+                    (range, field.clone())
+                {
+                    tokens.push(Token::Range {
+                        field,
+                        text,
+                        lower_inclusive,
+                        upper_inclusive,
+                    });
+                    continue;
                 }
                 let token = match (field.is_none() && !quoted, text.as_str()) {
                     (true, "AND") | (true, "&&") => Token::And,
@@ -202,6 +282,75 @@ fn field(name: Option<&str>) -> Result<SearchField, SearchError> {
                 return Err(SearchError(format!("unsupported search field {name}")));
             }
         }
+    })
+}
+
+/// `lower TO upper` of a range on `name`.
+fn range(
+    name: &str,
+    text: &str,
+    lower_inclusive: bool,
+    upper_inclusive: bool,
+) -> Result<Range, SearchError> {
+    let field = match name {
+        "logins_count" => RangeField::LoginsCount,
+        "created_at" => RangeField::CreatedAt,
+        "updated_at" => RangeField::UpdatedAt,
+        "last_login" => RangeField::LastLogin,
+        other => return Err(SearchError(format!("{other} does not take a range"))),
+    };
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let [lower, "TO", upper] = words.as_slice() else {
+        return Err(SearchError("a range must look like [a TO b]".into()));
+    };
+    let bound = |word: &str, inclusive: bool, upper: bool| -> Result<_, SearchError> {
+        if word == "*" {
+            return Ok(None);
+        }
+        if field == RangeField::LoginsCount {
+            let n = word
+                .parse::<i64>()
+                .map_err(|_| SearchError(format!("{word} is not a number")))?;
+            return Ok(Some(RangeBound {
+                value: RangeValue::Int(n),
+                inclusive,
+            }));
+        }
+        instant(word, inclusive, upper).map(Some)
+    };
+    Ok(Range {
+        field,
+        lower: bound(lower, lower_inclusive, false)?,
+        upper: bound(upper, upper_inclusive, true)?,
+    })
+}
+
+/// A date end: an RFC 3339 instant as written; a bare date (`2024-01-31`) stands for the
+/// whole day, as Elasticsearch rounds dates in ranges, so `[a TO b]` includes all of day `b`
+/// and `{a TO b}` excludes all of day `a`.
+fn instant(word: &str, inclusive: bool, upper: bool) -> Result<RangeBound, SearchError> {
+    use time::format_description::well_known::Rfc3339;
+    let bad = || SearchError(format!("{word} is not a date"));
+    if let Ok(t) = time::OffsetDateTime::parse(word, &Rfc3339) {
+        return Ok(RangeBound {
+            value: RangeValue::Time(t),
+            inclusive,
+        });
+    }
+    let day = time::Date::parse(
+        word,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .map_err(|_| bad())?;
+    // Past an inclusive upper day or an exclusive lower day, the bound is the next midnight.
+    let (day, inclusive) = match (upper, inclusive) {
+        (true, true) => (day.next_day().ok_or_else(bad)?, false),
+        (false, false) => (day.next_day().ok_or_else(bad)?, true),
+        (_, inclusive) => (day, inclusive),
+    };
+    Ok(RangeBound {
+        value: RangeValue::Time(day.midnight().assume_utc()),
+        inclusive,
     })
 }
 
@@ -305,6 +454,19 @@ impl Parser {
                     value,
                     prefix,
                 }))
+            }
+            Some(Token::Range {
+                field,
+                text,
+                lower_inclusive,
+                upper_inclusive,
+            }) => {
+                self.pos += 1;
+                self.terms += 1;
+                if self.terms > MAX_TERMS {
+                    return Err(SearchError("too many terms".into()));
+                }
+                range(&field, &text, lower_inclusive, upper_inclusive).map(UserQuery::Range)
             }
             Some(t) => Err(SearchError(format!("unexpected {t:?}"))),
             None => Err(SearchError("unexpected end of query".into())),
@@ -456,6 +618,77 @@ mod tests {
     }
 
     #[test]
+    fn ranges() {
+        use time::macros::datetime;
+        let int = |n, inclusive| {
+            Some(RangeBound {
+                value: RangeValue::Int(n),
+                inclusive,
+            })
+        };
+        let at = |t, inclusive| {
+            Some(RangeBound {
+                value: RangeValue::Time(t),
+                inclusive,
+            })
+        };
+        assert_eq!(
+            parse("logins_count:[10 TO 20]"),
+            Ok(UserQuery::Range(Range {
+                field: RangeField::LoginsCount,
+                lower: int(10, true),
+                upper: int(20, true),
+            }))
+        );
+        assert_eq!(
+            parse("logins_count:{10 TO *]"),
+            Ok(UserQuery::Range(Range {
+                field: RangeField::LoginsCount,
+                lower: int(10, false),
+                upper: None,
+            }))
+        );
+        // Bare dates cover whole days: through the end of the upper day, after the lower one.
+        assert_eq!(
+            parse("created_at:[2024-01-01 TO 2024-01-31]"),
+            Ok(UserQuery::Range(Range {
+                field: RangeField::CreatedAt,
+                lower: at(datetime!(2024-01-01 0:00 UTC), true),
+                upper: at(datetime!(2024-02-01 0:00 UTC), false),
+            }))
+        );
+        assert_eq!(
+            parse("last_login:{2024-01-01 TO 2024-01-31}"),
+            Ok(UserQuery::Range(Range {
+                field: RangeField::LastLogin,
+                lower: at(datetime!(2024-01-02 0:00 UTC), true),
+                upper: at(datetime!(2024-01-31 0:00 UTC), false),
+            }))
+        );
+        assert_eq!(
+            parse("updated_at:[* TO 2024-01-01T12:30:00Z}"),
+            Ok(UserQuery::Range(Range {
+                field: RangeField::UpdatedAt,
+                lower: None,
+                upper: at(datetime!(2024-01-01 12:30 UTC), false),
+            }))
+        );
+        assert!(matches!(
+            parse("email:a* AND logins_count:[1 TO 2]"),
+            Ok(UserQuery::And(parts)) if matches!(parts[1], UserQuery::Range(_))
+        ));
+        for bad in [
+            "logins_count:[1 TO",
+            "logins_count:[a TO 2]",
+            "logins_count:[1 2]",
+            "email:[a TO b]",
+            "created_at:[yesterday TO *]",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn sorts() {
         assert_eq!(
             UserSort::parse("created_at:-1"),
@@ -514,7 +747,7 @@ mod tests {
 
     fn depth_and_terms(q: &UserQuery) -> (usize, usize) {
         match q {
-            UserQuery::Term(_) => (0, 1),
+            UserQuery::Term(_) | UserQuery::Range(_) => (0, 1),
             UserQuery::Not(inner) => {
                 let (d, t) = depth_and_terms(inner);
                 (d + 1, t)

@@ -1,7 +1,10 @@
 //! Turns a parsed user search into a SQL condition with bound parameters. Every value the
 //! caller wrote is bound; only names from fixed lists are written into the SQL text.
 
-use gatehouse_core::user_search::{SearchField, SortField, Term, UserQuery, UserSort};
+use gatehouse_core::user_search::{
+    Range, RangeField, RangeValue, SearchField, SortField, Term, UserQuery, UserSort,
+};
+use time::OffsetDateTime;
 
 use crate::Dialect;
 
@@ -11,6 +14,7 @@ pub(crate) enum Bind {
     Text(String),
     Int(i64),
     Bool(bool),
+    Time(OffsetDateTime),
 }
 
 /// Binds every value of a [`Condition`] to a query, in order; a macro because the query
@@ -23,6 +27,7 @@ macro_rules! bind_all {
                 $crate::user_query::Bind::Text(t) => q.bind(t),
                 $crate::user_query::Bind::Int(i) => q.bind(i),
                 $crate::user_query::Bind::Bool(v) => q.bind(v),
+                $crate::user_query::Bind::Time(t) => q.bind(t),
             };
         }
         q
@@ -88,14 +93,28 @@ impl Compiler {
 
     fn text_match(&mut self, expr: &str, term: &Term) -> String {
         if term.prefix {
-            let escaped = term
-                .value
-                .to_lowercase()
+            let stem = term.value.to_lowercase();
+            let escaped = stem
                 .replace('\\', "\\\\")
                 .replace('%', "\\%")
                 .replace('_', "\\_");
             let p = self.bind(Bind::Text(format!("{escaped}%")));
-            format!("LOWER({expr}) LIKE {p} ESCAPE '\\'")
+            let like = format!("LOWER({expr}) LIKE {p} ESCAPE '\\'");
+            // SQLite uses an index for LIKE only on a bare column, never on LOWER(...); the
+            // same prefix as a range of the expression can use an expression index. Under
+            // SQLite's binary collation the range holds exactly the strings with that prefix;
+            // the LIKE stays, so the range only ever narrows the search. PostgreSQL reads
+            // the LIKE itself from a `text_pattern_ops` index.
+            if self.dialect == Dialect::Sqlite && !stem.is_empty() {
+                let from = self.bind(Bind::Text(stem.clone()));
+                let mut range = format!("LOWER({expr}) >= {from}");
+                if let Some(next) = successor(&stem) {
+                    let to = self.bind(Bind::Text(next));
+                    range.push_str(&format!(" AND LOWER({expr}) < {to}"));
+                }
+                return format!("{range} AND {like}");
+            }
+            like
         } else {
             let p = self.bind(Bind::Text(term.value.to_lowercase()));
             format!("LOWER({expr}) = {p}")
@@ -176,10 +195,45 @@ impl Compiler {
         })
     }
 
+    fn range(&mut self, r: &Range) -> String {
+        let column = match r.field {
+            RangeField::LoginsCount => "u.logins_count",
+            RangeField::CreatedAt => "u.created_at",
+            RangeField::UpdatedAt => "u.updated_at",
+            RangeField::LastLogin => "u.last_login",
+        };
+        let mut parts = Vec::new();
+        for (bound, inclusive_op, exclusive_op) in [(&r.lower, ">=", ">"), (&r.upper, "<=", "<")] {
+            let Some(b) = bound else { continue };
+            let p = self.bind(match b.value {
+                RangeValue::Int(n) => Bind::Int(n),
+                RangeValue::Time(t) => Bind::Time(t),
+            });
+            let op = if b.inclusive {
+                inclusive_op
+            } else {
+                exclusive_op
+            };
+            parts.push(format!("{column} {op} {p}"));
+        }
+        if parts.is_empty() {
+            // `[* TO *]`: any value, which a NULL last_login is not.
+            return format!("{column} IS NOT NULL");
+        }
+        parts.join(" AND ")
+    }
+
     fn query(&mut self, q: &UserQuery) -> Result<String, BadValue> {
         Ok(match q {
-            UserQuery::Term(t) => format!("COALESCE(({}), FALSE)", self.term(t)?),
-            UserQuery::Not(inner) => format!("NOT ({})", self.query(inner)?),
+            // A term is left bare, not wrapped in COALESCE(..., FALSE), so that the database
+            // can use an index for it. Outside NOT that changes no answer: AND and OR never
+            // turn a NULL (unknown) operand into TRUE where FALSE would not give TRUE, and
+            // WHERE keeps only TRUE rows.
+            UserQuery::Term(t) => self.term(t)?,
+            UserQuery::Range(r) => self.range(r),
+            // NOT of NULL is NULL: the operand is made FALSE first, so a missing value
+            // never matches and its negation does.
+            UserQuery::Not(inner) => format!("NOT COALESCE(({}), FALSE)", self.query(inner)?),
             UserQuery::And(parts) | UserQuery::Or(parts) => {
                 let joiner = if matches!(q, UserQuery::And(_)) {
                     " AND "
@@ -194,6 +248,21 @@ impl Compiler {
             }
         })
     }
+}
+
+/// The smallest string greater than every string that starts with `stem` (by code point), or
+/// `None` when there is none.
+fn successor(stem: &str) -> Option<String> {
+    let mut chars: Vec<char> = stem.chars().collect();
+    while let Some(last) = chars.pop() {
+        // The next code point, skipping the surrogates, which are no chars.
+        let next = (u32::from(last) + 1..=u32::from(char::MAX)).find_map(char::from_u32);
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
 }
 
 /// The `WHERE` condition for `query`, placeholders numbered from `first`.
@@ -243,6 +312,7 @@ mod tests {
             UserQuery::And(p) => UserQuery::And(p.iter().map(anonymised).collect()),
             UserQuery::Or(p) => UserQuery::Or(p.iter().map(anonymised).collect()),
             UserQuery::Not(i) => UserQuery::Not(Box::new(anonymised(i))),
+            UserQuery::Range(r) => UserQuery::Range(r.clone()),
             UserQuery::Term(t) => {
                 let field = match &t.field {
                     SearchField::AppMetadata(p) => {
@@ -258,6 +328,8 @@ mod tests {
                     | SearchField::PhoneVerified
                     | SearchField::Blocked
                     | SearchField::LoginsCount => t.value.clone(),
+                    // An empty prefix (`email:*`) has no range; any other value's shape is v's.
+                    _ if t.value.is_empty() => String::new(),
                     _ => "v".into(),
                 };
                 UserQuery::Term(Term {
@@ -283,6 +355,50 @@ mod tests {
             }
         }
         seen.len()
+    }
+
+    #[test]
+    fn successors() {
+        assert_eq!(successor("abc").as_deref(), Some("abd"));
+        assert_eq!(successor("az").as_deref(), Some("a{"));
+        assert_eq!(successor("a\u{d7ff}").as_deref(), Some("a\u{e000}"));
+        assert_eq!(successor("a\u{10ffff}").as_deref(), Some("b"));
+        assert_eq!(successor("\u{10ffff}"), None);
+        assert_eq!(successor(""), None);
+    }
+
+    #[test]
+    fn indexable_shapes() {
+        let sql = |d, q: &str| {
+            condition(d, Some(&parse(q).expect("parses")), 1)
+                .expect("sql")
+                .sql
+        };
+        // Bare terms, so an index can serve them; COALESCE only under NOT.
+        assert_eq!(
+            sql(Dialect::Postgres, "email:\"a@b\""),
+            "LOWER(u.email) = $1"
+        );
+        assert_eq!(
+            sql(Dialect::Postgres, "email:ab*"),
+            "LOWER(u.email) LIKE $1 ESCAPE '\\'"
+        );
+        assert_eq!(
+            sql(Dialect::Sqlite, "email:ab*"),
+            "LOWER(u.email) >= $2 AND LOWER(u.email) < $3 AND LOWER(u.email) LIKE $1 ESCAPE '\\'"
+        );
+        assert_eq!(
+            sql(Dialect::Sqlite, "NOT blocked:true"),
+            "NOT COALESCE((u.blocked = $1), FALSE)"
+        );
+        assert_eq!(
+            sql(Dialect::Postgres, "logins_count:[10 TO 20}"),
+            "u.logins_count >= $1 AND u.logins_count < $2"
+        );
+        assert_eq!(
+            sql(Dialect::Sqlite, "last_login:[* TO *]"),
+            "u.last_login IS NOT NULL"
+        );
     }
 
     proptest::proptest! {

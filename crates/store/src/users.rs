@@ -324,15 +324,23 @@ impl UserStore for SqlStore {
         after: Option<&UserId>,
         limit: u32,
     ) -> StoreResult<Vec<User>> {
-        let cond = condition(self.dialect(), query, 3).map_err(|e| StoreError::Corrupt(e.0))?;
+        // Two texts rather than `($1 IS NULL OR u.user_id > $1)`: neither SQLite nor a
+        // generic PostgreSQL plan starts an index range at a condition behind an OR, so each
+        // page would scan the id index from the first user (quadratic over an export).
+        let (start, first) = match after {
+            Some(_) => ("u.user_id > $2 AND ", 3),
+            None => ("", 2),
+        };
+        let cond = condition(self.dialect(), query, first).map_err(|e| StoreError::Corrupt(e.0))?;
         let sql = AssertSqlSafe(format!(
-            "{USER_COLUMNS} WHERE ($1 IS NULL OR u.user_id > $1) AND {} ORDER BY u.user_id LIMIT $2",
+            "{USER_COLUMNS} WHERE {start}{} ORDER BY u.user_id LIMIT $1",
             cond.sql
         ));
         let rows: Vec<UserRow> = on_pool!(self, p => {
-            let q = sqlx::query_as(sql)
-                .bind(after.map(UserId::as_str))
-                .bind(i64::from(limit));
+            let mut q = sqlx::query_as(sql).bind(i64::from(limit));
+            if let Some(after) = after {
+                q = q.bind(after.as_str());
+            }
             bind_all!(q, cond.binds).fetch_all(p).await.map_err(db)?
         });
         self.with_identities(rows).await
@@ -351,8 +359,11 @@ impl UserStore for SqlStore {
     #[tracing::instrument(name = "UserStore::users_by_email", skip_all, fields(otel.kind = "client"))]
     async fn users_by_email(&self, email: &str) -> StoreResult<Vec<User>> {
         let sql = AssertSqlSafe(format!(
-            "{USER_COLUMNS} WHERE LOWER(u.email) = $1 \
-             OR EXISTS (SELECT 1 FROM identities i WHERE i.owner_id = u.user_id AND i.login_email = $1) \
+            // A UNION of two indexed lookups: as `LOWER(email) = $1 OR EXISTS (...)` neither
+            // database could use an index for the OR, and read every user.
+            "{USER_COLUMNS} WHERE u.user_id IN (\
+             SELECT user_id FROM users WHERE LOWER(email) = $1 \
+             UNION SELECT owner_id FROM identities WHERE login_email = $1) \
              ORDER BY u.created_at, u.user_id LIMIT 100"
         ));
         let rows: Vec<UserRow> = on_pool!(self, p => sqlx::query_as(sql)

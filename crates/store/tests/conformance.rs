@@ -1286,6 +1286,52 @@ async fn user_search_and_updates(s: Stores) {
     );
     assert_eq!(find("ada*").await, ["ada@example.com"]);
     assert!(parse("email:*.org").is_err(), "no leading wildcard");
+    // Prefixes are ranges of the lower-cased value on SQLite; the edges stay exact.
+    assert_eq!(find("email:ADA@EXAMPLE.CO*").await, ["ada@example.com"]);
+    assert_eq!(find("email:ada@example.com*").await, ["ada@example.com"]);
+    assert_eq!(find("email:ada@example.con*").await, Vec::<String>::new());
+    assert_eq!(find("email:*").await, both, "an empty prefix is any email");
+    assert_eq!(
+        find("NOT email:bob* AND NOT user_metadata.lang:fr").await,
+        ["ada@example.com"]
+    );
+    // Ranges: logins_count and the dates, ends inclusive or not, open with `*`.
+    let mut counted = bob.clone();
+    counted.logins_count = 15;
+    counted.last_login = Some(bob.created_at);
+    s.users.update_user(&counted).await.expect("count bob");
+    assert_eq!(find("logins_count:[10 TO 20]").await, ["bob@example.org"]);
+    assert_eq!(find("logins_count:[0 TO 15}").await, ["ada@example.com"]);
+    assert_eq!(find("logins_count:{0 TO *]").await, ["bob@example.org"]);
+    assert_eq!(find("logins_count:[* TO *]").await, both);
+    assert_eq!(find("last_login:[* TO *]").await, ["bob@example.org"]);
+    assert_eq!(
+        find("NOT last_login:[2000-01-01 TO *]").await,
+        ["ada@example.com"],
+        "a missing date is outside every range"
+    );
+    let stamp = |t: OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .expect("formats")
+    };
+    assert_eq!(
+        find(&format!("created_at:{{{} TO *]", stamp(ada.created_at))).await,
+        ["bob@example.org"]
+    );
+    assert_eq!(
+        find(&format!("created_at:[* TO {}]", stamp(ada.created_at))).await,
+        ["ada@example.com"]
+    );
+    let today = ada.created_at.date();
+    assert_eq!(
+        find(&format!("created_at:[{today} TO {today}]"))
+            .await
+            .len()
+            + find(&format!("created_at:{{{today} TO *]")).await.len(),
+        2,
+        "a bare date is a whole day"
+    );
+    s.users.update_user(&bob).await.expect("uncount bob");
 
     let newest = s
         .users
@@ -1308,6 +1354,13 @@ async fn user_search_and_updates(s: Stores) {
         .await
         .expect("by email");
     assert_eq!(by_email.len(), 1);
+    assert!(
+        s.users
+            .users_by_email("nobody@example.com")
+            .await
+            .expect("by email")
+            .is_empty()
+    );
 
     // Email is unique within a connection, whatever its case.
     let mut twin = database_user("ADA@example.com");
