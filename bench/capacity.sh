@@ -9,6 +9,7 @@
 # Loopback only; rate limits and brute-force protection off (one load generator, one address).
 # Usage: bench/capacity.sh [seconds per load run, default 10] [requests per type, default 300]
 set -euo pipefail
+export PGOPTIONS="-c client_min_messages=warning"
 cd "$(dirname "$0")/.."
 secs="${1:-10}"
 n="${2:-300}"

@@ -60,6 +60,9 @@ impl TryFrom<LogRow> for LogEvent {
     }
 }
 
+/// Log events written by one statement.
+const LOG_ROWS_PER_INSERT: usize = 256;
+
 #[async_trait]
 impl LogStore for SqlStore {
     #[tracing::instrument(name = "LogStore::append_logs", skip_all, fields(otel.kind = "client"))]
@@ -67,31 +70,34 @@ impl LogStore for SqlStore {
         if events.is_empty() {
             return Ok(());
         }
-        in_transaction!(self, tx => {
-            for e in events {
-                sqlx::query(
-                    "INSERT INTO logs (log_id, date, type, description, client_id, client_name, user_id, \
-                     connection, ip, user_agent, audience, scope, details) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING",
-                )
-                .bind(&e.log_id)
-                .bind(e.date)
-                .bind(e.kind.code())
-                .bind(&e.description)
-                .bind(&e.client_id)
-                .bind(&e.client_name)
-                .bind(&e.user_id)
-                .bind(&e.connection)
-                .bind(&e.ip)
-                .bind(&e.user_agent)
-                .bind(e.audience.as_deref())
-                .bind(&e.scope)
-                .bind(Json(&e.details))
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-            }
-        });
+        // One multi-row INSERT per chunk instead of one per event: a batch of the log writer
+        // costs the database one round trip (13 values a row, well inside both databases'
+        // limits on bound values).
+        for chunk in events.chunks(LOG_ROWS_PER_INSERT) {
+            on_pool!(self, p => {
+                let mut insert = sqlx::QueryBuilder::new(
+                    "INSERT INTO logs (log_id, date, type, description, client_id, client_name, \
+                     user_id, connection, ip, user_agent, audience, scope, details) ",
+                );
+                insert.push_values(chunk, |mut row, e| {
+                    row.push_bind(&e.log_id)
+                        .push_bind(e.date)
+                        .push_bind(e.kind.code())
+                        .push_bind(&e.description)
+                        .push_bind(&e.client_id)
+                        .push_bind(&e.client_name)
+                        .push_bind(&e.user_id)
+                        .push_bind(&e.connection)
+                        .push_bind(&e.ip)
+                        .push_bind(&e.user_agent)
+                        .push_bind(e.audience.as_deref())
+                        .push_bind(&e.scope)
+                        .push_bind(Json(&e.details));
+                });
+                insert.push(" ON CONFLICT DO NOTHING");
+                insert.build().execute(p).await.map(|_| ()).map_err(db)
+            })?;
+        }
         Ok(())
     }
 

@@ -3410,6 +3410,41 @@ async fn old_log_events_are_deleted_at_the_retention_cut_off(s: Stores) {
     }
 }
 
+/// The log writer's largest batch goes in whole, across the statement's row chunks, with
+/// every field, and writing it again changes nothing.
+async fn a_full_log_batch_is_written_whole(s: Stores) {
+    use gatehouse_core::log::LogEvent;
+    use gatehouse_core::log_type::LogType;
+    let at = now();
+    let events: Vec<LogEvent> = (0..600)
+        .map(|i| {
+            let mut e = LogEvent::new(
+                LogType::SuccessExchangeClientCredentials,
+                uuid::Uuid::now_v7().simple().to_string(),
+                at,
+            );
+            e.client_id = Some(format!("client-{i}"));
+            e.audience = Some("https://api.example.com".into());
+            e.details = serde_json::json!({"n": i});
+            e
+        })
+        .collect();
+    s.logs.append_logs(&events).await.expect("append");
+    s.logs.append_logs(&events).await.expect("again");
+    for e in [&events[0], &events[255], &events[256], &events[599]] {
+        let read = s.logs.log(&e.log_id).await.expect("read").expect("kept");
+        assert_eq!(read.client_id, e.client_id);
+        assert_eq!(read.audience, e.audience);
+        assert_eq!(read.details, e.details);
+    }
+    let gone = s
+        .logs
+        .delete_logs_before(at + time::Duration::seconds(1))
+        .await
+        .expect("delete");
+    assert_eq!(gone, 600, "each event once");
+}
+
 /// Actions' execution records: written in a batch (a repeated id keeps the first), read by
 /// id, and swept once expired.
 async fn action_executions_are_kept_until_they_expire(s: Stores) {
@@ -3462,6 +3497,7 @@ macro_rules! conformance {
 }
 
 conformance!(
+    a_full_log_batch_is_written_whole,
     stalled_jobs_are_failed,
     concurrent_tenant_edits_are_all_kept,
     modifying_an_unseeded_tenant_is_not_found,
