@@ -1,5 +1,6 @@
 //! The `gatehouse` command line: `serve`, `migrate`, `keys list|rotate`, `backup`,
-//! `restore`, `version`.
+//! `restore`, `version`; and `apps|apis|users|connections|roles|logs` for a running server
+//! (`remote`).
 
 use std::path::PathBuf;
 
@@ -9,6 +10,7 @@ use gatehouse_store::SqlStore;
 
 use crate::app::{App, Application, shutdown_signal};
 use crate::config::{Config, Flags};
+use crate::remote::{Resource, ResourceArgs};
 use crate::setup::BootstrapCredentials;
 use crate::signing;
 
@@ -84,6 +86,18 @@ pub enum Command {
     },
     /// Print the version.
     Version,
+    /// Applications of a running server (the Management API's clients).
+    Apps(ResourceArgs),
+    /// APIs of a running server (resource servers).
+    Apis(ResourceArgs),
+    /// Users of a running server.
+    Users(ResourceArgs),
+    /// Connections of a running server.
+    Connections(ResourceArgs),
+    /// Roles of a running server.
+    Roles(ResourceArgs),
+    /// Tenant log events of a running server.
+    Logs(ResourceArgs),
 }
 
 /// `gatehouse keys ...`.
@@ -112,6 +126,12 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         }
         Command::Backup { path } => crate::backup::backup(&config, &path).await,
         Command::Restore { path } => crate::backup::restore(&config, &path).await,
+        Command::Apps(args) => remote(&config, Resource::Apps, args).await,
+        Command::Apis(args) => remote(&config, Resource::Apis, args).await,
+        Command::Users(args) => remote(&config, Resource::Users, args).await,
+        Command::Connections(args) => remote(&config, Resource::Connections, args).await,
+        Command::Roles(args) => remote(&config, Resource::Roles, args).await,
+        Command::Logs(args) => remote(&config, Resource::Logs, args).await,
         Command::Keys(KeysCommand::List) => {
             let app = open(config).await?;
             print_keys(&app).await
@@ -127,6 +147,22 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             print_keys(&app).await
         }
     }
+}
+
+/// A resource command against the server the settings name: its issuer (or where it
+/// listens), with the bootstrap client's credentials.
+async fn remote(config: &Config, resource: Resource, args: ResourceArgs) -> anyhow::Result<()> {
+    let target = crate::remote::Target {
+        base: config
+            .issuer
+            .clone()
+            .unwrap_or_else(|| format!("http://{}/", config.listen)),
+        credentials: config
+            .bootstrap
+            .as_ref()
+            .map(|(id, secret)| (id.clone(), secret.expose().to_owned())),
+    };
+    crate::remote::run(target, resource, args).await
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

@@ -27,6 +27,7 @@ pub mod outbox;
 pub mod pages;
 pub mod passwordless;
 pub mod passwords;
+pub mod remote;
 pub mod replicas;
 pub mod router;
 pub mod saml;

@@ -5,6 +5,7 @@ mod actions;
 mod actions_fetch;
 mod authz_extension;
 mod binary;
+mod cli_resources;
 mod cluster;
 mod code_flow;
 mod cross_origin;
