@@ -41,10 +41,11 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let span = tracing::Span::current();
-    super::trace_context::name_span(&span, format!("{method} {route}"));
-    span.record("http.route", route.as_str());
+    let traced = super::trace_context::name_span(&span, &method, &route);
     let response = next.run(request).await;
-    span.record("http.response.status_code", response.status().as_u16());
+    if traced {
+        span.record("http.response.status_code", response.status().as_u16());
+    }
     state.metrics.observe(
         method,
         route,

@@ -23,9 +23,17 @@ pub fn join_trace(span: &tracing::Span, headers: &axum::http::HeaderMap) {
 }
 
 /// Names the exported span of `span` (a request's, once its route is known: `POST
-/// /oauth/token`, never a path with ids in it).
-pub fn name_span(span: &tracing::Span, name: String) {
-    span.context().span().update_name(name);
+/// /oauth/token`, never a path with ids in it) and records the route; whether the request
+/// is traced at all. Untraced requests pay for neither the name nor the fields.
+pub fn name_span(span: &tracing::Span, method: &str, route: &str) -> bool {
+    let context = span.context();
+    let traced = context.span();
+    if !traced.span_context().is_valid() {
+        return false;
+    }
+    traced.update_name(format!("{method} {route}"));
+    span.record("http.route", route);
+    true
 }
 
 /// Request headers as the propagator reads them.

@@ -2,18 +2,14 @@
 
 use std::time::Duration;
 
-use super::{Cluster, Load, assert_every_kind_ran, balancer, checks, seconds};
+use super::{Cluster, Load, assert_every_kind_ran, checks, seconds};
 use crate::helpers::TestDb;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_killed_under_load_loses_nothing_acknowledged_and_rejoins() {
-    let Some(db) = TestDb::all().await.into_iter().find(TestDb::is_postgres) else {
+    let Some(mut cluster) = Cluster::three_behind_haproxy().await else {
         return;
     };
-    let Some(haproxy) = balancer::haproxy() else {
-        return;
-    };
-    let mut cluster = Cluster::start(db, 3, Some(&haproxy)).await;
     let total = seconds();
     let load = Load::start(&cluster).await;
     tokio::time::sleep(total * 35 / 100).await;

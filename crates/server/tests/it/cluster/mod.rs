@@ -82,6 +82,14 @@ impl Cluster {
         }
     }
 
+    /// Three replicas on a PostgreSQL schema of their own behind HAProxy; `None` (the test
+    /// skips) when PostgreSQL or HAProxy is not there outside CI.
+    pub async fn three_behind_haproxy() -> Option<Cluster> {
+        let db = TestDb::all().await.into_iter().find(TestDb::is_postgres)?;
+        let haproxy = balancer::haproxy()?;
+        Some(Cluster::start(db, 3, Some(&haproxy)).await)
+    }
+
     /// Where clients go: the balancer, or the only replica.
     pub fn base(&self) -> String {
         self.deployment.issuer.trim_end_matches('/').to_owned()

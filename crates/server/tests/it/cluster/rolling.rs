@@ -2,18 +2,13 @@
 //! stopped with SIGTERM (it finishes what it started), started again and put back; the
 //! client sees no failed request at all.
 
-use super::{Cluster, Load, assert_every_kind_ran, balancer, checks, seconds};
-use crate::helpers::TestDb;
+use super::{Cluster, Load, assert_every_kind_ran, checks, seconds};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rolling_restart_under_load_fails_no_request() {
-    let Some(db) = TestDb::all().await.into_iter().find(TestDb::is_postgres) else {
+    let Some(mut cluster) = Cluster::three_behind_haproxy().await else {
         return;
     };
-    let Some(haproxy) = balancer::haproxy() else {
-        return;
-    };
-    let mut cluster = Cluster::start(db, 3, Some(&haproxy)).await;
     let total = seconds();
     let load = Load::start(&cluster).await;
     tokio::time::sleep(total / 4).await;
