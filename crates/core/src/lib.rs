@@ -4,6 +4,7 @@
 //! [`store`]; the `gatehouse-store` crate implements them for SQLite and PostgreSQL.
 
 pub mod actions;
+pub mod admin;
 pub mod authorize_request;
 pub mod authz;
 pub mod client;

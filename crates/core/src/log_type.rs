@@ -123,6 +123,14 @@ impl LogType {
     }
 }
 
+/// What the daily counts (`/stats/daily`, the dashboard's charts) count: Universal Login's
+/// successful logins and sign-ups, and the failed logins and sign-ups.
+pub const DAILY_TYPES: crate::store::DailyTypes<'static> = crate::store::DailyTypes {
+    login: "s",
+    signup: "ss",
+    failures: &["f", "fu", "fp", "fs"],
+};
+
 impl fmt::Display for LogType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code())
@@ -138,6 +146,19 @@ impl serde::Serialize for LogType {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn daily_types_are_the_named_codes() {
+        assert_eq!(DAILY_TYPES.login, LogType::SuccessLogin.code());
+        assert_eq!(DAILY_TYPES.signup, LogType::SuccessSignup.code());
+        let failures = [
+            LogType::FailedLogin,
+            LogType::FailedLoginUnknownUser,
+            LogType::FailedLoginWrongPassword,
+            LogType::FailedSignup,
+        ];
+        assert_eq!(DAILY_TYPES.failures, failures.map(LogType::code));
+    }
 
     #[test]
     fn codes_are_distinct_and_round_trip() {

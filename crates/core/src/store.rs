@@ -722,12 +722,11 @@ pub trait LogStore: Send + Sync {
     ) -> StoreResult<Vec<LogEvent>>;
     /// How many events match `filter`.
     async fn count_logs(&self, filter: &LogFilter) -> StoreResult<i64>;
-    /// Per UTC day (`YYYY-MM-DD`) in [`from`, `to`), how many events of `login_type` and of
-    /// `signup_type` there were; days without either are left out.
+    /// Per UTC day (`YYYY-MM-DD`) in [`from`, `to`), how many events of each of `types`'
+    /// kinds there were, and how many users logged in; days without any are left out.
     async fn daily_counts(
         &self,
-        login_type: &str,
-        signup_type: &str,
+        types: &DailyTypes<'_>,
         from: time::OffsetDateTime,
         to: time::OffsetDateTime,
     ) -> StoreResult<Vec<DailyCount>>;
@@ -752,6 +751,21 @@ pub struct DailyCount {
     pub logins: i64,
     /// Successful sign-ups.
     pub signups: i64,
+    /// Failed logins and sign-ups.
+    pub failures: i64,
+    /// Distinct users among the logins.
+    pub active_users: i64,
+}
+
+/// The log types [`LogStore::daily_counts`] counts.
+#[derive(Debug, Clone, Copy)]
+pub struct DailyTypes<'a> {
+    /// A successful login's.
+    pub login: &'a str,
+    /// A successful sign-up's.
+    pub signup: &'a str,
+    /// The failures' (at least one).
+    pub failures: &'a [&'a str],
 }
 
 /// Every store a running server uses, as trait objects over one database.

@@ -44,6 +44,8 @@ pub struct App {
     pub sealer: Arc<Sealer>,
     /// Hashes high-entropy secrets.
     pub hasher: SecretHasher,
+    /// The admin dashboard's client id (`ids::dashboard_client_id`, fixed by the master key).
+    pub dashboard_client_id: gatehouse_core::id::ClientId,
     /// Request metrics.
     pub metrics: Metrics,
     /// Password hashing, bounded.
@@ -171,6 +173,7 @@ impl App {
             stores,
             keys: KeyRing::new(prepared.keys),
             sealer,
+            dashboard_client_id: crate::ids::dashboard_client_id(&hasher),
             hasher,
             metrics,
             passwords: crate::passwords::Passwords::new(),

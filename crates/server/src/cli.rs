@@ -98,6 +98,20 @@ pub enum Command {
     Roles(ResourceArgs),
     /// Tenant log events of a running server.
     Logs(ResourceArgs),
+    /// Administrators of the dashboard at /admin.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+/// `gatehouse admin ...`.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Make an administrator on a running server and print a one-time link to set a password.
+    Create {
+        /// Their email address (they sign in with it).
+        #[arg(long)]
+        email: String,
+    },
 }
 
 /// `gatehouse keys ...`.
@@ -132,6 +146,16 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Connections(args) => remote(&config, Resource::Connections, args).await,
         Command::Roles(args) => remote(&config, Resource::Roles, args).await,
         Command::Logs(args) => remote(&config, Resource::Logs, args).await,
+        Command::Admin(AdminCommand::Create { email }) => {
+            let made = crate::remote::create_admin(target(&config), &email).await?;
+            println!("administrator {email} created ({})", made.user_id);
+            println!(
+                "set a password within 7 days, then sign in at {}:",
+                made.dashboard
+            );
+            println!("{}", made.link);
+            Ok(())
+        }
         Command::Keys(KeysCommand::List) => {
             let app = open(config).await?;
             print_keys(&app).await
@@ -152,7 +176,12 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
 /// A resource command against the server the settings name: its issuer (or where it
 /// listens), with the bootstrap client's credentials.
 async fn remote(config: &Config, resource: Resource, args: ResourceArgs) -> anyhow::Result<()> {
-    let target = crate::remote::Target {
+    crate::remote::run(target(config), resource, args).await
+}
+
+/// The running server the settings name, with the bootstrap client's credentials.
+fn target(config: &Config) -> crate::remote::Target {
+    crate::remote::Target {
         base: config
             .issuer
             .clone()
@@ -161,8 +190,7 @@ async fn remote(config: &Config, resource: Resource, args: ResourceArgs) -> anyh
             .bootstrap
             .as_ref()
             .map(|(id, secret)| (id.clone(), secret.expose().to_owned())),
-    };
-    crate::remote::run(target, resource, args).await
+    }
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

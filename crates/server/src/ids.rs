@@ -50,6 +50,18 @@ pub fn new_resource_server_id() -> String {
     random_hex(12)
 }
 
+/// The admin dashboard's client id: derived from the master key, so every replica (and
+/// every start) names the same application without storing which one it is.
+pub fn dashboard_client_id(hasher: &crate::crypto::SecretHasher) -> gatehouse_core::id::ClientId {
+    let id: String = hasher
+        .hash("dashboard-client")
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    id.into()
+}
+
 /// Fresh ids for the rows a new database's seed creates.
 pub fn seed_ids() -> gatehouse_core::seed::SeedIds {
     gatehouse_core::seed::SeedIds {

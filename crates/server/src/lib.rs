@@ -3,6 +3,7 @@
 
 pub mod account_mail;
 pub mod actions;
+pub mod admin;
 pub mod app;
 pub mod audit;
 pub mod authn;

@@ -184,6 +184,64 @@ pub async fn run(target: Target, resource: Resource, args: ResourceArgs) -> anyh
     Ok(())
 }
 
+/// How long the set-password link of a new administrator works, in seconds.
+const ADMIN_LINK_SECONDS: u64 = 7 * 24 * 3600;
+
+/// A new administrator, and where they set their password.
+#[derive(Debug, Clone)]
+pub struct NewAdmin {
+    /// Their user id.
+    pub user_id: String,
+    /// The one-time set-password link.
+    pub link: String,
+    /// Where they sign in afterwards.
+    pub dashboard: String,
+}
+
+/// `gatehouse admin create --email`: an administrator (a user of the administrators'
+/// connection) with a password nobody knows, and a one-time link to set their own.
+pub async fn create_admin(target: Target, email: &str) -> anyhow::Result<NewAdmin> {
+    let client = Client::connect(target).await?;
+    // Thrown away: the administrator chooses a password through the link. Letters, digits
+    // and a symbol, so any password policy's character rules hold.
+    let placeholder = format!("{}-Aa1!", crate::crypto::random_secret(32));
+    let user = client
+        .call(
+            reqwest::Method::POST,
+            "/users",
+            Some(serde_json::json!({
+                "connection": gatehouse_core::admin::ADMIN_CONNECTION,
+                "email": email,
+                "password": placeholder,
+                "verify_email": false,
+            })),
+        )
+        .await?;
+    let user_id = user["user_id"]
+        .as_str()
+        .ok_or_else(|| anyhow!("the server answered no user_id"))?;
+    let ticket = client
+        .call(
+            reqwest::Method::POST,
+            "/tickets/password-change",
+            Some(serde_json::json!({
+                "user_id": user_id,
+                "result_url": format!("{}admin/", client.issuer),
+                "ttl_sec": ADMIN_LINK_SECONDS,
+                "mark_email_as_verified": true,
+            })),
+        )
+        .await?;
+    let link = ticket["ticket"]
+        .as_str()
+        .ok_or_else(|| anyhow!("the server answered no ticket"))?;
+    Ok(NewAdmin {
+        user_id: user_id.to_owned(),
+        link: link.to_owned(),
+        dashboard: format!("{}admin/", client.issuer),
+    })
+}
+
 fn item(path: &str, id: &str) -> String {
     let id: String = url::form_urlencoded::byte_serialize(id.as_bytes()).collect();
     format!("/{path}/{id}")
@@ -202,6 +260,7 @@ struct Client {
     http: reqwest::Client,
     api: String,
     token: String,
+    issuer: String,
 }
 
 impl Client {
@@ -256,6 +315,7 @@ impl Client {
             http,
             api: format!("{base}/api/v2"),
             token: token.to_owned(),
+            issuer: issuer.to_owned(),
         })
     }
 

@@ -47,7 +47,28 @@ pub fn router(state: AppState) -> Router {
                     rate_limit::authentication,
                 )),
         )
-        .merge(operations())
+        .merge(operations());
+    if state.config.admin {
+        // `nest` serves the dashboard's "/" at `/admin` only; its home is `/admin/` too.
+        router = router
+            .route(
+                "/admin/",
+                get(crate::admin::home::home).layer(from_fn_with_state(
+                    state.clone(),
+                    rate_limit::authentication,
+                )),
+            )
+            .nest(
+                "/admin",
+                crate::admin::routes()
+                    .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+                    .layer(from_fn_with_state(
+                        state.clone(),
+                        rate_limit::authentication,
+                    )),
+            );
+    }
+    let mut router = router
         .fallback(not_found)
         .layer(from_fn_with_state(state.clone(), metrics::track))
         // Outermost of the per-request layers: everything inside counts by this address.

@@ -64,6 +64,46 @@ async fn authz_api(stores: &Stores, now: time::OffsetDateTime) -> anyhow::Result
     }
 }
 
+/// Makes the admin dashboard's application and the administrators' connection when the
+/// database lacks them (a new tenant, or one made before the dashboard existed), whether or
+/// not the dashboard is served, so turning it on later finds them. The client's id derives
+/// from the master key, so every replica names the same one and the loser of a race to
+/// insert it finds it made.
+async fn dashboard(
+    stores: &Stores,
+    issuer: &str,
+    hasher: &SecretHasher,
+    now: time::OffsetDateTime,
+) -> anyhow::Result<()> {
+    use gatehouse_core::admin::{ADMIN_CONNECTION, admin_connection, dashboard_client};
+    use gatehouse_core::store::StoreError;
+    let client_id = ids::dashboard_client_id(hasher);
+    if stores.clients.client(&client_id).await?.is_none() {
+        match stores
+            .clients
+            .insert_client(&dashboard_client(client_id.clone(), issuer, now))
+            .await
+        {
+            Ok(()) | Err(StoreError::Conflict(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let name = gatehouse_core::id::ConnectionName::from(ADMIN_CONNECTION);
+    if stores
+        .connections
+        .connection_by_name(&name)
+        .await?
+        .is_none()
+    {
+        let connection = admin_connection(ids::new_connection_id(), client_id, now);
+        match stores.connections.insert_connection(&connection).await {
+            Ok(()) | Err(StoreError::Conflict(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
 /// Migrates, seeds (once per database, even with replicas starting together) and loads keys.
 pub async fn prepare(
     config: &Config,
@@ -127,6 +167,7 @@ pub async fn prepare(
         tracing::info!("installed new signing keys");
     }
     authz_api(stores, options.clock.now()).await?;
+    dashboard(stores, issuer, hasher, options.clock.now()).await?;
     let new_credentials =
         (!configured && outcome.bootstrap_client_written).then(|| BootstrapCredentials {
             client_id,

@@ -16,10 +16,10 @@ pub(crate) const INSERT_CLIENT: &str = "INSERT INTO clients \
     (client_id, name, app_type, is_system, secret_hash, secret_sealed, settings, created_at, updated_at) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
-/// Enables client `$1` on every connection (`WHERE true`: SQLite needs a WHERE before an
-/// upsert clause on `INSERT ... SELECT`).
+/// Enables client `$1` on every connection but `$2`, the administrators' one, which stays
+/// the dashboard's alone (`gatehouse_core::admin`).
 pub(crate) const ENABLE_ON_ALL_CONNECTIONS: &str = "INSERT INTO connection_clients (connection_id, client_id) \
-    SELECT id, $1 FROM connections WHERE true ON CONFLICT DO NOTHING";
+    SELECT id, $1 FROM connections WHERE name <> $2 ON CONFLICT DO NOTHING";
 
 pub(crate) const INSERT_CLIENT_GRANT: &str = "INSERT INTO client_grants (id, client_id, audience, scope, created_at, extra) VALUES ($1, $2, $3, $4, $5, $6)";
 
@@ -135,6 +135,7 @@ impl ClientStore for SqlStore {
                 .map_err(db)?;
             sqlx::query(ENABLE_ON_ALL_CONNECTIONS)
                 .bind(client.client_id.as_str())
+                .bind(gatehouse_core::admin::ADMIN_CONNECTION)
                 .execute(&mut *tx)
                 .await
                 .map_err(db)?;

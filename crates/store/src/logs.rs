@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use gatehouse_core::log::{LogEvent, LogFilter};
 use gatehouse_core::log_type::LogType;
-use gatehouse_core::store::{DailyCount, LogStore, Page, StoreError, StoreResult};
+use gatehouse_core::store::{DailyCount, DailyTypes, LogStore, Page, StoreError, StoreResult};
 use serde_json::Value;
 use sqlx::types::Json;
 use time::OffsetDateTime;
@@ -191,8 +191,7 @@ impl LogStore for SqlStore {
     #[tracing::instrument(name = "LogStore::daily_counts", skip_all, fields(otel.kind = "client"))]
     async fn daily_counts(
         &self,
-        login_type: &str,
-        signup_type: &str,
+        types: &DailyTypes<'_>,
         from: OffsetDateTime,
         to: OffsetDateTime,
     ) -> StoreResult<Vec<DailyCount>> {
@@ -201,28 +200,42 @@ impl LogStore for SqlStore {
             crate::Dialect::Sqlite => "substr(date, 1, 10)",
             crate::Dialect::Postgres => "to_char(date AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
         };
+        // Only fixed placeholders reach the text; the failure types are bound like the rest.
+        let failures: Vec<String> = (0..types.failures.len())
+            .map(|i| format!("${}", i + 5))
+            .collect();
+        let failures = failures.join(", ");
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {day} AS day, \
              CAST(SUM(CASE WHEN type = $1 THEN 1 ELSE 0 END) AS BIGINT), \
-             CAST(SUM(CASE WHEN type = $2 THEN 1 ELSE 0 END) AS BIGINT) \
-             FROM logs WHERE type IN ($1, $2) AND date >= $3 AND date < $4 \
+             CAST(SUM(CASE WHEN type = $2 THEN 1 ELSE 0 END) AS BIGINT), \
+             CAST(SUM(CASE WHEN type IN ({failures}) THEN 1 ELSE 0 END) AS BIGINT), \
+             CAST(COUNT(DISTINCT CASE WHEN type = $1 THEN user_id END) AS BIGINT) \
+             FROM logs WHERE type IN ($1, $2, {failures}) AND date >= $3 AND date < $4 \
              GROUP BY day ORDER BY day"
         ));
-        let rows: Vec<(String, i64, i64)> = on_pool!(self, p => sqlx::query_as(sql)
-            .bind(login_type)
-            .bind(signup_type)
-            .bind(from)
-            .bind(to)
-            .fetch_all(p)
-            .await
-            .map_err(db))?;
+        let rows: Vec<(String, i64, i64, i64, i64)> = on_pool!(self, p => {
+            let mut q = sqlx::query_as(sql)
+                .bind(types.login)
+                .bind(types.signup)
+                .bind(from)
+                .bind(to);
+            for f in types.failures {
+                q = q.bind(*f);
+            }
+            q.fetch_all(p).await.map_err(db)
+        })?;
         Ok(rows
             .into_iter()
-            .map(|(day, logins, signups)| DailyCount {
-                day,
-                logins,
-                signups,
-            })
+            .map(
+                |(day, logins, signups, failures, active_users)| DailyCount {
+                    day,
+                    logins,
+                    signups,
+                    failures,
+                    active_users,
+                },
+            )
             .collect())
     }
 

@@ -155,6 +155,7 @@ impl SetupStore for SqlStore {
                     // Like any new application, on every connection (the default one included).
                     sqlx::query(ENABLE_ON_ALL_CONNECTIONS)
                         .bind(client.client_id.as_str())
+                        .bind(gatehouse_core::admin::ADMIN_CONNECTION)
                         .execute(&mut *tx)
                         .await
                         .map_err(db)?;

@@ -10,7 +10,7 @@ use gatehouse_core::resource_server::{ResourceServer, ScopeDef};
 use gatehouse_core::seed::{BootstrapClient, MANAGEMENT_SCOPES, SeedIds, SeedPlan};
 use gatehouse_core::signing_key::{KeyState, SigningKey};
 use gatehouse_core::store::{
-    ClientGrantFilter, ConnectionFilter, Page, Rotation, StoreError, Stores,
+    ClientGrantFilter, ConnectionFilter, DailyTypes, Page, Rotation, StoreError, Stores,
 };
 use gatehouse_core::strategy::Strategy;
 use gatehouse_core::user::{Identity, User};
@@ -3286,36 +3286,53 @@ async fn daily_counts_and_active_users(s: Stores) {
     let day1 = datetime!(2026-11-27 23:59:00 UTC);
     let day2 = datetime!(2026-11-28 00:00:01 UTC);
     let mut events = Vec::new();
-    for (kind, at) in [
-        (LogType::SuccessLogin, day1),
-        (LogType::SuccessSignup, day1),
-        (LogType::SuccessLogin, day2),
-        (LogType::SuccessLogin, day2),
-        (LogType::FailedLogin, day2),
-        (LogType::SuccessLogin, datetime!(2026-11-30 10:00:00 UTC)),
+    for (kind, at, user) in [
+        (LogType::SuccessLogin, day1, None),
+        (LogType::SuccessSignup, day1, Some("auth0|b")),
+        (LogType::SuccessLogin, day2, Some("auth0|a")),
+        (LogType::SuccessLogin, day2, Some("auth0|a")),
+        (LogType::FailedLogin, day2, Some("auth0|b")),
+        (
+            LogType::SuccessLogin,
+            datetime!(2026-11-30 10:00:00 UTC),
+            None,
+        ),
     ] {
-        events.push(LogEvent::new(
-            kind,
-            uuid::Uuid::now_v7().simple().to_string(),
-            at,
-        ));
+        let mut event = LogEvent::new(kind, uuid::Uuid::now_v7().simple().to_string(), at);
+        event.user_id = user.map(str::to_owned);
+        events.push(event);
     }
     s.logs.append_logs(&events).await.expect("append");
     let counts = s
         .logs
         .daily_counts(
-            LogType::SuccessLogin.code(),
-            LogType::SuccessSignup.code(),
+            &DailyTypes {
+                login: LogType::SuccessLogin.code(),
+                signup: LogType::SuccessSignup.code(),
+                failures: &[LogType::FailedLogin.code(), LogType::FailedSignup.code()],
+            },
             datetime!(2026-11-27 00:00:00 UTC),
             datetime!(2026-11-30 00:00:00 UTC),
         )
         .await
         .expect("counts");
-    let got: Vec<(&str, i64, i64)> = counts
+    let got: Vec<(&str, i64, i64, i64, i64)> = counts
         .iter()
-        .map(|c| (c.day.as_str(), c.logins, c.signups))
+        .map(|c| {
+            (
+                c.day.as_str(),
+                c.logins,
+                c.signups,
+                c.failures,
+                c.active_users,
+            )
+        })
         .collect();
-    assert_eq!(got, [("2026-11-27", 1, 1), ("2026-11-28", 2, 0)]);
+    // Two logins of one user on the 28th: one active user; a login without a user counts none.
+    assert_eq!(
+        got,
+        [("2026-11-27", 1, 1, 0, 0), ("2026-11-28", 2, 0, 1, 1)]
+    );
 
     let user = database_user("active@example.com");
     s.users.insert_user(&user).await.expect("user");

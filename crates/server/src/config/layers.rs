@@ -53,6 +53,8 @@ pub(super) const SETTINGS: &[(&str, Option<&str>)] = &[
     ("shutdown_grace", Some("25")),
     // Unset: no traces leave the process.
     ("otlp_endpoint", None),
+    // The admin dashboard at /admin.
+    ("admin", Some("on")),
 ];
 
 /// Where a value came from, for error messages.

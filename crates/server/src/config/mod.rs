@@ -100,6 +100,8 @@ pub struct Config {
     /// An OpenTelemetry collector's OTLP/HTTP base URL (`/v1/traces` is appended); `None`:
     /// traces are not exported.
     pub otlp_endpoint: Option<String>,
+    /// Whether the admin dashboard is served at `/admin`.
+    pub admin: bool,
 }
 
 /// A setting that could not be used.
@@ -173,6 +175,7 @@ impl Config {
         let log_retention_days = l.parse("log_retention_days", values::log_retention_days)?;
         let shutdown_grace = l.parse("shutdown_grace", values::shutdown_grace)?;
         let otlp_endpoint = l.parse_opt("otlp_endpoint", values::http_base_url)?;
+        let admin = l.parse("admin", values::on_off)?;
         Ok(Config {
             listen,
             issuer,
@@ -207,6 +210,7 @@ impl Config {
             log_retention_days,
             shutdown_grace,
             otlp_endpoint,
+            admin,
         })
     }
 }

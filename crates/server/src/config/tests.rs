@@ -325,6 +325,21 @@ fn log_retention_is_days_or_off() {
 }
 
 #[test]
+fn the_dashboard_is_on_unless_turned_off() {
+    let admin = |v: &str| {
+        Config::load(&Flags::default(), env_of(&[("GATEHOUSE_ADMIN", v)])).map(|c| c.admin)
+    };
+    assert!(
+        Config::load(&Flags::default(), env_of(&[]))
+            .expect("defaults")
+            .admin
+    );
+    assert!(!admin("off").expect("off"));
+    assert!(admin("on").expect("on"));
+    assert!(admin("maybe").is_err());
+}
+
+#[test]
 fn shutdown_grace_is_seconds() {
     let grace = |v: &str| {
         Config::load(

@@ -189,6 +189,15 @@ pub(super) fn log_retention_days(raw: &str) -> Result<Option<u32>, String> {
     }
 }
 
+/// A switch: `on` or `off` (also `true`/`false`, `1`/`0`).
+pub(super) fn on_off(raw: &str) -> Result<bool, String> {
+    match raw.to_ascii_lowercase().as_str() {
+        "on" | "true" | "1" => Ok(true),
+        "off" | "false" | "0" => Ok(false),
+        _ => Err("must be on or off".into()),
+    }
+}
+
 /// `GATEHOUSE_SHUTDOWN_GRACE`: seconds (0.1 to 600) in-flight requests get after SIGTERM.
 pub(super) fn shutdown_grace(raw: &str) -> Result<Duration, String> {
     match raw.parse::<f64>() {

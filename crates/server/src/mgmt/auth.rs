@@ -10,6 +10,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use gatehouse_core::admin::DASHBOARD_GTY;
 use gatehouse_core::scope::Scope;
 use gatehouse_core::seed::USER_MANAGEMENT_SCOPES;
 use serde_json::Value;
@@ -139,8 +140,13 @@ fn caller_of(state: &AppState, claims: &Value) -> Result<Caller, &'static str> {
     let mut scope =
         Scope::parse(claims["scope"].as_str().unwrap_or_default()).map_err(|_| INVALID)?;
     let sub = claims["sub"].as_str().unwrap_or_default().to_owned();
-    if !sub.ends_with("@clients") {
-        // A person's token: only the current-user scopes count, whatever it carries.
+    let azp = claims["azp"].as_str().unwrap_or_default();
+    let from_dashboard =
+        claims["gty"] == DASHBOARD_GTY && azp == state.dashboard_client_id.as_str();
+    if !sub.ends_with("@clients") && !from_dashboard {
+        // A person's token: only the current-user scopes count, whatever it carries. An
+        // administrator's token minted by the dashboard (no grant issues that `gty`) keeps
+        // its scopes.
         scope = Scope::from_tokens(
             scope
                 .tokens()
@@ -151,7 +157,7 @@ fn caller_of(state: &AppState, claims: &Value) -> Result<Caller, &'static str> {
     }
     Ok(Caller {
         sub,
-        azp: claims["azp"].as_str().unwrap_or_default().to_owned(),
+        azp: azp.to_owned(),
         scope,
     })
 }

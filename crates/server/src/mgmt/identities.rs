@@ -218,6 +218,7 @@ pub async fn link(
             code: "invalid_body",
         });
     }
+    super::admins::check_link(&primary, &secondary)?;
     if secondary.identities.len() != 1 {
         return Err(bad(
             "user_id",

@@ -194,6 +194,8 @@ pub async fn import_users(
         .await?
         .filter(|c| c.strategy.is_database())
         .ok_or_else(|| bad_form("connection_id must name a database connection"))?;
+    // An import could otherwise make an administrator with a password hash it knows.
+    super::admins::check_connection(&state, &caller, connection.name.as_str()).await?;
     let file = form
         .users
         .ok_or_else(|| super::validate::missing("users"))?;

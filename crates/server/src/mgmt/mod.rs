@@ -1,6 +1,7 @@
 //! The Management API v2 under `/api/v2/`: one file per resource, errors in Auth0's shape.
 
 pub mod actions;
+pub mod admins;
 pub mod auth;
 pub mod body;
 pub mod client_grants;

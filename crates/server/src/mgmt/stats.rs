@@ -4,7 +4,6 @@
 
 use axum::Json;
 use axum::extract::State;
-use gatehouse_core::log_type::LogType;
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
@@ -86,8 +85,7 @@ pub async fn daily(
         .stores
         .logs
         .daily_counts(
-            LogType::SuccessLogin.code(),
-            LogType::SuccessSignup.code(),
+            &gatehouse_core::log_type::DAILY_TYPES,
             start,
             start + Duration::days(days),
         )

@@ -175,6 +175,7 @@ fn database_identity<'a>(user: &'a User, connection: Option<&str>) -> Option<&'a
 /// `POST /tickets/password-change`.
 pub async fn password_change(
     State(state): State<AppState>,
+    caller: super::auth::Caller,
     MgmtJson(body): MgmtJson<Value>,
 ) -> Result<Response, MgmtError> {
     let body: PasswordChangeTicket = typed(body)?;
@@ -210,6 +211,7 @@ pub async fn password_change(
         (None, None, _) => return Err(v::missing("user_id")),
     };
     let user = user.ok_or_else(inexistent_user)?;
+    super::admins::check_user(&state, &caller, &user).await?;
     let identity = database_identity(&user, connection_name).ok_or_else(|| {
         bad(
             "user_id",

@@ -34,6 +34,18 @@ impl Params {
             .map_err(|e| OAuthError::InvalidScope(e.to_string()))
     }
 
+    /// Parameters made in-process (the admin dashboard redeeming its own code); empty
+    /// values count as absent, as in a request.
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        Params(
+            pairs
+                .into_iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+        )
+    }
+
     /// The names of the parameters present.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.0.keys().map(String::as_str)

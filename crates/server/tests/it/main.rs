@@ -3,6 +3,7 @@
 
 mod actions;
 mod actions_fetch;
+mod admin_dashboard;
 mod authz_extension;
 mod binary;
 mod cli_resources;

@@ -145,6 +145,7 @@ pub async fn create(
     saml_metadata::import(&state, &mut c).await?;
     seal_secrets(&state, &mut c, None);
     check_clients(&state, &c.enabled_clients).await?;
+    super::admins::check_enabled_clients(&state, &c)?;
     MgmtError::created(
         state.stores.connections.insert_connection(&c).await,
         "A connection with the same name already exists",
@@ -174,6 +175,7 @@ pub async fn update(
     saml_metadata::import(&state, &mut c).await?;
     seal_secrets(&state, &mut c, Some(&before));
     check_clients(&state, &c.enabled_clients).await?;
+    super::admins::check_enabled_clients(&state, &c)?;
     state.stores.connections.update_connection(&c).await?;
     Ok(Json(ConnectionView::new(&c)))
 }

@@ -308,11 +308,13 @@ pub(super) fn new_user(connection: &Connection, body: NewUser) -> Result<User, M
 /// `POST /users`: 201; 409 if the email, username or phone is taken in the connection.
 pub async fn create(
     State(state): State<AppState>,
+    caller: Caller,
     MgmtJson(body): MgmtJson<Value>,
 ) -> Result<Response, MgmtError> {
     let body: UserCreate = typed(body)?;
     v::max_chars("connection", &body.connection, 128)?;
     v::not_blank("connection", &body.connection)?;
+    super::admins::check_connection(&state, &caller, &body.connection).await?;
     let connection = connection_named(&state, &body.connection).await?;
     let password = body.password.clone();
     let verify_email = body.verify_email;
@@ -436,6 +438,7 @@ pub async fn update(
     let mut patch: UserPatch = typed(Value::Object(body))?;
     authorize_patch(&caller, &id, &keys, &patch)?;
     let mut user = find(&state, &id).await?;
+    super::admins::check_user(&state, &caller, &user).await?;
     let password = patch.password.take();
     let blocks = patch.blocked == Some(true);
     patch.apply(&mut user)?;
@@ -466,6 +469,9 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, MgmtError> {
     authorize(&caller, &id, &["delete:users"], "delete:current_user")?;
+    if let Some(user) = state.stores.users.user(&UserId::from(id.as_str())).await? {
+        super::admins::check_user(&state, &caller, &user).await?;
+    }
     MgmtError::deleted(
         state.stores.users.delete_user(&UserId::from(id)).await,
         not_found,
