@@ -30,6 +30,31 @@ pub const SESSION_SECONDS: i64 = 30 * 60;
 /// How long each Management API token the dashboard mints lives, in seconds: one page.
 pub const TOKEN_SECONDS: i64 = 60;
 
+/// How long the one-time link a new administrator sets their password with works, in seconds.
+pub const INVITATION_SECONDS: u64 = 7 * 24 * 3600;
+
+/// The Management API body making administrator `email`: a password nobody knows
+/// (`placeholder`, thrown away; they choose their own through the invitation), no mail.
+pub fn new_admin(email: &str, placeholder: &str) -> serde_json::Value {
+    serde_json::json!({
+        "connection": ADMIN_CONNECTION,
+        "email": email,
+        "password": placeholder,
+        "verify_email": false,
+    })
+}
+
+/// The Management API body of the invitation: a password-change ticket that verifies the
+/// address (the link went to it) and ends at the dashboard.
+pub fn invitation(user_id: &str, issuer: &str) -> serde_json::Value {
+    serde_json::json!({
+        "user_id": user_id,
+        "result_url": format!("{issuer}admin/"),
+        "ttl_sec": INVITATION_SECONDS,
+        "mark_email_as_verified": true,
+    })
+}
+
 /// The dashboard application: a public single-page-style client (PKCE) whose only callback
 /// is `<issuer>admin/callback`.
 pub fn dashboard_client(client_id: ClientId, issuer: &str, now: OffsetDateTime) -> Client {

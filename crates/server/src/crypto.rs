@@ -172,6 +172,12 @@ impl Sealer {
     }
 }
 
+/// A password nobody will know, for an account whose owner sets their own through a link:
+/// random, with letters, digits and a symbol, so any password policy's rules hold.
+pub fn placeholder_password() -> String {
+    format!("{}-Aa1!", random_secret(32))
+}
+
 /// Keyed hashes of high-entropy secrets (client secrets, codes, tokens): fast to check,
 /// useless to whoever steals the database without the master key.
 pub struct SecretHasher {

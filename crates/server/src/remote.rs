@@ -184,9 +184,6 @@ pub async fn run(target: Target, resource: Resource, args: ResourceArgs) -> anyh
     Ok(())
 }
 
-/// How long the set-password link of a new administrator works, in seconds.
-const ADMIN_LINK_SECONDS: u64 = 7 * 24 * 3600;
-
 /// A new administrator, and where they set their password.
 #[derive(Debug, Clone)]
 pub struct NewAdmin {
@@ -202,19 +199,12 @@ pub struct NewAdmin {
 /// connection) with a password nobody knows, and a one-time link to set their own.
 pub async fn create_admin(target: Target, email: &str) -> anyhow::Result<NewAdmin> {
     let client = Client::connect(target).await?;
-    // Thrown away: the administrator chooses a password through the link. Letters, digits
-    // and a symbol, so any password policy's character rules hold.
-    let placeholder = format!("{}-Aa1!", crate::crypto::random_secret(32));
+    let placeholder = crate::crypto::placeholder_password();
     let user = client
         .call(
             reqwest::Method::POST,
             "/users",
-            Some(serde_json::json!({
-                "connection": gatehouse_core::admin::ADMIN_CONNECTION,
-                "email": email,
-                "password": placeholder,
-                "verify_email": false,
-            })),
+            Some(gatehouse_core::admin::new_admin(email, &placeholder)),
         )
         .await?;
     let user_id = user["user_id"]
@@ -224,12 +214,7 @@ pub async fn create_admin(target: Target, email: &str) -> anyhow::Result<NewAdmi
         .call(
             reqwest::Method::POST,
             "/tickets/password-change",
-            Some(serde_json::json!({
-                "user_id": user_id,
-                "result_url": format!("{}admin/", client.issuer),
-                "ttl_sec": ADMIN_LINK_SECONDS,
-                "mark_email_as_verified": true,
-            })),
+            Some(gatehouse_core::admin::invitation(user_id, &client.issuer)),
         )
         .await?;
     let link = ticket["ticket"]

@@ -17,7 +17,8 @@ const COLUMNS: &str = "SELECT log_id, date, type, description, client_id, client
 
 /// Placeholders `$1..$5`: type, user, client, connection, after (each NULL for "any").
 const FILTER: &str = "WHERE ($1 IS NULL OR type = $1) AND ($2 IS NULL OR user_id = $2) \
-    AND ($3 IS NULL OR client_id = $3) AND ($4 IS NULL OR connection = $4) AND ($5 IS NULL OR log_id > $5)";
+    AND ($3 IS NULL OR client_id = $3) AND ($4 IS NULL OR connection = $4) AND ($5 IS NULL OR log_id > $5) \
+    AND ($6 IS NULL OR date >= $6) AND ($7 IS NULL OR date < $7)";
 
 #[derive(sqlx::FromRow)]
 struct LogRow {
@@ -172,7 +173,7 @@ impl LogStore for SqlStore {
             "DESC"
         };
         let sql = sqlx::AssertSqlSafe(format!(
-            "{COLUMNS} {FILTER} ORDER BY log_id {dir} LIMIT $6 OFFSET $7"
+            "{COLUMNS} {FILTER} ORDER BY log_id {dir} LIMIT $8 OFFSET $9"
         ));
         let rows: Vec<LogRow> = on_pool!(self, p => sqlx::query_as(sql)
             .bind(f.kind.as_deref())
@@ -180,6 +181,8 @@ impl LogStore for SqlStore {
             .bind(f.client_id.as_deref())
             .bind(f.connection.as_deref())
             .bind(f.after.as_deref())
+            .bind(f.since)
+            .bind(f.until)
             .bind(i64::from(page.limit))
             .bind(page.offset)
             .fetch_all(p)
@@ -248,6 +251,8 @@ impl LogStore for SqlStore {
             .bind(f.client_id.as_deref())
             .bind(f.connection.as_deref())
             .bind(f.after.as_deref())
+            .bind(f.since)
+            .bind(f.until)
             .fetch_one(p)
             .await
             .map_err(db))?;

@@ -1663,6 +1663,18 @@ async fn logs_append_filter_and_page(s: Stores) {
         vec![events[2].clone(), events[3].clone()],
         "checkpoints go forward"
     );
+    let today = now().date().with_time(time::Time::MIDNIGHT).assume_utc();
+    let in_range = |since, until| LogFilter {
+        since,
+        until,
+        ..Default::default()
+    };
+    let day = time::Duration::days(1);
+    let logs = &s.logs;
+    let count = |f: LogFilter| async move { logs.count_logs(&f).await.expect("count") };
+    assert_eq!(count(in_range(Some(today), Some(today + day))).await, 4);
+    assert_eq!(count(in_range(Some(today + day), None)).await, 0);
+    assert_eq!(count(in_range(None, Some(today))).await, 0);
 }
 
 async fn logins_and_refresh_tokens(s: Stores) {

@@ -4,13 +4,18 @@
 //! itself (`signin`), and every page reads and writes through the Management API as them
 //! (`api`), so the API's rules, scopes and audit log are the dashboard's too.
 
+pub mod admins;
 pub mod api;
 pub mod apis;
 pub mod apps;
 pub mod charts;
+pub mod connections;
 pub mod home;
+pub mod logs;
 pub mod page;
+pub mod roles;
 pub mod session;
+pub mod settings;
 pub mod signin;
 pub mod users;
 
@@ -81,4 +86,35 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/users/{id}/reset-email", post(users::reset_email))
         .route("/users/{id}/delete", post(users::delete))
+        .route(
+            "/connections",
+            get(connections::list).post(connections::create),
+        )
+        .route(
+            "/connections/{id}",
+            get(connections::show).post(connections::update),
+        )
+        .route("/connections/{id}/options", post(connections::options))
+        .route("/connections/{id}/apps", post(connections::apps))
+        .route("/connections/{id}/test", post(connections::test_send))
+        .route("/connections/{id}/try", post(connections::try_connection))
+        .route("/connections/{id}/delete", post(connections::delete))
+        .route("/roles", get(roles::list).post(roles::create))
+        .route("/roles/{id}", get(roles::show))
+        .route("/roles/{id}/permissions", post(roles::permissions))
+        .route("/roles/{id}/delete", post(roles::delete))
+        .route("/logs", get(logs::list))
+        .route("/logs/feed", get(logs::feed))
+        .route("/tenant", get(settings::show).post(settings::update))
+        .route("/branding", post(settings::branding))
+        .route("/email-provider", post(settings::email_provider))
+        .route("/email-provider/test", post(settings::email_test))
+        .route(
+            "/templates/{name}",
+            get(settings::template).post(settings::save_template),
+        )
+        .route("/keys", get(settings::keys))
+        .route("/keys/rotate", post(settings::rotate))
+        .route("/keys/{kid}/revoke", post(settings::revoke))
+        .route("/admins", get(admins::list).post(admins::invite))
 }

@@ -64,6 +64,19 @@ pub fn check_link(primary: &User, secondary: &User) -> Result<(), MgmtError> {
     Ok(())
 }
 
+/// Refuses deleting the administrators' connection: every administrator would go with it.
+pub fn check_deletable(c: &Connection) -> Result<(), MgmtError> {
+    if c.name.as_str() == ADMIN_CONNECTION {
+        return Err(MgmtError::BadRequest {
+            message: format!(
+                "{ADMIN_CONNECTION} holds the dashboard's administrators and cannot be deleted."
+            ),
+            code: "invalid_body",
+        });
+    }
+    Ok(())
+}
+
 /// Refuses enabling any application but the dashboard on the administrators' connection.
 pub fn check_enabled_clients(state: &AppState, c: &Connection) -> Result<(), MgmtError> {
     if enabled_clients_allowed(

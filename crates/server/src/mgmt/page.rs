@@ -186,7 +186,7 @@ impl Listing {
         Ok(Json(envelope(key, items, self.page, total, self.totals)))
     }
 
-    /// The body for a list held whole in memory: the page is cut from `all`.
+    /// The body for a list held whole in memory: the page (or checkpoint) is cut from `all`.
     pub fn answer_all(self, key: &str, all: Vec<Value>) -> Json<Value> {
         let total = all.len() as i64;
         let items = all
@@ -194,6 +194,9 @@ impl Listing {
             .skip(usize::try_from(self.page.offset).unwrap_or(usize::MAX))
             .take(self.page.limit as usize)
             .collect();
+        if let Some(cp) = self.checkpoint {
+            return Json(cp.body(key, items));
+        }
         Json(envelope(key, items, self.page, total, self.totals))
     }
 }

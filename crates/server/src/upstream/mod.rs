@@ -367,6 +367,20 @@ pub async fn start(
     }
 }
 
+/// The dashboard's "try connection": reads the provider as a login would (discovery, keys,
+/// endpoints; fresh, not from the cache) without sending anyone there. A SAML connection
+/// has nothing to fetch and is not tried here.
+pub async fn check(state: &AppState, connection: &Connection) -> Result<String, UpstreamError> {
+    let (options, _) = settings(state, connection)?;
+    let provider = provider(state, connection, &options, true).await?;
+    Ok(if provider.is_oidc() {
+        "The provider answered: its discovery document and signing keys are in order.".into()
+    } else {
+        "The connection is complete: a login would go to the provider's authorization endpoint."
+            .into()
+    })
+}
+
 /// What a provider's answer carries: a code (back channel), an ID token (front channel), or
 /// a SAML Response.
 pub enum Answer<'a> {

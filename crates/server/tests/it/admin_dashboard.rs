@@ -228,7 +228,8 @@ async fn an_administrator_signs_in_and_acts_through_the_management_api() {
 
     // The write is in the logs with the administrator as the caller, through the dashboard.
     let q = enc("type:sapi");
-    let (_, logs) = mgmt.get(&format!("/logs?q={q}&per_page=100")).await;
+    let (status, logs) = mgmt.get(&format!("/logs?q={q}&per_page=100")).await;
+    assert_eq!(status, 200, "{logs}");
     let admin_id = {
         let (_, users) = mgmt
             .get(&format!("/users-by-email?email={}", enc(ADMIN_EMAIL)))
@@ -435,14 +436,32 @@ async fn only_administrators_sign_in_and_only_the_dashboard_uses_their_connectio
         )
         .await;
     let other = c["client_id"].as_str().expect("id");
-    let (_, conns) = mgmt.get("/connections?name=gatehouse-admins").await;
-    let admins = &conns[0];
+    // Neither the dashboard nor its connection is listed: the tenant as SDKs and
+    // auth0-deploy-cli read it is the tenant's own.
+    let (_, conns) = mgmt.get("/connections").await;
+    assert!(!conns.to_string().contains("gatehouse-admins"), "{conns}");
+    let (_, clients) = mgmt.get("/clients?fields=client_id").await;
+    assert!(
+        !clients
+            .to_string()
+            .contains(app.state.dashboard_client_id.as_str())
+    );
+    let id = app
+        .state
+        .stores
+        .connections
+        .connection_by_name(&"gatehouse-admins".into())
+        .await
+        .expect("store")
+        .expect("seeded")
+        .id;
+    let (_, admins) = mgmt.get(&format!("/connections/{id}")).await;
     let enabled: Vec<Value> = admins["enabled_clients"]
         .as_array()
         .expect("enabled")
         .clone();
     assert_eq!(enabled, [json!(app.state.dashboard_client_id.as_str())]);
-    let id = admins["id"].as_str().expect("id");
+    assert_eq!(mgmt.delete(&format!("/connections/{id}")).await.0, 400);
     let got = mgmt
         .patch(
             &format!("/connections/{id}"),
@@ -498,4 +517,155 @@ async fn the_dashboard_can_be_turned_off() {
         .await;
     assert_eq!(app.get("/admin/").await.status(), 404);
     assert_eq!(app.get("/admin/login").await.status(), 404);
+}
+
+/// Every page of the dashboard renders for an administrator (no 500, the dashboard's CSP),
+/// and a few of their forms act through the API.
+#[tokio::test]
+async fn every_page_renders_and_its_forms_act() {
+    let app = spawn_app().await;
+    let (browser, csrf) = admin_browser(&app).await;
+    let mgmt = app.mgmt().await;
+    let (_, api) = mgmt.post("/resource-servers", json!({"name": "Timesheets API", "identifier": "https://timesheets.example/", "scopes": [{"value": "approve:timesheets"}]})).await;
+    let (_, role) = mgmt
+        .post(
+            "/roles",
+            json!({"name": "approver", "description": "Approves"}),
+        )
+        .await;
+    let (_, conn) = mgmt
+        .post(
+            "/connections",
+            json!({"name": "codes", "strategy": "email"}),
+        )
+        .await;
+    let (_, keys) = mgmt.get("/keys/signing").await;
+    let kid = keys
+        .as_array()
+        .expect("keys")
+        .iter()
+        .find(|k| k["current"] == true)
+        .and_then(|k| k["kid"].as_str())
+        .expect("current kid")
+        .to_owned();
+    let pages = [
+        "/admin/".to_owned(),
+        "/admin/start".into(),
+        "/admin/apps".into(),
+        "/admin/apis".into(),
+        format!("/admin/apis/{}", api["id"].as_str().expect("id")),
+        "/admin/connections".into(),
+        format!("/admin/connections/{}", conn["id"].as_str().expect("id")),
+        "/admin/users".into(),
+        "/admin/roles".into(),
+        format!("/admin/roles/{}", role["id"].as_str().expect("id")),
+        "/admin/logs".into(),
+        "/admin/logs?type=s&from=2026-01-01".into(),
+        "/admin/tenant".into(),
+        "/admin/templates/verify_email".into(),
+        "/admin/keys".into(),
+        "/admin/admins".into(),
+    ];
+    for page in &pages {
+        let r = browser.get(app.url(page)).send().await.expect("page");
+        assert_eq!(r.status(), 200, "{page}");
+        assert!(
+            r.headers()["content-security-policy"]
+                .to_str()
+                .expect("csp")
+                .contains("default-src 'none'")
+        );
+        let html = r.text().await.expect("html");
+        assert!(
+            html.contains("<main id=\"main\">") && !html.contains("style=\""),
+            "{page}"
+        );
+    }
+    let assets = browser
+        .get(app.url("/admin/assets/admin.js"))
+        .send()
+        .await
+        .expect("js");
+    assert_eq!(assets.status(), 200);
+    assert!(
+        assets.headers()["content-type"]
+            .to_str()
+            .expect("type")
+            .starts_with("text/javascript")
+    );
+
+    // A role gets the API's permission; the logs feed shows the write after the newest row.
+    let role_id = role["id"].as_str().expect("id");
+    let r = post_form(
+        &app,
+        &browser,
+        &format!("/admin/roles/{role_id}/permissions"),
+        &[
+            ("csrf", &csrf),
+            ("add", "https://timesheets.example/ approve:timesheets"),
+        ],
+    )
+    .await;
+    assert!(location(&r).contains("done="), "{}", location(&r));
+    let (_, perms) = mgmt.get(&format!("/roles/{role_id}/permissions")).await;
+    assert_eq!(perms[0]["permission_name"], "approve:timesheets");
+    let feed: Value = browser
+        .get(app.url("/admin/logs/feed"))
+        .send()
+        .await
+        .expect("feed")
+        .json()
+        .await
+        .expect("json");
+    assert!(
+        feed.as_array()
+            .expect("rows")
+            .iter()
+            .any(|e| e["type"] == "sapi"),
+        "{feed}"
+    );
+
+    // Key rotation asks for the password, then rotates.
+    let r = post_form(
+        &app,
+        &browser,
+        "/admin/keys/rotate",
+        &[("csrf", &csrf), ("password", "nope")],
+    )
+    .await;
+    assert!(location(&r).contains("error="));
+    let r = post_form(
+        &app,
+        &browser,
+        "/admin/keys/rotate",
+        &[("csrf", &csrf), ("password", ADMIN_PASSWORD)],
+    )
+    .await;
+    assert!(location(&r).contains("done="), "{}", location(&r));
+    let (_, after) = mgmt.get("/keys/signing").await;
+    let previous = after
+        .as_array()
+        .expect("keys")
+        .iter()
+        .find(|k| k["previous"] == true)
+        .expect("previous");
+    assert_eq!(previous["kid"], kid.as_str());
+
+    // Inviting an administrator shows a link that sets their password.
+    let r = post_form(
+        &app,
+        &browser,
+        "/admin/admins",
+        &[("csrf", &csrf), ("email", "second@example.com")],
+    )
+    .await;
+    let to = location(&r);
+    assert!(to.contains("link="), "{to}");
+    let (_, users) = mgmt
+        .get(&format!(
+            "/users-by-email?email={}",
+            enc("second@example.com")
+        ))
+        .await;
+    assert_eq!(users[0]["identities"][0]["connection"], "gatehouse-admins");
 }

@@ -170,20 +170,25 @@ pub async fn list(
     if parse_bool("is_global", q.is_global.as_deref())? {
         return Ok(listing.answer_all("clients", vec![global_client(&state)]));
     }
-    let store = &state.stores.clients;
-    if let Some(app_types) = app_types {
-        // Filtered over a full scan (clients are few), so the page and its total are cut here.
-        let all = store.list_clients(Page::number(0, 10_000)).await?;
-        let kept: Vec<Client> = all
-            .into_iter()
-            .filter(|c| app_types.contains(&c.app_type.as_str()))
-            .collect();
-        return Ok(listing.answer_all("clients", views(&kept)?));
-    }
-    let rows = store.list_clients(listing.page()).await?;
-    listing
-        .answer("clients", views(&rows)?, store.count_clients())
-        .await
+    // Filtered over a full scan (clients are few), so the page and its total are cut here.
+    // The admin dashboard's own application is not listed, as Auth0 lists none of its own
+    // dashboard's: the tenant's applications, as SDKs and auth0-deploy-cli read them, stay
+    // the tenant's (it is still read and changed by id).
+    let all = state
+        .stores
+        .clients
+        .list_clients(Page::number(0, 10_000))
+        .await?;
+    let kept: Vec<Client> = all
+        .into_iter()
+        .filter(|c| c.client_id != state.dashboard_client_id)
+        .filter(|c| {
+            app_types
+                .as_ref()
+                .is_none_or(|t| t.contains(&c.app_type.as_str()))
+        })
+        .collect();
+    Ok(listing.answer_all("clients", views(&kept)?))
 }
 
 /// Query of `GET /clients/{id}`.

@@ -102,18 +102,20 @@ pub async fn list(
         other => parse_bool("include_fields", other)?,
     };
     let listing = Listing::parse(&q.page, q.take.as_deref(), q.from.as_deref())?;
-    let connections = &state.stores.connections;
-    let rows = connections
-        .list_connections(&filter, listing.page())
+    // A full scan (connections are few) so the administrators' connection can be left out
+    // of the list and its totals, as the dashboard's application is (`clients::list`).
+    let rows = state
+        .stores
+        .connections
+        .list_connections(&filter, gatehouse_core::store::Page::number(0, 10_000))
         .await?;
     let mut items: Vec<Value> = rows
         .iter()
+        .filter(|c| c.name.as_str() != gatehouse_core::admin::ADMIN_CONNECTION)
         .map(|c| ConnectionView::new(c).into_json())
         .collect();
     v::select_fields(&mut items, q.fields.as_deref(), include);
-    listing
-        .answer("connections", items, connections.count_connections(&filter))
-        .await
+    Ok(listing.answer_all("connections", items))
 }
 
 /// `GET /connections/{id}`.
@@ -185,6 +187,9 @@ pub async fn delete(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, MgmtError> {
+    if let Some(c) = state.stores.connections.connection(&id).await? {
+        super::admins::check_deletable(&c)?;
+    }
     MgmtError::deleted(
         state.stores.connections.delete_connection(&id).await,
         not_found,
