@@ -1,20 +1,28 @@
-//! reports-api: a resource server for the "Server Client + API" scenario. It accepts
-//! RS256 access tokens that gatehouse issued for its audience and that carry
-//! `read:reports`, checking them against gatehouse's JWKS.
+//! reports-api: the example API. It accepts RS256 access tokens that gatehouse issued for its
+//! audience, checking them against gatehouse's JWKS, and serves two scenarios:
+//!
+//! - "Server Client + API": `GET /reports` for a machine client holding `read:reports`;
+//! - "SPA + API" (Auth0's timesheets): `/timesheets` for people logged in to a single-page
+//!   app, whose permissions (`read:timesheets`, `create:timesheets`, `approve:timesheets`)
+//!   decide what they read and write.
 //!
 //! Settings: `ISSUER` (gatehouse's issuer, with its trailing slash), `AUDIENCE` (this API's
-//! identifier), `LISTEN` (default 127.0.0.1:4000).
+//! identifier), `TIMESHEETS_AUDIENCE` (the identifier `/timesheets` accepts; default
+//! `AUDIENCE`), `CORS_ORIGIN` (the one browser origin allowed to call the API, e.g.
+//! `http://localhost:3000`; default none), `LISTEN` (default 127.0.0.1:4000).
+
+mod cors;
+mod timesheets;
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::Json;
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
+use axum::{Json, Router, middleware};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
@@ -33,8 +41,10 @@ struct Keys {
 struct Api {
     issuer: String,
     audience: String,
+    timesheets_audience: String,
     http: reqwest::Client,
     keys: RwLock<Keys>,
+    timesheets: Mutex<timesheets::Store>,
 }
 
 #[derive(Deserialize)]
@@ -42,6 +52,31 @@ struct Claims {
     sub: String,
     #[serde(default)]
     scope: String,
+    /// With RBAC and the `access_token_authz` dialect, the user's permissions on the API
+    /// (Auth0 also narrows `scope` to those, but only to the ones the app asked for).
+    #[serde(default)]
+    permissions: Vec<String>,
+}
+
+impl Claims {
+    fn may(&self, permission: &str) -> bool {
+        self.scope.split(' ').any(|s| s == permission)
+            || self.permissions.iter().any(|p| p == permission)
+    }
+}
+
+/// A refusal with the challenge RFC 6750 asks for.
+fn challenge(status: StatusCode, error: &str) -> Response {
+    let mut r = (status, Json(json!({"error": error}))).into_response();
+    let value = format!("Bearer error=\"{error}\"");
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    r
+}
+
+fn insufficient_scope() -> Response {
+    challenge(StatusCode::FORBIDDEN, "insufficient_scope")
 }
 
 impl Api {
@@ -72,15 +107,8 @@ impl Api {
         Ok(keys.by_kid.get(kid).cloned())
     }
 
-    async fn authorize(&self, headers: &HeaderMap, needed: &str) -> Result<Claims, Response> {
-        let challenge = |status: StatusCode, error: &str| {
-            let mut r = (status, Json(json!({"error": error}))).into_response();
-            let value = format!("Bearer error=\"{error}\"");
-            if let Ok(v) = HeaderValue::from_str(&value) {
-                r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
-            }
-            r
-        };
+    /// The claims of the request's bearer token, if gatehouse signed it for `audience`.
+    async fn authenticate(&self, headers: &HeaderMap, audience: &str) -> Result<Claims, Response> {
         let token = headers
             .get(header::AUTHORIZATION)
             .and_then(|h| h.to_str().ok())
@@ -99,34 +127,41 @@ impl Api {
         // The algorithm is ours to choose, never the token's.
         let mut v = Validation::new(Algorithm::RS256);
         v.set_issuer(&[&self.issuer]);
-        v.set_audience(&[&self.audience]);
-        let claims = jsonwebtoken::decode::<Claims>(token, &key, &v)
+        v.set_audience(&[audience]);
+        Ok(jsonwebtoken::decode::<Claims>(token, &key, &v)
             .map_err(|_| invalid())?
-            .claims;
-        if !claims.scope.split(' ').any(|s| s == needed) {
-            return Err(challenge(StatusCode::FORBIDDEN, "insufficient_scope"));
-        }
-        Ok(claims)
+            .claims)
     }
 }
 
 async fn reports(State(api): State<Arc<Api>>, headers: HeaderMap) -> Response {
-    match api.authorize(&headers, "read:reports").await {
-        Ok(claims) => Json(json!({
-            "caller": claims.sub,
-            "reports": [{"id": 1, "title": "Weekly signups"}, {"id": 2, "title": "Churn"}],
-        }))
-        .into_response(),
-        Err(refusal) => refusal,
+    let claims = match api.authenticate(&headers, &api.audience).await {
+        Ok(claims) => claims,
+        Err(refusal) => return refusal,
+    };
+    if !claims.may("read:reports") {
+        return insufficient_scope();
     }
+    Json(json!({
+        "caller": claims.sub,
+        "reports": [{"id": 1, "title": "Weekly signups"}, {"id": 2, "title": "Churn"}],
+    }))
+    .into_response()
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let env = |k: &str| std::env::var(k).map_err(|_| anyhow::anyhow!("set {k}"));
+    let audience = env("AUDIENCE")?;
+    let cors_origin = match std::env::var("CORS_ORIGIN") {
+        Ok(o) if !o.is_empty() => Some(HeaderValue::from_str(o.trim_end_matches('/'))?),
+        _ => None,
+    };
     let api = Arc::new(Api {
         issuer: env("ISSUER")?,
-        audience: env("AUDIENCE")?,
+        timesheets_audience: std::env::var("TIMESHEETS_AUDIENCE")
+            .unwrap_or_else(|_| audience.clone()),
+        audience,
         http: reqwest::Client::builder()
             .timeout(Duration::from_secs(5))
             .build()?,
@@ -134,11 +169,18 @@ async fn main() -> anyhow::Result<()> {
             by_kid: HashMap::new(),
             fetched: None,
         }),
+        timesheets: Mutex::new(timesheets::Store::default()),
     });
     let listen = std::env::var("LISTEN").unwrap_or_else(|_| "127.0.0.1:4000".into());
     let app = Router::new()
         .route("/reports", get(reports))
-        .with_state(api);
+        .route(
+            "/timesheets",
+            get(timesheets::list).post(timesheets::create),
+        )
+        .route("/timesheets/{id}/approve", post(timesheets::approve))
+        .with_state(api)
+        .layer(middleware::from_fn_with_state(cors_origin, cors::cors));
     let listener = tokio::net::TcpListener::bind(&listen).await?;
     println!("reports-api listening on {listen}");
     axum::serve(listener, app).await?;
