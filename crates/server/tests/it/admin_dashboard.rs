@@ -669,3 +669,80 @@ async fn every_page_renders_and_its_forms_act() {
         .await;
     assert_eq!(users[0]["identities"][0]["connection"], "gatehouse-admins");
 }
+
+/// The email provider changes only after the password; its test message and a passwordless
+/// connection's arrive over real SMTP.
+#[tokio::test]
+async fn the_email_provider_needs_the_password_and_test_messages_arrive() {
+    let app = spawn_app().await;
+    let (browser, csrf) = admin_browser(&app).await;
+    let mut sink = crate::smtp::SmtpSink::start().await;
+    let port = sink.port.to_string();
+    let provider = |password: Option<&'static str>| {
+        let mut form = vec![
+            ("csrf", csrf.clone()),
+            ("name", "smtp".to_owned()),
+            ("default_from_address", "id@example.com".to_owned()),
+            ("smtp_host", "127.0.0.1".to_owned()),
+            ("smtp_port", port.clone()),
+            ("enabled", "1".to_owned()),
+        ];
+        if let Some(p) = password {
+            form.push(("password", p.to_owned()));
+        }
+        form
+    };
+    let r = browser
+        .post(app.url("/admin/email-provider"))
+        .form(&provider(None))
+        .send()
+        .await
+        .expect("post");
+    assert!(location(&r).contains("error="));
+    let mgmt = app.mgmt().await;
+    assert_eq!(mgmt.get("/emails/provider").await.0, 404);
+    let r = browser
+        .post(app.url("/admin/email-provider"))
+        .form(&provider(Some(ADMIN_PASSWORD)))
+        .send()
+        .await
+        .expect("post");
+    assert!(location(&r).contains("done="), "{}", location(&r));
+    let (_, p) = mgmt.get("/emails/provider").await;
+    assert_eq!(p["credentials"]["smtp_host"], "127.0.0.1");
+
+    let r = post_form(
+        &app,
+        &browser,
+        "/admin/email-provider/test",
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert!(location(&r).contains("done="));
+    let mail = sink.next_mail().await;
+    assert!(
+        mail.contains("root@example.com") && mail.contains("Your email provider works"),
+        "{mail}"
+    );
+
+    let (_, conn) = mgmt
+        .post(
+            "/connections",
+            json!({"name": "codes", "strategy": "email"}),
+        )
+        .await;
+    let id = conn["id"].as_str().expect("id");
+    let r = post_form(
+        &app,
+        &browser,
+        &format!("/admin/connections/{id}/test"),
+        &[("csrf", &csrf), ("to", "someone@example.com")],
+    )
+    .await;
+    assert!(location(&r).contains("done="), "{}", location(&r));
+    let mail = sink.next_mail().await;
+    assert!(
+        mail.contains("someone@example.com") && mail.contains("This is a test message"),
+        "{mail}"
+    );
+}

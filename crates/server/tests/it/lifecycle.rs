@@ -141,13 +141,20 @@ async fn replicas_starting_together_seed_once() {
             .list_clients(Page::number(0, 10))
             .await
             .expect("clients");
-        assert_eq!(clients.len(), 1, "one bootstrap client");
+        // The bootstrap client and the dashboard's, each once.
+        assert_eq!(clients.len(), 2, "{clients:?}");
+        assert!(
+            clients
+                .iter()
+                .any(|c| c.client_id == a.state.dashboard_client_id)
+        );
         let connections = stores
             .connections
             .list_connections(&Default::default(), Page::number(0, 10))
             .await
             .expect("connections");
-        assert_eq!(connections.len(), 1);
+        // The default directory and the administrators', each once.
+        assert_eq!(connections.len(), 2, "{connections:?}");
         let apis = stores
             .resource_servers
             .list_resource_servers(Page::number(0, 10))
