@@ -78,15 +78,20 @@ async fn dashboard(
     use gatehouse_core::admin::{ADMIN_CONNECTION, admin_connection, dashboard_client};
     use gatehouse_core::store::StoreError;
     let client_id = ids::dashboard_client_id(hasher);
-    if stores.clients.client(&client_id).await?.is_none() {
-        match stores
-            .clients
-            .insert_client(&dashboard_client(client_id.clone(), issuer, now))
-            .await
-        {
+    let wanted = dashboard_client(client_id.clone(), issuer, now);
+    match stores.clients.client(&client_id).await? {
+        None => match stores.clients.insert_client(&wanted).await {
             Ok(()) | Err(StoreError::Conflict(_)) => {}
             Err(e) => return Err(e.into()),
+        },
+        // A new issuer (another domain, https now) moves the dashboard's callback with it.
+        Some(mut found) if found.settings.callbacks != wanted.settings.callbacks => {
+            found.settings.callbacks = wanted.settings.callbacks;
+            found.settings.allowed_logout_urls = wanted.settings.allowed_logout_urls;
+            found.updated_at = now;
+            stores.clients.update_client(&found).await?;
         }
+        Some(_) => {}
     }
     let name = gatehouse_core::id::ConnectionName::from(ADMIN_CONNECTION);
     if stores

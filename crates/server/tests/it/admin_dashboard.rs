@@ -746,3 +746,37 @@ async fn the_email_provider_needs_the_password_and_test_messages_arrive() {
         "{mail}"
     );
 }
+
+/// The dashboard's callback follows the issuer: a server restarted under a new domain still
+/// signs administrators in.
+#[tokio::test]
+async fn the_dashboards_callback_follows_a_new_issuer() {
+    let db = crate::helpers::TestDb::sqlite();
+    let callbacks = |app: &TestApp| {
+        let state = app.state.clone();
+        async move {
+            state
+                .stores
+                .clients
+                .client(&state.dashboard_client_id)
+                .await
+                .expect("store")
+                .expect("dashboard")
+                .settings
+                .callbacks
+        }
+    };
+    let first = TestApp::builder()
+        .db(db.clone())
+        .env("GATEHOUSE_ISSUER", "https://old.example/")
+        .spawn()
+        .await;
+    assert_eq!(callbacks(&first).await, ["https://old.example/admin/callback"]);
+    first.stop().await;
+    let second = TestApp::builder()
+        .db(db)
+        .env("GATEHOUSE_ISSUER", "https://id.example/")
+        .spawn()
+        .await;
+    assert_eq!(callbacks(&second).await, ["https://id.example/admin/callback"]);
+}
