@@ -11,7 +11,8 @@
 // 5. the home charts counting those logins and the refused ones;
 // 6. axe-core on every page (no serious or critical violation) and the skip link by keyboard;
 // 7. every page again with JavaScript off, a role created through a form;
-// 8. screenshots (artifacts/, gitignored; two copied to docs/images/).
+// 8. screenshots (artifacts/, gitignored); with UPDATE_DOCS_IMAGES=1, two copied to
+//    docs/images/ for the README (committed, so they change only when asked).
 //
 // gatehouse's issuer is http://localhost:GH_PORT/ and the SPA is served from
 // http://localhost:APP_PORT: both secure contexts (auth0-spa-js needs WebCrypto).
