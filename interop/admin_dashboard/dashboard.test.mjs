@@ -463,6 +463,13 @@ test('without JavaScript: sign in, create a role through the form, load every pa
     }
     await open(page, 'logs');
     assert.ok((await page.locator('#log-rows tr').count()) > 0, 'log rows without JavaScript');
+    // The skip link without the script: the next Tab after it lands in the content.
+    await open(page, 'users');
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement.className), 'skip');
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'q', 'the search field, first in main');
   } finally {
     await context.close();
   }
@@ -530,7 +537,7 @@ test('keyboard: Tab reaches the skip link first, and it moves focus to main', as
   assert.ok(await page.locator('a.skip').isVisible(), 'the skip link shows when focused');
   await page.keyboard.press('Enter');
   assert.equal(new URL(page.url()).hash, '#main');
-  assert.equal(await page.evaluate(() => document.activeElement.id), 'main');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'main', 'focus on main (admin.js gives it tabindex -1)');
   // The next Tab stays in the content (the copy button), not back in the header or navigation.
   await page.keyboard.press('Tab');
   assert.ok(await page.evaluate(() => document.querySelector('main').contains(document.activeElement)), 'focus inside main');
