@@ -17,6 +17,13 @@ function copyButtons() {
   }
 }
 
+// The skip link's target takes focus, so screen readers follow it too (without the script the
+// browser still starts the next Tab there).
+function skipTarget() {
+  const main = document.getElementById("main");
+  if (main && !main.hasAttribute("tabindex")) main.tabIndex = -1;
+}
+
 function jsonEditors() {
   for (const area of document.querySelectorAll("textarea.json")) {
     const note = document.createElement("p");
@@ -92,6 +99,7 @@ function liveTail() {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  skipTarget();
   copyButtons();
   jsonEditors();
   brandingPreview();
