@@ -391,7 +391,7 @@ test('the home charts count the logins and the refused login', async () => {
   // The blocked user's two refused password logins are logged as `f` (failed login).
   assert.equal(failures.at(-1), 2, `today's failures ${failures}`);
   assert.equal(failures.reduce((a, b) => a + b), 2);
-  assert.match(await page.locator('#chart-failures figcaption').textContent(), /Failed logins and sign-ups: 2 in 30 days/);
+  assert.match(await page.locator('#chart-failures figcaption').textContent(), /Failures: 2 in 30 days/);
   const bar = page.locator('#chart-logins rect.bar').last();
   assert.ok((await bar.boundingBox()).height > 0, "today's bar is drawn");
   assert.match(await page.locator('#chart-logins desc').textContent(), /Logins per day from .* to .*; most in a day [1-9]/);

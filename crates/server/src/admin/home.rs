@@ -72,12 +72,7 @@ pub async fn home(
     let charts = vec![
         chart("Logins", "logins", &series(|c| c.logins), false),
         chart("Sign-ups", "signups", &series(|c| c.signups), false),
-        chart(
-            "Failed logins and sign-ups",
-            "failures",
-            &series(|c| c.failures),
-            true,
-        ),
+        chart("Failures", "failures", &series(|c| c.failures), true),
         chart("Active users", "active", &series(|c| c.active_users), false),
     ];
     let active_users = api.get::<i64>("/stats/active-users").await.unwrap_or(0);

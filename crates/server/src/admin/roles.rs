@@ -53,10 +53,10 @@ pub async fn create(State(state): State<AppState>, admin: Admin, form: Form) -> 
     if let Some(r) = form.csrf_refusal(&admin) {
         return r;
     }
-    let body = json!({
-        "name": form.get("name").unwrap_or_default(),
-        "description": form.get("description").unwrap_or_default(),
-    });
+    let mut body = json!({ "name": form.get("name").unwrap_or_default() });
+    if let Some(d) = form.get("description") {
+        body["description"] = json!(d);
+    }
     match Api::new(&state, &admin).post("/roles", &body).await {
         Ok(r) => {
             let id = r["id"].as_str().unwrap_or_default();

@@ -771,12 +771,18 @@ async fn the_dashboards_callback_follows_a_new_issuer() {
         .env("GATEHOUSE_ISSUER", "https://old.example/")
         .spawn()
         .await;
-    assert_eq!(callbacks(&first).await, ["https://old.example/admin/callback"]);
+    assert_eq!(
+        callbacks(&first).await,
+        ["https://old.example/admin/callback"]
+    );
     first.stop().await;
     let second = TestApp::builder()
         .db(db)
         .env("GATEHOUSE_ISSUER", "https://id.example/")
         .spawn()
         .await;
-    assert_eq!(callbacks(&second).await, ["https://id.example/admin/callback"]);
+    assert_eq!(
+        callbacks(&second).await,
+        ["https://id.example/admin/callback"]
+    );
 }
