@@ -59,7 +59,8 @@ export async function startGatehouse({ host = '127.0.0.1', env: settings = {} } 
     proc.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
   };
-  return { base, issuer, port, mgmt, stop };
+  // The bootstrap client's credentials too, for `gatehouse` CLI commands against this server.
+  return { base, issuer, port, mgmt, stop, credentials: { clientId: id, clientSecret: secret } };
 }
 
 // Plays the browser: opens the authorization URL, submits the login form with the cookie it
