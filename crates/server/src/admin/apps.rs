@@ -170,9 +170,16 @@ fn path_of(id: &str) -> String {
     format!("/clients/{}", urlencoding(id))
 }
 
-/// A path segment, percent-encoded.
+/// What a path segment keeps as it is: RFC 3986's unreserved characters.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// A path segment, percent-encoded (`auth0|1` -> `auth0%7C1`; `rol_x` stays as it is).
 pub fn urlencoding(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+    percent_encoding::utf8_percent_encode(s, SEGMENT).to_string()
 }
 
 /// `GET /admin/apps/{id}`.
@@ -398,6 +405,12 @@ pub async fn delete(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn path_segments_keep_unreserved_characters() {
+        assert_eq!(urlencoding("rol_a-b.c~d"), "rol_a-b.c~d");
+        assert_eq!(urlencoding("auth0|1/2 x"), "auth0%7C1%2F2%20x");
+    }
 
     #[test]
     fn the_editor_sends_only_what_changed_and_never_read_only_properties() {

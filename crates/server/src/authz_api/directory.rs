@@ -113,10 +113,11 @@ fn application_json(c: &gatehouse_core::client::Client) -> Value {
            "global": false})
 }
 
-/// Every application but the system ones, by name: `{client_id, name, callbacks, global}`.
+/// Every application but the system ones and the admin dashboard's (not the tenant's, as in
+/// the Management API's list), by name: `{client_id, name, callbacks, global}`.
 async fn applications_list(state: &AppState) -> Result<Vec<Value>, AuthzError> {
     let mut all = state.stores.clients.list_clients(EVERY).await?;
-    all.retain(|c| !c.is_system);
+    all.retain(|c| !c.is_system && c.client_id != state.dashboard_client_id);
     all.sort_by_key(|c| c.name.to_lowercase());
     Ok(all.iter().map(application_json).collect())
 }
@@ -146,7 +147,7 @@ pub async fn application(
     Ok(Json(application_json(&c)))
 }
 
-/// `GET /connections`: `{id, name, strategy}` of each, by name.
+/// `GET /connections`: `{id, name, strategy}` of each but the administrators', by name.
 pub async fn connections(
     State(state): State<AppState>,
     caller: AuthzCaller,
@@ -157,6 +158,7 @@ pub async fn connections(
         .connections
         .list_connections(&ConnectionFilter::default(), EVERY)
         .await?;
+    all.retain(|c| c.name.as_str() != gatehouse_core::admin::ADMIN_CONNECTION);
     all.sort_by_key(|c| c.name.as_str().to_lowercase());
     Ok(Json(Value::Array(
         all.iter()

@@ -786,3 +786,32 @@ async fn the_dashboards_callback_follows_a_new_issuer() {
         ["https://id.example/admin/callback"]
     );
 }
+
+/// Signing out ends the admin session and the SSO session, and lands on the dashboard,
+/// which asks for a sign-in again.
+#[tokio::test]
+async fn signing_out_ends_both_sessions() {
+    let app = spawn_app().await;
+    let (browser, csrf) = admin_browser(&app).await;
+    let r = post_form(&app, &browser, "/admin/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(r.status(), 303);
+    let to = location(&r);
+    assert!(to.starts_with("/v2/logout?"), "{to}");
+    // What a browser sends following the dashboard's redirect: a same-origin navigation,
+    // which ends the SSO session without a confirmation page.
+    let r = browser
+        .get(absolute(&app, &to))
+        .header("sec-fetch-dest", "document")
+        .header("sec-fetch-mode", "navigate")
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(r.status(), 302, "ends without a confirmation page");
+    assert_eq!(location(&r), app.url("/admin/"));
+    let r = browser.get(app.url("/admin/")).send().await.expect("home");
+    assert_eq!(
+        (r.status().as_u16(), location(&r)),
+        (303, "/admin/login".to_owned())
+    );
+}

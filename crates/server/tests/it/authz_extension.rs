@@ -557,6 +557,10 @@ async fn the_extension_reads_users_applications_connections_and_its_status() {
     sorted.sort_by_key(|n| n.to_lowercase());
     assert_eq!(names, sorted, "by name");
     assert!(names.contains(&"Zeta web"), "{apps}");
+    assert!(
+        !names.contains(&"gatehouse dashboard"),
+        "the dashboard is not the tenant's: {apps}"
+    );
     let (status, one) = authz
         .get(&format!(
             "/applications/{}",
@@ -572,6 +576,10 @@ async fn the_extension_reads_users_applications_connections_and_its_status() {
             .expect("list")
             .iter()
             .any(|c| c["name"] == "Username-Password-Authentication" && c["strategy"] == "auth0"),
+        "{connections}"
+    );
+    assert!(
+        !connections.to_string().contains("gatehouse-admins"),
         "{connections}"
     );
 
