@@ -131,7 +131,7 @@ pub struct SignedOut {
 }
 
 /// Renders [`SignedOut`].
-pub fn signed_out(_state: &AppState, flash: Option<Flash>) -> Response {
+pub fn signed_out(flash: Option<Flash>) -> Response {
     render(&SignedOut { flash })
 }
 

@@ -103,7 +103,7 @@ pub async fn callback(
     headers: HeaderMap,
     Query(q): Query<CallbackQuery>,
 ) -> Response {
-    let refused = |message: &str| page::signed_out(&state, Flash::error(message));
+    let refused = |message: &str| page::signed_out(Flash::error(message));
     if let Some(error) = q.error {
         return refused(&format!(
             "Sign-in failed: {}",
