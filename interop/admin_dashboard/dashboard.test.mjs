@@ -385,15 +385,17 @@ test('the home charts count the logins and the refused login', async () => {
   const logins = await chartValues(page, 'logins');
   assert.equal(logins.length, 30, 'a bar per day');
   assert.ok(logins.some((v) => v > 0), `logins ${logins}`);
-  // The administrator's sign-in and the user's SPA login, today.
-  assert.ok(logins.at(-1) >= 2, `today's logins ${logins.at(-1)}`);
+  // The administrator's sign-in and the user's SPA login, today (or yesterday and today:
+  // a run that crosses midnight UTC splits them over the last two bars).
+  const lastTwo = (values) => values.at(-1) + values.at(-2);
+  assert.ok(lastTwo(logins) >= 2, `the last two days' logins ${logins}`);
   const failures = await chartValues(page, 'failures');
   // The blocked user's two refused password logins are logged as `f` (failed login).
-  assert.equal(failures.at(-1), 2, `today's failures ${failures}`);
+  assert.equal(lastTwo(failures), 2, `the last two days' failures ${failures}`);
   assert.equal(failures.reduce((a, b) => a + b), 2);
   assert.match(await page.locator('#chart-failures figcaption').textContent(), /Failures: 2 in 30 days/);
   const bar = page.locator('#chart-logins rect.bar').last();
-  assert.ok((await bar.boundingBox()).height > 0, "today's bar is drawn");
+  if (logins.at(-1) > 0) assert.ok((await bar.boundingBox()).height > 0, "today's bar is drawn");
   assert.match(await page.locator('#chart-logins desc').textContent(), /Logins per day from .* to .*; most in a day [1-9]/);
   await page.screenshot({ path: join(ARTIFACTS, 'home.png') });
   // The count is the applications page's (the SPA and the bootstrap client; never the
