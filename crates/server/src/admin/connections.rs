@@ -19,6 +19,7 @@ use super::page::{Flash, Form, Shell, back, back_api, render};
 use super::session::Admin;
 use crate::AppState;
 use crate::outbox::Content;
+use gatehouse_core::strategy::Strategy;
 
 /// Auth0's password policy levels.
 const POLICIES: &[&str] = &["none", "low", "fair", "good", "excellent"];
@@ -139,17 +140,15 @@ pub async fn show(
         .map(|a| a.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
     let strategy = c["strategy"].as_str().unwrap_or_default().to_owned();
+    let kind = Strategy::parse(&strategy);
     let name = c["name"].as_str().unwrap_or_default().to_owned();
     let o = &c["options"];
-    let upstream = matches!(
-        strategy.as_str(),
-        "oidc" | "oauth2" | "google-oauth2" | "github"
-    );
     render(&ConnectionPage {
         shell: Shell::new(&admin, "connections", Flash::from_query(&q)),
-        database: strategy == "auth0",
-        passwordless: matches!(strategy.as_str(), "email" | "sms"),
-        upstream,
+        database: kind.is_database(),
+        passwordless: kind.is_passwordless(),
+        // SAML has nothing to fetch before a login (`upstream::check`).
+        upstream: kind.is_federated() && kind != Strategy::Samlp,
         admins: name == ADMIN_CONNECTION,
         policy: o["passwordPolicy"].as_str().unwrap_or("none").to_owned(),
         min_length: o["password_complexity_options"]["min_length"]
@@ -284,15 +283,15 @@ pub async fn test_send(
         Err(e) => return back(&here(&id), Err(e.message)),
     };
     let text = "This is a test message from your gatehouse dashboard.".to_owned();
-    let content = match c["strategy"].as_str() {
-        Some("email") => Content::Email {
+    let content = match Strategy::parse(c["strategy"].as_str().unwrap_or_default()) {
+        Strategy::Email => Content::Email {
             to: to.to_owned(),
             from: c["options"]["email"]["from"].as_str().map(str::to_owned),
             subject: "gatehouse test message".into(),
             body: text,
             html: None,
         },
-        Some("sms") => Content::Sms {
+        Strategy::Sms => Content::Sms {
             connection: c["name"].as_str().unwrap_or_default().to_owned(),
             to: to.to_owned(),
             body: text,

@@ -104,7 +104,10 @@ pub async fn list(
         next,
         connections: connections
             .into_iter()
-            .filter(|c| matches!(c.strategy.as_str(), "auth0" | "email" | "sms"))
+            .filter(|c| {
+                let s = gatehouse_core::strategy::Strategy::parse(&c.strategy);
+                s.is_database() || s.is_passwordless()
+            })
             .collect(),
     })
 }
@@ -265,7 +268,10 @@ pub async fn show(
         .as_array()
         .into_iter()
         .flatten()
-        .find(|i| i["provider"] == "auth0")
+        .find(|i| {
+            gatehouse_core::strategy::Strategy::parse(i["provider"].as_str().unwrap_or_default())
+                .is_database()
+        })
         .and_then(|i| i["connection"].as_str())
         .map(str::to_owned);
     let mut profile = user.as_object().cloned().unwrap_or_default();

@@ -815,3 +815,49 @@ async fn signing_out_ends_both_sessions() {
         (303, "/admin/login".to_owned())
     );
 }
+
+/// "Try connection" reads an OpenID provider (another gatehouse) as a login would, and says
+/// so; a provider that does not answer is reported, not a 500.
+#[tokio::test]
+async fn trying_an_upstream_connection_reads_the_provider() {
+    let idp = spawn_app().await;
+    let app = spawn_app().await;
+    let (browser, csrf) = admin_browser(&app).await;
+    let mgmt = app.mgmt().await;
+    let connection = |name: &str, discovery: String| {
+        json!({"name": name, "strategy": "oidc",
+               "options": {"type": "back_channel", "discovery_url": discovery,
+                           "client_id": "rp", "client_secret": "s3cret-s3cret",
+                           "scopes": "openid profile email"}})
+    };
+    let (status, good) = mgmt
+        .post(
+            "/connections",
+            connection(
+                "good",
+                format!("{}.well-known/openid-configuration", idp.state.issuer),
+            ),
+        )
+        .await;
+    assert_eq!(status, 201, "{good}");
+    let gone = idp.url("/nothing-here/.well-known/openid-configuration");
+    let (status, bad) = mgmt.post("/connections", connection("bad", gone)).await;
+    assert_eq!(status, 201, "{bad}");
+    for (c, outcome) in [(&good, "done="), (&bad, "error=")] {
+        let id = c["id"].as_str().expect("id");
+        let page = browser
+            .get(app.url(&format!("/admin/connections/{id}")))
+            .send()
+            .await
+            .expect("page");
+        assert!(page.text().await.expect("html").contains("Try connection"));
+        let r = post_form(
+            &app,
+            &browser,
+            &format!("/admin/connections/{id}/try"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+        assert!(location(&r).contains(outcome), "{}", location(&r));
+    }
+}
