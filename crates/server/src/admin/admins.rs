@@ -10,7 +10,7 @@ use gatehouse_core::admin::{ADMIN_CONNECTION, invitation, new_admin};
 use serde::Deserialize;
 
 use super::api::Api;
-use super::page::{Flash, Form, Shell, back, render};
+use super::page::{Flash, Posted, Shell, back, render};
 use super::session::Admin;
 use crate::AppState;
 
@@ -60,10 +60,7 @@ pub async fn list(
 }
 
 /// `POST /admin/admins`: invites `email`; the page shows the link to pass on.
-pub async fn invite(State(state): State<AppState>, admin: Admin, form: Form) -> Response {
-    if let Some(r) = form.csrf_refusal(&admin) {
-        return r;
-    }
+pub async fn invite(State(state): State<AppState>, Posted { admin, form }: Posted) -> Response {
     let Some(email) = form.get("email") else {
         return back("/admin/admins", Err("Give their email address.".into()));
     };

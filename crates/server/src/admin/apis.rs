@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::api::Api;
 use super::apps::urlencoding;
-use super::page::{Flash, Form, Shell, back, back_api, render};
+use super::page::{Flash, Posted, Shell, back, back_api, render};
 use super::session::Admin;
 use crate::AppState;
 
@@ -52,10 +52,7 @@ pub async fn list(
 }
 
 /// `POST /admin/apis`.
-pub async fn create(State(state): State<AppState>, admin: Admin, form: Form) -> Response {
-    if let Some(r) = form.csrf_refusal(&admin) {
-        return r;
-    }
+pub async fn create(State(state): State<AppState>, Posted { admin, form }: Posted) -> Response {
     let body = json!({
         "name": form.get("name").unwrap_or_default(),
         "identifier": form.get("identifier").unwrap_or_default(),
@@ -197,13 +194,9 @@ pub async fn show(
 /// `POST /admin/apis/{id}`: name, RBAC, dialect and token settings.
 pub async fn update(
     State(state): State<AppState>,
-    admin: Admin,
     Path(id): Path<String>,
-    form: Form,
+    Posted { admin, form }: Posted,
 ) -> Response {
-    if let Some(r) = form.csrf_refusal(&admin) {
-        return r;
-    }
     let mut body = json!({
         "name": form.get("name").unwrap_or_default(),
         "enforce_policies": form.checked("enforce_policies"),
@@ -234,13 +227,9 @@ pub async fn update(
 /// (`remove`); the API's whole list is written, as Auth0's PATCH takes it.
 pub async fn scopes(
     State(state): State<AppState>,
-    admin: Admin,
     Path(id): Path<String>,
-    form: Form,
+    Posted { admin, form }: Posted,
 ) -> Response {
-    if let Some(r) = form.csrf_refusal(&admin) {
-        return r;
-    }
     let api = Api::new(&state, &admin);
     let detail: ApiDetail = match api.get(&path_of(&id)).await {
         Ok(a) => a,
@@ -270,13 +259,9 @@ pub async fn scopes(
 /// changed, or deleted when no scope is ticked and `authorized` is off).
 pub async fn access(
     State(state): State<AppState>,
-    admin: Admin,
     Path(id): Path<String>,
-    form: Form,
+    Posted { admin, form }: Posted,
 ) -> Response {
-    if let Some(r) = form.csrf_refusal(&admin) {
-        return r;
-    }
     let api = Api::new(&state, &admin);
     let scopes = form.all("scope");
     let outcome = match (form.get("grant"), form.checked("authorized")) {
@@ -314,13 +299,9 @@ pub async fn access(
 /// `POST /admin/apis/{id}/delete`.
 pub async fn delete(
     State(state): State<AppState>,
-    admin: Admin,
     Path(id): Path<String>,
-    form: Form,
+    Posted { admin, .. }: Posted,
 ) -> Response {
-    if let Some(r) = form.csrf_refusal(&admin) {
-        return r;
-    }
     match Api::new(&state, &admin).delete(&path_of(&id), None).await {
         Ok(_) => back("/admin/apis", Ok("API deleted.".into())),
         Err(e) => back(&here(&id), Err(e.message)),

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::api::Api;
-use super::page::{Flash, Form, Shell, back, back_api, reauthenticate, render};
+use super::page::{Flash, Posted, Shell, back, back_api, reauthenticate, render};
 use super::session::Admin;
 use crate::AppState;
 
@@ -92,10 +92,7 @@ pub async fn list(
 }
 
 /// `POST /admin/apps`: a new application of a type.
-pub async fn create(State(state): State<AppState>, admin: Admin, form: Form) -> Response {
-    if let Some(r) = form.csrf_refusal(&admin) {
-        return r;
-    }
+pub async fn create(State(state): State<AppState>, Posted { admin, form }: Posted) -> Response {
     let api = Api::new(&state, &admin);
     let body = json!({
         "name": form.get("name").unwrap_or_default(),
@@ -241,13 +238,9 @@ pub async fn show(
 /// `POST /admin/apps/{id}`: the settings form.
 pub async fn update(
     State(state): State<AppState>,
-    admin: Admin,
     Path(id): Path<String>,
-    form: Form,
+    Posted { admin, form }: Posted,
 ) -> Response {
-    if let Some(r) = form.csrf_refusal(&admin) {
-        return r;
-    }
     let here = format!("/admin/apps/{}", urlencoding(&id));
     let mut body = Map::new();
     body.insert("name".into(), json!(form.get("name").unwrap_or_default()));
@@ -281,13 +274,9 @@ pub async fn update(
 /// `POST /admin/apps/{id}/advanced`: the JSON editor; only properties that changed are sent.
 pub async fn advanced(
     State(state): State<AppState>,
-    admin: Admin,
     Path(id): Path<String>,
-    form: Form,
+    Posted { admin, form }: Posted,
 ) -> Response {
-    if let Some(r) = form.csrf_refusal(&admin) {
-        return r;
-    }
     let here = format!("/admin/apps/{}", urlencoding(&id));
     let api = Api::new(&state, &admin);
     let edited: Map<String, Value> = match serde_json::from_str(form.get("json").unwrap_or("{}")) {
@@ -320,13 +309,9 @@ pub fn changed(current: &Value, edited: Map<String, Value>) -> Map<String, Value
 /// `POST /admin/apps/{id}/connections`: enables exactly the ticked connections.
 pub async fn connections(
     State(state): State<AppState>,
-    admin: Admin,
     Path(id): Path<String>,
-    form: Form,
+    Posted { admin, form }: Posted,
 ) -> Response {
-    if let Some(r) = form.csrf_refusal(&admin) {
-        return r;
-    }
     let here = format!("/admin/apps/{}", urlencoding(&id));
     let api = Api::new(&state, &admin);
     let all: Vec<ConnectionRow> = match api
@@ -364,13 +349,9 @@ pub async fn connections(
 /// `POST /admin/apps/{id}/rotate-secret`.
 pub async fn rotate_secret(
     State(state): State<AppState>,
-    admin: Admin,
     Path(id): Path<String>,
-    form: Form,
+    Posted { admin, .. }: Posted,
 ) -> Response {
-    if let Some(r) = form.csrf_refusal(&admin) {
-        return r;
-    }
     let here = format!("/admin/apps/{}", urlencoding(&id));
     let api = Api::new(&state, &admin);
     let path = format!("{}/rotate-secret", path_of(&id));
@@ -384,13 +365,9 @@ pub async fn rotate_secret(
 /// `POST /admin/apps/{id}/delete` (asks for the password).
 pub async fn delete(
     State(state): State<AppState>,
-    admin: Admin,
     Path(id): Path<String>,
-    form: Form,
+    Posted { admin, form }: Posted,
 ) -> Response {
-    if let Some(r) = form.csrf_refusal(&admin) {
-        return r;
-    }
     let here = format!("/admin/apps/{}", urlencoding(&id));
     if let Err(e) = reauthenticate(&state, &admin, &form).await {
         return back(&here, Err(e));

@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 
 use super::api::Api;
 use super::apps::urlencoding;
-use super::page::{Flash, Form, Shell, back, back_api, render};
+use super::page::{Flash, Posted, Shell, back, back_api, render};
 use super::session::Admin;
 use crate::AppState;
 use crate::outbox::Content;
@@ -59,10 +59,7 @@ pub async fn list(
 }
 
 /// `POST /admin/connections`: `auth0`, `email` or `sms`.
-pub async fn create(State(state): State<AppState>, admin: Admin, form: Form) -> Response {
-    if let Some(r) = form.csrf_refusal(&admin) {
-        return r;
-    }
+pub async fn create(State(state): State<AppState>, Posted { admin, form }: Posted) -> Response {
     let strategy = match form.get("strategy") {
         Some(s @ ("auth0" | "email" | "sms")) => s,
         _ => {
@@ -176,13 +173,9 @@ pub async fn show(
 /// `POST /admin/connections/{id}`: a database's policy, sign-up and brute-force switches.
 pub async fn update(
     State(state): State<AppState>,
-    admin: Admin,
     Path(id): Path<String>,
-    form: Form,
+    Posted { admin, form }: Posted,
 ) -> Response {
-    if let Some(r) = form.csrf_refusal(&admin) {
-        return r;
-    }
     let api = Api::new(&state, &admin);
     let current: Value = match api.get(&path_of(&id)).await {
         Ok(c) => c,
@@ -222,13 +215,9 @@ pub async fn update(
 /// `POST /admin/connections/{id}/options`: the options as JSON, replaced whole.
 pub async fn options(
     State(state): State<AppState>,
-    admin: Admin,
     Path(id): Path<String>,
-    form: Form,
+    Posted { admin, form }: Posted,
 ) -> Response {
-    if let Some(r) = form.csrf_refusal(&admin) {
-        return r;
-    }
     let options: Value = match serde_json::from_str(form.get("json").unwrap_or("{}")) {
         Ok(v @ Value::Object(_)) => v,
         Ok(_) => return back(&here(&id), Err("Options are a JSON object.".into())),
@@ -246,13 +235,9 @@ pub async fn options(
 /// `POST /admin/connections/{id}/apps`: exactly the ticked applications enabled.
 pub async fn apps(
     State(state): State<AppState>,
-    admin: Admin,
     Path(id): Path<String>,
-    form: Form,
+    Posted { admin, form }: Posted,
 ) -> Response {
-    if let Some(r) = form.csrf_refusal(&admin) {
-        return r;
-    }
     let api = Api::new(&state, &admin);
     let body = json!({ "enabled_clients": form.all("client") });
     back_api(
@@ -267,13 +252,9 @@ pub async fn apps(
 /// outbox like every other message, so a failure shows in the logs as `fn`.
 pub async fn test_send(
     State(state): State<AppState>,
-    admin: Admin,
     Path(id): Path<String>,
-    form: Form,
+    Posted { admin, form }: Posted,
 ) -> Response {
-    if let Some(r) = form.csrf_refusal(&admin) {
-        return r;
-    }
     let Some(to) = form.get("to") else {
         return back(&here(&id), Err("Give an address or phone number.".into()));
     };
@@ -312,13 +293,9 @@ pub async fn test_send(
 /// `POST /admin/connections/{id}/try`: reads an upstream provider as a login would.
 pub async fn try_connection(
     State(state): State<AppState>,
-    admin: Admin,
     Path(id): Path<String>,
-    form: Form,
+    Posted { admin, .. }: Posted,
 ) -> Response {
-    if let Some(r) = form.csrf_refusal(&admin) {
-        return r;
-    }
     let api = Api::new(&state, &admin);
     let name = match api.get::<Value>(&path_of(&id)).await {
         Ok(c) => c["name"].as_str().unwrap_or_default().to_owned(),
@@ -343,13 +320,9 @@ pub async fn try_connection(
 /// `POST /admin/connections/{id}/delete`.
 pub async fn delete(
     State(state): State<AppState>,
-    admin: Admin,
     Path(id): Path<String>,
-    form: Form,
+    Posted { admin, .. }: Posted,
 ) -> Response {
-    if let Some(r) = form.csrf_refusal(&admin) {
-        return r;
-    }
     match Api::new(&state, &admin).delete(&path_of(&id), None).await {
         Ok(_) => back("/admin/connections", Ok("Connection deleted.".into())),
         Err(e) => back(&here(&id), Err(e.message)),

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use gatehouse_core::admin::ADMIN_CONNECTION;
@@ -190,12 +190,31 @@ impl Form {
             .map(str::to_owned)
             .collect()
     }
+}
 
-    /// The 403 to answer unless the form carries the session's CSRF token.
-    pub fn csrf_refusal(&self, admin: &Admin) -> Option<Response> {
-        (!admin.session.csrf_matches(self.get("csrf"))).then(|| {
-            with_csp((StatusCode::FORBIDDEN, "This form expired; reload the page.").into_response())
-        })
+/// A form posted by a signed-in administrator that carries their session's CSRF token: the
+/// extractor of every dashboard POST, so no handler can forget the check. Without a session
+/// the browser goes to sign in; with a wrong or missing token the answer is a 403.
+pub struct Posted {
+    /// Who posted it.
+    pub admin: Admin,
+    /// The form.
+    pub form: Form,
+}
+
+impl FromRequest<AppState> for Posted {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let admin = Admin::from_request_parts(&mut parts, state).await?;
+        let form = Form::from_request(Request::from_parts(parts, body), state).await?;
+        if !admin.session.csrf_matches(form.get("csrf")) {
+            return Err(with_csp(
+                (StatusCode::FORBIDDEN, "This form expired; reload the page.").into_response(),
+            ));
+        }
+        Ok(Posted { admin, form })
     }
 }
 

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::api::Api;
 use super::apps::urlencoding;
-use super::page::{Flash, Form, Shell, back, back_api, render};
+use super::page::{Flash, Posted, Shell, back, back_api, render};
 use super::session::Admin;
 use crate::AppState;
 
@@ -49,10 +49,7 @@ pub async fn list(
 }
 
 /// `POST /admin/roles`.
-pub async fn create(State(state): State<AppState>, admin: Admin, form: Form) -> Response {
-    if let Some(r) = form.csrf_refusal(&admin) {
-        return r;
-    }
+pub async fn create(State(state): State<AppState>, Posted { admin, form }: Posted) -> Response {
     let mut body = json!({ "name": form.get("name").unwrap_or_default() });
     if let Some(d) = form.get("description") {
         body["description"] = json!(d);
@@ -167,13 +164,9 @@ pub async fn show(
 /// (`remove`, the same shape) one permission.
 pub async fn permissions(
     State(state): State<AppState>,
-    admin: Admin,
     Path(id): Path<String>,
-    form: Form,
+    Posted { admin, form }: Posted,
 ) -> Response {
-    if let Some(r) = form.csrf_refusal(&admin) {
-        return r;
-    }
     let api = Api::new(&state, &admin);
     let path = format!("{}/permissions", path_of(&id));
     let one = |v: &str| {
@@ -195,13 +188,9 @@ pub async fn permissions(
 /// `POST /admin/roles/{id}/delete`.
 pub async fn delete(
     State(state): State<AppState>,
-    admin: Admin,
     Path(id): Path<String>,
-    form: Form,
+    Posted { admin, .. }: Posted,
 ) -> Response {
-    if let Some(r) = form.csrf_refusal(&admin) {
-        return r;
-    }
     match Api::new(&state, &admin).delete(&path_of(&id), None).await {
         Ok(_) => back("/admin/roles", Ok("Role deleted.".into())),
         Err(e) => back(&here(&id), Err(e.message)),

@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 
 use super::api::Api;
 use super::apps::urlencoding;
-use super::page::{Flash, Form, Shell, back, back_api, reauthenticate, render};
+use super::page::{Flash, Posted, Shell, back, back_api, reauthenticate, render};
 use super::session::Admin;
 use crate::AppState;
 use crate::outbox::Content;
@@ -100,10 +100,7 @@ pub async fn show(
 const HERE: &str = "/admin/tenant";
 
 /// `POST /admin/tenant`: name, support email, default directory, session lifetimes (hours).
-pub async fn update(State(state): State<AppState>, admin: Admin, form: Form) -> Response {
-    if let Some(r) = form.csrf_refusal(&admin) {
-        return r;
-    }
+pub async fn update(State(state): State<AppState>, Posted { admin, form }: Posted) -> Response {
     let mut body = Map::new();
     for key in ["friendly_name", "support_email", "default_directory"] {
         if let Some(v) = form.get(key) {
@@ -127,10 +124,7 @@ pub async fn update(State(state): State<AppState>, admin: Admin, form: Form) -> 
 }
 
 /// `POST /admin/branding`: colours and logo.
-pub async fn branding(State(state): State<AppState>, admin: Admin, form: Form) -> Response {
-    if let Some(r) = form.csrf_refusal(&admin) {
-        return r;
-    }
+pub async fn branding(State(state): State<AppState>, Posted { admin, form }: Posted) -> Response {
     let mut colors = Map::new();
     for key in ["primary", "page_background"] {
         if let Some(v) = form.get(key) {
@@ -150,10 +144,10 @@ pub async fn branding(State(state): State<AppState>, admin: Admin, form: Form) -
 
 /// `POST /admin/email-provider` (asks for the password): the provider, its sender and its
 /// credentials (SMTP host, port, user, password; or an API key).
-pub async fn email_provider(State(state): State<AppState>, admin: Admin, form: Form) -> Response {
-    if let Some(r) = form.csrf_refusal(&admin) {
-        return r;
-    }
+pub async fn email_provider(
+    State(state): State<AppState>,
+    Posted { admin, form }: Posted,
+) -> Response {
     if let Err(e) = reauthenticate(&state, &admin, &form).await {
         return back(HERE, Err(e));
     }
@@ -189,10 +183,7 @@ pub async fn email_provider(State(state): State<AppState>, admin: Admin, form: F
 
 /// `POST /admin/email-provider/test`: a message to the administrator through the provider,
 /// queued on the outbox (a failure is logged as `fn` with the provider's answer).
-pub async fn email_test(State(state): State<AppState>, admin: Admin, form: Form) -> Response {
-    if let Some(r) = form.csrf_refusal(&admin) {
-        return r;
-    }
+pub async fn email_test(State(state): State<AppState>, Posted { admin, .. }: Posted) -> Response {
     let to = admin.session.email.clone();
     let content = Content::Email {
         to: to.clone(),
@@ -258,13 +249,9 @@ pub async fn template(
 /// checked by the API, so a broken template is refused with its message.
 pub async fn save_template(
     State(state): State<AppState>,
-    admin: Admin,
     Path(name): Path<String>,
-    form: Form,
+    Posted { admin, form }: Posted,
 ) -> Response {
-    if let Some(r) = form.csrf_refusal(&admin) {
-        return r;
-    }
     let here = format!("/admin/templates/{}", urlencoding(&name));
     let mut body = json!({
         "template": name,
@@ -328,10 +315,7 @@ pub async fn keys(
 }
 
 /// `POST /admin/keys/rotate` (asks for the password).
-pub async fn rotate(State(state): State<AppState>, admin: Admin, form: Form) -> Response {
-    if let Some(r) = form.csrf_refusal(&admin) {
-        return r;
-    }
+pub async fn rotate(State(state): State<AppState>, Posted { admin, form }: Posted) -> Response {
     if let Err(e) = reauthenticate(&state, &admin, &form).await {
         return back("/admin/keys", Err(e));
     }
@@ -348,13 +332,9 @@ pub async fn rotate(State(state): State<AppState>, admin: Admin, form: Form) -> 
 /// `POST /admin/keys/{kid}/revoke` (asks for the password).
 pub async fn revoke(
     State(state): State<AppState>,
-    admin: Admin,
     Path(kid): Path<String>,
-    form: Form,
+    Posted { admin, form }: Posted,
 ) -> Response {
-    if let Some(r) = form.csrf_refusal(&admin) {
-        return r;
-    }
     if let Err(e) = reauthenticate(&state, &admin, &form).await {
         return back("/admin/keys", Err(e));
     }

@@ -169,14 +169,7 @@ pub async fn callback(
 }
 
 /// `POST /admin/logout`: the admin session ends, then the SSO session at `/v2/logout`.
-pub async fn logout(
-    State(state): State<AppState>,
-    admin: super::session::Admin,
-    form: page::Form,
-) -> Response {
-    if let Some(r) = form.csrf_refusal(&admin) {
-        return r;
-    }
+pub async fn logout(State(state): State<AppState>, _signed_in: page::Posted) -> Response {
     let query = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("client_id", state.dashboard_client_id.as_str())
         .append_pair("returnTo", &format!("{}admin/", state.issuer))

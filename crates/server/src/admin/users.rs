@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::api::Api;
 use super::apps::urlencoding;
-use super::page::{Flash, Form, Shell, back, back_api, reauthenticate, render};
+use super::page::{Flash, Posted, Shell, back, back_api, reauthenticate, render};
 use super::session::Admin;
 use crate::AppState;
 
@@ -113,10 +113,7 @@ pub async fn list(
 }
 
 /// `POST /admin/users`: a new user of a database or passwordless connection.
-pub async fn create(State(state): State<AppState>, admin: Admin, form: Form) -> Response {
-    if let Some(r) = form.csrf_refusal(&admin) {
-        return r;
-    }
+pub async fn create(State(state): State<AppState>, Posted { admin, form }: Posted) -> Response {
     let mut body = json!({
         "connection": form.get("connection").unwrap_or_default(),
         "email": form.get("email").unwrap_or_default(),
@@ -302,16 +299,7 @@ pub async fn show(
 }
 
 /// `POST /admin/users/{id}/block` and `/unblock`: `blocked` through PATCH.
-pub async fn set_blocked(
-    state: &AppState,
-    admin: &Admin,
-    id: &str,
-    form: &Form,
-    blocked: bool,
-) -> Response {
-    if let Some(r) = form.csrf_refusal(admin) {
-        return r;
-    }
+async fn set_blocked(state: &AppState, admin: &Admin, id: &str, blocked: bool) -> Response {
     let api = Api::new(state, admin);
     let done = if blocked {
         "User blocked."
@@ -329,33 +317,27 @@ pub async fn set_blocked(
 /// `POST /admin/users/{id}/block`.
 pub async fn block(
     State(state): State<AppState>,
-    admin: Admin,
     Path(id): Path<String>,
-    form: Form,
+    Posted { admin, .. }: Posted,
 ) -> Response {
-    set_blocked(&state, &admin, &id, &form, true).await
+    set_blocked(&state, &admin, &id, true).await
 }
 
 /// `POST /admin/users/{id}/unblock`.
 pub async fn unblock(
     State(state): State<AppState>,
-    admin: Admin,
     Path(id): Path<String>,
-    form: Form,
+    Posted { admin, .. }: Posted,
 ) -> Response {
-    set_blocked(&state, &admin, &id, &form, false).await
+    set_blocked(&state, &admin, &id, false).await
 }
 
 /// `POST /admin/users/{id}/metadata`: either editor, merged as PATCH merges it.
 pub async fn metadata(
     State(state): State<AppState>,
-    admin: Admin,
     Path(id): Path<String>,
-    form: Form,
+    Posted { admin, form }: Posted,
 ) -> Response {
-    if let Some(r) = form.csrf_refusal(&admin) {
-        return r;
-    }
     let which = match form.get("which") {
         Some("app_metadata") => "app_metadata",
         _ => "user_metadata",
@@ -376,13 +358,9 @@ pub async fn metadata(
 /// `POST /admin/users/{id}/roles`: assign (`add`) or remove (`remove`) one role.
 pub async fn roles(
     State(state): State<AppState>,
-    admin: Admin,
     Path(id): Path<String>,
-    form: Form,
+    Posted { admin, form }: Posted,
 ) -> Response {
-    if let Some(r) = form.csrf_refusal(&admin) {
-        return r;
-    }
     let api = Api::new(&state, &admin);
     let path = format!("{}/roles", path_of(&id));
     let outcome = match (form.get("add"), form.get("remove")) {
@@ -405,13 +383,9 @@ pub async fn roles(
 /// `POST /admin/users/{id}/sessions/{sid}/revoke`.
 pub async fn revoke_session(
     State(state): State<AppState>,
-    admin: Admin,
     Path((id, sid)): Path<(String, String)>,
-    form: Form,
+    Posted { admin, .. }: Posted,
 ) -> Response {
-    if let Some(r) = form.csrf_refusal(&admin) {
-        return r;
-    }
     let api = Api::new(&state, &admin);
     let path = format!("/sessions/{}/revoke", urlencoding(&sid));
     back_api(
@@ -424,13 +398,9 @@ pub async fn revoke_session(
 /// `POST /admin/users/{id}/unlink`: a secondary identity becomes its own user again.
 pub async fn unlink(
     State(state): State<AppState>,
-    admin: Admin,
     Path(id): Path<String>,
-    form: Form,
+    Posted { admin, form }: Posted,
 ) -> Response {
-    if let Some(r) = form.csrf_refusal(&admin) {
-        return r;
-    }
     let (Some(provider), Some(user_id)) = (form.get("provider"), form.get("user_id")) else {
         return back(&here(&id), Err("Choose an identity.".into()));
     };
@@ -451,13 +421,9 @@ pub async fn unlink(
 /// `POST /admin/users/{id}/link`: links another user (by id) into this one.
 pub async fn link(
     State(state): State<AppState>,
-    admin: Admin,
     Path(id): Path<String>,
-    form: Form,
+    Posted { admin, form }: Posted,
 ) -> Response {
-    if let Some(r) = form.csrf_refusal(&admin) {
-        return r;
-    }
     let Some(other) = form.get("other") else {
         return back(&here(&id), Err("Give the user id to link.".into()));
     };
@@ -477,13 +443,9 @@ pub async fn link(
 /// `POST /admin/users/{id}/verification-email`: Auth0's verification-email job.
 pub async fn verification_email(
     State(state): State<AppState>,
-    admin: Admin,
     Path(id): Path<String>,
-    form: Form,
+    Posted { admin, .. }: Posted,
 ) -> Response {
-    if let Some(r) = form.csrf_refusal(&admin) {
-        return r;
-    }
     let api = Api::new(&state, &admin);
     back_api(
         &here(&id),
@@ -496,13 +458,9 @@ pub async fn verification_email(
 /// `POST /admin/users/{id}/reset-email`: the reset mail a user asks for at the login page.
 pub async fn reset_email(
     State(state): State<AppState>,
-    admin: Admin,
     Path(id): Path<String>,
-    form: Form,
+    Posted { form, .. }: Posted,
 ) -> Response {
-    if let Some(r) = form.csrf_refusal(&admin) {
-        return r;
-    }
     let (Some(email), Some(connection)) = (form.get("email"), form.get("connection")) else {
         return back(
             &here(&id),
@@ -518,13 +476,9 @@ pub async fn reset_email(
 /// `POST /admin/users/{id}/delete` (asks for the password).
 pub async fn delete(
     State(state): State<AppState>,
-    admin: Admin,
     Path(id): Path<String>,
-    form: Form,
+    Posted { admin, form }: Posted,
 ) -> Response {
-    if let Some(r) = form.csrf_refusal(&admin) {
-        return r;
-    }
     if let Err(e) = reauthenticate(&state, &admin, &form).await {
         return back(&here(&id), Err(e));
     }

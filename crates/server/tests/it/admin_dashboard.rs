@@ -286,6 +286,17 @@ async fn forms_without_the_session_csrf_token_are_refused() {
     }
     let (_, clients) = app.mgmt().await.get("/clients?fields=name").await;
     assert!(!clients.to_string().contains("Forged"));
+    // Every form goes through the same check, those that post nothing else too.
+    for path in [
+        "/admin/logout",
+        "/admin/keys/rotate",
+        "/admin/email-provider/test",
+        "/admin/users/auth0%7Cx/block",
+        "/admin/users/auth0%7Cx/sessions/s1/revoke",
+    ] {
+        let r = post_form(&app, &browser, path, &[("csrf", "forged")]).await;
+        assert_eq!(r.status(), 403, "{path}");
+    }
     // Without a session at all, pages and forms send the browser to sign in.
     let r = client()
         .post(app.url("/admin/apps"))
